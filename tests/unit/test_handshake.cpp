@@ -1,0 +1,167 @@
+#include <cstring>
+
+#include "cmocka_support.hpp"
+#include "udptun/protocol/handshake.hpp"
+
+using namespace udptun::protocol;
+
+static const PreSharedKey& key() {
+  static const std::vector<uint8_t> raw = test::bytes("correct horse battery staple 0123");
+  static const PreSharedKey k{ByteView(raw)};
+  return k;
+}
+static const PreSharedKey& other_key() {
+  static const std::vector<uint8_t> raw = test::bytes("correct horse battery staple 0124");
+  static const PreSharedKey k{ByteView(raw)};
+  return k;
+}
+
+static ClientHello sample_client_hello(bool resume) {
+  ClientHello h;
+  h.resume = resume;
+  for (int i = 0; i < 16; ++i) {
+    h.session[i] = static_cast<uint8_t>(0xA0 + i);
+    h.nonce[i] = static_cast<uint8_t>(i * 7);
+  }
+  h.timestamp_ms = 0x0000018C12345678ull;
+  return h;
+}
+
+static std::vector<uint8_t> encode(ClientHello& h, const PreSharedKey& k = key()) {
+  std::array<uint8_t, kClientHelloSize> out;
+  encode_client_hello(k, h, out);
+  return {out.begin(), out.end()};
+}
+
+static std::vector<uint8_t> encode(ServerHello& h, const Mac& cmac, const PreSharedKey& k = key()) {
+  std::array<uint8_t, kServerHelloSize> out;
+  encode_server_hello(k, cmac, h, out);
+  return {out.begin(), out.end()};
+}
+
+static void test_client_hello_layout_and_round_trip(void**) {
+  for (bool resume : {false, true}) {
+    ClientHello h = sample_client_hello(resume);
+    auto wire = encode(h);
+    assert_int_equal(wire.size(), 78);
+    assert_memory_equal(wire.data(), "UDPT\x01", 5);
+    assert_int_equal(wire[5], resume ? 1 : 0);
+    assert_int_equal(wire[6], 0xA0);
+    assert_int_equal(wire[22 + 7], 0x78);  // timestamp, big-endian
+    ClientHello back = test::assert_parses_only_when_whole(decode_client_hello, wire);
+    assert_int_equal(back.resume, resume);
+    assert_true(back.session == h.session);
+    assert_true(back.nonce == h.nonce);
+    assert_int_equal(back.timestamp_ms, h.timestamp_ms);
+    assert_true(verify_client_hello(key(), back));
+  }
+}
+
+static void test_client_hello_wrong_key_fails_verification(void**) {
+  ClientHello h = sample_client_hello(false);
+  auto wire = encode(h, other_key());
+  auto p = decode_client_hello(ByteView(wire));
+  assert_true(p.ok());
+  assert_false(verify_client_hello(key(), p.value));
+}
+
+static void test_client_hello_any_changed_byte_is_caught(void**) {
+  ClientHello h = sample_client_hello(true);
+  auto wire = encode(h);
+  for (size_t i = 0; i < wire.size(); ++i) {
+    auto bad = wire;
+    bad[i] ^= 0x01;
+    auto p = decode_client_hello(ByteView(bad));
+    // A flipped magic/version/flag byte fails to parse; anything else fails the MAC.
+    if (p.ok()) {
+      if (verify_client_hello(key(), p.value)) print_error("byte %zu flipped unnoticed\n", i);
+      assert_false(verify_client_hello(key(), p.value));
+    } else {
+      assert_true(p.failed());
+    }
+  }
+}
+
+static void test_client_hello_bad_preface(void**) {
+  test::assert_rejected(decode_client_hello, test::bytes("GET / HTTP/1.1\r\n"), "bad magic");
+  test::assert_rejected(decode_client_hello, test::bytes({'U', 'X'}), "bad magic");
+  // The version is judged as soon as its byte arrives, with the refusal to send back.
+  test::assert_rejected(decode_client_hello, test::bytes({'U', 'D', 'P', 'T', 2}),
+                        "unsupported protocol version",
+                        static_cast<int>(RefuseReason::unsupported_version));
+  test::assert_rejected(decode_client_hello, test::bytes({'U', 'D', 'P', 'T', 1, 0x02}),
+                        "unknown hello flags", static_cast<int>(RefuseReason::malformed));
+}
+
+static void test_server_hello_round_trip_every_status(void**) {
+  ClientHello ch = sample_client_hello(true);
+  encode(ch);
+  struct {
+    HelloStatus status;
+    RefuseReason reason;
+  } cases[] = {{HelloStatus::resumed, RefuseReason::none},
+               {HelloStatus::new_session, RefuseReason::none},
+               {HelloStatus::refused, RefuseReason::bad_mac},
+               {HelloStatus::refused, RefuseReason::replayed},
+               {HelloStatus::refused, RefuseReason::malformed}};
+  for (auto& c : cases) {
+    ServerHello sh;
+    sh.status = c.status;
+    sh.reason = c.reason;
+    sh.session = ch.session;
+    sh.nonce.fill(0x5A);
+    auto wire = encode(sh, ch.mac);
+    assert_int_equal(wire.size(), 72);
+    ServerHello back = test::assert_parses_only_when_whole(decode_server_hello, wire);
+    assert_int_equal(back.status, c.status);
+    assert_int_equal(back.reason, c.reason);
+    assert_true(back.session == ch.session);
+    assert_true(verify_server_hello(key(), ch.mac, back));
+    assert_non_null(refuse_reason_name(back.reason));
+  }
+}
+
+static void test_server_hello_is_bound_to_its_client_hello(void**) {
+  ClientHello a = sample_client_hello(false);
+  encode(a);
+  ClientHello b = sample_client_hello(false);
+  b.nonce[0] ^= 0xFF;
+  encode(b);
+  ServerHello sh;
+  sh.status = HelloStatus::new_session;
+  sh.session = a.session;
+  auto wire = encode(sh, a.mac);
+  auto p = decode_server_hello(ByteView(wire));
+  assert_true(p.ok());
+  assert_true(verify_server_hello(key(), a.mac, p.value));
+  assert_false(verify_server_hello(key(), b.mac, p.value));  // replayed to another hello
+  assert_false(verify_server_hello(other_key(), a.mac, p.value));
+}
+
+static void test_server_hello_rejects_garbage(void**) {
+  test::assert_rejected(decode_server_hello, test::bytes("HTTP/1.1 400"), "bad magic");
+  test::assert_rejected(decode_server_hello, test::bytes({'U', 'D', 'P', 'T', 1, 3}), "status");
+  test::assert_rejected(decode_server_hello, test::bytes({'U', 'D', 'P', 'T', 1, 2, 99}), "reason");
+  test::assert_rejected(decode_server_hello, test::bytes({'U', 'D', 'P', 'T', 1, 2, 1, 1}), "reserved");
+}
+
+static void test_mac_comparison(void**) {
+  Mac a{}, b{};
+  assert_true(macs_equal(a, b));
+  b[31] = 1;
+  assert_false(macs_equal(a, b));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_client_hello_layout_and_round_trip),
+      cmocka_unit_test(test_client_hello_wrong_key_fails_verification),
+      cmocka_unit_test(test_client_hello_any_changed_byte_is_caught),
+      cmocka_unit_test(test_client_hello_bad_preface),
+      cmocka_unit_test(test_server_hello_round_trip_every_status),
+      cmocka_unit_test(test_server_hello_is_bound_to_its_client_hello),
+      cmocka_unit_test(test_server_hello_rejects_garbage),
+      cmocka_unit_test(test_mac_comparison),
+  };
+  return cmocka_run_group_tests_name("handshake", tests, nullptr, nullptr);
+}

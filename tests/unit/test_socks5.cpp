@@ -1,0 +1,176 @@
+#include <string>
+
+#include "cmocka_support.hpp"
+#include "udptun/protocol/socks5.hpp"
+
+using namespace udptun::protocol;
+using namespace udptun::protocol::socks5;
+using test::bytes;
+
+template <class Encode>
+static std::vector<uint8_t> encoded(Encode encode) {
+  std::vector<uint8_t> out;
+  ByteWriter w(out);
+  encode(w);
+  return out;
+}
+
+static void test_greeting_round_trip_and_splits(void**) {
+  Greeting g;
+  g.method_count = 2;
+  g.methods[0] = method::kNoAuth;
+  g.methods[1] = method::kUserPass;
+  auto msg = encoded([&](ByteWriter& w) { encode_greeting(w, g); });
+  assert_true(msg == bytes({0x05, 0x02, 0x00, 0x02}));
+  Greeting back = test::assert_parses_only_when_whole(decode_greeting, msg);
+  assert_int_equal(back.method_count, 2);
+  assert_true(back.offers(method::kUserPass));
+  assert_false(back.offers(method::kGssapi));
+
+  Greeting all;
+  all.method_count = 255;
+  for (int i = 0; i < 255; ++i) all.methods[i] = static_cast<uint8_t>(i);
+  auto big = encoded([&](ByteWriter& w) { encode_greeting(w, all); });
+  assert_int_equal(test::assert_parses_only_when_whole(decode_greeting, big).method_count, 255);
+}
+
+static void test_greeting_rejects_garbage(void**) {
+  test::assert_rejected(decode_greeting, bytes({0x04, 0x01, 0x00}), "bad version");
+  test::assert_rejected(decode_greeting, bytes({'G', 'E', 'T', ' '}), "bad version");
+  test::assert_rejected(decode_greeting, bytes({0x05, 0x00}), "no methods");
+}
+
+static void test_method_selection(void**) {
+  for (uint8_t m : {method::kNoAuth, method::kUserPass, method::kNoAcceptable}) {
+    auto msg = encoded([&](ByteWriter& w) { encode_method_selection(w, MethodSelection{m}); });
+    assert_int_equal(test::assert_parses_only_when_whole(decode_method_selection, msg).method, m);
+  }
+  test::assert_rejected(decode_method_selection, bytes({0x01, 0x00}), "bad version");
+}
+
+static void test_user_pass_round_trip(void**) {
+  auto msg = encoded([](ByteWriter& w) { assert_true(encode_user_pass_request(w, "alice", "s3cret")); });
+  assert_true(msg == bytes({0x01, 5, 'a', 'l', 'i', 'c', 'e', 6, 's', '3', 'c', 'r', 'e', 't'}));
+  auto u = test::assert_parses_only_when_whole(decode_user_pass_request, msg);
+  assert_true(u.user_name() == "alice");
+  assert_true(u.password_text() == "s3cret");
+
+  std::string longest(255, 'x');
+  auto big = encoded([&](ByteWriter& w) { assert_true(encode_user_pass_request(w, longest, longest)); });
+  auto ub = test::assert_parses_only_when_whole(decode_user_pass_request, big);
+  assert_true(ub.user_name() == longest && ub.password_text() == longest);
+
+  auto empty_pw = encoded([](ByteWriter& w) { assert_true(encode_user_pass_request(w, "bob", "")); });
+  assert_true(test::assert_parses_only_when_whole(decode_user_pass_request, empty_pw).password_text().empty());
+
+  std::vector<uint8_t> none;
+  ByteWriter w(none);
+  assert_false(encode_user_pass_request(w, "", "pw"));
+  assert_false(encode_user_pass_request(w, std::string(256, 'u'), "pw"));
+  assert_false(encode_user_pass_request(w, "u", std::string(256, 'p')));
+  assert_true(none.empty());
+}
+
+static void test_user_pass_rejects_garbage(void**) {
+  test::assert_rejected(decode_user_pass_request, bytes({0x05, 1, 'a', 1, 'b'}), "version");
+  test::assert_rejected(decode_user_pass_request, bytes({0x01, 0, 1, 'b'}), "empty user");
+  auto ok = encoded([](ByteWriter& w) { encode_user_pass_status(w, UserPassStatus{0}); });
+  assert_int_equal(test::assert_parses_only_when_whole(decode_user_pass_status, ok).status, 0);
+  auto no = encoded([](ByteWriter& w) { encode_user_pass_status(w, UserPassStatus{1}); });
+  assert_int_equal(test::assert_parses_only_when_whole(decode_user_pass_status, no).status, 1);
+  test::assert_rejected(decode_user_pass_status, bytes({0x05, 0x00}), "version");
+}
+
+static void test_requests_for_every_command_and_address(void**) {
+  uint8_t v4[4] = {127, 0, 0, 1};
+  uint8_t v6[16] = {0};
+  v6[15] = 1;
+  Address dests[] = {Address::ipv4(v4, 80), Address::ipv6(v6, 53),
+                     *Address::from_domain("example.org", 443)};
+  for (Command c : {Command::connect, Command::bind, Command::udp_associate}) {
+    for (const Address& d : dests) {
+      Request q{c, d};
+      auto msg = encoded([&](ByteWriter& w) { encode_request(w, q); });
+      Request back = test::assert_parses_only_when_whole(decode_request, msg);
+      assert_int_equal(back.command, c);
+      assert_true(back.destination == d);
+    }
+  }
+  auto connect = encoded([&](ByteWriter& w) { encode_request(w, Request{Command::connect, dests[0]}); });
+  assert_true(connect == bytes({0x05, 0x01, 0x00, 0x01, 127, 0, 0, 1, 0, 80}));
+}
+
+static void test_request_errors_carry_reply_codes(void**) {
+  test::assert_rejected(decode_request, bytes({0x04, 0x01, 0x00, 0x01}), "bad version", 0x01);
+  test::assert_rejected(decode_request, bytes({0x05, 0x09, 0x00, 0x01}), "unknown command", 0x07);
+  test::assert_rejected(decode_request, bytes({0x05, 0x00, 0x00, 0x01}), "unknown command", 0x07);
+  test::assert_rejected(decode_request, bytes({0x05, 0x01, 0x01, 0x01}), "reserved", 0x01);
+  test::assert_rejected(decode_request, bytes({0x05, 0x01, 0x00, 0x05, 1, 2}), "address type", 0x08);
+  test::assert_rejected(decode_request, bytes({0x05, 0x03, 0x00, 0x03, 0x00, 0, 0}), "empty domain", 0x08);
+}
+
+static void test_reply_every_code(void**) {
+  uint8_t v4[4] = {10, 0, 0, 1};
+  for (int code = 0; code <= 8; ++code) {
+    ReplyMessage m{static_cast<Reply>(code), Address::ipv4(v4, 1080)};
+    auto msg = encoded([&](ByteWriter& w) { encode_reply(w, m); });
+    assert_int_equal(msg[1], code);
+    ReplyMessage back = test::assert_parses_only_when_whole(decode_reply, msg);
+    assert_int_equal(back.reply, m.reply);
+    assert_true(back.bound == m.bound);
+    assert_non_null(reply_name(back.reply));
+  }
+  test::assert_rejected(decode_reply, bytes({0x05, 0x09, 0x00, 0x01}), "unknown reply");
+  test::assert_rejected(decode_reply, bytes({0x05, 0x00, 0x00, 0x07}), "address type");
+}
+
+static void test_udp_header_round_trip(void**) {
+  uint8_t v6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+  Address dests[] = {Address::ipv6(v6, 5001), *Address::from_domain("dns.example", 53)};
+  for (const Address& d : dests) {
+    uint8_t hdr[kMaxUdpHeader];
+    size_t n = encode_udp_header(d, hdr);
+    std::vector<uint8_t> dgram(hdr, hdr + n);
+    test::append(dgram, test::bytes("payload"));
+    auto p = decode_udp_header(ByteView(dgram));
+    assert_true(p.ok());
+    assert_int_equal(p.value.fragment, 0);
+    assert_true(p.value.address == d);
+    assert_true(p.value.payload.as_chars() == "payload");
+    // A datagram is whole: every truncation inside the header is an error, never need_more.
+    for (size_t k = 0; k < n; ++k) {
+      auto t = decode_udp_header(ByteView(dgram.data(), k));
+      assert_true(t.failed());
+    }
+  }
+  auto empty_payload = bytes({0, 0, 0, 0x01, 1, 2, 3, 4, 0, 7});
+  auto e = decode_udp_header(ByteView(empty_payload));
+  assert_true(e.ok());
+  assert_int_equal(e.value.payload.size, 0);
+}
+
+static void test_udp_header_fragment_and_garbage(void**) {
+  auto frag = bytes({0, 0, 3, 0x01, 1, 2, 3, 4, 0, 7, 'x'});
+  auto p = decode_udp_header(ByteView(frag));
+  assert_true(p.ok());
+  assert_int_equal(p.value.fragment, 3);  // parsed; the relay drops and counts it
+  test::assert_rejected(decode_udp_header, bytes({0, 1, 0, 0x01, 1, 2, 3, 4, 0, 7}), "reserved");
+  test::assert_rejected(decode_udp_header, bytes({0, 0, 0, 0x02, 1, 2, 3, 4, 0, 7}), "address type", 0x08);
+  test::assert_rejected(decode_udp_header, bytes({0, 0}), "shorter");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_greeting_round_trip_and_splits),
+      cmocka_unit_test(test_greeting_rejects_garbage),
+      cmocka_unit_test(test_method_selection),
+      cmocka_unit_test(test_user_pass_round_trip),
+      cmocka_unit_test(test_user_pass_rejects_garbage),
+      cmocka_unit_test(test_requests_for_every_command_and_address),
+      cmocka_unit_test(test_request_errors_carry_reply_codes),
+      cmocka_unit_test(test_reply_every_code),
+      cmocka_unit_test(test_udp_header_round_trip),
+      cmocka_unit_test(test_udp_header_fragment_and_garbage),
+  };
+  return cmocka_run_group_tests_name("socks5", tests, nullptr, nullptr);
+}
