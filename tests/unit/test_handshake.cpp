@@ -1,3 +1,4 @@
+#include <cstdio>
 #include <cstring>
 
 #include "cmocka_support.hpp"
@@ -145,6 +146,30 @@ static void test_server_hello_rejects_garbage(void**) {
   test::assert_rejected(decode_server_hello, test::bytes({'U', 'D', 'P', 'T', 1, 2, 1, 1}), "reserved");
 }
 
+static Mac mac_from_hex(const char* hex) {
+  Mac m{};
+  for (size_t i = 0; i < m.size(); ++i) {
+    unsigned v = 0;
+    sscanf(hex + 2 * i, "%2x", &v);
+    m[i] = static_cast<uint8_t>(v);
+  }
+  return m;
+}
+
+// Known answers, computed independently (Python's hmac module) from the layouts in
+// docs/PROTOCOL.md, so another implementation can check itself against the same vectors.
+static void test_known_answer_macs(void**) {
+  ClientHello ch = sample_client_hello(true);
+  encode(ch);
+  assert_true(ch.mac == mac_from_hex("b0b84099a4d7f6c0183d1b3d3983f87840a568d40eb41754c08576f4ec9e674f"));
+  ServerHello sh;
+  sh.status = HelloStatus::resumed;
+  sh.session = ch.session;
+  sh.nonce.fill(0x5A);
+  encode(sh, ch.mac);
+  assert_true(sh.mac == mac_from_hex("12eebfa88930d9eed9400d905f7f5a2771e11db94f05b7315e83c841974864b3"));
+}
+
 static void test_mac_comparison(void**) {
   Mac a{}, b{};
   assert_true(macs_equal(a, b));
@@ -161,6 +186,7 @@ int main(void) {
       cmocka_unit_test(test_server_hello_round_trip_every_status),
       cmocka_unit_test(test_server_hello_is_bound_to_its_client_hello),
       cmocka_unit_test(test_server_hello_rejects_garbage),
+      cmocka_unit_test(test_known_answer_macs),
       cmocka_unit_test(test_mac_comparison),
   };
   return cmocka_run_group_tests_name("handshake", tests, nullptr, nullptr);
