@@ -1,0 +1,49 @@
+// Reading a JSON configuration object with clear errors: every getter names the key and
+// what was wrong, and unknown keys are refused (a typo must not be silently ignored).
+#pragma once
+
+#include <cJSON.h>
+
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace udptun::runtime {
+
+class ConfigReader {
+ public:
+  // Parses `json`; ok() is false (with error()) on invalid JSON or a non-object.
+  explicit ConfigReader(const char* json);
+  bool ok() const { return error_.empty(); }
+  const std::string& error() const { return error_; }
+
+  // Each returns false and sets error() when the key is present but ill-typed or out of
+  // range; absent keys leave `out` untouched and return true.
+  bool get_string(const char* key, std::string& out);
+  bool get_uint(const char* key, uint64_t min, uint64_t max, uint64_t& out);
+  bool get_bool(const char* key, bool& out);
+  // A string or an array of strings.
+  bool get_strings(const char* key, std::vector<std::string>& out);
+  // An array of objects, each handed to `each` as its own JSON text.
+  bool get_objects(const char* key, std::vector<std::string>& out);
+  bool has(const char* key) const;
+  // After reading every known key: fails naming the first key nobody asked for.
+  bool no_unknown_keys();
+  bool fail(const std::string& message);
+
+ private:
+  struct Deleter {
+    void operator()(cJSON* j) const { cJSON_Delete(j); }
+  };
+  std::unique_ptr<cJSON, Deleter> root_;
+  std::set<std::string> seen_;
+  std::string error_;
+};
+
+// Reads a pre-shared key file: its bytes, less trailing newlines (so `echo KEY > file`
+// works). Errors say which file and why.
+bool read_key_file(const std::string& path, std::vector<uint8_t>& key, std::string& error);
+
+}  // namespace udptun::runtime

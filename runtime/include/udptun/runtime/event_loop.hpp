@@ -1,0 +1,59 @@
+// One libuv loop per instance, run on the caller's thread or on a thread of its own, and a
+// thread-safe way to ask it to stop. No global state: many EventLoops per process.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <vector>
+
+namespace udptun::runtime {
+
+class EventLoop {
+ public:
+  EventLoop();
+  ~EventLoop();
+  EventLoop(const EventLoop&) = delete;
+  EventLoop& operator=(const EventLoop&) = delete;
+
+  uv_loop_t* get() { return &loop_; }
+  uint64_t now_ms() const { return uv_now(&loop_); }
+
+  // Runs the loop on this thread. `on_stop` runs on the loop thread when stop is requested:
+  // it must close every handle it owns; run returns once nothing is left open.
+  void run(std::function<void()> on_stop);
+  // The same on a new thread; join() waits for it.
+  int start_thread(std::function<void()> body);
+  void join();
+  bool thread_started() const { return thread_started_; }
+
+  // Thread-safe; may be called any number of times, before, during or after run.
+  void request_stop();
+  bool stop_requested() const { return stop_requested_.load(); }
+
+  // A scratch buffer for receives, shared by every socket of this loop: callbacks run one at
+  // a time and nothing keeps a view into it after its callback returns.
+  uv_buf_t recv_buffer();
+  static constexpr size_t kRecvChunks = 16;  // datagrams per recvmmsg
+  static constexpr size_t kRecvBufferSize = kRecvChunks * 64 * 1024;
+
+ private:
+  static void on_async(uv_async_t* a);
+  void close_stop_handle();
+
+  uv_loop_t loop_;
+  uv_async_t stop_async_;
+  std::mutex stop_mutex_;  // orders request_stop against closing stop_async_
+  bool stop_handle_open_ = false;
+  std::atomic<bool> stop_requested_{false};
+  std::function<void()> on_stop_;
+  std::vector<char> recv_buffer_;
+  uv_thread_t thread_;
+  bool thread_started_ = false;
+  std::function<void()> thread_body_;
+};
+
+}  // namespace udptun::runtime

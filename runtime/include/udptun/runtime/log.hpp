@@ -1,0 +1,48 @@
+// Leveled, one-line-per-event logging. Each instance (server, client) has its own Logger, so
+// several instances in one process never share state; lines carry session and flow ids.
+#pragma once
+
+#include <cstdarg>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace udptun::runtime {
+
+enum class LogLevel : int { error = 0, warn = 1, info = 2, debug = 3 };
+
+const char* log_level_name(LogLevel l);
+bool parse_log_level(const std::string& s, LogLevel& out);
+
+class Logger {
+ public:
+  // Receives each finished line (without a trailing newline). Without a sink, lines go to
+  // stderr with a UTC timestamp.
+  using Sink = std::function<void(LogLevel, const char* line)>;
+
+  void set_level(LogLevel l) { level_ = l; }
+  LogLevel level() const { return level_; }
+  void set_sink(Sink s) { sink_ = std::move(s); }
+  bool enabled(LogLevel l) const { return static_cast<int>(l) <= static_cast<int>(level_); }
+
+  // context is e.g. "s=1a2b3c4d f=7" or "" ; fmt is printf-style.
+  void log(LogLevel l, const char* context, const char* fmt, ...)
+      __attribute__((format(printf, 4, 5)));
+  void vlog(LogLevel l, const char* context, const char* fmt, va_list ap);
+
+ private:
+  LogLevel level_ = LogLevel::info;
+  Sink sink_;
+};
+
+}  // namespace udptun::runtime
+
+// Logging macros skip formatting entirely when the level is off (hot paths log at debug).
+#define UDPTUN_LOG(logger, lvl, ctx, ...)                                     \
+  do {                                                                        \
+    if ((logger).enabled(lvl)) (logger).log((lvl), (ctx), __VA_ARGS__);       \
+  } while (0)
+#define LOG_ERROR(logger, ctx, ...) UDPTUN_LOG(logger, ::udptun::runtime::LogLevel::error, ctx, __VA_ARGS__)
+#define LOG_WARN(logger, ctx, ...) UDPTUN_LOG(logger, ::udptun::runtime::LogLevel::warn, ctx, __VA_ARGS__)
+#define LOG_INFO(logger, ctx, ...) UDPTUN_LOG(logger, ::udptun::runtime::LogLevel::info, ctx, __VA_ARGS__)
+#define LOG_DEBUG(logger, ctx, ...) UDPTUN_LOG(logger, ::udptun::runtime::LogLevel::debug, ctx, __VA_ARGS__)

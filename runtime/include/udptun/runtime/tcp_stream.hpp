@@ -1,0 +1,94 @@
+// A TCP connection with a bounded, coalescing output queue. Bytes written during one loop
+// iteration leave in one write (writev-style batching happens by appending), with
+// TCP_NODELAY so nothing waits for Nagle. Output beyond the cap is refused, not buffered:
+// the caller drops (UDP may drop; the process may not bloat).
+#pragma once
+
+#include <uv.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "udptun/protocol/bytes.hpp"
+#include "udptun/runtime/uv_handle.hpp"
+
+struct sockaddr;
+
+namespace udptun::runtime {
+
+class EventLoop;
+
+class TcpStream {
+ public:
+  class Events {
+   public:
+    virtual ~Events() = default;
+    // Bytes arrived. The view is valid only during the call. The handler may close or
+    // destroy the stream from inside.
+    virtual void on_stream_data(protocol::ByteView data) = 0;
+    // EOF or an error; the stream is closed already. May destroy the stream.
+    virtual void on_stream_closed(const char* reason) = 0;
+    // connect() finished: status 0 or a libuv error. May destroy the stream.
+    virtual void on_stream_connected(int status) { (void)status; }
+  };
+
+  TcpStream(EventLoop& loop, Events& events, size_t max_queued_bytes);
+  ~TcpStream();
+  TcpStream(const TcpStream&) = delete;
+  TcpStream& operator=(const TcpStream&) = delete;
+
+  int accept_from(uv_stream_t* listener);
+  int connect(const struct sockaddr* to);
+  int start_reading();
+  void stop_reading();
+
+  // Queues bytes. `essential` bytes (handshakes, control frames) bypass the cap; others are
+  // refused with false when the queue is full.
+  bool write(protocol::ByteView bytes, bool essential = false);
+  bool write(protocol::ByteView prefix, protocol::ByteView payload);
+  // Closes once everything queued has been written (e.g. after a GOAWAY).
+  void close_after_flush();
+  void close();
+  // Shutting down: one non-blocking attempt to write what is queued, then close.
+  void close_flushing();
+  bool is_open() const { return static_cast<bool>(tcp_); }
+
+  size_t queued_bytes() const { return queued_.size() + (inflight_ ? inflight_->size : 0); }
+  std::string peer_name() const;  // "1.2.3.4:5678", for logs
+
+ private:
+  struct WriteRequest {
+    uv_write_t req;
+    std::vector<uint8_t> bytes;
+    size_t size = 0;
+    TcpStream* owner = nullptr;  // cleared when the stream goes away first
+  };
+
+  static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf);
+  static void on_write(uv_write_t* req, int status);
+  static void on_check(uv_check_t* c);
+  void schedule_flush();
+  void flush();
+  void fail(const char* reason);
+
+  EventLoop& loop_;
+  Events& events_;
+  size_t max_queued_;
+  UvHandle<uv_tcp_t> tcp_;
+  UvHandle<uv_check_t> flush_check_;
+  struct ConnectRequest {
+    uv_connect_t req;
+    TcpStream* owner = nullptr;
+  };
+  ConnectRequest* connecting_ = nullptr;  // owned by libuv until its callback
+  bool close_when_flushed_ = false;
+  std::vector<uint8_t> queued_;
+  std::vector<uint8_t> spare_;  // the last written buffer, reused to avoid reallocating
+  WriteRequest* inflight_ = nullptr;
+};
+
+}  // namespace udptun::runtime

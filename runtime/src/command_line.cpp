@@ -1,0 +1,149 @@
+#include "udptun/runtime/command_line.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <memory>
+
+namespace udptun::runtime {
+
+namespace {
+struct JsonDeleter {
+  void operator()(cJSON* j) const { cJSON_Delete(j); }
+};
+}  // namespace
+
+bool build_config_from_args(int argc, char** argv, const std::vector<CommandLineOption>& options,
+                            std::string& json_out, std::string& error, bool& help) {
+  help = false;
+  std::unique_ptr<cJSON, JsonDeleter> config(cJSON_CreateObject());
+  // --config first, wherever it stands, so flags always override the file.
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--config") != 0) continue;
+    if (i + 1 >= argc) {
+      error = "--config needs a FILE";
+      return false;
+    }
+    std::ifstream in(argv[i + 1]);
+    if (!in) {
+      error = std::string("cannot read ") + argv[i + 1] + ": " + std::strerror(errno);
+      return false;
+    }
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    config.reset(cJSON_Parse(text.c_str()));
+    if (!config || !cJSON_IsObject(config.get())) {
+      error = std::string(argv[i + 1]) + ": not a JSON object";
+      return false;
+    }
+  }
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      help = true;
+      return true;
+    }
+    if (arg == "--config") {
+      ++i;
+      continue;
+    }
+    const CommandLineOption* opt = nullptr;
+    for (const auto& o : options) {
+      if (arg == o.flag) opt = &o;
+    }
+    if (!opt) {
+      error = "unknown option " + arg + " (see --help)";
+      return false;
+    }
+    if (opt->kind == CommandLineOption::Kind::flag) {
+      cJSON_DeleteItemFromObjectCaseSensitive(config.get(), opt->key);
+      cJSON_AddBoolToObject(config.get(), opt->key, 1);
+      continue;
+    }
+    if (i + 1 >= argc) {
+      error = arg + " needs a value (" + opt->value_name + ")";
+      return false;
+    }
+    const char* value = argv[++i];
+    switch (opt->kind) {
+      case CommandLineOption::Kind::string:
+        cJSON_DeleteItemFromObjectCaseSensitive(config.get(), opt->key);
+        cJSON_AddStringToObject(config.get(), opt->key, value);
+        break;
+      case CommandLineOption::Kind::string_list: {
+        cJSON* list = cJSON_GetObjectItemCaseSensitive(config.get(), opt->key);
+        if (list && cJSON_IsString(list)) {
+          cJSON* arr = cJSON_CreateArray();
+          cJSON_AddItemToArray(arr, cJSON_CreateString(list->valuestring));
+          cJSON_ReplaceItemInObjectCaseSensitive(config.get(), opt->key, arr);
+          list = arr;
+        } else if (!list || !cJSON_IsArray(list)) {
+          cJSON_DeleteItemFromObjectCaseSensitive(config.get(), opt->key);
+          list = cJSON_AddArrayToObject(config.get(), opt->key);
+        }
+        cJSON_AddItemToArray(list, cJSON_CreateString(value));
+        break;
+      }
+      case CommandLineOption::Kind::integer: {
+        char* end = nullptr;
+        errno = 0;
+        unsigned long long v = std::strtoull(value, &end, 10);
+        if (errno || !end || *end || *value == '-' || *value == '\0') {
+          error = arg + ": not a non-negative integer: " + value;
+          return false;
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(config.get(), opt->key);
+        cJSON_AddNumberToObject(config.get(), opt->key, static_cast<double>(v));
+        break;
+      }
+      case CommandLineOption::Kind::flag:
+        break;
+    }
+  }
+  char* text = cJSON_PrintUnformatted(config.get());
+  json_out = text ? text : "{}";
+  cJSON_free(text);
+  return true;
+}
+
+std::string usage_text(const char* program, const char* summary,
+                       const std::vector<CommandLineOption>& options) {
+  std::string s = std::string("usage: ") + program + " [OPTIONS]\n" + summary + "\n\noptions:\n";
+  for (const auto& o : options) {
+    std::string left = std::string("  ") + o.flag + (o.value_name && *o.value_name ? std::string(" ") + o.value_name : "");
+    if (left.size() < 34) left.resize(34, ' ');
+    s += left + " " + o.help + "  [json: \"" + o.key + "\"]\n";
+  }
+  s += "  --config FILE.json                 read options from a JSON object; flags override it\n";
+  s += "  --help                             this text\n";
+  return s;
+}
+
+void block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+int wait_for_stop_signal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGHUP);
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+void raise_stop_signal() { kill(getpid(), SIGTERM); }
+
+}  // namespace udptun::runtime

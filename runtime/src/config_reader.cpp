@@ -1,0 +1,129 @@
+#include "udptun/runtime/config_reader.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+
+namespace udptun::runtime {
+
+ConfigReader::ConfigReader(const char* json) {
+  if (json == nullptr || *json == '\0') json = "{}";
+  root_.reset(cJSON_Parse(json));
+  if (!root_) {
+    const char* where = cJSON_GetErrorPtr();
+    error_ = std::string("invalid JSON near: ") + (where ? std::string(where).substr(0, 32) : "?");
+  } else if (!cJSON_IsObject(root_.get())) {
+    error_ = "configuration must be a JSON object";
+    root_.reset();
+  }
+}
+
+bool ConfigReader::fail(const std::string& message) {
+  if (error_.empty()) error_ = message;
+  return false;
+}
+
+bool ConfigReader::has(const char* key) const {
+  return root_ && cJSON_GetObjectItemCaseSensitive(root_.get(), key) != nullptr;
+}
+
+bool ConfigReader::get_string(const char* key, std::string& out) {
+  seen_.insert(key);
+  if (!root_) return false;
+  const cJSON* v = cJSON_GetObjectItemCaseSensitive(root_.get(), key);
+  if (!v) return true;
+  if (!cJSON_IsString(v)) return fail(std::string("\"") + key + "\" must be a string");
+  out = v->valuestring;
+  return true;
+}
+
+bool ConfigReader::get_uint(const char* key, uint64_t min, uint64_t max, uint64_t& out) {
+  seen_.insert(key);
+  if (!root_) return false;
+  const cJSON* v = cJSON_GetObjectItemCaseSensitive(root_.get(), key);
+  if (!v) return true;
+  double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+  if (!cJSON_IsNumber(v) || d < 0 || std::floor(d) != d || d < double(min) || d > double(max)) {
+    return fail(std::string("\"") + key + "\" must be an integer from " + std::to_string(min) +
+                " to " + std::to_string(max));
+  }
+  out = static_cast<uint64_t>(d);
+  return true;
+}
+
+bool ConfigReader::get_bool(const char* key, bool& out) {
+  seen_.insert(key);
+  if (!root_) return false;
+  const cJSON* v = cJSON_GetObjectItemCaseSensitive(root_.get(), key);
+  if (!v) return true;
+  if (!cJSON_IsBool(v)) return fail(std::string("\"") + key + "\" must be true or false");
+  out = cJSON_IsTrue(v);
+  return true;
+}
+
+bool ConfigReader::get_strings(const char* key, std::vector<std::string>& out) {
+  seen_.insert(key);
+  if (!root_) return false;
+  const cJSON* v = cJSON_GetObjectItemCaseSensitive(root_.get(), key);
+  if (!v) return true;
+  if (cJSON_IsString(v)) {
+    out = {v->valuestring};
+    return true;
+  }
+  if (!cJSON_IsArray(v)) return fail(std::string("\"") + key + "\" must be a string or an array of strings");
+  out.clear();
+  const cJSON* item;
+  cJSON_ArrayForEach(item, v) {
+    if (!cJSON_IsString(item)) return fail(std::string("\"") + key + "\" must hold only strings");
+    out.emplace_back(item->valuestring);
+  }
+  return true;
+}
+
+bool ConfigReader::get_objects(const char* key, std::vector<std::string>& out) {
+  seen_.insert(key);
+  if (!root_) return false;
+  const cJSON* v = cJSON_GetObjectItemCaseSensitive(root_.get(), key);
+  if (!v) return true;
+  if (!cJSON_IsArray(v)) return fail(std::string("\"") + key + "\" must be an array of objects");
+  out.clear();
+  const cJSON* item;
+  cJSON_ArrayForEach(item, v) {
+    if (!cJSON_IsObject(item)) return fail(std::string("\"") + key + "\" must hold only objects");
+    char* text = cJSON_PrintUnformatted(item);
+    out.emplace_back(text ? text : "{}");
+    cJSON_free(text);
+  }
+  return true;
+}
+
+bool ConfigReader::no_unknown_keys() {
+  if (!root_) return false;
+  const cJSON* item;
+  cJSON_ArrayForEach(item, root_.get()) {
+    if (item->string && !seen_.count(item->string)) {
+      return fail(std::string("unknown configuration key \"") + item->string + "\"");
+    }
+  }
+  return ok();
+}
+
+bool read_key_file(const std::string& path, std::vector<uint8_t>& key, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = "cannot read key file " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  key.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+  if (key.size() < 16) {
+    error = "key file " + path + " holds " + std::to_string(key.size()) +
+            " bytes; a pre-shared key needs at least 16";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace udptun::runtime

@@ -1,0 +1,84 @@
+#include "udptun/runtime/event_loop.hpp"
+
+#include <cstdlib>
+
+namespace udptun::runtime {
+
+EventLoop::EventLoop() {
+  if (uv_loop_init(&loop_) != 0 || uv_async_init(&loop_, &stop_async_, on_async) != 0) {
+    std::abort();  // only fails when the process is out of fds or memory at creation
+  }
+  stop_async_.data = this;
+  stop_handle_open_ = true;
+}
+
+EventLoop::~EventLoop() {
+  join();
+  close_stop_handle();
+  // Close whatever an owner failed to close, so the loop can be closed and nothing leaks.
+  uv_walk(
+      &loop_,
+      [](uv_handle_t* h, void*) {
+        if (!uv_is_closing(h)) uv_close(h, nullptr);
+      },
+      nullptr);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  uv_loop_close(&loop_);
+}
+
+void EventLoop::on_async(uv_async_t* a) {
+  auto* self = static_cast<EventLoop*>(a->data);
+  if (!self->stop_requested_.load()) return;
+  self->close_stop_handle();
+  if (self->on_stop_) {
+    auto cb = std::move(self->on_stop_);
+    self->on_stop_ = nullptr;
+    cb();
+  }
+}
+
+void EventLoop::close_stop_handle() {
+  std::lock_guard<std::mutex> lock(stop_mutex_);
+  if (!stop_handle_open_) return;
+  stop_handle_open_ = false;
+  uv_close(reinterpret_cast<uv_handle_t*>(&stop_async_), nullptr);
+}
+
+void EventLoop::request_stop() {
+  stop_requested_.store(true);
+  std::lock_guard<std::mutex> lock(stop_mutex_);
+  if (stop_handle_open_) uv_async_send(&stop_async_);
+}
+
+void EventLoop::run(std::function<void()> on_stop) {
+  on_stop_ = std::move(on_stop);
+  if (stop_requested_.load()) {
+    std::lock_guard<std::mutex> lock(stop_mutex_);
+    if (stop_handle_open_) uv_async_send(&stop_async_);
+  }
+  uv_run(&loop_, UV_RUN_DEFAULT);
+}
+
+int EventLoop::start_thread(std::function<void()> body) {
+  if (thread_started_) return UV_EBUSY;
+  thread_body_ = std::move(body);
+  int rc = uv_thread_create(
+      &thread_, [](void* arg) { static_cast<EventLoop*>(arg)->thread_body_(); }, this);
+  if (rc == 0) thread_started_ = true;
+  return rc;
+}
+
+void EventLoop::join() {
+  if (!thread_started_) return;
+  uv_thread_t self = uv_thread_self();
+  if (uv_thread_equal(&self, &thread_)) return;  // never join ourselves
+  uv_thread_join(&thread_);
+  thread_started_ = false;
+}
+
+uv_buf_t EventLoop::recv_buffer() {
+  if (recv_buffer_.empty()) recv_buffer_.resize(kRecvBufferSize);
+  return uv_buf_init(recv_buffer_.data(), static_cast<unsigned>(recv_buffer_.size()));
+}
+
+}  // namespace udptun::runtime

@@ -1,0 +1,189 @@
+#include "udptun/runtime/tcp_stream.hpp"
+
+#include "udptun/protocol/address.hpp"
+#include "udptun/runtime/event_loop.hpp"
+
+namespace udptun::runtime {
+
+using protocol::ByteView;
+
+TcpStream::TcpStream(EventLoop& loop, Events& events, size_t max_queued_bytes)
+    : loop_(loop), events_(events), max_queued_(max_queued_bytes) {
+  tcp_.init(this, [&](uv_tcp_t* t) { return uv_tcp_init(loop_.get(), t); });
+  flush_check_.init(this, [&](uv_check_t* c) { return uv_check_init(loop_.get(), c); });
+}
+
+TcpStream::~TcpStream() { close(); }
+
+int TcpStream::accept_from(uv_stream_t* listener) {
+  int rc = uv_accept(listener, tcp_.stream());
+  if (rc == 0) uv_tcp_nodelay(tcp_.get(), 1);
+  return rc;
+}
+
+int TcpStream::connect(const struct sockaddr* to) {
+  auto req = std::make_unique<ConnectRequest>();
+  req->owner = this;
+  req->req.data = req.get();
+  int rc = uv_tcp_connect(&req->req, tcp_.get(), to, [](uv_connect_t* r, int status) {
+    std::unique_ptr<ConnectRequest> done(static_cast<ConnectRequest*>(r->data));
+    TcpStream* self = done->owner;
+    if (!self) return;  // the stream closed first (status is UV_ECANCELED)
+    self->connecting_ = nullptr;
+    if (status == 0) {
+      uv_tcp_nodelay(self->tcp_.get(), 1);
+      self->schedule_flush();
+    }
+    self->events_.on_stream_connected(status);  // last: may destroy us
+  });
+  if (rc != 0) return rc;
+  connecting_ = req.release();
+  return 0;
+}
+
+int TcpStream::start_reading() {
+  if (!tcp_) return UV_EBADF;
+  return uv_read_start(tcp_.stream(), on_alloc, on_read);
+}
+
+void TcpStream::stop_reading() {
+  if (tcp_) uv_read_stop(tcp_.stream());
+}
+
+void TcpStream::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  auto* self = static_cast<TcpStream*>(h->data);
+  *buf = self->loop_.recv_buffer();
+}
+
+void TcpStream::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
+  auto* self = static_cast<TcpStream*>(s->data);
+  if (!self) return;
+  if (n > 0) {
+    self->events_.on_stream_data(ByteView(reinterpret_cast<const uint8_t*>(buf->base),
+                                          static_cast<size_t>(n)));
+    return;  // the handler may have destroyed us: touch nothing after it
+  }
+  if (n < 0) self->fail(n == UV_EOF ? "closed by peer" : uv_strerror(static_cast<int>(n)));
+}
+
+void TcpStream::fail(const char* reason) {
+  close();
+  events_.on_stream_closed(reason);  // last: may destroy us
+}
+
+bool TcpStream::write(ByteView bytes, bool essential) {
+  if (!tcp_ || close_when_flushed_) return false;
+  if (!essential && queued_bytes() + bytes.size > max_queued_) return false;
+  queued_.insert(queued_.end(), bytes.data, bytes.data + bytes.size);
+  schedule_flush();
+  return true;
+}
+
+bool TcpStream::write(ByteView prefix, ByteView payload) {
+  if (!tcp_ || close_when_flushed_) return false;
+  if (queued_bytes() + prefix.size + payload.size > max_queued_) return false;
+  queued_.insert(queued_.end(), prefix.data, prefix.data + prefix.size);
+  queued_.insert(queued_.end(), payload.data, payload.data + payload.size);
+  schedule_flush();
+  return true;
+}
+
+// Writing at the end of the loop iteration (check phase) lets every frame produced by one
+// batch of socket reads leave in a single write() call.
+void TcpStream::schedule_flush() {
+  if (!inflight_ && !connecting_ && flush_check_ && !uv_is_active(flush_check_.base())) {
+    uv_check_start(flush_check_.get(), on_check);
+  }
+}
+
+void TcpStream::on_check(uv_check_t* c) {
+  auto* self = static_cast<TcpStream*>(c->data);
+  uv_check_stop(c);
+  if (self) self->flush();
+}
+
+void TcpStream::flush() {
+  if (!tcp_ || inflight_ || connecting_) return;
+  if (queued_.empty()) {
+    if (close_when_flushed_) close();
+    return;
+  }
+  auto req = std::make_unique<WriteRequest>();
+  req->bytes.swap(queued_);
+  queued_.swap(spare_);
+  queued_.clear();
+  req->size = req->bytes.size();
+  req->owner = this;
+  req->req.data = req.get();
+  uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(req->bytes.data()),
+                             static_cast<unsigned>(req->bytes.size()));
+  int rc = uv_write(&req->req, tcp_.stream(), &buf, 1, on_write);
+  if (rc != 0) {
+    fail(uv_strerror(rc));
+    return;
+  }
+  inflight_ = req.release();
+}
+
+void TcpStream::on_write(uv_write_t* r, int status) {
+  std::unique_ptr<WriteRequest> req(static_cast<WriteRequest*>(r->data));
+  TcpStream* self = req->owner;
+  if (!self) return;  // the stream is gone; the request only owned its bytes
+  self->inflight_ = nullptr;
+  if (status != 0) {
+    self->fail(uv_strerror(status));
+    return;
+  }
+  if (self->spare_.capacity() < req->bytes.capacity() && req->bytes.capacity() <= (1u << 20)) {
+    req->bytes.clear();
+    self->spare_.swap(req->bytes);
+  }
+  self->flush();
+}
+
+void TcpStream::close_after_flush() {
+  if (!tcp_) return;
+  close_when_flushed_ = true;
+  if (!inflight_ && queued_.empty()) {
+    close();
+  } else {
+    stop_reading();
+    schedule_flush();
+  }
+}
+
+void TcpStream::close() {
+  if (inflight_) {
+    inflight_->owner = nullptr;
+    inflight_ = nullptr;
+  }
+  if (connecting_) {
+    connecting_->owner = nullptr;
+    connecting_ = nullptr;
+  }
+  flush_check_.close();
+  tcp_.close();
+  queued_.clear();
+  queued_.shrink_to_fit();
+  spare_ = {};
+}
+
+void TcpStream::close_flushing() {
+  if (tcp_ && !inflight_ && !connecting_ && !queued_.empty()) {
+    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(queued_.data()),
+                               static_cast<unsigned>(queued_.size()));
+    uv_try_write(tcp_.stream(), &buf, 1);
+  }
+  close();
+}
+
+std::string TcpStream::peer_name() const {
+  if (!tcp_) return "-";
+  sockaddr_storage ss;
+  int len = sizeof ss;
+  if (uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "-";
+  auto a = protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+  return a ? protocol::format_address(*a) : "-";
+}
+
+}  // namespace udptun::runtime

@@ -1,0 +1,76 @@
+/* libudpserver: the server end of udptun. It accepts TCP connections from udp-local
+ * instances (directly or through a tunnel such as ss-server), authenticates them with a
+ * pre-shared key, and relays their flows' datagrams to UDP targets and back.
+ *
+ * Threading: every callback runs on the instance's own loop thread. udpserver_stop may be
+ * called from any thread (and from a signal-blocked main thread); everything else from the
+ * thread that owns the handle. Several instances may live in one process. */
+#ifndef UDPTUN_UDPSERVER_H
+#define UDPTUN_UDPSERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct udpserver udpserver_t;
+
+typedef struct udpserver_stats {
+  uint64_t sessions;          /* sessions alive now (attached or waiting for a resume) */
+  uint64_t sessions_attached; /* of which have a live connection */
+  uint64_t flows;             /* flows alive now */
+  uint64_t connections;       /* TCP connections now, authenticated or not */
+  uint64_t sessions_opened, sessions_resumed, sessions_reaped, sessions_evicted;
+  uint64_t flows_opened, flows_closed_idle, flows_evicted, flows_refused;
+  uint64_t auth_failures;     /* bad MAC, replay, clock skew, bad version */
+  uint64_t protocol_errors;   /* connections closed for garbage */
+  uint64_t datagrams_to_targets, bytes_to_targets;
+  uint64_t datagrams_from_targets, bytes_from_targets;
+  uint64_t drops_send_failed;   /* target socket refused the datagram */
+  uint64_t drops_queue_full;    /* the client's TCP could not take the reply */
+  uint64_t drops_detached;      /* replies while the session had no connection */
+  uint64_t drops_forbidden;     /* datagrams to refused targets */
+  uint64_t drops_unknown_flow;  /* DATA for a flow the server does not have */
+} udpserver_stats;
+
+typedef struct udpserver_callbacks {
+  /* Listening; `address` is "IP:PORT" of the bound socket (port resolved when 0 was asked). */
+  void (*started)(void* user, const char* address);
+  /* A session came up (up=1: opened or resumed) or went down (up=0: detached or reaped). */
+  void (*session)(void* user, const char* session_id, int up);
+  /* A fatal error: the instance stops after it. */
+  void (*error)(void* user, const char* message);
+  /* Every stats_interval_ms. */
+  void (*stats)(void* user, const udpserver_stats* stats);
+  /* One log line (level 0 error .. 3 debug). Without it, lines go to stderr. */
+  void (*log)(void* user, int level, const char* line);
+  /* The loop has ended and every socket is closed: the last callback. */
+  void (*stopped)(void* user);
+} udpserver_callbacks;
+
+/* Creates an instance from a JSON configuration (see docs/CONFIG.md). Returns NULL and writes
+ * a message into err (if not NULL) when the configuration is invalid. Opens no socket yet. */
+udpserver_t* udpserver_new(const char* config_json, char* err, size_t errlen);
+
+/* Runs the instance on a thread of its own. 0, or a negative errno-style code. */
+int udpserver_start(udpserver_t* s, const udpserver_callbacks* cb, void* user);
+
+/* Runs the instance on the calling thread until stopped. 0 on a clean stop, negative when it
+ * could not start (the error callback said why). */
+int udpserver_run(udpserver_t* s, const udpserver_callbacks* cb, void* user);
+
+/* Asks the instance to stop; returns at once. Thread-safe. The stopped callback follows. */
+void udpserver_stop(udpserver_t* s);
+
+/* The latest stats snapshot (refreshed every stats_interval_ms). Thread-safe. */
+void udpserver_get_stats(udpserver_t* s, udpserver_stats* out);
+
+/* Stops (if needed), waits for the thread (if any) and frees everything. */
+void udpserver_free(udpserver_t* s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

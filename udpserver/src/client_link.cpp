@@ -1,0 +1,122 @@
+#include "client_link.hpp"
+
+#include <cstdio>
+#include <cstring>
+
+#include "server.hpp"
+#include "session.hpp"
+
+namespace udptun::server {
+
+using protocol::ByteView;
+
+ClientLink::ClientLink(Server& server, uint64_t serial)
+    : server_(server),
+      stream_(server.loop(), *this, server.config().max_queued_bytes),
+      created_ms_(server.loop().now_ms()),
+      last_heard_ms_(created_ms_) {
+  std::snprintf(tag_, sizeof tag_, "c=%llu", static_cast<unsigned long long>(serial));
+}
+
+int ClientLink::accept(uv_stream_t* listener) {
+  int rc = stream_.accept_from(listener);
+  if (rc == 0) rc = stream_.start_reading();
+  return rc;
+}
+
+void ClientLink::on_stream_data(ByteView data) {
+  last_heard_ms_ = server_.loop().now_ms();
+  if (state_ == State::handshaking) {
+    handshake(data);
+    if (state_ != State::established || data.empty()) return;
+  }
+  if (state_ != State::established) return;
+  auto status = decoder_.feed(data, *this);
+  if (status == protocol::FrameDecoder::Status::error) {
+    server_.stats().protocol_errors++;
+    LOG_WARN(server_.log(), session_ ? session_->tag() : tag_, "protocol error from %s: %s",
+             stream_.peer_name().c_str(), decoder_.error());
+    end(protocol::GoAwayReason::protocol_error, decoder_.error());
+  }
+}
+
+void ClientLink::handshake(ByteView& data) {
+  size_t take = std::min(data.size, protocol::kClientHelloSize - hello_.size());
+  hello_.insert(hello_.end(), data.data, data.data + take);
+  data = data.after(take);
+  auto parsed = protocol::decode_client_hello(ByteView(hello_));
+  if (parsed.need_more()) return;
+  protocol::ServerHello reply;
+  protocol::Mac client_mac{};
+  if (parsed.failed()) {
+    server_.stats().auth_failures++;
+    LOG_WARN(server_.log(), tag_, "handshake from %s refused: %s", stream_.peer_name().c_str(),
+             parsed.error);
+    if (parsed.code == 0) {  // not a udptun client at all: say nothing
+      state_ = State::closed;
+      server_.forget_link(*this, parsed.error);
+      return;
+    }
+    reply.status = protocol::HelloStatus::refused;
+    reply.reason = static_cast<protocol::RefuseReason>(parsed.code);
+  } else {
+    client_mac = parsed.value.mac;
+    reply = server_.admit(*this, parsed.value);
+  }
+  std::array<uint8_t, protocol::kServerHelloSize> wire;
+  protocol::encode_server_hello(server_.key(), client_mac, reply, wire);
+  stream_.write(ByteView(wire.data(), wire.size()), true);
+  if (reply.status == protocol::HelloStatus::refused) {
+    state_ = State::closed;
+    stream_.close_after_flush();
+    server_.forget_link(*this, protocol::refuse_reason_name(reply.reason));
+    return;
+  }
+  state_ = State::established;
+  hello_.clear();
+  hello_.shrink_to_fit();
+}
+
+bool ClientLink::on_frame(const protocol::Frame& frame) {
+  if (auto* p = std::get_if<protocol::Ping>(&frame)) {
+    std::vector<uint8_t> out;
+    protocol::append_frame(out, protocol::Pong{p->value});
+    stream_.write(ByteView(out), true);
+    return true;
+  }
+  if (std::holds_alternative<protocol::Pong>(frame)) return true;
+  if (auto* g = std::get_if<protocol::GoAway>(&frame)) {
+    LOG_INFO(server_.log(), session_ ? session_->tag() : tag_, "client going away (%u): %.*s",
+             static_cast<unsigned>(g->reason), static_cast<int>(g->message.size),
+             reinterpret_cast<const char*>(g->message.data));
+    state_ = State::closed;
+    stream_.close();
+    server_.forget_link(*this, "client went away");
+    return false;
+  }
+  if (session_) session_->on_frame(frame);
+  return state_ == State::established;
+}
+
+void ClientLink::on_stream_closed(const char* reason) {
+  if (state_ == State::closed) return;
+  state_ = State::closed;
+  server_.forget_link(*this, reason);
+}
+
+void ClientLink::end(protocol::GoAwayReason reason, const char* why) {
+  if (state_ == State::closed) return;
+  if (state_ == State::established) {
+    protocol::GoAway g;
+    g.reason = reason;
+    g.message = ByteView(reinterpret_cast<const uint8_t*>(why), std::strlen(why));
+    std::vector<uint8_t> out;
+    protocol::append_frame(out, g);
+    stream_.write(ByteView(out), true);
+  }
+  state_ = State::closed;
+  stream_.close_after_flush();
+  server_.forget_link(*this, why);
+}
+
+}  // namespace udptun::server

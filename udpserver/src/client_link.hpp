@@ -1,0 +1,53 @@
+// One TCP connection from a udp-local: the handshake, then frames to and from its session.
+// A link can die at any time without its session dying with it.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "udptun/protocol/frame.hpp"
+#include "udptun/protocol/frame_decoder.hpp"
+#include "udptun/runtime/tcp_stream.hpp"
+
+namespace udptun::server {
+
+class Server;
+class Session;
+
+class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink {
+ public:
+  ClientLink(Server& server, uint64_t serial);
+  ClientLink(const ClientLink&) = delete;
+  ClientLink& operator=(const ClientLink&) = delete;
+
+  int accept(uv_stream_t* listener);
+  runtime::TcpStream& stream() { return stream_; }
+  bool established() const { return state_ == State::established; }
+  uint64_t created_ms() const { return created_ms_; }
+  uint64_t last_heard_ms() const { return last_heard_ms_; }
+  Session* session() const { return session_; }
+  void set_session(Session* s) { session_ = s; }
+  const char* tag() const { return tag_; }
+
+  // Ends the link: a GOAWAY first when established, then close; the server forgets it.
+  void end(protocol::GoAwayReason reason, const char* why);
+
+ private:
+  enum class State { handshaking, established, closed };
+  void on_stream_data(protocol::ByteView data) override;
+  void on_stream_closed(const char* reason) override;
+  bool on_frame(const protocol::Frame& frame) override;
+  void handshake(protocol::ByteView& data);
+
+  Server& server_;
+  runtime::TcpStream stream_;
+  protocol::FrameDecoder decoder_;
+  State state_ = State::handshaking;
+  std::vector<uint8_t> hello_;
+  Session* session_ = nullptr;
+  uint64_t created_ms_;
+  uint64_t last_heard_ms_;
+  char tag_[40];
+};
+
+}  // namespace udptun::server

@@ -1,0 +1,306 @@
+#include "server.hpp"
+
+#include <sys/time.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "client_link.hpp"
+#include "session.hpp"
+
+namespace udptun::server {
+
+using protocol::ByteView;
+using protocol::HelloStatus;
+using protocol::RefuseReason;
+
+namespace {
+
+uint64_t wall_clock_ms() {
+  timeval tv;
+  gettimeofday(&tv, nullptr);
+  return static_cast<uint64_t>(tv.tv_sec) * 1000 + static_cast<uint64_t>(tv.tv_usec) / 1000;
+}
+
+constexpr uint64_t kSweepIntervalMs = 250;
+constexpr uint64_t kDeadLinkLingerMs = 5'000;
+
+}  // namespace
+
+Server::Server(ServerConfig config)
+    : config_(std::move(config)),
+      key_(ByteView(config_.key)),
+      replay_(config_.max_clock_skew_ms, 1u << 16) {
+  for (const Cidr& c : config_.allow_targets) policy_.allow(c);
+  log_.set_level(config_.log_level);
+}
+
+Server::~Server() {
+  stop();
+  loop_.join();
+}
+
+int Server::start(const udpserver_callbacks* cb, void* user) {
+  if (cb) cb_ = *cb;
+  user_ = user;
+  return loop_.start_thread([this] { run(nullptr, user_); });
+}
+
+int Server::run(const udpserver_callbacks* cb, void* user) {
+  if (cb) cb_ = *cb;
+  user_ = user;
+  if (cb_.log) {
+    log_.set_sink([this](runtime::LogLevel l, const char* line) {
+      cb_.log(user_, static_cast<int>(l), line);
+    });
+  }
+  int rc = 0;
+  if (!open_listeners()) {
+    rc = -1;
+    shutdown();
+  } else {
+    sweep_timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
+    uv_timer_start(sweep_timer_.get(), [](uv_timer_t* t) { static_cast<Server*>(t->data)->sweep(); },
+                   kSweepIntervalMs, kSweepIntervalMs);
+    stats_timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
+    uv_timer_start(stats_timer_.get(),
+                   [](uv_timer_t* t) { static_cast<Server*>(t->data)->publish_stats(); },
+                   config_.stats_interval_ms, config_.stats_interval_ms);
+    burial_.init(this, [&](uv_check_t* c) { return uv_check_init(loop_.get(), c); });
+    uv_check_start(burial_.get(), [](uv_check_t* c) {
+      static_cast<Server*>(c->data)->bury_dead_links(false);
+    });
+  }
+  loop_.run([this] { shutdown(); });
+  publish_stats();
+  if (cb_.stopped) cb_.stopped(user_);
+  return rc;
+}
+
+bool Server::open_listeners() {
+  for (const auto& addr : config_.listen) {
+    sockaddr_storage ss;
+    protocol::address_to_sockaddr(addr, &ss);
+    runtime::UvHandle<uv_tcp_t> l;
+    int rc = l.init(this, [&](uv_tcp_t* t) { return uv_tcp_init(loop_.get(), t); });
+    if (rc == 0) rc = uv_tcp_bind(l.get(), reinterpret_cast<sockaddr*>(&ss), 0);
+    if (rc == 0) rc = uv_listen(l.stream(), 128, on_connection);
+    if (rc != 0) {
+      std::string msg = "cannot listen on " + protocol::format_address(addr) + ": " + uv_strerror(rc);
+      LOG_ERROR(log_, "", "%s", msg.c_str());
+      if (cb_.error) cb_.error(user_, msg.c_str());
+      return false;
+    }
+    sockaddr_storage bound;
+    int len = sizeof bound;
+    uv_tcp_getsockname(l.get(), reinterpret_cast<sockaddr*>(&bound), &len);
+    std::string name = protocol::format_address(*protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&bound)));
+    LOG_INFO(log_, "", "listening on %s", name.c_str());
+    if (cb_.started) cb_.started(user_, name.c_str());
+    listeners_.push_back(std::move(l));
+  }
+  return true;
+}
+
+void Server::on_connection(uv_stream_t* listener, int status) {
+  auto* self = static_cast<Server*>(listener->data);
+  if (!self || status != 0) return;
+  self->accept_one(listener);
+}
+
+void Server::accept_one(uv_stream_t* listener) {
+  auto link = std::make_unique<ClientLink>(*this, next_link_serial_++);
+  if (link->accept(listener) != 0) return;
+  size_t pending = static_cast<size_t>(
+      std::count_if(links_.begin(), links_.end(), [](const auto& l) { return !l->established(); }));
+  if (pending >= config_.max_pending_handshakes) {
+    // Unauthenticated connections are the cheap attack: past the cap, the oldest one goes.
+    auto oldest = std::find_if(links_.begin(), links_.end(), [](const auto& l) { return !l->established(); });
+    LOG_WARN(log_, (*oldest)->tag(), "too many pending handshakes, dropping the oldest");
+    (*oldest)->end(protocol::GoAwayReason::normal, "too many pending handshakes");
+  }
+  stats_.connections++;
+  LOG_DEBUG(log_, link->tag(), "connection from %s", link->stream().peer_name().c_str());
+  links_.push_back(std::move(link));
+}
+
+protocol::ServerHello Server::admit(ClientLink& link, const protocol::ClientHello& hello) {
+  protocol::ServerHello reply;
+  reply.session = hello.session;
+  for (auto& b : reply.nonce) b = static_cast<uint8_t>(arc4random());
+  auto refuse = [&](RefuseReason r) {
+    stats_.auth_failures++;
+    LOG_WARN(log_, link.tag(), "handshake from %s refused: %s", link.stream().peer_name().c_str(),
+             protocol::refuse_reason_name(r));
+    reply.status = HelloStatus::refused;
+    reply.reason = r;
+    return reply;
+  };
+  if (stopping_) return refuse(RefuseReason::shutting_down);
+  if (!protocol::verify_client_hello(key_, hello)) return refuse(RefuseReason::bad_mac);
+  uint64_t now = wall_clock_ms();
+  uint64_t skew = now > hello.timestamp_ms ? now - hello.timestamp_ms : hello.timestamp_ms - now;
+  if (skew > config_.max_clock_skew_ms) return refuse(RefuseReason::clock_skew);
+  if (!replay_.admit(hello.mac, now)) return refuse(RefuseReason::replayed);
+
+  Session* session = nullptr;
+  auto it = sessions_.find(hello.session);
+  if (hello.resume && it != sessions_.end()) {
+    session = it->second.get();
+    if (ClientLink* old = session->link()) {
+      old->set_session(nullptr);
+      session->detach();
+      stats_.sessions_attached--;
+      old->end(protocol::GoAwayReason::replaced, "session resumed on another connection");
+    }
+    reply.status = HelloStatus::resumed;
+    stats_.sessions_resumed++;
+  } else {
+    if (it != sessions_.end()) remove_session(hello.session, "replaced by a new session");
+    session = new_session(hello.session);
+    if (!session) return refuse(RefuseReason::server_full);
+    reply.status = HelloStatus::new_session;
+  }
+  session->attach(&link);
+  link.set_session(session);
+  stats_.sessions_attached++;
+  LOG_INFO(log_, session->tag(), "%s from %s (%s, %zu flows)",
+           reply.status == HelloStatus::resumed ? "session resumed" : "session opened",
+           link.stream().peer_name().c_str(), link.tag(), session->flow_count());
+  report_session(*session, true);
+  return reply;
+}
+
+Session* Server::new_session(const protocol::SessionId& id) {
+  if (sessions_.size() >= config_.max_sessions) evict_one_session();
+  if (sessions_.size() >= config_.max_sessions) return nullptr;
+  auto s = std::make_unique<Session>(*this, id);
+  Session* raw = s.get();
+  sessions_.emplace(id, std::move(s));
+  stats_.sessions++;
+  stats_.sessions_opened++;
+  return raw;
+}
+
+// The least recently active session goes, preferring one without a connection.
+void Server::evict_one_session() {
+  Session* victim = nullptr;
+  for (auto& [id, s] : sessions_) {
+    bool better = !victim || (!s->link() && victim->link()) ||
+                  ((!s->link()) == (!victim->link()) && s->last_active_ms() < victim->last_active_ms());
+    if (better) victim = s.get();
+  }
+  if (!victim) return;
+  stats_.sessions_evicted++;
+  if (ClientLink* l = victim->link()) {
+    l->set_session(nullptr);
+    victim->detach();
+    stats_.sessions_attached--;
+    l->end(protocol::GoAwayReason::normal, "session evicted: server full");
+  }
+  remove_session(victim->id(), "evicted (server full)");
+}
+
+void Server::remove_session(const protocol::SessionId& id, const char* why) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  Session& s = *it->second;
+  if (ClientLink* l = s.link()) {
+    l->set_session(nullptr);
+    stats_.sessions_attached--;
+    l->end(protocol::GoAwayReason::normal, why);
+  }
+  LOG_INFO(log_, s.tag(), "session closed: %s", why);
+  report_session(s, false);
+  sessions_.erase(it);
+  stats_.sessions--;
+}
+
+void Server::forget_link(ClientLink& link, const char* reason) {
+  auto it = std::find_if(links_.begin(), links_.end(), [&](const auto& l) { return l.get() == &link; });
+  if (it == links_.end()) return;  // already forgotten
+  if (Session* s = link.session()) {
+    link.set_session(nullptr);
+    s->detach();
+    stats_.sessions_attached--;
+    LOG_INFO(log_, s->tag(), "connection %s lost (%s); session kept for resume", link.tag(), reason);
+    report_session(*s, false);
+  } else {
+    LOG_DEBUG(log_, link.tag(), "connection closed: %s", reason);
+  }
+  stats_.connections--;
+  dead_links_.push_back({std::move(*it), loop_.now_ms()});
+  links_.erase(it);
+}
+
+void Server::bury_dead_links(bool all) {
+  uint64_t now = loop_.now_ms();
+  for (auto it = dead_links_.begin(); it != dead_links_.end();) {
+    if (all || !it->link->stream().is_open() || now - it->since_ms > kDeadLinkLingerMs) {
+      it = dead_links_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Server::sweep() {
+  uint64_t now = loop_.now_ms();
+  std::vector<ClientLink*> stale;
+  for (auto& l : links_) {
+    uint64_t limit = l->established() ? config_.link_timeout_ms : config_.handshake_timeout_ms;
+    if (now - l->last_heard_ms() > limit) stale.push_back(l.get());
+  }
+  for (ClientLink* l : stale) {
+    LOG_INFO(log_, l->session() ? l->session()->tag() : l->tag(), "connection %s silent for %llu ms, closing",
+             l->tag(), static_cast<unsigned long long>(now - l->last_heard_ms()));
+    l->end(protocol::GoAwayReason::normal, l->established() ? "link timeout" : "handshake timeout");
+  }
+  std::vector<protocol::SessionId> expired;
+  for (auto& [id, s] : sessions_) {
+    s->sweep(now);
+    if (!s->link() && now - s->detached_since_ms() >= config_.session_grace_ms) expired.push_back(id);
+  }
+  for (const auto& id : expired) {
+    stats_.sessions_reaped++;
+    remove_session(id, "no resume within the grace period");
+  }
+}
+
+void Server::report_session(Session& s, bool up) {
+  if (!cb_.session) return;
+  char hex[33];
+  for (size_t i = 0; i < 16; ++i) std::snprintf(hex + 2 * i, 3, "%02x", s.id()[i]);
+  cb_.session(user_, hex, up ? 1 : 0);
+}
+
+void Server::publish_stats() {
+  {
+    std::lock_guard<std::mutex> lock(snapshot_mutex_);
+    snapshot_ = stats_;
+  }
+  if (cb_.stats) cb_.stats(user_, &stats_);
+}
+
+void Server::snapshot(udpserver_stats* out) {
+  std::lock_guard<std::mutex> lock(snapshot_mutex_);
+  *out = snapshot_;
+}
+
+void Server::shutdown() {
+  stopping_ = true;
+  LOG_INFO(log_, "", "stopping");
+  listeners_.clear();
+  sweep_timer_.close();
+  stats_timer_.close();
+  burial_.close();
+  // Tell every client why, then close: sessions go with the process.
+  std::vector<ClientLink*> open;
+  for (auto& l : links_) open.push_back(l.get());
+  for (ClientLink* l : open) l->end(protocol::GoAwayReason::shutting_down, "server shutting down");
+  while (!sessions_.empty()) remove_session(sessions_.begin()->first, "server stopped");
+  for (auto& d : dead_links_) d.link->stream().close_flushing();
+  bury_dead_links(true);
+}
+
+}  // namespace udptun::server

@@ -1,0 +1,93 @@
+// The udp-server instance: listeners, the session table, authentication, timers, stats.
+// Everything runs on the instance's own loop; see udptun/udpserver.h for the threading rules.
+#pragma once
+
+#include <array>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "replay_guard.hpp"
+#include "server_config.hpp"
+#include "target_policy.hpp"
+#include "udptun/protocol/handshake.hpp"
+#include "udptun/runtime/event_loop.hpp"
+#include "udptun/runtime/log.hpp"
+#include "udptun/runtime/uv_handle.hpp"
+#include "udptun/udpserver.h"
+
+namespace udptun::server {
+
+class ClientLink;
+class Session;
+
+class Server {
+ public:
+  explicit Server(ServerConfig config);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  int run(const udpserver_callbacks* cb, void* user);
+  int start(const udpserver_callbacks* cb, void* user);
+  void stop() { loop_.request_stop(); }
+  void snapshot(udpserver_stats* out);
+
+  // For links, sessions and flows (loop thread only).
+  runtime::EventLoop& loop() { return loop_; }
+  runtime::Logger& log() { return log_; }
+  const ServerConfig& config() const { return config_; }
+  const protocol::PreSharedKey& key() const { return key_; }
+  const TargetPolicy& policy() const { return policy_; }
+  udpserver_stats& stats() { return stats_; }
+
+  // Decides a verified-structure hello: checks MAC, clock and replay, then resumes or
+  // creates the session and attaches the link to it.
+  protocol::ServerHello admit(ClientLink& link, const protocol::ClientHello& hello);
+  // The link is finished (closed, refused or replaced): detach its session, free it later.
+  void forget_link(ClientLink& link, const char* reason);
+
+ private:
+  bool open_listeners();
+  static void on_connection(uv_stream_t* listener, int status);
+  void accept_one(uv_stream_t* listener);
+  void sweep();
+  void publish_stats();
+  void shutdown();
+  void bury_dead_links(bool all);
+  Session* new_session(const protocol::SessionId& id);
+  void evict_one_session();
+  void remove_session(const protocol::SessionId& id, const char* why);
+  void report_session(Session& s, bool up);
+
+  ServerConfig config_;
+  protocol::PreSharedKey key_;
+  TargetPolicy policy_;
+  ReplayGuard replay_;
+  runtime::EventLoop loop_;
+  runtime::Logger log_;
+  udpserver_callbacks cb_{};
+  void* user_ = nullptr;
+
+  std::vector<runtime::UvHandle<uv_tcp_t>> listeners_;
+  runtime::UvHandle<uv_timer_t> sweep_timer_;
+  runtime::UvHandle<uv_timer_t> stats_timer_;
+  runtime::UvHandle<uv_check_t> burial_;
+  std::list<std::unique_ptr<ClientLink>> links_;
+  struct DeadLink {
+    std::unique_ptr<ClientLink> link;
+    uint64_t since_ms;
+  };
+  std::list<DeadLink> dead_links_;  // closing; freed once their last bytes are out
+  std::map<protocol::SessionId, std::unique_ptr<Session>> sessions_;
+  uint64_t next_link_serial_ = 1;
+  bool stopping_ = false;
+
+  udpserver_stats stats_{};
+  std::mutex snapshot_mutex_;
+  udpserver_stats snapshot_{};
+};
+
+}  // namespace udptun::server

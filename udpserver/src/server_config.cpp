@@ -1,0 +1,75 @@
+#include "server_config.hpp"
+
+#include "udptun/runtime/config_reader.hpp"
+
+namespace udptun::server {
+
+bool parse_server_config(const char* json, ServerConfig& out, std::string& error) {
+  runtime::ConfigReader r(json);
+  ServerConfig c;
+  std::vector<std::string> listen, allow;
+  std::string psk_file, psk, level;
+  constexpr uint64_t kDay = 86'400'000;
+  bool ok = r.get_strings("listen", listen) && r.get_string("psk_file", psk_file) &&
+            r.get_string("psk", psk) && r.get_strings("allow_targets", allow) &&
+            r.get_uint("flow_idle_timeout_ms", 100, kDay, c.flow_idle_timeout_ms) &&
+            r.get_uint("dns_idle_timeout_ms", 100, kDay, c.dns_idle_timeout_ms) &&
+            r.get_uint("session_grace_ms", 0, kDay, c.session_grace_ms) &&
+            r.get_uint("link_timeout_ms", 500, kDay, c.link_timeout_ms) &&
+            r.get_uint("handshake_timeout_ms", 100, 600'000, c.handshake_timeout_ms) &&
+            r.get_uint("max_flows_per_session", 1, 10'000'000, c.max_flows_per_session) &&
+            r.get_uint("max_sessions", 1, 1'000'000, c.max_sessions) &&
+            r.get_uint("max_pending_handshakes", 1, 1'000'000, c.max_pending_handshakes) &&
+            r.get_uint("max_clock_skew_ms", 1'000, kDay, c.max_clock_skew_ms) &&
+            r.get_uint("max_queued_bytes", 65'536, 1u << 30, c.max_queued_bytes) &&
+            r.get_uint("stats_interval_ms", 100, kDay, c.stats_interval_ms) &&
+            r.get_string("log_level", level) && r.no_unknown_keys();
+  if (!ok) {
+    error = r.error();
+    return false;
+  }
+  if (listen.empty()) {
+    error = "\"listen\" is required (e.g. \"127.0.0.1:7001\")";
+    return false;
+  }
+  for (const auto& l : listen) {
+    auto t = protocol::parse_address_text(l);
+    if (!t.address || !t.address->is_ip()) {
+      error = "\"listen\": " + l + ": " + (t.error ? t.error : "must be an IP address, not a name");
+      return false;
+    }
+    c.listen.push_back(*t.address);
+  }
+  for (const auto& a : allow) {
+    Cidr cidr;
+    if (!Cidr::parse(a, cidr)) {
+      error = "\"allow_targets\": " + a + " is not an address or CIDR range";
+      return false;
+    }
+    c.allow_targets.push_back(cidr);
+  }
+  if (!psk_file.empty() && !psk.empty()) {
+    error = "give either \"psk_file\" or \"psk\", not both";
+    return false;
+  }
+  if (!psk_file.empty()) {
+    if (!runtime::read_key_file(psk_file, c.key, error)) return false;
+  } else if (!psk.empty()) {
+    if (psk.size() < 16) {
+      error = "\"psk\" must be at least 16 bytes";
+      return false;
+    }
+    c.key.assign(psk.begin(), psk.end());
+  } else {
+    error = "a pre-shared key is required: \"psk_file\" (or \"psk\")";
+    return false;
+  }
+  if (!level.empty() && !runtime::parse_log_level(level, c.log_level)) {
+    error = "\"log_level\" must be error, warn, info or debug";
+    return false;
+  }
+  out = std::move(c);
+  return true;
+}
+
+}  // namespace udptun::server

@@ -1,0 +1,179 @@
+#include "server_flow.hpp"
+
+#include <netdb.h>
+#include <netinet/in.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "server.hpp"
+#include "session.hpp"
+
+namespace udptun::server {
+
+using protocol::Address;
+using protocol::ByteView;
+
+namespace {
+constexpr size_t kMaxWaitingDatagrams = 8;
+}
+
+ServerFlow::ServerFlow(Session& session, uint32_t id, const Address& target)
+    : session_(session), id_(id), target_(target), socket_(session.server().loop(), *this) {
+  last_active_ms_ = session.server().loop().now_ms();
+}
+
+ServerFlow::~ServerFlow() {
+  if (resolving_) resolving_->owner = nullptr;
+}
+
+void ServerFlow::start() {
+  if (target_.is_ip()) {
+    protocol::address_to_sockaddr(target_, &target_sa_);
+    open_socket();
+    return;
+  }
+  auto req = std::make_unique<ResolveRequest>();
+  req->owner = this;
+  req->req.data = req.get();
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_DGRAM;
+  hints.ai_flags = AI_ADDRCONFIG;
+  std::string name(target_.domain_name());
+  std::string port = std::to_string(target_.port);
+  int rc = uv_getaddrinfo(session_.server().loop().get(), &req->req, on_resolved, name.c_str(),
+                          port.c_str(), &hints);
+  if (rc != 0) {
+    session_.flow_failed(*this, protocol::FlowState::resolve_failed, uv_strerror(rc));
+    return;
+  }
+  resolving_ = req.release();
+}
+
+void ServerFlow::on_resolved(uv_getaddrinfo_t* r, int status, struct addrinfo* res) {
+  std::unique_ptr<ResolveRequest> req(static_cast<ResolveRequest*>(r->data));
+  ServerFlow* self = req->owner;
+  if (!self) {
+    uv_freeaddrinfo(res);
+    return;
+  }
+  self->resolving_ = nullptr;
+  if (status != 0 || !res) {
+    uv_freeaddrinfo(res);
+    self->session_.flow_failed(*self, protocol::FlowState::resolve_failed,
+                               status ? uv_strerror(status) : "no address");
+    return;  // the session may have destroyed us
+  }
+  // Prefer IPv4 when both exist: every server has IPv4 egress, not every one has IPv6.
+  const addrinfo* pick = res;
+  for (const addrinfo* a = res; a; a = a->ai_next) {
+    if (a->ai_family == AF_INET) {
+      pick = a;
+      break;
+    }
+  }
+  std::memcpy(&self->target_sa_, pick->ai_addr, pick->ai_addrlen);
+  uv_freeaddrinfo(res);
+  self->open_socket();
+}
+
+void ServerFlow::open_socket() {
+  // The policy is applied to the resolved address, so a name cannot smuggle in loopback.
+  const sockaddr* to = reinterpret_cast<const sockaddr*>(&target_sa_);
+  if (const char* why = session_.server().policy().refuse_reason(to)) {
+    session_.flow_failed(*this, protocol::FlowState::target_forbidden, why);
+    return;
+  }
+  sockaddr_storage any{};
+  if (to->sa_family == AF_INET6) {
+    auto* a6 = reinterpret_cast<sockaddr_in6*>(&any);
+    a6->sin6_family = AF_INET6;
+    a6->sin6_addr = in6addr_any;
+  } else {
+    auto* a4 = reinterpret_cast<sockaddr_in*>(&any);
+    a4->sin_family = AF_INET;
+    a4->sin_addr.s_addr = htonl(INADDR_ANY);
+  }
+  int rc = socket_.open(reinterpret_cast<sockaddr*>(&any));
+  if (rc != 0) {
+    session_.flow_failed(*this, protocol::FlowState::socket_error, uv_strerror(rc));
+    return;
+  }
+  auto waiting = std::move(waiting_);
+  waiting_.clear();
+  for (const auto& d : waiting) send(ByteView(d), nullptr);
+  session_.flow_ready(*this);
+}
+
+void ServerFlow::send(ByteView payload, const Address* to) {
+  Server& server = session_.server();
+  udpserver_stats& st = server.stats();
+  last_active_ms_ = server.loop().now_ms();
+  if (!socket_.is_open()) {
+    if (resolving_ && waiting_.size() < kMaxWaitingDatagrams) {
+      waiting_.emplace_back(payload.data, payload.data + payload.size);
+    } else {
+      st.drops_send_failed++;
+    }
+    return;
+  }
+  const sockaddr* dest = reinterpret_cast<const sockaddr*>(&target_sa_);
+  sockaddr_storage other;
+  if (to) {
+    if (!to->is_ip() || protocol::address_to_sockaddr(*to, &other) == 0 ||
+        other.ss_family != socket_.family()) {
+      st.drops_forbidden++;
+      return;
+    }
+    dest = reinterpret_cast<const sockaddr*>(&other);
+    if (server.policy().refuse_reason(dest)) {
+      st.drops_forbidden++;
+      return;
+    }
+  }
+  if (socket_.send(payload, dest) != 0) {
+    st.drops_send_failed++;
+    return;
+  }
+  st.datagrams_to_targets++;
+  st.bytes_to_targets += payload.size;
+}
+
+bool ServerFlow::is_target(const struct sockaddr* from) const {
+  if (from->sa_family != target_sa_.ss_family) return false;
+  if (from->sa_family == AF_INET) {
+    auto* a = reinterpret_cast<const sockaddr_in*>(from);
+    auto* b = reinterpret_cast<const sockaddr_in*>(&target_sa_);
+    return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
+  }
+  auto* a = reinterpret_cast<const sockaddr_in6*>(from);
+  auto* b = reinterpret_cast<const sockaddr_in6*>(&target_sa_);
+  return a->sin6_port == b->sin6_port &&
+         std::memcmp(&a->sin6_addr, &b->sin6_addr, sizeof a->sin6_addr) == 0;
+}
+
+void ServerFlow::on_datagram(ByteView payload, const struct sockaddr* from) {
+  last_active_ms_ = session_.server().loop().now_ms();
+  // The client names the source only when it is not the target it asked for (a name is
+  // never "the same": the client learns the address it resolved to).
+  if (target_.is_ip() && is_target(from)) {
+    session_.deliver(*this, payload, nullptr);
+    return;
+  }
+  auto source = protocol::address_from_sockaddr(from);
+  if (!source) return;
+  session_.deliver(*this, payload, &*source);
+}
+
+bool ServerFlow::bound_address(Address& out) const {
+  sockaddr_storage ss;
+  if (socket_.local_address(&ss) != 0) return false;
+  auto a = protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+  if (!a) return false;
+  out = *a;
+  return true;
+}
+
+}  // namespace udptun::server

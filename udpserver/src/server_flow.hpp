@@ -1,0 +1,60 @@
+// One flow on the server: one UDP socket (one NAT binding, so targets see a stable source
+// port), the target it was opened for, and its activity clock. Replies from any address are
+// relayed (full-cone).
+#pragma once
+
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "udptun/protocol/address.hpp"
+#include "udptun/runtime/udp_socket.hpp"
+
+namespace udptun::server {
+
+class Session;
+
+class ServerFlow : public runtime::UdpSocket::Events {
+ public:
+  ServerFlow(Session& session, uint32_t id, const protocol::Address& target);
+  ~ServerFlow() override;
+  ServerFlow(const ServerFlow&) = delete;
+  ServerFlow& operator=(const ServerFlow&) = delete;
+
+  // Resolves the target if it is a name, checks it against the policy and opens the socket;
+  // the session hears the outcome through Session::flow_ready / flow_failed.
+  void start();
+  // Sends to the flow's target, or to `to` when given (an IP address).
+  void send(protocol::ByteView payload, const protocol::Address* to);
+
+  uint32_t id() const { return id_; }
+  const protocol::Address& target() const { return target_; }
+  bool is_dns() const { return target_.port == 53; }
+  bool ready() const { return socket_.is_open(); }
+  uint64_t last_active_ms() const { return last_active_ms_; }
+  // The server-side address targets see (valid once ready).
+  bool bound_address(protocol::Address& out) const;
+
+ private:
+  struct ResolveRequest {
+    uv_getaddrinfo_t req;
+    ServerFlow* owner = nullptr;  // cleared if the flow dies first
+  };
+  static void on_resolved(uv_getaddrinfo_t* req, int status, struct addrinfo* res);
+  void open_socket();
+  void on_datagram(protocol::ByteView payload, const struct sockaddr* from) override;
+  bool is_target(const struct sockaddr* from) const;
+
+  Session& session_;
+  uint32_t id_;
+  protocol::Address target_;
+  sockaddr_storage target_sa_{};
+  runtime::UdpSocket socket_;
+  uint64_t last_active_ms_ = 0;
+  ResolveRequest* resolving_ = nullptr;
+  std::vector<std::vector<uint8_t>> waiting_;  // datagrams sent while resolving (a few)
+};
+
+}  // namespace udptun::server

@@ -1,0 +1,158 @@
+#include "session.hpp"
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "client_link.hpp"
+#include "server.hpp"
+
+namespace udptun::server {
+
+using protocol::Address;
+using protocol::ByteView;
+using protocol::FlowState;
+
+Session::Session(Server& server, const protocol::SessionId& id) : server_(server), id_(id) {
+  std::snprintf(tag_, sizeof tag_, "s=%02x%02x%02x%02x", id[0], id[1], id[2], id[3]);
+  last_active_ms_ = server.loop().now_ms();
+  detached_since_ms_ = last_active_ms_;
+}
+
+Session::~Session() {
+  server_.stats().flows -= flows_.size();
+}
+
+void Session::attach(ClientLink* link) {
+  link_ = link;
+  last_active_ms_ = server_.loop().now_ms();
+}
+
+void Session::detach() {
+  link_ = nullptr;
+  detached_since_ms_ = server_.loop().now_ms();
+}
+
+void Session::on_frame(const protocol::Frame& frame) {
+  last_active_ms_ = server_.loop().now_ms();
+  if (auto* d = std::get_if<protocol::Data>(&frame)) {
+    auto it = flows_.find(d->flow_id);
+    if (it == flows_.end()) {
+      server_.stats().drops_unknown_flow++;
+      return;
+    }
+    it->second->send(d->payload, d->has_address ? &d->address : nullptr);
+  } else if (auto* o = std::get_if<protocol::OpenFlow>(&frame)) {
+    open_flow(*o);
+  } else if (auto* c = std::get_if<protocol::CloseFlow>(&frame)) {
+    close_flow(c->flow_id, c->reason, false);
+  }
+  // FLOW_STATUS from a client means nothing; extensions are skipped.
+}
+
+void Session::open_flow(const protocol::OpenFlow& open) {
+  if (flows_.count(open.flow_id)) {
+    // A client re-opening a flow it has (e.g. after a resume it was unsure of): keep the
+    // socket, so the target still sees the same source port, and confirm it.
+    Address bound;
+    ServerFlow& f = *flows_[open.flow_id];
+    send_status(open.flow_id, FlowState::open, f.ready() && f.bound_address(bound) ? &bound : nullptr);
+    return;
+  }
+  if (flows_.size() >= server_.config().max_flows_per_session) evict_least_recent_flow();
+  auto flow = std::make_unique<ServerFlow>(*this, open.flow_id, open.target);
+  ServerFlow& f = *flow;
+  flows_.emplace(open.flow_id, std::move(flow));
+  server_.stats().flows++;
+  server_.stats().flows_opened++;
+  LOG_DEBUG(server_.log(), tag_, "flow %u open to %s", open.flow_id,
+            protocol::format_address(open.target).c_str());
+  f.start();  // may finish (or fail, removing the flow) before it returns
+}
+
+void Session::evict_least_recent_flow() {
+  auto oldest = flows_.end();
+  for (auto it = flows_.begin(); it != flows_.end(); ++it) {
+    if (oldest == flows_.end() || it->second->last_active_ms() < oldest->second->last_active_ms()) {
+      oldest = it;
+    }
+  }
+  if (oldest == flows_.end()) return;
+  server_.stats().flows_evicted++;
+  close_flow(oldest->first, protocol::CloseReason::evicted, true);
+}
+
+void Session::close_flow(uint32_t id, protocol::CloseReason reason, bool tell_client) {
+  auto it = flows_.find(id);
+  if (it == flows_.end()) return;
+  flows_.erase(it);
+  server_.stats().flows--;
+  if (tell_client && link_) {
+    std::vector<uint8_t> out;
+    protocol::append_frame(out, protocol::CloseFlow{id, reason});
+    link_->stream().write(ByteView(out), true);
+  }
+}
+
+void Session::send_status(uint32_t id, FlowState state, const Address* bound) {
+  if (!link_) return;
+  protocol::FlowStatus st;
+  st.flow_id = id;
+  st.state = state;
+  st.has_bound = bound != nullptr;
+  if (bound) st.bound = *bound;
+  std::vector<uint8_t> out;
+  protocol::append_frame(out, st);
+  link_->stream().write(ByteView(out), true);
+}
+
+void Session::flow_ready(ServerFlow& flow) {
+  Address bound;
+  bool have = flow.bound_address(bound);
+  LOG_DEBUG(server_.log(), tag_, "flow %u ready, bound %s", flow.id(),
+            have ? protocol::format_address(bound).c_str() : "?");
+  send_status(flow.id(), FlowState::open, have ? &bound : nullptr);
+}
+
+void Session::flow_failed(ServerFlow& flow, FlowState state, const char* why) {
+  uint32_t id = flow.id();
+  LOG_INFO(server_.log(), tag_, "flow %u to %s refused: %s", id,
+           protocol::format_address(flow.target()).c_str(), why);
+  if (state == FlowState::target_forbidden) server_.stats().drops_forbidden++;
+  server_.stats().flows_refused++;
+  send_status(id, state, nullptr);
+  close_flow(id, protocol::CloseReason::refused, false);  // destroys `flow`
+}
+
+void Session::deliver(ServerFlow& flow, ByteView payload, const Address* source) {
+  udpserver_stats& st = server_.stats();
+  last_active_ms_ = server_.loop().now_ms();
+  if (!link_) {
+    st.drops_detached++;
+    return;
+  }
+  uint8_t prefix[protocol::kMaxDataPrefix];
+  size_t n = protocol::encode_data_prefix(prefix, flow.id(), source, payload.size);
+  if (!link_->stream().write(ByteView(prefix, n), payload)) {
+    st.drops_queue_full++;
+    return;
+  }
+  st.datagrams_from_targets++;
+  st.bytes_from_targets += payload.size;
+}
+
+void Session::sweep(uint64_t now_ms) {
+  const ServerConfig& cfg = server_.config();
+  std::vector<uint32_t> idle;
+  for (auto& [id, flow] : flows_) {
+    uint64_t timeout = flow->is_dns() ? cfg.dns_idle_timeout_ms : cfg.flow_idle_timeout_ms;
+    if (now_ms - flow->last_active_ms() >= timeout) idle.push_back(id);
+  }
+  for (uint32_t id : idle) {
+    server_.stats().flows_closed_idle++;
+    LOG_DEBUG(server_.log(), tag_, "flow %u idle, closed", id);
+    close_flow(id, protocol::CloseReason::idle, true);
+  }
+}
+
+}  // namespace udptun::server

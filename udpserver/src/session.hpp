@@ -1,0 +1,62 @@
+// A session: one udp-local instance's identity at this server and the flows it owns. It
+// outlives its TCP connection: while detached, its flows and their sockets wait (for the
+// grace period) for the client to resume on a new connection.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+
+#include "server_flow.hpp"
+#include "udptun/protocol/frame.hpp"
+#include "udptun/protocol/handshake.hpp"
+
+namespace udptun::server {
+
+class Server;
+class ClientLink;
+
+class Session {
+ public:
+  Session(Server& server, const protocol::SessionId& id);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  Server& server() { return server_; }
+  const protocol::SessionId& id() const { return id_; }
+  const char* tag() const { return tag_; }  // "s=1a2b3c4d" for log lines
+
+  ClientLink* link() const { return link_; }
+  void attach(ClientLink* link);
+  void detach();
+  uint64_t detached_since_ms() const { return detached_since_ms_; }
+  uint64_t last_active_ms() const { return last_active_ms_; }
+
+  // Frames from the client (after the handshake).
+  void on_frame(const protocol::Frame& frame);
+  // From flows.
+  void deliver(ServerFlow& flow, protocol::ByteView payload, const protocol::Address* source);
+  void flow_ready(ServerFlow& flow);
+  void flow_failed(ServerFlow& flow, protocol::FlowState state, const char* why);
+
+  // Closes flows idle past their timeout.
+  void sweep(uint64_t now_ms);
+  size_t flow_count() const { return flows_.size(); }
+
+ private:
+  void open_flow(const protocol::OpenFlow& open);
+  void close_flow(uint32_t id, protocol::CloseReason reason, bool tell_client);
+  void evict_least_recent_flow();
+  void send_status(uint32_t id, protocol::FlowState state, const protocol::Address* bound);
+
+  Server& server_;
+  protocol::SessionId id_;
+  char tag_[16];
+  ClientLink* link_ = nullptr;
+  uint64_t detached_since_ms_ = 0;
+  uint64_t last_active_ms_ = 0;
+  std::unordered_map<uint32_t, std::unique_ptr<ServerFlow>> flows_;
+};
+
+}  // namespace udptun::server

@@ -1,0 +1,34 @@
+// Which UDP targets the server may send to. Loopback, private, link-local, multicast and
+// other special-purpose ranges are refused unless an allow rule opens them: otherwise a
+// client could use the server to reach its own network (no open relay inward either).
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace udptun::server {
+
+struct Cidr {
+  int family = 0;  // AF_INET or AF_INET6
+  uint8_t bytes[16] = {};
+  unsigned prefix = 0;
+
+  // "10.0.0.0/8", "fd00::/8", or a bare address (a /32 or /128).
+  static bool parse(const std::string& text, Cidr& out);
+  bool contains(int family, const uint8_t* addr) const;
+};
+
+class TargetPolicy {
+ public:
+  void allow(const Cidr& c) { allowed_.push_back(c); }
+  // nullptr when the target is permitted, else why not (for logs and counters).
+  const char* refuse_reason(const struct sockaddr* target) const;
+
+ private:
+  std::vector<Cidr> allowed_;
+};
+
+}  // namespace udptun::server

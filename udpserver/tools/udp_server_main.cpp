@@ -1,0 +1,78 @@
+// udp-server: the daemon over libudpserver.
+#include <atomic>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "udptun/runtime/command_line.hpp"
+#include "udptun/udpserver.h"
+
+using udptun::runtime::CommandLineOption;
+using Kind = CommandLineOption::Kind;
+
+namespace {
+
+const std::vector<CommandLineOption> kOptions = {
+    {"--listen", "listen", Kind::string_list, "ADDR:PORT", "accept udp-local connections here (repeatable; [::1]:7001 for IPv6)"},
+    {"--psk-file", "psk_file", Kind::string, "FILE", "the pre-shared key (at least 16 bytes)"},
+    {"--allow-target", "allow_targets", Kind::string_list, "CIDR", "allow targets in an otherwise refused range, e.g. 127.0.0.0/8 (repeatable)"},
+    {"--flow-idle-timeout-ms", "flow_idle_timeout_ms", Kind::integer, "MS", "close a flow idle this long (default 120000)"},
+    {"--dns-idle-timeout-ms", "dns_idle_timeout_ms", Kind::integer, "MS", "the same for flows to port 53 (default 15000)"},
+    {"--session-grace-ms", "session_grace_ms", Kind::integer, "MS", "keep a disconnected session this long for a resume (default 120000)"},
+    {"--link-timeout-ms", "link_timeout_ms", Kind::integer, "MS", "close a connection silent this long (default 10000)"},
+    {"--handshake-timeout-ms", "handshake_timeout_ms", Kind::integer, "MS", "close a connection that has not authenticated by then (default 10000)"},
+    {"--max-flows-per-session", "max_flows_per_session", Kind::integer, "N", "least recently used flows are evicted past this (default 8192)"},
+    {"--max-sessions", "max_sessions", Kind::integer, "N", "least recently used sessions are evicted past this (default 1024)"},
+    {"--max-pending-handshakes", "max_pending_handshakes", Kind::integer, "N", "unauthenticated connections at once (default 256)"},
+    {"--max-clock-skew-ms", "max_clock_skew_ms", Kind::integer, "MS", "accepted client clock difference (default 120000)"},
+    {"--max-queued-bytes", "max_queued_bytes", Kind::integer, "BYTES", "per-connection output queue; replies beyond it are dropped (default 4194304)"},
+    {"--stats-interval-ms", "stats_interval_ms", Kind::integer, "MS", "how often counters are published (default 1000)"},
+    {"--log-level", "log_level", Kind::string, "LEVEL", "error, warn, info (default) or debug"},
+};
+
+std::atomic<int> g_failed{0};
+
+void on_error(void*, const char* message) {
+  std::fprintf(stderr, "udp-server: %s\n", message);
+  g_failed = 1;
+  udptun::runtime::raise_stop_signal();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string json, error;
+  bool help = false;
+  if (!udptun::runtime::build_config_from_args(argc, argv, kOptions, json, error, help)) {
+    std::fprintf(stderr, "udp-server: %s\n", error.c_str());
+    return 2;
+  }
+  if (help) {
+    std::fputs(udptun::runtime::usage_text("udp-server",
+                                           "The server end of udptun: takes tunnelled UDP flows from udp-local over TCP\n"
+                                           "and relays them to their targets.",
+                                           kOptions).c_str(), stdout);
+    return 0;
+  }
+  char err[512];
+  udpserver_t* server = udpserver_new(json.c_str(), err, sizeof err);
+  if (!server) {
+    std::fprintf(stderr, "udp-server: %s\n", err);
+    return 2;
+  }
+  udptun::runtime::block_stop_signals();
+  udpserver_callbacks cb{};
+  cb.error = on_error;
+  cb.stopped = [](void*) {
+    if (g_failed) udptun::runtime::raise_stop_signal();
+  };
+  if (udpserver_start(server, &cb, nullptr) != 0) {
+    std::fprintf(stderr, "udp-server: cannot start its thread\n");
+    udpserver_free(server);
+    return 1;
+  }
+  udptun::runtime::wait_for_stop_signal();
+  udpserver_stop(server);
+  udpserver_free(server);
+  return g_failed ? 1 : 0;
+}
