@@ -138,6 +138,14 @@ void TcpStream::on_write(uv_write_t* r, int status) {
     req->bytes.clear();
     self->spare_.swap(req->bytes);
   }
+  if (self->queued_.empty()) {
+    if (self->close_when_flushed_) {
+      self->close();
+      return;
+    }
+    self->events_.on_stream_drained();  // last: may destroy us
+    return;
+  }
   self->flush();
 }
 
@@ -177,12 +185,24 @@ void TcpStream::close_flushing() {
   close();
 }
 
-std::string TcpStream::peer_name() const {
-  if (!tcp_) return "-";
+std::optional<protocol::Address> TcpStream::peer_address() const {
+  if (!tcp_) return std::nullopt;
   sockaddr_storage ss;
   int len = sizeof ss;
-  if (uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "-";
-  auto a = protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+  if (uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return std::nullopt;
+  return protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+}
+
+std::optional<protocol::Address> TcpStream::local_address() const {
+  if (!tcp_) return std::nullopt;
+  sockaddr_storage ss;
+  int len = sizeof ss;
+  if (uv_tcp_getsockname(tcp_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return std::nullopt;
+  return protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+}
+
+std::string TcpStream::peer_name() const {
+  auto a = peer_address();
   return a ? protocol::format_address(*a) : "-";
 }
 

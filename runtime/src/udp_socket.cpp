@@ -40,6 +40,18 @@ int UdpSocket::send(protocol::ByteView payload, const struct sockaddr* to) {
   return rc < 0 ? rc : 0;
 }
 
+int UdpSocket::send(protocol::ByteView header, protocol::ByteView payload,
+                    const struct sockaddr* to) {
+  if (!udp_) return UV_EBADF;
+  uv_buf_t b[2] = {
+      uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(header.data)),
+                  static_cast<unsigned>(header.size)),
+      uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(payload.data)),
+                  static_cast<unsigned>(payload.size))};
+  int rc = uv_udp_try_send(udp_.get(), b, 2, to);
+  return rc < 0 ? rc : 0;
+}
+
 int UdpSocket::local_address(sockaddr_storage* out) const {
   if (!udp_) return UV_EBADF;
   int len = sizeof *out;

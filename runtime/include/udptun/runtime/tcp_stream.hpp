@@ -9,9 +9,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "udptun/protocol/address.hpp"
 #include "udptun/protocol/bytes.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 
@@ -33,6 +35,8 @@ class TcpStream {
     virtual void on_stream_closed(const char* reason) = 0;
     // connect() finished: status 0 or a libuv error. May destroy the stream.
     virtual void on_stream_connected(int status) { (void)status; }
+    // Everything queued has been written (for relays that pause reading meanwhile).
+    virtual void on_stream_drained() {}
   };
 
   TcpStream(EventLoop& loop, Events& events, size_t max_queued_bytes);
@@ -58,6 +62,8 @@ class TcpStream {
 
   size_t queued_bytes() const { return queued_.size() + (inflight_ ? inflight_->size : 0); }
   std::string peer_name() const;  // "1.2.3.4:5678", for logs
+  std::optional<protocol::Address> peer_address() const;
+  std::optional<protocol::Address> local_address() const;
 
  private:
   struct WriteRequest {

@@ -30,6 +30,8 @@ class UdpSocket {
   int open(const struct sockaddr* at);
   // 0, or a libuv error (UV_EAGAIN when the socket buffer is full: the datagram is dropped).
   int send(protocol::ByteView payload, const struct sockaddr* to);
+  // The same with a header in front, without copying either (one sendmsg with two iovecs).
+  int send(protocol::ByteView header, protocol::ByteView payload, const struct sockaddr* to);
   int local_address(sockaddr_storage* out) const;
   int family() const { return family_; }
   void close() { udp_.close(); }

@@ -1,0 +1,73 @@
+/* libudplocal: the client end of udptun. It takes UDP datagrams from its fronts (plain
+ * forwards, a SOCKS5 server with UDP ASSOCIATE) and carries them to a udp-server over one TCP
+ * connection (direct, to a port forward such as ss-tunnel, or through a SOCKS5 CONNECT),
+ * resuming its session after link losses and re-opening its flows after a server restart.
+ *
+ * Threading: every callback runs on the instance's own loop thread. udplocal_stop and
+ * udplocal_get_stats may be called from any thread. Several instances may live in one
+ * process. */
+#ifndef UDPTUN_UDPLOCAL_H
+#define UDPTUN_UDPLOCAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct udplocal udplocal_t;
+
+typedef struct udplocal_stats {
+  uint64_t link_up;             /* 1 while a connection is authenticated, else 0 */
+  uint64_t connects;            /* connection attempts */
+  uint64_t sessions_new;        /* handshakes answered new_session */
+  uint64_t sessions_resumed;    /* handshakes answered resumed */
+  uint64_t handshake_refusals;
+  uint64_t link_losses;         /* authenticated connections that died */
+  uint64_t flows;               /* flows alive now */
+  uint64_t flows_opened, flows_closed_idle, flows_refused;
+  uint64_t datagrams_up, bytes_up;      /* toward the server */
+  uint64_t datagrams_down, bytes_down;  /* delivered to local clients */
+  uint64_t drops_link_down;     /* the link-down queue was full */
+  uint64_t drops_queue_full;    /* the TCP output queue was full */
+  uint64_t drops_refused;       /* to a flow the server refused */
+  uint64_t drops_flow_limit;    /* no flow could be made */
+  uint64_t drops_socks5_fragment;   /* SOCKS5 datagrams with FRAG != 0 */
+  uint64_t drops_socks5_foreign;    /* SOCKS5 datagrams from other than the associated client */
+  uint64_t drops_socks5_malformed;
+  uint64_t drops_send_failed;   /* a local client's socket refused a reply */
+  uint64_t socks5_connections;  /* SOCKS5 control connections now */
+  uint64_t rtt_us;              /* last heartbeat round trip */
+} udplocal_stats;
+
+typedef struct udplocal_callbacks {
+  /* A front is listening: kind is "forward" or "socks5", address "IP:PORT" as bound. */
+  void (*started)(void* user, const char* kind, const char* address);
+  /* The tunnel is up (up=1, resumed=1 when the server kept the session) or down (up=0). */
+  void (*session)(void* user, const char* session_id, int up, int resumed);
+  /* A fatal error: the instance stops after it. */
+  void (*error)(void* user, const char* message);
+  void (*stats)(void* user, const udplocal_stats* stats);
+  void (*log)(void* user, int level, const char* line);
+  void (*stopped)(void* user);
+} udplocal_callbacks;
+
+/* Creates an instance from a JSON configuration (docs/CONFIG.md). NULL and a message in err
+ * when it is invalid. Opens no socket yet. */
+udplocal_t* udplocal_new(const char* config_json, char* err, size_t errlen);
+/* Runs on a thread of its own; 0 or a negative code. */
+int udplocal_start(udplocal_t* c, const udplocal_callbacks* cb, void* user);
+/* Runs on the calling thread until stopped; 0 on a clean stop, negative if it could not start. */
+int udplocal_run(udplocal_t* c, const udplocal_callbacks* cb, void* user);
+/* Thread-safe, returns at once; the stopped callback follows. */
+void udplocal_stop(udplocal_t* c);
+/* The latest stats snapshot; thread-safe. */
+void udplocal_get_stats(udplocal_t* c, udplocal_stats* out);
+/* Stops if needed, joins the thread if any, frees everything. */
+void udplocal_free(udplocal_t* c);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

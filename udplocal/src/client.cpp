@@ -1,0 +1,217 @@
+#include "client.hpp"
+
+#include <cstdio>
+
+#include "forward_front.hpp"
+#include "socks5_front.hpp"
+
+namespace udptun::local {
+
+using protocol::ByteView;
+
+namespace {
+constexpr uint64_t kSweepIntervalMs = 1'000;
+constexpr uint64_t kRefusedHoldMs = 5'000;  // a refused flow drops datagrams this long
+}  // namespace
+
+Client::Client(LocalConfig config)
+    : config_(std::move(config)),
+      flows_(config_.max_flows),
+      tunnel_(loop_, log_, config_, stats_, *this) {
+  log_.set_level(config_.log_level);
+}
+
+Client::~Client() {
+  stop();
+  loop_.join();
+}
+
+int Client::start(const udplocal_callbacks* cb, void* user) {
+  if (cb) cb_ = *cb;
+  user_ = user;
+  return loop_.start_thread([this] { run(nullptr, user_); });
+}
+
+int Client::run(const udplocal_callbacks* cb, void* user) {
+  if (cb) cb_ = *cb;
+  user_ = user;
+  if (cb_.log) {
+    log_.set_sink([this](runtime::LogLevel l, const char* line) {
+      cb_.log(user_, static_cast<int>(l), line);
+    });
+  }
+  int rc = 0;
+  auto fail = [&](const std::string& msg) {
+    LOG_ERROR(log_, "", "%s", msg.c_str());
+    if (cb_.error) cb_.error(user_, msg.c_str());
+    rc = -1;
+  };
+  for (const auto& rule : config_.forwards) {
+    auto front = std::make_unique<ForwardFront>(*this, rule);
+    int err = front->open();
+    if (err != 0) {
+      fail("cannot listen on " + protocol::format_address(rule.listen) + ": " + uv_strerror(err));
+      break;
+    }
+    LOG_INFO(log_, "", "forwarding %s to %s", front->bound_name().c_str(),
+             protocol::format_address(rule.target).c_str());
+    report_started("forward", front->bound_name());
+    forwards_.push_back(std::move(front));
+  }
+  if (rc == 0 && config_.has_socks5) {
+    socks5_ = std::make_unique<Socks5Front>(*this);
+    std::string error;
+    if (!socks5_->open(error)) fail(error);
+  }
+  if (rc != 0) {
+    shutdown();
+  } else {
+    tunnel_.start();
+    sweep_timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
+    uv_timer_start(sweep_timer_.get(), [](uv_timer_t* t) { static_cast<Client*>(t->data)->sweep(); },
+                   kSweepIntervalMs, kSweepIntervalMs);
+    stats_timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
+    uv_timer_start(stats_timer_.get(),
+                   [](uv_timer_t* t) { static_cast<Client*>(t->data)->publish_stats(); },
+                   config_.stats_interval_ms, config_.stats_interval_ms);
+  }
+  loop_.run([this] { shutdown(); });
+  publish_stats();
+  if (cb_.stopped) cb_.stopped(user_);
+  return rc;
+}
+
+void Client::report_started(const char* kind, const std::string& address) {
+  if (cb_.started) cb_.started(user_, kind, address.c_str());
+}
+
+void Client::submit(FlowOrigin* origin, const protocol::Address& source,
+                    const protocol::Address& target, ByteView payload) {
+  uint64_t now = loop_.now_ms();
+  LocalFlow* flow = flows_.find(origin, source, target);
+  if (!flow) {
+    if (flows_.full()) {
+      // The least recently used flow makes room: a busy client keeps working.
+      uint32_t victim = flows_.least_recent();
+      if (victim) close_flow(victim, true);
+    }
+    flow = flows_.create(origin, source, target, now);
+    if (!flow) {
+      stats_.drops_flow_limit++;
+      return;
+    }
+    stats_.flows++;
+    stats_.flows_opened++;
+    LOG_DEBUG(log_, tunnel_.tag(), "flow %u: %s -> %s", flow->id,
+              protocol::format_address(source).c_str(), protocol::format_address(target).c_str());
+    announce(*flow);
+  }
+  flow->last_active_ms = now;
+  if (flow->refused_until_ms > now) {
+    stats_.drops_refused++;
+    return;
+  }
+  tunnel_.send_data(flow->id, payload);
+}
+
+void Client::announce(const LocalFlow& flow) {
+  protocol::OpenFlow open;
+  open.flow_id = flow.id;
+  open.target = flow.target;
+  open.has_source = flow.source.is_ip();
+  open.source = flow.source;
+  tunnel_.send_control(open);  // dropped while down: on_tunnel_up announces every flow
+}
+
+void Client::close_flow(uint32_t id, bool tell_server) {
+  if (!flows_.by_id(id)) return;
+  flows_.remove(id);
+  stats_.flows--;
+  if (tell_server) tunnel_.send_control(protocol::CloseFlow{id, protocol::CloseReason::normal});
+}
+
+void Client::close_flows_of(FlowOrigin* origin) {
+  for (uint32_t id : flows_.of_origin(origin)) close_flow(id, true);
+}
+
+void Client::count_delivery(size_t bytes, int send_result) {
+  if (send_result != 0) {
+    stats_.drops_send_failed++;
+    return;
+  }
+  stats_.datagrams_down++;
+  stats_.bytes_down += bytes;
+}
+
+void Client::on_tunnel_up(bool resumed) {
+  // Every flow is announced again, resumed or not: an OPEN_FLOW lost with the old connection
+  // would otherwise leave the server without the flow. The server keeps an existing flow's
+  // socket (and so its source port) when it sees the same id again.
+  flows_.for_each([&](LocalFlow& f) {
+    f.refused_until_ms = 0;
+    announce(f);
+  });
+  report_session(true, resumed);
+}
+
+void Client::on_tunnel_down() { report_session(false, false); }
+
+void Client::on_tunnel_frame(const protocol::Frame& frame) {
+  if (auto* d = std::get_if<protocol::Data>(&frame)) {
+    LocalFlow* flow = flows_.by_id(d->flow_id);
+    if (!flow) return;
+    flow->last_active_ms = loop_.now_ms();
+    flow->origin->deliver(*flow, d->payload, d->has_address ? d->address : flow->target);
+  } else if (auto* s = std::get_if<protocol::FlowStatus>(&frame)) {
+    LocalFlow* flow = flows_.by_id(s->flow_id);
+    if (!flow || s->state == protocol::FlowState::open) return;
+    stats_.flows_refused++;
+    flow->refused_until_ms = loop_.now_ms() + kRefusedHoldMs;
+    LOG_WARN(log_, tunnel_.tag(), "flow %u to %s refused by the server (state %u)", s->flow_id,
+             protocol::format_address(flow->target).c_str(), static_cast<unsigned>(s->state));
+  } else if (auto* c = std::get_if<protocol::CloseFlow>(&frame)) {
+    // The server closed it (idle there, or evicted): forget it; new datagrams make a new one.
+    close_flow(c->flow_id, false);
+  }
+}
+
+void Client::sweep() {
+  if (socks5_) socks5_->sweep(loop_.now_ms());
+  auto idle = flows_.idle(loop_.now_ms(), config_.flow_idle_timeout_ms, config_.dns_idle_timeout_ms);
+  for (uint32_t id : idle) {
+    stats_.flows_closed_idle++;
+    close_flow(id, true);
+  }
+}
+
+void Client::report_session(bool up, bool resumed) {
+  if (!cb_.session) return;
+  char hex[33];
+  for (size_t i = 0; i < 16; ++i) std::snprintf(hex + 2 * i, 3, "%02x", tunnel_.session_id()[i]);
+  cb_.session(user_, hex, up ? 1 : 0, resumed ? 1 : 0);
+}
+
+void Client::publish_stats() {
+  if (socks5_) stats_.socks5_connections = socks5_->connection_count();
+  {
+    std::lock_guard<std::mutex> lock(snapshot_mutex_);
+    snapshot_ = stats_;
+  }
+  if (cb_.stats) cb_.stats(user_, &stats_);
+}
+
+void Client::snapshot(udplocal_stats* out) {
+  std::lock_guard<std::mutex> lock(snapshot_mutex_);
+  *out = snapshot_;
+}
+
+void Client::shutdown() {
+  LOG_INFO(log_, tunnel_.tag(), "stopping");
+  sweep_timer_.close();
+  stats_timer_.close();
+  tunnel_.stop();
+  socks5_.reset();
+  forwards_.clear();
+}
+
+}  // namespace udptun::local

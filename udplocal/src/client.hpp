@@ -1,0 +1,72 @@
+// The udp-local instance: fronts take datagrams in, the flow table names them, the tunnel
+// carries them; replies come back the same way. See udptun/udplocal.h for threading.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "flow_table.hpp"
+#include "local_config.hpp"
+#include "tunnel.hpp"
+#include "udptun/runtime/event_loop.hpp"
+#include "udptun/runtime/log.hpp"
+#include "udptun/udplocal.h"
+
+namespace udptun::local {
+
+class ForwardFront;
+class Socks5Front;
+
+class Client : public Tunnel::Events {
+ public:
+  explicit Client(LocalConfig config);
+  ~Client() override;
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  int run(const udplocal_callbacks* cb, void* user);
+  int start(const udplocal_callbacks* cb, void* user);
+  void stop() { loop_.request_stop(); }
+  void snapshot(udplocal_stats* out);
+
+  // For fronts (loop thread).
+  runtime::EventLoop& loop() { return loop_; }
+  runtime::Logger& log() { return log_; }
+  const LocalConfig& config() const { return config_; }
+  udplocal_stats& stats() { return stats_; }
+  void submit(FlowOrigin* origin, const protocol::Address& source,
+              const protocol::Address& target, protocol::ByteView payload);
+  // The origin is going away: its flows close (and the server hears of it).
+  void close_flows_of(FlowOrigin* origin);
+  void count_delivery(size_t bytes, int send_result);
+  void report_started(const char* kind, const std::string& address);
+
+ private:
+  void on_tunnel_up(bool resumed) override;
+  void on_tunnel_down() override;
+  void on_tunnel_frame(const protocol::Frame& frame) override;
+  void announce(const LocalFlow& flow);
+  void close_flow(uint32_t id, bool tell_server);
+  void sweep();
+  void publish_stats();
+  void shutdown();
+  void report_session(bool up, bool resumed);
+
+  LocalConfig config_;
+  runtime::EventLoop loop_;
+  runtime::Logger log_;
+  udplocal_callbacks cb_{};
+  void* user_ = nullptr;
+  udplocal_stats stats_{};
+  FlowTable flows_;
+  Tunnel tunnel_;
+  std::vector<std::unique_ptr<ForwardFront>> forwards_;
+  std::unique_ptr<Socks5Front> socks5_;
+  runtime::UvHandle<uv_timer_t> sweep_timer_;
+  runtime::UvHandle<uv_timer_t> stats_timer_;
+  std::mutex snapshot_mutex_;
+  udplocal_stats snapshot_{};
+};
+
+}  // namespace udptun::local

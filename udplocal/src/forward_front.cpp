@@ -1,0 +1,35 @@
+#include "forward_front.hpp"
+
+#include "client.hpp"
+
+namespace udptun::local {
+
+ForwardFront::ForwardFront(Client& client, const ForwardRule& rule)
+    : client_(client), rule_(rule), socket_(client.loop(), *this) {}
+
+int ForwardFront::open() {
+  sockaddr_storage ss;
+  protocol::address_to_sockaddr(rule_.listen, &ss);
+  return socket_.open(reinterpret_cast<sockaddr*>(&ss));
+}
+
+std::string ForwardFront::bound_name() const {
+  sockaddr_storage ss;
+  if (socket_.local_address(&ss) != 0) return "?";
+  auto a = protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+  return a ? protocol::format_address(*a) : "?";
+}
+
+void ForwardFront::on_datagram(protocol::ByteView payload, const struct sockaddr* from) {
+  auto source = protocol::address_from_sockaddr(from);
+  if (!source) return;
+  client_.submit(this, *source, rule_.target, payload);
+}
+
+void ForwardFront::deliver(LocalFlow& flow, protocol::ByteView payload, const protocol::Address&) {
+  sockaddr_storage to;
+  protocol::address_to_sockaddr(flow.source, &to);
+  client_.count_delivery(payload.size, socket_.send(payload, reinterpret_cast<sockaddr*>(&to)));
+}
+
+}  // namespace udptun::local

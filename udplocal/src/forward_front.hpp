@@ -1,0 +1,29 @@
+// A plain UDP port forward (the udptunnel use): every datagram arriving on `listen` goes to
+// one fixed target through the tunnel; replies go back to the sender from the same port.
+#pragma once
+
+#include "flow_table.hpp"
+#include "local_config.hpp"
+#include "udptun/runtime/udp_socket.hpp"
+
+namespace udptun::local {
+
+class Client;
+
+class ForwardFront : public runtime::UdpSocket::Events, public FlowOrigin {
+ public:
+  ForwardFront(Client& client, const ForwardRule& rule);
+  int open();
+  std::string bound_name() const;
+
+  void deliver(LocalFlow& flow, protocol::ByteView payload, const protocol::Address& source) override;
+
+ private:
+  void on_datagram(protocol::ByteView payload, const struct sockaddr* from) override;
+
+  Client& client_;
+  ForwardRule rule_;
+  runtime::UdpSocket socket_;
+};
+
+}  // namespace udptun::local

@@ -1,0 +1,120 @@
+#include "local_config.hpp"
+
+#include "udptun/runtime/config_reader.hpp"
+
+namespace udptun::local {
+
+namespace {
+
+bool parse_endpoint(const std::string& key, const std::string& text, bool ip_only,
+                    protocol::Address& out, std::string& error) {
+  auto t = protocol::parse_address_text(text);
+  if (!t.address) {
+    error = "\"" + key + "\": " + text + ": " + t.error;
+    return false;
+  }
+  if (ip_only && !t.address->is_ip()) {
+    error = "\"" + key + "\": " + text + ": must be an IP address";
+    return false;
+  }
+  out = *t.address;
+  return true;
+}
+
+}  // namespace
+
+bool parse_local_config(const char* json, LocalConfig& out, std::string& error) {
+  runtime::ConfigReader r(json);
+  LocalConfig c;
+  std::string server, psk_file, psk, via, socks5, upstream, level;
+  std::vector<std::string> forwards;
+  constexpr uint64_t kDay = 86'400'000;
+  bool ok = r.get_string("server", server) && r.get_string("psk_file", psk_file) &&
+            r.get_string("psk", psk) && r.get_string("via_socks5", via) &&
+            r.get_strings("forward", forwards) && r.get_string("socks5", socks5) &&
+            r.get_string("socks5_username", c.socks5_username) &&
+            r.get_string("socks5_password", c.socks5_password) &&
+            r.get_string("upstream_socks5", upstream) &&
+            r.get_uint("heartbeat_interval_ms", 50, 600'000, c.heartbeat_interval_ms) &&
+            r.get_uint("heartbeat_timeout_ms", 200, 600'000, c.heartbeat_timeout_ms) &&
+            r.get_uint("connect_timeout_ms", 100, 600'000, c.connect_timeout_ms) &&
+            r.get_uint("reconnect_min_ms", 1, 600'000, c.reconnect_min_ms) &&
+            r.get_uint("reconnect_max_ms", 1, 3'600'000, c.reconnect_max_ms) &&
+            r.get_uint("flow_idle_timeout_ms", 100, kDay, c.flow_idle_timeout_ms) &&
+            r.get_uint("dns_idle_timeout_ms", 100, kDay, c.dns_idle_timeout_ms) &&
+            r.get_uint("max_flows", 1, 10'000'000, c.max_flows) &&
+            r.get_uint("link_down_queue_datagrams", 0, 1'000'000, c.link_down_queue_datagrams) &&
+            r.get_uint("link_down_queue_bytes", 0, 1u << 30, c.link_down_queue_bytes) &&
+            r.get_uint("max_queued_bytes", 65'536, 1u << 30, c.max_queued_bytes) &&
+            r.get_uint("stats_interval_ms", 100, kDay, c.stats_interval_ms) &&
+            r.get_string("log_level", level) && r.no_unknown_keys();
+  if (!ok) {
+    error = r.error();
+    return false;
+  }
+  if (server.empty()) {
+    error = "\"server\" is required (udp-server's HOST:PORT, or the port forward that reaches it)";
+    return false;
+  }
+  if (!parse_endpoint("server", server, false, c.server, error)) return false;
+  if (!via.empty()) {
+    if (!parse_endpoint("via_socks5", via, false, c.via_socks5, error)) return false;
+    c.has_via_socks5 = true;
+  }
+  for (const auto& f : forwards) {
+    size_t eq = f.find('=');
+    if (eq == std::string::npos) {
+      error = "\"forward\": " + f + ": expected LISTEN_ADDR:PORT=TARGET_HOST:PORT";
+      return false;
+    }
+    ForwardRule rule;
+    if (!parse_endpoint("forward", f.substr(0, eq), true, rule.listen, error) ||
+        !parse_endpoint("forward", f.substr(eq + 1), false, rule.target, error)) {
+      return false;
+    }
+    if (rule.target.port == 0) {
+      error = "\"forward\": " + f + ": the target needs a port";
+      return false;
+    }
+    c.forwards.push_back(rule);
+  }
+  if (!socks5.empty()) {
+    if (!parse_endpoint("socks5", socks5, true, c.socks5_listen, error)) return false;
+    c.has_socks5 = true;
+  }
+  if (!upstream.empty()) {
+    if (!parse_endpoint("upstream_socks5", upstream, false, c.upstream_socks5, error)) return false;
+    c.has_upstream_socks5 = true;
+  }
+  if (c.socks5_username.size() > 255 || c.socks5_password.size() > 255 ||
+      (c.socks5_username.empty() != c.socks5_password.empty())) {
+    error = "\"socks5_username\" and \"socks5_password\" go together, up to 255 bytes each";
+    return false;
+  }
+  if (c.forwards.empty() && !c.has_socks5) {
+    error = "nothing to serve: give at least one \"forward\" or \"socks5\"";
+    return false;
+  }
+  if (!psk_file.empty() && !psk.empty()) {
+    error = "give either \"psk_file\" or \"psk\", not both";
+    return false;
+  }
+  if (!psk_file.empty()) {
+    if (!runtime::read_key_file(psk_file, c.key, error)) return false;
+  } else if (psk.size() >= 16) {
+    c.key.assign(psk.begin(), psk.end());
+  } else {
+    error = psk.empty() ? "a pre-shared key is required: \"psk_file\" (or \"psk\")"
+                        : "\"psk\" must be at least 16 bytes";
+    return false;
+  }
+  if (c.reconnect_max_ms < c.reconnect_min_ms) c.reconnect_max_ms = c.reconnect_min_ms;
+  if (!level.empty() && !runtime::parse_log_level(level, c.log_level)) {
+    error = "\"log_level\" must be error, warn, info or debug";
+    return false;
+  }
+  out = std::move(c);
+  return true;
+}
+
+}  // namespace udptun::local

@@ -1,0 +1,46 @@
+// udp-local's configuration: what the JSON (and so every command-line flag) may say.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "udptun/protocol/address.hpp"
+#include "udptun/runtime/log.hpp"
+
+namespace udptun::local {
+
+struct ForwardRule {
+  protocol::Address listen;  // IP
+  protocol::Address target;  // IP or name (resolved by the server)
+};
+
+struct LocalConfig {
+  protocol::Address server;                    // IP or name
+  std::vector<uint8_t> key;
+  bool has_via_socks5 = false;
+  protocol::Address via_socks5;                // reach the server through this SOCKS5 proxy
+  std::vector<ForwardRule> forwards;
+  bool has_socks5 = false;
+  protocol::Address socks5_listen;
+  std::string socks5_username, socks5_password;  // empty: no authentication
+  bool has_upstream_socks5 = false;
+  protocol::Address upstream_socks5;           // CONNECT requests are relayed here
+  uint64_t heartbeat_interval_ms = 1'000;
+  uint64_t heartbeat_timeout_ms = 4'000;
+  uint64_t connect_timeout_ms = 5'000;
+  uint64_t reconnect_min_ms = 50;
+  uint64_t reconnect_max_ms = 1'000;
+  uint64_t flow_idle_timeout_ms = 120'000;
+  uint64_t dns_idle_timeout_ms = 15'000;
+  uint64_t max_flows = 100'000;
+  uint64_t link_down_queue_datagrams = 256;
+  uint64_t link_down_queue_bytes = 1u << 20;
+  uint64_t max_queued_bytes = 4u << 20;
+  uint64_t stats_interval_ms = 1'000;
+  runtime::LogLevel log_level = runtime::LogLevel::info;
+};
+
+bool parse_local_config(const char* json, LocalConfig& out, std::string& error);
+
+}  // namespace udptun::local

@@ -1,0 +1,77 @@
+#include "socks5_front.hpp"
+
+#include <algorithm>
+
+#include "client.hpp"
+
+namespace udptun::local {
+
+namespace {
+constexpr uint64_t kNegotiationTimeoutMs = 10'000;  // slowloris: finish the handshake or go
+constexpr size_t kMaxControlConnections = 1'024;
+}  // namespace
+
+Socks5Front::Socks5Front(Client& client) : client_(client) {}
+
+Socks5Front::~Socks5Front() {
+  listener_.close();
+  burial_.close();
+  sessions_.clear();
+  finished_.clear();
+}
+
+bool Socks5Front::open(std::string& error) {
+  const auto& at = client_.config().socks5_listen;
+  sockaddr_storage ss;
+  protocol::address_to_sockaddr(at, &ss);
+  int rc = listener_.init(this, [&](uv_tcp_t* t) { return uv_tcp_init(client_.loop().get(), t); });
+  if (rc == 0) rc = uv_tcp_bind(listener_.get(), reinterpret_cast<sockaddr*>(&ss), 0);
+  if (rc == 0) rc = uv_listen(listener_.stream(), 128, on_connection);
+  if (rc != 0) {
+    error = "cannot listen (SOCKS5) on " + protocol::format_address(at) + ": " + uv_strerror(rc);
+    return false;
+  }
+  burial_.init(this, [&](uv_check_t* c) { return uv_check_init(client_.loop().get(), c); });
+  uv_check_start(burial_.get(), [](uv_check_t* c) { static_cast<Socks5Front*>(c->data)->finished_.clear(); });
+  sockaddr_storage bound;
+  int len = sizeof bound;
+  uv_tcp_getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&bound), &len);
+  std::string name = protocol::format_address(*protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&bound)));
+  LOG_INFO(client_.log(), "", "SOCKS5 front on %s%s", name.c_str(),
+           client_.config().socks5_username.empty() ? "" : " (username/password required)");
+  client_.report_started("socks5", name);
+  return true;
+}
+
+void Socks5Front::on_connection(uv_stream_t* listener, int status) {
+  auto* self = static_cast<Socks5Front*>(listener->data);
+  if (!self || status != 0) return;
+  auto session = std::make_unique<Socks5Session>(*self, self->next_serial_++);
+  if (session->accept(listener) != 0) return;
+  if (self->sessions_.size() >= kMaxControlConnections) {
+    LOG_WARN(self->client_.log(), session->tag(), "too many SOCKS5 connections, refusing");
+    return;  // destroyed here: the connection closes
+  }
+  self->sessions_.push_back(std::move(session));
+}
+
+void Socks5Front::finished(Socks5Session& session) {
+  auto it = std::find_if(sessions_.begin(), sessions_.end(),
+                         [&](const auto& s) { return s.get() == &session; });
+  if (it == sessions_.end()) return;
+  finished_.push_back(std::move(*it));
+  sessions_.erase(it);
+}
+
+void Socks5Front::sweep(uint64_t now_ms) {
+  std::vector<Socks5Session*> slow;
+  for (auto& s : sessions_) {
+    if (s->idle_in_negotiation(now_ms, kNegotiationTimeoutMs)) slow.push_back(s.get());
+  }
+  for (Socks5Session* s : slow) {
+    LOG_INFO(client_.log(), s->tag(), "SOCKS5 negotiation timed out");
+    finished(*s);
+  }
+}
+
+}  // namespace udptun::local

@@ -1,0 +1,115 @@
+// The upstream link to udp-server: connect (directly, or through a SOCKS5 CONNECT), the
+// handshake, heartbeats, and reconnecting with backoff whenever anything fails. The session
+// id lives as long as the instance, so a reconnect resumes the session when the server still
+// has it. While the link is down, datagrams wait in a small bounded queue.
+#pragma once
+
+#include <netdb.h>
+#include <uv.h>
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "local_config.hpp"
+#include "udptun/protocol/frame.hpp"
+#include "udptun/protocol/frame_decoder.hpp"
+#include "udptun/protocol/handshake.hpp"
+#include "udptun/protocol/socks5_client.hpp"
+#include "udptun/runtime/backoff.hpp"
+#include "udptun/runtime/event_loop.hpp"
+#include "udptun/runtime/log.hpp"
+#include "udptun/runtime/tcp_stream.hpp"
+#include "udptun/udplocal.h"
+
+namespace udptun::local {
+
+class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
+ public:
+  class Events {
+   public:
+    virtual ~Events() = default;
+    // Authenticated. Re-announce flows now (before queued datagrams go out).
+    virtual void on_tunnel_up(bool resumed) = 0;
+    virtual void on_tunnel_down() = 0;
+    virtual void on_tunnel_frame(const protocol::Frame& frame) = 0;
+  };
+
+  Tunnel(runtime::EventLoop& loop, runtime::Logger& log, const LocalConfig& config,
+         udplocal_stats& stats, Events& events);
+  ~Tunnel() override;
+
+  void start();
+  // Says goodbye (GOAWAY) if up and closes; no reconnect after it.
+  void stop();
+  bool is_up() const { return state_ == State::up; }
+  const protocol::SessionId& session_id() const { return session_id_; }
+  const char* tag() const { return tag_; }
+
+  // A datagram for a flow: sent now when up, queued when down, false when dropped.
+  bool send_data(uint32_t flow_id, protocol::ByteView payload);
+  // Control frames go out only when up (they are re-derived after a reconnect).
+  void send_control(const protocol::Frame& frame);
+
+ private:
+  enum class State { waiting, resolving, connecting, proxying, handshaking, up, stopped };
+
+  // TcpStream::Events
+  void on_stream_connected(int status) override;
+  void on_stream_data(protocol::ByteView data) override;
+  void on_stream_closed(const char* reason) override;
+  // FrameSink
+  bool on_frame(const protocol::Frame& frame) override;
+
+  void attempt();
+  void resolve(const protocol::Address& name);
+  static void on_resolved(uv_getaddrinfo_t* req, int status, struct addrinfo* res);
+  void connect_to(const struct sockaddr* to);
+  void begin_handshake();
+  void handle_handshake(protocol::ByteView& data);
+  void handle_proxy(protocol::ByteView& data);
+  void link_failed(const char* why);
+  void tick();
+  void flush_queue();
+
+  runtime::EventLoop& loop_;
+  runtime::Logger& log_;
+  const LocalConfig& config_;
+  udplocal_stats& stats_;
+  Events& events_;
+  protocol::PreSharedKey key_;
+  protocol::SessionId session_id_{};
+  bool has_session_ = false;  // a handshake succeeded once: ask to resume from now on
+  char tag_[16];
+
+  State state_ = State::waiting;
+  std::unique_ptr<runtime::TcpStream> stream_;
+  std::unique_ptr<protocol::FrameDecoder> decoder_;
+  std::unique_ptr<protocol::socks5::ClientHandshake> proxy_;
+  std::vector<uint8_t> inbox_;  // handshake bytes not yet complete
+  protocol::Mac hello_mac_{};
+  const char* pending_failure_ = nullptr;  // set inside frame handling, acted on after it
+
+  struct ResolveRequest {
+    uv_getaddrinfo_t req;
+    Tunnel* owner = nullptr;
+  };
+  ResolveRequest* resolving_ = nullptr;
+
+  runtime::ExponentialBackoff backoff_;
+  runtime::UvHandle<uv_timer_t> retry_timer_;
+  runtime::UvHandle<uv_timer_t> tick_timer_;
+  uint64_t attempt_started_ms_ = 0;
+  uint64_t last_heard_ms_ = 0;
+  uint64_t last_ping_ms_ = 0;
+
+  struct Queued {
+    uint32_t flow_id;
+    std::vector<uint8_t> payload;
+  };
+  std::deque<Queued> queue_;
+  size_t queued_bytes_ = 0;
+};
+
+}  // namespace udptun::local

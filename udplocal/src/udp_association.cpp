@@ -1,0 +1,73 @@
+#include "udp_association.hpp"
+
+#include <cstring>
+
+#include "client.hpp"
+#include "udptun/protocol/socks5.hpp"
+
+namespace udptun::local {
+
+using protocol::Address;
+using protocol::ByteView;
+
+UdpAssociation::UdpAssociation(Client& owner, const Address& client_ip, uint16_t client_port)
+    : owner_(owner), peer_(client_ip), socket_(owner.loop(), *this) {
+  peer_.port = client_port;
+}
+
+UdpAssociation::~UdpAssociation() {
+  socket_.close();
+  owner_.close_flows_of(this);
+}
+
+int UdpAssociation::open(const Address& bind_ip) {
+  Address at = bind_ip;
+  at.port = 0;
+  sockaddr_storage ss;
+  protocol::address_to_sockaddr(at, &ss);
+  return socket_.open(reinterpret_cast<sockaddr*>(&ss));
+}
+
+bool UdpAssociation::bound(Address& out) const {
+  sockaddr_storage ss;
+  if (socket_.local_address(&ss) != 0) return false;
+  auto a = protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+  if (!a) return false;
+  out = *a;
+  return true;
+}
+
+void UdpAssociation::on_datagram(ByteView payload, const struct sockaddr* from) {
+  udplocal_stats& st = owner_.stats();
+  auto source = protocol::address_from_sockaddr(from);
+  if (!source) return;
+  // Only the associated client may use this relay (RFC 1928 §7).
+  Address ip_only = *source;
+  ip_only.port = peer_.port;
+  if (ip_only != peer_) {
+    st.drops_socks5_foreign++;
+    return;
+  }
+  auto header = protocol::socks5::decode_udp_header(payload);
+  if (!header.ok()) {
+    st.drops_socks5_malformed++;
+    return;
+  }
+  if (header.value.fragment != 0) {
+    st.drops_socks5_fragment++;  // fragmentation is optional in RFC 1928; we do not reassemble
+    return;
+  }
+  if (peer_.port == 0) peer_.port = source->port;
+  owner_.submit(this, *source, header.value.address, header.value.payload);
+}
+
+void UdpAssociation::deliver(LocalFlow& flow, ByteView payload, const Address& source) {
+  uint8_t header[protocol::socks5::kMaxUdpHeader];
+  size_t n = protocol::socks5::encode_udp_header(source, header);
+  sockaddr_storage to;
+  protocol::address_to_sockaddr(flow.source, &to);
+  owner_.count_delivery(payload.size,
+                        socket_.send(ByteView(header, n), payload, reinterpret_cast<sockaddr*>(&to)));
+}
+
+}  // namespace udptun::local

@@ -1,0 +1,82 @@
+// udp-local: the daemon over libudplocal.
+#include <atomic>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "udptun/runtime/command_line.hpp"
+#include "udptun/udplocal.h"
+
+using udptun::runtime::CommandLineOption;
+using Kind = CommandLineOption::Kind;
+
+namespace {
+
+const std::vector<CommandLineOption> kOptions = {
+    {"--server", "server", Kind::string, "HOST:PORT", "udp-server, or the TCP port forward (ss-tunnel) that reaches it"},
+    {"--psk-file", "psk_file", Kind::string, "FILE", "the pre-shared key (at least 16 bytes), the same as the server's"},
+    {"--via-socks5", "via_socks5", Kind::string, "HOST:PORT", "reach --server through this SOCKS5 proxy (CONNECT), e.g. ss-local"},
+    {"--forward", "forward", Kind::string_list, "LISTEN=TARGET", "relay UDP arriving on LISTEN_ADDR:PORT to TARGET_HOST:PORT (repeatable)"},
+    {"--socks5", "socks5", Kind::string, "ADDR:PORT", "serve SOCKS5 here (UDP ASSOCIATE through the tunnel)"},
+    {"--socks5-username", "socks5_username", Kind::string, "NAME", "require this username on the SOCKS5 front"},
+    {"--socks5-password", "socks5_password", Kind::string, "PASSWORD", "... and this password"},
+    {"--upstream-socks5", "upstream_socks5", Kind::string, "ADDR:PORT", "relay SOCKS5 CONNECT requests to this server (else they are refused)"},
+    {"--heartbeat-interval-ms", "heartbeat_interval_ms", Kind::integer, "MS", "ping the server this often (default 1000)"},
+    {"--heartbeat-timeout-ms", "heartbeat_timeout_ms", Kind::integer, "MS", "reconnect when nothing was heard this long (default 4000)"},
+    {"--connect-timeout-ms", "connect_timeout_ms", Kind::integer, "MS", "give up a connection attempt after this (default 5000)"},
+    {"--reconnect-min-ms", "reconnect_min_ms", Kind::integer, "MS", "first reconnect delay (default 50)"},
+    {"--reconnect-max-ms", "reconnect_max_ms", Kind::integer, "MS", "longest reconnect delay (default 1000)"},
+    {"--flow-idle-timeout-ms", "flow_idle_timeout_ms", Kind::integer, "MS", "close a flow idle this long (default 120000)"},
+    {"--dns-idle-timeout-ms", "dns_idle_timeout_ms", Kind::integer, "MS", "the same for flows to port 53 (default 15000)"},
+    {"--max-flows", "max_flows", Kind::integer, "N", "least recently used flows are closed past this (default 100000)"},
+    {"--link-down-queue-datagrams", "link_down_queue_datagrams", Kind::integer, "N", "datagrams kept while the link is down (default 256)"},
+    {"--link-down-queue-bytes", "link_down_queue_bytes", Kind::integer, "BYTES", "... and at most these many bytes (default 1048576)"},
+    {"--max-queued-bytes", "max_queued_bytes", Kind::integer, "BYTES", "TCP output queue; datagrams beyond it are dropped (default 4194304)"},
+    {"--stats-interval-ms", "stats_interval_ms", Kind::integer, "MS", "how often counters are published (default 1000)"},
+    {"--log-level", "log_level", Kind::string, "LEVEL", "error, warn, info (default) or debug"},
+};
+
+std::atomic<int> g_failed{0};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string json, error;
+  bool help = false;
+  if (!udptun::runtime::build_config_from_args(argc, argv, kOptions, json, error, help)) {
+    std::fprintf(stderr, "udp-local: %s\n", error.c_str());
+    return 2;
+  }
+  if (help) {
+    std::fputs(udptun::runtime::usage_text(
+                   "udp-local",
+                   "The client end of udptun: carries UDP (plain forwards, SOCKS5 UDP ASSOCIATE)\n"
+                   "to a udp-server over one TCP connection that survives restarts of either end.",
+                   kOptions)
+                   .c_str(),
+               stdout);
+    return 0;
+  }
+  char err[512];
+  udplocal_t* client = udplocal_new(json.c_str(), err, sizeof err);
+  if (!client) {
+    std::fprintf(stderr, "udp-local: %s\n", err);
+    return 2;
+  }
+  udptun::runtime::block_stop_signals();
+  udplocal_callbacks cb{};
+  cb.error = [](void*, const char* message) {
+    std::fprintf(stderr, "udp-local: %s\n", message);
+    g_failed = 1;
+    udptun::runtime::raise_stop_signal();
+  };
+  if (udplocal_start(client, &cb, nullptr) != 0) {
+    std::fprintf(stderr, "udp-local: cannot start its thread\n");
+    udplocal_free(client);
+    return 1;
+  }
+  udptun::runtime::wait_for_stop_signal();
+  udplocal_stop(client);
+  udplocal_free(client);
+  return g_failed ? 1 : 0;
+}
