@@ -1,0 +1,392 @@
+#include "harness.hpp"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+extern char** environ;
+
+namespace harness {
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/udptun-test-XXXXXX";
+  char* p = mkdtemp(tmpl);
+  path_ = p ? p : "/tmp";
+}
+
+TempDir::~TempDir() {
+  if (path_.rfind("/tmp/udptun-test-", 0) != 0) return;
+  std::string cmd = "rm -rf '" + path_ + "'";
+  if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", path_.c_str());
+}
+
+std::string TempDir::write(const std::string& name, const std::string& content) const {
+  std::string p = path_ + "/" + name;
+  std::ofstream out(p, std::ios::binary);
+  out << content;
+  return p;
+}
+
+uint16_t free_port(int family, int type) {
+  int fd = socket(family, type, 0);
+  sockaddr_storage ss = loopback(family, 0);
+  socklen_t len = family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+  bind(fd, reinterpret_cast<sockaddr*>(&ss), len);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  close(fd);
+  return family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port)
+                           : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+}
+
+sockaddr_storage loopback(int family, uint16_t port) {
+  sockaddr_storage ss{};
+  if (family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(port);
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(port);
+    a->sin6_addr = in6addr_loopback;
+  }
+  return ss;
+}
+
+std::string endpoint(int family, uint16_t port) {
+  return (family == AF_INET ? "127.0.0.1:" : "[::1]:") + std::to_string(port);
+}
+
+static socklen_t sa_len(const sockaddr_storage& ss) {
+  return ss.ss_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+}
+
+static uint16_t sa_port(const sockaddr_storage& ss) {
+  return ss.ss_family == AF_INET ? ntohs(reinterpret_cast<const sockaddr_in*>(&ss)->sin_port)
+                                 : ntohs(reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port);
+}
+
+// ---- Process ----
+
+Process::Process(std::string program, std::vector<std::string> args, std::string log_path)
+    : program_(std::move(program)), args_(std::move(args)), log_path_(std::move(log_path)) {}
+
+Process::~Process() {
+  if (pid_ > 0) kill9();
+}
+
+bool Process::start() {
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(program_.c_str()));
+  for (auto& a : args_) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  // The child must not inherit our blocked signals or ignored SIGPIPE.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  int rc = posix_spawn(&pid_, program_.c_str(), &fa, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) pid_ = -1;
+  return rc == 0;
+}
+
+void Process::kill9() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+int Process::terminate(int ms) {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  for (int waited = 0; waited < ms; waited += 10) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    usleep(10'000);
+  }
+  kill9();
+  return -1;
+}
+
+bool Process::running() {
+  if (pid_ <= 0) return false;
+  int status;
+  if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+std::string Process::log() const {
+  std::ifstream in(log_path_);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+bool eventually(const std::function<bool()>& pred, int timeout_ms) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < end) {
+    if (pred()) return true;
+    usleep(10'000);
+  }
+  return pred();
+}
+
+// ---- EchoServer ----
+
+static int bound_udp(int family, uint16_t& port) {
+  int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_storage ss = loopback(family, 0);
+  int big = 4 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+  bind(fd, reinterpret_cast<sockaddr*>(&ss), sa_len(ss));
+  socklen_t len = sizeof ss;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  port = sa_port(ss);
+  return fd;
+}
+
+EchoServer::EchoServer(int family, bool also_reply_from_second_port) {
+  fd_ = bound_udp(family, port_);
+  if (also_reply_from_second_port) second_fd_ = bound_udp(family, second_port_);
+  if (pipe2(wake_, O_CLOEXEC) != 0) std::abort();
+  thread_ = std::thread([this] { serve(); });
+}
+
+EchoServer::~EchoServer() {
+  (void)!write(wake_[1], "x", 1);
+  thread_.join();
+  close(fd_);
+  if (second_fd_ >= 0) close(second_fd_);
+  close(wake_[0]);
+  close(wake_[1]);
+}
+
+std::vector<uint16_t> EchoServer::source_ports() const {
+  std::lock_guard<std::mutex> lock(ports_mutex_);
+  return ports_seen_;
+}
+
+void EchoServer::serve() {
+  std::vector<char> buf(70'000);
+  pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+  while (true) {
+    if (poll(fds, 2, -1) < 0) continue;
+    if (fds[1].revents) return;
+    sockaddr_storage from;
+    socklen_t len = sizeof from;
+    ssize_t n = recvfrom(fd_, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len);
+    if (n < 0) continue;
+    received_++;
+    uint16_t p = sa_port(from);
+    last_source_port_ = p;
+    {
+      std::lock_guard<std::mutex> lock(ports_mutex_);
+      if (ports_seen_.empty() || ports_seen_.back() != p) ports_seen_.push_back(p);
+    }
+    sendto(fd_, buf.data(), static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), len);
+    if (second_fd_ >= 0) {
+      std::string tagged = "second:" + std::string(buf.data(), static_cast<size_t>(n));
+      sendto(second_fd_, tagged.data(), tagged.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
+    }
+  }
+}
+
+// ---- UdpClient ----
+
+UdpClient::UdpClient(int family) {
+  fd_ = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int big = 4 << 20;
+  setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  sockaddr_storage ss = loopback(family, 0);
+  bind(fd_, reinterpret_cast<sockaddr*>(&ss), sa_len(ss));
+}
+
+UdpClient::~UdpClient() { close(fd_); }
+
+bool UdpClient::send_to(const sockaddr_storage& to, const void* data, size_t len) {
+  return sendto(fd_, data, len, 0, reinterpret_cast<const sockaddr*>(&to), sa_len(to)) ==
+         static_cast<ssize_t>(len);
+}
+
+ssize_t UdpClient::receive(void* buf, size_t cap, int timeout_ms, sockaddr_storage* from) {
+  pollfd p{fd_, POLLIN, 0};
+  if (poll(&p, 1, timeout_ms) <= 0) return -1;
+  sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  ssize_t n = recvfrom(fd_, buf, cap, 0, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (from) *from = ss;
+  return n;
+}
+
+bool UdpClient::echo(const sockaddr_storage& to, const std::string& msg, int timeout_ms) {
+  if (!send_to(to, msg.data(), msg.size())) return false;
+  std::vector<char> buf(70'000);
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (true) {
+    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    end - std::chrono::steady_clock::now())
+                                    .count());
+    if (left <= 0) return false;
+    ssize_t n = receive(buf.data(), buf.size(), left);
+    if (n < 0) return false;
+    if (static_cast<size_t>(n) == msg.size() && std::memcmp(buf.data(), msg.data(), msg.size()) == 0) {
+      return true;
+    }
+  }
+}
+
+// ---- CuttableRelay ----
+
+CuttableRelay::CuttableRelay(uint16_t upstream_port) : upstream_port_(upstream_port) {
+  listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_storage ss = loopback(AF_INET, 0);
+  bind(listen_fd_, reinterpret_cast<sockaddr*>(&ss), sizeof(sockaddr_in));
+  listen(listen_fd_, 16);
+  socklen_t len = sizeof ss;
+  getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len);
+  port_ = sa_port(ss);
+  if (pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) std::abort();
+  thread_ = std::thread([this] { serve(); });
+}
+
+CuttableRelay::~CuttableRelay() {
+  (void)!write(wake_[1], "q", 1);
+  thread_.join();
+  close(listen_fd_);
+  close(wake_[0]);
+  close(wake_[1]);
+}
+
+void CuttableRelay::cut() {
+  cut_requested_ = true;
+  (void)!write(wake_[1], "c", 1);
+}
+
+static void close_with_reset(int fd) {
+  linger l{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+  close(fd);
+}
+
+void CuttableRelay::serve() {
+  std::map<int, int> peer;  // fd -> the other side
+  std::vector<char> buf(256 * 1024);
+  while (true) {
+    std::vector<pollfd> fds{{listen_fd_, POLLIN, 0}, {wake_[0], POLLIN, 0}};
+    for (auto& [fd, other] : peer) fds.push_back({fd, POLLIN, 0});
+    if (poll(fds.data(), fds.size(), -1) < 0) continue;
+    if (fds[1].revents) {
+      char c;
+      bool quit = false;
+      while (read(wake_[0], &c, 1) == 1) quit |= c == 'q';
+      if (cut_requested_.exchange(false) || quit) {
+        for (auto& [fd, other] : peer) close_with_reset(fd);
+        peer.clear();
+      }
+      if (quit) return;
+      continue;
+    }
+    if (fds[0].revents) {
+      int c = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c >= 0) {
+        accepted_++;
+        if (blocked_) {
+          close_with_reset(c);
+        } else {
+          int u = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+          sockaddr_storage to = loopback(AF_INET, upstream_port_);
+          if (connect(u, reinterpret_cast<sockaddr*>(&to), sizeof(sockaddr_in)) != 0) {
+            close_with_reset(c);
+            close(u);
+          } else {
+            int one = 1;
+            setsockopt(c, IPPROTO_TCP, 1 /* TCP_NODELAY */, &one, sizeof one);
+            setsockopt(u, IPPROTO_TCP, 1, &one, sizeof one);
+            peer[c] = u;
+            peer[u] = c;
+          }
+        }
+      }
+    }
+    for (size_t i = 2; i < fds.size(); ++i) {
+      if (!fds[i].revents) continue;
+      int fd = fds[i].fd;
+      auto it = peer.find(fd);
+      if (it == peer.end()) continue;
+      ssize_t n = read(fd, buf.data(), buf.size());
+      int other = it->second;
+      if (n <= 0) {
+        close_with_reset(fd);
+        close_with_reset(other);
+        peer.erase(fd);
+        peer.erase(other);
+        continue;
+      }
+      size_t off = 0;
+      while (off < static_cast<size_t>(n)) {
+        ssize_t w = write(other, buf.data() + off, static_cast<size_t>(n) - off);
+        if (w <= 0) break;
+        off += static_cast<size_t>(w);
+      }
+    }
+  }
+}
+
+std::string udp_server_bin() { return UDPTUN_UDP_SERVER_BIN; }
+std::string udp_local_bin() { return UDPTUN_UDP_LOCAL_BIN; }
+
+int count_open_fds() {
+  int n = 0;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] != '.') ++n;
+    }
+    closedir(d);
+  }
+  return n - 1;  // the directory itself
+}
+
+long resident_kib() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return -1;
+}
+
+}  // namespace harness

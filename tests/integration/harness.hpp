@@ -1,0 +1,130 @@
+// Test doubles and helpers for loopback integration tests: daemons run as real processes
+// (so they can be killed -9), a UDP echo target, a TCP relay that can cut its connections,
+// and a UDP client. Everything binds to loopback only.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace harness {
+
+// A fresh temporary directory, removed with everything in it at destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string write(const std::string& name, const std::string& content) const;
+
+ private:
+  std::string path_;
+};
+
+// A port that was free a moment ago (bind port 0, read it, close).
+uint16_t free_port(int family = AF_INET, int type = SOCK_DGRAM);
+
+// A child process with its output in a log file.
+class Process {
+ public:
+  Process(std::string program, std::vector<std::string> args, std::string log_path);
+  ~Process();  // SIGKILL if still running
+  bool start();
+  void kill9();
+  // SIGTERM, then wait up to `ms`; returns the exit status (or -1 if it had to be killed).
+  int terminate(int ms = 5000);
+  bool running();
+  pid_t pid() const { return pid_; }
+  std::string log() const;
+
+ private:
+  std::string program_;
+  std::vector<std::string> args_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+};
+
+// Polls `pred` every 10 ms until it holds or `timeout_ms` passes.
+bool eventually(const std::function<bool()>& pred, int timeout_ms);
+
+sockaddr_storage loopback(int family, uint16_t port);
+std::string endpoint(int family, uint16_t port);  // "127.0.0.1:P" or "[::1]:P"
+
+// A UDP echo target on loopback. Optionally also answers from a second socket (another
+// port), to prove full-cone replies get through.
+class EchoServer {
+ public:
+  explicit EchoServer(int family = AF_INET, bool also_reply_from_second_port = false);
+  ~EchoServer();
+  uint16_t port() const { return port_; }
+  uint16_t second_port() const { return second_port_; }
+  uint64_t received() const { return received_.load(); }
+  // Source port of the last datagram received (what the target sees of the tunnel).
+  uint16_t last_source_port() const { return last_source_port_.load(); }
+  std::vector<uint16_t> source_ports() const;
+
+ private:
+  void serve();
+  int fd_ = -1, second_fd_ = -1, wake_[2] = {-1, -1};
+  uint16_t port_ = 0, second_port_ = 0;
+  std::atomic<uint64_t> received_{0};
+  std::atomic<uint16_t> last_source_port_{0};
+  mutable std::mutex ports_mutex_;
+  std::vector<uint16_t> ports_seen_;
+  std::thread thread_;
+};
+
+class UdpClient {
+ public:
+  explicit UdpClient(int family = AF_INET);
+  ~UdpClient();
+  bool send_to(const sockaddr_storage& to, const void* data, size_t len);
+  // Receives one datagram within timeout_ms; returns its size or -1.
+  ssize_t receive(void* buf, size_t cap, int timeout_ms, sockaddr_storage* from = nullptr);
+  // Sends `msg` and waits for the same bytes back (skipping stale replies).
+  bool echo(const sockaddr_storage& to, const std::string& msg, int timeout_ms);
+  int fd() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
+
+// A TCP relay between a client and a server that can drop every connection it carries
+// (with RST), as a broken network path would. New connections go through again.
+class CuttableRelay {
+ public:
+  CuttableRelay(uint16_t upstream_port);
+  ~CuttableRelay();
+  uint16_t port() const { return port_; }
+  void cut();
+  // While blocked, new connections are accepted and closed at once.
+  void set_blocked(bool b) { blocked_ = b; }
+  int connections_seen() const { return accepted_.load(); }
+
+ private:
+  void serve();
+  int listen_fd_ = -1, wake_[2] = {-1, -1};
+  uint16_t port_ = 0, upstream_port_;
+  std::atomic<bool> cut_requested_{false};
+  std::atomic<bool> blocked_{false};
+  std::atomic<int> accepted_{0};
+  std::thread thread_;
+};
+
+// The daemons under test, built alongside the tests.
+std::string udp_server_bin();
+std::string udp_local_bin();
+
+// Open file descriptors and resident memory of this process.
+int count_open_fds();
+long resident_kib();
+
+}  // namespace harness

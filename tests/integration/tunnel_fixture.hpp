@@ -1,0 +1,64 @@
+// A udp-server and a udp-local as real processes on loopback, with a key file, their logs
+// in a temporary directory, and helpers to (re)start and kill them.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+
+struct TunnelFixture {
+  harness::TempDir dir;
+  std::string key_path;
+  uint16_t server_port;
+  uint16_t local_port;  // the forward front's UDP port
+  std::unique_ptr<harness::Process> server;
+  std::unique_ptr<harness::Process> local;
+  int server_starts = 0, local_starts = 0;
+
+  TunnelFixture() {
+    key_path = dir.write("psk", "test key: correct horse battery staple\n");
+    server_port = harness::free_port(AF_INET, SOCK_STREAM);
+    local_port = harness::free_port(AF_INET, SOCK_DGRAM);
+  }
+
+  bool start_server(std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"--listen", harness::endpoint(AF_INET, server_port),
+                                     "--psk-file", key_path, "--allow-target", "127.0.0.0/8",
+                                     "--allow-target", "::1/128", "--log-level", "debug"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    server = std::make_unique<harness::Process>(
+        harness::udp_server_bin(), args,
+        dir.path() + "/server-" + std::to_string(server_starts++) + ".log");
+    return server->start();
+  }
+
+  // A forward front from local_port to `target`, tunnelled to `server_at` (default: the
+  // server itself).
+  bool start_local(const std::string& target, std::vector<std::string> extra = {},
+                   const std::string& server_at = "") {
+    std::vector<std::string> args = {
+        "--server", server_at.empty() ? harness::endpoint(AF_INET, server_port) : server_at,
+        "--psk-file", key_path,
+        "--forward", harness::endpoint(AF_INET, local_port) + "=" + target,
+        "--log-level", "debug"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    local = std::make_unique<harness::Process>(
+        harness::udp_local_bin(), args,
+        dir.path() + "/local-" + std::to_string(local_starts++) + ".log");
+    return local->start();
+  }
+
+  sockaddr_storage front() const { return harness::loopback(AF_INET, local_port); }
+
+  // Echoes through the front until one succeeds (the tunnel may still be coming up).
+  bool echo_eventually(harness::UdpClient& c, const std::string& msg, int timeout_ms) {
+    return harness::eventually([&] { return c.echo(front(), msg, 200); }, timeout_ms);
+  }
+
+  void dump_logs() const {
+    if (server) std::fprintf(stderr, "---- udp-server log ----\n%s", server->log().c_str());
+    if (local) std::fprintf(stderr, "---- udp-local log ----\n%s", local->log().c_str());
+  }
+};
