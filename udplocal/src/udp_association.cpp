@@ -42,9 +42,9 @@ void UdpAssociation::on_datagram(ByteView payload, const struct sockaddr* from) 
   auto source = protocol::address_from_sockaddr(from);
   if (!source) return;
   // Only the associated client may use this relay (RFC 1928 §7).
-  Address ip_only = *source;
-  ip_only.port = peer_.port;
-  if (ip_only != peer_) {
+  Address expected = peer_;
+  if (expected.port == 0) expected.port = source->port;  // port not known yet: IP must match
+  if (*source != expected) {
     st.drops_socks5_foreign++;
     return;
   }

@@ -1,0 +1,245 @@
+// udp-local's SOCKS5 front with a SOCKS5 client written from the RFC: UDP ASSOCIATE through
+// the tunnel (IPv4, a name, full-cone replies), authentication, and every refusal.
+#include <cstring>
+
+#include "../unit/cmocka_support.hpp"
+#include "socks5_test_client.hpp"
+#include "tunnel_fixture.hpp"
+
+using harness::EchoServer;
+using harness::UdpClient;
+
+static const uint8_t kLoopback[4] = {127, 0, 0, 1};
+
+struct Socks5Fixture : TunnelFixture {
+  uint16_t socks_port = harness::free_port(AF_INET, SOCK_STREAM);
+
+  bool start(std::vector<std::string> extra = {}) {
+    if (!start_server()) return false;
+    std::vector<std::string> args = {"--server", harness::endpoint(AF_INET, server_port),
+                                     "--psk-file", key_path, "--socks5",
+                                     harness::endpoint(AF_INET, socks_port), "--log-level", "debug"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    local = std::make_unique<harness::Process>(harness::udp_local_bin(), args, dir.path() + "/local.log");
+    if (!local->start()) return false;
+    return harness::eventually([&] {
+      Socks5TestClient probe;
+      return probe.connect_to(socks_port);
+    }, 5000);
+  }
+};
+
+#define REQUIRE(cond, fx)    \
+  do {                       \
+    if (!(cond)) {           \
+      (fx).dump_logs();      \
+      fail_msg("%s", #cond); \
+    }                        \
+  } while (0)
+
+// Sends through the relay until an answer comes whose payload is `expect`; returns the
+// SOCKS5 header's source port of that answer (0 if none).
+static uint16_t udp_round_trip(UdpClient& udp, const sockaddr_in& relay, const std::vector<uint8_t>& dgram,
+                               const std::string& expect, int timeout_ms = 5000) {
+  sockaddr_storage to{};
+  std::memcpy(&to, &relay, sizeof relay);
+  uint16_t got = 0;
+  harness::eventually(
+      [&] {
+        udp.send_to(to, dgram.data(), dgram.size());
+        std::vector<uint8_t> buf(70'000);
+        for (int i = 0; i < 4; ++i) {
+          ssize_t n = udp.receive(buf.data(), buf.size(), 100);
+          if (n < 10) return false;
+          std::string payload(reinterpret_cast<char*>(buf.data()) + 10, static_cast<size_t>(n) - 10);
+          if (buf[3] == 0x01 && payload == expect) {
+            got = static_cast<uint16_t>(buf[8] << 8 | buf[9]);
+            return true;
+          }
+        }
+        return false;
+      },
+      timeout_ms);
+  return got;
+}
+
+static void test_udp_associate_round_trip(void**) {
+  EchoServer target;
+  Socks5Fixture fx;
+  REQUIRE(fx.start(), fx);
+  Socks5TestClient c;
+  REQUIRE(c.connect_to(fx.socks_port), fx);
+  REQUIRE(c.greet({0x00}) == 0x00, fx);
+  UdpClient udp;
+  sockaddr_in relay;
+  uint8_t any[4] = {0, 0, 0, 0};
+  REQUIRE(c.request(0x03, any, 0, &relay) == 0x00, fx);
+  auto d = socks5_udp_datagram(kLoopback, target.port(), "via socks5");
+  uint16_t from = udp_round_trip(udp, relay, d, "via socks5");
+  REQUIRE(from == target.port(), fx);  // the reply names the target as its source
+}
+
+static void test_udp_associate_domain_destination(void**) {
+  EchoServer target;
+  Socks5Fixture fx;
+  REQUIRE(fx.start(), fx);
+  Socks5TestClient c;
+  REQUIRE(c.connect_to(fx.socks_port) && c.greet({0x00}) == 0x00, fx);
+  UdpClient udp;
+  sockaddr_in relay;
+  uint8_t any[4] = {0, 0, 0, 0};
+  REQUIRE(c.request(0x03, any, 0, &relay) == 0x00, fx);
+  std::string name = "localhost";
+  std::vector<uint8_t> d = {0, 0, 0, 0x03, static_cast<uint8_t>(name.size())};
+  d.insert(d.end(), name.begin(), name.end());
+  d.push_back(static_cast<uint8_t>(target.port() >> 8));
+  d.push_back(static_cast<uint8_t>(target.port()));
+  std::string payload = "to a name";
+  d.insert(d.end(), payload.begin(), payload.end());
+  REQUIRE(udp_round_trip(udp, relay, d, payload) == target.port(), fx);
+}
+
+static void test_full_cone_reply_from_second_port(void**) {
+  EchoServer target(AF_INET, /*also_reply_from_second_port=*/true);
+  Socks5Fixture fx;
+  REQUIRE(fx.start(), fx);
+  Socks5TestClient c;
+  REQUIRE(c.connect_to(fx.socks_port) && c.greet({0x00}) == 0x00, fx);
+  UdpClient udp;
+  sockaddr_in relay;
+  uint8_t any[4] = {0, 0, 0, 0};
+  REQUIRE(c.request(0x03, any, 0, &relay) == 0x00, fx);
+  auto d = socks5_udp_datagram(kLoopback, target.port(), "cone");
+  // The copy the target sent from its other port arrives, labelled with that port.
+  uint16_t from = udp_round_trip(udp, relay, d, "second:cone");
+  REQUIRE(from == target.second_port(), fx);
+}
+
+static void test_username_password(void**) {
+  EchoServer target;
+  Socks5Fixture fx;
+  REQUIRE(fx.start({"--socks5-username", "alice", "--socks5-password", "wonderland"}), fx);
+  {
+    Socks5TestClient wrong;
+    REQUIRE(wrong.connect_to(fx.socks_port), fx);
+    REQUIRE(wrong.greet({0x00, 0x02}) == 0x02, fx);
+    REQUIRE(wrong.authenticate("alice", "looking-glass") == 0x01, fx);
+    REQUIRE(wrong.closed_by_peer(), fx);
+  }
+  {
+    Socks5TestClient noauth;
+    REQUIRE(noauth.connect_to(fx.socks_port), fx);
+    REQUIRE(noauth.greet({0x00}) == 0xFF, fx);  // no acceptable method
+  }
+  Socks5TestClient c;
+  REQUIRE(c.connect_to(fx.socks_port) && c.greet({0x02}) == 0x02, fx);
+  REQUIRE(c.authenticate("alice", "wonderland") == 0x00, fx);
+  UdpClient udp;
+  sockaddr_in relay;
+  uint8_t any[4] = {0, 0, 0, 0};
+  REQUIRE(c.request(0x03, any, 0, &relay) == 0x00, fx);
+  REQUIRE(udp_round_trip(udp, relay, socks5_udp_datagram(kLoopback, target.port(), "authed"), "authed") != 0, fx);
+}
+
+static void test_refusals(void**) {
+  Socks5Fixture fx;
+  REQUIRE(fx.start(), fx);
+  uint8_t any[4] = {0, 0, 0, 0};
+  {
+    Socks5TestClient c;  // CONNECT without an upstream: command not supported
+    REQUIRE(c.connect_to(fx.socks_port) && c.greet({0x00}) == 0x00, fx);
+    REQUIRE(c.request(0x01, kLoopback, 80) == 0x07, fx);
+  }
+  {
+    Socks5TestClient c;  // BIND: command not supported
+    REQUIRE(c.connect_to(fx.socks_port) && c.greet({0x00}) == 0x00, fx);
+    REQUIRE(c.request(0x02, any, 0) == 0x07, fx);
+  }
+  {
+    Socks5TestClient c;  // unknown address type: 0x08
+    REQUIRE(c.connect_to(fx.socks_port) && c.greet({0x00}) == 0x00, fx);
+    std::vector<uint8_t> r;
+    REQUIRE(c.send_bytes({0x05, 0x03, 0x00, 0x02, 1, 2, 3, 4, 0, 0}) && c.read_exact(r, 2), fx);
+    REQUIRE(r[1] == 0x08, fx);
+  }
+  {
+    Socks5TestClient c;  // not SOCKS5 at all: closed
+    REQUIRE(c.connect_to(fx.socks_port), fx);
+    REQUIRE(c.send_bytes({'G', 'E', 'T', ' ', '/'}), fx);
+    REQUIRE(c.closed_by_peer(), fx);
+  }
+  {
+    Socks5TestClient c;  // truncated greeting, then the client leaves: the front goes on
+    REQUIRE(c.connect_to(fx.socks_port), fx);
+    REQUIRE(c.send_bytes({0x05, 0x03, 0x00}), fx);
+  }
+  Socks5TestClient c;
+  REQUIRE(c.connect_to(fx.socks_port) && c.greet({0x00}) == 0x00, fx);
+  REQUIRE(c.request(0x03, any, 0) == 0x00, fx);
+}
+
+static void test_foreign_and_fragmented_datagrams_dropped(void**) {
+  EchoServer target;
+  Socks5Fixture fx;
+  REQUIRE(fx.start(), fx);
+  Socks5TestClient c;
+  REQUIRE(c.connect_to(fx.socks_port) && c.greet({0x00}) == 0x00, fx);
+  UdpClient udp;
+  sockaddr_in relay;
+  // The client names its UDP port: only that port may use the relay.
+  sockaddr_storage mine;
+  socklen_t len = sizeof mine;
+  getsockname(udp.fd(), reinterpret_cast<sockaddr*>(&mine), &len);
+  uint16_t my_port = ntohs(reinterpret_cast<sockaddr_in*>(&mine)->sin_port);
+  REQUIRE(c.request(0x03, kLoopback, my_port, &relay) == 0x00, fx);
+  sockaddr_storage to{};
+  std::memcpy(&to, &relay, sizeof relay);
+  UdpClient stranger;
+  auto d = socks5_udp_datagram(kLoopback, target.port(), "stranger");
+  for (int i = 0; i < 5; ++i) stranger.send_to(to, d.data(), d.size());
+  auto frag = socks5_udp_datagram(kLoopback, target.port(), "fragment", 1);
+  for (int i = 0; i < 5; ++i) udp.send_to(to, frag.data(), frag.size());
+  REQUIRE(udp_round_trip(udp, relay, socks5_udp_datagram(kLoopback, target.port(), "legit"), "legit") != 0, fx);
+  usleep(100'000);
+  // Only the legitimate datagrams reached the target.
+  uint64_t before = target.received();
+  for (int i = 0; i < 5; ++i) stranger.send_to(to, d.data(), d.size());
+  usleep(200'000);
+  REQUIRE(target.received() == before, fx);
+}
+
+static void test_association_dies_with_control_connection(void**) {
+  EchoServer target;
+  Socks5Fixture fx;
+  REQUIRE(fx.start(), fx);
+  UdpClient udp;
+  sockaddr_in relay;
+  {
+    Socks5TestClient c;
+    REQUIRE(c.connect_to(fx.socks_port) && c.greet({0x00}) == 0x00, fx);
+    uint8_t any[4] = {0, 0, 0, 0};
+    REQUIRE(c.request(0x03, any, 0, &relay) == 0x00, fx);
+    REQUIRE(udp_round_trip(udp, relay, socks5_udp_datagram(kLoopback, target.port(), "alive"), "alive") != 0, fx);
+  }  // the control connection closes here
+  usleep(200'000);
+  uint64_t before = target.received();
+  sockaddr_storage to{};
+  std::memcpy(&to, &relay, sizeof relay);
+  auto d = socks5_udp_datagram(kLoopback, target.port(), "after close");
+  for (int i = 0; i < 5; ++i) udp.send_to(to, d.data(), d.size());
+  usleep(300'000);
+  REQUIRE(target.received() == before, fx);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_udp_associate_round_trip),
+      cmocka_unit_test(test_udp_associate_domain_destination),
+      cmocka_unit_test(test_full_cone_reply_from_second_port),
+      cmocka_unit_test(test_username_password),
+      cmocka_unit_test(test_refusals),
+      cmocka_unit_test(test_foreign_and_fragmented_datagrams_dropped),
+      cmocka_unit_test(test_association_dies_with_control_connection),
+  };
+  return cmocka_run_group_tests_name("socks5_front", tests, nullptr, nullptr);
+}
