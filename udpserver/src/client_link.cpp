@@ -54,6 +54,7 @@ void ClientLink::handshake(ByteView& data) {
              parsed.error);
     if (parsed.code == 0) {  // not a udptun client at all: say nothing
       state_ = State::closed;
+      stream_.close();
       server_.forget_link(*this, parsed.error);
       return;
     }
