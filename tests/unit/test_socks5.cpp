@@ -1,7 +1,10 @@
+#include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "cmocka_support.hpp"
 #include "udptun/protocol/socks5.hpp"
+#include "udptun/protocol/socks5_client.hpp"
 
 using namespace udptun::protocol;
 using namespace udptun::protocol::socks5;
@@ -159,6 +162,65 @@ static void test_udp_header_fragment_and_garbage(void**) {
   test::assert_rejected(decode_udp_header, bytes({0, 0}), "shorter");
 }
 
+// The client handshake over any split of what the server says, with the caller dropping
+// consumed bytes as the contract says: the same requests go out, the same reply comes back.
+static void test_client_handshake_any_split(void**) {
+  uint8_t ip[4] = {10, 1, 2, 3};
+  Address dest = Address::ipv4(ip, 7001);
+  for (bool auth : {false, true}) {
+    std::vector<uint8_t> server_says;
+    ByteWriter w(server_says);
+    encode_method_selection(w, MethodSelection{auth ? method::kUserPass : method::kNoAuth});
+    if (auth) encode_user_pass_status(w, UserPassStatus{0});
+    uint8_t bnd[4] = {127, 0, 0, 1};
+    encode_reply(w, ReplyMessage{Reply::succeeded, Address::ipv4(bnd, 40000)});
+    server_says.push_back(0xEE);  // the application's first byte
+    for (size_t chunk = 1; chunk <= server_says.size(); ++chunk) {
+      ClientHandshake hs(Command::connect, dest, auth ? "u" : "", auth ? "p" : "");
+      std::vector<uint8_t> sent = hs.start();
+      std::vector<uint8_t> inbox;
+      ClientHandshake::Status st = ClientHandshake::Status::need_more;
+      size_t fed = 0;
+      while (st == ClientHandshake::Status::need_more && fed < server_says.size()) {
+        size_t n = std::min(chunk, server_says.size() - fed);
+        inbox.insert(inbox.end(), server_says.begin() + fed, server_says.begin() + fed + n);
+        fed += n;
+        size_t consumed = 0;
+        st = hs.feed(ByteView(inbox), sent, consumed);
+        inbox.erase(inbox.begin(), inbox.begin() + static_cast<long>(consumed));
+      }
+      assert_int_equal(st, ClientHandshake::Status::done);
+      assert_int_equal(hs.reply().bound.port, 40000);
+      inbox.insert(inbox.end(), server_says.begin() + fed, server_says.end());
+      assert_true(inbox == bytes({0xEE}));  // left for the application
+      // What went out: greeting, [user/pass], request.
+      std::vector<uint8_t> want;
+      ByteWriter ww(want);
+      Greeting g;
+      g.methods[g.method_count++] = method::kNoAuth;
+      if (auth) g.methods[g.method_count++] = method::kUserPass;
+      encode_greeting(ww, g);
+      if (auth) encode_user_pass_request(ww, "u", "p");
+      encode_request(ww, Request{Command::connect, dest});
+      assert_true(sent == want);
+    }
+  }
+}
+
+static void test_client_handshake_failures(void**) {
+  uint8_t ip[4] = {10, 1, 2, 3};
+  ClientHandshake no_method(Command::connect, Address::ipv4(ip, 1));
+  std::vector<uint8_t> out;
+  size_t consumed = 0;
+  auto st = no_method.feed(ByteView(bytes({0x05, 0xFF})), out, consumed);
+  assert_int_equal(st, ClientHandshake::Status::failed);
+  assert_non_null(strstr(no_method.error(), "authentication"));
+  ClientHandshake refused(Command::connect, Address::ipv4(ip, 1));
+  st = refused.feed(ByteView(bytes({0x05, 0x00, 0x05, 0x05, 0x00, 0x01, 0, 0, 0, 0, 0, 0})), out, consumed);
+  assert_int_equal(st, ClientHandshake::Status::failed);
+  assert_int_equal(refused.reply().reply, Reply::connection_refused);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_greeting_round_trip_and_splits),
@@ -171,6 +233,8 @@ int main(void) {
       cmocka_unit_test(test_reply_every_code),
       cmocka_unit_test(test_udp_header_round_trip),
       cmocka_unit_test(test_udp_header_fragment_and_garbage),
+      cmocka_unit_test(test_client_handshake_any_split),
+      cmocka_unit_test(test_client_handshake_failures),
   };
   return cmocka_run_group_tests_name("socks5", tests, nullptr, nullptr);
 }

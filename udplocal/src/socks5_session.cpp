@@ -254,7 +254,10 @@ void Socks5Session::upstream_data(ByteView data) {
   size_t consumed = 0;
   auto st = upstream_handshake_->feed(ByteView(upstream_inbox_), out, consumed);
   if (!out.empty()) upstream_->write(ByteView(out), true);
-  if (st == socks5::ClientHandshake::Status::need_more) return;
+  if (st == socks5::ClientHandshake::Status::need_more) {
+    upstream_inbox_.erase(upstream_inbox_.begin(), upstream_inbox_.begin() + static_cast<long>(consumed));
+    return;
+  }
   if (st == socks5::ClientHandshake::Status::failed) {
     // Pass the upstream's verdict through when it gave one.
     socks5::Reply code = upstream_handshake_->reply().reply != socks5::Reply::succeeded

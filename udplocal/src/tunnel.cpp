@@ -188,13 +188,16 @@ void Tunnel::handle_proxy(ByteView& data) {
   size_t consumed = 0;
   auto st = proxy_->feed(ByteView(inbox_), out, consumed);
   if (!out.empty()) stream_->write(ByteView(out), true);
+  if (st == protocol::socks5::ClientHandshake::Status::need_more) {
+    inbox_.erase(inbox_.begin(), inbox_.begin() + static_cast<long>(consumed));
+    return;
+  }
   if (st == protocol::socks5::ClientHandshake::Status::failed) {
     LOG_WARN(log_, tag_, "SOCKS5 proxy %s: %s", protocol::format_address(config_.via_socks5).c_str(),
              proxy_->error());
     link_failed("SOCKS5 proxy refused");
     return;
   }
-  if (st == protocol::socks5::ClientHandshake::Status::need_more) return;
   // Anything after the reply is already the server's: keep it for the handshake.
   std::vector<uint8_t> rest(inbox_.begin() + static_cast<long>(consumed), inbox_.end());
   inbox_.clear();
