@@ -19,7 +19,7 @@ std::vector<uint8_t> ClientHandshake::start() {
   return out;
 }
 
-ClientHandshake::Status ClientHandshake::fail(const char* why) {
+ClientHandshake::Status ClientHandshake::fail_with(const char* why) {
   error_ = why;
   stage_ = Stage::finished;
   return Status::failed;
@@ -35,7 +35,7 @@ ClientHandshake::Status ClientHandshake::feed(ByteView in, std::vector<uint8_t>&
       case Stage::method: {
         auto m = decode_method_selection(rest);
         if (m.need_more()) return Status::need_more;
-        if (m.failed()) return fail(m.error);
+        if (m.failed()) return fail_with(m.error);
         consumed += m.consumed;
         if (m.value.method == method::kUserPass && !user_.empty()) {
           encode_user_pass_request(w, user_, password_);
@@ -44,16 +44,16 @@ ClientHandshake::Status ClientHandshake::feed(ByteView in, std::vector<uint8_t>&
           encode_request(w, Request{command_, destination_});
           stage_ = Stage::reply;
         } else {
-          return fail("the SOCKS5 server accepts none of our authentication methods");
+          return fail_with("the SOCKS5 server accepts none of our authentication methods");
         }
         break;
       }
       case Stage::auth: {
         auto s = decode_user_pass_status(rest);
         if (s.need_more()) return Status::need_more;
-        if (s.failed()) return fail(s.error);
+        if (s.failed()) return fail_with(s.error);
         consumed += s.consumed;
-        if (s.value.status != 0) return fail("the SOCKS5 server refused our username/password");
+        if (s.value.status != 0) return fail_with("the SOCKS5 server refused our username/password");
         encode_request(w, Request{command_, destination_});
         stage_ = Stage::reply;
         break;
@@ -61,11 +61,11 @@ ClientHandshake::Status ClientHandshake::feed(ByteView in, std::vector<uint8_t>&
       case Stage::reply: {
         auto r = decode_reply(rest);
         if (r.need_more()) return Status::need_more;
-        if (r.failed()) return fail(r.error);
+        if (r.failed()) return fail_with(r.error);
         consumed += r.consumed;
         reply_ = r.value;
         stage_ = Stage::finished;
-        if (reply_.reply != Reply::succeeded) return fail(reply_name(reply_.reply));
+        if (reply_.reply != Reply::succeeded) return fail_with(reply_name(reply_.reply));
         return Status::done;
       }
       case Stage::finished:

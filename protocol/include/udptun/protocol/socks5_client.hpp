@@ -27,7 +27,7 @@ class ClientHandshake {
 
  private:
   enum class Stage { method, auth, reply, finished };
-  Status fail(const char* why);
+  Status fail_with(const char* why);
 
   Command command_;
   Address destination_;
