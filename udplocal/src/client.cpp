@@ -64,7 +64,7 @@ int Client::run(const udplocal_callbacks* cb, void* user) {
     if (!socks5_->open(error)) fail(error);
   }
   if (rc != 0) {
-    shutdown();
+    loop_.request_stop();  // the loop runs once to close what was opened, then returns
   } else {
     tunnel_.start();
     sweep_timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });

@@ -57,7 +57,7 @@ int Server::run(const udpserver_callbacks* cb, void* user) {
   int rc = 0;
   if (!open_listeners()) {
     rc = -1;
-    shutdown();
+    loop_.request_stop();  // the loop runs once to close what was opened, then returns
   } else {
     sweep_timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
     uv_timer_start(sweep_timer_.get(), [](uv_timer_t* t) { static_cast<Server*>(t->data)->sweep(); },
