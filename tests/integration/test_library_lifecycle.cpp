@@ -12,6 +12,14 @@
 #include "udptun/udplocal.h"
 #include "udptun/udpserver.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ADDRESS_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ADDRESS_SANITIZER 1
+#endif
+#endif
+
 using harness::EchoServer;
 using harness::UdpClient;
 
@@ -128,6 +136,11 @@ static void test_start_stop_200_times_leaks_nothing(void**) {
   std::fprintf(stderr, "    fds %d -> %d, RSS %ld -> %ld KiB over 200 cycles\n", fds_before, fds_after,
                rss_before, rss_after);
   assert_int_equal(fds_after, fds_before);
+#ifdef UNDER_ADDRESS_SANITIZER
+  // ASan keeps freed memory in quarantine, so RSS says nothing there; its leak check does.
+  std::fprintf(stderr, "    (RSS not judged under AddressSanitizer; LeakSanitizer checks at exit)\n");
+  return;
+#endif
   assert_true(rss_after - rss_before < 4096);
 }
 

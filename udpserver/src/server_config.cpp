@@ -18,6 +18,7 @@ bool parse_server_config(const char* json, ServerConfig& out, std::string& error
             r.get_uint("link_timeout_ms", 500, kDay, c.link_timeout_ms) &&
             r.get_uint("handshake_timeout_ms", 100, 600'000, c.handshake_timeout_ms) &&
             r.get_uint("max_flows_per_session", 1, 10'000'000, c.max_flows_per_session) &&
+            r.get_uint("flow_opens_per_second", 1, 10'000'000, c.flow_opens_per_second) &&
             r.get_uint("max_sessions", 1, 1'000'000, c.max_sessions) &&
             r.get_uint("max_pending_handshakes", 1, 1'000'000, c.max_pending_handshakes) &&
             r.get_uint("max_clock_skew_ms", 1'000, kDay, c.max_clock_skew_ms) &&

@@ -21,6 +21,9 @@ struct ServerConfig {
   uint64_t link_timeout_ms = 10'000;         // nothing heard from a client connection this long: closed
   uint64_t handshake_timeout_ms = 10'000;
   uint64_t max_flows_per_session = 8'192;
+  // New flows per session per second (a token bucket with this as its burst too): a flood of
+  // OPEN_FLOW frames costs its session refusals, not everyone else their latency.
+  uint64_t flow_opens_per_second = 2'000;
   uint64_t max_sessions = 1'024;
   uint64_t max_pending_handshakes = 256;
   uint64_t max_clock_skew_ms = 120'000;
@@ -32,7 +35,7 @@ struct ServerConfig {
 // Keys (all optional but "listen" and one of "psk_file"/"psk"):
 //   listen: "ADDR:PORT" or [..]       psk_file: path      psk: the key itself (embedding)
 //   allow_targets: ["CIDR", ..]       flow_idle_timeout_ms, dns_idle_timeout_ms,
-//   session_grace_ms, link_timeout_ms, handshake_timeout_ms, max_flows_per_session,
+//   session_grace_ms, link_timeout_ms, handshake_timeout_ms, max_flows_per_session, flow_opens_per_second,
 //   max_sessions, max_pending_handshakes, max_clock_skew_ms, max_queued_bytes,
 //   stats_interval_ms, log_level: "error"|"warn"|"info"|"debug"
 bool parse_server_config(const char* json, ServerConfig& out, std::string& error);

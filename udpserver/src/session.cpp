@@ -1,5 +1,6 @@
 #include "session.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -17,6 +18,18 @@ Session::Session(Server& server, const protocol::SessionId& id) : server_(server
   std::snprintf(tag_, sizeof tag_, "s=%02x%02x%02x%02x", id[0], id[1], id[2], id[3]);
   last_active_ms_ = server.loop().now_ms();
   detached_since_ms_ = last_active_ms_;
+  open_tokens_ = static_cast<double>(server.config().flow_opens_per_second);
+  tokens_at_ms_ = last_active_ms_;
+}
+
+bool Session::take_open_token() {
+  uint64_t now = server_.loop().now_ms();
+  double rate = static_cast<double>(server_.config().flow_opens_per_second);
+  open_tokens_ = std::min(rate, open_tokens_ + rate * static_cast<double>(now - tokens_at_ms_) / 1000.0);
+  tokens_at_ms_ = now;
+  if (open_tokens_ < 1) return false;
+  open_tokens_ -= 1;
+  return true;
 }
 
 Session::~Session() {
@@ -57,6 +70,12 @@ void Session::open_flow(const protocol::OpenFlow& open) {
     Address bound;
     ServerFlow& f = *flows_[open.flow_id];
     send_status(open.flow_id, FlowState::open, f.ready() && f.bound_address(bound) ? &bound : nullptr);
+    return;
+  }
+  if (!take_open_token()) {
+    server_.stats().flows_refused++;
+    send_status(open.flow_id, FlowState::flow_limit, nullptr);
+    LOG_DEBUG(server_.log(), tag_, "flow %u refused: opening flows too fast", open.flow_id);
     return;
   }
   if (flows_.size() >= server_.config().max_flows_per_session) evict_least_recent_flow();

@@ -48,6 +48,7 @@ class Session {
   void open_flow(const protocol::OpenFlow& open);
   void close_flow(uint32_t id, protocol::CloseReason reason, bool tell_client);
   void evict_least_recent_flow();
+  bool take_open_token();
   void send_status(uint32_t id, protocol::FlowState state, const protocol::Address* bound);
 
   Server& server_;
@@ -56,6 +57,8 @@ class Session {
   ClientLink* link_ = nullptr;
   uint64_t detached_since_ms_ = 0;
   uint64_t last_active_ms_ = 0;
+  double open_tokens_ = 0;  // flow-open rate limit (token bucket)
+  uint64_t tokens_at_ms_ = 0;
   std::unordered_map<uint32_t, std::unique_ptr<ServerFlow>> flows_;
 };
 

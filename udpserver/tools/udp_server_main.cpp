@@ -22,6 +22,7 @@ const std::vector<CommandLineOption> kOptions = {
     {"--link-timeout-ms", "link_timeout_ms", Kind::integer, "MS", "close a connection silent this long (default 10000)"},
     {"--handshake-timeout-ms", "handshake_timeout_ms", Kind::integer, "MS", "close a connection that has not authenticated by then (default 10000)"},
     {"--max-flows-per-session", "max_flows_per_session", Kind::integer, "N", "least recently used flows are evicted past this (default 8192)"},
+    {"--flow-opens-per-second", "flow_opens_per_second", Kind::integer, "N", "new flows a session may open per second; more are refused (default 2000)"},
     {"--max-sessions", "max_sessions", Kind::integer, "N", "least recently used sessions are evicted past this (default 1024)"},
     {"--max-pending-handshakes", "max_pending_handshakes", Kind::integer, "N", "unauthenticated connections at once (default 256)"},
     {"--max-clock-skew-ms", "max_clock_skew_ms", Kind::integer, "MS", "accepted client clock difference (default 120000)"},
