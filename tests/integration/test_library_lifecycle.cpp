@@ -1,7 +1,12 @@
 // The libraries in one process through their C APIs: a server and a client instance talk to
 // each other; instances start and stop 200 times without leaking fds, threads or memory;
 // bad configurations are refused with a message.
+#include <arpa/inet.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <mutex>
+#include <vector>
 
 #include <atomic>
 #include <cstring>
@@ -211,6 +216,79 @@ static void test_listen_failure_reports_error(void**) {
   udplocal_free(local);
 }
 
+struct InProcessSeen : Seen {
+  std::mutex m;
+  std::vector<std::string> payloads;
+  std::vector<std::string> sources, destinations;
+};
+
+static std::string sockaddr_text(const struct sockaddr* sa) {
+  char ip[64] = "";
+  uint16_t port = 0;
+  if (sa->sa_family == AF_INET) {
+    auto* a = reinterpret_cast<const sockaddr_in*>(sa);
+    inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+    port = ntohs(a->sin_port);
+  }
+  return std::string(ip) + ":" + std::to_string(port);
+}
+
+static void test_in_process_datagram_path(void**) {
+  EchoServer target;
+  char err[256];
+  Seen ss;
+  udpserver_t* server = udpserver_new(server_json().c_str(), err, sizeof err);
+  auto scb = server_callbacks();
+  assert_int_equal(udpserver_start(server, &scb, &ss), 0);
+  assert_true(harness::eventually([&] { return ss.started == 1; }, 3000));
+  std::string json = std::string(R"({"server":"127.0.0.1:)") + std::to_string(ss.port) + R"(","psk":")" + kKey +
+                     R"(","in_process":true})";
+  udplocal_t* local = udplocal_new(json.c_str(), err, sizeof err);
+  if (!local) std::fprintf(stderr, "%s\n", err);
+  assert_non_null(local);
+  InProcessSeen ls;
+  auto lcb = local_callbacks();
+  lcb.datagram = [](void* u, const struct sockaddr* src, const struct sockaddr* dst, const uint8_t* data,
+                    size_t len) {
+    auto* s = static_cast<InProcessSeen*>(u);
+    std::lock_guard<std::mutex> lock(s->m);
+    s->payloads.emplace_back(reinterpret_cast<const char*>(data), len);
+    s->sources.push_back(sockaddr_text(src));
+    s->destinations.push_back(sockaddr_text(dst));
+  };
+  assert_int_equal(udplocal_start(local, &lcb, &ls), 0);
+  assert_true(harness::eventually([&] { return ls.sessions_up == 1; }, 3000));
+  // The application's address need not exist anywhere: it is only a label for the replies.
+  sockaddr_in app{};
+  app.sin_family = AF_INET;
+  app.sin_port = htons(4321);
+  inet_pton(AF_INET, "10.9.8.7", &app.sin_addr);
+  sockaddr_storage dst = harness::loopback(AF_INET, target.port());
+  for (int i = 0; i < 10; ++i) {
+    std::string msg = "inproc " + std::to_string(i);
+    assert_int_equal(udplocal_submit(local, reinterpret_cast<sockaddr*>(&app), reinterpret_cast<sockaddr*>(&dst),
+                                     reinterpret_cast<const uint8_t*>(msg.data()), msg.size()),
+                     0);
+  }
+  assert_true(harness::eventually([&] {
+    std::lock_guard<std::mutex> lock(ls.m);
+    return ls.payloads.size() == 10;
+  }, 3000));
+  {
+    std::lock_guard<std::mutex> lock(ls.m);
+    for (size_t i = 0; i < 10; ++i) {
+      assert_string_equal(ls.payloads[i].c_str(), ("inproc " + std::to_string(i)).c_str());
+      assert_string_equal(ls.sources[i].c_str(), ("127.0.0.1:" + std::to_string(target.port())).c_str());
+      assert_string_equal(ls.destinations[i].c_str(), "10.9.8.7:4321");
+    }
+  }
+  assert_int_equal(udplocal_submit(local, nullptr, reinterpret_cast<sockaddr*>(&dst), nullptr, 0), -EINVAL);
+  udplocal_stop(local);
+  udplocal_free(local);
+  udpserver_stop(server);
+  udpserver_free(server);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_server_and_client_in_one_process),
@@ -218,6 +296,7 @@ int main(void) {
       cmocka_unit_test(test_stop_before_start_and_run_on_caller_thread),
       cmocka_unit_test(test_bad_configurations_are_refused_with_a_message),
       cmocka_unit_test(test_listen_failure_reports_error),
+      cmocka_unit_test(test_in_process_datagram_path),
   };
   return cmocka_run_group_tests_name("library_lifecycle", tests, nullptr, nullptr);
 }

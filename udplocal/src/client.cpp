@@ -2,7 +2,10 @@
 
 #include <cstdio>
 
+#include <cerrno>
+
 #include "forward_front.hpp"
+#include "inproc_front.hpp"
 #include "socks5_front.hpp"
 
 namespace udptun::local {
@@ -19,6 +22,7 @@ Client::Client(LocalConfig config)
       flows_(config_.max_flows),
       tunnel_(loop_, log_, config_, stats_, *this) {
   log_.set_level(config_.log_level);
+  if (config_.in_process) in_process_ = std::make_unique<InProcessFront>(*this);
 }
 
 Client::~Client() {
@@ -58,6 +62,10 @@ int Client::run(const udplocal_callbacks* cb, void* user) {
     report_started("forward", front->bound_name());
     forwards_.push_back(std::move(front));
   }
+  if (rc == 0 && in_process_) {
+    int err = in_process_->open();
+    if (err != 0) fail(std::string("cannot open the in-process front: ") + uv_strerror(err));
+  }
   if (rc == 0 && config_.has_socks5) {
     socks5_ = std::make_unique<Socks5Front>(*this);
     std::string error;
@@ -83,6 +91,22 @@ int Client::run(const udplocal_callbacks* cb, void* user) {
 
 void Client::report_started(const char* kind, const std::string& address) {
   if (cb_.started) cb_.started(user_, kind, address.c_str());
+}
+
+int Client::submit_in_process(const struct sockaddr* src, const struct sockaddr* dst, const uint8_t* data,
+                              size_t len) {
+  if (!in_process_) return -EINVAL;  // "in_process" is not set in the configuration
+  return in_process_->submit(src, dst, data, len);
+}
+
+void Client::deliver_in_process(const struct sockaddr* src, const struct sockaddr* dst, ByteView payload) {
+  if (!cb_.datagram) {
+    stats_.drops_send_failed++;
+    return;
+  }
+  cb_.datagram(user_, src, dst, payload.data, payload.size);
+  stats_.datagrams_down++;
+  stats_.bytes_down += payload.size;
 }
 
 void Client::submit(FlowOrigin* origin, const protocol::Address& source,
@@ -212,6 +236,10 @@ void Client::shutdown() {
   tunnel_.stop();
   socks5_.reset();
   forwards_.clear();
+  if (in_process_) {
+    in_process_->close();
+    close_flows_of(in_process_.get());
+  }
 }
 
 }  // namespace udptun::local

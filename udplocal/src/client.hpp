@@ -16,6 +16,7 @@
 namespace udptun::local {
 
 class ForwardFront;
+class InProcessFront;
 class Socks5Front;
 
 class Client : public Tunnel::Events {
@@ -41,6 +42,10 @@ class Client : public Tunnel::Events {
   void close_flows_of(FlowOrigin* origin);
   void count_delivery(size_t bytes, int send_result);
   void report_started(const char* kind, const std::string& address);
+  // The in-process path (udplocal_submit / the datagram callback).
+  int submit_in_process(const struct sockaddr* src, const struct sockaddr* dst, const uint8_t* data,
+                        size_t len);
+  void deliver_in_process(const struct sockaddr* src, const struct sockaddr* dst, protocol::ByteView payload);
 
  private:
   void on_tunnel_up(bool resumed) override;
@@ -63,6 +68,7 @@ class Client : public Tunnel::Events {
   Tunnel tunnel_;
   std::vector<std::unique_ptr<ForwardFront>> forwards_;
   std::unique_ptr<Socks5Front> socks5_;
+  std::unique_ptr<InProcessFront> in_process_;  // created with the Client: submit may race start
   runtime::UvHandle<uv_timer_t> sweep_timer_;
   runtime::UvHandle<uv_timer_t> stats_timer_;
   std::mutex snapshot_mutex_;

@@ -34,7 +34,7 @@ bool parse_local_config(const char* json, LocalConfig& out, std::string& error) 
             r.get_strings("forward", forwards) && r.get_string("socks5", socks5) &&
             r.get_string("socks5_username", c.socks5_username) &&
             r.get_string("socks5_password", c.socks5_password) &&
-            r.get_string("upstream_socks5", upstream) &&
+            r.get_string("upstream_socks5", upstream) && r.get_bool("in_process", c.in_process) &&
             r.get_uint("heartbeat_interval_ms", 50, 600'000, c.heartbeat_interval_ms) &&
             r.get_uint("heartbeat_timeout_ms", 200, 600'000, c.heartbeat_timeout_ms) &&
             r.get_uint("connect_timeout_ms", 100, 600'000, c.connect_timeout_ms) &&
@@ -91,8 +91,8 @@ bool parse_local_config(const char* json, LocalConfig& out, std::string& error) 
     error = "\"socks5_username\" and \"socks5_password\" go together, up to 255 bytes each";
     return false;
   }
-  if (c.forwards.empty() && !c.has_socks5) {
-    error = "nothing to serve: give at least one \"forward\" or \"socks5\"";
+  if (c.forwards.empty() && !c.has_socks5 && !c.in_process) {
+    error = "nothing to serve: give at least one \"forward\" or \"socks5\" (or \"in_process\": true)";
     return false;
   }
   if (!psk_file.empty() && !psk.empty()) {

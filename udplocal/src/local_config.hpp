@@ -24,6 +24,7 @@ struct LocalConfig {
   bool has_socks5 = false;
   protocol::Address socks5_listen;
   std::string socks5_username, socks5_password;  // empty: no authentication
+  bool in_process = false;                     // datagrams also come from udplocal_submit
   bool has_upstream_socks5 = false;
   protocol::Address upstream_socks5;           // CONNECT requests are relayed here
   uint64_t heartbeat_interval_ms = 1'000;

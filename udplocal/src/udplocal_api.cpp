@@ -55,6 +55,16 @@ void udplocal_get_stats(udplocal_t* c, udplocal_stats* out) {
   if (c && out) c->client->snapshot(out);
 }
 
+int udplocal_submit(udplocal_t* c, const struct sockaddr* src, const struct sockaddr* dst,
+                    const uint8_t* data, size_t len) {
+  if (!c) return -EINVAL;
+  try {
+    return c->client->submit_in_process(src, dst, data, len);
+  } catch (...) {
+    return -ENOMEM;
+  }
+}
+
 void udplocal_free(udplocal_t* c) { delete c; }
 
 }  // extern "C"

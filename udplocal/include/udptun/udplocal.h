@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct sockaddr;
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -51,6 +53,11 @@ typedef struct udplocal_callbacks {
   void (*stats)(void* user, const udplocal_stats* stats);
   void (*log)(void* user, int level, const char* line);
   void (*stopped)(void* user);
+  /* In-process path (see udplocal_submit): a reply for a submitted datagram. `src` is where
+   * it came from (the target, or another address: full-cone), `dst` the submitter's source
+   * address it is for. The data is valid only during the call. */
+  void (*datagram)(void* user, const struct sockaddr* src, const struct sockaddr* dst,
+                   const uint8_t* data, size_t len);
 } udplocal_callbacks;
 
 /* Creates an instance from a JSON configuration (docs/CONFIG.md). NULL and a message in err
@@ -64,6 +71,16 @@ int udplocal_run(udplocal_t* c, const udplocal_callbacks* cb, void* user);
 void udplocal_stop(udplocal_t* c);
 /* The latest stats snapshot; thread-safe. */
 void udplocal_get_stats(udplocal_t* c, udplocal_stats* out);
+/* The in-process datagram path (for an embedded tun2socks): send `data` from `src` (the
+ * application's address) to `dst` through the tunnel, as if it had arrived on a front.
+ * Replies come back through the `datagram` callback. Needs "in_process": true in the
+ * configuration. From the instance's own thread the datagram is handled at once; from any
+ * other thread it is queued (bounded) and handled on the loop. Returns 0, -EAGAIN when the
+ * queue is full (the datagram is dropped), -EINVAL on bad arguments, -EPIPE when the
+ * instance is not running. */
+int udplocal_submit(udplocal_t* c, const struct sockaddr* src, const struct sockaddr* dst,
+                    const uint8_t* data, size_t len);
+
 /* Stops if needed, joins the thread if any, frees everything. */
 void udplocal_free(udplocal_t* c);
 

@@ -1,0 +1,52 @@
+// The in-process front: datagrams handed over by the embedding application (an embedded
+// tun2socks) through udplocal_submit, replies handed back through a callback. A submission
+// from the loop thread goes straight in; from another thread it crosses over through a
+// small bounded queue (drop when full) and one async wake-up per batch.
+#pragma once
+
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <mutex>
+#include <vector>
+
+#include "flow_table.hpp"
+#include "udptun/runtime/uv_handle.hpp"
+
+namespace udptun::local {
+
+class Client;
+
+class InProcessFront : public FlowOrigin {
+ public:
+  static constexpr size_t kMaxQueuedDatagrams = 4096;
+  static constexpr size_t kMaxQueuedBytes = 8u << 20;
+
+  explicit InProcessFront(Client& client);
+  ~InProcessFront() override;
+  int open();   // on the loop thread
+  void close();  // on the loop thread; later submissions fail with -EPIPE
+
+  // Any thread.
+  int submit(const struct sockaddr* src, const struct sockaddr* dst, const uint8_t* data, size_t len);
+
+  void deliver(LocalFlow& flow, protocol::ByteView payload, const protocol::Address& source) override;
+
+ private:
+  struct Pending {
+    protocol::Address src, dst;
+    std::vector<uint8_t> data;
+  };
+  static void on_wake(uv_async_t* a);
+  void drain();
+
+  Client& client_;
+  uv_thread_t loop_thread_{};
+  runtime::UvHandle<uv_async_t> wake_;
+  std::mutex mutex_;  // guards the fields below (cross-thread handoff only)
+  bool open_ = false;
+  std::vector<Pending> pending_;
+  size_t pending_bytes_ = 0;
+};
+
+}  // namespace udptun::local
