@@ -6,13 +6,19 @@ namespace udptun::runtime {
 
 UdpSocket::UdpSocket(EventLoop& loop, Events& events) : loop_(loop), events_(events) {}
 
-int UdpSocket::open(const struct sockaddr* at) {
+int UdpSocket::open(const struct sockaddr* at, int buffer_bytes) {
   family_ = at->sa_family;
   int rc = udp_.init(this, [&](uv_udp_t* u) {
     return uv_udp_init_ex(loop_.get(), u, static_cast<unsigned>(family_) | UV_UDP_RECVMMSG);
   });
   if (rc != 0) return rc;
   rc = uv_udp_bind(udp_.get(), at, 0);
+  if (rc == 0 && buffer_bytes > 0) {
+    int size = buffer_bytes;  // the kernel caps it at net.core.[rw]mem_max
+    uv_recv_buffer_size(udp_.base(), &size);
+    size = buffer_bytes;
+    uv_send_buffer_size(udp_.base(), &size);
+  }
   if (rc == 0) rc = uv_udp_recv_start(udp_.get(), on_alloc, on_recv);
   if (rc != 0) udp_.close();
   return rc;

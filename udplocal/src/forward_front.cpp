@@ -10,7 +10,7 @@ ForwardFront::ForwardFront(Client& client, const ForwardRule& rule)
 int ForwardFront::open() {
   sockaddr_storage ss;
   protocol::address_to_sockaddr(rule_.listen, &ss);
-  return socket_.open(reinterpret_cast<sockaddr*>(&ss));
+  return socket_.open(reinterpret_cast<sockaddr*>(&ss), kFrontSocketBuffer);
 }
 
 std::string ForwardFront::bound_name() const {

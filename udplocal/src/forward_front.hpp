@@ -12,6 +12,7 @@ class Client;
 
 class ForwardFront : public runtime::UdpSocket::Events, public FlowOrigin {
  public:
+  static constexpr int kFrontSocketBuffer = 4 << 20;
   ForwardFront(Client& client, const ForwardRule& rule);
   int open();
   std::string bound_name() const;

@@ -25,7 +25,7 @@ int UdpAssociation::open(const Address& bind_ip) {
   at.port = 0;
   sockaddr_storage ss;
   protocol::address_to_sockaddr(at, &ss);
-  return socket_.open(reinterpret_cast<sockaddr*>(&ss));
+  return socket_.open(reinterpret_cast<sockaddr*>(&ss), 1 << 20);
 }
 
 bool UdpAssociation::bound(Address& out) const {

@@ -26,8 +26,10 @@ class UdpSocket {
   UdpSocket(const UdpSocket&) = delete;
   UdpSocket& operator=(const UdpSocket&) = delete;
 
-  // Opens the socket bound to `at` (port 0 = any) and starts receiving.
-  int open(const struct sockaddr* at);
+  // Opens the socket bound to `at` (port 0 = any) and starts receiving. `buffer_bytes` sets
+  // the kernel receive and send buffers (0 keeps the system default): fronts that take bursts
+  // from many clients want large ones; per-flow sockets keep the default to stay small.
+  int open(const struct sockaddr* at, int buffer_bytes = 0);
   // 0, or a libuv error (UV_EAGAIN when the socket buffer is full: the datagram is dropped).
   int send(protocol::ByteView payload, const struct sockaddr* to);
   // The same with a header in front, without copying either (one sendmsg with two iovecs).
