@@ -1,6 +1,9 @@
 #include "udptun/runtime/event_loop.hpp"
 
+#include <algorithm>
 #include <cstdlib>
+
+#include "udptun/runtime/udp_socket.hpp"
 
 namespace udptun::runtime {
 
@@ -10,6 +13,27 @@ EventLoop::EventLoop() {
   }
   stop_async_.data = this;
   stop_handle_open_ = true;
+  uv_check_init(&loop_, &flush_check_);
+  flush_check_.data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&flush_check_));  // never keeps the loop alive
+}
+
+void EventLoop::schedule_flush(UdpSocket* s) {
+  if (to_flush_.empty()) {
+    uv_check_start(&flush_check_, [](uv_check_t* c) {
+      auto* self = static_cast<EventLoop*>(c->data);
+      // Flushing may queue nothing new, but guard against it anyway: swap first.
+      std::vector<UdpSocket*> batch;
+      batch.swap(self->to_flush_);
+      for (UdpSocket* u : batch) u->flush();
+      if (self->to_flush_.empty()) uv_check_stop(c);
+    });
+  }
+  to_flush_.push_back(s);
+}
+
+void EventLoop::cancel_flush(UdpSocket* s) {
+  to_flush_.erase(std::remove(to_flush_.begin(), to_flush_.end(), s), to_flush_.end());
 }
 
 EventLoop::~EventLoop() {

@@ -1,6 +1,19 @@
 #include "udptun/runtime/udp_socket.hpp"
 
+#include <netinet/udp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "udptun/runtime/event_loop.hpp"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
 
 namespace udptun::runtime {
 
@@ -13,6 +26,10 @@ int UdpSocket::open(const struct sockaddr* at, int buffer_bytes) {
   });
   if (rc != 0) return rc;
   rc = uv_udp_bind(udp_.get(), at, 0);
+  if (rc == 0) {
+    uv_os_fd_t fd;
+    if (uv_fileno(udp_.base(), &fd) == 0) fd_ = fd;
+  }
   if (rc == 0 && buffer_bytes > 0) {
     int size = buffer_bytes;  // the kernel caps it at net.core.[rw]mem_max
     uv_recv_buffer_size(udp_.base(), &size);
@@ -56,6 +73,115 @@ int UdpSocket::send(protocol::ByteView header, protocol::ByteView payload,
                   static_cast<unsigned>(payload.size))};
   int rc = uv_udp_try_send(udp_.get(), b, 2, to);
   return rc < 0 ? rc : 0;
+}
+
+UdpSocket::~UdpSocket() { close(); }
+
+void UdpSocket::close() {
+  if (scheduled_) {
+    loop_.cancel_flush(this);
+    scheduled_ = false;
+  }
+  out_.clear();
+  out_bytes_.clear();
+  udp_.close();
+  fd_ = -1;
+}
+
+void UdpSocket::queue(protocol::ByteView header, protocol::ByteView payload, const struct sockaddr* to) {
+  if (fd_ < 0) {
+    events_.on_send_dropped(1);
+    return;
+  }
+  if (out_.size() >= kMaxBatch) flush();
+  Queued q;
+  q.offset = out_bytes_.size();
+  q.size = header.size + payload.size;
+  q.to_len = to->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  std::memcpy(&q.to, to, q.to_len);
+  out_bytes_.insert(out_bytes_.end(), header.data, header.data + header.size);
+  out_bytes_.insert(out_bytes_.end(), payload.data, payload.data + payload.size);
+  out_.push_back(q);
+  if (!scheduled_) {
+    scheduled_ = true;
+    loop_.schedule_flush(this);
+  }
+}
+
+size_t UdpSocket::flush() {
+  scheduled_ = false;
+  if (out_.empty()) return 0;
+  size_t dropped = 0;
+  // GSO: every datagram to one address, all the same size but the last (which may be
+  // shorter), within the kernel's 64-segment / 64 KiB limit.
+  bool same = gso_ && out_.size() > 1 && out_bytes_.size() <= 65000;
+  for (size_t i = 1; same && i < out_.size(); ++i) {
+    same = out_[i].to_len == out_[0].to_len && std::memcmp(&out_[i].to, &out_[0].to, out_[0].to_len) == 0 &&
+           (out_[i].size == out_[0].size || (i + 1 == out_.size() && out_[i].size < out_[0].size));
+  }
+  dropped = same ? send_gso() : send_each();
+  out_.clear();
+  // Keep a modest buffer for the next batch; give back what a burst of big datagrams took.
+  if (out_bytes_.capacity() > (256u << 10)) {
+    std::vector<uint8_t>().swap(out_bytes_);
+  } else {
+    out_bytes_.clear();
+  }
+  if (dropped) events_.on_send_dropped(dropped);
+  return dropped;
+}
+
+size_t UdpSocket::send_gso() {
+  iovec iov{out_bytes_.data(), out_bytes_.size()};
+  msghdr msg{};
+  msg.msg_name = &out_[0].to;
+  msg.msg_namelen = out_[0].to_len;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint16_t))] = {};
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_UDP;
+  cm->cmsg_type = UDP_SEGMENT;
+  cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+  uint16_t segment = static_cast<uint16_t>(out_[0].size);
+  std::memcpy(CMSG_DATA(cm), &segment, sizeof segment);
+  ssize_t n = sendmsg(fd_, &msg, MSG_DONTWAIT);
+  if (n >= 0) return 0;
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return out_.size();
+  // Not supported here (old kernel, a device without GSO): never try again on this socket.
+  gso_ = false;
+  return send_each();
+}
+
+size_t UdpSocket::send_each() {
+  mmsghdr msgs[kMaxBatch];
+  iovec iov[kMaxBatch];
+  size_t n = out_.size();
+  for (size_t i = 0; i < n; ++i) {
+    iov[i] = {out_bytes_.data() + out_[i].offset, out_[i].size};
+    msgs[i].msg_hdr = {};
+    msgs[i].msg_hdr.msg_name = &out_[i].to;
+    msgs[i].msg_hdr.msg_namelen = out_[i].to_len;
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+    msgs[i].msg_len = 0;
+  }
+  size_t done = 0, dropped = 0;
+  while (done < n) {
+    int r = sendmmsg(fd_, msgs + done, static_cast<unsigned>(n - done), MSG_DONTWAIT);
+    if (r > 0) {
+      done += static_cast<size_t>(r);
+    } else if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
+      ++dropped;  // this one failed for itself (e.g. unreachable): skip it, keep the rest
+      ++done;
+    } else {
+      dropped += n - done;  // the socket buffer is full: the rest is dropped
+      break;
+    }
+  }
+  return dropped;
 }
 
 int UdpSocket::local_address(sockaddr_storage* out) const {

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "forward_front.hpp"
@@ -165,6 +166,11 @@ void Client::count_delivery(size_t bytes, int send_result) {
   }
   stats_.datagrams_down++;
   stats_.bytes_down += bytes;
+}
+
+void Client::count_dropped_deliveries(size_t count) {
+  stats_.drops_send_failed += count;
+  stats_.datagrams_down -= std::min<uint64_t>(stats_.datagrams_down, count);
 }
 
 void Client::on_tunnel_up(bool resumed) {

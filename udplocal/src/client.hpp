@@ -41,6 +41,7 @@ class Client : public Tunnel::Events {
   // The origin is going away: its flows close (and the server hears of it).
   void close_flows_of(FlowOrigin* origin);
   void count_delivery(size_t bytes, int send_result);
+  void count_dropped_deliveries(size_t count);
   void report_started(const char* kind, const std::string& address);
   // The in-process path (udplocal_submit / the datagram callback).
   int submit_in_process(const struct sockaddr* src, const struct sockaddr* dst, const uint8_t* data,

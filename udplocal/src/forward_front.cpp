@@ -29,7 +29,10 @@ void ForwardFront::on_datagram(protocol::ByteView payload, const struct sockaddr
 void ForwardFront::deliver(LocalFlow& flow, protocol::ByteView payload, const protocol::Address&) {
   sockaddr_storage to;
   protocol::address_to_sockaddr(flow.source, &to);
-  client_.count_delivery(payload.size, socket_.send(payload, reinterpret_cast<sockaddr*>(&to)));
+  socket_.queue(protocol::ByteView(), payload, reinterpret_cast<sockaddr*>(&to));
+  client_.count_delivery(payload.size, 0);
 }
+
+void ForwardFront::on_send_dropped(size_t count) { client_.count_dropped_deliveries(count); }
 
 }  // namespace udptun::local

@@ -21,6 +21,7 @@ class ForwardFront : public runtime::UdpSocket::Events, public FlowOrigin {
 
  private:
   void on_datagram(protocol::ByteView payload, const struct sockaddr* from) override;
+  void on_send_dropped(size_t count) override;
 
   Client& client_;
   ForwardRule rule_;

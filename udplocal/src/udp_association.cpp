@@ -66,8 +66,10 @@ void UdpAssociation::deliver(LocalFlow& flow, ByteView payload, const Address& s
   size_t n = protocol::socks5::encode_udp_header(source, header);
   sockaddr_storage to;
   protocol::address_to_sockaddr(flow.source, &to);
-  owner_.count_delivery(payload.size,
-                        socket_.send(ByteView(header, n), payload, reinterpret_cast<sockaddr*>(&to)));
+  socket_.queue(ByteView(header, n), payload, reinterpret_cast<sockaddr*>(&to));
+  owner_.count_delivery(payload.size, 0);
 }
+
+void UdpAssociation::on_send_dropped(size_t count) { owner_.count_dropped_deliveries(count); }
 
 }  // namespace udptun::local

@@ -23,6 +23,7 @@ class UdpAssociation : public runtime::UdpSocket::Events, public FlowOrigin {
 
  private:
   void on_datagram(protocol::ByteView payload, const struct sockaddr* from) override;
+  void on_send_dropped(size_t count) override;
 
   Client& owner_;
   protocol::Address peer_;  // the associated client's address (port 0 until known)

@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -133,12 +134,15 @@ void ServerFlow::send(ByteView payload, const Address* to) {
       return;
     }
   }
-  if (socket_.send(payload, dest) != 0) {
-    st.drops_send_failed++;
-    return;
-  }
+  socket_.queue(ByteView(), payload, dest);  // leaves with its batch at the end of the iteration
   st.datagrams_to_targets++;
   st.bytes_to_targets += payload.size;
+}
+
+void ServerFlow::on_send_dropped(size_t count) {
+  udpserver_stats& st = session_.server().stats();
+  st.drops_send_failed += count;
+  st.datagrams_to_targets -= std::min<uint64_t>(st.datagrams_to_targets, count);
 }
 
 bool ServerFlow::is_target(const struct sockaddr* from) const {

@@ -45,6 +45,7 @@ class ServerFlow : public runtime::UdpSocket::Events {
   static void on_resolved(uv_getaddrinfo_t* req, int status, struct addrinfo* res);
   void open_socket();
   void on_datagram(protocol::ByteView payload, const struct sockaddr* from) override;
+  void on_send_dropped(size_t count) override;
   bool is_target(const struct sockaddr* from) const;
 
   Session& session_;

@@ -34,6 +34,11 @@ class EventLoop {
   void request_stop();
   bool stop_requested() const { return stop_requested_.load(); }
 
+  // Sockets with datagrams queued this iteration: flushed in the check phase (after all I/O
+  // callbacks of the iteration), so one read's worth of datagrams leaves in one syscall.
+  void schedule_flush(class UdpSocket* s);
+  void cancel_flush(class UdpSocket* s);
+
   // A scratch buffer for receives, shared by every socket of this loop: callbacks run one at
   // a time and nothing keeps a view into it after its callback returns.
   uv_buf_t recv_buffer();
@@ -54,6 +59,8 @@ class EventLoop {
   uv_thread_t thread_;
   bool thread_started_ = false;
   std::function<void()> thread_body_;
+  uv_check_t flush_check_;
+  std::vector<class UdpSocket*> to_flush_;
 };
 
 }  // namespace udptun::runtime

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <sys/socket.h>
+
+#include <vector>
 #include <uv.h>
 
 #include "udptun/protocol/address.hpp"
@@ -20,6 +22,9 @@ class UdpSocket {
     virtual ~Events() = default;
     // One datagram. Must not close or destroy this socket from inside (defer it).
     virtual void on_datagram(protocol::ByteView payload, const struct sockaddr* from) = 0;
+    // Queued datagrams the kernel would not take (full socket buffer): they are dropped.
+    // Called from the end-of-iteration flush; must not close the socket.
+    virtual void on_send_dropped(size_t count) { (void)count; }
   };
 
   UdpSocket(EventLoop& loop, Events& events);
@@ -34,9 +39,16 @@ class UdpSocket {
   int send(protocol::ByteView payload, const struct sockaddr* to);
   // The same with a header in front, without copying either (one sendmsg with two iovecs).
   int send(protocol::ByteView header, protocol::ByteView payload, const struct sockaddr* to);
+  // Queues a datagram (header + payload, copied) to leave with the others queued during this
+  // loop iteration: one sendmmsg, or one UDP GSO send when they are the same size to the same
+  // address. Nothing waits longer than the end of the iteration.
+  void queue(protocol::ByteView header, protocol::ByteView payload, const struct sockaddr* to);
+  // Sends what is queued now. Returns how many datagrams the kernel refused (dropped).
+  size_t flush();
   int local_address(sockaddr_storage* out) const;
   int family() const { return family_; }
-  void close() { udp_.close(); }
+  void close();
+  ~UdpSocket();
   bool is_open() const { return static_cast<bool>(udp_); }
 
  private:
@@ -44,10 +56,26 @@ class UdpSocket {
   static void on_recv(uv_udp_t* u, ssize_t n, const uv_buf_t* buf, const struct sockaddr* from,
                       unsigned flags);
 
+  size_t send_gso();
+  size_t send_each();
+
   EventLoop& loop_;
   Events& events_;
   UvHandle<uv_udp_t> udp_;
   int family_ = 0;
+  int fd_ = -1;
+
+  struct Queued {
+    size_t offset, size;
+    sockaddr_storage to;
+    socklen_t to_len;
+  };
+  static constexpr size_t kMaxBatch = 64;
+  std::vector<uint8_t> out_bytes_;  // queued payloads, back to back (GSO sends them as one)
+  std::vector<Queued> out_;
+  bool scheduled_ = false;  // registered with the loop for an end-of-iteration flush
+  bool gso_ = true;         // cleared if the kernel refuses UDP_SEGMENT here
+
 };
 
 }  // namespace udptun::runtime
