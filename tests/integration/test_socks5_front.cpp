@@ -91,12 +91,44 @@ static void test_udp_associate_domain_destination(void**) {
   REQUIRE(c.request(0x03, any, 0, &relay) == 0x00, fx);
   std::string name = "localhost";
   std::vector<uint8_t> d = {0, 0, 0, 0x03, static_cast<uint8_t>(name.size())};
-  d.insert(d.end(), name.begin(), name.end());
+  for (char ch : name) d.push_back(static_cast<uint8_t>(ch));
   d.push_back(static_cast<uint8_t>(target.port() >> 8));
   d.push_back(static_cast<uint8_t>(target.port()));
   std::string payload = "to a name";
-  d.insert(d.end(), payload.begin(), payload.end());
+  for (char ch : payload) d.push_back(static_cast<uint8_t>(ch));
   REQUIRE(udp_round_trip(udp, relay, d, payload) == target.port(), fx);
+}
+
+static void test_udp_associate_ipv6_destination(void**) {
+  EchoServer target(AF_INET6);
+  Socks5Fixture fx;
+  REQUIRE(fx.start(), fx);
+  Socks5TestClient c;
+  REQUIRE(c.connect_to(fx.socks_port) && c.greet({0x00}) == 0x00, fx);
+  UdpClient udp;
+  sockaddr_in relay;
+  uint8_t any[4] = {0, 0, 0, 0};
+  REQUIRE(c.request(0x03, any, 0, &relay) == 0x00, fx);
+  // RSV RSV FRAG ATYP=4 ::1 PORT DATA; the reply comes back with an IPv6 header too.
+  std::vector<uint8_t> d = {0, 0, 0, 0x04};
+  for (int i = 0; i < 15; ++i) d.push_back(0);
+  d.push_back(1);
+  d.push_back(static_cast<uint8_t>(target.port() >> 8));
+  d.push_back(static_cast<uint8_t>(target.port()));
+  std::string payload = "to ::1";
+  for (char ch : payload) d.push_back(static_cast<uint8_t>(ch));
+  sockaddr_storage to{};
+  std::memcpy(&to, &relay, sizeof relay);
+  bool ok = harness::eventually(
+      [&] {
+        udp.send_to(to, d.data(), d.size());
+        std::vector<uint8_t> buf(2048);
+        ssize_t n = udp.receive(buf.data(), buf.size(), 200);
+        return n == static_cast<ssize_t>(d.size()) && buf[3] == 0x04 && buf[19] == 1 &&
+               std::memcmp(buf.data() + 22, payload.data(), payload.size()) == 0;
+      },
+      5000);
+  REQUIRE(ok, fx);
 }
 
 static void test_full_cone_reply_from_second_port(void**) {
@@ -235,6 +267,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_udp_associate_round_trip),
       cmocka_unit_test(test_udp_associate_domain_destination),
+      cmocka_unit_test(test_udp_associate_ipv6_destination),
       cmocka_unit_test(test_full_cone_reply_from_second_port),
       cmocka_unit_test(test_username_password),
       cmocka_unit_test(test_refusals),

@@ -125,6 +125,20 @@ static void test_long_outage_then_back(void**) {
   assert_int_equal(target.last_source_port(), port_before);
 }
 
+static void test_idle_flows_expire_and_come_back(void**) {
+  EchoServer target;
+  TunnelFixture fx;
+  REQUIRE(fx.start_server({"--flow-idle-timeout-ms", "300"}), fx);
+  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
+  UdpClient client;
+  REQUIRE(fx.echo_eventually(client, "before idle", 5000), fx);
+  uint16_t first_port = target.last_source_port();
+  usleep(1'200'000);  // the server closes the idle flow and tells udp-local
+  REQUIRE(client.echo(fx.front(), "after idle", 2000), fx);
+  // A new flow, so a new socket: the old binding was really released.
+  REQUIRE(target.last_source_port() != first_port, fx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_server_killed_and_restarted_traffic_resumes),
@@ -132,6 +146,7 @@ int main(void) {
       cmocka_unit_test(test_orphaned_session_is_reaped),
       cmocka_unit_test(test_link_cut_session_resumes_with_same_source_port),
       cmocka_unit_test(test_long_outage_then_back),
+      cmocka_unit_test(test_idle_flows_expire_and_come_back),
   };
   return cmocka_run_group_tests_name("tunnel_recovery", tests, nullptr, nullptr);
 }
