@@ -75,6 +75,10 @@
 #define CHECKSUM_GEN_ICMP 1
 #define CHECKSUM_GEN_ICMP6 1
 
+/* IPv6 output goes to the default netif (the TUN) whatever the destination: the netif has
+ * no IPv6 prefix of its own for ip6_route to match. */
+#define LWIP_HOOK_IP6_ROUTE(src, dest) netif_default
+
 #define LWIP_NETIF_STATUS_CALLBACK 0
 #define LWIP_NETIF_LINK_CALLBACK 0
 #define LWIP_SINGLE_NETIF 0
