@@ -88,6 +88,22 @@ bool build_config_from_args(int argc, char** argv, const std::vector<CommandLine
         cJSON_AddItemToArray(list, cJSON_CreateString(value));
         break;
       }
+      case CommandLineOption::Kind::integer_list: {
+        char* end = nullptr;
+        errno = 0;
+        unsigned long long v = std::strtoull(value, &end, 10);
+        if (errno || !end || *end || *value == '-' || *value == '\0') {
+          error = arg + ": not a non-negative integer: " + value;
+          return false;
+        }
+        cJSON* list = cJSON_GetObjectItemCaseSensitive(config.get(), opt->key);
+        if (!list || !cJSON_IsArray(list)) {
+          cJSON_DeleteItemFromObjectCaseSensitive(config.get(), opt->key);
+          list = cJSON_AddArrayToObject(config.get(), opt->key);
+        }
+        cJSON_AddItemToArray(list, cJSON_CreateNumber(static_cast<double>(v)));
+        break;
+      }
       case CommandLineOption::Kind::integer: {
         char* end = nullptr;
         errno = 0;

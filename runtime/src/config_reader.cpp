@@ -82,6 +82,44 @@ bool ConfigReader::get_strings(const char* key, std::vector<std::string>& out) {
   return true;
 }
 
+bool ConfigReader::get_object(const char* key, std::string& out) {
+  seen_.insert(key);
+  if (!root_) return false;
+  const cJSON* v = cJSON_GetObjectItemCaseSensitive(root_.get(), key);
+  if (!v) return true;
+  if (!cJSON_IsObject(v)) return fail(std::string("\"") + key + "\" must be an object");
+  char* text = cJSON_PrintUnformatted(v);
+  out = text ? text : "{}";
+  cJSON_free(text);
+  return true;
+}
+
+bool ConfigReader::get_uints(const char* key, uint64_t min, uint64_t max, std::vector<uint64_t>& out) {
+  seen_.insert(key);
+  if (!root_) return false;
+  const cJSON* v = cJSON_GetObjectItemCaseSensitive(root_.get(), key);
+  if (!v) return true;
+  auto valid = [&](const cJSON* n) {
+    return cJSON_IsNumber(n) && n->valuedouble >= double(min) && n->valuedouble <= double(max) &&
+           std::floor(n->valuedouble) == n->valuedouble;
+  };
+  std::string why = std::string("\"") + key + "\" must be an integer from " + std::to_string(min) + " to " +
+                    std::to_string(max) + ", or an array of them";
+  out.clear();
+  if (cJSON_IsNumber(v)) {
+    if (!valid(v)) return fail(why);
+    out.push_back(static_cast<uint64_t>(v->valuedouble));
+    return true;
+  }
+  if (!cJSON_IsArray(v)) return fail(why);
+  const cJSON* item;
+  cJSON_ArrayForEach(item, v) {
+    if (!valid(item)) return fail(why);
+    out.push_back(static_cast<uint64_t>(item->valuedouble));
+  }
+  return true;
+}
+
 bool ConfigReader::get_objects(const char* key, std::vector<std::string>& out) {
   seen_.insert(key);
   if (!root_) return false;

@@ -106,6 +106,7 @@ void TcpStream::flush() {
   if (!tcp_ || inflight_ || connecting_) return;
   if (queued_.empty()) {
     if (close_when_flushed_) close();
+    else if (shutdown_when_flushed_) shutdown_write();
     return;
   }
   auto req = std::make_unique<WriteRequest>();
@@ -143,10 +144,27 @@ void TcpStream::on_write(uv_write_t* r, int status) {
       self->close();
       return;
     }
+    if (self->shutdown_when_flushed_) self->shutdown_write();
     self->events_.on_stream_drained();  // last: may destroy us
     return;
   }
   self->flush();
+}
+
+void TcpStream::shutdown_write() {
+  if (!tcp_ || shut_down_) return;
+  shutdown_when_flushed_ = true;
+  if (!inflight_ && !connecting_ && queued_.empty()) {
+    shut_down_ = true;
+    // The request is freed in its callback, which needs no owner (it also runs, cancelled,
+    // if the stream closes first).
+    auto req = std::make_unique<uv_shutdown_t>();
+    if (uv_shutdown(req.get(), tcp_.stream(), [](uv_shutdown_t* r, int) { std::unique_ptr<uv_shutdown_t> done(r); }) == 0) {
+      req.release();
+    }
+  } else {
+    schedule_flush();
+  }
 }
 
 void TcpStream::close_after_flush() {

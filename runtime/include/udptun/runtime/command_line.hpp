@@ -10,7 +10,7 @@
 namespace udptun::runtime {
 
 struct CommandLineOption {
-  enum class Kind { string, string_list, integer, flag };
+  enum class Kind { string, string_list, integer, integer_list, flag };
   const char* flag;  // "--listen"
   const char* key;   // "listen"
   Kind kind;

@@ -26,6 +26,10 @@ class ConfigReader {
   bool get_bool(const char* key, bool& out);
   // A string or an array of strings.
   bool get_strings(const char* key, std::vector<std::string>& out);
+  // An object, as its own JSON text.
+  bool get_object(const char* key, std::string& out);
+  // An integer or an array of integers, each within [min, max].
+  bool get_uints(const char* key, uint64_t min, uint64_t max, std::vector<uint64_t>& out);
   // An array of objects, each handed to `each` as its own JSON text.
   bool get_objects(const char* key, std::vector<std::string>& out);
   bool has(const char* key) const;

@@ -55,6 +55,8 @@ class TcpStream {
   bool write(protocol::ByteView prefix, protocol::ByteView payload);
   // Closes once everything queued has been written (e.g. after a GOAWAY).
   void close_after_flush();
+  // Half-close: sends FIN once everything queued has been written; reading goes on.
+  void shutdown_write();
   void close();
   // Shutting down: one non-blocking attempt to write what is queued, then close.
   void close_flushing();
@@ -92,6 +94,8 @@ class TcpStream {
   };
   ConnectRequest* connecting_ = nullptr;  // owned by libuv until its callback
   bool close_when_flushed_ = false;
+  bool shutdown_when_flushed_ = false;
+  bool shut_down_ = false;
   std::vector<uint8_t> queued_;
   std::vector<uint8_t> spare_;  // the last written buffer, reused to avoid reallocating
   WriteRequest* inflight_ = nullptr;

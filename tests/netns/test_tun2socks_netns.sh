@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# tun2socks in a network namespace, for real: a TUN device with the default route, TCP through
+# ss-local → ss-server, UDP through the in-process udp-local → udp-server, to services in a
+# second namespace. Only addresses inside the two namespaces this test creates are used, and
+# both are deleted on exit, failure included.
+#   test_tun2socks_netns.sh BUILD_DIR
+set -uo pipefail
+build=${1:?build directory}
+if [ "$(id -u)" != 0 ]; then echo "SKIP: needs root (network namespaces and a TUN device)"; exit 77; fi
+for tool in ip socat ss-server ss-local sha256sum; do
+  command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (scripts/setup installs it)"; exit 77; }
+done
+[ -c /dev/net/tun ] || { echo "SKIP: /dev/net/tun is missing"; exit 77; }
+
+id=$$
+nc_=udptun-c-$id   # client namespace: apps, TUN, tun2socks, ss-local
+nt=udptun-t-$id    # target namespace: ss-server, udp-server, the services
+tun=tun$id
+work=$(mktemp -d /tmp/udptun-netns-XXXXXX)
+pids=()
+failures=0
+
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  sleep 0.2
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  ip netns del "$nc_" 2>/dev/null
+  ip netns del "$nt" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+in_c() { ip netns exec "$nc_" "$@"; }
+in_t() { ip netns exec "$nt" "$@"; }
+bg_c() { ip netns exec "$nc_" "$@" >>"$work/$(basename "$1").log" 2>&1 & pids+=($!); }
+bg_t() { ip netns exec "$nt" "$@" >>"$work/$(basename "$1").log" 2>&1 & pids+=($!); }
+check() {  # name, command...
+  local name=$1; shift
+  if "$@"; then echo "ok: $name"; else echo "FAILED: $name"; failures=$((failures + 1)); fi
+}
+dump_logs() { for f in "$work"/*.log; do echo "---- $f"; tail -30 "$f"; done; }
+
+ip netns add "$nc_" && ip netns add "$nt" || { echo "FAILED: cannot create namespaces"; exit 1; }
+ip link add "vc$id" type veth peer name "vt$id" || exit 1
+ip link set "vc$id" netns "$nc_" && ip link set "vt$id" netns "$nt"
+in_c ip link set lo up
+in_t ip link set lo up
+in_c ip addr add 10.201.0.1/30 dev "vc$id" && in_c ip link set "vc$id" up
+in_t ip addr add 10.201.0.2/30 dev "vt$id" && in_t ip link set "vt$id" up
+in_t ip addr add 192.0.2.1/32 dev lo   # the "internet" the apps talk to
+in_t ip route add 10.0.85.0/24 via 10.201.0.1 2>/dev/null || true
+
+# Target side: services, ss-server, udp-server.
+bg_t socat TCP-LISTEN:7,bind=192.0.2.1,fork,reuseaddr EXEC:cat
+bg_t socat UDP-RECVFROM:5001,bind=192.0.2.1,fork EXEC:cat
+bg_t ss-server -s 10.201.0.2 -p 8388 -k netns-test -m chacha20-ietf-poly1305
+head -c 24 /dev/urandom | base64 > "$work/psk"
+bg_t "$build/udpserver/udp-server" --listen 10.201.0.2:7001 --psk-file "$work/psk" --allow-target 192.0.2.0/24
+
+# Client side: ss-local for TCP, tun2socks with an in-process udp-local for UDP.
+bg_c ss-local -s 10.201.0.2 -p 8388 -k netns-test -m chacha20-ietf-poly1305 -b 127.0.0.1 -l 1080
+cat > "$work/udp-local.json" <<JSON
+{"server": "10.201.0.2:7001", "psk_file": "$work/psk"}
+JSON
+bg_c "$build/tun2socks/tun2socks" --tun "$tun" --socks5 127.0.0.1:1080 --udp udp-local \
+  --udp-local "$work/udp-local.json" --log-level debug
+for _ in $(seq 50); do in_c ip link show "$tun" >/dev/null 2>&1 && break; sleep 0.1; done
+in_c ip addr add 10.0.85.1/24 dev "$tun"
+in_c ip link set "$tun" up
+in_c ip route add default dev "$tun"
+sleep 0.5
+
+# ss-local drops a relay whose client half-closes before the reply came back (seen with
+# shadowsocks-libev 3.3.5), so these clients keep their side open (ignoreeof) and stop on
+# inactivity (-T) instead of sending FIN first.
+tcp_echo() { [ "$(echo "$1" | in_c timeout 5 socat -T1 STDIO,ignoreeof TCP:192.0.2.1:7)" = "$1" ]; }
+udp_echo() {
+  for _ in 1 2 3 4 5; do
+    [ "$(echo "$1" | in_c timeout 3 socat -t1 - UDP:192.0.2.1:5001)" = "$1" ] && return 0
+  done
+  return 1
+}
+tcp_integrity() {  # 4 MiB both ways through the echo, then compare
+  head -c 4194304 /dev/urandom > "$work/blob"
+  in_c timeout 30 socat -T2 STDIO,ignoreeof TCP:192.0.2.1:7 < "$work/blob" > "$work/blob.back"
+  [ "$(sha256sum < "$work/blob")" = "$(sha256sum < "$work/blob.back")" ]
+}
+tcp_parallel() {
+  local ok=0 jobs=()
+  for i in $(seq 20); do (tcp_echo "parallel $i" && echo ok) > "$work/par.$i" & jobs+=($!); done
+  wait "${jobs[@]}"   # only these: the services run in the background too
+  ok=$(cat "$work"/par.* | grep -c ok)
+  [ "$ok" = 20 ]
+}
+
+check "TCP echo through the TUN and ss-local" tcp_echo "hello through tun2socks"
+check "UDP echo through the TUN and the in-process udp-local" udp_echo "datagram through tun2socks"
+check "TCP 4 MiB both ways, same SHA-256" tcp_integrity
+check "TCP 20 parallel connections" tcp_parallel
+
+if [ $failures -ne 0 ]; then dump_logs; fi
+echo "$((4 - failures)) passed, $failures failed"
+[ $failures -eq 0 ]

@@ -1,0 +1,284 @@
+#include "engine.hpp"
+
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "tcp_session.hpp"
+
+namespace udptun::t2s {
+
+namespace {
+constexpr uint64_t kLwipTickMs = 50;     // lwIP's fastest timer is 250 ms; this keeps them on time
+constexpr uint64_t kSweepIntervalMs = 1'000;
+constexpr size_t kMaxQueuedReplies = 8'192;
+
+uint16_t port_of(const struct sockaddr* sa) {
+  return sa->sa_family == AF_INET ? ntohs(reinterpret_cast<const sockaddr_in*>(sa)->sin_port)
+                                  : ntohs(reinterpret_cast<const sockaddr_in6*>(sa)->sin6_port);
+}
+
+socklen_t length_of(const struct sockaddr* sa) {
+  return sa->sa_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+}
+}  // namespace
+
+Engine::Engine(Tun2SocksConfig config) : config_(std::move(config)) { log_.set_level(config_.log_level); }
+
+Engine::~Engine() {
+  stop();
+  loop_.join();
+}
+
+int Engine::start(const tun2socks_callbacks* cb, void* user) {
+  if (cb) cb_ = *cb;
+  user_ = user;
+  return loop_.start_thread([this] { run(nullptr, user_); });
+}
+
+int Engine::run(const tun2socks_callbacks* cb, void* user) {
+  if (cb) cb_ = *cb;
+  user_ = user;
+  if (cb_.log) {
+    log_.set_sink([this](runtime::LogLevel l, const char* line) { cb_.log(user_, static_cast<int>(l), line); });
+  }
+  std::string error;
+  int rc = 0;
+  if (!open_everything(error)) {
+    LOG_ERROR(log_, "", "%s", error.c_str());
+    if (cb_.error) cb_.error(user_, error.c_str());
+    rc = -1;
+    loop_.request_stop();
+  } else {
+    LOG_INFO(log_, "", "running on %s (MTU %u), TCP via SOCKS5 %s, UDP %s", device_->name().c_str(), config_.mtu,
+             protocol::format_address(config_.socks5).c_str(),
+             config_.udp == UdpMode::udp_local ? "via the in-process udp-local" : "off");
+    if (cb_.started) cb_.started(user_, device_->name().c_str());
+  }
+  loop_.run([this] { shutdown(); });
+  publish_stats();
+  if (cb_.stopped) cb_.stopped(user_);
+  return rc;
+}
+
+bool Engine::open_everything(std::string& error) {
+  t2s_stack_callbacks scb{};
+  scb.output = on_output;
+  scb.tcp_accept = on_tcp_accept;
+  scb.udp_datagram = on_udp;
+  stack_ = t2s_stack_new(config_.mtu, &scb, this);
+  if (!stack_) {
+    error = "another tun2socks instance is running in this process (lwIP is process-wide)";
+    return false;
+  }
+  if (config_.device == DeviceKind::callbacks) {
+    auto dev = std::make_unique<CallbackDevice>(loop_, [this](const uint8_t* p, size_t n) {
+      if (cb_.packet_out) cb_.packet_out(user_, p, n);
+    });
+    {
+      std::lock_guard<std::mutex> lock(device_mutex_);
+      callback_device_ = dev.get();
+    }
+    device_ = std::move(dev);
+  } else {
+    device_ = std::make_unique<TunDevice>(loop_, config_.tun_name, config_.tun_fd, config_.mtu);
+  }
+  if (device_->start([this](const uint8_t* p, size_t n) { on_packet(p, n); }, error) != 0) return false;
+
+  if (config_.udp == UdpMode::udp_local) {
+    char err[512];
+    udp_local_ = udplocal_new(config_.udp_local_config.c_str(), err, sizeof err);
+    if (!udp_local_) {
+      error = std::string("udp-local: ") + err;
+      return false;
+    }
+    reply_wake_.init(this, [&](uv_async_t* a) { return uv_async_init(loop_.get(), a, on_reply_wake); });
+    {
+      std::lock_guard<std::mutex> lock(reply_mutex_);
+      replies_open_ = true;
+    }
+    udplocal_callbacks ucb{};
+    ucb.datagram = on_udp_reply;
+    // udp-local's lines join ours (it logs from its own thread; the logger keeps no state).
+    ucb.log = [](void* u, int level, const char* line) {
+      static_cast<Engine*>(u)->log_.log(static_cast<runtime::LogLevel>(level), "udp-local", "%s", line);
+    };
+    if (udplocal_start(udp_local_, &ucb, this) != 0) {
+      error = "cannot start the in-process udp-local";
+      return false;
+    }
+  }
+  auto timer = [&](runtime::UvHandle<uv_timer_t>& t, uint64_t every, uv_timer_cb fn) {
+    t.init(this, [&](uv_timer_t* h) { return uv_timer_init(loop_.get(), h); });
+    uv_timer_start(t.get(), fn, every, every);
+  };
+  timer(lwip_timer_, kLwipTickMs, [](uv_timer_t* t) { t2s_stack_check_timeouts(static_cast<Engine*>(t->data)->stack_); });
+  timer(stats_timer_, config_.stats_interval_ms, [](uv_timer_t* t) { static_cast<Engine*>(t->data)->publish_stats(); });
+  timer(sweep_timer_, kSweepIntervalMs, [](uv_timer_t* t) { static_cast<Engine*>(t->data)->sweep(); });
+  end_of_iteration_.init(this, [&](uv_check_t* c) { return uv_check_init(loop_.get(), c); });
+  uv_check_start(end_of_iteration_.get(), [](uv_check_t* c) { static_cast<Engine*>(c->data)->end_of_iteration(); });
+  return true;
+}
+
+void Engine::on_packet(const uint8_t* packet, size_t len) {
+  stats_.packets_in++;
+  if (t2s_stack_input(stack_, packet, len) != 0) stats_.packets_dropped++;
+}
+
+void Engine::on_output(void* user, const struct iovec* iov, int iovcnt) {
+  auto* self = static_cast<Engine*>(user);
+  if (self->device_ && self->device_->send(iov, iovcnt)) {
+    self->stats_.packets_out++;
+  } else {
+    self->stats_.packets_dropped++;
+  }
+}
+
+int Engine::on_tcp_accept(void* user, t2s_tcp* conn, const struct sockaddr* /*src*/, const struct sockaddr* dst) {
+  auto* self = static_cast<Engine*>(user);
+  auto destination = protocol::address_from_sockaddr(dst);
+  if (!destination || self->sessions_.size() >= self->config_.max_tcp_connections) {
+    self->stats_.tcp_refused++;
+    return 0;  // RST
+  }
+  auto session = std::make_unique<TcpSession>(*self, conn, *destination, self->next_serial_++);
+  TcpSession* raw = session.get();
+  self->sessions_.push_back(std::move(session));
+  self->stats_.tcp_opened++;
+  self->stats_.tcp_connections++;
+  raw->start();
+  return 1;
+}
+
+void Engine::on_udp(void* user, const struct sockaddr* src, const struct sockaddr* dst, const uint8_t* data,
+                    size_t len) {
+  auto* self = static_cast<Engine*>(user);
+  const auto& drop = self->config_.drop_udp_ports;
+  if (!self->udp_local_ || std::find(drop.begin(), drop.end(), port_of(dst)) != drop.end()) {
+    self->stats_.udp_dropped++;
+    return;
+  }
+  if (udplocal_submit(self->udp_local_, src, dst, data, len) != 0) {
+    self->stats_.udp_dropped++;
+    return;
+  }
+  self->stats_.udp_datagrams_up++;
+}
+
+void Engine::on_udp_reply(void* user, const struct sockaddr* src, const struct sockaddr* dst, const uint8_t* data,
+                          size_t len) {
+  auto* self = static_cast<Engine*>(user);
+  std::lock_guard<std::mutex> lock(self->reply_mutex_);
+  if (!self->replies_open_ || self->replies_.size() >= kMaxQueuedReplies) return;
+  bool was_empty = self->replies_.empty();
+  Reply r;
+  std::memcpy(&r.src, src, length_of(src));
+  std::memcpy(&r.dst, dst, length_of(dst));
+  r.data.assign(data, data + len);
+  self->replies_.push_back(std::move(r));
+  if (was_empty) uv_async_send(self->reply_wake_.get());
+}
+
+void Engine::on_reply_wake(uv_async_t* a) {
+  auto* self = static_cast<Engine*>(a->data);
+  if (!self) return;
+  std::vector<Reply> batch;
+  {
+    std::lock_guard<std::mutex> lock(self->reply_mutex_);
+    batch.swap(self->replies_);
+  }
+  for (const Reply& r : batch) {
+    if (t2s_udp_send(self->stack_, reinterpret_cast<const sockaddr*>(&r.src), reinterpret_cast<const sockaddr*>(&r.dst),
+                     r.data.data(), r.data.size()) == 0) {
+      self->stats_.udp_datagrams_down++;
+    } else {
+      self->stats_.udp_dropped++;
+    }
+  }
+}
+
+int Engine::packet_in(const uint8_t* packet, size_t len) {
+  std::lock_guard<std::mutex> lock(device_mutex_);
+  if (!callback_device_) return -EPIPE;
+  return callback_device_->push(packet, len);
+}
+
+void Engine::defer(TcpSession* s) { deferred_.insert(s); }
+
+void Engine::retire(TcpSession* s) {
+  deferred_.erase(s);
+  auto it = std::find_if(sessions_.begin(), sessions_.end(), [&](const auto& p) { return p.get() == s; });
+  if (it == sessions_.end()) return;
+  retired_.push_back(std::move(*it));
+  sessions_.erase(it);
+  stats_.tcp_connections--;
+}
+
+void Engine::end_of_iteration() {
+  while (!deferred_.empty()) {
+    TcpSession* s = *deferred_.begin();
+    deferred_.erase(deferred_.begin());
+    s->on_deferred();
+  }
+  retired_.clear();
+}
+
+void Engine::sweep() {
+  uint64_t now = loop_.now_ms();
+  std::vector<TcpSession*> slow;
+  for (auto& s : sessions_) {
+    if (s->connecting() && now - s->created_ms() > config_.tcp_connect_timeout_ms) slow.push_back(s.get());
+  }
+  for (TcpSession* s : slow) s->abort("SOCKS5 connect timed out");
+}
+
+void Engine::publish_stats() {
+  {
+    std::lock_guard<std::mutex> lock(snapshot_mutex_);
+    snapshot_ = stats_;
+  }
+  if (cb_.stats) cb_.stats(user_, &stats_);
+}
+
+void Engine::snapshot(tun2socks_stats* out) {
+  std::lock_guard<std::mutex> lock(snapshot_mutex_);
+  *out = snapshot_;
+}
+
+void Engine::shutdown() {
+  LOG_INFO(log_, "", "stopping");
+  lwip_timer_.close();
+  stats_timer_.close();
+  sweep_timer_.close();
+  end_of_iteration_.close();
+  {
+    std::lock_guard<std::mutex> lock(device_mutex_);
+    callback_device_ = nullptr;
+  }
+  if (device_) device_->stop();
+  std::vector<TcpSession*> open;
+  for (auto& s : sessions_) open.push_back(s.get());
+  for (TcpSession* s : open) s->abort("shutting down");
+  deferred_.clear();
+  retired_.clear();
+  if (udp_local_) {
+    {
+      std::lock_guard<std::mutex> lock(reply_mutex_);
+      replies_open_ = false;
+      replies_.clear();
+    }
+    udplocal_stop(udp_local_);
+    udplocal_free(udp_local_);  // joins its thread: no more replies after this
+    udp_local_ = nullptr;
+  }
+  reply_wake_.close();
+  if (stack_) {
+    t2s_stack_free(stack_);
+    stack_ = nullptr;
+  }
+  device_.reset();
+}
+
+}  // namespace udptun::t2s

@@ -1,0 +1,95 @@
+// The tun2socks instance: the packet device, lwIP (through lwip_glue), TCP sessions to the
+// SOCKS5 server and the UDP path (an in-process udp-local), on one loop.
+#pragma once
+
+#include <list>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <vector>
+
+#include "lwip_glue.h"
+#include "packet_device.hpp"
+#include "t2s_config.hpp"
+#include "udptun/runtime/event_loop.hpp"
+#include "udptun/runtime/log.hpp"
+#include "udptun/runtime/uv_handle.hpp"
+#include "udptun/tun2socks.h"
+#include "udptun/udplocal.h"
+
+namespace udptun::t2s {
+
+class TcpSession;
+
+class Engine {
+ public:
+  explicit Engine(Tun2SocksConfig config);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  int run(const tun2socks_callbacks* cb, void* user);
+  int start(const tun2socks_callbacks* cb, void* user);
+  void stop() { loop_.request_stop(); }
+  void snapshot(tun2socks_stats* out);
+  int packet_in(const uint8_t* packet, size_t len);
+
+  runtime::EventLoop& loop() { return loop_; }
+  runtime::Logger& log() { return log_; }
+  const Tun2SocksConfig& config() const { return config_; }
+  tun2socks_stats& stats() { return stats_; }
+  // A session wants its end-of-iteration pass (TcpSession::on_deferred).
+  void defer(TcpSession* s);
+  // A finished session: freed at the end of this iteration.
+  void retire(TcpSession* s);
+
+ private:
+  bool open_everything(std::string& error);
+  void shutdown();
+  void on_packet(const uint8_t* packet, size_t len);
+  void end_of_iteration();
+  void publish_stats();
+  void sweep();
+  static void on_output(void* user, const struct iovec* iov, int iovcnt);
+  static int on_tcp_accept(void* user, t2s_tcp* conn, const struct sockaddr* src, const struct sockaddr* dst);
+  static void on_udp(void* user, const struct sockaddr* src, const struct sockaddr* dst, const uint8_t* data,
+                     size_t len);
+  // Replies from the in-process udp-local (its own thread) cross over here.
+  static void on_udp_reply(void* user, const struct sockaddr* src, const struct sockaddr* dst,
+                           const uint8_t* data, size_t len);
+  static void on_reply_wake(uv_async_t* a);
+
+  Tun2SocksConfig config_;
+  runtime::EventLoop loop_;
+  runtime::Logger log_;
+  tun2socks_callbacks cb_{};
+  void* user_ = nullptr;
+  tun2socks_stats stats_{};
+  std::mutex snapshot_mutex_;
+  tun2socks_stats snapshot_{};
+
+  std::unique_ptr<PacketDevice> device_;
+  CallbackDevice* callback_device_ = nullptr;  // the same object when device is "callbacks"
+  std::mutex device_mutex_;                    // guards callback_device_ against packet_in
+  t2s_stack* stack_ = nullptr;
+  runtime::UvHandle<uv_timer_t> lwip_timer_;
+  runtime::UvHandle<uv_timer_t> stats_timer_;
+  runtime::UvHandle<uv_timer_t> sweep_timer_;
+  runtime::UvHandle<uv_check_t> end_of_iteration_;
+  std::list<std::unique_ptr<TcpSession>> sessions_;
+  std::vector<std::unique_ptr<TcpSession>> retired_;
+  std::set<TcpSession*> deferred_;
+  uint64_t next_serial_ = 1;
+
+  udplocal_t* udp_local_ = nullptr;
+  runtime::UvHandle<uv_async_t> reply_wake_;
+  struct Reply {
+    sockaddr_storage src, dst;
+    std::vector<uint8_t> data;
+  };
+  std::mutex reply_mutex_;
+  std::vector<Reply> replies_;
+  bool replies_open_ = false;
+};
+
+}  // namespace udptun::t2s

@@ -1,0 +1,80 @@
+// Where IP packets come from and go to: a Linux TUN device (created by name, or an fd handed
+// over by a parent or Android's VpnService), or the embedding app through callbacks (iOS
+// NEPacketTunnelFlow style, or a pipe).
+#pragma once
+
+#include <sys/uio.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "udptun/runtime/event_loop.hpp"
+#include "udptun/runtime/uv_handle.hpp"
+
+namespace udptun::t2s {
+
+class PacketDevice {
+ public:
+  using Receiver = std::function<void(const uint8_t* packet, size_t len)>;
+  virtual ~PacketDevice() = default;
+  // Starts delivering packets to `receiver` (on the loop thread). Returns 0 or an error.
+  virtual int start(Receiver receiver, std::string& error) = 0;
+  // One packet out; false when it was dropped (device full or gone).
+  virtual bool send(const struct iovec* iov, int iovcnt) = 0;
+  virtual void stop() = 0;
+  virtual std::string name() const = 0;
+};
+
+// A TUN device: opened by name (created if needed; Linux, needs CAP_NET_ADMIN) or an fd.
+class TunDevice : public PacketDevice {
+ public:
+  TunDevice(runtime::EventLoop& loop, std::string name, int fd, unsigned mtu);
+  ~TunDevice() override;
+  int start(Receiver receiver, std::string& error) override;
+  bool send(const struct iovec* iov, int iovcnt) override;
+  void stop() override;
+  std::string name() const override { return name_; }
+
+ private:
+  static void on_readable(uv_poll_t* p, int status, int events);
+  runtime::EventLoop& loop_;
+  std::string name_;
+  int fd_;
+  bool owns_fd_;
+  unsigned mtu_;
+  Receiver receiver_;
+  runtime::UvHandle<uv_poll_t> poll_;
+  std::vector<uint8_t> buffer_;
+};
+
+// Packets through the embedding app: out via a callback, in via push() from any thread.
+class CallbackDevice : public PacketDevice {
+ public:
+  using Output = std::function<void(const uint8_t* packet, size_t len)>;
+  static constexpr size_t kMaxQueued = 4096;
+
+  CallbackDevice(runtime::EventLoop& loop, Output output);
+  ~CallbackDevice() override;
+  int start(Receiver receiver, std::string& error) override;
+  bool send(const struct iovec* iov, int iovcnt) override;
+  void stop() override;
+  std::string name() const override { return "callbacks"; }
+  int push(const uint8_t* packet, size_t len);  // any thread
+
+ private:
+  static void on_wake(uv_async_t* a);
+  runtime::EventLoop& loop_;
+  Output output_;
+  Receiver receiver_;
+  runtime::UvHandle<uv_async_t> wake_;
+  std::mutex mutex_;
+  bool open_ = false;
+  std::vector<std::vector<uint8_t>> inbox_;
+  std::vector<uint8_t> flat_;
+};
+
+}  // namespace udptun::t2s

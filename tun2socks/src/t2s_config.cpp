@@ -1,0 +1,104 @@
+#include "t2s_config.hpp"
+
+#include <cJSON.h>
+
+#include <fstream>
+#include <iterator>
+
+#include "udptun/runtime/config_reader.hpp"
+
+namespace udptun::t2s {
+
+bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string& error) {
+  runtime::ConfigReader r(json);
+  Tun2SocksConfig c;
+  std::string device, socks5, udp, level, udp_local_file, udp_local_json;
+  std::vector<uint64_t> drop_ports;
+  uint64_t tun_fd = UINT64_MAX, mtu = 1500;
+  bool ok = r.get_string("tun", c.tun_name) && r.get_uint("tun_fd", 0, 1'000'000, tun_fd) &&
+            r.get_string("device", device) && r.get_uint("mtu", 576, 65'535, mtu) &&
+            r.get_string("socks5", socks5) && r.get_string("socks5_username", c.socks5_username) &&
+            r.get_string("socks5_password", c.socks5_password) && r.get_string("udp", udp) &&
+            r.get_object("udp_local", udp_local_json) && r.get_string("udp_local_config", udp_local_file) &&
+            r.get_uints("drop_udp_ports", 1, 65'535, drop_ports) &&
+            r.get_uint("max_tcp_connections", 1, 1'000'000, c.max_tcp_connections) &&
+            r.get_uint("tcp_connect_timeout_ms", 100, 600'000, c.tcp_connect_timeout_ms) &&
+            r.get_uint("stats_interval_ms", 100, 86'400'000, c.stats_interval_ms) &&
+            r.get_string("log_level", level) && r.no_unknown_keys();
+  if (!ok) {
+    error = r.error();
+    return false;
+  }
+  if (!device.empty() && device != "callbacks" && device != "tun") {
+    error = "\"device\" must be \"tun\" or \"callbacks\"";
+    return false;
+  }
+  if (device == "callbacks") {
+    c.device = DeviceKind::callbacks;
+  } else if (tun_fd != UINT64_MAX) {
+    c.device = DeviceKind::tun_fd;
+    c.tun_fd = static_cast<int>(tun_fd);
+  } else if (!c.tun_name.empty()) {
+    if (c.tun_name.size() >= 16 || c.tun_name.find_first_of("/ \t\n") != std::string::npos) {
+      error = "\"tun\": not a valid interface name";
+      return false;
+    }
+    c.device = DeviceKind::tun_name;
+  } else {
+    error = "give a device: \"tun\": NAME, \"tun_fd\": N, or \"device\": \"callbacks\"";
+    return false;
+  }
+  c.mtu = static_cast<unsigned>(mtu);
+  if (socks5.empty()) {
+    error = "\"socks5\" is required: the SOCKS5 server for TCP (e.g. ss-local)";
+    return false;
+  }
+  auto s5 = protocol::parse_address_text(socks5);
+  if (!s5.address || !s5.address->is_ip()) {
+    error = "\"socks5\": " + socks5 + ": " + (s5.error ? s5.error : "must be an IP address");
+    return false;
+  }
+  c.socks5 = *s5.address;
+  if (udp.empty() || udp == "off") {
+    c.udp = UdpMode::off;
+  } else if (udp == "udp-local") {
+    c.udp = UdpMode::udp_local;
+    if (!udp_local_file.empty()) {
+      std::ifstream in(udp_local_file);
+      if (!in) {
+        error = "cannot read \"udp_local_config\" " + udp_local_file;
+        return false;
+      }
+      udp_local_json.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    if (udp_local_json.empty()) {
+      error = "\"udp\": \"udp-local\" needs \"udp_local\" (an object) or \"udp_local_config\" (a file)";
+      return false;
+    }
+    // The in-process udp-local takes datagrams from us: make sure it says so.
+    cJSON* o = cJSON_Parse(udp_local_json.c_str());
+    if (!cJSON_IsObject(o)) {
+      cJSON_Delete(o);
+      error = "the udp-local configuration is not a JSON object";
+      return false;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(o, "in_process");
+    cJSON_AddBoolToObject(o, "in_process", 1);
+    char* text = cJSON_PrintUnformatted(o);
+    c.udp_local_config = text ? text : "{}";
+    cJSON_free(text);
+    cJSON_Delete(o);
+  } else {
+    error = "\"udp\" must be \"off\" or \"udp-local\"";
+    return false;
+  }
+  for (uint64_t p : drop_ports) c.drop_udp_ports.push_back(static_cast<uint16_t>(p));
+  if (!level.empty() && !runtime::parse_log_level(level, c.log_level)) {
+    error = "\"log_level\" must be error, warn, info or debug";
+    return false;
+  }
+  out = std::move(c);
+  return true;
+}
+
+}  // namespace udptun::t2s

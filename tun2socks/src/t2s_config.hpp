@@ -1,0 +1,38 @@
+// tun2socks' configuration: what the JSON (and so every command-line flag) may say.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "udptun/protocol/address.hpp"
+#include "udptun/runtime/log.hpp"
+
+namespace udptun::t2s {
+
+enum class DeviceKind { tun_name, tun_fd, callbacks };
+enum class UdpMode { off, udp_local };
+
+struct Tun2SocksConfig {
+  DeviceKind device = DeviceKind::tun_name;
+  std::string tun_name;
+  int tun_fd = -1;
+  unsigned mtu = 1500;
+  protocol::Address socks5;  // TCP goes here (SOCKS5 CONNECT)
+  std::string socks5_username, socks5_password;
+  UdpMode udp = UdpMode::off;
+  std::string udp_local_config;  // JSON for the in-process udp-local ("in_process" is set)
+  std::vector<uint16_t> drop_udp_ports;
+  uint64_t max_tcp_connections = 4096;
+  uint64_t tcp_connect_timeout_ms = 10'000;
+  uint64_t stats_interval_ms = 1'000;
+  runtime::LogLevel log_level = runtime::LogLevel::info;
+};
+
+// Keys: "tun": NAME | "tun_fd": N | "device": "callbacks"; "mtu"; "socks5": "HOST:PORT"
+// (an IP); "socks5_username"/"socks5_password"; "udp": "off" | "udp-local";
+// "udp_local": { udp-local configuration } or "udp_local_config": FILE; "drop_udp_ports":
+// [443]; "max_tcp_connections"; "tcp_connect_timeout_ms"; "stats_interval_ms"; "log_level".
+bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string& error);
+
+}  // namespace udptun::t2s
