@@ -11,11 +11,13 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
+#include <random>
 #include <sstream>
 
 extern char** environ;
@@ -41,15 +43,24 @@ std::string TempDir::write(const std::string& name, const std::string& content) 
   return p;
 }
 
-uint16_t free_port(int family, int type) {
-  int fd = socket(family, type, 0);
-  sockaddr_storage ss = loopback(family, 0);
-  socklen_t len = family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
-  bind(fd, reinterpret_cast<sockaddr*>(&ss), len);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-  close(fd);
-  return family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port)
-                           : ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+// Ports are drawn below the kernel's ephemeral range (32768+ by default), so no outgoing
+// connection of a parallel test can take one between this check and its use; and both TCP
+// and UDP must be free, so a daemon may use it for either.
+uint16_t free_port(int family, int) {
+  static std::mt19937 rng(static_cast<unsigned>(getpid()) * 7919u + static_cast<unsigned>(time(nullptr)));
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    uint16_t port = static_cast<uint16_t>(20000 + rng() % 12000);
+    bool free = true;
+    for (int type : {SOCK_STREAM, SOCK_DGRAM}) {
+      int fd = socket(family, type | SOCK_CLOEXEC, 0);
+      sockaddr_storage ss = loopback(family, port);
+      socklen_t len = family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+      free = free && bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0;
+      close(fd);
+    }
+    if (free) return port;
+  }
+  std::abort();
 }
 
 sockaddr_storage loopback(int family, uint16_t port) {
