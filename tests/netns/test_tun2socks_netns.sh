@@ -48,14 +48,17 @@ in_t ip link set lo up
 in_c ip addr add 10.201.0.1/30 dev "vc$id" && in_c ip link set "vc$id" up
 in_t ip addr add 10.201.0.2/30 dev "vt$id" && in_t ip link set "vt$id" up
 in_t ip addr add 192.0.2.1/32 dev lo   # the "internet" the apps talk to
+in_t ip addr add 2001:db8::1/128 dev lo nodad
 in_t ip route add 10.0.85.0/24 via 10.201.0.1 2>/dev/null || true
 
 # Target side: services, ss-server, udp-server.
 bg_t socat TCP-LISTEN:7,bind=192.0.2.1,fork,reuseaddr EXEC:cat
 bg_t socat UDP-RECVFROM:5001,bind=192.0.2.1,fork EXEC:cat
+bg_t socat TCP6-LISTEN:7,bind=[2001:db8::1],fork,reuseaddr EXEC:cat
+bg_t socat UDP6-RECVFROM:5001,bind=[2001:db8::1],fork EXEC:cat
 bg_t ss-server -s 10.201.0.2 -p 8388 -k netns-test -m chacha20-ietf-poly1305
 head -c 24 /dev/urandom | base64 > "$work/psk"
-bg_t "$build/udpserver/udp-server" --listen 10.201.0.2:7001 --psk-file "$work/psk" --allow-target 192.0.2.0/24
+bg_t "$build/udpserver/udp-server" --listen 10.201.0.2:7001 --psk-file "$work/psk" --allow-target 192.0.2.0/24 --allow-target 2001:db8::/32
 
 # Client side: ss-local for TCP, tun2socks with an in-process udp-local for UDP.
 bg_c ss-local -s 10.201.0.2 -p 8388 -k netns-test -m chacha20-ietf-poly1305 -b 127.0.0.1 -l 1080
@@ -68,6 +71,8 @@ for _ in $(seq 50); do in_c ip link show "$tun" >/dev/null 2>&1 && break; sleep 
 in_c ip addr add 10.0.85.1/24 dev "$tun"
 in_c ip link set "$tun" up
 in_c ip route add default dev "$tun"
+in_c ip -6 addr add fd00:85::1/64 dev "$tun" nodad
+in_c ip -6 route add default dev "$tun"
 sleep 0.5
 
 # ss-local drops a relay whose client half-closes before the reply came back (seen with
@@ -77,6 +82,21 @@ tcp_echo() { [ "$(echo "$1" | in_c timeout 5 socat -T1 STDIO,ignoreeof TCP:192.0
 udp_echo() {
   for _ in 1 2 3 4 5; do
     [ "$(echo "$1" | in_c timeout 3 socat -t1 - UDP:192.0.2.1:5001)" = "$1" ] && return 0
+  done
+  return 1
+}
+tcp6_echo() { [ "$(echo "$1" | in_c timeout 5 socat -T1 STDIO,ignoreeof TCP6:[2001:db8::1]:7)" = "$1" ]; }
+udp6_echo() {
+  for _ in 1 2 3 4 5; do
+    [ "$(echo "$1" | in_c timeout 3 socat -t1 - UDP6:[2001:db8::1]:5001)" = "$1" ] && return 0
+  done
+  return 1
+}
+udp_fragmented() {  # 3000 bytes: IP-fragmented on the way in (MTU 1500) and on the way out
+  local big
+  big=$(head -c 2400 /dev/urandom | base64 -w0 | head -c 3000)
+  for _ in 1 2 3 4 5; do
+    [ "$(printf %s "$big" | in_c timeout 3 socat -b 65536 -t1 - UDP:192.0.2.1:5001)" = "$big" ] && return 0
   done
   return 1
 }
@@ -96,8 +116,11 @@ tcp_parallel() {
 check "TCP echo through the TUN and ss-local" tcp_echo "hello through tun2socks"
 check "UDP echo through the TUN and the in-process udp-local" udp_echo "datagram through tun2socks"
 check "TCP 4 MiB both ways, same SHA-256" tcp_integrity
+check "TCP over IPv6 through the TUN" tcp6_echo "hello over IPv6"
+check "UDP over IPv6 through the TUN" udp6_echo "datagram over IPv6"
+check "UDP datagram of 3000 bytes, IP-fragmented both ways" udp_fragmented
 check "TCP 20 parallel connections" tcp_parallel
 
 if [ $failures -ne 0 ]; then dump_logs; fi
-echo "$((4 - failures)) passed, $failures failed"
+echo "$((7 - failures)) passed, $failures failed"
 [ $failures -eq 0 ]
