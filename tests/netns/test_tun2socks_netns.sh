@@ -56,7 +56,7 @@ bg_t socat TCP-LISTEN:7,bind=192.0.2.1,fork,reuseaddr EXEC:cat
 bg_t socat UDP-RECVFROM:5001,bind=192.0.2.1,fork EXEC:cat
 bg_t socat TCP6-LISTEN:7,bind=[2001:db8::1],fork,reuseaddr EXEC:cat
 bg_t socat UDP6-RECVFROM:5001,bind=[2001:db8::1],fork EXEC:cat
-bg_t ss-server -s 10.201.0.2 -p 8388 -k netns-test -m chacha20-ietf-poly1305
+bg_t ss-server -s 10.201.0.2 -p 8388 -k netns-test -m chacha20-ietf-poly1305 -u
 head -c 24 /dev/urandom | base64 > "$work/psk"
 bg_t "$build/udpserver/udp-server" --listen 10.201.0.2:7001 --psk-file "$work/psk" --allow-target 192.0.2.0/24 --allow-target 2001:db8::/32
 
@@ -65,15 +65,18 @@ bg_c ss-local -s 10.201.0.2 -p 8388 -k netns-test -m chacha20-ietf-poly1305 -b 1
 cat > "$work/udp-local.json" <<JSON
 {"server": "10.201.0.2:7001", "psk_file": "$work/psk"}
 JSON
-bg_c "$build/tun2socks/tun2socks" --tun "$tun" --socks5 127.0.0.1:1080 --udp udp-local \
-  --udp-local "$work/udp-local.json" --log-level debug
-for _ in $(seq 50); do in_c ip link show "$tun" >/dev/null 2>&1 && break; sleep 0.1; done
-in_c ip addr add 10.0.85.1/24 dev "$tun"
-in_c ip link set "$tun" up
-in_c ip route add default dev "$tun"
-in_c ip -6 addr add fd00:85::1/64 dev "$tun" nodad
-in_c ip -6 route add default dev "$tun"
-sleep 0.5
+start_tun2socks() {  # extra flags...
+  bg_c "$build/tun2socks/tun2socks" --tun "$tun" --socks5 127.0.0.1:1080 --log-level debug "$@"
+  t2s_pid=${pids[-1]}
+  for _ in $(seq 50); do in_c ip link show "$tun" >/dev/null 2>&1 && break; sleep 0.1; done
+  in_c ip addr add 10.0.85.1/24 dev "$tun"
+  in_c ip link set "$tun" up
+  in_c ip route add default dev "$tun"
+  in_c ip -6 addr add fd00:85::1/64 dev "$tun" nodad
+  in_c ip -6 route add default dev "$tun"
+  sleep 0.5
+}
+start_tun2socks --udp udp-local --udp-local "$work/udp-local.json"
 
 # ss-local drops a relay whose client half-closes before the reply came back (seen with
 # shadowsocks-libev 3.3.5), so these clients keep their side open (ignoreeof) and stop on
@@ -121,6 +124,16 @@ check "UDP over IPv6 through the TUN" udp6_echo "datagram over IPv6"
 check "UDP datagram of 3000 bytes, IP-fragmented both ways" udp_fragmented
 check "TCP 20 parallel connections" tcp_parallel
 
+# The seed's m1 split: TCP through a TCP-only ss-local, UDP through an `ss-local -U` on the
+# same port number (UDP ASSOCIATE is answered by the TCP one, datagrams relayed by the other).
+kill "$t2s_pid"; wait "$t2s_pid" 2>/dev/null
+for _ in $(seq 50); do in_c ip link show "$tun" >/dev/null 2>&1 || break; sleep 0.1; done
+bg_c ss-local -s 10.201.0.2 -p 8388 -k netns-test -m chacha20-ietf-poly1305 -b 127.0.0.1 -l 1080 -U
+start_tun2socks --udp socks5
+check "m1 split: UDP through ss-local -U (SOCKS5 UDP ASSOCIATE)" udp_echo "datagram via ss-local -U"
+check "m1 split: TCP through the TCP-only ss-local at the same time" tcp_echo "tcp beside the split"
+check "m1 split: UDP over IPv6 via SOCKS5" udp6_echo "v6 datagram via ss-local -U"
+
 if [ $failures -ne 0 ]; then dump_logs; fi
-echo "$((7 - failures)) passed, $failures failed"
+echo "$((10 - failures)) passed, $failures failed"
 [ $failures -eq 0 ]

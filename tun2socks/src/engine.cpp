@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "socks5_udp_path.hpp"
 #include "tcp_session.hpp"
 
 namespace udptun::t2s {
@@ -54,7 +55,9 @@ int Engine::run(const tun2socks_callbacks* cb, void* user) {
   } else {
     LOG_INFO(log_, "", "running on %s (MTU %u), TCP via SOCKS5 %s, UDP %s", device_->name().c_str(), config_.mtu,
              protocol::format_address(config_.socks5).c_str(),
-             config_.udp == UdpMode::udp_local ? "via the in-process udp-local" : "off");
+             config_.udp == UdpMode::udp_local ? "via the in-process udp-local"
+             : config_.udp == UdpMode::socks5  ? "via SOCKS5 UDP ASSOCIATE"
+                                               : "off");
     if (cb_.started) cb_.started(user_, device_->name().c_str());
   }
   loop_.run([this] { shutdown(); });
@@ -110,6 +113,7 @@ bool Engine::open_everything(std::string& error) {
       return false;
     }
   }
+  if (config_.udp == UdpMode::socks5) udp_socks5_ = std::make_unique<Socks5UdpPath>(*this);
   auto timer = [&](runtime::UvHandle<uv_timer_t>& t, uint64_t every, uv_timer_cb fn) {
     t.init(this, [&](uv_timer_t* h) { return uv_timer_init(loop_.get(), h); });
     uv_timer_start(t.get(), fn, every, every);
@@ -156,8 +160,14 @@ void Engine::on_udp(void* user, const struct sockaddr* src, const struct sockadd
                     size_t len) {
   auto* self = static_cast<Engine*>(user);
   const auto& drop = self->config_.drop_udp_ports;
-  if (!self->udp_local_ || std::find(drop.begin(), drop.end(), port_of(dst)) != drop.end()) {
+  if ((!self->udp_local_ && !self->udp_socks5_) || std::find(drop.begin(), drop.end(), port_of(dst)) != drop.end()) {
     self->stats_.udp_dropped++;
+    return;
+  }
+  if (self->udp_socks5_) {
+    auto s = protocol::address_from_sockaddr(src);
+    auto d = protocol::address_from_sockaddr(dst);
+    if (!s || !d || !self->udp_socks5_->submit(*s, *d, protocol::ByteView(data, len))) self->stats_.udp_dropped++;
     return;
   }
   if (udplocal_submit(self->udp_local_, src, dst, data, len) != 0) {
@@ -190,12 +200,16 @@ void Engine::on_reply_wake(uv_async_t* a) {
     batch.swap(self->replies_);
   }
   for (const Reply& r : batch) {
-    if (t2s_udp_send(self->stack_, reinterpret_cast<const sockaddr*>(&r.src), reinterpret_cast<const sockaddr*>(&r.dst),
-                     r.data.data(), r.data.size()) == 0) {
-      self->stats_.udp_datagrams_down++;
-    } else {
-      self->stats_.udp_dropped++;
-    }
+    self->deliver_udp(reinterpret_cast<const sockaddr*>(&r.src), reinterpret_cast<const sockaddr*>(&r.dst),
+                      protocol::ByteView(r.data.data(), r.data.size()));
+  }
+}
+
+void Engine::deliver_udp(const struct sockaddr* src, const struct sockaddr* dst, protocol::ByteView payload) {
+  if (stack_ && t2s_udp_send(stack_, src, dst, payload.data, payload.size) == 0) {
+    stats_.udp_datagrams_down++;
+  } else {
+    stats_.udp_dropped++;
   }
 }
 
@@ -232,6 +246,7 @@ void Engine::sweep() {
     if (s->connecting() && now - s->created_ms() > config_.tcp_connect_timeout_ms) slow.push_back(s.get());
   }
   for (TcpSession* s : slow) s->abort("SOCKS5 connect timed out");
+  if (udp_socks5_) udp_socks5_->sweep(now);
 }
 
 void Engine::publish_stats() {
@@ -263,6 +278,7 @@ void Engine::shutdown() {
   for (TcpSession* s : open) s->abort("shutting down");
   deferred_.clear();
   retired_.clear();
+  udp_socks5_.reset();
   if (udp_local_) {
     {
       std::lock_guard<std::mutex> lock(reply_mutex_);

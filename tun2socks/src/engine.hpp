@@ -20,6 +20,7 @@
 namespace udptun::t2s {
 
 class TcpSession;
+class Socks5UdpPath;
 
 class Engine {
  public:
@@ -42,6 +43,8 @@ class Engine {
   void defer(TcpSession* s);
   // A finished session: freed at the end of this iteration.
   void retire(TcpSession* s);
+  // A UDP reply for the TUN side, from `src` to the app at `dst`.
+  void deliver_udp(const struct sockaddr* src, const struct sockaddr* dst, protocol::ByteView payload);
 
  private:
   bool open_everything(std::string& error);
@@ -82,6 +85,7 @@ class Engine {
   uint64_t next_serial_ = 1;
 
   udplocal_t* udp_local_ = nullptr;
+  std::unique_ptr<Socks5UdpPath> udp_socks5_;
   runtime::UvHandle<uv_async_t> reply_wake_;
   struct Reply {
     sockaddr_storage src, dst;

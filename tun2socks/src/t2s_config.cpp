@@ -12,14 +12,14 @@ namespace udptun::t2s {
 bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string& error) {
   runtime::ConfigReader r(json);
   Tun2SocksConfig c;
-  std::string device, socks5, udp, level, udp_local_file, udp_local_json;
+  std::string device, socks5, udp, level, udp_local_file, udp_local_json, udp_socks5;
   std::vector<uint64_t> drop_ports;
   uint64_t tun_fd = UINT64_MAX, mtu = 1500;
   bool ok = r.get_string("tun", c.tun_name) && r.get_uint("tun_fd", 0, 1'000'000, tun_fd) &&
             r.get_string("device", device) && r.get_uint("mtu", 576, 65'535, mtu) &&
             r.get_string("socks5", socks5) && r.get_string("socks5_username", c.socks5_username) &&
             r.get_string("socks5_password", c.socks5_password) && r.get_string("udp", udp) &&
-            r.get_object("udp_local", udp_local_json) && r.get_string("udp_local_config", udp_local_file) &&
+            r.get_object("udp_local", udp_local_json) && r.get_string("udp_socks5", udp_socks5) && r.get_string("udp_local_config", udp_local_file) &&
             r.get_uints("drop_udp_ports", 1, 65'535, drop_ports) &&
             r.get_uint("max_tcp_connections", 1, 1'000'000, c.max_tcp_connections) &&
             r.get_uint("tcp_connect_timeout_ms", 100, 600'000, c.tcp_connect_timeout_ms) &&
@@ -88,8 +88,19 @@ bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string&
     c.udp_local_config = text ? text : "{}";
     cJSON_free(text);
     cJSON_Delete(o);
+  } else if (udp == "socks5") {
+    c.udp = UdpMode::socks5;
+    if (!udp_socks5.empty()) {
+      auto u = protocol::parse_address_text(udp_socks5);
+      if (!u.address || !u.address->is_ip()) {
+        error = "\"udp_socks5\": " + udp_socks5 + ": " + (u.error ? u.error : "must be an IP address");
+        return false;
+      }
+      c.udp_socks5 = *u.address;
+      c.has_udp_socks5 = true;
+    }
   } else {
-    error = "\"udp\" must be \"off\" or \"udp-local\"";
+    error = "\"udp\" must be \"off\", \"udp-local\" or \"socks5\"";
     return false;
   }
   for (uint64_t p : drop_ports) c.drop_udp_ports.push_back(static_cast<uint16_t>(p));

@@ -11,7 +11,7 @@
 namespace udptun::t2s {
 
 enum class DeviceKind { tun_name, tun_fd, callbacks };
-enum class UdpMode { off, udp_local };
+enum class UdpMode { off, udp_local, socks5 };
 
 struct Tun2SocksConfig {
   DeviceKind device = DeviceKind::tun_name;
@@ -21,6 +21,8 @@ struct Tun2SocksConfig {
   protocol::Address socks5;  // TCP goes here (SOCKS5 CONNECT)
   std::string socks5_username, socks5_password;
   UdpMode udp = UdpMode::off;
+  bool has_udp_socks5 = false;
+  protocol::Address udp_socks5;  // "udp": "socks5": UDP ASSOCIATE here (default: socks5)
   std::string udp_local_config;  // JSON for the in-process udp-local ("in_process" is set)
   std::vector<uint16_t> drop_udp_ports;
   uint64_t max_tcp_connections = 4096;
@@ -30,7 +32,8 @@ struct Tun2SocksConfig {
 };
 
 // Keys: "tun": NAME | "tun_fd": N | "device": "callbacks"; "mtu"; "socks5": "HOST:PORT"
-// (an IP); "socks5_username"/"socks5_password"; "udp": "off" | "udp-local";
+// (an IP); "socks5_username"/"socks5_password"; "udp": "off" | "udp-local" | "socks5";
+// "udp_socks5": "IP:PORT" (for "socks5"; default: the "socks5" server);
 // "udp_local": { udp-local configuration } or "udp_local_config": FILE; "drop_udp_ports":
 // [443]; "max_tcp_connections"; "tcp_connect_timeout_ms"; "stats_interval_ms"; "log_level".
 bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string& error);
