@@ -48,7 +48,10 @@
 #define IP_REASS_MAX_PBUFS 128
 
 /* TCP tuned for throughput over a local TUN: large windows with scaling, SACK out. */
-#define TCP_MSS 1460
+/* The largest MSS we support (MTU 9000); lwIP uses min(TCP_MSS, netif MTU - 40) per
+ * connection (TCP_CALCULATE_EFF_SEND_MSS), so MTU 1500 still gets 1460. */
+#define TCP_MSS 8960
+#define TCP_CALCULATE_EFF_SEND_MSS 1
 #define LWIP_WND_SCALE 1
 #define TCP_RCV_SCALE 4
 #define TCP_WND (512 * 1024)

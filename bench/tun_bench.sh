@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# tun2socks through a real TUN, beside a plain veth baseline measured in the same run.
+# Needs root. Two namespaces made here and deleted on exit; only their addresses are used.
+#   bench/tun_bench.sh BUILD_DIR [SECONDS]
+#
+# TCP: iperf3 through TUN → tun2socks → microsocks (target ns) → iperf3 server, at TUN MTU
+#      1500 and 9000; baseline: iperf3 straight over the veth at the same MTU.
+# UDP: iperf3 -u (512-byte datagrams, unpaced) through TUN → tun2socks → in-process udp-local
+#      → udp-server (target ns) → iperf3; baseline: the same straight over the veth.
+set -uo pipefail
+build=${1:?build directory}
+secs=${2:-3}
+[ "$(id -u)" = 0 ] || { echo "tun_bench: needs root"; exit 1; }
+id=$$
+nc_=udptun-bc-$id
+nt=udptun-bt-$id
+tun=tb$id
+work=$(mktemp -d /tmp/udptun-bench-XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  sleep 0.2
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
+  ip netns del "$nc_" 2>/dev/null
+  ip netns del "$nt" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+in_c() { ip netns exec "$nc_" "$@"; }
+in_t() { ip netns exec "$nt" "$@"; }
+bg_c() { ip netns exec "$nc_" "$@" >>"$work/$(basename "$1").log" 2>&1 & pids+=($!); }
+bg_t() { ip netns exec "$nt" "$@" >>"$work/$(basename "$1").log" 2>&1 & pids+=($!); }
+
+ip netns add "$nc_"; ip netns add "$nt"
+ip link add "vc$id" type veth peer name "vt$id"
+ip link set "vc$id" netns "$nc_"; ip link set "vt$id" netns "$nt"
+in_c ip link set lo up; in_t ip link set lo up
+in_c ip addr add 10.202.0.1/30 dev "vc$id"; in_c ip link set "vc$id" up
+in_t ip addr add 10.202.0.2/30 dev "vt$id"; in_t ip link set "vt$id" up
+in_t ip addr add 192.0.2.1/32 dev lo
+
+bg_t iperf3 -s -p 5201
+bg_t microsocks -i 10.202.0.2 -p 1080
+head -c 24 /dev/urandom | base64 > "$work/psk"
+bg_t "$build/udpserver/udp-server" --listen 10.202.0.2:7001 --psk-file "$work/psk" --allow-target 192.0.2.0/24 --log-level warn
+echo "{\"server\": \"10.202.0.2:7001\", \"psk_file\": \"$work/psk\"}" > "$work/udp-local.json"
+sleep 0.5
+
+gbit() {  # iperf3 JSON → Gbit/s received
+  python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.2f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))' 2>/dev/null || echo "?"
+}
+udp_summary() {  # iperf3 -u JSON → "datagrams/s delivered, loss %"
+  python3 -c 'import json,sys; d=json.load(sys.stdin); s=d["end"]["sum"]; secs=s["seconds"]; pk=s["packets"]; lost=s["lost_packets"]; print("%.0f %.2f" % ((pk-lost)/secs, s["lost_percent"]))' 2>/dev/null || echo "? ?"
+}
+
+start_t2s() {  # mtu
+  bg_c "$build/tun2socks/tun2socks" --tun "$tun" --mtu "$1" --socks5 10.202.0.2:1080 --udp udp-local \
+    --udp-local "$work/udp-local.json" --log-level warn
+  t2s_pid=${pids[-1]}
+  for _ in $(seq 50); do in_c ip link show "$tun" >/dev/null 2>&1 && break; sleep 0.1; done
+  in_c ip link set "$tun" mtu "$1"
+  in_c ip addr add 10.0.85.1/24 dev "$tun"; in_c ip link set "$tun" up
+  in_c ip route add 192.0.2.1/32 dev "$tun"
+  sleep 0.3
+}
+stop_t2s() { kill "$t2s_pid"; wait "$t2s_pid" 2>/dev/null; sleep 0.3; }
+
+printf '%-34s %12s %12s %8s\n' "load" "tun2socks" "plain veth" "ratio"
+for mtu in 1500 9000; do
+  in_c ip link set "vc$id" mtu "$mtu"; in_t ip link set "vt$id" mtu "$mtu"
+  base=$(in_c iperf3 -c 10.202.0.2 -p 5201 -t "$secs" -J | gbit)
+  start_t2s "$mtu"
+  tun=$(in_c iperf3 -c 192.0.2.1 -p 5201 -t "$secs" -J | gbit)
+  stop_t2s
+  ratio=$(python3 -c "print('%.2f' % ($tun/$base))" 2>/dev/null || echo "?")
+  printf '%-34s %9s Gb/s %9s Gb/s %7sx\n' "TCP, MTU $mtu (Gbit/s)" "$tun" "$base" "$ratio"
+done
+in_c ip link set "vc$id" mtu 1500; in_t ip link set "vt$id" mtu 1500
+read -r base_pps base_loss < <(in_c iperf3 -c 10.202.0.2 -p 5201 -u -b 0 -l 512 -t "$secs" -J | udp_summary)
+start_t2s 1500
+read -r tun_pps tun_loss < <(in_c iperf3 -c 192.0.2.1 -p 5201 -u -b 0 -l 512 -t "$secs" -J | udp_summary)
+for rate in 100M 400M; do
+  read -r pps loss < <(in_c iperf3 -c 192.0.2.1 -p 5201 -u -b "$rate" -l 512 -t "$secs" -J | udp_summary)
+  printf '%-34s %9s /s (loss %s%%)\n' "UDP 512 B paced at $rate bit/s" "$pps" "$loss"
+done
+stop_t2s
+ratio=$(python3 -c "print('%.2f' % ($tun_pps/$base_pps))" 2>/dev/null || echo "?")
+printf '%-34s %9s /s %11s /s %7sx   (loss %s%% vs %s%%)\n' "UDP 512 B unpaced (delivered/s)" "$tun_pps" "$base_pps" "$ratio" "$tun_loss" "$base_loss"
