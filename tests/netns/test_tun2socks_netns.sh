@@ -7,7 +7,7 @@
 set -uo pipefail
 build=${1:?build directory}
 if [ "$(id -u)" != 0 ]; then echo "SKIP: needs root (network namespaces and a TUN device)"; exit 77; fi
-for tool in ip socat ss-server ss-local sha256sum; do
+for tool in ip socat ss-server ss-local sha256sum microsocks iperf3; do
   command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (scripts/setup installs it)"; exit 77; }
 done
 [ -c /dev/net/tun ] || { echo "SKIP: /dev/net/tun is missing"; exit 77; }
@@ -57,6 +57,11 @@ bg_t socat UDP-RECVFROM:5001,bind=192.0.2.1,fork EXEC:cat
 bg_t socat TCP6-LISTEN:7,bind=[2001:db8::1],fork,reuseaddr EXEC:cat
 bg_t socat UDP6-RECVFROM:5001,bind=[2001:db8::1],fork EXEC:cat
 bg_t ss-server -s 10.201.0.2 -p 8388 -k netns-test -m chacha20-ietf-poly1305 -u
+bg_t microsocks -i 10.201.0.2 -p 1081   # a plain SOCKS5 server, for the half-close checks
+bg_t iperf3 -s -B 192.0.2.1 -p 5201
+head -c 1048576 /dev/urandom > "$work/mib"
+bg_t socat -u TCP-LISTEN:9,bind=192.0.2.1,reuseaddr CREATE:"$work/mib.received"
+bg_t socat -u OPEN:"$work/mib" TCP-LISTEN:10,bind=192.0.2.1,reuseaddr
 head -c 24 /dev/urandom | base64 > "$work/psk"
 bg_t "$build/udpserver/udp-server" --listen 10.201.0.2:7001 --psk-file "$work/psk" --allow-target 192.0.2.0/24 --allow-target 2001:db8::/32
 
@@ -66,7 +71,7 @@ cat > "$work/udp-local.json" <<JSON
 {"server": "10.201.0.2:7001", "psk_file": "$work/psk"}
 JSON
 start_tun2socks() {  # extra flags...
-  bg_c "$build/tun2socks/tun2socks" --tun "$tun" --socks5 127.0.0.1:1080 --log-level debug "$@"
+  bg_c "$build/tun2socks/tun2socks" --tun "$tun" --log-level debug "$@"
   t2s_pid=${pids[-1]}
   for _ in $(seq 50); do in_c ip link show "$tun" >/dev/null 2>&1 && break; sleep 0.1; done
   in_c ip addr add 10.0.85.1/24 dev "$tun"
@@ -76,7 +81,7 @@ start_tun2socks() {  # extra flags...
   in_c ip -6 route add default dev "$tun"
   sleep 0.5
 }
-start_tun2socks --udp udp-local --udp-local "$work/udp-local.json"
+start_tun2socks --socks5 127.0.0.1:1080 --udp udp-local --udp-local "$work/udp-local.json"
 
 # ss-local drops a relay whose client half-closes before the reply came back (seen with
 # shadowsocks-libev 3.3.5), so these clients keep their side open (ignoreeof) and stop on
@@ -129,11 +134,28 @@ check "TCP 20 parallel connections" tcp_parallel
 kill "$t2s_pid"; wait "$t2s_pid" 2>/dev/null
 for _ in $(seq 50); do in_c ip link show "$tun" >/dev/null 2>&1 || break; sleep 0.1; done
 bg_c ss-local -s 10.201.0.2 -p 8388 -k netns-test -m chacha20-ietf-poly1305 -b 127.0.0.1 -l 1080 -U
-start_tun2socks --udp socks5
+start_tun2socks --socks5 127.0.0.1:1080 --udp socks5
 check "m1 split: UDP through ss-local -U (SOCKS5 UDP ASSOCIATE)" udp_echo "datagram via ss-local -U"
 check "m1 split: TCP through the TCP-only ss-local at the same time" tcp_echo "tcp beside the split"
 check "m1 split: UDP over IPv6 via SOCKS5" udp6_echo "v6 datagram via ss-local -U"
 
+# Half-closes and iperf3, through microsocks (ss-local drops a relay on an early client FIN).
+kill "$t2s_pid"; wait "$t2s_pid" 2>/dev/null
+for _ in $(seq 50); do in_c ip link show "$tun" >/dev/null 2>&1 || break; sleep 0.1; done
+start_tun2socks --socks5 10.201.0.2:1081
+half_close_up() {  # the app sends 1 MiB and FIN: all of it reaches the target, then EOF
+  in_c timeout 10 socat -u OPEN:"$work/mib" TCP:192.0.2.1:9 &&
+    for _ in $(seq 50); do cmp -s "$work/mib" "$work/mib.received" && return 0; sleep 0.1; done
+  return 1
+}
+half_close_down() {  # the target sends 1 MiB and FIN: the app reads all of it, then EOF
+  in_c timeout 10 socat -u TCP:192.0.2.1:10 CREATE:"$work/mib.down" && cmp -s "$work/mib" "$work/mib.down"
+}
+iperf_run() { in_c timeout 20 iperf3 -c 192.0.2.1 -p 5201 -t 1 > "$work/iperf.txt" 2>&1 && grep -q receiver "$work/iperf.txt"; }
+check "half-close: app → target, 1 MiB then FIN" half_close_up
+check "half-close: target → app, 1 MiB then FIN" half_close_down
+check "iperf3 (TCP, 1 s) through the TUN" iperf_run
+
 if [ $failures -ne 0 ]; then dump_logs; fi
-echo "$((10 - failures)) passed, $failures failed"
+echo "$((13 - failures)) passed, $failures failed"
 [ $failures -eq 0 ]
