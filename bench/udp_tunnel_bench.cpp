@@ -114,7 +114,8 @@ struct BlastResult {
 
 // Sends `size`-byte datagrams to `to` for `seconds` (or `max_count`), at `rate` per second
 // (0 = as fast as possible), in sendmmsg batches.
-BlastResult blast(const sockaddr_storage& to, size_t size, double seconds, double rate, uint64_t max_count) {
+BlastResult blast(const sockaddr_storage& to, size_t size, double seconds, double rate,
+                  uint64_t max_count) {
   int fd = udp_socket();
   constexpr int kBatch = 32;
   std::vector<char> payload(size, 'b');
@@ -149,7 +150,8 @@ struct Throughput {
   double sent_per_s, delivered_per_s, mbit_s, delivered_pct;
 };
 
-Throughput measure(Sink& sink, const sockaddr_storage& to, size_t size, double seconds, double rate) {
+Throughput measure(Sink& sink, const sockaddr_storage& to, size_t size, double seconds,
+                   double rate) {
   sink.reset();
   BlastResult b = blast(to, size, seconds, rate, 50'000'000);
   std::this_thread::sleep_for(std::chrono::milliseconds(400));  // let queues drain
@@ -207,7 +209,8 @@ Latency echo_latency(const sockaddr_storage& to, int count, double max_seconds) 
   for (int i = 0; i < count && seconds_since(start) < max_seconds; ++i) {
     std::string msg = "ping " + std::to_string(i);
     auto t0 = Clock::now();
-    sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof(sockaddr_in));
+    sendto(fd, msg.data(), msg.size(), 0, reinterpret_cast<const sockaddr*>(&to),
+           sizeof(sockaddr_in));
     while (true) {
       pollfd p{fd, POLLIN, 0};
       if (poll(&p, 1, 1000) <= 0) break;
@@ -267,13 +270,14 @@ int main(int argc, char** argv) {
                            "--allow-target", "127.0.0.0/8", "--max-flows-per-session", "200000",
                            "--flow-opens-per-second", "1000000", "--log-level", "warn"},
                           dir.path() + "/server.log");
-  harness::Process local(harness::udp_local_bin(),
-                         {"--server", harness::endpoint(AF_INET, server_port), "--psk-file", key, "--forward",
-                          harness::endpoint(AF_INET, front_port) + "=" + harness::endpoint(AF_INET, sink.port()),
-                          "--forward",
-                          harness::endpoint(AF_INET, echo_front_port) + "=" + harness::endpoint(AF_INET, echo.port()),
-                          "--max-flows", "200000", "--log-level", "warn"},
-                         dir.path() + "/local.log");
+  harness::Process local(
+      harness::udp_local_bin(),
+      {"--server", harness::endpoint(AF_INET, server_port), "--psk-file", key, "--forward",
+       harness::endpoint(AF_INET, front_port) + "=" + harness::endpoint(AF_INET, sink.port()),
+       "--forward",
+       harness::endpoint(AF_INET, echo_front_port) + "=" + harness::endpoint(AF_INET, echo.port()),
+       "--max-flows", "200000", "--log-level", "warn"},
+      dir.path() + "/local.log");
   if (!server.start() || !local.start()) {
     std::fprintf(stderr, "cannot start the daemons\n");
     return 1;
@@ -283,47 +287,55 @@ int main(int argc, char** argv) {
   {
     harness::UdpClient probe;
     if (!harness::eventually([&] { return probe.echo(echo_front, "up?", 200); }, 5000)) {
-      std::fprintf(stderr, "the tunnel did not come up\n%s\n%s\n", server.log().c_str(), local.log().c_str());
+      std::fprintf(stderr, "the tunnel did not come up\n%s\n%s\n", server.log().c_str(),
+                   local.log().c_str());
       return 1;
     }
   }
   sockaddr_storage direct = loopback(AF_INET, sink.port());
   sockaddr_storage direct_echo = loopback(AF_INET, echo.port());
 
-  std::printf("udptun loopback benchmark (%.1f s per load; 2 cores shared by sender, both daemons, receiver)\n\n",
-              seconds);
+  std::printf(
+      "udptun loopback benchmark (%.1f s per load; 2 cores shared by sender, both daemons, "
+      "receiver)\n\n",
+      seconds);
   double tcp = tcp_loopback_gbit(seconds);
   std::printf("baseline: plain TCP over loopback %.2f Gbit/s\n\n", tcp);
-  std::printf("%-26s %12s %12s %10s %9s | %12s %10s | %7s %7s\n", "load", "sent/s", "delivered/s", "Mbit/s",
-              "deliv.%", "raw UDP /s", "raw Mbit/s", "vs UDP", "vs TCP");
+  std::printf("%-26s %12s %12s %10s %9s | %12s %10s | %7s %7s\n", "load", "sent/s", "delivered/s",
+              "Mbit/s", "deliv.%", "raw UDP /s", "raw Mbit/s", "vs UDP", "vs TCP");
   std::string json_rows;
   struct Load {
     const char* name;
     size_t size;
     double rate;
-  } loads[] = {{"1400 B, unpaced", 1400, 0},    {"512 B, unpaced", 512, 0},     {"64 B, unpaced", 64, 0},
-               {"512 B at 100k/s", 512, 100000}, {"512 B at 200k/s", 512, 200000}, {"512 B at 400k/s", 512, 400000}};
+  } loads[] = {{"1400 B, unpaced", 1400, 0},     {"512 B, unpaced", 512, 0},
+               {"64 B, unpaced", 64, 0},         {"512 B at 100k/s", 512, 100000},
+               {"512 B at 200k/s", 512, 200000}, {"512 B at 400k/s", 512, 400000}};
   for (const Load& l : loads) {
     Throughput raw = measure(sink, direct, l.size, seconds, l.rate);
     Throughput tun = measure(sink, front, l.size, seconds, l.rate);
-    std::printf("%-26s %12.0f %12.0f %10.0f %8.2f%% | %12.0f %10.0f | %6.2fx %6.2fx\n", l.name, tun.sent_per_s,
-                tun.delivered_per_s, tun.mbit_s, tun.delivered_pct, raw.delivered_per_s, raw.mbit_s,
-                raw.mbit_s > 0 ? tun.mbit_s / raw.mbit_s : 0, tun.mbit_s / (tcp * 1000));
+    std::printf("%-26s %12.0f %12.0f %10.0f %8.2f%% | %12.0f %10.0f | %6.2fx %6.2fx\n", l.name,
+                tun.sent_per_s, tun.delivered_per_s, tun.mbit_s, tun.delivered_pct,
+                raw.delivered_per_s, raw.mbit_s, raw.mbit_s > 0 ? tun.mbit_s / raw.mbit_s : 0,
+                tun.mbit_s / (tcp * 1000));
     char row[512];
-    std::snprintf(row, sizeof row,
-                  "%s{\"load\":\"%s\",\"size\":%zu,\"rate\":%.0f,\"delivered_per_s\":%.0f,\"mbit_s\":%.1f,"
-                  "\"delivered_pct\":%.3f,\"raw_udp_per_s\":%.0f,\"raw_udp_mbit_s\":%.1f}",
-                  json_rows.empty() ? "" : ",", l.name, l.size, l.rate, tun.delivered_per_s, tun.mbit_s,
-                  tun.delivered_pct, raw.delivered_per_s, raw.mbit_s);
+    std::snprintf(
+        row, sizeof row,
+        "%s{\"load\":\"%s\",\"size\":%zu,\"rate\":%.0f,\"delivered_per_s\":%.0f,\"mbit_s\":%.1f,"
+        "\"delivered_pct\":%.3f,\"raw_udp_per_s\":%.0f,\"raw_udp_mbit_s\":%.1f}",
+        json_rows.empty() ? "" : ",", l.name, l.size, l.rate, tun.delivered_per_s, tun.mbit_s,
+        tun.delivered_pct, raw.delivered_per_s, raw.mbit_s);
     json_rows += row;
   }
 
   Latency raw_lat = echo_latency(direct_echo, 2000, 10);
   Latency tun_lat = echo_latency(echo_front, 2000, 10);
-  std::printf("\necho round trip (2000 at low rate): tunnel p50 %.0f us p99 %.0f us | direct UDP p50 %.0f us p99 %.0f us"
-              " | ratio p50 %.1fx\n",
-              tun_lat.p50_us, tun_lat.p99_us, raw_lat.p50_us, raw_lat.p99_us,
-              raw_lat.p50_us > 0 ? tun_lat.p50_us / raw_lat.p50_us : 0);
+  std::printf(
+      "\necho round trip (2000 at low rate): tunnel p50 %.0f us p99 %.0f us | direct UDP p50 %.0f "
+      "us p99 %.0f us"
+      " | ratio p50 %.1fx\n",
+      tun_lat.p50_us, tun_lat.p99_us, raw_lat.p50_us, raw_lat.p99_us,
+      raw_lat.p50_us > 0 ? tun_lat.p50_us / raw_lat.p50_us : 0);
 
   // Flow setup and memory, on a fresh pair of daemons (the loads above grew their buffers):
   // 10,000 sources, one datagram each, until every echo is back.
@@ -336,11 +348,12 @@ int main(int argc, char** argv) {
                             "--allow-target", "127.0.0.0/8", "--max-flows-per-session", "200000",
                             "--flow-opens-per-second", "1000000", "--log-level", "warn"},
                            dir.path() + "/server2.log");
-  harness::Process local2(harness::udp_local_bin(),
-                          {"--server", harness::endpoint(AF_INET, server_port2), "--psk-file", key, "--forward",
-                           harness::endpoint(AF_INET, flows_front_port) + "=" + harness::endpoint(AF_INET, echo.port()),
-                           "--max-flows", "200000", "--log-level", "warn"},
-                          dir.path() + "/local2.log");
+  harness::Process local2(
+      harness::udp_local_bin(),
+      {"--server", harness::endpoint(AF_INET, server_port2), "--psk-file", key, "--forward",
+       harness::endpoint(AF_INET, flows_front_port) + "=" + harness::endpoint(AF_INET, echo.port()),
+       "--max-flows", "200000", "--log-level", "warn"},
+      dir.path() + "/local2.log");
   server2.start();
   local2.start();
   sockaddr_storage flows_front = loopback(AF_INET, flows_front_port);
@@ -384,7 +397,8 @@ int main(int argc, char** argv) {
       ++resends;  // lost on a full queue somewhere: ask again
       last_send = Clock::now();
       for (size_t i = 0; i < fds.size(); ++i) {
-        if (!answered[i]) sendto(fds[i], "f", 1, 0, reinterpret_cast<sockaddr*>(&flows_front), sizeof(sockaddr_in));
+        if (!answered[i])
+          sendto(fds[i], "f", 1, 0, reinterpret_cast<sockaddr*>(&flows_front), sizeof(sockaddr_in));
       }
     }
   }
@@ -392,25 +406,31 @@ int main(int argc, char** argv) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   long server_rss1 = rss_kib(server2.pid()), local_rss1 = rss_kib(local2.pid());
   for (int fd : fds) close(fd);
-  std::printf("\nflows: %zu of %zu answered in %.2f s = %.0f flows/s set up (resend rounds: %d)\n", done, fds.size(),
-              setup_s, static_cast<double>(done) / setup_s, resends);
-  std::printf("memory with %zu flows: udp-local +%ld KiB (%.2f KiB/flow), udp-server +%ld KiB (%.2f KiB/flow, "
-              "kernel socket memory aside)\n",
-              done, local_rss1 - local_rss0, static_cast<double>(local_rss1 - local_rss0) / static_cast<double>(done),
-              server_rss1 - server_rss0,
-              static_cast<double>(server_rss1 - server_rss0) / static_cast<double>(done));
-  std::printf("idle RSS before the flows: udp-local %ld KiB, udp-server %ld KiB\n", local_rss0, server_rss0);
+  std::printf("\nflows: %zu of %zu answered in %.2f s = %.0f flows/s set up (resend rounds: %d)\n",
+              done, fds.size(), setup_s, static_cast<double>(done) / setup_s, resends);
+  std::printf(
+      "memory with %zu flows: udp-local +%ld KiB (%.2f KiB/flow), udp-server +%ld KiB (%.2f "
+      "KiB/flow, "
+      "kernel socket memory aside)\n",
+      done, local_rss1 - local_rss0,
+      static_cast<double>(local_rss1 - local_rss0) / static_cast<double>(done),
+      server_rss1 - server_rss0,
+      static_cast<double>(server_rss1 - server_rss0) / static_cast<double>(done));
+  std::printf("idle RSS before the flows: udp-local %ld KiB, udp-server %ld KiB\n", local_rss0,
+              server_rss0);
   local2.terminate();
   server2.terminate();
 
   if (json) {
-    std::printf("\n{\"tcp_loopback_gbit_s\":%.2f,\"loads\":[%s],\"echo\":{\"tunnel_p50_us\":%.0f,\"tunnel_p99_us\":%.0f,"
-                "\"direct_p50_us\":%.0f,\"direct_p99_us\":%.0f},\"flows\":{\"count\":%zu,\"per_s\":%.0f,"
-                "\"local_kib_per_flow\":%.2f,\"server_kib_per_flow\":%.2f}}\n",
-                tcp, json_rows.c_str(), tun_lat.p50_us, tun_lat.p99_us, raw_lat.p50_us, raw_lat.p99_us, done,
-                static_cast<double>(done) / setup_s,
-                static_cast<double>(local_rss1 - local_rss0) / static_cast<double>(done),
-                static_cast<double>(server_rss1 - server_rss0) / static_cast<double>(done));
+    std::printf(
+        "\n{\"tcp_loopback_gbit_s\":%.2f,\"loads\":[%s],\"echo\":{\"tunnel_p50_us\":%.0f,\"tunnel_"
+        "p99_us\":%.0f,"
+        "\"direct_p50_us\":%.0f,\"direct_p99_us\":%.0f},\"flows\":{\"count\":%zu,\"per_s\":%.0f,"
+        "\"local_kib_per_flow\":%.2f,\"server_kib_per_flow\":%.2f}}\n",
+        tcp, json_rows.c_str(), tun_lat.p50_us, tun_lat.p99_us, raw_lat.p50_us, raw_lat.p99_us,
+        done, static_cast<double>(done) / setup_s,
+        static_cast<double>(local_rss1 - local_rss0) / static_cast<double>(done),
+        static_cast<double>(server_rss1 - server_rss0) / static_cast<double>(done));
   }
   return 0;
 }

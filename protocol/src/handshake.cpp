@@ -12,7 +12,9 @@ namespace {
 constexpr char kClientLabel[] = "udptun/1 client hello";
 constexpr char kServerLabel[] = "udptun/1 server hello";
 
-ByteView label(const char* s, size_t n) { return {reinterpret_cast<const uint8_t*>(s), n - 1}; }
+ByteView label(const char* s, size_t n) {
+  return {reinterpret_cast<const uint8_t*>(s), n - 1};
+}
 
 constexpr size_t kClientSignedSize = kClientHelloSize - 32;
 constexpr size_t kServerSignedSize = kServerHelloSize - 32;
@@ -46,9 +48,9 @@ Mac client_mac(const PreSharedKey& key, const ClientHello& h) {
 Mac server_mac(const PreSharedKey& key, const Mac& cmac, const ServerHello& h) {
   uint8_t signed_part[kServerSignedSize];
   write_server_signed(h, signed_part);
-  return detail::hmac_sha256(key.view(), {label(kServerLabel, sizeof kServerLabel),
-                                          ByteView(cmac.data(), cmac.size()),
-                                          ByteView(signed_part, sizeof signed_part)});
+  return detail::hmac_sha256(
+      key.view(), {label(kServerLabel, sizeof kServerLabel), ByteView(cmac.data(), cmac.size()),
+                   ByteView(signed_part, sizeof signed_part)});
 }
 
 // Checks magic and version as soon as their bytes are there, so a wrong peer (an HTTP
@@ -61,7 +63,7 @@ Parsed<T> check_preface(ByteView in) {
   }
   if (in.size > 4 && in[4] != kProtocolVersion) {
     return P::reject("unsupported protocol version",
-                   static_cast<uint8_t>(RefuseReason::unsupported_version));
+                     static_cast<uint8_t>(RefuseReason::unsupported_version));
   }
   return P::more();
 }

@@ -6,7 +6,9 @@ namespace udptun::protocol::socks5 {
 
 namespace {
 
-constexpr uint8_t rep(Reply r) { return static_cast<uint8_t>(r); }
+constexpr uint8_t rep(Reply r) {
+  return static_cast<uint8_t>(r);
+}
 
 }  // namespace
 
@@ -98,7 +100,8 @@ Parsed<Request> decode_request(ByteView in) {
   ByteReader r(in);
   uint8_t ver, cmd, rsv;
   if (!r.u8(ver)) return P::more();
-  if (ver != kVersion) return P::reject("not SOCKS5 (bad version byte)", rep(Reply::general_failure));
+  if (ver != kVersion)
+    return P::reject("not SOCKS5 (bad version byte)", rep(Reply::general_failure));
   if (!r.u8(cmd)) return P::more();
   if (cmd < 0x01 || cmd > 0x03) {
     return P::reject("unknown command", rep(Reply::command_not_supported));

@@ -53,7 +53,8 @@ ClientHandshake::Status ClientHandshake::feed(ByteView in, std::vector<uint8_t>&
         if (s.need_more()) return Status::need_more;
         if (s.failed()) return fail_with(s.error);
         consumed += s.consumed;
-        if (s.value.status != 0) return fail_with("the SOCKS5 server refused our username/password");
+        if (s.value.status != 0)
+          return fail_with("the SOCKS5 server refused our username/password");
         encode_request(w, Request{command_, destination_});
         stage_ = Stage::reply;
         break;

@@ -130,7 +130,8 @@ std::string usage_text(const char* program, const char* summary,
                        const std::vector<CommandLineOption>& options) {
   std::string s = std::string("usage: ") + program + " [OPTIONS]\n" + summary + "\n\noptions:\n";
   for (const auto& o : options) {
-    std::string left = std::string("  ") + o.flag + (o.value_name && *o.value_name ? std::string(" ") + o.value_name : "");
+    std::string left = std::string("  ") + o.flag +
+                       (o.value_name && *o.value_name ? std::string(" ") + o.value_name : "");
     if (left.size() < 34) left.resize(34, ' ');
     s += left + " " + o.help + "  [json: \"" + o.key + "\"]\n";
   }
@@ -160,6 +161,8 @@ int wait_for_stop_signal() {
   return sig;
 }
 
-void raise_stop_signal() { kill(getpid(), SIGTERM); }
+void raise_stop_signal() {
+  kill(getpid(), SIGTERM);
+}
 
 }  // namespace udptun::runtime

@@ -72,7 +72,8 @@ bool ConfigReader::get_strings(const char* key, std::vector<std::string>& out) {
     out = {v->valuestring};
     return true;
   }
-  if (!cJSON_IsArray(v)) return fail(std::string("\"") + key + "\" must be a string or an array of strings");
+  if (!cJSON_IsArray(v))
+    return fail(std::string("\"") + key + "\" must be a string or an array of strings");
   out.clear();
   const cJSON* item;
   cJSON_ArrayForEach(item, v) {
@@ -94,7 +95,8 @@ bool ConfigReader::get_object(const char* key, std::string& out) {
   return true;
 }
 
-bool ConfigReader::get_uints(const char* key, uint64_t min, uint64_t max, std::vector<uint64_t>& out) {
+bool ConfigReader::get_uints(const char* key, uint64_t min, uint64_t max,
+                             std::vector<uint64_t>& out) {
   seen_.insert(key);
   if (!root_) return false;
   const cJSON* v = cJSON_GetObjectItemCaseSensitive(root_.get(), key);
@@ -103,8 +105,8 @@ bool ConfigReader::get_uints(const char* key, uint64_t min, uint64_t max, std::v
     return cJSON_IsNumber(n) && n->valuedouble >= double(min) && n->valuedouble <= double(max) &&
            std::floor(n->valuedouble) == n->valuedouble;
   };
-  std::string why = std::string("\"") + key + "\" must be an integer from " + std::to_string(min) + " to " +
-                    std::to_string(max) + ", or an array of them";
+  std::string why = std::string("\"") + key + "\" must be an integer from " + std::to_string(min) +
+                    " to " + std::to_string(max) + ", or an array of them";
   out.clear();
   if (cJSON_IsNumber(v)) {
     if (!valid(v)) return fail(why);

@@ -22,11 +22,16 @@ const char* log_level_name(LogLevel l) {
 }
 
 bool parse_log_level(const std::string& s, LogLevel& out) {
-  if (s == "error") out = LogLevel::error;
-  else if (s == "warn") out = LogLevel::warn;
-  else if (s == "info") out = LogLevel::info;
-  else if (s == "debug") out = LogLevel::debug;
-  else return false;
+  if (s == "error")
+    out = LogLevel::error;
+  else if (s == "warn")
+    out = LogLevel::warn;
+  else if (s == "info")
+    out = LogLevel::info;
+  else if (s == "debug")
+    out = LogLevel::debug;
+  else
+    return false;
   return true;
 }
 

@@ -13,7 +13,9 @@ TcpStream::TcpStream(EventLoop& loop, Events& events, size_t max_queued_bytes)
   flush_check_.init(this, [&](uv_check_t* c) { return uv_check_init(loop_.get(), c); });
 }
 
-TcpStream::~TcpStream() { close(); }
+TcpStream::~TcpStream() {
+  close();
+}
 
 int TcpStream::accept_from(uv_stream_t* listener) {
   int rc = uv_accept(listener, tcp_.stream());
@@ -59,8 +61,8 @@ void TcpStream::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   auto* self = static_cast<TcpStream*>(s->data);
   if (!self) return;
   if (n > 0) {
-    self->events_.on_stream_data(ByteView(reinterpret_cast<const uint8_t*>(buf->base),
-                                          static_cast<size_t>(n)));
+    self->events_.on_stream_data(
+        ByteView(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(n)));
     return;  // the handler may have destroyed us: touch nothing after it
   }
   if (n < 0) self->fail(n == UV_EOF ? "closed by peer" : uv_strerror(static_cast<int>(n)));
@@ -105,8 +107,10 @@ void TcpStream::on_check(uv_check_t* c) {
 void TcpStream::flush() {
   if (!tcp_ || inflight_ || connecting_) return;
   if (queued_.empty()) {
-    if (close_when_flushed_) close();
-    else if (shutdown_when_flushed_) shutdown_write();
+    if (close_when_flushed_)
+      close();
+    else if (shutdown_when_flushed_)
+      shutdown_write();
     return;
   }
   auto req = std::make_unique<WriteRequest>();
@@ -159,7 +163,8 @@ void TcpStream::shutdown_write() {
     // The request is freed in its callback, which needs no owner (it also runs, cancelled,
     // if the stream closes first).
     auto req = std::make_unique<uv_shutdown_t>();
-    if (uv_shutdown(req.get(), tcp_.stream(), [](uv_shutdown_t* r, int) { std::unique_ptr<uv_shutdown_t> done(r); }) == 0) {
+    if (uv_shutdown(req.get(), tcp_.stream(),
+                    [](uv_shutdown_t* r, int) { std::unique_ptr<uv_shutdown_t> done(r); }) == 0) {
       req.release();
     }
   } else {
@@ -196,8 +201,8 @@ void TcpStream::close() {
 
 void TcpStream::close_flushing() {
   if (tcp_ && !inflight_ && !connecting_ && !queued_.empty()) {
-    uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(queued_.data()),
-                               static_cast<unsigned>(queued_.size()));
+    uv_buf_t buf =
+        uv_buf_init(reinterpret_cast<char*>(queued_.data()), static_cast<unsigned>(queued_.size()));
     uv_try_write(tcp_.stream(), &buf, 1);
   }
   close();
@@ -207,7 +212,8 @@ std::optional<protocol::Address> TcpStream::peer_address() const {
   if (!tcp_) return std::nullopt;
   sockaddr_storage ss;
   int len = sizeof ss;
-  if (uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return std::nullopt;
+  if (uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+    return std::nullopt;
   return protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
 }
 
@@ -215,7 +221,8 @@ std::optional<protocol::Address> TcpStream::local_address() const {
   if (!tcp_) return std::nullopt;
   sockaddr_storage ss;
   int len = sizeof ss;
-  if (uv_tcp_getsockname(tcp_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return std::nullopt;
+  if (uv_tcp_getsockname(tcp_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+    return std::nullopt;
   return protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
 }
 

@@ -66,16 +66,17 @@ int UdpSocket::send(protocol::ByteView payload, const struct sockaddr* to) {
 int UdpSocket::send(protocol::ByteView header, protocol::ByteView payload,
                     const struct sockaddr* to) {
   if (!udp_) return UV_EBADF;
-  uv_buf_t b[2] = {
-      uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(header.data)),
-                  static_cast<unsigned>(header.size)),
-      uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(payload.data)),
-                  static_cast<unsigned>(payload.size))};
+  uv_buf_t b[2] = {uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(header.data)),
+                               static_cast<unsigned>(header.size)),
+                   uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(payload.data)),
+                               static_cast<unsigned>(payload.size))};
   int rc = uv_udp_try_send(udp_.get(), b, 2, to);
   return rc < 0 ? rc : 0;
 }
 
-UdpSocket::~UdpSocket() { close(); }
+UdpSocket::~UdpSocket() {
+  close();
+}
 
 void UdpSocket::close() {
   if (scheduled_) {
@@ -88,7 +89,8 @@ void UdpSocket::close() {
   fd_ = -1;
 }
 
-void UdpSocket::queue(protocol::ByteView header, protocol::ByteView payload, const struct sockaddr* to) {
+void UdpSocket::queue(protocol::ByteView header, protocol::ByteView payload,
+                      const struct sockaddr* to) {
   if (fd_ < 0) {
     events_.on_send_dropped(1);
     return;
@@ -116,7 +118,8 @@ size_t UdpSocket::flush() {
   // shorter), within the kernel's 64-segment / 64 KiB limit.
   bool same = gso_ && out_.size() > 1 && out_bytes_.size() <= 65000;
   for (size_t i = 1; same && i < out_.size(); ++i) {
-    same = out_[i].to_len == out_[0].to_len && std::memcmp(&out_[i].to, &out_[0].to, out_[0].to_len) == 0 &&
+    same = out_[i].to_len == out_[0].to_len &&
+           std::memcmp(&out_[i].to, &out_[0].to, out_[0].to_len) == 0 &&
            (out_[i].size == out_[0].size || (i + 1 == out_.size() && out_[i].size < out_[0].size));
   }
   dropped = same ? send_gso() : send_each();

@@ -26,8 +26,13 @@ void check(Parse parse, Encode encode, ByteView in) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ByteView in(data, size);
-  check(decode_method_selection, [](ByteWriter& w, MethodSelection m) { encode_method_selection(w, m); }, in);
-  check(decode_user_pass_status, [](ByteWriter& w, UserPassStatus s) { encode_user_pass_status(w, s); }, in);
-  check(decode_reply, [](ByteWriter& w, const ReplyMessage& m) { encode_reply(w, m); }, in);
+  check(
+      decode_method_selection,
+      [](ByteWriter& w, MethodSelection m) { encode_method_selection(w, m); }, in);
+  check(
+      decode_user_pass_status,
+      [](ByteWriter& w, UserPassStatus s) { encode_user_pass_status(w, s); }, in);
+  check(
+      decode_reply, [](ByteWriter& w, const ReplyMessage& m) { encode_reply(w, m); }, in);
   return 0;
 }

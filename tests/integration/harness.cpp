@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <random>
@@ -47,7 +47,8 @@ std::string TempDir::write(const std::string& name, const std::string& content) 
 // connection of a parallel test can take one between this check and its use; and both TCP
 // and UDP must be free, so a daemon may use it for either.
 uint16_t free_port(int family, int) {
-  static std::mt19937 rng(static_cast<unsigned>(getpid()) * 7919u + static_cast<unsigned>(time(nullptr)));
+  static std::mt19937 rng(static_cast<unsigned>(getpid()) * 7919u +
+                          static_cast<unsigned>(time(nullptr)));
   for (int attempt = 0; attempt < 1000; ++attempt) {
     uint16_t port = static_cast<uint16_t>(20000 + rng() % 12000);
     bool free = true;
@@ -244,7 +245,9 @@ UdpClient::UdpClient(int family) {
   bind(fd_, reinterpret_cast<sockaddr*>(&ss), sa_len(ss));
 }
 
-UdpClient::~UdpClient() { close(fd_); }
+UdpClient::~UdpClient() {
+  close(fd_);
+}
 
 bool UdpClient::send_to(const sockaddr_storage& to, const void* data, size_t len) {
   return sendto(fd_, data, len, 0, reinterpret_cast<const sockaddr*>(&to), sa_len(to)) ==
@@ -272,7 +275,8 @@ bool UdpClient::echo(const sockaddr_storage& to, const std::string& msg, int tim
     if (left <= 0) return false;
     ssize_t n = receive(buf.data(), buf.size(), left);
     if (n < 0) return false;
-    if (static_cast<size_t>(n) == msg.size() && std::memcmp(buf.data(), msg.data(), msg.size()) == 0) {
+    if (static_cast<size_t>(n) == msg.size() &&
+        std::memcmp(buf.data(), msg.data(), msg.size()) == 0) {
       return true;
     }
   }
@@ -377,8 +381,12 @@ void CuttableRelay::serve() {
   }
 }
 
-std::string udp_server_bin() { return UDPTUN_UDP_SERVER_BIN; }
-std::string udp_local_bin() { return UDPTUN_UDP_LOCAL_BIN; }
+std::string udp_server_bin() {
+  return UDPTUN_UDP_SERVER_BIN;
+}
+std::string udp_local_bin() {
+  return UDPTUN_UDP_LOCAL_BIN;
+}
 
 int count_open_fds() {
   int n = 0;

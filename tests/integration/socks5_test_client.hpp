@@ -68,8 +68,16 @@ struct Socks5TestClient {
   }
   // Sends a request with an IPv4 address; returns REP, fills the bound address if IPv4.
   int request(uint8_t cmd, const uint8_t ip[4], uint16_t port, sockaddr_in* bound = nullptr) {
-    std::vector<uint8_t> q = {0x05, cmd, 0x00, 0x01, ip[0], ip[1], ip[2], ip[3],
-                              static_cast<uint8_t>(port >> 8), static_cast<uint8_t>(port)};
+    std::vector<uint8_t> q = {0x05,
+                              cmd,
+                              0x00,
+                              0x01,
+                              ip[0],
+                              ip[1],
+                              ip[2],
+                              ip[3],
+                              static_cast<uint8_t>(port >> 8),
+                              static_cast<uint8_t>(port)};
     std::vector<uint8_t> r;
     if (!send_bytes(q) || !read_exact(r, 4) || r[0] != 0x05) return -1;
     size_t rest = r[3] == 0x01 ? 6 : r[3] == 0x04 ? 18 : 0;
@@ -86,10 +94,18 @@ struct Socks5TestClient {
 };
 
 // RSV RSV FRAG ATYP=1 ADDR PORT DATA
-inline std::vector<uint8_t> socks5_udp_datagram(const uint8_t ip[4], uint16_t port, const std::string& data,
-                                                uint8_t frag = 0) {
-  const uint8_t header[10] = {0, 0, frag, 0x01, ip[0], ip[1], ip[2], ip[3],
-                              static_cast<uint8_t>(port >> 8), static_cast<uint8_t>(port)};
+inline std::vector<uint8_t> socks5_udp_datagram(const uint8_t ip[4], uint16_t port,
+                                                const std::string& data, uint8_t frag = 0) {
+  const uint8_t header[10] = {0,
+                              0,
+                              frag,
+                              0x01,
+                              ip[0],
+                              ip[1],
+                              ip[2],
+                              ip[3],
+                              static_cast<uint8_t>(port >> 8),
+                              static_cast<uint8_t>(port)};
   std::vector<uint8_t> d(sizeof header + data.size());
   std::memcpy(d.data(), header, sizeof header);
   if (!data.empty()) std::memcpy(d.data() + sizeof header, data.data(), data.size());

@@ -59,7 +59,8 @@ static uint64_t now_ms() {
 }
 
 // An authenticated raw connection (the test plays udp-local with the codec).
-static int authenticated(uint16_t port, const std::string& key_text, ServerHello* reply_out = nullptr) {
+static int authenticated(uint16_t port, const std::string& key_text,
+                         ServerHello* reply_out = nullptr) {
   int fd = tcp_connect(port);
   std::vector<uint8_t> raw(key_text.begin(), key_text.end());
   while (!raw.empty() && raw.back() == '\n') raw.pop_back();
@@ -92,7 +93,8 @@ struct GoodClient {
   TunnelFixture fx;
   UdpClient client;
   bool start(std::vector<std::string> server_extra = {}) {
-    return fx.start_server(server_extra) && fx.start_local(harness::endpoint(AF_INET, target.port())) &&
+    return fx.start_server(server_extra) &&
+           fx.start_local(harness::endpoint(AF_INET, target.port())) &&
            fx.echo_eventually(client, "hello", 5000);
   }
   bool still_served(const std::string& tag) { return client.echo(fx.front(), tag, 2000); }
@@ -104,10 +106,12 @@ static void test_wrong_key_is_refused_and_nothing_passes(void**) {
   EchoServer other_target;
   std::string wrong_key = good.fx.dir.write("wrong", "not the key, but long enough\n");
   uint16_t port = harness::free_port();
-  harness::Process intruder(harness::udp_local_bin(),
-                            {"--server", harness::endpoint(AF_INET, good.fx.server_port), "--psk-file", wrong_key,
-                             "--forward", harness::endpoint(AF_INET, port) + "=" + harness::endpoint(AF_INET, other_target.port())},
-                            good.fx.dir.path() + "/intruder.log");
+  harness::Process intruder(
+      harness::udp_local_bin(),
+      {"--server", harness::endpoint(AF_INET, good.fx.server_port), "--psk-file", wrong_key,
+       "--forward",
+       harness::endpoint(AF_INET, port) + "=" + harness::endpoint(AF_INET, other_target.port())},
+      good.fx.dir.path() + "/intruder.log");
   assert_true(intruder.start());
   UdpClient c;
   for (int i = 0; i < 20; ++i) {
@@ -156,7 +160,8 @@ static void test_slowloris_is_cut_off(void**) {
 
 static void test_flood_of_flows_is_capped(void**) {
   GoodClient good;
-  REQUIRE(good.start({"--max-flows-per-session", "1000", "--flow-opens-per-second", "1000"}), good.fx);
+  REQUIRE(good.start({"--max-flows-per-session", "1000", "--flow-opens-per-second", "1000"}),
+          good.fx);
   std::string key_text = good.fx.server->log().empty() ? "" : "";
   int fd = authenticated(good.fx.server_port, "test key: correct horse battery staple\n");
   REQUIRE(fd >= 0, good.fx);
@@ -178,7 +183,10 @@ static void test_flood_of_flows_is_capped(void**) {
   REQUIRE(good.still_served("during the flood"), good.fx);
   // The flood was answered, and refused past the open rate: the last flows never opened.
   bool refused = harness::eventually(
-      [&] { return good.fx.server->log().find("flow 10000 refused: opening flows too fast") != std::string::npos; },
+      [&] {
+        return good.fx.server->log().find("flow 10000 refused: opening flows too fast") !=
+               std::string::npos;
+      },
       5000);
   REQUIRE(refused, good.fx);
   close(fd);
@@ -195,7 +203,8 @@ static void test_huge_frame_length_closes_connection(void**) {
   REQUIRE(closed_within(fd, 3000), good.fx);
   close(fd);
   REQUIRE(good.still_served("after a huge length"), good.fx);
-  REQUIRE(good.fx.server->log().find("frame length over the maximum") != std::string::npos, good.fx);
+  REQUIRE(good.fx.server->log().find("frame length over the maximum") != std::string::npos,
+          good.fx);
 }
 
 int main(void) {

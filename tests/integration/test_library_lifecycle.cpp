@@ -70,8 +70,9 @@ static std::string server_json() {
 }
 
 static std::string local_json(int server_port, int target_port) {
-  return std::string(R"({"server":"127.0.0.1:)") + std::to_string(server_port) + R"(","psk":")" + kKey +
-         R"(","forward":"127.0.0.1:0=127.0.0.1:)" + std::to_string(target_port) + R"(","stats_interval_ms":100})";
+  return std::string(R"({"server":"127.0.0.1:)") + std::to_string(server_port) + R"(","psk":")" +
+         kKey + R"(","forward":"127.0.0.1:0=127.0.0.1:)" + std::to_string(target_port) +
+         R"(","stats_interval_ms":100})";
 }
 
 static void test_server_and_client_in_one_process(void**) {
@@ -95,15 +96,19 @@ static void test_server_and_client_in_one_process(void**) {
   }
   // Stats arrive through the snapshot API from another thread.
   udplocal_stats st{};
-  assert_true(harness::eventually([&] {
-    udplocal_get_stats(local, &st);
-    return st.datagrams_up >= 20 && st.datagrams_down >= 20 && st.link_up == 1;
-  }, 3000));
+  assert_true(harness::eventually(
+      [&] {
+        udplocal_get_stats(local, &st);
+        return st.datagrams_up >= 20 && st.datagrams_down >= 20 && st.link_up == 1;
+      },
+      3000));
   udpserver_stats sst{};
-  assert_true(harness::eventually([&] {
-    udpserver_get_stats(server, &sst);
-    return sst.sessions == 1 && sst.flows == 1 && sst.datagrams_to_targets >= 20;
-  }, 3000));
+  assert_true(harness::eventually(
+      [&] {
+        udpserver_get_stats(server, &sst);
+        return sst.sessions == 1 && sst.flows == 1 && sst.datagrams_to_targets >= 20;
+      },
+      3000));
   udplocal_stop(local);
   udpserver_stop(server);
   udplocal_free(local);
@@ -138,12 +143,13 @@ static void test_start_stop_200_times_leaks_nothing(void**) {
   for (int i = 0; i < 200; ++i) cycle_once(target.port());
   int fds_after = harness::count_open_fds();
   long rss_after = harness::resident_kib();
-  std::fprintf(stderr, "    fds %d -> %d, RSS %ld -> %ld KiB over 200 cycles\n", fds_before, fds_after,
-               rss_before, rss_after);
+  std::fprintf(stderr, "    fds %d -> %d, RSS %ld -> %ld KiB over 200 cycles\n", fds_before,
+               fds_after, rss_before, rss_after);
   assert_int_equal(fds_after, fds_before);
 #ifdef UNDER_ADDRESS_SANITIZER
   // ASan keeps freed memory in quarantine, so RSS says nothing there; its leak check does.
-  std::fprintf(stderr, "    (RSS not judged under AddressSanitizer; LeakSanitizer checks at exit)\n");
+  std::fprintf(stderr,
+               "    (RSS not judged under AddressSanitizer; LeakSanitizer checks at exit)\n");
   return;
 #endif
   assert_true(rss_after - rss_before < 4096);
@@ -169,9 +175,12 @@ static void test_bad_configurations_are_refused_with_a_message(void**) {
       {"[]", "JSON object"},
       {R"({"psk":"0123456789abcdef"})", "\"listen\" is required"},
       {R"({"listen":"127.0.0.1:1","psk":"short"})", "at least 16"},
-      {R"({"listen":"127.0.0.1:1","psk":"0123456789abcdef","lisen":1})", "unknown configuration key \"lisen\""},
-      {R"({"listen":"127.0.0.1:1","psk":"0123456789abcdef","max_sessions":-1})", "\"max_sessions\""},
-      {R"({"listen":"127.0.0.1:1","psk":"0123456789abcdef","allow_targets":["10.0.0.0/33"]})", "CIDR"},
+      {R"({"listen":"127.0.0.1:1","psk":"0123456789abcdef","lisen":1})",
+       "unknown configuration key \"lisen\""},
+      {R"({"listen":"127.0.0.1:1","psk":"0123456789abcdef","max_sessions":-1})",
+       "\"max_sessions\""},
+      {R"({"listen":"127.0.0.1:1","psk":"0123456789abcdef","allow_targets":["10.0.0.0/33"]})",
+       "CIDR"},
       {R"({"listen":"host.example:1","psk":"0123456789abcdef"})", "IP address"},
       {R"({"listen":"127.0.0.1:1","psk_file":"/nonexistent/key"})", "cannot read key file"},
   };
@@ -186,11 +195,15 @@ static void test_bad_configurations_are_refused_with_a_message(void**) {
     const char* json;
     const char* says;
   } local_cases[] = {
-      {R"({"psk":"0123456789abcdef","forward":"127.0.0.1:1=127.0.0.1:2"})", "\"server\" is required"},
+      {R"({"psk":"0123456789abcdef","forward":"127.0.0.1:1=127.0.0.1:2"})",
+       "\"server\" is required"},
       {R"({"server":"127.0.0.1:1","psk":"0123456789abcdef"})", "nothing to serve"},
-      {R"({"server":"127.0.0.1:1","psk":"0123456789abcdef","forward":"127.0.0.1:1"})", "LISTEN_ADDR:PORT=TARGET"},
-      {R"({"server":"127.0.0.1:1","psk":"0123456789abcdef","forward":"[::1:1=x:2"})", "missing ']'"},
-      {R"({"server":"127.0.0.1:1","psk":"0123456789abcdef","socks5":"127.0.0.1:1","socks5_username":"u"})", "go together"},
+      {R"({"server":"127.0.0.1:1","psk":"0123456789abcdef","forward":"127.0.0.1:1"})",
+       "LISTEN_ADDR:PORT=TARGET"},
+      {R"({"server":"127.0.0.1:1","psk":"0123456789abcdef","forward":"[::1:1=x:2"})",
+       "missing ']'"},
+      {R"({"server":"127.0.0.1:1","psk":"0123456789abcdef","socks5":"127.0.0.1:1","socks5_username":"u"})",
+       "go together"},
   };
   for (auto& c : local_cases) {
     char err[256] = "";
@@ -205,8 +218,9 @@ static void test_listen_failure_reports_error(void**) {
   EchoServer occupant;  // holds a UDP port: the forward front cannot bind it
   char err[256];
   Seen ls;
-  std::string json = std::string(R"({"server":"127.0.0.1:1","psk":")") + kKey + R"(","forward":"127.0.0.1:)" +
-                     std::to_string(occupant.port()) + R"(=127.0.0.1:9"})";
+  std::string json = std::string(R"({"server":"127.0.0.1:1","psk":")") + kKey +
+                     R"(","forward":"127.0.0.1:)" + std::to_string(occupant.port()) +
+                     R"(=127.0.0.1:9"})";
   udplocal_t* local = udplocal_new(json.c_str(), err, sizeof err);
   assert_non_null(local);
   auto lcb = local_callbacks();
@@ -241,15 +255,15 @@ static void test_in_process_datagram_path(void**) {
   auto scb = server_callbacks();
   assert_int_equal(udpserver_start(server, &scb, &ss), 0);
   assert_true(harness::eventually([&] { return ss.started == 1; }, 3000));
-  std::string json = std::string(R"({"server":"127.0.0.1:)") + std::to_string(ss.port) + R"(","psk":")" + kKey +
-                     R"(","in_process":true})";
+  std::string json = std::string(R"({"server":"127.0.0.1:)") + std::to_string(ss.port) +
+                     R"(","psk":")" + kKey + R"(","in_process":true})";
   udplocal_t* local = udplocal_new(json.c_str(), err, sizeof err);
   if (!local) std::fprintf(stderr, "%s\n", err);
   assert_non_null(local);
   InProcessSeen ls;
   auto lcb = local_callbacks();
-  lcb.datagram = [](void* u, const struct sockaddr* src, const struct sockaddr* dst, const uint8_t* data,
-                    size_t len) {
+  lcb.datagram = [](void* u, const struct sockaddr* src, const struct sockaddr* dst,
+                    const uint8_t* data, size_t len) {
     auto* s = static_cast<InProcessSeen*>(u);
     std::lock_guard<std::mutex> lock(s->m);
     s->payloads.emplace_back(reinterpret_cast<const char*>(data), len);
@@ -266,23 +280,28 @@ static void test_in_process_datagram_path(void**) {
   sockaddr_storage dst = harness::loopback(AF_INET, target.port());
   for (int i = 0; i < 10; ++i) {
     std::string msg = "inproc " + std::to_string(i);
-    assert_int_equal(udplocal_submit(local, reinterpret_cast<sockaddr*>(&app), reinterpret_cast<sockaddr*>(&dst),
-                                     reinterpret_cast<const uint8_t*>(msg.data()), msg.size()),
-                     0);
+    assert_int_equal(
+        udplocal_submit(local, reinterpret_cast<sockaddr*>(&app), reinterpret_cast<sockaddr*>(&dst),
+                        reinterpret_cast<const uint8_t*>(msg.data()), msg.size()),
+        0);
   }
-  assert_true(harness::eventually([&] {
-    std::lock_guard<std::mutex> lock(ls.m);
-    return ls.payloads.size() == 10;
-  }, 3000));
+  assert_true(harness::eventually(
+      [&] {
+        std::lock_guard<std::mutex> lock(ls.m);
+        return ls.payloads.size() == 10;
+      },
+      3000));
   {
     std::lock_guard<std::mutex> lock(ls.m);
     for (size_t i = 0; i < 10; ++i) {
       assert_string_equal(ls.payloads[i].c_str(), ("inproc " + std::to_string(i)).c_str());
-      assert_string_equal(ls.sources[i].c_str(), ("127.0.0.1:" + std::to_string(target.port())).c_str());
+      assert_string_equal(ls.sources[i].c_str(),
+                          ("127.0.0.1:" + std::to_string(target.port())).c_str());
       assert_string_equal(ls.destinations[i].c_str(), "10.9.8.7:4321");
     }
   }
-  assert_int_equal(udplocal_submit(local, nullptr, reinterpret_cast<sockaddr*>(&dst), nullptr, 0), -EINVAL);
+  assert_int_equal(udplocal_submit(local, nullptr, reinterpret_cast<sockaddr*>(&dst), nullptr, 0),
+                   -EINVAL);
   udplocal_stop(local);
   udplocal_free(local);
   udpserver_stop(server);

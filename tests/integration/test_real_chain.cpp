@@ -22,7 +22,8 @@ static bool have(const char* program) {
 }
 
 static bool skip_without_shadowsocks() {
-  if (have("/usr/bin/ss-server") && have("/usr/bin/ss-tunnel") && have("/usr/bin/ss-local")) return false;
+  if (have("/usr/bin/ss-server") && have("/usr/bin/ss-tunnel") && have("/usr/bin/ss-local"))
+    return false;
   // Visible, and never counted as a pass (ctest SKIP_RETURN_CODE).
   std::printf("SKIP: shadowsocks-libev is not installed (scripts/setup installs it)\n");
   return true;
@@ -34,15 +35,19 @@ struct ShadowsocksServer {
   bool start(const harness::TempDir& dir) {
     proc = std::make_unique<Process>(
         "/usr/bin/ss-server",
-        std::vector<std::string>{"-s", "127.0.0.1", "-p", std::to_string(port), "-k", kPassword, "-m", kMethod, "-t", "60"},
+        std::vector<std::string>{"-s", "127.0.0.1", "-p", std::to_string(port), "-k", kPassword,
+                                 "-m", kMethod, "-t", "60"},
         dir.path() + "/ss-server.log");
-    return proc->start() && harness::eventually([&] {
-             int fd = socket(AF_INET, SOCK_STREAM, 0);
-             sockaddr_storage to = harness::loopback(AF_INET, port);
-             bool ok = connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(sockaddr_in)) == 0;
-             close(fd);
-             return ok;
-           }, 5000);
+    return proc->start() &&
+           harness::eventually(
+               [&] {
+                 int fd = socket(AF_INET, SOCK_STREAM, 0);
+                 sockaddr_storage to = harness::loopback(AF_INET, port);
+                 bool ok = connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(sockaddr_in)) == 0;
+                 close(fd);
+                 return ok;
+               },
+               5000);
   }
 };
 
@@ -54,16 +59,19 @@ static void test_through_ss_tunnel_and_ss_server(void**) {
   assert_true(ss.start(fx.dir));
   uint16_t tunnel_port = harness::free_port(AF_INET, SOCK_STREAM);
   Process tunnel("/usr/bin/ss-tunnel",
-                 {"-s", "127.0.0.1", "-p", std::to_string(ss.port), "-k", kPassword, "-m", kMethod, "-b",
-                  "127.0.0.1", "-l", std::to_string(tunnel_port), "-L", harness::endpoint(AF_INET, fx.server_port)},
+                 {"-s", "127.0.0.1", "-p", std::to_string(ss.port), "-k", kPassword, "-m", kMethod,
+                  "-b", "127.0.0.1", "-l", std::to_string(tunnel_port), "-L",
+                  harness::endpoint(AF_INET, fx.server_port)},
                  fx.dir.path() + "/ss-tunnel.log");
   assert_true(tunnel.start());
-  assert_true(fx.start_local(harness::endpoint(AF_INET, target.port()), {}, harness::endpoint(AF_INET, tunnel_port)));
+  assert_true(fx.start_local(harness::endpoint(AF_INET, target.port()), {},
+                             harness::endpoint(AF_INET, tunnel_port)));
   UdpClient client;
   bool ok = fx.echo_eventually(client, "through shadowsocks", 10000);
   if (!ok) fx.dump_logs();
   assert_true(ok);
-  for (int i = 0; i < 50; ++i) assert_true(client.echo(fx.front(), "chain " + std::to_string(i), 2000));
+  for (int i = 0; i < 50; ++i)
+    assert_true(client.echo(fx.front(), "chain " + std::to_string(i), 2000));
   // The ss-server restarting cuts the path; the session comes back by itself.
   ss.proc->kill9();
   assert_true(ss.proc->start());
@@ -80,8 +88,8 @@ static void test_via_socks5_through_ss_local(void**) {
   assert_true(ss.start(fx.dir));
   uint16_t socks_port = harness::free_port(AF_INET, SOCK_STREAM);
   Process local_ss("/usr/bin/ss-local",
-                   {"-s", "127.0.0.1", "-p", std::to_string(ss.port), "-k", kPassword, "-m", kMethod, "-b",
-                    "127.0.0.1", "-l", std::to_string(socks_port)},
+                   {"-s", "127.0.0.1", "-p", std::to_string(ss.port), "-k", kPassword, "-m",
+                    kMethod, "-b", "127.0.0.1", "-l", std::to_string(socks_port)},
                    fx.dir.path() + "/ss-local.log");
   assert_true(local_ss.start());
   assert_true(fx.start_local(harness::endpoint(AF_INET, target.port()),
@@ -128,18 +136,29 @@ static void test_socks5_front_relays_connect_upstream(void**) {
   assert_true(ss.start(fx.dir));
   uint16_t ss_socks = harness::free_port(AF_INET, SOCK_STREAM);
   Process local_ss("/usr/bin/ss-local",
-                   {"-s", "127.0.0.1", "-p", std::to_string(ss.port), "-k", kPassword, "-m", kMethod, "-b",
-                    "127.0.0.1", "-l", std::to_string(ss_socks)},
+                   {"-s", "127.0.0.1", "-p", std::to_string(ss.port), "-k", kPassword, "-m",
+                    kMethod, "-b", "127.0.0.1", "-l", std::to_string(ss_socks)},
                    fx.dir.path() + "/ss-local.log");
   assert_true(local_ss.start());
   uint16_t front = harness::free_port(AF_INET, SOCK_STREAM);
   Process local(harness::udp_local_bin(),
-                {"--server", harness::endpoint(AF_INET, fx.server_port), "--psk-file", fx.key_path, "--socks5",
-                 harness::endpoint(AF_INET, front), "--upstream-socks5", harness::endpoint(AF_INET, ss_socks)},
+                {"--server", harness::endpoint(AF_INET, fx.server_port), "--psk-file", fx.key_path,
+                 "--socks5", harness::endpoint(AF_INET, front), "--upstream-socks5",
+                 harness::endpoint(AF_INET, ss_socks)},
                 fx.dir.path() + "/local.log");
   assert_true(local.start());
-  assert_true(harness::eventually([&] { Socks5TestClient p; return p.connect_to(front); }, 5000));
-  assert_true(harness::eventually([&] { Socks5TestClient p; return p.connect_to(ss_socks); }, 5000));
+  assert_true(harness::eventually(
+      [&] {
+        Socks5TestClient p;
+        return p.connect_to(front);
+      },
+      5000));
+  assert_true(harness::eventually(
+      [&] {
+        Socks5TestClient p;
+        return p.connect_to(ss_socks);
+      },
+      5000));
   Socks5TestClient c;
   assert_true(c.connect_to(front));
   assert_int_equal(c.greet({0x00}), 0x00);

@@ -16,16 +16,19 @@ struct Socks5Fixture : TunnelFixture {
 
   bool start(std::vector<std::string> extra = {}) {
     if (!start_server()) return false;
-    std::vector<std::string> args = {"--server", harness::endpoint(AF_INET, server_port),
-                                     "--psk-file", key_path, "--socks5",
-                                     harness::endpoint(AF_INET, socks_port), "--log-level", "debug"};
+    std::vector<std::string> args = {
+        "--server", harness::endpoint(AF_INET, server_port), "--psk-file",  key_path,
+        "--socks5", harness::endpoint(AF_INET, socks_port),  "--log-level", "debug"};
     args.insert(args.end(), extra.begin(), extra.end());
-    local = std::make_unique<harness::Process>(harness::udp_local_bin(), args, dir.path() + "/local.log");
+    local = std::make_unique<harness::Process>(harness::udp_local_bin(), args,
+                                               dir.path() + "/local.log");
     if (!local->start()) return false;
-    return harness::eventually([&] {
-      Socks5TestClient probe;
-      return probe.connect_to(socks_port);
-    }, 5000);
+    return harness::eventually(
+        [&] {
+          Socks5TestClient probe;
+          return probe.connect_to(socks_port);
+        },
+        5000);
   }
 };
 
@@ -39,8 +42,9 @@ struct Socks5Fixture : TunnelFixture {
 
 // Sends through the relay until an answer comes whose payload is `expect`; returns the
 // SOCKS5 header's source port of that answer (0 if none).
-static uint16_t udp_round_trip(UdpClient& udp, const sockaddr_in& relay, const std::vector<uint8_t>& dgram,
-                               const std::string& expect, int timeout_ms = 5000) {
+static uint16_t udp_round_trip(UdpClient& udp, const sockaddr_in& relay,
+                               const std::vector<uint8_t>& dgram, const std::string& expect,
+                               int timeout_ms = 5000) {
   sockaddr_storage to{};
   std::memcpy(&to, &relay, sizeof relay);
   uint16_t got = 0;
@@ -51,7 +55,8 @@ static uint16_t udp_round_trip(UdpClient& udp, const sockaddr_in& relay, const s
         for (int i = 0; i < 4; ++i) {
           ssize_t n = udp.receive(buf.data(), buf.size(), 100);
           if (n < 10) return false;
-          std::string payload(reinterpret_cast<char*>(buf.data()) + 10, static_cast<size_t>(n) - 10);
+          std::string payload(reinterpret_cast<char*>(buf.data()) + 10,
+                              static_cast<size_t>(n) - 10);
           if (buf[3] == 0x01 && payload == expect) {
             got = static_cast<uint16_t>(buf[8] << 8 | buf[9]);
             return true;
@@ -170,7 +175,9 @@ static void test_username_password(void**) {
   sockaddr_in relay;
   uint8_t any[4] = {0, 0, 0, 0};
   REQUIRE(c.request(0x03, any, 0, &relay) == 0x00, fx);
-  REQUIRE(udp_round_trip(udp, relay, socks5_udp_datagram(kLoopback, target.port(), "authed"), "authed") != 0, fx);
+  REQUIRE(udp_round_trip(udp, relay, socks5_udp_datagram(kLoopback, target.port(), "authed"),
+                         "authed") != 0,
+          fx);
 }
 
 static void test_refusals(void**) {
@@ -231,7 +238,9 @@ static void test_foreign_and_fragmented_datagrams_dropped(void**) {
   for (int i = 0; i < 5; ++i) stranger.send_to(to, d.data(), d.size());
   auto frag = socks5_udp_datagram(kLoopback, target.port(), "fragment", 1);
   for (int i = 0; i < 5; ++i) udp.send_to(to, frag.data(), frag.size());
-  REQUIRE(udp_round_trip(udp, relay, socks5_udp_datagram(kLoopback, target.port(), "legit"), "legit") != 0, fx);
+  REQUIRE(udp_round_trip(udp, relay, socks5_udp_datagram(kLoopback, target.port(), "legit"),
+                         "legit") != 0,
+          fx);
   usleep(100'000);
   // Only the legitimate datagrams reached the target.
   uint64_t before = target.received();
@@ -251,7 +260,9 @@ static void test_association_dies_with_control_connection(void**) {
     REQUIRE(c.connect_to(fx.socks_port) && c.greet({0x00}) == 0x00, fx);
     uint8_t any[4] = {0, 0, 0, 0};
     REQUIRE(c.request(0x03, any, 0, &relay) == 0x00, fx);
-    REQUIRE(udp_round_trip(udp, relay, socks5_udp_datagram(kLoopback, target.port(), "alive"), "alive") != 0, fx);
+    REQUIRE(udp_round_trip(udp, relay, socks5_udp_datagram(kLoopback, target.port(), "alive"),
+                           "alive") != 0,
+            fx);
   }  // the control connection closes here
   usleep(200'000);
   uint64_t before = target.received();

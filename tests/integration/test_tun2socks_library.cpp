@@ -56,10 +56,13 @@ struct Server {
   std::atomic<int> port{0};
   Server() {
     char err[256];
-    std::string json = std::string(R"({"listen":"127.0.0.1:0","psk":")") + kKey + R"(","allow_targets":["127.0.0.0/8","::1"]})";
+    std::string json = std::string(R"({"listen":"127.0.0.1:0","psk":")") + kKey +
+                       R"(","allow_targets":["127.0.0.0/8","::1"]})";
     s = udpserver_new(json.c_str(), err, sizeof err);
     udpserver_callbacks cb{};
-    cb.started = [](void* u, const char* a) { static_cast<Server*>(u)->port = std::atoi(std::strrchr(a, ':') + 1); };
+    cb.started = [](void* u, const char* a) {
+      static_cast<Server*>(u)->port = std::atoi(std::strrchr(a, ':') + 1);
+    };
     cb.log = [](void*, int, const char*) {};
     udpserver_start(s, &cb, this);
     harness::eventually([&] { return port != 0; }, 3000);
@@ -71,7 +74,8 @@ struct Server {
 };
 
 static std::string t2s_json(int server_port, const std::string& extra = "") {
-  return std::string(R"({"device":"callbacks","socks5":"127.0.0.1:9","udp":"udp-local","udp_local":{"server":"127.0.0.1:)") +
+  return std::string(
+             R"({"device":"callbacks","socks5":"127.0.0.1:9","udp":"udp-local","udp_local":{"server":"127.0.0.1:)") +
          std::to_string(server_port) + R"(","psk":")" + kKey + R"("})" + extra + "}";
 }
 
@@ -80,7 +84,8 @@ static void test_udp_packets_come_back_as_replies(void**) {
   harness::EchoServer target6(AF_INET6);
   Server server;
   char err[256];
-  tun2socks_t* t = tun2socks_new(t2s_json(server.port, R"(,"drop_udp_ports":[443])").c_str(), err, sizeof err);
+  tun2socks_t* t =
+      tun2socks_new(t2s_json(server.port, R"(,"drop_udp_ports":[443])").c_str(), err, sizeof err);
   if (!t) std::fprintf(stderr, "%s\n", err);
   assert_non_null(t);
   Packets pk;
@@ -133,10 +138,12 @@ static void test_udp_packets_come_back_as_replies(void**) {
   auto quic = ipv4_packet(17, "10.0.85.2", 40002, "127.0.0.1", 443, "quic");
   for (int i = 0; i < 5; ++i) tun2socks_packet_in(t, quic.data(), quic.size());
   tun2socks_stats st{};
-  assert_true(harness::eventually([&] {
-    tun2socks_get_stats(t, &st);
-    return st.udp_dropped >= 5;
-  }, 3000));
+  assert_true(harness::eventually(
+      [&] {
+        tun2socks_get_stats(t, &st);
+        return st.udp_dropped >= 5;
+      },
+      3000));
   assert_int_equal(target.received(), before);
   tun2socks_stop(t);
   tun2socks_free(t);
@@ -179,8 +186,8 @@ static void test_start_stop_100_times(void**) {
   int fds = harness::count_open_fds();
   long rss = harness::resident_kib();
   for (int i = 0; i < 100; ++i) cycle();
-  std::fprintf(stderr, "    fds %d -> %d, RSS %ld -> %ld KiB over 100 cycles\n", fds, harness::count_open_fds(), rss,
-               harness::resident_kib());
+  std::fprintf(stderr, "    fds %d -> %d, RSS %ld -> %ld KiB over 100 cycles\n", fds,
+               harness::count_open_fds(), rss, harness::resident_kib());
   assert_int_equal(harness::count_open_fds(), fds);
 #ifndef UNDER_ADDRESS_SANITIZER
   assert_true(harness::resident_kib() - rss < 4096);

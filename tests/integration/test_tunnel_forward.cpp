@@ -10,12 +10,12 @@
 using harness::EchoServer;
 using harness::UdpClient;
 
-#define REQUIRE(cond, fx)      \
-  do {                         \
-    if (!(cond)) {             \
-      (fx).dump_logs();        \
-      fail_msg("%s", #cond);   \
-    }                          \
+#define REQUIRE(cond, fx)    \
+  do {                       \
+    if (!(cond)) {           \
+      (fx).dump_logs();      \
+      fail_msg("%s", #cond); \
+    }                        \
   } while (0)
 
 static void test_datagrams_both_ways_ipv4(void**) {
@@ -47,15 +47,15 @@ static void test_ipv6_everywhere(void**) {
   std::string key = dir.write("psk", "0123456789abcdef0123");
   uint16_t sport = harness::free_port(AF_INET6, SOCK_STREAM);
   uint16_t fport = harness::free_port(AF_INET6, SOCK_DGRAM);
-  harness::Process server(harness::udp_server_bin(),
-                          {"--listen", harness::endpoint(AF_INET6, sport), "--psk-file", key,
-                           "--allow-target", "::1"},
-                          dir.path() + "/server.log");
-  harness::Process local(harness::udp_local_bin(),
-                         {"--server", harness::endpoint(AF_INET6, sport), "--psk-file", key,
-                          "--forward",
-                          harness::endpoint(AF_INET6, fport) + "=" + harness::endpoint(AF_INET6, target.port())},
-                         dir.path() + "/local.log");
+  harness::Process server(
+      harness::udp_server_bin(),
+      {"--listen", harness::endpoint(AF_INET6, sport), "--psk-file", key, "--allow-target", "::1"},
+      dir.path() + "/server.log");
+  harness::Process local(
+      harness::udp_local_bin(),
+      {"--server", harness::endpoint(AF_INET6, sport), "--psk-file", key, "--forward",
+       harness::endpoint(AF_INET6, fport) + "=" + harness::endpoint(AF_INET6, target.port())},
+      dir.path() + "/local.log");
   assert_true(server.start() && local.start());
   UdpClient client(AF_INET6);
   bool ok = harness::eventually(
@@ -89,9 +89,10 @@ static void test_refused_target_never_reached(void**) {
   // Without --allow-target, loopback targets are refused: nothing may arrive.
   EchoServer target(AF_INET);
   TunnelFixture fx;
-  harness::Process server(harness::udp_server_bin(),
-                          {"--listen", harness::endpoint(AF_INET, fx.server_port), "--psk-file", fx.key_path},
-                          fx.dir.path() + "/strict-server.log");
+  harness::Process server(
+      harness::udp_server_bin(),
+      {"--listen", harness::endpoint(AF_INET, fx.server_port), "--psk-file", fx.key_path},
+      fx.dir.path() + "/strict-server.log");
   assert_true(server.start());
   REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
   UdpClient client;
@@ -100,7 +101,8 @@ static void test_refused_target_never_reached(void**) {
     usleep(50'000);
   }
   assert_int_equal(target.received(), 0);
-  bool said = harness::eventually([&] { return server.log().find("loopback address") != std::string::npos; }, 2000);
+  bool said = harness::eventually(
+      [&] { return server.log().find("loopback address") != std::string::npos; }, 2000);
   if (!said) std::fprintf(stderr, "%s\n", server.log().c_str());
   assert_true(said);
 }

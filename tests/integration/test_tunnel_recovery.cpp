@@ -20,7 +20,8 @@ using harness::UdpClient;
   } while (0)
 
 static long long ms_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t).count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t)
+      .count();
 }
 
 static void test_server_killed_and_restarted_traffic_resumes(void**) {

@@ -24,9 +24,11 @@ struct TunnelFixture {
   }
 
   bool start_server(std::vector<std::string> extra = {}) {
-    std::vector<std::string> args = {"--listen", harness::endpoint(AF_INET, server_port),
-                                     "--psk-file", key_path, "--allow-target", "127.0.0.0/8",
-                                     "--allow-target", "::1/128", "--log-level", "debug"};
+    std::vector<std::string> args = {"--listen",       harness::endpoint(AF_INET, server_port),
+                                     "--psk-file",     key_path,
+                                     "--allow-target", "127.0.0.0/8",
+                                     "--allow-target", "::1/128",
+                                     "--log-level",    "debug"};
     args.insert(args.end(), extra.begin(), extra.end());
     server = std::make_unique<harness::Process>(
         harness::udp_server_bin(), args,
@@ -39,9 +41,9 @@ struct TunnelFixture {
   bool start_local(const std::string& target, std::vector<std::string> extra = {},
                    const std::string& server_at = "") {
     std::vector<std::string> args = {
-        "--server", server_at.empty() ? harness::endpoint(AF_INET, server_port) : server_at,
-        "--psk-file", key_path,
-        "--forward", harness::endpoint(AF_INET, local_port) + "=" + target,
+        "--server",    server_at.empty() ? harness::endpoint(AF_INET, server_port) : server_at,
+        "--psk-file",  key_path,
+        "--forward",   harness::endpoint(AF_INET, local_port) + "=" + target,
         "--log-level", "debug"};
     args.insert(args.end(), extra.begin(), extra.end());
     local = std::make_unique<harness::Process>(

@@ -27,7 +27,9 @@ inline std::vector<uint8_t> bytes(std::initializer_list<int> v) {
   return out;
 }
 
-inline std::vector<uint8_t> bytes(std::string_view s) { return {s.begin(), s.end()}; }
+inline std::vector<uint8_t> bytes(std::string_view s) {
+  return {s.begin(), s.end()};
+}
 
 inline void append(std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
   a.insert(a.end(), b.begin(), b.end());
@@ -62,8 +64,9 @@ template <class Parse>
 void assert_rejected(Parse parse, const std::vector<uint8_t>& msg, std::string_view reason_part,
                      int code = -1) {
   auto p = parse(ByteView(msg));
-  if (!p.failed()) print_error("expected an error containing '%.*s'\n",
-                               static_cast<int>(reason_part.size()), reason_part.data());
+  if (!p.failed())
+    print_error("expected an error containing '%.*s'\n", static_cast<int>(reason_part.size()),
+                reason_part.data());
   assert_true(p.failed());
   assert_non_null(p.error);
   if (std::string_view(p.error).find(reason_part) == std::string_view::npos) {

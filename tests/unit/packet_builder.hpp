@@ -18,9 +18,10 @@ inline uint16_t checksum(const uint8_t* p, size_t n, uint32_t sum = 0) {
 }
 
 // An IPv4 packet with a UDP or TCP-SYN payload, checksums filled.
-inline std::vector<uint8_t> ipv4_packet(uint8_t proto, const char* src, uint16_t sport, const char* dst, uint16_t dport,
-                                 const std::string& payload, uint8_t tcp_flags = 0x02, uint32_t seq = 0x12000000,
-                                 uint32_t ack = 0) {
+inline std::vector<uint8_t> ipv4_packet(uint8_t proto, const char* src, uint16_t sport,
+                                        const char* dst, uint16_t dport, const std::string& payload,
+                                        uint8_t tcp_flags = 0x02, uint32_t seq = 0x12000000,
+                                        uint32_t ack = 0) {
   size_t l4 = proto == 17 ? 8 : 20;
   std::vector<uint8_t> p(20 + l4 + payload.size(), 0);
   p[0] = 0x45;
@@ -63,10 +64,9 @@ inline std::vector<uint8_t> ipv4_packet(uint8_t proto, const char* src, uint16_t
   return p;
 }
 
-
 // An IPv6 UDP packet (checksum filled).
-inline std::vector<uint8_t> ipv6_udp_packet(const char* src, uint16_t sport, const char* dst, uint16_t dport,
-                                            const std::string& payload) {
+inline std::vector<uint8_t> ipv6_udp_packet(const char* src, uint16_t sport, const char* dst,
+                                            uint16_t dport, const std::string& payload) {
   size_t udp_len = 8 + payload.size();
   std::vector<uint8_t> p(40 + udp_len, 0);
   p[0] = 0x60;

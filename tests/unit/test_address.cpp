@@ -49,16 +49,11 @@ static void test_text_errors_say_why(void**) {
     const char* text;
     const char* why;
   } cases[] = {
-      {"", "missing ':PORT'"},
-      {"1.2.3.4", "missing ':PORT'"},
-      {"1.2.3.4:", "invalid port"},
-      {"1.2.3.4:65536", "invalid port"},
-      {"1.2.3.4:12a", "invalid port"},
-      {":80", "missing host"},
-      {"[::1]", "missing ':PORT'"},
-      {"[::1:80", "missing ']'"},
-      {"[nothex]:80", "invalid IPv6"},
-      {"bad host:80", "invalid host"},
+      {"", "missing ':PORT'"},         {"1.2.3.4", "missing ':PORT'"},
+      {"1.2.3.4:", "invalid port"},    {"1.2.3.4:65536", "invalid port"},
+      {"1.2.3.4:12a", "invalid port"}, {":80", "missing host"},
+      {"[::1]", "missing ':PORT'"},    {"[::1:80", "missing ']'"},
+      {"[nothex]:80", "invalid IPv6"}, {"bad host:80", "invalid host"},
       {"a..b:80", "invalid host"},
   };
   for (auto& c : cases) {
@@ -100,8 +95,8 @@ static void test_wire_round_trip_every_type(void**) {
     assert_true(back == a);
   }
   assert_true(wire(cases[0]) == bytes({0x01, 192, 0, 2, 1, 0, 53}));
-  assert_true(wire(cases[2]) == bytes({0x03, 11, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c',
-                                       'o', 'm', 0x01, 0xBB}));
+  assert_true(wire(cases[2]) ==
+              bytes({0x03, 11, 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm', 0x01, 0xBB}));
 }
 
 static void test_wire_bad_atyp_and_names(void**) {

@@ -24,20 +24,34 @@ static std::vector<uint8_t> encoded(const Frame& f) {
 }
 
 // Frames compare by their wire form: two frames are the same when they encode the same.
-static bool same(const Frame& a, const Frame& b) { return encoded(a) == encoded(b); }
+static bool same(const Frame& a, const Frame& b) {
+  return encoded(a) == encoded(b);
+}
 
 static std::vector<Frame> sample_frames(const std::string& payload) {
   OpenFlow open{7, *Address::from_domain("example.com", 53), true, v4(10, 0, 0, 2, 40000)};
   OpenFlow open_v6{8, v6_loopback(5001), false, {}};
-  Data to_target{7, false, {}, ByteView(reinterpret_cast<const uint8_t*>(payload.data()), payload.size())};
-  Data reply_other{7, true, v4(192, 0, 2, 9, 3478), ByteView(reinterpret_cast<const uint8_t*>("hi"), 2)};
+  Data to_target{
+      7, false, {}, ByteView(reinterpret_cast<const uint8_t*>(payload.data()), payload.size())};
+  Data reply_other{7, true, v4(192, 0, 2, 9, 3478),
+                   ByteView(reinterpret_cast<const uint8_t*>("hi"), 2)};
   Data empty{8, false, {}, ByteView()};
   GoAway bye{GoAwayReason::shutting_down, ByteView(reinterpret_cast<const uint8_t*>("restart"), 7)};
   FlowStatus st{7, FlowState::open, true, v4(0, 0, 0, 0, 61000)};
   FlowStatus refused{9, FlowState::target_forbidden, false, {}};
   Extension ext{0x41, 0x80, ByteView(reinterpret_cast<const uint8_t*>("future"), 6)};
-  return {open, open_v6, to_target, reply_other, empty, CloseFlow{7, CloseReason::idle},
-          Ping{0x0102030405060708ull}, Pong{42}, bye, st, refused, ext};
+  return {open,
+          open_v6,
+          to_target,
+          reply_other,
+          empty,
+          CloseFlow{7, CloseReason::idle},
+          Ping{0x0102030405060708ull},
+          Pong{42},
+          bye,
+          st,
+          refused,
+          ext};
 }
 
 static void test_every_frame_round_trips(void**) {
@@ -54,8 +68,8 @@ static void test_exact_bytes_of_data_and_ping(void**) {
   Data d{0x01020304, false, {}, ByteView(reinterpret_cast<const uint8_t*>("ab"), 2)};
   assert_true(encoded(d) == bytes({0x02, 0x00, 0, 0, 0, 6, 1, 2, 3, 4, 'a', 'b'}));
   Data r{1, true, v4(1, 2, 3, 4, 0x1234), ByteView(reinterpret_cast<const uint8_t*>("z"), 1)};
-  assert_true(encoded(r) == bytes({0x02, 0x01, 0, 0, 0, 12, 0, 0, 0, 1, 0x01, 1, 2, 3, 4, 0x12,
-                                   0x34, 'z'}));
+  assert_true(encoded(r) ==
+              bytes({0x02, 0x01, 0, 0, 0, 12, 0, 0, 0, 1, 0x01, 1, 2, 3, 4, 0x12, 0x34, 'z'}));
   assert_true(encoded(Ping{1}) == bytes({0x04, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1}));
 }
 
@@ -102,25 +116,30 @@ static void test_reserved_types_and_flags_are_errors(void**) {
   test::assert_rejected(decode_frame, bytes({0x00}), "reserved frame type");
   test::assert_rejected(decode_frame, bytes({0x08}), "reserved frame type");
   test::assert_rejected(decode_frame, bytes({0x3F}), "reserved frame type");
-  test::assert_rejected(decode_frame, bytes({0x04, 0x01, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0}), "flags");
+  test::assert_rejected(decode_frame, bytes({0x04, 0x01, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0}),
+                        "flags");
   test::assert_rejected(decode_frame, bytes({0x02, 0x02, 0, 0, 0, 4, 0, 0, 0, 1}), "flags");
-  test::assert_rejected(decode_frame, bytes({0x04, 0x00, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0}), "8 bytes");
+  test::assert_rejected(decode_frame, bytes({0x04, 0x00, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0}),
+                        "8 bytes");
   test::assert_rejected(decode_frame, bytes({0x03, 0x00, 0, 0, 0, 5, 0, 0, 0, 1, 9}), "reason");
   test::assert_rejected(decode_frame, bytes({0x02, 0x00, 0, 0, 0, 3, 0, 0, 0}), "too short");
 }
 
 static void test_bad_addresses_inside_frames(void**) {
   // OPEN_FLOW whose target has ATYP 0x02.
-  test::assert_rejected(decode_frame, bytes({0x01, 0x00, 0, 0, 0, 11, 0, 0, 0, 1, 0x02, 1, 2, 3, 4, 0, 1}),
+  test::assert_rejected(decode_frame,
+                        bytes({0x01, 0x00, 0, 0, 0, 11, 0, 0, 0, 1, 0x02, 1, 2, 3, 4, 0, 1}),
                         "address type", 0x08);
   // OPEN_FLOW whose target address is cut by the frame's end.
   test::assert_rejected(decode_frame, bytes({0x01, 0x00, 0, 0, 0, 7, 0, 0, 0, 1, 0x01, 1, 2}),
                         "past the end");
   // OPEN_FLOW with trailing bytes.
-  test::assert_rejected(decode_frame, bytes({0x01, 0x00, 0, 0, 0, 12, 0, 0, 0, 1, 0x01, 1, 2, 3, 4, 0, 1, 9}),
+  test::assert_rejected(decode_frame,
+                        bytes({0x01, 0x00, 0, 0, 0, 12, 0, 0, 0, 1, 0x01, 1, 2, 3, 4, 0, 1, 9}),
                         "trailing");
   // DATA with an address flag but a domain with a NUL in it.
-  test::assert_rejected(decode_frame, bytes({0x02, 0x01, 0, 0, 0, 10, 0, 0, 0, 1, 0x03, 2, 'a', 0, 0, 1}),
+  test::assert_rejected(decode_frame,
+                        bytes({0x02, 0x01, 0, 0, 0, 10, 0, 0, 0, 1, 0x03, 2, 'a', 0, 0, 1}),
                         "invalid domain");
 }
 

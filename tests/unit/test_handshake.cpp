@@ -143,7 +143,8 @@ static void test_server_hello_rejects_garbage(void**) {
   test::assert_rejected(decode_server_hello, test::bytes("HTTP/1.1 400"), "bad magic");
   test::assert_rejected(decode_server_hello, test::bytes({'U', 'D', 'P', 'T', 1, 3}), "status");
   test::assert_rejected(decode_server_hello, test::bytes({'U', 'D', 'P', 'T', 1, 2, 99}), "reason");
-  test::assert_rejected(decode_server_hello, test::bytes({'U', 'D', 'P', 'T', 1, 2, 1, 1}), "reserved");
+  test::assert_rejected(decode_server_hello, test::bytes({'U', 'D', 'P', 'T', 1, 2, 1, 1}),
+                        "reserved");
 }
 
 static Mac mac_from_hex(const char* hex) {
@@ -161,13 +162,15 @@ static Mac mac_from_hex(const char* hex) {
 static void test_known_answer_macs(void**) {
   ClientHello ch = sample_client_hello(true);
   encode(ch);
-  assert_true(ch.mac == mac_from_hex("b0b84099a4d7f6c0183d1b3d3983f87840a568d40eb41754c08576f4ec9e674f"));
+  assert_true(ch.mac ==
+              mac_from_hex("b0b84099a4d7f6c0183d1b3d3983f87840a568d40eb41754c08576f4ec9e674f"));
   ServerHello sh;
   sh.status = HelloStatus::resumed;
   sh.session = ch.session;
   sh.nonce.fill(0x5A);
   encode(sh, ch.mac);
-  assert_true(sh.mac == mac_from_hex("12eebfa88930d9eed9400d905f7f5a2771e11db94f05b7315e83c841974864b3"));
+  assert_true(sh.mac ==
+              mac_from_hex("12eebfa88930d9eed9400d905f7f5a2771e11db94f05b7315e83c841974864b3"));
 }
 
 static void test_mac_comparison(void**) {

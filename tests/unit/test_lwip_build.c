@@ -4,14 +4,16 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 #include <string.h>
 
+/* cmocka.h needs the headers above first. */
+#include <cmocka.h>
+
 #include "lwip/init.h"
+#include "lwip/ip.h"
 #include "lwip/ip4_addr.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
-#include "lwip/ip.h"
 
 static uint8_t sent[2048];
 static size_t sent_len;
@@ -53,9 +55,9 @@ static void test_lwip_answers_icmp_echo(void** state) {
   netif_set_up(&nif);
   netif_set_link_up(&nif);
 
-  uint8_t pkt[28 + 8] = {
-      0x45, 0, 0, sizeof pkt, 0x12, 0x34, 0, 0, 64, 1, 0, 0, 10, 0, 85, 2, 10, 0, 85, 1,
-      8,    0, 0, 0,          0xBE, 0xEF, 0, 1, 'p', 'i', 'n', 'g', '1', '2', '3', '4'};
+  uint8_t pkt[28 + 8] = {0x45, 0,    0,  sizeof pkt, 0x12, 0x34, 0,   0,   64,  1,   0,   0,
+                         10,   0,    85, 2,          10,   0,    85,  1,   8,   0,   0,   0,
+                         0xBE, 0xEF, 0,  1,          'p',  'i',  'n', 'g', '1', '2', '3', '4'};
   uint16_t c = checksum(pkt, 20);
   pkt[10] = (uint8_t)(c >> 8);
   pkt[11] = (uint8_t)c;
@@ -70,12 +72,12 @@ static void test_lwip_answers_icmp_echo(void** state) {
 
   assert_int_equal(sent_count, 1);
   assert_int_equal(sent_len, sizeof pkt);
-  assert_int_equal(sent[9], 1);                          /* ICMP */
-  assert_memory_equal(sent + 12, pkt + 16, 4);           /* source = our address */
-  assert_memory_equal(sent + 16, pkt + 12, 4);           /* back to the sender */
-  assert_int_equal(sent[20], 0);                         /* echo reply */
-  assert_memory_equal(sent + 24, pkt + 24, 12);          /* id, seq and payload echoed */
-  assert_int_equal(checksum(sent, 20), 0);               /* generated checksums are valid */
+  assert_int_equal(sent[9], 1);                 /* ICMP */
+  assert_memory_equal(sent + 12, pkt + 16, 4);  /* source = our address */
+  assert_memory_equal(sent + 16, pkt + 12, 4);  /* back to the sender */
+  assert_int_equal(sent[20], 0);                /* echo reply */
+  assert_memory_equal(sent + 24, pkt + 24, 12); /* id, seq and payload echoed */
+  assert_int_equal(checksum(sent, 20), 0);      /* generated checksums are valid */
   assert_int_equal(checksum(sent + 20, sent_len - 20), 0);
   netif_remove(&nif);
 }

@@ -47,13 +47,15 @@ t2s_stack_callbacks callbacks() {
     }
     static_cast<Capture*>(u)->out.push_back(pkt);
   };
-  cb.udp_datagram = [](void* u, const struct sockaddr* src, const struct sockaddr* dst, const uint8_t* d, size_t n) {
+  cb.udp_datagram = [](void* u, const struct sockaddr* src, const struct sockaddr* dst,
+                       const uint8_t* d, size_t n) {
     auto* c = static_cast<Capture*>(u);
     c->udp_src.push_back(text(src));
     c->udp_dst.push_back(text(dst));
     c->udp_data.emplace_back(reinterpret_cast<const char*>(d), n);
   };
-  cb.tcp_accept = [](void* u, t2s_tcp* conn, const struct sockaddr* src, const struct sockaddr* dst) -> int {
+  cb.tcp_accept = [](void* u, t2s_tcp* conn, const struct sockaddr* src,
+                     const struct sockaddr* dst) -> int {
     auto* c = static_cast<Capture*>(u);
     c->tcp_src.push_back(text(src));
     c->tcp_dst.push_back(text(dst));
@@ -90,16 +92,17 @@ static void test_udp_to_any_address_and_reply_from_it(void**) {
   inet_pton(AF_INET, "10.0.85.2", &to.sin_addr);
   to.sin_port = htons(40000);
   std::string answer = "answer";
-  assert_int_equal(t2s_udp_send(s, reinterpret_cast<sockaddr*>(&from), reinterpret_cast<sockaddr*>(&to),
-                                reinterpret_cast<const uint8_t*>(answer.data()), answer.size()),
-                   0);
+  assert_int_equal(
+      t2s_udp_send(s, reinterpret_cast<sockaddr*>(&from), reinterpret_cast<sockaddr*>(&to),
+                   reinterpret_cast<const uint8_t*>(answer.data()), answer.size()),
+      0);
   assert_int_equal(cap.out.size(), 1);
   const auto& r = cap.out[0];
   assert_int_equal(r.size(), 20 + 8 + answer.size());
   assert_int_equal(r[9], 17);
-  assert_memory_equal(&r[12], &from.sin_addr, 4);                 // from the original destination
+  assert_memory_equal(&r[12], &from.sin_addr, 4);  // from the original destination
   assert_memory_equal(&r[16], &to.sin_addr, 4);
-  assert_int_equal(r[20] << 8 | r[21], 5353);                      // and its port
+  assert_int_equal(r[20] << 8 | r[21], 5353);  // and its port
   assert_int_equal(r[22] << 8 | r[23], 40000);
   assert_memory_equal(&r[28], answer.data(), answer.size());
   assert_int_equal(checksum(r.data(), 20), 0);
@@ -125,7 +128,8 @@ static void test_tcp_syn_to_any_address_and_port_is_accepted(void**) {
     assert_memory_equal(&r[12], want, 4);
     // Complete the handshake: the connection is handed over once established.
     uint32_t their_seq = static_cast<uint32_t>(r[24]) << 24 | r[25] << 16 | r[26] << 8 | r[27];
-    auto ack = ipv4_packet(6, "10.0.85.2", 50000, "203.0.113.9", port, "", 0x10, 0x12000001, their_seq + 1);
+    auto ack = ipv4_packet(6, "10.0.85.2", 50000, "203.0.113.9", port, "", 0x10, 0x12000001,
+                           their_seq + 1);
     assert_int_equal(t2s_stack_input(s, ack.data(), ack.size()), 0);
   }
   assert_int_equal(cap.tcp_dst.size(), 3);

@@ -52,19 +52,24 @@ static void test_method_selection(void**) {
 }
 
 static void test_user_pass_round_trip(void**) {
-  auto msg = encoded([](ByteWriter& w) { assert_true(encode_user_pass_request(w, "alice", "s3cret")); });
+  auto msg =
+      encoded([](ByteWriter& w) { assert_true(encode_user_pass_request(w, "alice", "s3cret")); });
   assert_true(msg == bytes({0x01, 5, 'a', 'l', 'i', 'c', 'e', 6, 's', '3', 'c', 'r', 'e', 't'}));
   auto u = test::assert_parses_only_when_whole(decode_user_pass_request, msg);
   assert_true(u.user_name() == "alice");
   assert_true(u.password_text() == "s3cret");
 
   std::string longest(255, 'x');
-  auto big = encoded([&](ByteWriter& w) { assert_true(encode_user_pass_request(w, longest, longest)); });
+  auto big =
+      encoded([&](ByteWriter& w) { assert_true(encode_user_pass_request(w, longest, longest)); });
   auto ub = test::assert_parses_only_when_whole(decode_user_pass_request, big);
   assert_true(ub.user_name() == longest && ub.password_text() == longest);
 
-  auto empty_pw = encoded([](ByteWriter& w) { assert_true(encode_user_pass_request(w, "bob", "")); });
-  assert_true(test::assert_parses_only_when_whole(decode_user_pass_request, empty_pw).password_text().empty());
+  auto empty_pw =
+      encoded([](ByteWriter& w) { assert_true(encode_user_pass_request(w, "bob", "")); });
+  assert_true(test::assert_parses_only_when_whole(decode_user_pass_request, empty_pw)
+                  .password_text()
+                  .empty());
 
   std::vector<uint8_t> none;
   ByteWriter w(none);
@@ -99,7 +104,9 @@ static void test_requests_for_every_command_and_address(void**) {
       assert_true(back.destination == d);
     }
   }
-  auto connect = encoded([&](ByteWriter& w) { encode_request(w, Request{Command::connect, dests[0]}); });
+  auto connect = encoded([&](ByteWriter& w) {
+    encode_request(w, Request{Command::connect, dests[0]});
+  });
   assert_true(connect == bytes({0x05, 0x01, 0x00, 0x01, 127, 0, 0, 1, 0, 80}));
 }
 
@@ -108,8 +115,10 @@ static void test_request_errors_carry_reply_codes(void**) {
   test::assert_rejected(decode_request, bytes({0x05, 0x09, 0x00, 0x01}), "unknown command", 0x07);
   test::assert_rejected(decode_request, bytes({0x05, 0x00, 0x00, 0x01}), "unknown command", 0x07);
   test::assert_rejected(decode_request, bytes({0x05, 0x01, 0x01, 0x01}), "reserved", 0x01);
-  test::assert_rejected(decode_request, bytes({0x05, 0x01, 0x00, 0x05, 1, 2}), "address type", 0x08);
-  test::assert_rejected(decode_request, bytes({0x05, 0x03, 0x00, 0x03, 0x00, 0, 0}), "empty domain", 0x08);
+  test::assert_rejected(decode_request, bytes({0x05, 0x01, 0x00, 0x05, 1, 2}), "address type",
+                        0x08);
+  test::assert_rejected(decode_request, bytes({0x05, 0x03, 0x00, 0x03, 0x00, 0, 0}), "empty domain",
+                        0x08);
 }
 
 static void test_reply_every_code(void**) {
@@ -158,7 +167,8 @@ static void test_udp_header_fragment_and_garbage(void**) {
   assert_true(p.ok());
   assert_int_equal(p.value.fragment, 3);  // parsed; the relay drops and counts it
   test::assert_rejected(decode_udp_header, bytes({0, 1, 0, 0x01, 1, 2, 3, 4, 0, 7}), "reserved");
-  test::assert_rejected(decode_udp_header, bytes({0, 0, 0, 0x02, 1, 2, 3, 4, 0, 7}), "address type", 0x08);
+  test::assert_rejected(decode_udp_header, bytes({0, 0, 0, 0x02, 1, 2, 3, 4, 0, 7}), "address type",
+                        0x08);
   test::assert_rejected(decode_udp_header, bytes({0, 0}), "shorter");
 }
 
@@ -216,7 +226,8 @@ static void test_client_handshake_failures(void**) {
   assert_int_equal(st, ClientHandshake::Status::failed);
   assert_non_null(strstr(no_method.error(), "authentication"));
   ClientHandshake refused(Command::connect, Address::ipv4(ip, 1));
-  st = refused.feed(ByteView(bytes({0x05, 0x00, 0x05, 0x05, 0x00, 0x01, 0, 0, 0, 0, 0, 0})), out, consumed);
+  st = refused.feed(ByteView(bytes({0x05, 0x00, 0x05, 0x05, 0x00, 0x01, 0, 0, 0, 0, 0, 0})), out,
+                    consumed);
   assert_int_equal(st, ClientHandshake::Status::failed);
   assert_int_equal(refused.reply().reply, Reply::connection_refused);
 }

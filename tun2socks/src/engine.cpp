@@ -12,7 +12,7 @@
 namespace udptun::t2s {
 
 namespace {
-constexpr uint64_t kLwipTickMs = 50;     // lwIP's fastest timer is 250 ms; this keeps them on time
+constexpr uint64_t kLwipTickMs = 50;  // lwIP's fastest timer is 250 ms; this keeps them on time
 constexpr uint64_t kSweepIntervalMs = 1'000;
 constexpr size_t kMaxQueuedReplies = 8'192;
 
@@ -26,7 +26,9 @@ socklen_t length_of(const struct sockaddr* sa) {
 }
 }  // namespace
 
-Engine::Engine(Tun2SocksConfig config) : config_(std::move(config)) { log_.set_level(config_.log_level); }
+Engine::Engine(Tun2SocksConfig config) : config_(std::move(config)) {
+  log_.set_level(config_.log_level);
+}
 
 Engine::~Engine() {
   stop();
@@ -43,7 +45,9 @@ int Engine::run(const tun2socks_callbacks* cb, void* user) {
   if (cb) cb_ = *cb;
   user_ = user;
   if (cb_.log) {
-    log_.set_sink([this](runtime::LogLevel l, const char* line) { cb_.log(user_, static_cast<int>(l), line); });
+    log_.set_sink([this](runtime::LogLevel l, const char* line) {
+      cb_.log(user_, static_cast<int>(l), line);
+    });
   }
   std::string error;
   int rc = 0;
@@ -53,8 +57,8 @@ int Engine::run(const tun2socks_callbacks* cb, void* user) {
     rc = -1;
     loop_.request_stop();
   } else {
-    LOG_INFO(log_, "", "running on %s (MTU %u), TCP via SOCKS5 %s, UDP %s", device_->name().c_str(), config_.mtu,
-             protocol::format_address(config_.socks5).c_str(),
+    LOG_INFO(log_, "", "running on %s (MTU %u), TCP via SOCKS5 %s, UDP %s", device_->name().c_str(),
+             config_.mtu, protocol::format_address(config_.socks5).c_str(),
              config_.udp == UdpMode::udp_local ? "via the in-process udp-local"
              : config_.udp == UdpMode::socks5  ? "via SOCKS5 UDP ASSOCIATE"
                                                : "off");
@@ -88,7 +92,8 @@ bool Engine::open_everything(std::string& error) {
   } else {
     device_ = std::make_unique<TunDevice>(loop_, config_.tun_name, config_.tun_fd, config_.mtu);
   }
-  if (device_->start([this](const uint8_t* p, size_t n) { on_packet(p, n); }, error) != 0) return false;
+  if (device_->start([this](const uint8_t* p, size_t n) { on_packet(p, n); }, error) != 0)
+    return false;
 
   if (config_.udp == UdpMode::udp_local) {
     char err[512];
@@ -97,7 +102,8 @@ bool Engine::open_everything(std::string& error) {
       error = std::string("udp-local: ") + err;
       return false;
     }
-    reply_wake_.init(this, [&](uv_async_t* a) { return uv_async_init(loop_.get(), a, on_reply_wake); });
+    reply_wake_.init(this,
+                     [&](uv_async_t* a) { return uv_async_init(loop_.get(), a, on_reply_wake); });
     {
       std::lock_guard<std::mutex> lock(reply_mutex_);
       replies_open_ = true;
@@ -106,7 +112,8 @@ bool Engine::open_everything(std::string& error) {
     ucb.datagram = on_udp_reply;
     // udp-local's lines join ours (it logs from its own thread; the logger keeps no state).
     ucb.log = [](void* u, int level, const char* line) {
-      static_cast<Engine*>(u)->log_.log(static_cast<runtime::LogLevel>(level), "udp-local", "%s", line);
+      static_cast<Engine*>(u)->log_.log(static_cast<runtime::LogLevel>(level), "udp-local", "%s",
+                                        line);
     };
     if (udplocal_start(udp_local_, &ucb, this) != 0) {
       error = "cannot start the in-process udp-local";
@@ -118,11 +125,15 @@ bool Engine::open_everything(std::string& error) {
     t.init(this, [&](uv_timer_t* h) { return uv_timer_init(loop_.get(), h); });
     uv_timer_start(t.get(), fn, every, every);
   };
-  timer(lwip_timer_, kLwipTickMs, [](uv_timer_t* t) { t2s_stack_check_timeouts(static_cast<Engine*>(t->data)->stack_); });
-  timer(stats_timer_, config_.stats_interval_ms, [](uv_timer_t* t) { static_cast<Engine*>(t->data)->publish_stats(); });
-  timer(sweep_timer_, kSweepIntervalMs, [](uv_timer_t* t) { static_cast<Engine*>(t->data)->sweep(); });
+  timer(lwip_timer_, kLwipTickMs,
+        [](uv_timer_t* t) { t2s_stack_check_timeouts(static_cast<Engine*>(t->data)->stack_); });
+  timer(stats_timer_, config_.stats_interval_ms,
+        [](uv_timer_t* t) { static_cast<Engine*>(t->data)->publish_stats(); });
+  timer(sweep_timer_, kSweepIntervalMs,
+        [](uv_timer_t* t) { static_cast<Engine*>(t->data)->sweep(); });
   end_of_iteration_.init(this, [&](uv_check_t* c) { return uv_check_init(loop_.get(), c); });
-  uv_check_start(end_of_iteration_.get(), [](uv_check_t* c) { static_cast<Engine*>(c->data)->end_of_iteration(); });
+  uv_check_start(end_of_iteration_.get(),
+                 [](uv_check_t* c) { static_cast<Engine*>(c->data)->end_of_iteration(); });
   return true;
 }
 
@@ -140,7 +151,8 @@ void Engine::on_output(void* user, const struct iovec* iov, int iovcnt) {
   }
 }
 
-int Engine::on_tcp_accept(void* user, t2s_tcp* conn, const struct sockaddr* /*src*/, const struct sockaddr* dst) {
+int Engine::on_tcp_accept(void* user, t2s_tcp* conn, const struct sockaddr* /*src*/,
+                          const struct sockaddr* dst) {
   auto* self = static_cast<Engine*>(user);
   auto destination = protocol::address_from_sockaddr(dst);
   if (!destination || self->sessions_.size() >= self->config_.max_tcp_connections) {
@@ -156,18 +168,20 @@ int Engine::on_tcp_accept(void* user, t2s_tcp* conn, const struct sockaddr* /*sr
   return 1;
 }
 
-void Engine::on_udp(void* user, const struct sockaddr* src, const struct sockaddr* dst, const uint8_t* data,
-                    size_t len) {
+void Engine::on_udp(void* user, const struct sockaddr* src, const struct sockaddr* dst,
+                    const uint8_t* data, size_t len) {
   auto* self = static_cast<Engine*>(user);
   const auto& drop = self->config_.drop_udp_ports;
-  if ((!self->udp_local_ && !self->udp_socks5_) || std::find(drop.begin(), drop.end(), port_of(dst)) != drop.end()) {
+  if ((!self->udp_local_ && !self->udp_socks5_) ||
+      std::find(drop.begin(), drop.end(), port_of(dst)) != drop.end()) {
     self->stats_.udp_dropped++;
     return;
   }
   if (self->udp_socks5_) {
     auto s = protocol::address_from_sockaddr(src);
     auto d = protocol::address_from_sockaddr(dst);
-    if (!s || !d || !self->udp_socks5_->submit(*s, *d, protocol::ByteView(data, len))) self->stats_.udp_dropped++;
+    if (!s || !d || !self->udp_socks5_->submit(*s, *d, protocol::ByteView(data, len)))
+      self->stats_.udp_dropped++;
     return;
   }
   if (udplocal_submit(self->udp_local_, src, dst, data, len) != 0) {
@@ -177,8 +191,8 @@ void Engine::on_udp(void* user, const struct sockaddr* src, const struct sockadd
   self->stats_.udp_datagrams_up++;
 }
 
-void Engine::on_udp_reply(void* user, const struct sockaddr* src, const struct sockaddr* dst, const uint8_t* data,
-                          size_t len) {
+void Engine::on_udp_reply(void* user, const struct sockaddr* src, const struct sockaddr* dst,
+                          const uint8_t* data, size_t len) {
   auto* self = static_cast<Engine*>(user);
   std::lock_guard<std::mutex> lock(self->reply_mutex_);
   if (!self->replies_open_ || self->replies_.size() >= kMaxQueuedReplies) return;
@@ -200,12 +214,14 @@ void Engine::on_reply_wake(uv_async_t* a) {
     batch.swap(self->replies_);
   }
   for (const Reply& r : batch) {
-    self->deliver_udp(reinterpret_cast<const sockaddr*>(&r.src), reinterpret_cast<const sockaddr*>(&r.dst),
+    self->deliver_udp(reinterpret_cast<const sockaddr*>(&r.src),
+                      reinterpret_cast<const sockaddr*>(&r.dst),
                       protocol::ByteView(r.data.data(), r.data.size()));
   }
 }
 
-void Engine::deliver_udp(const struct sockaddr* src, const struct sockaddr* dst, protocol::ByteView payload) {
+void Engine::deliver_udp(const struct sockaddr* src, const struct sockaddr* dst,
+                         protocol::ByteView payload) {
   if (stack_ && t2s_udp_send(stack_, src, dst, payload.data, payload.size) == 0) {
     stats_.udp_datagrams_down++;
   } else {
@@ -219,11 +235,14 @@ int Engine::packet_in(const uint8_t* packet, size_t len) {
   return callback_device_->push(packet, len);
 }
 
-void Engine::defer(TcpSession* s) { deferred_.insert(s); }
+void Engine::defer(TcpSession* s) {
+  deferred_.insert(s);
+}
 
 void Engine::retire(TcpSession* s) {
   deferred_.erase(s);
-  auto it = std::find_if(sessions_.begin(), sessions_.end(), [&](const auto& p) { return p.get() == s; });
+  auto it =
+      std::find_if(sessions_.begin(), sessions_.end(), [&](const auto& p) { return p.get() == s; });
   if (it == sessions_.end()) return;
   retired_.push_back(std::move(*it));
   sessions_.erase(it);
@@ -243,7 +262,8 @@ void Engine::sweep() {
   uint64_t now = loop_.now_ms();
   std::vector<TcpSession*> slow;
   for (auto& s : sessions_) {
-    if (s->connecting() && now - s->created_ms() > config_.tcp_connect_timeout_ms) slow.push_back(s.get());
+    if (s->connecting() && now - s->created_ms() > config_.tcp_connect_timeout_ms)
+      slow.push_back(s.get());
   }
   for (TcpSession* s : slow) s->abort("SOCKS5 connect timed out");
   if (udp_socks5_) udp_socks5_->sweep(now);

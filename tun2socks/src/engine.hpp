@@ -44,7 +44,8 @@ class Engine {
   // A finished session: freed at the end of this iteration.
   void retire(TcpSession* s);
   // A UDP reply for the TUN side, from `src` to the app at `dst`.
-  void deliver_udp(const struct sockaddr* src, const struct sockaddr* dst, protocol::ByteView payload);
+  void deliver_udp(const struct sockaddr* src, const struct sockaddr* dst,
+                   protocol::ByteView payload);
 
  private:
   bool open_everything(std::string& error);
@@ -54,9 +55,10 @@ class Engine {
   void publish_stats();
   void sweep();
   static void on_output(void* user, const struct iovec* iov, int iovcnt);
-  static int on_tcp_accept(void* user, t2s_tcp* conn, const struct sockaddr* src, const struct sockaddr* dst);
-  static void on_udp(void* user, const struct sockaddr* src, const struct sockaddr* dst, const uint8_t* data,
-                     size_t len);
+  static int on_tcp_accept(void* user, t2s_tcp* conn, const struct sockaddr* src,
+                           const struct sockaddr* dst);
+  static void on_udp(void* user, const struct sockaddr* src, const struct sockaddr* dst,
+                     const uint8_t* data, size_t len);
   // Replies from the in-process udp-local (its own thread) cross over here.
   static void on_udp_reply(void* user, const struct sockaddr* src, const struct sockaddr* dst,
                            const uint8_t* data, size_t len);

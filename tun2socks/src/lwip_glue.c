@@ -10,8 +10,8 @@
 #include "lwip/ip.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
-#include "lwip/prot/udp.h"
 #include "lwip/priv/tcp_priv.h"
+#include "lwip/prot/udp.h"
 #include "lwip/tcp.h"
 #include "lwip/timeouts.h"
 #include "lwip/udp.h"
@@ -191,7 +191,9 @@ long t2s_tcp_write(t2s_tcp* c, const uint8_t* data, size_t len) {
   return (long)done;
 }
 
-size_t t2s_tcp_send_space(t2s_tcp* c) { return c->pcb ? tcp_sndbuf(c->pcb) : 0; }
+size_t t2s_tcp_send_space(t2s_tcp* c) {
+  return c->pcb ? tcp_sndbuf(c->pcb) : 0;
+}
 
 void t2s_tcp_recved(t2s_tcp* c, size_t len) {
   while (c->pcb != NULL && len > 0) {
@@ -219,7 +221,8 @@ void t2s_tcp_close(t2s_tcp* c, int abort) {
 
 /* ---- UDP ---- */
 
-static void on_udp(void* arg, struct udp_pcb* pcb, struct pbuf* p, const ip_addr_t* addr, u16_t port) {
+static void on_udp(void* arg, struct udp_pcb* pcb, struct pbuf* p, const ip_addr_t* addr,
+                   u16_t port) {
   t2s_stack* s = (t2s_stack*)arg;
   struct sockaddr_storage src, dst;
   /* The UDP header sits just before the payload in the first pbuf: its destination port is
@@ -237,13 +240,14 @@ static void on_udp(void* arg, struct udp_pcb* pcb, struct pbuf* p, const ip_addr
   pbuf_free(p);
 }
 
-int t2s_udp_send(t2s_stack* s, const struct sockaddr* from, const struct sockaddr* to, const uint8_t* data,
-                 size_t len) {
+int t2s_udp_send(t2s_stack* s, const struct sockaddr* from, const struct sockaddr* to,
+                 const uint8_t* data, size_t len) {
   ip_addr_t src_ip, dst_ip;
   u16_t src_port, dst_port;
   struct pbuf* p;
   err_t err;
-  if (len > 0xFFFF - 8 || from_sockaddr(from, &src_ip, &src_port) || from_sockaddr(to, &dst_ip, &dst_port)) {
+  if (len > 0xFFFF - 8 || from_sockaddr(from, &src_ip, &src_port) ||
+      from_sockaddr(to, &dst_ip, &dst_port)) {
     return -1;
   }
   if (IP_GET_TYPE(&src_ip) != IP_GET_TYPE(&dst_ip)) return -1;
@@ -272,7 +276,8 @@ t2s_stack* t2s_stack_new(unsigned mtu, const t2s_stack_callbacks* cb, void* user
   if (s == NULL) return NULL;
   s->cb = *cb;
   s->user = user;
-  if (netif_add(&s->netif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4, s, netif_setup, ip_input) == NULL) {
+  if (netif_add(&s->netif, IP4_ADDR_ANY4, IP4_ADDR_ANY4, IP4_ADDR_ANY4, s, netif_setup, ip_input) ==
+      NULL) {
     free(s);
     return NULL;
   }

@@ -24,7 +24,8 @@ typedef struct t2s_stack_callbacks {
   void (*output)(void* user, const struct iovec* iov, int iovcnt);
   /* A new TCP connection from the TUN to dst. Return non-zero to take it (then set its
    * callbacks with t2s_tcp_set_callbacks before returning), zero to refuse it (RST). */
-  int (*tcp_accept)(void* user, t2s_tcp* conn, const struct sockaddr* src, const struct sockaddr* dst);
+  int (*tcp_accept)(void* user, t2s_tcp* conn, const struct sockaddr* src,
+                    const struct sockaddr* dst);
   /* A UDP datagram from the TUN. */
   void (*udp_datagram)(void* user, const struct sockaddr* src, const struct sockaddr* dst,
                        const uint8_t* data, size_t len);

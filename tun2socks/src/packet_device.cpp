@@ -14,7 +14,9 @@ namespace udptun::t2s {
 TunDevice::TunDevice(runtime::EventLoop& loop, std::string name, int fd, unsigned mtu)
     : loop_(loop), name_(std::move(name)), fd_(fd), owns_fd_(fd < 0), mtu_(mtu) {}
 
-TunDevice::~TunDevice() { stop(); }
+TunDevice::~TunDevice() {
+  stop();
+}
 
 int TunDevice::start(Receiver receiver, std::string& error) {
   receiver_ = std::move(receiver);
@@ -72,7 +74,9 @@ void TunDevice::stop() {
 CallbackDevice::CallbackDevice(runtime::EventLoop& loop, Output output)
     : loop_(loop), output_(std::move(output)) {}
 
-CallbackDevice::~CallbackDevice() { stop(); }
+CallbackDevice::~CallbackDevice() {
+  stop();
+}
 
 int CallbackDevice::start(Receiver receiver, std::string& error) {
   receiver_ = std::move(receiver);

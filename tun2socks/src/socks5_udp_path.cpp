@@ -14,11 +14,16 @@ using protocol::Address;
 using protocol::ByteView;
 namespace socks5 = protocol::socks5;
 
-class Socks5UdpPath::Association : public runtime::TcpStream::Events, public runtime::UdpSocket::Events {
+class Socks5UdpPath::Association : public runtime::TcpStream::Events,
+                                   public runtime::UdpSocket::Events {
  public:
   Association(Socks5UdpPath& path, const Address& app)
-      : path_(path), engine_(path.engine_), app_(app), control_(engine_.loop(), *this, 64 * 1024),
-        relay_socket_(engine_.loop(), *this), last_active_ms_(engine_.loop().now_ms()) {}
+      : path_(path),
+        engine_(path.engine_),
+        app_(app),
+        control_(engine_.loop(), *this, 64 * 1024),
+        relay_socket_(engine_.loop(), *this),
+        last_active_ms_(engine_.loop().now_ms()) {}
 
   const Address& app() const { return app_; }
   uint64_t last_active_ms() const { return last_active_ms_; }
@@ -60,9 +65,9 @@ class Socks5UdpPath::Association : public runtime::TcpStream::Events, public run
     if (status != 0) return fail("cannot reach the SOCKS5 server");
     control_.start_reading();
     uint8_t any[4] = {0, 0, 0, 0};
-    handshake_ = std::make_unique<socks5::ClientHandshake>(socks5::Command::udp_associate, Address::ipv4(any, 0),
-                                                           engine_.config().socks5_username,
-                                                           engine_.config().socks5_password);
+    handshake_ = std::make_unique<socks5::ClientHandshake>(
+        socks5::Command::udp_associate, Address::ipv4(any, 0), engine_.config().socks5_username,
+        engine_.config().socks5_password);
     auto greeting = handshake_->start();
     control_.write(ByteView(greeting), true);
   }
@@ -81,8 +86,9 @@ class Socks5UdpPath::Association : public runtime::TcpStream::Events, public run
     handshake_.reset();
     if (!bound.is_ip()) return fail("the relay's address is a name");
     // An unspecified relay address means "the server's own address" (RFC 1928 practice).
-    bool unspecified = std::all_of(bound.ip.begin(), bound.ip.begin() + (bound.type == protocol::AddressType::ipv4 ? 4 : 16),
-                                   [](uint8_t b) { return b == 0; });
+    bool unspecified = std::all_of(
+        bound.ip.begin(), bound.ip.begin() + (bound.type == protocol::AddressType::ipv4 ? 4 : 16),
+        [](uint8_t b) { return b == 0; });
     if (unspecified) {
       uint16_t port = bound.port;
       bound = server();
@@ -91,7 +97,8 @@ class Socks5UdpPath::Association : public runtime::TcpStream::Events, public run
     protocol::address_to_sockaddr(bound, &relay_);
     sockaddr_storage any{};
     any.ss_family = relay_.ss_family;
-    if (relay_socket_.open(reinterpret_cast<sockaddr*>(&any)) != 0) return fail("cannot open a UDP socket");
+    if (relay_socket_.open(reinterpret_cast<sockaddr*>(&any)) != 0)
+      return fail("cannot open a UDP socket");
     ready_ = true;
     auto waiting = std::move(waiting_);
     waiting_.clear();
@@ -115,13 +122,15 @@ class Socks5UdpPath::Association : public runtime::TcpStream::Events, public run
       engine_.stats().udp_dropped++;
       return;
     }
-    engine_.deliver_udp(reinterpret_cast<sockaddr*>(&src), reinterpret_cast<sockaddr*>(&dst), h.value.payload);
+    engine_.deliver_udp(reinterpret_cast<sockaddr*>(&src), reinterpret_cast<sockaddr*>(&dst),
+                        h.value.payload);
   }
 
   void fail(const char* why) {
     if (failed_) return;
     failed_ = true;
-    LOG_INFO(engine_.log(), "udp-socks5", "association for %s ends: %s", protocol::format_address(app_).c_str(), why);
+    LOG_INFO(engine_.log(), "udp-socks5", "association for %s ends: %s",
+             protocol::format_address(app_).c_str(), why);
     engine_.stats().udp_dropped += waiting_.size();
     close();
     path_.remove(this);
@@ -152,12 +161,13 @@ Socks5UdpPath::~Socks5UdpPath() {
 
 bool Socks5UdpPath::submit(const Address& src, const Address& dst, ByteView payload) {
   dead_.clear();  // never inside an association's own callback: this runs from lwIP input
-  auto it = std::find_if(associations_.begin(), associations_.end(), [&](const auto& a) { return a->app() == src; });
+  auto it = std::find_if(associations_.begin(), associations_.end(),
+                         [&](const auto& a) { return a->app() == src; });
   if (it == associations_.end()) {
     if (associations_.size() >= kMaxAssociations) {
-      auto oldest = std::min_element(associations_.begin(), associations_.end(), [](const auto& a, const auto& b) {
-        return a->last_active_ms() < b->last_active_ms();
-      });
+      auto oldest = std::min_element(
+          associations_.begin(), associations_.end(),
+          [](const auto& a, const auto& b) { return a->last_active_ms() < b->last_active_ms(); });
       (*oldest)->close();
       associations_.erase(oldest);
     }
@@ -171,7 +181,8 @@ bool Socks5UdpPath::submit(const Address& src, const Address& dst, ByteView payl
 }
 
 void Socks5UdpPath::remove(Association* a) {
-  auto it = std::find_if(associations_.begin(), associations_.end(), [&](const auto& p) { return p.get() == a; });
+  auto it = std::find_if(associations_.begin(), associations_.end(),
+                         [&](const auto& p) { return p.get() == a; });
   if (it == associations_.end()) return;
   dead_.push_back(std::move(*it));  // freed later: we may be inside its callback
   associations_.erase(it);

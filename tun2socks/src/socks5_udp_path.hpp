@@ -27,7 +27,8 @@ class Socks5UdpPath {
   explicit Socks5UdpPath(Engine& engine);
   ~Socks5UdpPath();
   // A datagram from the TUN. Returns false when it was dropped.
-  bool submit(const protocol::Address& src, const protocol::Address& dst, protocol::ByteView payload);
+  bool submit(const protocol::Address& src, const protocol::Address& dst,
+              protocol::ByteView payload);
   void sweep(uint64_t now_ms);
   size_t size() const { return associations_.size(); }
 

@@ -19,7 +19,8 @@ bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string&
             r.get_string("device", device) && r.get_uint("mtu", 576, 65'535, mtu) &&
             r.get_string("socks5", socks5) && r.get_string("socks5_username", c.socks5_username) &&
             r.get_string("socks5_password", c.socks5_password) && r.get_string("udp", udp) &&
-            r.get_object("udp_local", udp_local_json) && r.get_string("udp_socks5", udp_socks5) && r.get_string("udp_local_config", udp_local_file) &&
+            r.get_object("udp_local", udp_local_json) && r.get_string("udp_socks5", udp_socks5) &&
+            r.get_string("udp_local_config", udp_local_file) &&
             r.get_uints("drop_udp_ports", 1, 65'535, drop_ports) &&
             r.get_uint("max_tcp_connections", 1, 1'000'000, c.max_tcp_connections) &&
             r.get_uint("tcp_connect_timeout_ms", 100, 600'000, c.tcp_connect_timeout_ms) &&
@@ -72,7 +73,8 @@ bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string&
       udp_local_json.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
     if (udp_local_json.empty()) {
-      error = "\"udp\": \"udp-local\" needs \"udp_local\" (an object) or \"udp_local_config\" (a file)";
+      error =
+          "\"udp\": \"udp-local\" needs \"udp_local\" (an object) or \"udp_local_config\" (a file)";
       return false;
     }
     // The in-process udp-local takes datagrams from us: make sure it says so.
@@ -93,7 +95,8 @@ bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string&
     if (!udp_socks5.empty()) {
       auto u = protocol::parse_address_text(udp_socks5);
       if (!u.address || !u.address->is_ip()) {
-        error = "\"udp_socks5\": " + udp_socks5 + ": " + (u.error ? u.error : "must be an IP address");
+        error =
+            "\"udp_socks5\": " + udp_socks5 + ": " + (u.error ? u.error : "must be an IP address");
         return false;
       }
       c.udp_socks5 = *u.address;

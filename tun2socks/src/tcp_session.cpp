@@ -15,7 +15,8 @@ namespace {
 constexpr size_t kSocksQueueCap = 8u << 20;
 }  // namespace
 
-TcpSession::TcpSession(Engine& engine, t2s_tcp* conn, const protocol::Address& destination, uint64_t serial)
+TcpSession::TcpSession(Engine& engine, t2s_tcp* conn, const protocol::Address& destination,
+                       uint64_t serial)
     : engine_(engine),
       conn_(conn),
       destination_(destination),
@@ -23,7 +24,9 @@ TcpSession::TcpSession(Engine& engine, t2s_tcp* conn, const protocol::Address& d
       created_ms_(engine.loop().now_ms()) {
   std::snprintf(tag_, sizeof tag_, "tcp=%llu", static_cast<unsigned long long>(serial));
   t2s_tcp_callbacks cb{};
-  cb.recv = [](void* u, const uint8_t* d, size_t n) { static_cast<TcpSession*>(u)->tun_data(d, n); };
+  cb.recv = [](void* u, const uint8_t* d, size_t n) {
+    static_cast<TcpSession*>(u)->tun_data(d, n);
+  };
   cb.sent = [](void* u, size_t n) { static_cast<TcpSession*>(u)->tun_sent(n); };
   cb.gone = [](void* u, const char* why) { static_cast<TcpSession*>(u)->tun_gone(why); };
   t2s_tcp_set_callbacks(conn_, &cb, this);
@@ -41,7 +44,9 @@ void TcpSession::start() {
   if (rc != 0) finish(uv_strerror(rc), true);
 }
 
-void TcpSession::abort(const char* why) { finish(why, true); }
+void TcpSession::abort(const char* why) {
+  finish(why, true);
+}
 
 void TcpSession::on_stream_connected(int status) {
   if (status != 0) {
@@ -76,7 +81,8 @@ void TcpSession::on_stream_data(ByteView data) {
     }
     stage_ = Stage::relaying;
     handshake_.reset();
-    LOG_DEBUG(engine_.log(), tag_, "connected to %s", protocol::format_address(destination_).c_str());
+    LOG_DEBUG(engine_.log(), tag_, "connected to %s",
+              protocol::format_address(destination_).c_str());
     // Whatever followed the reply is already the destination's.
     std::vector<uint8_t> rest = std::move(inbox_);
     inbox_.clear();
@@ -161,7 +167,9 @@ void TcpSession::tun_data(const uint8_t* data, size_t len) {
   }
 }
 
-void TcpSession::tun_sent(size_t) { engine_.defer(this); }
+void TcpSession::tun_sent(size_t) {
+  engine_.defer(this);
+}
 
 void TcpSession::on_deferred() {
   if (stage_ == Stage::done) return;
@@ -188,7 +196,8 @@ void TcpSession::finish(const char* why, bool reset_tun) {
   if (stage_ == Stage::done) return;
   stage_ = Stage::done;
   LOG_DEBUG(engine_.log(), tag_, "closed: %s (%llu bytes up, %llu down)", why,
-            static_cast<unsigned long long>(bytes_up_), static_cast<unsigned long long>(bytes_down_));
+            static_cast<unsigned long long>(bytes_up_),
+            static_cast<unsigned long long>(bytes_down_));
   if (conn_) {
     t2s_tcp_close(conn_, reset_tun ? 1 : 0);
     conn_ = nullptr;

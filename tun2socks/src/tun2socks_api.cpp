@@ -64,6 +64,8 @@ void tun2socks_get_stats(tun2socks_t* t, tun2socks_stats* out) {
   if (t && out) t->engine->snapshot(out);
 }
 
-void tun2socks_free(tun2socks_t* t) { delete t; }
+void tun2socks_free(tun2socks_t* t) {
+  delete t;
+}
 
 }  // extern "C"

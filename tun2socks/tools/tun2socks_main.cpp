@@ -13,19 +13,31 @@ using Kind = CommandLineOption::Kind;
 namespace {
 
 const std::vector<CommandLineOption> kOptions = {
-    {"--tun", "tun", Kind::string, "NAME", "create/open this TUN device (Linux; needs CAP_NET_ADMIN)"},
-    {"--tun-fd", "tun_fd", Kind::integer, "N", "use this already open TUN fd (from a parent, Android VpnService)"},
+    {"--tun", "tun", Kind::string, "NAME",
+     "create/open this TUN device (Linux; needs CAP_NET_ADMIN)"},
+    {"--tun-fd", "tun_fd", Kind::integer, "N",
+     "use this already open TUN fd (from a parent, Android VpnService)"},
     {"--mtu", "mtu", Kind::integer, "BYTES", "the TUN device's MTU (default 1500; 9000 is faster)"},
-    {"--socks5", "socks5", Kind::string, "IP:PORT", "TCP goes out as SOCKS5 CONNECT through this server (e.g. ss-local)"},
-    {"--socks5-username", "socks5_username", Kind::string, "NAME", "username for the SOCKS5 server"},
-    {"--socks5-password", "socks5_password", Kind::string, "PASSWORD", "password for the SOCKS5 server"},
-    {"--udp", "udp", Kind::string, "MODE", "off (default), udp-local (the in-process udp-local) or socks5 (UDP ASSOCIATE)"},
-    {"--udp-socks5", "udp_socks5", Kind::string, "IP:PORT", "with --udp socks5: the SOCKS5 server for UDP (default: --socks5)"},
-    {"--udp-local", "udp_local_config", Kind::string, "CONFIG.json", "the in-process udp-local's configuration"},
-    {"--drop-udp-port", "drop_udp_ports", Kind::integer_list, "PORT", "drop UDP to this port, e.g. 443 to push QUIC back to TCP (repeatable)"},
-    {"--max-tcp-connections", "max_tcp_connections", Kind::integer, "N", "refuse (RST) connections past this (default 4096)"},
-    {"--tcp-connect-timeout-ms", "tcp_connect_timeout_ms", Kind::integer, "MS", "reset connections whose SOCKS5 CONNECT takes longer (default 10000)"},
-    {"--stats-interval-ms", "stats_interval_ms", Kind::integer, "MS", "how often counters are published (default 1000)"},
+    {"--socks5", "socks5", Kind::string, "IP:PORT",
+     "TCP goes out as SOCKS5 CONNECT through this server (e.g. ss-local)"},
+    {"--socks5-username", "socks5_username", Kind::string, "NAME",
+     "username for the SOCKS5 server"},
+    {"--socks5-password", "socks5_password", Kind::string, "PASSWORD",
+     "password for the SOCKS5 server"},
+    {"--udp", "udp", Kind::string, "MODE",
+     "off (default), udp-local (the in-process udp-local) or socks5 (UDP ASSOCIATE)"},
+    {"--udp-socks5", "udp_socks5", Kind::string, "IP:PORT",
+     "with --udp socks5: the SOCKS5 server for UDP (default: --socks5)"},
+    {"--udp-local", "udp_local_config", Kind::string, "CONFIG.json",
+     "the in-process udp-local's configuration"},
+    {"--drop-udp-port", "drop_udp_ports", Kind::integer_list, "PORT",
+     "drop UDP to this port, e.g. 443 to push QUIC back to TCP (repeatable)"},
+    {"--max-tcp-connections", "max_tcp_connections", Kind::integer, "N",
+     "refuse (RST) connections past this (default 4096)"},
+    {"--tcp-connect-timeout-ms", "tcp_connect_timeout_ms", Kind::integer, "MS",
+     "reset connections whose SOCKS5 CONNECT takes longer (default 10000)"},
+    {"--stats-interval-ms", "stats_interval_ms", Kind::integer, "MS",
+     "how often counters are published (default 1000)"},
     {"--log-level", "log_level", Kind::string, "LEVEL", "error, warn, info (default) or debug"},
 };
 
@@ -41,13 +53,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (help) {
-    std::fputs(udptun::runtime::usage_text(
-                   "tun2socks",
-                   "A TUN device in front of lwIP: TCP becomes SOCKS5 CONNECT, UDP goes through an\n"
-                   "in-process udp-local; replies come back from the address they came from.",
-                   kOptions)
-                   .c_str(),
-               stdout);
+    std::fputs(
+        udptun::runtime::usage_text(
+            "tun2socks",
+            "A TUN device in front of lwIP: TCP becomes SOCKS5 CONNECT, UDP goes through an\n"
+            "in-process udp-local; replies come back from the address they came from.",
+            kOptions)
+            .c_str(),
+        stdout);
     return 0;
   }
   char err[512];

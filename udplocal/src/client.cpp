@@ -77,12 +77,13 @@ int Client::run(const udplocal_callbacks* cb, void* user) {
   } else {
     tunnel_.start();
     sweep_timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
-    uv_timer_start(sweep_timer_.get(), [](uv_timer_t* t) { static_cast<Client*>(t->data)->sweep(); },
-                   kSweepIntervalMs, kSweepIntervalMs);
+    uv_timer_start(
+        sweep_timer_.get(), [](uv_timer_t* t) { static_cast<Client*>(t->data)->sweep(); },
+        kSweepIntervalMs, kSweepIntervalMs);
     stats_timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
-    uv_timer_start(stats_timer_.get(),
-                   [](uv_timer_t* t) { static_cast<Client*>(t->data)->publish_stats(); },
-                   config_.stats_interval_ms, config_.stats_interval_ms);
+    uv_timer_start(
+        stats_timer_.get(), [](uv_timer_t* t) { static_cast<Client*>(t->data)->publish_stats(); },
+        config_.stats_interval_ms, config_.stats_interval_ms);
   }
   loop_.run([this] { shutdown(); });
   publish_stats();
@@ -94,13 +95,14 @@ void Client::report_started(const char* kind, const std::string& address) {
   if (cb_.started) cb_.started(user_, kind, address.c_str());
 }
 
-int Client::submit_in_process(const struct sockaddr* src, const struct sockaddr* dst, const uint8_t* data,
-                              size_t len) {
+int Client::submit_in_process(const struct sockaddr* src, const struct sockaddr* dst,
+                              const uint8_t* data, size_t len) {
   if (!in_process_) return -EINVAL;  // "in_process" is not set in the configuration
   return in_process_->submit(src, dst, data, len);
 }
 
-void Client::deliver_in_process(const struct sockaddr* src, const struct sockaddr* dst, ByteView payload) {
+void Client::deliver_in_process(const struct sockaddr* src, const struct sockaddr* dst,
+                                ByteView payload) {
   if (!cb_.datagram) {
     stats_.drops_send_failed++;
     return;
@@ -184,7 +186,9 @@ void Client::on_tunnel_up(bool resumed) {
   report_session(true, resumed);
 }
 
-void Client::on_tunnel_down() { report_session(false, false); }
+void Client::on_tunnel_down() {
+  report_session(false, false);
+}
 
 void Client::on_tunnel_frame(const protocol::Frame& frame) {
   if (auto* d = std::get_if<protocol::Data>(&frame)) {
@@ -207,7 +211,8 @@ void Client::on_tunnel_frame(const protocol::Frame& frame) {
 
 void Client::sweep() {
   if (socks5_) socks5_->sweep(loop_.now_ms());
-  auto idle = flows_.idle(loop_.now_ms(), config_.flow_idle_timeout_ms, config_.dns_idle_timeout_ms);
+  auto idle =
+      flows_.idle(loop_.now_ms(), config_.flow_idle_timeout_ms, config_.dns_idle_timeout_ms);
   for (uint32_t id : idle) {
     stats_.flows_closed_idle++;
     close_flow(id, true);

@@ -36,8 +36,8 @@ class Client : public Tunnel::Events {
   runtime::Logger& log() { return log_; }
   const LocalConfig& config() const { return config_; }
   udplocal_stats& stats() { return stats_; }
-  void submit(FlowOrigin* origin, const protocol::Address& source,
-              const protocol::Address& target, protocol::ByteView payload);
+  void submit(FlowOrigin* origin, const protocol::Address& source, const protocol::Address& target,
+              protocol::ByteView payload);
   // The origin is going away: its flows close (and the server hears of it).
   void close_flows_of(FlowOrigin* origin);
   void count_delivery(size_t bytes, int send_result);
@@ -46,7 +46,8 @@ class Client : public Tunnel::Events {
   // The in-process path (udplocal_submit / the datagram callback).
   int submit_in_process(const struct sockaddr* src, const struct sockaddr* dst, const uint8_t* data,
                         size_t len);
-  void deliver_in_process(const struct sockaddr* src, const struct sockaddr* dst, protocol::ByteView payload);
+  void deliver_in_process(const struct sockaddr* src, const struct sockaddr* dst,
+                          protocol::ByteView payload);
 
  private:
   void on_tunnel_up(bool resumed) override;

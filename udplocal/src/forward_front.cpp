@@ -33,6 +33,8 @@ void ForwardFront::deliver(LocalFlow& flow, protocol::ByteView payload, const pr
   client_.count_delivery(payload.size, 0);
 }
 
-void ForwardFront::on_send_dropped(size_t count) { client_.count_dropped_deliveries(count); }
+void ForwardFront::on_send_dropped(size_t count) {
+  client_.count_dropped_deliveries(count);
+}
 
 }  // namespace udptun::local

@@ -17,7 +17,8 @@ class ForwardFront : public runtime::UdpSocket::Events, public FlowOrigin {
   int open();
   std::string bound_name() const;
 
-  void deliver(LocalFlow& flow, protocol::ByteView payload, const protocol::Address& source) override;
+  void deliver(LocalFlow& flow, protocol::ByteView payload,
+               const protocol::Address& source) override;
 
  private:
   void on_datagram(protocol::ByteView payload, const struct sockaddr* from) override;

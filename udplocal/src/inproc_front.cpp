@@ -18,7 +18,8 @@ InProcessFront::~InProcessFront() {
 
 int InProcessFront::open() {
   loop_thread_ = uv_thread_self();
-  int rc = wake_.init(this, [&](uv_async_t* a) { return uv_async_init(client_.loop().get(), a, on_wake); });
+  int rc = wake_.init(
+      this, [&](uv_async_t* a) { return uv_async_init(client_.loop().get(), a, on_wake); });
   if (rc == 0) {
     std::lock_guard<std::mutex> lock(mutex_);
     open_ = true;
@@ -34,8 +35,8 @@ void InProcessFront::close() {
   wake_.close();  // under the lock: no submitter can be inside uv_async_send meanwhile
 }
 
-int InProcessFront::submit(const struct sockaddr* src, const struct sockaddr* dst, const uint8_t* data,
-                           size_t len) {
+int InProcessFront::submit(const struct sockaddr* src, const struct sockaddr* dst,
+                           const uint8_t* data, size_t len) {
   if (!src || !dst || (!data && len) || len > protocol::kMaxDatagram) return -EINVAL;
   auto source = protocol::address_from_sockaddr(src);
   auto target = protocol::address_from_sockaddr(dst);
@@ -48,7 +49,8 @@ int InProcessFront::submit(const struct sockaddr* src, const struct sockaddr* ds
   }
   std::lock_guard<std::mutex> lock(mutex_);
   if (!open_) return -EPIPE;
-  if (pending_.size() >= kMaxQueuedDatagrams || pending_bytes_ + len > kMaxQueuedBytes) return -EAGAIN;
+  if (pending_.size() >= kMaxQueuedDatagrams || pending_bytes_ + len > kMaxQueuedBytes)
+    return -EAGAIN;
   bool was_empty = pending_.empty();
   pending_.push_back({*source, *target, std::vector<uint8_t>(data, data + len)});
   pending_bytes_ += len;
@@ -80,7 +82,8 @@ void InProcessFront::deliver(LocalFlow& flow, ByteView payload, const Address& s
     client_.count_delivery(payload.size, -1);
     return;
   }
-  client_.deliver_in_process(reinterpret_cast<sockaddr*>(&from), reinterpret_cast<sockaddr*>(&to), payload);
+  client_.deliver_in_process(reinterpret_cast<sockaddr*>(&from), reinterpret_cast<sockaddr*>(&to),
+                             payload);
 }
 
 }  // namespace udptun::local

@@ -24,13 +24,15 @@ class InProcessFront : public FlowOrigin {
 
   explicit InProcessFront(Client& client);
   ~InProcessFront() override;
-  int open();   // on the loop thread
+  int open();    // on the loop thread
   void close();  // on the loop thread; later submissions fail with -EPIPE
 
   // Any thread.
-  int submit(const struct sockaddr* src, const struct sockaddr* dst, const uint8_t* data, size_t len);
+  int submit(const struct sockaddr* src, const struct sockaddr* dst, const uint8_t* data,
+             size_t len);
 
-  void deliver(LocalFlow& flow, protocol::ByteView payload, const protocol::Address& source) override;
+  void deliver(LocalFlow& flow, protocol::ByteView payload,
+               const protocol::Address& source) override;
 
  private:
   struct Pending {

@@ -92,7 +92,8 @@ bool parse_local_config(const char* json, LocalConfig& out, std::string& error) 
     return false;
   }
   if (c.forwards.empty() && !c.has_socks5 && !c.in_process) {
-    error = "nothing to serve: give at least one \"forward\" or \"socks5\" (or \"in_process\": true)";
+    error =
+        "nothing to serve: give at least one \"forward\" or \"socks5\" (or \"in_process\": true)";
     return false;
   }
   if (!psk_file.empty() && !psk.empty()) {

@@ -16,17 +16,17 @@ struct ForwardRule {
 };
 
 struct LocalConfig {
-  protocol::Address server;                    // IP or name
+  protocol::Address server;  // IP or name
   std::vector<uint8_t> key;
   bool has_via_socks5 = false;
-  protocol::Address via_socks5;                // reach the server through this SOCKS5 proxy
+  protocol::Address via_socks5;  // reach the server through this SOCKS5 proxy
   std::vector<ForwardRule> forwards;
   bool has_socks5 = false;
   protocol::Address socks5_listen;
   std::string socks5_username, socks5_password;  // empty: no authentication
-  bool in_process = false;                     // datagrams also come from udplocal_submit
+  bool in_process = false;                       // datagrams also come from udplocal_submit
   bool has_upstream_socks5 = false;
-  protocol::Address upstream_socks5;           // CONNECT requests are relayed here
+  protocol::Address upstream_socks5;  // CONNECT requests are relayed here
   uint64_t heartbeat_interval_ms = 1'000;
   uint64_t heartbeat_timeout_ms = 4'000;
   uint64_t connect_timeout_ms = 5'000;

@@ -32,11 +32,13 @@ bool Socks5Front::open(std::string& error) {
     return false;
   }
   burial_.init(this, [&](uv_check_t* c) { return uv_check_init(client_.loop().get(), c); });
-  uv_check_start(burial_.get(), [](uv_check_t* c) { static_cast<Socks5Front*>(c->data)->finished_.clear(); });
+  uv_check_start(burial_.get(),
+                 [](uv_check_t* c) { static_cast<Socks5Front*>(c->data)->finished_.clear(); });
   sockaddr_storage bound;
   int len = sizeof bound;
   uv_tcp_getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&bound), &len);
-  std::string name = protocol::format_address(*protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&bound)));
+  std::string name = protocol::format_address(
+      *protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&bound)));
   LOG_INFO(client_.log(), "", "SOCKS5 front on %s%s", name.c_str(),
            client_.config().socks5_username.empty() ? "" : " (username/password required)");
   client_.report_started("socks5", name);

@@ -68,7 +68,9 @@ void Socks5Session::finish(const char* why) {
   front_.finished(*this);
 }
 
-void Socks5Session::on_stream_closed(const char* reason) { finish(reason); }
+void Socks5Session::on_stream_closed(const char* reason) {
+  finish(reason);
+}
 
 void Socks5Session::on_stream_data(ByteView data) {
   if (stage_ == Stage::relaying) {
@@ -143,7 +145,8 @@ void Socks5Session::negotiate() {
                   u.value.password_text() == cfg.socks5_password;
       std::vector<uint8_t> out;
       ByteWriter w(out);
-      socks5::encode_user_pass_status(w, socks5::UserPassStatus{static_cast<uint8_t>(good ? 0 : 1)});
+      socks5::encode_user_pass_status(w,
+                                      socks5::UserPassStatus{static_cast<uint8_t>(good ? 0 : 1)});
       stream_.write(ByteView(out), true);
       if (!good) {
         LOG_WARN(client_.log(), tag_, "SOCKS5 authentication failed%s%s", u.failed() ? ": " : "",
@@ -189,9 +192,9 @@ void Socks5Session::associate(const socks5::Request& req) {
   // 0 = not known yet (its first datagram fixes it).
   const Address& named = req.destination;
   size_t ip_len = named.type == protocol::AddressType::ipv4 ? 4 : 16;
-  bool named_ip = named.is_ip() &&
-                  std::any_of(named.ip.begin(), named.ip.begin() + static_cast<long>(ip_len),
-                              [](uint8_t b) { return b != 0; });
+  bool named_ip =
+      named.is_ip() && std::any_of(named.ip.begin(), named.ip.begin() + static_cast<long>(ip_len),
+                                   [](uint8_t b) { return b != 0; });
   Address client_ip = named_ip ? named : *peer;
   // The relay listens on the address the client reached us on, so the client can send there.
   association_ = std::make_unique<UdpAssociation>(client_, client_ip, named.port);
@@ -221,7 +224,8 @@ void Socks5Session::connect_upstream(const socks5::Request& req) {
   stage_ = Stage::upstream;
   stream_.stop_reading();
   upstream_events_ = std::make_unique<Upstream>(*this);
-  upstream_ = std::make_unique<runtime::TcpStream>(client_.loop(), *upstream_events_, kRelayQueueCap);
+  upstream_ =
+      std::make_unique<runtime::TcpStream>(client_.loop(), *upstream_events_, kRelayQueueCap);
   upstream_handshake_ =
       std::make_unique<socks5::ClientHandshake>(socks5::Command::connect, req.destination);
   sockaddr_storage ss;
@@ -255,7 +259,8 @@ void Socks5Session::upstream_data(ByteView data) {
   auto st = upstream_handshake_->feed(ByteView(upstream_inbox_), out, consumed);
   if (!out.empty()) upstream_->write(ByteView(out), true);
   if (st == socks5::ClientHandshake::Status::need_more) {
-    upstream_inbox_.erase(upstream_inbox_.begin(), upstream_inbox_.begin() + static_cast<long>(consumed));
+    upstream_inbox_.erase(upstream_inbox_.begin(),
+                          upstream_inbox_.begin() + static_cast<long>(consumed));
     return;
   }
   if (st == socks5::ClientHandshake::Status::failed) {
@@ -271,7 +276,8 @@ void Socks5Session::upstream_data(ByteView data) {
   stage_ = Stage::relaying;
   // Bytes after the reply, and bytes the client sent early, flow on.
   if (consumed < upstream_inbox_.size()) {
-    stream_.write(ByteView(upstream_inbox_.data() + consumed, upstream_inbox_.size() - consumed), true);
+    stream_.write(ByteView(upstream_inbox_.data() + consumed, upstream_inbox_.size() - consumed),
+                  true);
   }
   upstream_inbox_.clear();
   upstream_inbox_.shrink_to_fit();

@@ -18,7 +18,9 @@ uint64_t wall_clock_ms() {
   return static_cast<uint64_t>(tv.tv_sec) * 1000 + static_cast<uint64_t>(tv.tv_usec) / 1000;
 }
 
-uint64_t monotonic_us() { return uv_hrtime() / 1000; }
+uint64_t monotonic_us() {
+  return uv_hrtime() / 1000;
+}
 
 }  // namespace
 
@@ -44,8 +46,8 @@ void Tunnel::start() {
   retry_timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
   tick_timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
   uint64_t tick = std::min<uint64_t>(config_.heartbeat_interval_ms, 250);
-  uv_timer_start(tick_timer_.get(), [](uv_timer_t* t) { static_cast<Tunnel*>(t->data)->tick(); },
-                 tick, tick);
+  uv_timer_start(
+      tick_timer_.get(), [](uv_timer_t* t) { static_cast<Tunnel*>(t->data)->tick(); }, tick, tick);
   attempt();
 }
 
@@ -193,8 +195,8 @@ void Tunnel::handle_proxy(ByteView& data) {
     return;
   }
   if (st == protocol::socks5::ClientHandshake::Status::failed) {
-    LOG_WARN(log_, tag_, "SOCKS5 proxy %s: %s", protocol::format_address(config_.via_socks5).c_str(),
-             proxy_->error());
+    LOG_WARN(log_, tag_, "SOCKS5 proxy %s: %s",
+             protocol::format_address(config_.via_socks5).c_str(), proxy_->error());
     link_failed("SOCKS5 proxy refused");
     return;
   }
@@ -231,7 +233,8 @@ void Tunnel::handle_handshake(ByteView& data) {
   const protocol::ServerHello& reply = parsed.value;
   if (!protocol::verify_server_hello(key_, hello_mac_, reply)) {
     stats_.handshake_refusals++;
-    LOG_ERROR(log_, tag_, "the server's reply does not carry our key's MAC%s: wrong key on one side?",
+    LOG_ERROR(log_, tag_,
+              "the server's reply does not carry our key's MAC%s: wrong key on one side?",
               reply.status == protocol::HelloStatus::refused ? " (it refused us)" : "");
     link_failed("server not authenticated");
     return;
@@ -284,7 +287,9 @@ bool Tunnel::on_frame(const protocol::Frame& frame) {
   return state_ == State::up;
 }
 
-void Tunnel::on_stream_closed(const char* reason) { link_failed(reason); }
+void Tunnel::on_stream_closed(const char* reason) {
+  link_failed(reason);
+}
 
 void Tunnel::link_failed(const char* why) {
   if (state_ == State::stopped) return;
@@ -301,8 +306,9 @@ void Tunnel::link_failed(const char* why) {
   proxy_.reset();
   state_ = State::waiting;
   uint64_t delay = backoff_.next_delay_ms();
-  uv_timer_start(retry_timer_.get(), [](uv_timer_t* t) { static_cast<Tunnel*>(t->data)->attempt(); },
-                 delay, 0);
+  uv_timer_start(
+      retry_timer_.get(), [](uv_timer_t* t) { static_cast<Tunnel*>(t->data)->attempt(); }, delay,
+      0);
   if (was_up) events_.on_tunnel_down();
 }
 

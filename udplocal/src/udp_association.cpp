@@ -70,6 +70,8 @@ void UdpAssociation::deliver(LocalFlow& flow, ByteView payload, const Address& s
   owner_.count_delivery(payload.size, 0);
 }
 
-void UdpAssociation::on_send_dropped(size_t count) { owner_.count_dropped_deliveries(count); }
+void UdpAssociation::on_send_dropped(size_t count) {
+  owner_.count_dropped_deliveries(count);
+}
 
 }  // namespace udptun::local

@@ -19,7 +19,8 @@ class UdpAssociation : public runtime::UdpSocket::Events, public FlowOrigin {
   int open(const protocol::Address& bind_ip);
   bool bound(protocol::Address& out) const;
 
-  void deliver(LocalFlow& flow, protocol::ByteView payload, const protocol::Address& source) override;
+  void deliver(LocalFlow& flow, protocol::ByteView payload,
+               const protocol::Address& source) override;
 
  private:
   void on_datagram(protocol::ByteView payload, const struct sockaddr* from) override;

@@ -65,6 +65,8 @@ int udplocal_submit(udplocal_t* c, const struct sockaddr* src, const struct sock
   }
 }
 
-void udplocal_free(udplocal_t* c) { delete c; }
+void udplocal_free(udplocal_t* c) {
+  delete c;
+}
 
 }  // extern "C"

@@ -60,16 +60,16 @@ int Server::run(const udpserver_callbacks* cb, void* user) {
     loop_.request_stop();  // the loop runs once to close what was opened, then returns
   } else {
     sweep_timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
-    uv_timer_start(sweep_timer_.get(), [](uv_timer_t* t) { static_cast<Server*>(t->data)->sweep(); },
-                   kSweepIntervalMs, kSweepIntervalMs);
+    uv_timer_start(
+        sweep_timer_.get(), [](uv_timer_t* t) { static_cast<Server*>(t->data)->sweep(); },
+        kSweepIntervalMs, kSweepIntervalMs);
     stats_timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
-    uv_timer_start(stats_timer_.get(),
-                   [](uv_timer_t* t) { static_cast<Server*>(t->data)->publish_stats(); },
-                   config_.stats_interval_ms, config_.stats_interval_ms);
+    uv_timer_start(
+        stats_timer_.get(), [](uv_timer_t* t) { static_cast<Server*>(t->data)->publish_stats(); },
+        config_.stats_interval_ms, config_.stats_interval_ms);
     burial_.init(this, [&](uv_check_t* c) { return uv_check_init(loop_.get(), c); });
-    uv_check_start(burial_.get(), [](uv_check_t* c) {
-      static_cast<Server*>(c->data)->bury_dead_links(false);
-    });
+    uv_check_start(burial_.get(),
+                   [](uv_check_t* c) { static_cast<Server*>(c->data)->bury_dead_links(false); });
   }
   loop_.run([this] { shutdown(); });
   publish_stats();
@@ -86,7 +86,8 @@ bool Server::open_listeners() {
     if (rc == 0) rc = uv_tcp_bind(l.get(), reinterpret_cast<sockaddr*>(&ss), 0);
     if (rc == 0) rc = uv_listen(l.stream(), 128, on_connection);
     if (rc != 0) {
-      std::string msg = "cannot listen on " + protocol::format_address(addr) + ": " + uv_strerror(rc);
+      std::string msg =
+          "cannot listen on " + protocol::format_address(addr) + ": " + uv_strerror(rc);
       LOG_ERROR(log_, "", "%s", msg.c_str());
       if (cb_.error) cb_.error(user_, msg.c_str());
       return false;
@@ -94,7 +95,8 @@ bool Server::open_listeners() {
     sockaddr_storage bound;
     int len = sizeof bound;
     uv_tcp_getsockname(l.get(), reinterpret_cast<sockaddr*>(&bound), &len);
-    std::string name = protocol::format_address(*protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&bound)));
+    std::string name = protocol::format_address(
+        *protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&bound)));
     LOG_INFO(log_, "", "listening on %s", name.c_str());
     if (cb_.started) cb_.started(user_, name.c_str());
     listeners_.push_back(std::move(l));
@@ -115,7 +117,8 @@ void Server::accept_one(uv_stream_t* listener) {
       std::count_if(links_.begin(), links_.end(), [](const auto& l) { return !l->established(); }));
   if (pending >= config_.max_pending_handshakes) {
     // Unauthenticated connections are the cheap attack: past the cap, the oldest one goes.
-    auto oldest = std::find_if(links_.begin(), links_.end(), [](const auto& l) { return !l->established(); });
+    auto oldest =
+        std::find_if(links_.begin(), links_.end(), [](const auto& l) { return !l->established(); });
     LOG_WARN(log_, (*oldest)->tag(), "too many pending handshakes, dropping the oldest");
     (*oldest)->end(protocol::GoAwayReason::normal, "too many pending handshakes");
   }
@@ -186,8 +189,9 @@ Session* Server::new_session(const protocol::SessionId& id) {
 void Server::evict_one_session() {
   Session* victim = nullptr;
   for (auto& [id, s] : sessions_) {
-    bool better = !victim || (!s->link() && victim->link()) ||
-                  ((!s->link()) == (!victim->link()) && s->last_active_ms() < victim->last_active_ms());
+    bool better =
+        !victim || (!s->link() && victim->link()) ||
+        ((!s->link()) == (!victim->link()) && s->last_active_ms() < victim->last_active_ms());
     if (better) victim = s.get();
   }
   if (!victim) return;
@@ -217,13 +221,15 @@ void Server::remove_session(const protocol::SessionId& id, const char* why) {
 }
 
 void Server::forget_link(ClientLink& link, const char* reason) {
-  auto it = std::find_if(links_.begin(), links_.end(), [&](const auto& l) { return l.get() == &link; });
+  auto it =
+      std::find_if(links_.begin(), links_.end(), [&](const auto& l) { return l.get() == &link; });
   if (it == links_.end()) return;  // already forgotten
   if (Session* s = link.session()) {
     link.set_session(nullptr);
     s->detach();
     stats_.sessions_attached--;
-    LOG_INFO(log_, s->tag(), "connection %s lost (%s); session kept for resume", link.tag(), reason);
+    LOG_INFO(log_, s->tag(), "connection %s lost (%s); session kept for resume", link.tag(),
+             reason);
     report_session(*s, false);
   } else {
     LOG_DEBUG(log_, link.tag(), "connection closed: %s", reason);
@@ -252,14 +258,16 @@ void Server::sweep() {
     if (now - l->last_heard_ms() > limit) stale.push_back(l.get());
   }
   for (ClientLink* l : stale) {
-    LOG_INFO(log_, l->session() ? l->session()->tag() : l->tag(), "connection %s silent for %llu ms, closing",
-             l->tag(), static_cast<unsigned long long>(now - l->last_heard_ms()));
+    LOG_INFO(log_, l->session() ? l->session()->tag() : l->tag(),
+             "connection %s silent for %llu ms, closing", l->tag(),
+             static_cast<unsigned long long>(now - l->last_heard_ms()));
     l->end(protocol::GoAwayReason::normal, l->established() ? "link timeout" : "handshake timeout");
   }
   std::vector<protocol::SessionId> expired;
   for (auto& [id, s] : sessions_) {
     s->sweep(now);
-    if (!s->link() && now - s->detached_since_ms() >= config_.session_grace_ms) expired.push_back(id);
+    if (!s->link() && now - s->detached_since_ms() >= config_.session_grace_ms)
+      expired.push_back(id);
   }
   for (const auto& id : expired) {
     stats_.sessions_reaped++;

@@ -16,9 +16,9 @@ struct ServerConfig {
   std::vector<uint8_t> key;               // the pre-shared key
   std::vector<Cidr> allow_targets;        // opens otherwise refused target ranges
   uint64_t flow_idle_timeout_ms = 120'000;
-  uint64_t dns_idle_timeout_ms = 15'000;     // flows to port 53
-  uint64_t session_grace_ms = 120'000;       // a session without connection waits this long for a resume
-  uint64_t link_timeout_ms = 10'000;         // nothing heard from a client connection this long: closed
+  uint64_t dns_idle_timeout_ms = 15'000;  // flows to port 53
+  uint64_t session_grace_ms = 120'000;  // a session without connection waits this long for a resume
+  uint64_t link_timeout_ms = 10'000;    // nothing heard from a client connection this long: closed
   uint64_t handshake_timeout_ms = 10'000;
   uint64_t max_flows_per_session = 8'192;
   // New flows per session per second (a token bucket with this as its burst too): a flood of
@@ -27,7 +27,7 @@ struct ServerConfig {
   uint64_t max_sessions = 1'024;
   uint64_t max_pending_handshakes = 256;
   uint64_t max_clock_skew_ms = 120'000;
-  uint64_t max_queued_bytes = 4u << 20;      // per connection, toward the client
+  uint64_t max_queued_bytes = 4u << 20;  // per connection, toward the client
   uint64_t stats_interval_ms = 1'000;
   runtime::LogLevel log_level = runtime::LogLevel::info;
 };
@@ -35,9 +35,9 @@ struct ServerConfig {
 // Keys (all optional but "listen" and one of "psk_file"/"psk"):
 //   listen: "ADDR:PORT" or [..]       psk_file: path      psk: the key itself (embedding)
 //   allow_targets: ["CIDR", ..]       flow_idle_timeout_ms, dns_idle_timeout_ms,
-//   session_grace_ms, link_timeout_ms, handshake_timeout_ms, max_flows_per_session, flow_opens_per_second,
-//   max_sessions, max_pending_handshakes, max_clock_skew_ms, max_queued_bytes,
-//   stats_interval_ms, log_level: "error"|"warn"|"info"|"debug"
+//   session_grace_ms, link_timeout_ms, handshake_timeout_ms, max_flows_per_session,
+//   flow_opens_per_second, max_sessions, max_pending_handshakes, max_clock_skew_ms,
+//   max_queued_bytes, stats_interval_ms, log_level: "error"|"warn"|"info"|"debug"
 bool parse_server_config(const char* json, ServerConfig& out, std::string& error);
 
 }  // namespace udptun::server

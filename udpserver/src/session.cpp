@@ -25,7 +25,8 @@ Session::Session(Server& server, const protocol::SessionId& id) : server_(server
 bool Session::take_open_token() {
   uint64_t now = server_.loop().now_ms();
   double rate = static_cast<double>(server_.config().flow_opens_per_second);
-  open_tokens_ = std::min(rate, open_tokens_ + rate * static_cast<double>(now - tokens_at_ms_) / 1000.0);
+  open_tokens_ =
+      std::min(rate, open_tokens_ + rate * static_cast<double>(now - tokens_at_ms_) / 1000.0);
   tokens_at_ms_ = now;
   if (open_tokens_ < 1) return false;
   open_tokens_ -= 1;
@@ -69,7 +70,8 @@ void Session::open_flow(const protocol::OpenFlow& open) {
     // socket, so the target still sees the same source port, and confirm it.
     Address bound;
     ServerFlow& f = *flows_[open.flow_id];
-    send_status(open.flow_id, FlowState::open, f.ready() && f.bound_address(bound) ? &bound : nullptr);
+    send_status(open.flow_id, FlowState::open,
+                f.ready() && f.bound_address(bound) ? &bound : nullptr);
     return;
   }
   if (!take_open_token()) {

@@ -13,21 +13,35 @@ using Kind = CommandLineOption::Kind;
 namespace {
 
 const std::vector<CommandLineOption> kOptions = {
-    {"--listen", "listen", Kind::string_list, "ADDR:PORT", "accept udp-local connections here (repeatable; [::1]:7001 for IPv6)"},
+    {"--listen", "listen", Kind::string_list, "ADDR:PORT",
+     "accept udp-local connections here (repeatable; [::1]:7001 for IPv6)"},
     {"--psk-file", "psk_file", Kind::string, "FILE", "the pre-shared key (at least 16 bytes)"},
-    {"--allow-target", "allow_targets", Kind::string_list, "CIDR", "allow targets in an otherwise refused range, e.g. 127.0.0.0/8 (repeatable)"},
-    {"--flow-idle-timeout-ms", "flow_idle_timeout_ms", Kind::integer, "MS", "close a flow idle this long (default 120000)"},
-    {"--dns-idle-timeout-ms", "dns_idle_timeout_ms", Kind::integer, "MS", "the same for flows to port 53 (default 15000)"},
-    {"--session-grace-ms", "session_grace_ms", Kind::integer, "MS", "keep a disconnected session this long for a resume (default 120000)"},
-    {"--link-timeout-ms", "link_timeout_ms", Kind::integer, "MS", "close a connection silent this long (default 10000)"},
-    {"--handshake-timeout-ms", "handshake_timeout_ms", Kind::integer, "MS", "close a connection that has not authenticated by then (default 10000)"},
-    {"--max-flows-per-session", "max_flows_per_session", Kind::integer, "N", "least recently used flows are evicted past this (default 8192)"},
-    {"--flow-opens-per-second", "flow_opens_per_second", Kind::integer, "N", "new flows a session may open per second; more are refused (default 2000)"},
-    {"--max-sessions", "max_sessions", Kind::integer, "N", "least recently used sessions are evicted past this (default 1024)"},
-    {"--max-pending-handshakes", "max_pending_handshakes", Kind::integer, "N", "unauthenticated connections at once (default 256)"},
-    {"--max-clock-skew-ms", "max_clock_skew_ms", Kind::integer, "MS", "accepted client clock difference (default 120000)"},
-    {"--max-queued-bytes", "max_queued_bytes", Kind::integer, "BYTES", "per-connection output queue; replies beyond it are dropped (default 4194304)"},
-    {"--stats-interval-ms", "stats_interval_ms", Kind::integer, "MS", "how often counters are published (default 1000)"},
+    {"--allow-target", "allow_targets", Kind::string_list, "CIDR",
+     "allow targets in an otherwise refused range, e.g. 127.0.0.0/8 (repeatable)"},
+    {"--flow-idle-timeout-ms", "flow_idle_timeout_ms", Kind::integer, "MS",
+     "close a flow idle this long (default 120000)"},
+    {"--dns-idle-timeout-ms", "dns_idle_timeout_ms", Kind::integer, "MS",
+     "the same for flows to port 53 (default 15000)"},
+    {"--session-grace-ms", "session_grace_ms", Kind::integer, "MS",
+     "keep a disconnected session this long for a resume (default 120000)"},
+    {"--link-timeout-ms", "link_timeout_ms", Kind::integer, "MS",
+     "close a connection silent this long (default 10000)"},
+    {"--handshake-timeout-ms", "handshake_timeout_ms", Kind::integer, "MS",
+     "close a connection that has not authenticated by then (default 10000)"},
+    {"--max-flows-per-session", "max_flows_per_session", Kind::integer, "N",
+     "least recently used flows are evicted past this (default 8192)"},
+    {"--flow-opens-per-second", "flow_opens_per_second", Kind::integer, "N",
+     "new flows a session may open per second; more are refused (default 2000)"},
+    {"--max-sessions", "max_sessions", Kind::integer, "N",
+     "least recently used sessions are evicted past this (default 1024)"},
+    {"--max-pending-handshakes", "max_pending_handshakes", Kind::integer, "N",
+     "unauthenticated connections at once (default 256)"},
+    {"--max-clock-skew-ms", "max_clock_skew_ms", Kind::integer, "MS",
+     "accepted client clock difference (default 120000)"},
+    {"--max-queued-bytes", "max_queued_bytes", Kind::integer, "BYTES",
+     "per-connection output queue; replies beyond it are dropped (default 4194304)"},
+    {"--stats-interval-ms", "stats_interval_ms", Kind::integer, "MS",
+     "how often counters are published (default 1000)"},
     {"--log-level", "log_level", Kind::string, "LEVEL", "error, warn, info (default) or debug"},
 };
 
@@ -49,10 +63,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (help) {
-    std::fputs(udptun::runtime::usage_text("udp-server",
-                                           "The server end of udptun: takes tunnelled UDP flows from udp-local over TCP\n"
-                                           "and relays them to their targets.",
-                                           kOptions).c_str(), stdout);
+    std::fputs(udptun::runtime::usage_text(
+                   "udp-server",
+                   "The server end of udptun: takes tunnelled UDP flows from udp-local over TCP\n"
+                   "and relays them to their targets.",
+                   kOptions)
+                   .c_str(),
+               stdout);
     return 0;
   }
   char err[512];

@@ -19,11 +19,11 @@ typedef struct tun2socks tun2socks_t;
 
 typedef struct tun2socks_stats {
   uint64_t packets_in, packets_out, packets_dropped;
-  uint64_t tcp_connections;          /* open now */
-  uint64_t tcp_opened, tcp_refused;  /* SOCKS5 CONNECT failures count as refused */
+  uint64_t tcp_connections;         /* open now */
+  uint64_t tcp_opened, tcp_refused; /* SOCKS5 CONNECT failures count as refused */
   uint64_t tcp_bytes_up, tcp_bytes_down;
   uint64_t udp_datagrams_up, udp_datagrams_down;
-  uint64_t udp_dropped;              /* ports dropped by policy, UDP off, full queues */
+  uint64_t udp_dropped; /* ports dropped by policy, UDP off, full queues */
 } tun2socks_stats;
 
 typedef struct tun2socks_callbacks {

@@ -21,26 +21,26 @@ extern "C" {
 typedef struct udplocal udplocal_t;
 
 typedef struct udplocal_stats {
-  uint64_t link_up;             /* 1 while a connection is authenticated, else 0 */
-  uint64_t connects;            /* connection attempts */
-  uint64_t sessions_new;        /* handshakes answered new_session */
-  uint64_t sessions_resumed;    /* handshakes answered resumed */
+  uint64_t link_up;          /* 1 while a connection is authenticated, else 0 */
+  uint64_t connects;         /* connection attempts */
+  uint64_t sessions_new;     /* handshakes answered new_session */
+  uint64_t sessions_resumed; /* handshakes answered resumed */
   uint64_t handshake_refusals;
-  uint64_t link_losses;         /* authenticated connections that died */
-  uint64_t flows;               /* flows alive now */
+  uint64_t link_losses; /* authenticated connections that died */
+  uint64_t flows;       /* flows alive now */
   uint64_t flows_opened, flows_closed_idle, flows_refused;
-  uint64_t datagrams_up, bytes_up;      /* toward the server */
-  uint64_t datagrams_down, bytes_down;  /* delivered to local clients */
-  uint64_t drops_link_down;     /* the link-down queue was full */
-  uint64_t drops_queue_full;    /* the TCP output queue was full */
-  uint64_t drops_refused;       /* to a flow the server refused */
-  uint64_t drops_flow_limit;    /* no flow could be made */
-  uint64_t drops_socks5_fragment;   /* SOCKS5 datagrams with FRAG != 0 */
-  uint64_t drops_socks5_foreign;    /* SOCKS5 datagrams from other than the associated client */
+  uint64_t datagrams_up, bytes_up;     /* toward the server */
+  uint64_t datagrams_down, bytes_down; /* delivered to local clients */
+  uint64_t drops_link_down;            /* the link-down queue was full */
+  uint64_t drops_queue_full;           /* the TCP output queue was full */
+  uint64_t drops_refused;              /* to a flow the server refused */
+  uint64_t drops_flow_limit;           /* no flow could be made */
+  uint64_t drops_socks5_fragment;      /* SOCKS5 datagrams with FRAG != 0 */
+  uint64_t drops_socks5_foreign;       /* SOCKS5 datagrams from other than the associated client */
   uint64_t drops_socks5_malformed;
-  uint64_t drops_send_failed;   /* a local client's socket refused a reply */
-  uint64_t socks5_connections;  /* SOCKS5 control connections now */
-  uint64_t rtt_us;              /* last heartbeat round trip */
+  uint64_t drops_send_failed;  /* a local client's socket refused a reply */
+  uint64_t socks5_connections; /* SOCKS5 control connections now */
+  uint64_t rtt_us;             /* last heartbeat round trip */
 } udplocal_stats;
 
 typedef struct udplocal_callbacks {

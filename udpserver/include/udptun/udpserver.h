@@ -24,15 +24,15 @@ typedef struct udpserver_stats {
   uint64_t connections;       /* TCP connections now, authenticated or not */
   uint64_t sessions_opened, sessions_resumed, sessions_reaped, sessions_evicted;
   uint64_t flows_opened, flows_closed_idle, flows_evicted, flows_refused;
-  uint64_t auth_failures;     /* bad MAC, replay, clock skew, bad version */
-  uint64_t protocol_errors;   /* connections closed for garbage */
+  uint64_t auth_failures;   /* bad MAC, replay, clock skew, bad version */
+  uint64_t protocol_errors; /* connections closed for garbage */
   uint64_t datagrams_to_targets, bytes_to_targets;
   uint64_t datagrams_from_targets, bytes_from_targets;
-  uint64_t drops_send_failed;   /* target socket refused the datagram */
-  uint64_t drops_queue_full;    /* the client's TCP could not take the reply */
-  uint64_t drops_detached;      /* replies while the session had no connection */
-  uint64_t drops_forbidden;     /* datagrams to refused targets */
-  uint64_t drops_unknown_flow;  /* DATA for a flow the server does not have */
+  uint64_t drops_send_failed;  /* target socket refused the datagram */
+  uint64_t drops_queue_full;   /* the client's TCP could not take the reply */
+  uint64_t drops_detached;     /* replies while the session had no connection */
+  uint64_t drops_forbidden;    /* datagrams to refused targets */
+  uint64_t drops_unknown_flow; /* DATA for a flow the server does not have */
 } udpserver_stats;
 
 typedef struct udpserver_callbacks {

@@ -40,7 +40,9 @@ struct Address {
 };
 
 bool operator==(const Address& a, const Address& b);
-inline bool operator!=(const Address& a, const Address& b) { return !(a == b); }
+inline bool operator!=(const Address& a, const Address& b) {
+  return !(a == b);
+}
 
 // 1..255 bytes of letters, digits, '-', '_' and '.', no empty label. Refusing everything else
 // keeps control characters and NULs from ever reaching a resolver or a log line.

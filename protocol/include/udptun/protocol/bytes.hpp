@@ -16,22 +16,23 @@ struct ByteView {
 
   constexpr ByteView() = default;
   constexpr ByteView(const uint8_t* d, size_t n) : data(n ? d : nullptr), size(n) {}
-  ByteView(const std::vector<uint8_t>& v) : ByteView(v.data(), v.size()) {}  // NOLINT: implicit by design
+  ByteView(const std::vector<uint8_t>& v)
+      : ByteView(v.data(), v.size()) {}  // NOLINT: implicit by design
 
   bool empty() const { return size == 0; }
   uint8_t operator[](size_t i) const { return data[i]; }
   ByteView first(size_t n) const { return {data, n < size ? n : size}; }
   ByteView after(size_t n) const { return n >= size ? ByteView{} : ByteView{data + n, size - n}; }
-  std::string_view as_chars() const {
-    return {reinterpret_cast<const char*>(data), size};
-  }
+  std::string_view as_chars() const { return {reinterpret_cast<const char*>(data), size}; }
 };
 
 inline bool operator==(ByteView a, ByteView b) {
   return a.size == b.size && (a.size == 0 || std::memcmp(a.data, b.data, a.size) == 0);
 }
 
-inline uint16_t load_u16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+inline uint16_t load_u16(const uint8_t* p) {
+  return static_cast<uint16_t>(p[0] << 8 | p[1]);
+}
 inline uint32_t load_u32(const uint8_t* p) {
   return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | uint32_t{p[3]};
 }

@@ -63,7 +63,12 @@ struct Ping {
 struct Pong {
   uint64_t value = 0;  // echoes the ping's value
 };
-enum class GoAwayReason : uint8_t { normal = 0, shutting_down = 1, protocol_error = 2, replaced = 3 };
+enum class GoAwayReason : uint8_t {
+  normal = 0,
+  shutting_down = 1,
+  protocol_error = 2,
+  replaced = 3
+};
 struct GoAway {
   GoAwayReason reason = GoAwayReason::normal;
   ByteView message;  // up to 255 bytes of UTF-8 for the log

@@ -54,7 +54,7 @@ enum class RefuseReason : uint8_t {
   replayed = 4,             // this hello was seen before
   server_full = 5,          // session cap reached and nothing could be evicted
   shutting_down = 6,
-  malformed = 7,            // flags or fields out of range
+  malformed = 7,  // flags or fields out of range
 };
 const char* refuse_reason_name(RefuseReason r);
 

@@ -9,7 +9,8 @@ namespace udptun::runtime {
 
 class ExponentialBackoff {
  public:
-  ExponentialBackoff(uint64_t min_ms, uint64_t max_ms) : min_(min_ms), max_(max_ms), next_(min_ms) {}
+  ExponentialBackoff(uint64_t min_ms, uint64_t max_ms)
+      : min_(min_ms), max_(max_ms), next_(min_ms) {}
 
   // The delay before the next attempt: the current step ±25%, then the step doubles.
   uint64_t next_delay_ms() {

@@ -38,11 +38,15 @@ class Logger {
 }  // namespace udptun::runtime
 
 // Logging macros skip formatting entirely when the level is off (hot paths log at debug).
-#define UDPTUN_LOG(logger, lvl, ctx, ...)                                     \
-  do {                                                                        \
-    if ((logger).enabled(lvl)) (logger).log((lvl), (ctx), __VA_ARGS__);       \
+#define UDPTUN_LOG(logger, lvl, ctx, ...)                               \
+  do {                                                                  \
+    if ((logger).enabled(lvl)) (logger).log((lvl), (ctx), __VA_ARGS__); \
   } while (0)
-#define LOG_ERROR(logger, ctx, ...) UDPTUN_LOG(logger, ::udptun::runtime::LogLevel::error, ctx, __VA_ARGS__)
-#define LOG_WARN(logger, ctx, ...) UDPTUN_LOG(logger, ::udptun::runtime::LogLevel::warn, ctx, __VA_ARGS__)
-#define LOG_INFO(logger, ctx, ...) UDPTUN_LOG(logger, ::udptun::runtime::LogLevel::info, ctx, __VA_ARGS__)
-#define LOG_DEBUG(logger, ctx, ...) UDPTUN_LOG(logger, ::udptun::runtime::LogLevel::debug, ctx, __VA_ARGS__)
+#define LOG_ERROR(logger, ctx, ...) \
+  UDPTUN_LOG(logger, ::udptun::runtime::LogLevel::error, ctx, __VA_ARGS__)
+#define LOG_WARN(logger, ctx, ...) \
+  UDPTUN_LOG(logger, ::udptun::runtime::LogLevel::warn, ctx, __VA_ARGS__)
+#define LOG_INFO(logger, ctx, ...) \
+  UDPTUN_LOG(logger, ::udptun::runtime::LogLevel::info, ctx, __VA_ARGS__)
+#define LOG_DEBUG(logger, ctx, ...) \
+  UDPTUN_LOG(logger, ::udptun::runtime::LogLevel::debug, ctx, __VA_ARGS__)

@@ -4,8 +4,8 @@
 
 #include <sys/socket.h>
 
-#include <vector>
 #include <uv.h>
+#include <vector>
 
 #include "udptun/protocol/address.hpp"
 #include "udptun/protocol/bytes.hpp"
@@ -75,7 +75,6 @@ class UdpSocket {
   std::vector<Queued> out_;
   bool scheduled_ = false;  // registered with the loop for an end-of-iteration flush
   bool gso_ = true;         // cleared if the kernel refuses UDP_SEGMENT here
-
 };
 
 }  // namespace udptun::runtime

@@ -11,10 +11,10 @@
   do {                        \
     printf x;                 \
   } while (0)
-#define LWIP_PLATFORM_ASSERT(x)                                              \
-  do {                                                                       \
+#define LWIP_PLATFORM_ASSERT(x)                                                 \
+  do {                                                                          \
     fprintf(stderr, "lwIP assertion \"%s\" at %s:%d\n", x, __FILE__, __LINE__); \
-    abort();                                                                 \
+    abort();                                                                    \
   } while (0)
 
 /* Initial sequence numbers and ephemeral ports: not predictable from outside (glibc >= 2.36
