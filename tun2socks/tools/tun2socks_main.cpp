@@ -1,10 +1,7 @@
 // tun2socks: the daemon over libtun2socks.
-#include <atomic>
-#include <cstdio>
-#include <string>
 #include <vector>
 
-#include "udptun/runtime/command_line.hpp"
+#include "udptun/runtime/daemon_main.hpp"
 #include "udptun/tun2socks.h"
 
 using udptun::runtime::CommandLineOption;
@@ -41,48 +38,17 @@ const std::vector<CommandLineOption> kOptions = {
     {"--log-level", "log_level", Kind::string, "LEVEL", "error, warn, info (default) or debug"},
 };
 
-std::atomic<int> g_failed{0};
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string json, error;
-  bool help = false;
-  if (!udptun::runtime::build_config_from_args(argc, argv, kOptions, json, error, help)) {
-    std::fprintf(stderr, "tun2socks: %s\n", error.c_str());
-    return 2;
-  }
-  if (help) {
-    std::fputs(
-        udptun::runtime::usage_text(
-            "tun2socks",
-            "A TUN device in front of lwIP: TCP becomes SOCKS5 CONNECT, UDP goes through an\n"
-            "in-process udp-local; replies come back from the address they came from.",
-            kOptions)
-            .c_str(),
-        stdout);
-    return 0;
-  }
-  char err[512];
-  tun2socks_t* t = tun2socks_new(json.c_str(), err, sizeof err);
-  if (!t) {
-    std::fprintf(stderr, "tun2socks: %s\n", err);
-    return 2;
-  }
-  udptun::runtime::block_stop_signals();
-  tun2socks_callbacks cb{};
-  cb.error = [](void*, const char* message) {
-    std::fprintf(stderr, "tun2socks: %s\n", message);
-    g_failed = 1;
-    udptun::runtime::raise_stop_signal();
-  };
-  if (tun2socks_start(t, &cb, nullptr) != 0) {
-    std::fprintf(stderr, "tun2socks: cannot start its thread\n");
-    tun2socks_free(t);
-    return 1;
-  }
-  udptun::runtime::wait_for_stop_signal();
-  tun2socks_stop(t);
-  tun2socks_free(t);
-  return g_failed ? 1 : 0;
+  const udptun::runtime::DaemonSpec spec{
+      "tun2socks",
+      "A TUN device in front of lwIP: TCP becomes SOCKS5 CONNECT, UDP goes through an\n"
+      "in-process udp-local (or SOCKS5 UDP ASSOCIATE); replies come back from the address\n"
+      "they came from.",
+      &kOptions};
+  return udptun::runtime::run_daemon(
+      argc, argv, spec,
+      udptun::runtime::DaemonApi<tun2socks_t, tun2socks_callbacks>{tun2socks_new, tun2socks_start,
+                                                                   tun2socks_stop, tun2socks_free});
 }

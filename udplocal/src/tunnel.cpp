@@ -251,6 +251,7 @@ void Tunnel::handle_handshake(ByteView& data) {
   state_ = State::up;
   has_session_ = true;
   backoff_.reset();
+  failed_attempts_ = 0;
   decoder_ = std::make_unique<protocol::FrameDecoder>();
   last_heard_ms_ = loop_.now_ms();
   stats_.link_up = 1;
@@ -298,9 +299,15 @@ void Tunnel::link_failed(const char* why) {
     stats_.link_losses++;
     stats_.link_up = 0;
     LOG_WARN(log_, tag_, "tunnel down: %s", why);
+  } else if (failed_attempts_ % 60 == 0) {
+    // The first failure, then one line a minute or so: a server down for hours must not
+    // fill the log with one line per attempt.
+    LOG_INFO(log_, tag_, "cannot reach the server: %s (attempt %llu)", why,
+             static_cast<unsigned long long>(failed_attempts_ + 1));
   } else {
-    LOG_INFO(log_, tag_, "cannot reach the server: %s", why);
+    LOG_DEBUG(log_, tag_, "cannot reach the server: %s", why);
   }
+  failed_attempts_ = was_up ? 0 : failed_attempts_ + 1;
   // The stream may be the one calling us: TcpStream allows being destroyed from its events.
   stream_.reset();
   proxy_.reset();

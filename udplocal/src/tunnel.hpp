@@ -103,6 +103,7 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
   uint64_t attempt_started_ms_ = 0;
   uint64_t last_heard_ms_ = 0;
   uint64_t last_ping_ms_ = 0;
+  uint64_t failed_attempts_ = 0;  // since the last successful handshake
 
   struct Queued {
     uint32_t flow_id;

@@ -1,10 +1,7 @@
 // udp-local: the daemon over libudplocal.
-#include <atomic>
-#include <cstdio>
-#include <string>
 #include <vector>
 
-#include "udptun/runtime/command_line.hpp"
+#include "udptun/runtime/daemon_main.hpp"
 #include "udptun/udplocal.h"
 
 using udptun::runtime::CommandLineOption;
@@ -55,47 +52,16 @@ const std::vector<CommandLineOption> kOptions = {
     {"--log-level", "log_level", Kind::string, "LEVEL", "error, warn, info (default) or debug"},
 };
 
-std::atomic<int> g_failed{0};
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string json, error;
-  bool help = false;
-  if (!udptun::runtime::build_config_from_args(argc, argv, kOptions, json, error, help)) {
-    std::fprintf(stderr, "udp-local: %s\n", error.c_str());
-    return 2;
-  }
-  if (help) {
-    std::fputs(udptun::runtime::usage_text(
-                   "udp-local",
-                   "The client end of udptun: carries UDP (plain forwards, SOCKS5 UDP ASSOCIATE)\n"
-                   "to a udp-server over one TCP connection that survives restarts of either end.",
-                   kOptions)
-                   .c_str(),
-               stdout);
-    return 0;
-  }
-  char err[512];
-  udplocal_t* client = udplocal_new(json.c_str(), err, sizeof err);
-  if (!client) {
-    std::fprintf(stderr, "udp-local: %s\n", err);
-    return 2;
-  }
-  udptun::runtime::block_stop_signals();
-  udplocal_callbacks cb{};
-  cb.error = [](void*, const char* message) {
-    std::fprintf(stderr, "udp-local: %s\n", message);
-    g_failed = 1;
-    udptun::runtime::raise_stop_signal();
-  };
-  if (udplocal_start(client, &cb, nullptr) != 0) {
-    std::fprintf(stderr, "udp-local: cannot start its thread\n");
-    udplocal_free(client);
-    return 1;
-  }
-  udptun::runtime::wait_for_stop_signal();
-  udplocal_stop(client);
-  udplocal_free(client);
-  return g_failed ? 1 : 0;
+  const udptun::runtime::DaemonSpec spec{
+      "udp-local",
+      "The client end of udptun: carries UDP (plain forwards, SOCKS5 UDP ASSOCIATE)\n"
+      "to a udp-server over one TCP connection that survives restarts of either end.",
+      &kOptions};
+  return udptun::runtime::run_daemon(
+      argc, argv, spec,
+      udptun::runtime::DaemonApi<udplocal_t, udplocal_callbacks>{udplocal_new, udplocal_start,
+                                                                 udplocal_stop, udplocal_free});
 }

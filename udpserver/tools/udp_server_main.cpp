@@ -1,10 +1,7 @@
 // udp-server: the daemon over libudpserver.
-#include <atomic>
-#include <cstdio>
-#include <string>
 #include <vector>
 
-#include "udptun/runtime/command_line.hpp"
+#include "udptun/runtime/daemon_main.hpp"
 #include "udptun/udpserver.h"
 
 using udptun::runtime::CommandLineOption;
@@ -45,52 +42,16 @@ const std::vector<CommandLineOption> kOptions = {
     {"--log-level", "log_level", Kind::string, "LEVEL", "error, warn, info (default) or debug"},
 };
 
-std::atomic<int> g_failed{0};
-
-void on_error(void*, const char* message) {
-  std::fprintf(stderr, "udp-server: %s\n", message);
-  g_failed = 1;
-  udptun::runtime::raise_stop_signal();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string json, error;
-  bool help = false;
-  if (!udptun::runtime::build_config_from_args(argc, argv, kOptions, json, error, help)) {
-    std::fprintf(stderr, "udp-server: %s\n", error.c_str());
-    return 2;
-  }
-  if (help) {
-    std::fputs(udptun::runtime::usage_text(
-                   "udp-server",
-                   "The server end of udptun: takes tunnelled UDP flows from udp-local over TCP\n"
-                   "and relays them to their targets.",
-                   kOptions)
-                   .c_str(),
-               stdout);
-    return 0;
-  }
-  char err[512];
-  udpserver_t* server = udpserver_new(json.c_str(), err, sizeof err);
-  if (!server) {
-    std::fprintf(stderr, "udp-server: %s\n", err);
-    return 2;
-  }
-  udptun::runtime::block_stop_signals();
-  udpserver_callbacks cb{};
-  cb.error = on_error;
-  cb.stopped = [](void*) {
-    if (g_failed) udptun::runtime::raise_stop_signal();
-  };
-  if (udpserver_start(server, &cb, nullptr) != 0) {
-    std::fprintf(stderr, "udp-server: cannot start its thread\n");
-    udpserver_free(server);
-    return 1;
-  }
-  udptun::runtime::wait_for_stop_signal();
-  udpserver_stop(server);
-  udpserver_free(server);
-  return g_failed ? 1 : 0;
+  const udptun::runtime::DaemonSpec spec{
+      "udp-server",
+      "The server end of udptun: takes tunnelled UDP flows from udp-local over TCP\n"
+      "and relays them to their targets.",
+      &kOptions};
+  return udptun::runtime::run_daemon(
+      argc, argv, spec,
+      udptun::runtime::DaemonApi<udpserver_t, udpserver_callbacks>{udpserver_new, udpserver_start,
+                                                                   udpserver_stop, udpserver_free});
 }
