@@ -59,9 +59,9 @@ bool build_config_from_args(int argc, char** argv, const std::vector<CommandLine
       error = "unknown option " + arg + " (see --help)";
       return false;
     }
-    if (opt->kind == CommandLineOption::Kind::flag) {
+    if (opt->kind == CommandLineOption::Kind::flag || opt->kind == CommandLineOption::Kind::clear_flag) {
       cJSON_DeleteItemFromObjectCaseSensitive(config.get(), opt->key);
-      cJSON_AddBoolToObject(config.get(), opt->key, 1);
+      cJSON_AddBoolToObject(config.get(), opt->key, opt->kind == CommandLineOption::Kind::flag);
       continue;
     }
     if (i + 1 >= argc) {
@@ -117,6 +117,7 @@ bool build_config_from_args(int argc, char** argv, const std::vector<CommandLine
         break;
       }
       case CommandLineOption::Kind::flag:
+      case CommandLineOption::Kind::clear_flag:
         break;
     }
   }

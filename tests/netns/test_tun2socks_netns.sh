@@ -7,7 +7,7 @@
 set -uo pipefail
 build=${1:?build directory}
 if [ "$(id -u)" != 0 ]; then echo "SKIP: needs root (network namespaces and a TUN device)"; exit 77; fi
-for tool in ip socat ss-server ss-local sha256sum microsocks iperf3; do
+for tool in ip socat ss-server ss-local sha256sum microsocks iperf3 ping python3; do
   command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (scripts/setup installs it)"; exit 77; }
 done
 [ -c /dev/net/tun ] || { echo "SKIP: /dev/net/tun is missing"; exit 77; }
@@ -73,6 +73,22 @@ JSON
 start_tun2socks() {  # extra flags...
   bg_c "$build/tun2socks/tun2socks" --tun "$tun" --log-level debug "$@"
   t2s_pid=${pids[-1]}
+  configure_tun
+}
+# The Android/parent-process way: the TUN is opened elsewhere and its fd handed over.
+start_tun2socks_with_fd() {  # extra flags...
+  ip netns exec "$nc_" python3 -c '
+import fcntl, os, struct, sys
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, 0x400454ca, struct.pack("16sH", sys.argv[1].encode(), 0x0001 | 0x1000))  # TUNSETIFF, IFF_TUN|IFF_NO_PI
+os.set_inheritable(fd, True)
+os.execv(sys.argv[2], [sys.argv[2], "--tun-fd", str(fd)] + sys.argv[3:])
+' "$tun" "$build/tun2socks/tun2socks" --log-level debug "$@" >>"$work/tun2socks.log" 2>&1 &
+  pids+=($!)
+  t2s_pid=$!
+  configure_tun
+}
+configure_tun() {
   for _ in $(seq 50); do in_c ip link show "$tun" >/dev/null 2>&1 && break; sleep 0.1; done
   in_c ip addr add 10.0.85.1/24 dev "$tun"
   in_c ip link set "$tun" up
@@ -81,7 +97,7 @@ start_tun2socks() {  # extra flags...
   in_c ip -6 route add default dev "$tun"
   sleep 0.5
 }
-start_tun2socks --socks5 127.0.0.1:1080 --udp udp-local --udp-local "$work/udp-local.json"
+start_tun2socks --socks5 127.0.0.1:1080 --udp-local "$work/udp-local.json"
 
 # ss-local drops a relay whose client half-closes before the reply came back (seen with
 # shadowsocks-libev 3.3.5), so these clients keep their side open (ignoreeof) and stop on
@@ -128,13 +144,15 @@ check "TCP over IPv6 through the TUN" tcp6_echo "hello over IPv6"
 check "UDP over IPv6 through the TUN" udp6_echo "datagram over IPv6"
 check "UDP datagram of 3000 bytes, IP-fragmented both ways" udp_fragmented
 check "TCP 20 parallel connections" tcp_parallel
+ping_answered() { in_c ping -c1 -W2 "$1" >/dev/null 2>&1; }
+check "ICMP echo to any address is answered by the stack" ping_answered 203.0.113.77
 
 # The seed's m1 split: TCP through a TCP-only ss-local, UDP through an `ss-local -U` on the
 # same port number (UDP ASSOCIATE is answered by the TCP one, datagrams relayed by the other).
 kill "$t2s_pid"; wait "$t2s_pid" 2>/dev/null
 for _ in $(seq 50); do in_c ip link show "$tun" >/dev/null 2>&1 || break; sleep 0.1; done
 bg_c ss-local -s 10.201.0.2 -p 8388 -k netns-test -m chacha20-ietf-poly1305 -b 127.0.0.1 -l 1080 -U
-start_tun2socks --socks5 127.0.0.1:1080 --udp socks5
+start_tun2socks --socks5 127.0.0.1:1080 --udp-socks5 127.0.0.1:1080
 check "m1 split: UDP through ss-local -U (SOCKS5 UDP ASSOCIATE)" udp_echo "datagram via ss-local -U"
 check "m1 split: TCP through the TCP-only ss-local at the same time" tcp_echo "tcp beside the split"
 check "m1 split: UDP over IPv6 via SOCKS5" udp6_echo "v6 datagram via ss-local -U"
@@ -142,7 +160,7 @@ check "m1 split: UDP over IPv6 via SOCKS5" udp6_echo "v6 datagram via ss-local -
 # Half-closes and iperf3, through microsocks (ss-local drops a relay on an early client FIN).
 kill "$t2s_pid"; wait "$t2s_pid" 2>/dev/null
 for _ in $(seq 50); do in_c ip link show "$tun" >/dev/null 2>&1 || break; sleep 0.1; done
-start_tun2socks --socks5 10.201.0.2:1081
+start_tun2socks_with_fd --socks5 10.201.0.2:1081 --no-answer-ping
 half_close_up() {  # the app sends 1 MiB and FIN: all of it reaches the target, then EOF
   in_c timeout 10 socat -u OPEN:"$work/mib" TCP:192.0.2.1:9 &&
     for _ in $(seq 50); do cmp -s "$work/mib" "$work/mib.received" && return 0; sleep 0.1; done
@@ -155,7 +173,9 @@ iperf_run() { in_c timeout 20 iperf3 -c 192.0.2.1 -p 5201 -t 1 > "$work/iperf.tx
 check "half-close: app → target, 1 MiB then FIN" half_close_up
 check "half-close: target → app, 1 MiB then FIN" half_close_down
 check "iperf3 (TCP, 1 s) through the TUN" iperf_run
+ping_unanswered() { ! in_c ping -c1 -W1 "$1" >/dev/null 2>&1; }
+check "--tun-fd: the handed-over TUN works (the checks above), --no-answer-ping: pings go unanswered" ping_unanswered 203.0.113.77
 
 if [ $failures -ne 0 ]; then dump_logs; fi
-echo "$((13 - failures)) passed, $failures failed"
+echo "$((15 - failures)) passed, $failures failed"
 [ $failures -eq 0 ]

@@ -137,8 +137,21 @@ bool Engine::open_everything(std::string& error) {
   return true;
 }
 
+// An ICMP or ICMPv6 echo request (the common, extension-header-free case).
+static bool is_echo_request(const uint8_t* p, size_t len) {
+  if (len >= 21 && (p[0] >> 4) == 4) {
+    size_t ihl = static_cast<size_t>(p[0] & 0x0F) * 4;
+    return p[9] == 1 && len > ihl && p[ihl] == 8;
+  }
+  return len >= 41 && (p[0] >> 4) == 6 && p[6] == 58 && p[40] == 128;
+}
+
 void Engine::on_packet(const uint8_t* packet, size_t len) {
   stats_.packets_in++;
+  if (!config_.answer_ping && is_echo_request(packet, len)) {
+    stats_.packets_dropped++;  // pings then time out, as they would through a TCP-only proxy
+    return;
+  }
   if (t2s_stack_input(stack_, packet, len) != 0) stats_.packets_dropped++;
 }
 

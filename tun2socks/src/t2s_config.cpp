@@ -25,7 +25,8 @@ bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string&
             r.get_uint("max_tcp_connections", 1, 1'000'000, c.max_tcp_connections) &&
             r.get_uint("tcp_connect_timeout_ms", 100, 600'000, c.tcp_connect_timeout_ms) &&
             r.get_uint("stats_interval_ms", 100, 86'400'000, c.stats_interval_ms) &&
-            r.get_string("log_level", level) && r.no_unknown_keys();
+            r.get_bool("answer_ping", c.answer_ping) && r.get_string("log_level", level) &&
+            r.no_unknown_keys();
   if (!ok) {
     error = r.error();
     return false;
@@ -60,6 +61,11 @@ bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string&
     return false;
   }
   c.socks5 = *s5.address;
+  // A UDP path named without "udp" picks its mode: --udp-local FILE or --udp-socks5 ADDR alone.
+  if (udp.empty()) {
+    if (!udp_local_file.empty() || !udp_local_json.empty()) udp = "udp-local";
+    else if (!udp_socks5.empty()) udp = "socks5";
+  }
   if (udp.empty() || udp == "off") {
     c.udp = UdpMode::off;
   } else if (udp == "udp-local") {

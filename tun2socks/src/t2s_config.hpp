@@ -25,6 +25,7 @@ struct Tun2SocksConfig {
   protocol::Address udp_socks5;  // "udp": "socks5": UDP ASSOCIATE here (default: socks5)
   std::string udp_local_config;  // JSON for the in-process udp-local ("in_process" is set)
   std::vector<uint16_t> drop_udp_ports;
+  bool answer_ping = true;  // ICMP/ICMPv6 echo to any address is answered by the stack itself
   uint64_t max_tcp_connections = 4096;
   uint64_t tcp_connect_timeout_ms = 10'000;
   uint64_t stats_interval_ms = 1'000;
@@ -35,7 +36,7 @@ struct Tun2SocksConfig {
 // (an IP); "socks5_username"/"socks5_password"; "udp": "off" | "udp-local" | "socks5";
 // "udp_socks5": "IP:PORT" (for "socks5"; default: the "socks5" server);
 // "udp_local": { udp-local configuration } or "udp_local_config": FILE; "drop_udp_ports":
-// [443]; "max_tcp_connections"; "tcp_connect_timeout_ms"; "stats_interval_ms"; "log_level".
+// [443]; "answer_ping": true; "max_tcp_connections"; "tcp_connect_timeout_ms"; "stats_interval_ms"; "log_level".
 bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string& error);
 
 }  // namespace udptun::t2s

@@ -10,7 +10,8 @@
 namespace udptun::runtime {
 
 struct CommandLineOption {
-  enum class Kind { string, string_list, integer, integer_list, flag };
+  // flag sets the key to true, clear_flag to false.
+  enum class Kind { string, string_list, integer, integer_list, flag, clear_flag };
   const char* flag;  // "--listen"
   const char* key;   // "listen"
   Kind kind;
