@@ -145,7 +145,9 @@ static void test_start_stop_200_times_leaks_nothing(void**) {
   long rss_after = harness::resident_kib();
   std::fprintf(stderr, "    fds %d -> %d, RSS %ld -> %ld KiB over 200 cycles\n", fds_before,
                fds_after, rss_before, rss_after);
-  assert_int_equal(fds_after, fds_before);
+  // A server closes a gone client's connection a moment later: allow for that, never growth.
+  assert_true(harness::eventually([&] { return harness::count_open_fds() <= fds_before; }, 3000));
+  (void)fds_after;
 #ifdef UNDER_ADDRESS_SANITIZER
   // ASan keeps freed memory in quarantine, so RSS says nothing there; its leak check does.
   std::fprintf(stderr,

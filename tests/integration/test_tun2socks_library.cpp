@@ -183,12 +183,14 @@ static void test_start_stop_100_times(void**) {
     tun2socks_free(t);
   };
   for (int i = 0; i < 3; ++i) cycle();
+  usleep(300'000);  // let the server finish closing the warm-up connections
   int fds = harness::count_open_fds();
   long rss = harness::resident_kib();
   for (int i = 0; i < 100; ++i) cycle();
   std::fprintf(stderr, "    fds %d -> %d, RSS %ld -> %ld KiB over 100 cycles\n", fds,
                harness::count_open_fds(), rss, harness::resident_kib());
-  assert_int_equal(harness::count_open_fds(), fds);
+  // The server closes each old connection a moment after its client went away: wait for that.
+  assert_true(harness::eventually([&] { return harness::count_open_fds() <= fds; }, 3000));
 #ifndef UNDER_ADDRESS_SANITIZER
   assert_true(harness::resident_kib() - rss < 4096);
 #endif
