@@ -1,0 +1,66 @@
+// proxy-controller: JSON commands on a Unix domain socket (the Outline-style routing-daemon
+// envelope, see docs/CONTROL-API.md) and the supervision of the services it starts.
+#pragma once
+
+#include <sys/types.h>
+#include <uv.h>
+
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "service_supervisor.hpp"
+#include "udptun/runtime/event_loop.hpp"
+#include "udptun/runtime/log.hpp"
+#include "udptun/runtime/uv_handle.hpp"
+
+namespace udptun::controller {
+
+struct ControllerConfig {
+  std::string socket_path = "/var/run/proxy_controller_domain_socket";
+  std::string socket_group;  // empty: socket 0600, only root and our own uid may talk
+  std::string state_dir = "/var/lib/udptun";
+  std::string bin_dir;  // where tun2socks, udp-local and udp-server live (default: next to us)
+  uint64_t max_quick_restarts = 5;
+  size_t max_request_bytes = 64 * 1024;
+  runtime::LogLevel log_level = runtime::LogLevel::info;
+};
+
+class ControlConnection;
+
+class Controller {
+ public:
+  explicit Controller(ControllerConfig config);
+  ~Controller();
+  int start();  // on a thread of its own; 0 or a negative code
+  int run();    // on the calling thread until stopped
+  void stop() { loop_.request_stop(); }
+
+  // For connections (loop thread).
+  runtime::Logger& log() { return log_; }
+  runtime::EventLoop& loop() { return loop_; }
+  // Handles one request object; returns the reply object's text.
+  std::string handle(ControlConnection& from, const std::string& request);
+  void connection_closed(ControlConnection& c);
+  bool peer_allowed(uid_t uid, gid_t gid) const;
+  size_t max_request_bytes() const { return config_.max_request_bytes; }
+
+ private:
+  bool listen(std::string& error);
+  void shutdown();
+  void broadcast(const std::string& event, const std::string& name, const std::string& detail);
+  std::string builtin_path(const std::string& name) const;
+
+  ControllerConfig config_;
+  runtime::EventLoop loop_;
+  runtime::Logger log_;
+  ServiceSupervisor supervisor_;
+  runtime::UvHandle<uv_pipe_t> listener_;
+  runtime::UvHandle<uv_check_t> burial_;
+  std::list<std::unique_ptr<ControlConnection>> connections_;
+  std::vector<std::unique_ptr<ControlConnection>> closed_;
+  gid_t socket_gid_ = static_cast<gid_t>(-1);
+};
+
+}  // namespace udptun::controller

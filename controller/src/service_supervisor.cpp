@@ -1,0 +1,202 @@
+#include "service_supervisor.hpp"
+
+#include <signal.h>
+
+namespace udptun::controller {
+
+struct ServiceSupervisor::Service {
+  ServiceSupervisor* owner = nullptr;
+  std::string name;
+  std::vector<std::string> argv;
+  std::string state = "stopped";
+  runtime::UvHandle<uv_process_t> process;
+  runtime::UvHandle<uv_timer_t> timer;  // restart backoff, or the SIGKILL grace period
+  int pid = 0;
+  uint64_t started_ms = 0;
+  uint64_t restarts = 0;
+  uint64_t quick_deaths = 0;
+  bool wanted = false;  // should be running
+  std::string last_exit;
+  runtime::ExponentialBackoff backoff{200, 10'000};
+};
+
+ServiceSupervisor::ServiceSupervisor(runtime::EventLoop& loop, EventSink sink,
+                                     uint64_t max_quick_restarts)
+    : loop_(loop), sink_(std::move(sink)), max_quick_restarts_(max_quick_restarts) {}
+
+ServiceSupervisor::~ServiceSupervisor() {
+  for (auto& [name, s] : services_) {
+    if (s->pid > 0) uv_kill(s->pid, SIGKILL);
+  }
+}
+
+std::string ServiceSupervisor::start(const std::string& name,
+                                     const std::vector<std::string>& argv) {
+  if (argv.empty()) return "a service needs a command (argv)";
+  auto& slot = services_[name];
+  if (!slot) {
+    slot = std::make_unique<Service>();
+    slot->owner = this;
+    slot->name = name;
+    slot->timer.init(slot.get(), [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
+  }
+  Service& s = *slot;
+  if (s.pid > 0) return "already running (stop or restart it)";
+  s.argv = argv;
+  s.wanted = true;
+  s.quick_deaths = 0;
+  s.backoff.reset();
+  uv_timer_stop(s.timer.get());
+  spawn(s);
+  return s.pid > 0 ? "" : "cannot start: " + s.last_exit;
+}
+
+void ServiceSupervisor::spawn(Service& s) {
+  std::vector<char*> args;
+  for (auto& a : s.argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  uv_process_options_t opts{};
+  opts.file = args[0];
+  opts.args = args.data();
+  opts.exit_cb = [](uv_process_t* p, int64_t status, int signal) {
+    auto* svc = static_cast<Service*>(p->data);
+    if (svc) svc->owner->on_exit(*svc, status, signal);
+  };
+  uv_stdio_container_t stdio[3];
+  stdio[0].flags = UV_IGNORE;
+  stdio[1].flags = UV_INHERIT_FD;
+  stdio[1].data.fd = 1;
+  stdio[2].flags = UV_INHERIT_FD;
+  stdio[2].data.fd = 2;
+  opts.stdio = stdio;
+  opts.stdio_count = 3;
+  int rc = s.process.init(&s, [&](uv_process_t* p) { return uv_spawn(loop_.get(), p, &opts); });
+  if (rc != 0) {
+    s.pid = 0;
+    s.last_exit = std::string("spawn failed: ") + uv_strerror(rc);
+    s.state = "failed";
+    s.wanted = false;
+    sink_("failed", s.name, s.last_exit);
+    return;
+  }
+  s.pid = s.process->pid;
+  s.started_ms = loop_.now_ms();
+  s.state = "running";
+  sink_("up", s.name, "pid " + std::to_string(s.pid));
+}
+
+void ServiceSupervisor::on_exit(Service& s, int64_t status, int signal) {
+  s.process.close();
+  s.pid = 0;
+  s.last_exit = signal ? "signal " + std::to_string(signal) : "exit " + std::to_string(status);
+  uv_timer_stop(s.timer.get());
+  if (!s.wanted) {
+    s.state = "stopped";
+    sink_("down", s.name, s.last_exit);
+    check_all_stopped();
+    return;
+  }
+  sink_("down", s.name, s.last_exit);
+  bool quick = loop_.now_ms() - s.started_ms < kStableAfterMs;
+  s.quick_deaths = quick ? s.quick_deaths + 1 : 0;
+  if (!quick) s.backoff.reset();
+  if (s.quick_deaths > max_quick_restarts_) {
+    s.state = "failed";
+    s.wanted = false;
+    sink_("failed", s.name,
+          "crash loop: " + std::to_string(s.quick_deaths) + " quick exits, last " + s.last_exit);
+    return;
+  }
+  schedule_restart(s);
+}
+
+void ServiceSupervisor::schedule_restart(Service& s) {
+  s.state = "restarting";
+  uint64_t delay = s.backoff.next_delay_ms();
+  sink_("restarting", s.name, "in " + std::to_string(delay) + " ms");
+  uv_timer_start(
+      s.timer.get(),
+      [](uv_timer_t* t) {
+        auto* svc = static_cast<Service*>(t->data);
+        if (svc && svc->wanted && svc->pid == 0) {
+          svc->restarts++;
+          svc->owner->spawn(*svc);
+        }
+      },
+      delay, 0);
+}
+
+std::string ServiceSupervisor::stop(const std::string& name) {
+  auto it = services_.find(name);
+  if (it == services_.end()) return "no such service";
+  Service& s = *it->second;
+  s.wanted = false;
+  uv_timer_stop(s.timer.get());
+  if (s.pid > 0) {
+    uv_kill(s.pid, SIGTERM);
+    // Not gone after 5 s: SIGKILL.
+    uv_timer_start(
+        s.timer.get(),
+        [](uv_timer_t* t) {
+          auto* svc = static_cast<Service*>(t->data);
+          if (svc && svc->pid > 0) uv_kill(svc->pid, SIGKILL);
+        },
+        5'000, 0);
+  } else {
+    s.state = "stopped";
+  }
+  return "";
+}
+
+std::string ServiceSupervisor::restart(const std::string& name) {
+  auto it = services_.find(name);
+  if (it == services_.end()) return "no such service";
+  Service& s = *it->second;
+  if (s.pid > 0) {
+    // Killing it makes the exit path restart it (it stays wanted), with no crash counted.
+    s.wanted = true;
+    s.quick_deaths = 0;
+    s.started_ms = 0;
+    uv_kill(s.pid, SIGTERM);
+    return "";
+  }
+  return start(name, s.argv);
+}
+
+std::vector<ServiceStatus> ServiceSupervisor::status() const {
+  std::vector<ServiceStatus> out;
+  for (const auto& [name, s] : services_) {
+    ServiceStatus st;
+    st.name = name;
+    st.state = s->state;
+    st.pid = s->pid;
+    st.uptime_ms = s->pid > 0 ? loop_.now_ms() - s->started_ms : 0;
+    st.restarts = s->restarts;
+    st.last_exit = s->last_exit;
+    st.argv = s->argv;
+    out.push_back(st);
+  }
+  return out;
+}
+
+void ServiceSupervisor::stop_all(std::function<void()> done) {
+  all_stopped_ = std::move(done);
+  for (auto& [name, s] : services_) stop(name);
+  check_all_stopped();
+}
+
+void ServiceSupervisor::check_all_stopped() {
+  if (!all_stopped_) return;
+  for (auto& [name, s] : services_) {
+    if (s->pid > 0) return;
+  }
+  for (auto& [name, s] : services_) {
+    s->timer.close();
+    s->process.close();
+  }
+  auto done = std::move(all_stopped_);
+  all_stopped_ = nullptr;
+  done();
+}
+
+}  // namespace udptun::controller

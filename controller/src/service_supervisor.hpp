@@ -1,0 +1,64 @@
+// Child processes the controller keeps running: each named service is exec'd with its argv
+// (never through a shell), restarted with exponential backoff when it dies, and given up on
+// (state "failed") after too many quick deaths in a row.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "udptun/runtime/backoff.hpp"
+#include "udptun/runtime/event_loop.hpp"
+#include "udptun/runtime/uv_handle.hpp"
+
+namespace udptun::controller {
+
+struct ServiceStatus {
+  std::string name;
+  std::string state;  // running, restarting, stopped, failed
+  int pid = 0;
+  uint64_t uptime_ms = 0;
+  uint64_t restarts = 0;
+  std::string last_exit;  // "exit 1", "signal 9", "" if none
+  std::vector<std::string> argv;
+};
+
+class ServiceSupervisor {
+ public:
+  // Events for subscribers: ("up"|"down"|"restarting"|"failed", service name, detail).
+  using EventSink = std::function<void(const std::string& event, const std::string& name,
+                                       const std::string& detail)>;
+  static constexpr uint64_t kStableAfterMs = 10'000;  // a run this long resets the crash count
+
+  ServiceSupervisor(runtime::EventLoop& loop, EventSink sink, uint64_t max_quick_restarts);
+  ~ServiceSupervisor();
+
+  // Starts (or replaces the argv of) a service. Returns "" or why not.
+  std::string start(const std::string& name, const std::vector<std::string>& argv);
+  std::string stop(const std::string& name);
+  std::string restart(const std::string& name);
+  std::vector<ServiceStatus> status() const;
+  bool exists(const std::string& name) const { return services_.count(name) != 0; }
+  // Stops every service (SIGTERM, then SIGKILL after a grace period); calls done when all exited.
+  void stop_all(std::function<void()> done);
+
+ private:
+  struct Service;
+  void spawn(Service& s);
+  void on_exit(Service& s, int64_t status, int signal);
+  void schedule_restart(Service& s);
+  void check_all_stopped();
+
+  runtime::EventLoop& loop_;
+  EventSink sink_;
+  uint64_t max_quick_restarts_;
+  std::map<std::string, std::unique_ptr<Service>> services_;
+  std::function<void()> all_stopped_;
+};
+
+}  // namespace udptun::controller

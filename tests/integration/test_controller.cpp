@@ -1,0 +1,235 @@
+// proxy-controller as a process, driven the way GUI clients drive it: one JSON object per
+// request with no trailing newline, one reply object per read. Services are supervised
+// (killed -9 → restarted, with events), crash loops are given up on, and every malformed
+// request gets an answer that names the problem while the connection stays usable.
+#include <cJSON.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+
+#include "../unit/cmocka_support.hpp"
+#include "harness.hpp"
+
+namespace {
+
+struct Client {
+  int fd = -1;
+  std::string pending;
+  explicit Client(const std::string& path) {
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+      close(fd);
+      fd = -1;
+    }
+  }
+  ~Client() {
+    if (fd >= 0) close(fd);
+  }
+  void send(const std::string& s) { (void)!write(fd, s.data(), s.size()); }  // no newline
+  // The next reply object (they arrive one per line).
+  cJSON* next(int timeout_ms = 3000) {
+    while (pending.find('\n') == std::string::npos) {
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, timeout_ms) <= 0) return nullptr;
+      char buf[4096];
+      ssize_t n = read(fd, buf, sizeof buf);
+      if (n <= 0) return nullptr;
+      pending.append(buf, static_cast<size_t>(n));
+    }
+    size_t nl = pending.find('\n');
+    cJSON* j = cJSON_Parse(pending.substr(0, nl).c_str());
+    pending.erase(0, nl + 1);
+    return j;
+  }
+  // Sends a request and returns its reply.
+  cJSON* ask(const std::string& req) {
+    send(req);
+    return next();
+  }
+};
+
+int code_of(cJSON* j) {
+  return cJSON_GetObjectItem(j, "statusCode")->valueint;
+}
+std::string error_of(cJSON* j) {
+  cJSON* e = cJSON_GetObjectItem(j, "errorMessage");
+  return cJSON_IsString(e) ? e->valuestring : "";
+}
+
+// The named service's field from a status reply.
+cJSON* service(cJSON* status, const char* name) {
+  cJSON* list = cJSON_GetObjectItem(cJSON_GetObjectItem(status, "result"), "services");
+  cJSON* s;
+  cJSON_ArrayForEach(s, list) {
+    if (std::string(cJSON_GetObjectItem(s, "name")->valuestring) == name) return s;
+  }
+  return nullptr;
+}
+
+struct ControllerProcess {
+  harness::TempDir dir;
+  std::string socket = dir.path() + "/control.sock";
+  harness::Process proc{UDPTUN_PROXY_CONTROLLER_BIN,
+                        {socket, "-d", "--state-dir", dir.path()},
+                        dir.path() + "/controller.log"};
+  ControllerProcess() {
+    proc.start();
+    harness::eventually([&] { return access(socket.c_str(), F_OK) == 0; }, 3000);
+  }
+};
+
+}  // namespace
+
+static void test_status_and_envelope_like_gui_clients(void**) {
+  ControllerProcess c;
+  Client gui(c.socket);
+  assert_true(gui.fd >= 0);
+  cJSON* r = gui.ask(R"({"action":"status","parameters":{}})");
+  assert_non_null(r);
+  assert_string_equal(cJSON_GetObjectItem(r, "action")->valuestring, "status");
+  assert_int_equal(code_of(r), 0);
+  assert_int_equal(
+      cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "result"), "services")), 0);
+  cJSON_Delete(r);
+  // Two requests in one write, no separator: two replies; "id" is echoed.
+  gui.send(R"({"action":"status","id":41}{"action":"status","id":"x"})");
+  cJSON* a = gui.next();
+  cJSON* b = gui.next();
+  assert_int_equal(cJSON_GetObjectItem(a, "id")->valueint, 41);
+  assert_string_equal(cJSON_GetObjectItem(b, "id")->valuestring, "x");
+  cJSON_Delete(a);
+  cJSON_Delete(b);
+  // The socket is private: 0600.
+  struct stat st;
+  assert_int_equal(stat(c.socket.c_str(), &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0600);
+}
+
+static void test_supervised_child_is_restarted_with_events(void**) {
+  ControllerProcess c;
+  Client cmd(c.socket), events(c.socket);
+  cJSON* r = events.ask(R"({"action":"subscribe"})");
+  assert_int_equal(code_of(r), 0);
+  cJSON_Delete(r);
+  r = cmd.ask(
+      R"({"action":"start","parameters":{"name":"sleeper","argv":["/bin/sleep","1000"]},"id":7})");
+  assert_int_equal(code_of(r), 0);
+  assert_int_equal(cJSON_GetObjectItem(r, "id")->valueint, 7);
+  cJSON_Delete(r);
+  r = cmd.ask(R"({"action":"status"})");
+  int pid = cJSON_GetObjectItem(service(r, "sleeper"), "pid")->valueint;
+  assert_true(pid > 0);
+  cJSON_Delete(r);
+  kill(pid, SIGKILL);
+  // Events: down, restarting, up (after "up" for the first start).
+  bool restarted = false;
+  for (int i = 0; i < 6 && !restarted; ++i) {
+    cJSON* e = events.next(5000);
+    assert_non_null(e);
+    std::string ev = cJSON_GetObjectItem(e, "event")->valuestring;
+    if (ev == "service-down")
+      assert_string_equal(cJSON_GetObjectItem(e, "detail")->valuestring, "signal 9");
+    restarted = ev == "service-up" && std::string(cJSON_GetObjectItem(e, "detail")->valuestring) !=
+                                          "pid " + std::to_string(pid);
+    cJSON_Delete(e);
+  }
+  assert_true(restarted);
+  r = cmd.ask(R"({"action":"status"})");
+  cJSON* s = service(r, "sleeper");
+  assert_string_equal(cJSON_GetObjectItem(s, "state")->valuestring, "running");
+  assert_int_equal(cJSON_GetObjectItem(s, "restarts")->valueint, 1);
+  int new_pid = cJSON_GetObjectItem(s, "pid")->valueint;
+  assert_true(new_pid > 0 && new_pid != pid);
+  cJSON_Delete(r);
+  // Stopping the controller stops its services.
+  assert_int_equal(c.proc.terminate(8000), 0);
+  assert_true(harness::eventually([&] { return kill(new_pid, 0) != 0; }, 3000));
+}
+
+static void test_crash_loop_is_given_up(void**) {
+  ControllerProcess c;
+  Client cmd(c.socket);
+  cJSON* r = cmd.ask(R"({"action":"start","parameters":{"name":"crasher","argv":["/bin/false"]}})");
+  assert_int_equal(code_of(r), 0);
+  cJSON_Delete(r);
+  bool failed = harness::eventually(
+      [&] {
+        cJSON* st = cmd.ask(R"({"action":"status"})");
+        bool f = std::string(cJSON_GetObjectItem(service(st, "crasher"), "state")->valuestring) ==
+                 "failed";
+        cJSON_Delete(st);
+        return f;
+      },
+      30000);
+  assert_true(failed);
+}
+
+static void test_every_bad_request_is_answered(void**) {
+  ControllerProcess c;
+  Client cmd(c.socket);
+  struct {
+    const char* request;
+    const char* says;
+  } cases[] = {
+      {R"({"action":5})", "\"action\" must be a string"},
+      {R"({"action":"fly"})", "unknown action \"fly\""},
+      {R"({"action":"start","parameters":[]})", "\"parameters\" must be an object"},
+      {R"({"action":"start","parameters":{}})", "parameter \"name\""},
+      {R"({"action":"start","parameters":{"name":"x"}})", "\"argv\""},
+      {R"({"action":"start","parameters":{"name":"x","argv":["sleep","1"]}})", "absolute path"},
+      {R"({"action":"start","parameters":{"name":"x","argv":[1]}})", "only strings"},
+      {R"({"action":"start","parameters":{"name":"udp-local","mode":"inproc"}})", "\"mode\""},
+      {R"({"action":"stop","parameters":{"name":"nobody"}})", "no such service"},
+      {R"({"action":"configureRouting","parameters":{"proxyIp":"192.0.2.1","routerIp":"10.0.85.1"}})",
+       "not available"},
+  };
+  for (auto& k : cases) {
+    cJSON* r = cmd.ask(k.request);
+    assert_non_null(r);
+    if (code_of(r) == 0 || error_of(r).find(k.says) == std::string::npos) {
+      std::fprintf(stderr, "%s -> %s\n", k.request, error_of(r).c_str());
+    }
+    assert_int_equal(code_of(r), 1);
+    assert_true(error_of(r).find(k.says) != std::string::npos);
+    cJSON_Delete(r);
+  }
+  // Not JSON at all, then a request: an error, and the connection still works.
+  cmd.send("hello");
+  cJSON* r = cmd.next();
+  assert_true(error_of(r).find("invalid request stream") != std::string::npos);
+  cJSON_Delete(r);
+  // Broken JSON inside balanced braces.
+  r = cmd.ask(R"({"action" "status"})");
+  assert_true(error_of(r).find("invalid JSON") != std::string::npos);
+  cJSON_Delete(r);
+  // Oversize.
+  cmd.send("{\"action\":\"status\",\"pad\":\"" + std::string(70'000, 'p') + "\"}");
+  r = cmd.next();
+  assert_true(error_of(r).find("too large") != std::string::npos);
+  cJSON_Delete(r);
+  usleep(100'000);
+  cmd.pending.clear();
+  Client fresh(c.socket);
+  r = fresh.ask(R"({"action":"status"})");
+  assert_int_equal(code_of(r), 0);
+  cJSON_Delete(r);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_status_and_envelope_like_gui_clients),
+      cmocka_unit_test(test_supervised_child_is_restarted_with_events),
+      cmocka_unit_test(test_crash_loop_is_given_up),
+      cmocka_unit_test(test_every_bad_request_is_answered),
+  };
+  return cmocka_run_group_tests_name("controller", tests, nullptr, nullptr);
+}
