@@ -4,7 +4,7 @@ namespace udptun::protocol {
 
 void JsonObjectStream::reset() {
   current_.clear();
-  depth_ = 0;
+  open_.clear();
   in_string_ = false;
   escaped_ = false;
 }
@@ -12,7 +12,7 @@ void JsonObjectStream::reset() {
 const char* JsonObjectStream::feed(ByteView in, std::vector<std::string>& out) {
   for (size_t i = 0; i < in.size; ++i) {
     char c = static_cast<char>(in[i]);
-    if (depth_ == 0) {
+    if (open_.empty()) {
       if (c == ' ' || c == '\n' || c == '\r' || c == '\t') continue;  // between objects
       if (c != '{') return "expected a JSON object";
     }
@@ -31,13 +31,15 @@ const char* JsonObjectStream::feed(ByteView in, std::vector<std::string>& out) {
     if (c == '"') {
       in_string_ = true;
     } else if (c == '{' || c == '[') {
-      ++depth_;
+      if (open_.size() >= kMaxNesting) return "JSON nested too deeply";
+      open_.push_back(c);
     } else if (c == '}' || c == ']') {
-      if (--depth_ == 0) {
+      // A closer must match the innermost opener: "[}" or "{]" is no JSON.
+      if (open_.back() != (c == '}' ? '{' : '[')) return "unbalanced brackets";
+      open_.pop_back();
+      if (open_.empty()) {
         out.push_back(std::move(current_));
         current_.clear();
-      } else if (depth_ < 0) {
-        return "unbalanced brackets";
       }
     }
   }

@@ -40,6 +40,11 @@ static void test_garbage_and_oversize_are_errors(void**) {
   assert_non_null(why);
   assert_non_null(strstr(why, "too large"));
   js.reset();
+  // Found by fuzz_control_requests: a ']' closing a '{' must not end the object.
+  assert_non_null(js.feed(view(R"({"a":"b"c]")"), out));
+  js.reset();
+  assert_non_null(js.feed(view(std::string(65, '{')), out));
+  js.reset();
   assert_null(js.feed(view("{}"), out));
   assert_int_equal(out.size(), 1);
 }

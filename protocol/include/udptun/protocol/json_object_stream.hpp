@@ -25,8 +25,9 @@ class JsonObjectStream {
 
  private:
   size_t max_;
+  static constexpr size_t kMaxNesting = 64;
   std::string current_;
-  int depth_ = 0;
+  std::string open_;  // the brackets open around the current position, innermost last
   bool in_string_ = false;
   bool escaped_ = false;
 };
