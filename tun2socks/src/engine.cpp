@@ -36,24 +36,15 @@ Engine::~Engine() {
 }
 
 int Engine::start(const tun2socks_callbacks* cb, void* user) {
-  if (cb) cb_ = *cb;
-  user_ = user;
-  return loop_.start_thread([this] { run(nullptr, user_); });
+  return start_thread(cb, user, [this] { run(nullptr, user_); });
 }
 
 int Engine::run(const tun2socks_callbacks* cb, void* user) {
-  if (cb) cb_ = *cb;
-  user_ = user;
-  if (cb_.log) {
-    log_.set_sink([this](runtime::LogLevel l, const char* line) {
-      cb_.log(user_, static_cast<int>(l), line);
-    });
-  }
+  adopt(cb ? cb : &cb_, user);
   std::string error;
   int rc = 0;
   if (!open_everything(error)) {
-    LOG_ERROR(log_, "", "%s", error.c_str());
-    if (cb_.error) cb_.error(user_, error.c_str());
+    report_error(error);
     rc = -1;
     loop_.request_stop();
   } else {

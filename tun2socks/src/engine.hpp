@@ -12,6 +12,7 @@
 #include "packet_device.hpp"
 #include "t2s_config.hpp"
 #include "udptun/runtime/event_loop.hpp"
+#include "udptun/runtime/instance_host.hpp"
 #include "udptun/runtime/log.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 #include "udptun/tun2socks.h"
@@ -22,7 +23,7 @@ namespace udptun::t2s {
 class TcpSession;
 class Socks5UdpPath;
 
-class Engine {
+class Engine : public runtime::InstanceHost<tun2socks_callbacks> {
  public:
   explicit Engine(Tun2SocksConfig config);
   ~Engine();
@@ -31,7 +32,6 @@ class Engine {
 
   int run(const tun2socks_callbacks* cb, void* user);
   int start(const tun2socks_callbacks* cb, void* user);
-  void stop() { loop_.request_stop(); }
   void snapshot(tun2socks_stats* out);
   int packet_in(const uint8_t* packet, size_t len);
 
@@ -65,10 +65,6 @@ class Engine {
   static void on_reply_wake(uv_async_t* a);
 
   Tun2SocksConfig config_;
-  runtime::EventLoop loop_;
-  runtime::Logger log_;
-  tun2socks_callbacks cb_{};
-  void* user_ = nullptr;
   tun2socks_stats stats_{};
   std::mutex snapshot_mutex_;
   tun2socks_stats snapshot_{};

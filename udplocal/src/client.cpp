@@ -32,23 +32,14 @@ Client::~Client() {
 }
 
 int Client::start(const udplocal_callbacks* cb, void* user) {
-  if (cb) cb_ = *cb;
-  user_ = user;
-  return loop_.start_thread([this] { run(nullptr, user_); });
+  return start_thread(cb, user, [this] { run(nullptr, user_); });
 }
 
 int Client::run(const udplocal_callbacks* cb, void* user) {
-  if (cb) cb_ = *cb;
-  user_ = user;
-  if (cb_.log) {
-    log_.set_sink([this](runtime::LogLevel l, const char* line) {
-      cb_.log(user_, static_cast<int>(l), line);
-    });
-  }
+  adopt(cb ? cb : &cb_, user);
   int rc = 0;
   auto fail = [&](const std::string& msg) {
-    LOG_ERROR(log_, "", "%s", msg.c_str());
-    if (cb_.error) cb_.error(user_, msg.c_str());
+    report_error(msg);
     rc = -1;
   };
   for (const auto& rule : config_.forwards) {

@@ -10,6 +10,7 @@
 #include "local_config.hpp"
 #include "tunnel.hpp"
 #include "udptun/runtime/event_loop.hpp"
+#include "udptun/runtime/instance_host.hpp"
 #include "udptun/runtime/log.hpp"
 #include "udptun/udplocal.h"
 
@@ -19,7 +20,7 @@ class ForwardFront;
 class InProcessFront;
 class Socks5Front;
 
-class Client : public Tunnel::Events {
+class Client : public runtime::InstanceHost<udplocal_callbacks>, public Tunnel::Events {
  public:
   explicit Client(LocalConfig config);
   ~Client() override;
@@ -28,7 +29,6 @@ class Client : public Tunnel::Events {
 
   int run(const udplocal_callbacks* cb, void* user);
   int start(const udplocal_callbacks* cb, void* user);
-  void stop() { loop_.request_stop(); }
   void snapshot(udplocal_stats* out);
 
   // For fronts (loop thread).
@@ -61,10 +61,6 @@ class Client : public Tunnel::Events {
   void report_session(bool up, bool resumed);
 
   LocalConfig config_;
-  runtime::EventLoop loop_;
-  runtime::Logger log_;
-  udplocal_callbacks cb_{};
-  void* user_ = nullptr;
   udplocal_stats stats_{};
   FlowTable flows_;
   Tunnel tunnel_;

@@ -41,19 +41,11 @@ Server::~Server() {
 }
 
 int Server::start(const udpserver_callbacks* cb, void* user) {
-  if (cb) cb_ = *cb;
-  user_ = user;
-  return loop_.start_thread([this] { run(nullptr, user_); });
+  return start_thread(cb, user, [this] { run(nullptr, user_); });
 }
 
 int Server::run(const udpserver_callbacks* cb, void* user) {
-  if (cb) cb_ = *cb;
-  user_ = user;
-  if (cb_.log) {
-    log_.set_sink([this](runtime::LogLevel l, const char* line) {
-      cb_.log(user_, static_cast<int>(l), line);
-    });
-  }
+  adopt(cb ? cb : &cb_, user);
   int rc = 0;
   if (!open_listeners()) {
     rc = -1;
@@ -86,10 +78,7 @@ bool Server::open_listeners() {
     if (rc == 0) rc = uv_tcp_bind(l.get(), reinterpret_cast<sockaddr*>(&ss), 0);
     if (rc == 0) rc = uv_listen(l.stream(), 128, on_connection);
     if (rc != 0) {
-      std::string msg =
-          "cannot listen on " + protocol::format_address(addr) + ": " + uv_strerror(rc);
-      LOG_ERROR(log_, "", "%s", msg.c_str());
-      if (cb_.error) cb_.error(user_, msg.c_str());
+      report_error("cannot listen on " + protocol::format_address(addr) + ": " + uv_strerror(rc));
       return false;
     }
     sockaddr_storage bound;

@@ -14,6 +14,7 @@
 #include "target_policy.hpp"
 #include "udptun/protocol/handshake.hpp"
 #include "udptun/runtime/event_loop.hpp"
+#include "udptun/runtime/instance_host.hpp"
 #include "udptun/runtime/log.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 #include "udptun/udpserver.h"
@@ -23,7 +24,7 @@ namespace udptun::server {
 class ClientLink;
 class Session;
 
-class Server {
+class Server : public runtime::InstanceHost<udpserver_callbacks> {
  public:
   explicit Server(ServerConfig config);
   ~Server();
@@ -32,7 +33,6 @@ class Server {
 
   int run(const udpserver_callbacks* cb, void* user);
   int start(const udpserver_callbacks* cb, void* user);
-  void stop() { loop_.request_stop(); }
   void snapshot(udpserver_stats* out);
 
   // For links, sessions and flows (loop thread only).
@@ -66,10 +66,6 @@ class Server {
   protocol::PreSharedKey key_;
   TargetPolicy policy_;
   ReplayGuard replay_;
-  runtime::EventLoop loop_;
-  runtime::Logger log_;
-  udpserver_callbacks cb_{};
-  void* user_ = nullptr;
 
   std::vector<runtime::UvHandle<uv_tcp_t>> listeners_;
   runtime::UvHandle<uv_timer_t> sweep_timer_;

@@ -1,0 +1,51 @@
+// What every instance behind a C API (udp-server, udp-local, tun2socks) shares: its own loop
+// and logger, the embedding application's callbacks, running on a thread of its own or on
+// the caller's, and reporting a fatal error.
+#pragma once
+
+#include <string>
+
+#include "udptun/runtime/event_loop.hpp"
+#include "udptun/runtime/log.hpp"
+
+namespace udptun::runtime {
+
+template <class Callbacks>
+class InstanceHost {
+ public:
+  void stop() { loop_.request_stop(); }
+
+ protected:
+  InstanceHost() = default;
+  ~InstanceHost() {
+    loop_.request_stop();
+    loop_.join();
+  }
+
+  // Takes the callbacks (when given) and sends log lines to the application's log callback.
+  void adopt(const Callbacks* cb, void* user) {
+    if (cb) cb_ = *cb;
+    user_ = user;
+    if (cb_.log) {
+      log_.set_sink(
+          [this](LogLevel l, const char* line) { cb_.log(user_, static_cast<int>(l), line); });
+    }
+  }
+  // Runs `body` (the instance's run(), which adopts nothing more) on a new thread.
+  template <class Body>
+  int start_thread(const Callbacks* cb, void* user, Body body) {
+    adopt(cb, user);
+    return loop_.start_thread(body);
+  }
+  void report_error(const std::string& message) {
+    LOG_ERROR(log_, "", "%s", message.c_str());
+    if (cb_.error) cb_.error(user_, message.c_str());
+  }
+
+  EventLoop loop_;
+  Logger log_;
+  Callbacks cb_{};
+  void* user_ = nullptr;
+};
+
+}  // namespace udptun::runtime
