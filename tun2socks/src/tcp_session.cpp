@@ -105,11 +105,17 @@ void TcpSession::on_stream_data(ByteView data) {
 // pauses while anything is left over and resumes when lwIP reports space (tun_sent).
 void TcpSession::pump_to_tun() {
   if (!conn_) return;
-  if (!to_tun_.empty()) {
-    long n = t2s_tcp_write(conn_, to_tun_.data(), to_tun_.size());
+  if (to_tun_done_ < to_tun_.size()) {
+    long n = t2s_tcp_write(conn_, to_tun_.data() + to_tun_done_, to_tun_.size() - to_tun_done_);
     if (n > 0) {
-      to_tun_.erase(to_tun_.begin(), to_tun_.begin() + n);
+      // An offset, not an erase: lwIP takes at most 64 KiB at a time and the buffer may
+      // hold a megabyte; moving the rest down after every write would copy it again and again.
+      to_tun_done_ += static_cast<size_t>(n);
       bytes_down_ += static_cast<uint64_t>(n);
+    }
+    if (to_tun_done_ == to_tun_.size()) {
+      to_tun_.clear();
+      to_tun_done_ = 0;
     }
   }
   if (to_tun_.empty()) {

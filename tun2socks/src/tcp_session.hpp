@@ -51,6 +51,7 @@ class TcpSession : public runtime::TcpStream::Events {
   std::vector<uint8_t> inbox_;   // SOCKS negotiation bytes
   std::vector<uint8_t> early_;   // from the TUN before the CONNECT succeeded
   std::vector<uint8_t> to_tun_;  // from SOCKS, waiting for lwIP send space
+  size_t to_tun_done_ = 0;       // how much of to_tun_ lwIP has taken
   size_t unacked_to_socks_ = 0;  // bytes from the TUN written to SOCKS, window not reopened yet
   bool tun_fin_ = false, socks_fin_ = false, tun_fin_sent_ = false;
   Stage stage_ = Stage::connecting;
