@@ -46,7 +46,9 @@ Controller::Controller(ControllerConfig config)
           [this](const std::string& e, const std::string& n, const std::string& d) {
             broadcast(e, n, d);
           },
-          config_.max_quick_restarts) {
+          config_.max_quick_restarts),
+      routing_(make_linux_routing()),
+      journal_(config_.state_dir + "/routing.json") {
   log_.set_level(config_.log_level);
   if (config_.bin_dir.empty()) {
     char self[PATH_MAX];
@@ -71,6 +73,13 @@ int Controller::start() {
 int Controller::run() {
   std::string error;
   int rc = 0;
+  // A journal left behind means a controller died with routes applied: undo them first.
+  if (auto left = journal_.load()) {
+    LOG_WARN(log_, "routing", "found %s from a previous run: undoing its routing changes",
+             journal_.path().c_str());
+    routing_->reset(*left);
+    journal_.remove();
+  }
   if (!listen(error)) {
     LOG_ERROR(log_, "", "%s", error.c_str());
     rc = -1;
@@ -233,11 +242,102 @@ std::string Controller::handle(ControlConnection& from, const std::string& reque
     from.set_subscribed();
     return reply(name_of_action, 0, "", id, nullptr);
   }
-  if (name_of_action == "configureRouting" || name_of_action == "resetRouting") {
-    return reply(name_of_action, 1, name_of_action + " is not available in this build yet", id,
-                 nullptr);
+  if (name_of_action == "configureRouting") {
+    std::string why = configure_routing(params);
+    return reply(name_of_action, why.empty() ? 0 : 1, why, id, nullptr);
+  }
+  if (name_of_action == "resetRouting") {
+    std::string why = reset_routing();
+    return reply(name_of_action, why.empty() ? 0 : 1, why, id, nullptr);
   }
   return reply(name_of_action, 1, "unknown action \"" + name_of_action + "\"", id, nullptr);
+}
+
+std::string Controller::configure_routing(const cJSON* params) {
+  RoutingRequest req;
+  const cJSON* router = params ? cJSON_GetObjectItemCaseSensitive(params, "routerIp") : nullptr;
+  const cJSON* proxy = params ? cJSON_GetObjectItemCaseSensitive(params, "proxyIp") : nullptr;
+  const cJSON* tun = params ? cJSON_GetObjectItemCaseSensitive(params, "tunName") : nullptr;
+  const cJSON* mtu = params ? cJSON_GetObjectItemCaseSensitive(params, "mtu") : nullptr;
+  const cJSON* automatic =
+      params ? cJSON_GetObjectItemCaseSensitive(params, "isAutoConnect") : nullptr;
+  auto ipv4 = [](const char* text, protocol::Address& out) {
+    auto t = protocol::parse_address_text(std::string(text) + ":0");
+    if (!t.address || t.address->type != protocol::AddressType::ipv4) return false;
+    out = *t.address;
+    return true;
+  };
+  if (!cJSON_IsString(router) || !ipv4(router->valuestring, req.router_ip)) {
+    return "parameter \"routerIp\" must be an IPv4 address";
+  }
+  std::vector<const cJSON*> proxies;
+  if (cJSON_IsString(proxy)) {
+    proxies.push_back(proxy);
+  } else if (cJSON_IsArray(proxy)) {
+    const cJSON* p;
+    cJSON_ArrayForEach(p, proxy) proxies.push_back(p);
+  }
+  if (proxies.empty())
+    return "parameter \"proxyIp\" (an IPv4 address or an array of them) is required";
+  for (const cJSON* p : proxies) {
+    protocol::Address a;
+    if (!cJSON_IsString(p) || !ipv4(p->valuestring, a))
+      return "\"proxyIp\" must hold IPv4 addresses";
+    req.proxy_ips.push_back(a);
+  }
+  if (tun) {
+    std::string n = cJSON_IsString(tun) ? tun->valuestring : "";
+    if (n.empty() || n.size() >= 16 ||
+        n.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.") != std::string::npos) {
+      return "\"tunName\" must be an interface name (lower-case letters, digits, - _ ., under 16 "
+             "bytes)";
+    }
+    req.tun_name = n;
+  }
+  if (mtu) {
+    if (!cJSON_IsNumber(mtu) || mtu->valueint < 576 || mtu->valueint > 65535)
+      return "\"mtu\" must be 576..65535";
+    req.mtu = static_cast<unsigned>(mtu->valueint);
+  }
+  if (automatic && !cJSON_IsBool(automatic)) return "\"isAutoConnect\" must be true or false";
+  if (routing_state_) reset_routing();  // a new configuration replaces the old one
+  // Journal what is about to be done, before doing it.
+  RoutingState planned;
+  planned.tun_name = req.tun_name;
+  planned.tun_created = true;
+  planned.split_default = true;
+  for (const auto& p : req.proxy_ips) {
+    std::string d = protocol::format_address(p);
+    planned.proxy_routes.push_back(d.substr(0, d.rfind(':')));
+  }
+  std::string error;
+  if (!journal_.save(planned, error)) return error;
+  RoutingState state;
+  error = routing_->configure(req, state);
+  if (!error.empty()) {
+    routing_->reset(state);
+    journal_.remove();
+    LOG_WARN(log_, "routing", "configureRouting failed: %s", error.c_str());
+    return error;
+  }
+  journal_.save(state, error);  // now exact: what really was added
+  routing_state_ = state;
+  LOG_INFO(log_, "routing", "routing through %s, proxy kept via %s", state.tun_name.c_str(),
+           state.gateway.empty() ? state.gateway_dev.c_str() : state.gateway.c_str());
+  return "";
+}
+
+std::string Controller::reset_routing() {
+  if (!routing_state_) {
+    if (auto left = journal_.load()) routing_->reset(*left);
+    journal_.remove();
+    return "";  // idempotent
+  }
+  std::string error = routing_->reset(*routing_state_);
+  routing_state_.reset();
+  journal_.remove();
+  LOG_INFO(log_, "routing", "routing restored");
+  return error;
 }
 
 void Controller::broadcast(const std::string& event, const std::string& name,
@@ -257,7 +357,8 @@ void Controller::broadcast(const std::string& event, const std::string& name,
 }
 
 void Controller::shutdown() {
-  LOG_INFO(log_, "", "stopping: stopping services");
+  LOG_INFO(log_, "", "stopping: stopping services, restoring routing");
+  if (routing_state_) reset_routing();
   listener_.close();
   unlink(config_.socket_path.c_str());
   supervisor_.stop_all([this] {

@@ -2,14 +2,18 @@
 // envelope, see docs/CONTROL-API.md) and the supervision of the services it starts.
 #pragma once
 
+#include <cJSON.h>
 #include <sys/types.h>
 #include <uv.h>
 
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "route_journal.hpp"
+#include "routing_platform.hpp"
 #include "service_supervisor.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/log.hpp"
@@ -51,6 +55,8 @@ class Controller {
   void shutdown();
   void broadcast(const std::string& event, const std::string& name, const std::string& detail);
   std::string builtin_path(const std::string& name) const;
+  std::string configure_routing(const cJSON* params);
+  std::string reset_routing();
 
   ControllerConfig config_;
   runtime::EventLoop loop_;
@@ -61,6 +67,9 @@ class Controller {
   std::list<std::unique_ptr<ControlConnection>> connections_;
   std::vector<std::unique_ptr<ControlConnection>> closed_;
   gid_t socket_gid_ = static_cast<gid_t>(-1);
+  std::unique_ptr<RoutingPlatform> routing_;
+  RouteJournal journal_;
+  std::optional<RoutingState> routing_state_;
 };
 
 }  // namespace udptun::controller

@@ -189,8 +189,15 @@ static void test_every_bad_request_is_answered(void**) {
       {R"({"action":"start","parameters":{"name":"x","argv":[1]}})", "only strings"},
       {R"({"action":"start","parameters":{"name":"udp-local","mode":"inproc"}})", "\"mode\""},
       {R"({"action":"stop","parameters":{"name":"nobody"}})", "no such service"},
-      {R"({"action":"configureRouting","parameters":{"proxyIp":"192.0.2.1","routerIp":"10.0.85.1"}})",
-       "not available"},
+      {R"({"action":"configureRouting","parameters":{"proxyIp":"203.0.113.1","routerIp":"bad"}})",
+       "\"routerIp\""},
+      // (Only invalid routing requests here: this controller runs in the machine's own
+      // namespace. Real routing is tested in tests/netns/test_controller_routing.sh.)
+      {R"({"action":"configureRouting","parameters":{"routerIp":"10.0.85.1"}})", "\"proxyIp\""},
+      {R"({"action":"configureRouting","parameters":{"proxyIp":["x"],"routerIp":"10.0.85.1"}})",
+       "IPv4"},
+      {R"({"action":"configureRouting","parameters":{"proxyIp":"203.0.113.1","routerIp":"10.0.85.1","tunName":"a/b"}})",
+       "tunName"},
   };
   for (auto& k : cases) {
     cJSON* r = cmd.ask(k.request);
