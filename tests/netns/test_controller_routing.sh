@@ -71,7 +71,7 @@ check "a bad routerIp is refused" [ "$(ask '{"action":"configureRouting","parame
 
 # kill -9 with routing applied: the next controller restores the machine from the journal.
 check "configureRouting again" [ "$(ask "$configure")" = 0 ]
-kill -9 "$ctl_pid"; wait "$ctl_pid" 2>/dev/null
+{ kill -9 "$ctl_pid"; wait "$ctl_pid"; } 2>/dev/null
 rm -f "$work/ctl.sock"
 start_controller
 sleep 0.3
