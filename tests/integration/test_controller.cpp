@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -231,12 +232,45 @@ static void test_every_bad_request_is_answered(void**) {
   cJSON_Delete(r);
 }
 
+// Runs udptunctl; returns its exit code and fills its standard output (and error).
+static int udptunctl(const std::string& args, std::string& out) {
+  std::string cmd = std::string(UDPTUN_UDPTUNCTL_BIN) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  out.clear();
+  char buf[512];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  int status = pclose(p);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void test_udptunctl(void**) {
+  ControllerProcess c;
+  std::string s = "--socket " + c.socket + " ";
+  std::string out;
+  assert_int_equal(udptunctl(s + "status", out), 0);
+  assert_true(out.find("NAME") != std::string::npos && out.find("RESTARTS") != std::string::npos);
+  assert_int_equal(udptunctl(s + "start sleeper -- /bin/sleep 1000", out), 0);
+  assert_true(out.find("ok") != std::string::npos);
+  assert_int_equal(udptunctl(s + "status", out), 0);
+  assert_true(out.find("sleeper") != std::string::npos && out.find("running") != std::string::npos);
+  assert_int_equal(udptunctl(s + "--json status", out), 0);
+  assert_true(out.find("\"statusCode\":0") != std::string::npos);
+  assert_int_equal(udptunctl(s + "stop nobody", out), 1);  // the controller said no
+  assert_true(out.find("no such service") != std::string::npos);
+  assert_int_equal(udptunctl(s + "stop sleeper", out), 0);
+  assert_int_equal(udptunctl(s + "frobnicate", out), 2);  // usage
+  assert_int_equal(udptunctl("--socket " + c.dir.path() + "/nothing.sock status", out),
+                   3);  // unreachable
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_status_and_envelope_like_gui_clients),
       cmocka_unit_test(test_supervised_child_is_restarted_with_events),
       cmocka_unit_test(test_crash_loop_is_given_up),
       cmocka_unit_test(test_every_bad_request_is_answered),
+      cmocka_unit_test(test_udptunctl),
   };
   return cmocka_run_group_tests_name("controller", tests, nullptr, nullptr);
 }
