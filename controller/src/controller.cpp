@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "control_connection.hpp"
 
@@ -73,6 +75,11 @@ int Controller::start() {
 int Controller::run() {
   std::string error;
   int rc = 0;
+  // The state directory holds the routing journal: private to root.
+  if (mkdir(config_.state_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    LOG_WARN(log_, "", "cannot create the state directory %s: %s (configureRouting will fail)",
+             config_.state_dir.c_str(), std::strerror(errno));
+  }
   // A journal left behind means a controller died with routes applied: undo them first.
   if (auto left = journal_.load()) {
     LOG_WARN(log_, "routing", "found %s from a previous run: undoing its routing changes",

@@ -41,6 +41,15 @@ bool Socks5Front::open(std::string& error) {
       *protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&bound)));
   LOG_INFO(client_.log(), "", "SOCKS5 front on %s%s", name.c_str(),
            client_.config().socks5_username.empty() ? "" : " (username/password required)");
+  const auto& listen_at = client_.config().socks5_listen;
+  bool loopback = (listen_at.type == protocol::AddressType::ipv4 && listen_at.ip[0] == 127) ||
+                  (listen_at.type == protocol::AddressType::ipv6 && name.rfind("[::1]", 0) == 0);
+  if (!loopback && client_.config().socks5_username.empty()) {
+    LOG_WARN(client_.log(), "",
+             "the SOCKS5 front on %s takes anyone who can reach it: set "
+             "--socks5-username/--socks5-password or listen on loopback",
+             name.c_str());
+  }
   client_.report_started("socks5", name);
   return true;
 }
