@@ -35,9 +35,6 @@ const std::vector<CommandLineOption> kOptions = {
      "refuse (RST) connections past this (default 4096)"},
     {"--tcp-connect-timeout-ms", "tcp_connect_timeout_ms", Kind::integer, "MS",
      "reset connections whose SOCKS5 CONNECT takes longer (default 10000)"},
-    {"--stats-interval-ms", "stats_interval_ms", Kind::integer, "MS",
-     "how often counters are published (default 1000)"},
-    {"--log-level", "log_level", Kind::string, "LEVEL", "error, warn, info (default) or debug"},
 };
 
 }  // namespace

@@ -47,9 +47,6 @@ const std::vector<CommandLineOption> kOptions = {
      "... and at most these many bytes (default 1048576)"},
     {"--max-queued-bytes", "max_queued_bytes", Kind::integer, "BYTES",
      "TCP output queue; datagrams beyond it are dropped (default 4194304)"},
-    {"--stats-interval-ms", "stats_interval_ms", Kind::integer, "MS",
-     "how often counters are published (default 1000)"},
-    {"--log-level", "log_level", Kind::string, "LEVEL", "error, warn, info (default) or debug"},
 };
 
 }  // namespace

@@ -37,9 +37,6 @@ const std::vector<CommandLineOption> kOptions = {
      "accepted client clock difference (default 120000)"},
     {"--max-queued-bytes", "max_queued_bytes", Kind::integer, "BYTES",
      "per-connection output queue; replies beyond it are dropped (default 4194304)"},
-    {"--stats-interval-ms", "stats_interval_ms", Kind::integer, "MS",
-     "how often counters are published (default 1000)"},
-    {"--log-level", "log_level", Kind::string, "LEVEL", "error, warn, info (default) or debug"},
 };
 
 }  // namespace

@@ -15,8 +15,18 @@ namespace udptun::runtime {
 struct DaemonSpec {
   const char* program;  // "udp-server", for messages
   const char* summary;  // the first lines of --help
-  const std::vector<CommandLineOption>* options;
+  const std::vector<CommandLineOption>* options;  // the daemon's own; the common ones follow
 };
+
+// Options every daemon has, with the same JSON keys in every configuration.
+inline std::vector<CommandLineOption> with_common_options(const std::vector<CommandLineOption>& own) {
+  std::vector<CommandLineOption> all = own;
+  all.push_back({"--stats-interval-ms", "stats_interval_ms", CommandLineOption::Kind::integer, "MS",
+                 "how often counters are published (default 1000)"});
+  all.push_back({"--log-level", "log_level", CommandLineOption::Kind::string, "LEVEL",
+                 "error, warn, info (default) or debug"});
+  return all;
+}
 
 // The instance's C API (udpserver_*, udplocal_*, tun2socks_*).
 template <class Handle, class Callbacks>
@@ -45,14 +55,15 @@ inline void on_fatal_error(void* user, const char* message) {
 template <class Handle, class Callbacks>
 int run_daemon(int argc, char** argv, const DaemonSpec& spec,
                const DaemonApi<Handle, Callbacks>& api) {
+  const std::vector<CommandLineOption> options = with_common_options(*spec.options);
   std::string json, error;
   bool help = false;
-  if (!build_config_from_args(argc, argv, *spec.options, json, error, help)) {
+  if (!build_config_from_args(argc, argv, options, json, error, help)) {
     std::fprintf(stderr, "%s: %s\n", spec.program, error.c_str());
     return 2;
   }
   if (help) {
-    std::fputs(usage_text(spec.program, spec.summary, *spec.options).c_str(), stdout);
+    std::fputs(usage_text(spec.program, spec.summary, options).c_str(), stdout);
     return 0;
   }
   char err[512];
