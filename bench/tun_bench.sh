@@ -11,33 +11,10 @@ set -uo pipefail
 build=${1:?build directory}
 secs=${2:-3}
 [ "$(id -u)" = 0 ] || { echo "tun_bench: needs root"; exit 1; }
-id=$$
-nc_=udptun-bc-$id
-nt=udptun-bt-$id
+# shellcheck source=../tests/netns/two_namespaces.sh
+. "$(dirname "$0")/../tests/netns/two_namespaces.sh"
+two_namespaces udptun-bench 10.202.0 || { echo "tun_bench: cannot create namespaces"; exit 1; }
 tun=tb$id
-work=$(mktemp -d /tmp/udptun-bench-XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  sleep 0.2
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-  ip netns del "$nc_" 2>/dev/null
-  ip netns del "$nt" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-in_c() { ip netns exec "$nc_" "$@"; }
-in_t() { ip netns exec "$nt" "$@"; }
-bg_c() { ip netns exec "$nc_" "$@" >>"$work/$(basename "$1").log" 2>&1 & pids+=($!); }
-bg_t() { ip netns exec "$nt" "$@" >>"$work/$(basename "$1").log" 2>&1 & pids+=($!); }
-
-ip netns add "$nc_"; ip netns add "$nt"
-ip link add "vc$id" type veth peer name "vt$id"
-ip link set "vc$id" netns "$nc_"; ip link set "vt$id" netns "$nt"
-in_c ip link set lo up; in_t ip link set lo up
-in_c ip addr add 10.202.0.1/30 dev "vc$id"; in_c ip link set "vc$id" up
-in_t ip addr add 10.202.0.2/30 dev "vt$id"; in_t ip link set "vt$id" up
-in_t ip addr add 192.0.2.1/32 dev lo
 
 bg_t iperf3 -s -p 5201
 bg_t microsocks -i 10.202.0.2 -p 1080

@@ -12,42 +12,19 @@ for tool in ip socat ss-server ss-local sha256sum microsocks iperf3 ping python3
 done
 [ -c /dev/net/tun ] || { echo "SKIP: /dev/net/tun is missing"; exit 77; }
 
-id=$$
-nc_=udptun-c-$id   # client namespace: apps, TUN, tun2socks, ss-local
-nt=udptun-t-$id    # target namespace: ss-server, udp-server, the services
+# shellcheck source=two_namespaces.sh
+. "$(dirname "$0")/two_namespaces.sh"
+# client namespace: apps, TUN, tun2socks, ss-local; target: ss-server, udp-server, services
+two_namespaces udptun-netns 10.201.0 || { echo "FAILED: cannot create namespaces"; exit 1; }
 tun=tun$id
-work=$(mktemp -d /tmp/udptun-netns-XXXXXX)
-pids=()
 failures=0
 
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
-  sleep 0.2
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done
-  ip netns del "$nc_" 2>/dev/null
-  ip netns del "$nt" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-in_c() { ip netns exec "$nc_" "$@"; }
-in_t() { ip netns exec "$nt" "$@"; }
-bg_c() { ip netns exec "$nc_" "$@" >>"$work/$(basename "$1").log" 2>&1 & pids+=($!); }
-bg_t() { ip netns exec "$nt" "$@" >>"$work/$(basename "$1").log" 2>&1 & pids+=($!); }
 check() {  # name, command...
   local name=$1; shift
   if "$@"; then echo "ok: $name"; else echo "FAILED: $name"; failures=$((failures + 1)); fi
 }
 dump_logs() { for f in "$work"/*.log; do echo "---- $f"; tail -30 "$f"; done; }
 
-ip netns add "$nc_" && ip netns add "$nt" || { echo "FAILED: cannot create namespaces"; exit 1; }
-ip link add "vc$id" type veth peer name "vt$id" || exit 1
-ip link set "vc$id" netns "$nc_" && ip link set "vt$id" netns "$nt"
-in_c ip link set lo up
-in_t ip link set lo up
-in_c ip addr add 10.201.0.1/30 dev "vc$id" && in_c ip link set "vc$id" up
-in_t ip addr add 10.201.0.2/30 dev "vt$id" && in_t ip link set "vt$id" up
-in_t ip addr add 192.0.2.1/32 dev lo   # the "internet" the apps talk to
 in_t ip addr add 2001:db8::1/128 dev lo nodad
 in_t ip route add 10.0.85.0/24 via 10.201.0.1 2>/dev/null || true
 
