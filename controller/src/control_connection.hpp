@@ -23,6 +23,9 @@ class ControlConnection {
   void send(const std::string& json);
   bool subscribed() const { return subscribed_; }
   void set_subscribed() { subscribed_ = true; }
+  // It configured routing: it gets statusChanged pushes for as long as it stays connected.
+  bool wants_status() const { return wants_status_; }
+  void set_wants_status() { wants_status_ = true; }
   void close();
 
  private:
@@ -33,6 +36,7 @@ class ControlConnection {
   protocol::JsonObjectStream requests_;
   std::vector<char> buffer_;
   bool subscribed_ = false;
+  bool wants_status_ = false;
   bool closed_ = false;
 };
 

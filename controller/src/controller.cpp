@@ -46,7 +46,7 @@ Controller::Controller(ControllerConfig config)
       supervisor_(
           loop_,
           [this](const std::string& e, const std::string& n, const std::string& d) {
-            broadcast(e, n, d);
+            service_event(e, n, d);
           },
           config_.max_quick_restarts),
       routing_(make_linux_routing()),
@@ -134,6 +134,7 @@ bool Controller::listen(std::string& error) {
   uv_check_start(burial_.get(),
                  [](uv_check_t* c) { static_cast<Controller*>(c->data)->closed_.clear(); });
   LOG_INFO(log_, "", "listening on %s", config_.socket_path.c_str());
+  watch_network();
   return true;
 }
 
@@ -250,7 +251,7 @@ std::string Controller::handle(ControlConnection& from, const std::string& reque
     return reply(name_of_action, 0, "", id, nullptr);
   }
   if (name_of_action == "configureRouting") {
-    std::string why = configure_routing(params);
+    std::string why = configure_routing(from, params);
     return reply(name_of_action, why.empty() ? 0 : 1, why, id, nullptr);
   }
   if (name_of_action == "resetRouting") {
@@ -260,22 +261,40 @@ std::string Controller::handle(ControlConnection& from, const std::string& reque
   return reply(name_of_action, 1, "unknown action \"" + name_of_action + "\"", id, nullptr);
 }
 
-std::string Controller::configure_routing(const cJSON* params) {
+std::string Controller::configure_routing(ControlConnection& from, const cJSON* params) {
   RoutingRequest req;
-  const cJSON* router = params ? cJSON_GetObjectItemCaseSensitive(params, "routerIp") : nullptr;
-  const cJSON* proxy = params ? cJSON_GetObjectItemCaseSensitive(params, "proxyIp") : nullptr;
-  const cJSON* tun = params ? cJSON_GetObjectItemCaseSensitive(params, "tunName") : nullptr;
-  const cJSON* mtu = params ? cJSON_GetObjectItemCaseSensitive(params, "mtu") : nullptr;
-  const cJSON* automatic =
-      params ? cJSON_GetObjectItemCaseSensitive(params, "isAutoConnect") : nullptr;
-  auto ipv4 = [](const char* text, protocol::Address& out) {
-    auto t = protocol::parse_address_text(std::string(text) + ":0");
-    if (!t.address || t.address->type != protocol::AddressType::ipv4) return false;
+  auto param = [&](const char* key) {
+    return params ? cJSON_GetObjectItemCaseSensitive(params, key) : nullptr;
+  };
+  const cJSON* router = param("routerIp");
+  const cJSON* router6 = param("routerIp6");
+  const cJSON* ipv6 = param("ipv6");
+  const cJSON* proxy = param("proxyIp");
+  const cJSON* tun = param("tunName");
+  const cJSON* mtu = param("mtu");
+  const cJSON* automatic = param("isAutoConnect");
+  // An IP literal (no port, no name): IPv4, or IPv6 with or without brackets.
+  auto ip = [](std::string text, protocol::Address& out) {
+    if (text.find(':') != std::string::npos && text.front() != '[') text = "[" + text + "]";
+    auto t = protocol::parse_address_text(text + ":0");
+    if (!t.address || t.address->type == protocol::AddressType::domain) return false;
     out = *t.address;
     return true;
   };
-  if (!cJSON_IsString(router) || !ipv4(router->valuestring, req.router_ip)) {
+  if (!cJSON_IsString(router) || !ip(router->valuestring, req.router_ip) ||
+      req.router_ip.type != protocol::AddressType::ipv4) {
     return "parameter \"routerIp\" must be an IPv4 address";
+  }
+  if (router6) {
+    protocol::Address a;
+    if (!cJSON_IsString(router6) || !ip(router6->valuestring, a) ||
+        a.type != protocol::AddressType::ipv6)
+      return "\"routerIp6\" must be an IPv6 address";
+    req.router_ip6 = router6->valuestring;
+  }
+  if (ipv6) {
+    if (!cJSON_IsBool(ipv6)) return "\"ipv6\" must be true or false";
+    req.ipv6 = cJSON_IsTrue(ipv6);
   }
   std::vector<const cJSON*> proxies;
   if (cJSON_IsString(proxy)) {
@@ -285,11 +304,11 @@ std::string Controller::configure_routing(const cJSON* params) {
     cJSON_ArrayForEach(p, proxy) proxies.push_back(p);
   }
   if (proxies.empty())
-    return "parameter \"proxyIp\" (an IPv4 address or an array of them) is required";
+    return "parameter \"proxyIp\" (an IP address or an array of them) is required";
   for (const cJSON* p : proxies) {
     protocol::Address a;
-    if (!cJSON_IsString(p) || !ipv4(p->valuestring, a))
-      return "\"proxyIp\" must hold IPv4 addresses";
+    if (!cJSON_IsString(p) || !ip(p->valuestring, a))
+      return "\"proxyIp\" must hold IPv4 or IPv6 addresses";
     req.proxy_ips.push_back(a);
   }
   if (tun) {
@@ -313,9 +332,12 @@ std::string Controller::configure_routing(const cJSON* params) {
   planned.tun_name = req.tun_name;
   planned.tun_created = true;
   planned.split_default = true;
+  planned.split_default6 = req.ipv6;
   for (const auto& p : req.proxy_ips) {
     std::string d = protocol::format_address(p);
-    planned.proxy_routes.push_back(d.substr(0, d.rfind(':')));
+    d = d.substr(0, d.rfind(':'));
+    if (!d.empty() && d.front() == '[') d = d.substr(1, d.size() - 2);
+    planned.proxy_routes.push_back(d);
   }
   std::string error;
   if (!journal_.save(planned, error)) return error;
@@ -329,9 +351,99 @@ std::string Controller::configure_routing(const cJSON* params) {
   }
   journal_.save(state, error);  // now exact: what really was added
   routing_state_ = state;
-  LOG_INFO(log_, "routing", "routing through %s, proxy kept via %s", state.tun_name.c_str(),
+  from.set_wants_status();
+  network_ok_ = true;
+  tunnel_status_ = kConnected;
+  LOG_INFO(log_, "routing", "routing through %s%s, proxy kept via %s", state.tun_name.c_str(),
+           state.split_default6 ? " (IPv4 and IPv6)" : " (IPv4)",
            state.gateway.empty() ? state.gateway_dev.c_str() : state.gateway.c_str());
+  broadcast_event("routing-changed", "", "configured through " + state.tun_name);
   return "";
+}
+
+void Controller::watch_network() {
+  int fd = routing_->change_fd();
+  if (fd < 0) {
+    LOG_WARN(log_, "routing", "cannot watch network changes (rtnetlink): no statusChanged pushes");
+    return;
+  }
+  change_watch_.init(this, [&](uv_poll_t* p) { return uv_poll_init(loop_.get(), p, fd); });
+  settle_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
+  uv_poll_start(change_watch_.get(), UV_READABLE, [](uv_poll_t* p, int, int) {
+    auto* self = static_cast<Controller*>(p->data);
+    if (!self) return;
+    self->routing_->drain_changes();
+    // A link flap or a DHCP renewal comes as a burst of messages: look once it settled.
+    if (self->routing_state_)
+      uv_timer_start(
+          self->settle_.get(),
+          [](uv_timer_t* t) {
+            auto* c = static_cast<Controller*>(t->data);
+            if (c) c->network_changed();
+          },
+          kNetworkSettleMs, 0);
+  });
+}
+
+void Controller::network_changed() {
+  if (!routing_state_) return;
+  Uplink up = routing_->uplink(false);
+  if (!up.usable) {
+    if (network_ok_) {
+      LOG_WARN(log_, "routing", "the uplink is gone (%s): waiting for it",
+               up.dev.empty() ? "no default route" : (up.dev + " is down").c_str());
+    }
+    network_ok_ = false;
+    update_tunnel_status();
+    return;
+  }
+  const std::string before = routing_state_->gateway + "%" + routing_state_->gateway_dev;
+  bool changed = false;
+  std::string why = routing_->follow_uplink(*routing_state_, changed);
+  if (changed) {
+    std::string error;
+    journal_.save(*routing_state_, error);
+    LOG_INFO(log_, "routing", "routes re-applied: proxy via %s%%%s (was %s)%s%s",
+             routing_state_->gateway.c_str(), routing_state_->gateway_dev.c_str(), before.c_str(),
+             why.empty() ? "" : "; ", why.c_str());
+    broadcast_event("routing-changed", "", "re-applied via " + routing_state_->gateway_dev);
+    // The proxy's path changed under the tunnel: clients see it reconnect.
+    if (network_ok_ && tunnel_status_ == kConnected) push_status(kReconnecting);
+  }
+  network_ok_ = true;
+  update_tunnel_status();
+}
+
+int Controller::current_tunnel_status() const {
+  if (!network_ok_) return kReconnecting;
+  int status = kConnected;
+  for (const auto& s : supervisor_.status()) {
+    if (s.state == "failed") return kDisconnected;
+    if (s.state == "restarting") status = kReconnecting;
+  }
+  return status;
+}
+
+void Controller::update_tunnel_status() {
+  if (!routing_state_) return;
+  int now = current_tunnel_status();
+  if (now != tunnel_status_) push_status(now);
+}
+
+void Controller::push_status(int status) {
+  tunnel_status_ = status;
+  LOG_INFO(log_, "routing", "connection status %d (%s)", status,
+           status == kConnected ? "connected" : status == kDisconnected ? "disconnected"
+                                                                         : "reconnecting");
+  Json e(cJSON_CreateObject());
+  cJSON_AddStringToObject(e.p, "action", "statusChanged");
+  cJSON_AddNumberToObject(e.p, "statusCode", 0);
+  cJSON_AddNumberToObject(e.p, "connectionStatus", status);
+  char* text = cJSON_PrintUnformatted(e.p);
+  for (auto& c : connections_) {
+    if (c->wants_status() || c->subscribed()) c->send(text);
+  }
+  cJSON_free(text);
 }
 
 std::string Controller::reset_routing() {
@@ -343,18 +455,26 @@ std::string Controller::reset_routing() {
   std::string error = routing_->reset(*routing_state_);
   routing_state_.reset();
   journal_.remove();
+  if (settle_) uv_timer_stop(settle_.get());
   LOG_INFO(log_, "routing", "routing restored");
+  broadcast_event("routing-changed", "", "restored");
   return error;
 }
 
-void Controller::broadcast(const std::string& event, const std::string& name,
-                           const std::string& detail) {
+void Controller::service_event(const std::string& event, const std::string& name,
+                               const std::string& detail) {
   LOG_INFO(log_, "service", "%s %s (%s)", name.c_str(), event.c_str(), detail.c_str());
+  broadcast_event("service-" + event, name, detail);
+  update_tunnel_status();
+}
+
+void Controller::broadcast_event(const std::string& event, const std::string& service,
+                                 const std::string& detail) {
   Json e(cJSON_CreateObject());
   cJSON_AddStringToObject(e.p, "action", "event");
   cJSON_AddNumberToObject(e.p, "statusCode", 0);
-  cJSON_AddStringToObject(e.p, "event", ("service-" + event).c_str());
-  cJSON_AddStringToObject(e.p, "service", name.c_str());
+  cJSON_AddStringToObject(e.p, "event", event.c_str());
+  if (!service.empty()) cJSON_AddStringToObject(e.p, "service", service.c_str());
   cJSON_AddStringToObject(e.p, "detail", detail.c_str());
   char* text = cJSON_PrintUnformatted(e.p);
   for (auto& c : connections_) {
@@ -367,6 +487,8 @@ void Controller::shutdown() {
   LOG_INFO(log_, "", "stopping: stopping services, restoring routing");
   if (routing_state_) reset_routing();
   listener_.close();
+  change_watch_.close();
+  settle_.close();
   unlink(config_.socket_path.c_str());
   supervisor_.stop_all([this] {
     connections_.clear();

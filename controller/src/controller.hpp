@@ -53,10 +53,22 @@ class Controller {
  private:
   bool listen(std::string& error);
   void shutdown();
-  void broadcast(const std::string& event, const std::string& name, const std::string& detail);
+  // Supervisor events: to subscribers, and into the tunnel's connection status.
+  void service_event(const std::string& event, const std::string& name, const std::string& detail);
+  void broadcast_event(const std::string& event, const std::string& service,
+                       const std::string& detail);
   std::string builtin_path(const std::string& name) const;
-  std::string configure_routing(const cJSON* params);
+  std::string configure_routing(ControlConnection& from, const cJSON* params);
   std::string reset_routing();
+  // statusChanged: the Outline-style connectionStatus pushed to the clients that configured
+  // routing (and to subscribers) whenever it changes.
+  static constexpr int kConnected = 0, kDisconnected = 1, kReconnecting = 2;
+  static constexpr uint64_t kNetworkSettleMs = 150;
+  void watch_network();
+  void network_changed();
+  int current_tunnel_status() const;
+  void update_tunnel_status();
+  void push_status(int status);
 
   ControllerConfig config_;
   runtime::EventLoop loop_;
@@ -70,6 +82,10 @@ class Controller {
   std::unique_ptr<RoutingPlatform> routing_;
   RouteJournal journal_;
   std::optional<RoutingState> routing_state_;
+  runtime::UvHandle<uv_poll_t> change_watch_;
+  runtime::UvHandle<uv_timer_t> settle_;
+  bool network_ok_ = true;
+  int tunnel_status_ = kConnected;
 };
 
 }  // namespace udptun::controller

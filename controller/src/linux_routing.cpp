@@ -65,11 +65,11 @@ class Netlink {
       }
     }
   }
-  // The main table's IPv4 default route: gateway (may be empty) and output device index.
-  bool default_route(std::string& gateway, int& oif) {
+  // The main table's default route for a family: gateway (may be empty) and output device.
+  bool default_route(int family, std::string& gateway, int& oif) {
     Message m = make<rtmsg>(RTM_GETROUTE, NLM_F_DUMP);
     m.h()->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-    m.body<rtmsg>()->rtm_family = AF_INET;
+    m.body<rtmsg>()->rtm_family = static_cast<unsigned char>(family);
     m.h()->nlmsg_seq = ++seq_;
     if (send(fd_, m.buf, m.h()->nlmsg_len, 0) < 0) return false;
     bool found = false;
@@ -81,14 +81,16 @@ class Netlink {
            h = NLMSG_NEXT(h, n)) {
         if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) return found;
         auto* r = static_cast<rtmsg*>(NLMSG_DATA(h));
-        if (found || r->rtm_dst_len != 0 || r->rtm_table != RT_TABLE_MAIN) continue;
+        if (found || r->rtm_dst_len != 0 || r->rtm_table != RT_TABLE_MAIN ||
+            r->rtm_type != RTN_UNICAST)
+          continue;
         int len = static_cast<int>(RTM_PAYLOAD(h));
         std::string gw;
         int dev = 0;
         for (auto* a = RTM_RTA(r); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
           if (a->rta_type == RTA_GATEWAY) {
-            char text[INET_ADDRSTRLEN];
-            inet_ntop(AF_INET, RTA_DATA(a), text, sizeof text);
+            char text[INET6_ADDRSTRLEN];
+            inet_ntop(family, RTA_DATA(a), text, sizeof text);
             gw = text;
           } else if (a->rta_type == RTA_OIF) {
             std::memcpy(&dev, RTA_DATA(a), sizeof dev);
@@ -108,28 +110,83 @@ class Netlink {
   unsigned seq_ = 0;
 };
 
-int route_v4(Netlink& nl, bool add, const std::string& dst, int prefix, const std::string& gateway,
-             int oif) {
+int family_of(const std::string& address) {
+  return address.find(':') == std::string::npos ? AF_INET : AF_INET6;
+}
+
+// Adds or deletes one route in the main table: dst/prefix via gateway (or on-link) out of oif.
+int route(Netlink& nl, bool add, const std::string& dst, int prefix, const std::string& gateway,
+          int oif) {
+  const int family = family_of(dst);
+  const size_t alen = family == AF_INET ? 4 : 16;
   auto m =
       Netlink::make<rtmsg>(add ? RTM_NEWROUTE : RTM_DELROUTE, add ? NLM_F_CREATE | NLM_F_EXCL : 0);
   rtmsg* r = m.body<rtmsg>();
-  r->rtm_family = AF_INET;
+  r->rtm_family = static_cast<unsigned char>(family);
   r->rtm_dst_len = static_cast<unsigned char>(prefix);
   r->rtm_table = RT_TABLE_MAIN;
   r->rtm_protocol = RTPROT_STATIC;
-  r->rtm_scope = gateway.empty() ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+  r->rtm_scope = gateway.empty() && family == AF_INET ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
   r->rtm_type = RTN_UNICAST;
-  in_addr a{};
-  inet_pton(AF_INET, dst.c_str(), &a);
-  m.attr(RTA_DST, &a, 4);
+  unsigned char a[16] = {};
+  if (inet_pton(family, dst.c_str(), a) != 1) return -EINVAL;
+  m.attr(RTA_DST, a, alen);
   if (!gateway.empty()) {
-    in_addr g{};
-    inet_pton(AF_INET, gateway.c_str(), &g);
-    m.attr(RTA_GATEWAY, &g, 4);
+    unsigned char g[16] = {};
+    if (inet_pton(family, gateway.c_str(), g) != 1) return -EINVAL;
+    m.attr(RTA_GATEWAY, g, alen);
   }
-  m.attr(RTA_OIF, &oif, sizeof oif);
+  if (oif) m.attr(RTA_OIF, &oif, sizeof oif);
   return nl.transact(m);
 }
+
+// An IPv6 address on a device, with no duplicate address detection (the TUN is ours alone).
+int add_address6(Netlink& nl, int ifindex, const std::string& address, int prefix) {
+  auto m = Netlink::make<ifaddrmsg>(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE);
+  ifaddrmsg* ifa = m.body<ifaddrmsg>();
+  ifa->ifa_family = AF_INET6;
+  ifa->ifa_prefixlen = static_cast<unsigned char>(prefix);
+  ifa->ifa_flags = IFA_F_NODAD;
+  ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+  ifa->ifa_index = static_cast<unsigned>(ifindex);
+  unsigned char a[16] = {};
+  if (inet_pton(AF_INET6, address.c_str(), a) != 1) return -EINVAL;
+  m.attr(IFA_LOCAL, a, 16);
+  m.attr(IFA_ADDRESS, a, 16);
+  return nl.transact(m);
+}
+
+int index_of(const std::string& dev) {
+  return dev.empty() ? 0 : static_cast<int>(if_nametoindex(dev.c_str()));
+}
+
+std::string name_of(int index) {
+  char name[IF_NAMESIZE] = "";
+  if (index) if_indextoname(static_cast<unsigned>(index), name);
+  return name;
+}
+
+// Up, with a carrier: IFF_UP and IFF_RUNNING.
+bool device_usable(const std::string& dev) {
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return false;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, dev.c_str(), IFNAMSIZ - 1);
+  bool ok = ioctl(sock, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP) &&
+            (ifr.ifr_flags & IFF_RUNNING);
+  close(sock);
+  return ok;
+}
+
+std::string host_of(const protocol::Address& a) {
+  std::string text = protocol::format_address(a);  // "1.2.3.4:0" or "[::1]:0"
+  text = text.substr(0, text.rfind(':'));
+  if (!text.empty() && text.front() == '[') text = text.substr(1, text.size() - 2);
+  return text;
+}
+
+const char* const kHalves4[] = {"0.0.0.0", "128.0.0.0"};
+const char* const kHalves6[] = {"::", "8000::"};
 
 std::string errno_text(int negative_errno) {
   return std::strerror(-negative_errno);
@@ -139,14 +196,25 @@ std::string errno_text(int negative_errno) {
 
 class LinuxRouting : public RoutingPlatform {
  public:
+  ~LinuxRouting() override {
+    if (monitor_ >= 0) close(monitor_);
+  }
+
   std::string configure(const RoutingRequest& req, RoutingState& state) override {
     Netlink nl;
     if (!nl.ok()) return "cannot open rtnetlink";
     int old_oif = 0;
-    if (!nl.default_route(state.gateway, old_oif)) return "no default route to keep the proxy on";
-    char name[IF_NAMESIZE] = "";
-    if_indextoname(static_cast<unsigned>(old_oif), name);
-    state.gateway_dev = name;
+    if (!nl.default_route(AF_INET, state.gateway, old_oif))
+      return "no IPv4 default route to keep the proxy on";
+    state.gateway_dev = name_of(old_oif);
+    int old_oif6 = 0;
+    std::string gateway6;
+    bool have6 = nl.default_route(AF_INET6, gateway6, old_oif6);
+    bool wants6 = req.ipv6 && have6;
+    for (const auto& p : req.proxy_ips) {
+      if (p.type == protocol::AddressType::ipv6 && !have6)
+        return "no IPv6 default route to keep the IPv6 proxy address " + host_of(p) + " on";
+    }
 
     // The TUN: created persistent, so tun2socks can attach to it by name later.
     int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
@@ -179,38 +247,60 @@ class LinuxRouting : public RoutingPlatform {
     int e = errno;
     close(sock);
     if (rc != 0) return "cannot set up " + req.tun_name + ": " + std::strerror(e);
-    int tun_index = static_cast<int>(if_nametoindex(req.tun_name.c_str()));
+    int tun_index = index_of(req.tun_name);
+    if (wants6) {
+      int r = add_address6(nl, tun_index, req.router_ip6, 64);
+      if (r != 0) return "cannot give " + req.tun_name + " its IPv6 address: " + errno_text(r);
+      state.gateway6 = gateway6;
+      state.gateway6_dev = name_of(old_oif6);
+    }
 
     // The proxy stays on the old path, then everything else goes to the TUN (two /1 routes
     // win over the default route without replacing it, so nothing of the user's is lost).
     for (const auto& p : req.proxy_ips) {
-      std::string dst = protocol::format_address(p);
-      dst = dst.substr(0, dst.rfind(':'));
-      int r = route_v4(nl, true, dst, 32, state.gateway, old_oif);
+      std::string dst = host_of(p);
+      bool v6 = p.type == protocol::AddressType::ipv6;
+      int r = v6 ? route(nl, true, dst, 128, gateway6, old_oif6)
+                 : route(nl, true, dst, 32, state.gateway, old_oif);
       if (r != 0 && r != -EEXIST)
         return "cannot route " + dst + " via the old gateway: " + errno_text(r);
       if (r == 0) state.proxy_routes.push_back(dst);
     }
-    for (const char* half : {"0.0.0.0", "128.0.0.0"}) {
-      int r = route_v4(nl, true, half, 1, "", tun_index);
+    for (const char* half : kHalves4) {
+      int r = route(nl, true, half, 1, "", tun_index);
       if (r != 0 && r != -EEXIST)
         return std::string("cannot route ") + half + "/1 into the TUN: " + errno_text(r);
     }
     state.split_default = true;
+    if (wants6) {
+      for (const char* half : kHalves6) {
+        int r = route(nl, true, half, 1, "", tun_index);
+        if (r != 0 && r != -EEXIST)
+          return std::string("cannot route ") + half + "/1 into the TUN: " + errno_text(r);
+      }
+      state.split_default6 = true;
+    }
     return "";
   }
 
   std::string reset(const RoutingState& state) override {
     Netlink nl;
     if (!nl.ok()) return "cannot open rtnetlink";
-    int tun_index =
-        state.tun_name.empty() ? 0 : static_cast<int>(if_nametoindex(state.tun_name.c_str()));
+    int tun_index = index_of(state.tun_name);
     if (state.split_default && tun_index) {
-      for (const char* half : {"0.0.0.0", "128.0.0.0"}) route_v4(nl, false, half, 1, "", tun_index);
+      for (const char* half : kHalves4) route(nl, false, half, 1, "", tun_index);
     }
-    int old_oif =
-        state.gateway_dev.empty() ? 0 : static_cast<int>(if_nametoindex(state.gateway_dev.c_str()));
-    for (const auto& dst : state.proxy_routes) route_v4(nl, false, dst, 32, state.gateway, old_oif);
+    if (state.split_default6 && tun_index) {
+      for (const char* half : kHalves6) route(nl, false, half, 1, "", tun_index);
+    }
+    int oif = index_of(state.gateway_dev);
+    int oif6 = index_of(state.gateway6_dev);
+    for (const auto& dst : state.proxy_routes) {
+      if (family_of(dst) == AF_INET)
+        route(nl, false, dst, 32, state.gateway, oif);
+      else
+        route(nl, false, dst, 128, state.gateway6, oif6);
+    }
     if (state.tun_created && tun_index) {
       int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
       if (fd >= 0) {
@@ -223,6 +313,85 @@ class LinuxRouting : public RoutingPlatform {
     }
     return "";
   }
+
+  Uplink uplink(bool ipv6) override {
+    Uplink u;
+    Netlink nl;
+    int oif = 0;
+    if (!nl.ok() || !nl.default_route(ipv6 ? AF_INET6 : AF_INET, u.gateway, oif)) return u;
+    u.dev = name_of(oif);
+    u.usable = device_usable(u.dev);
+    return u;
+  }
+
+  std::string follow_uplink(RoutingState& state, bool& changed) override {
+    changed = false;
+    Netlink nl;
+    if (!nl.ok()) return "cannot open rtnetlink";
+    int tun_index = index_of(state.tun_name);
+    if (!tun_index) return "the TUN device " + state.tun_name + " is gone";
+    std::string why;
+    for (bool v6 : {false, true}) {
+      if (v6 && !state.split_default6) continue;
+      Uplink now = uplink(v6);
+      if (!now.usable) {
+        if (!v6) why = "no usable IPv4 uplink";
+        continue;
+      }
+      std::string& gateway = v6 ? state.gateway6 : state.gateway;
+      std::string& dev = v6 ? state.gateway6_dev : state.gateway_dev;
+      const int family = v6 ? AF_INET6 : AF_INET;
+      const int prefix = v6 ? 128 : 32;
+      if (now.gateway != gateway || now.dev != dev) {
+        // The gateway moved: the proxy routes move with it.
+        for (const auto& dst : state.proxy_routes) {
+          if (family_of(dst) == family) route(nl, false, dst, prefix, gateway, index_of(dev));
+        }
+        gateway = now.gateway;
+        dev = now.dev;
+        changed = true;
+      }
+      for (const auto& dst : state.proxy_routes) {
+        if (family_of(dst) != family) continue;
+        int r = route(nl, true, dst, prefix, gateway, index_of(dev));
+        if (r == 0) changed = true;
+        if (r != 0 && r != -EEXIST) why = "cannot route " + dst + " via the gateway: " + errno_text(r);
+      }
+      for (const char* half : v6 ? kHalves6 : kHalves4) {
+        if (route(nl, true, half, 1, "", tun_index) == 0) changed = true;
+      }
+    }
+    return why;
+  }
+
+  int change_fd() override {
+    if (monitor_ >= 0) return monitor_;
+    monitor_ = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE);
+    if (monitor_ < 0) return -1;
+    sockaddr_nl sa{};
+    sa.nl_family = AF_NETLINK;
+    sa.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_IPV4_IFADDR |
+                   RTMGRP_IPV6_IFADDR;
+    if (bind(monitor_, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+      close(monitor_);
+      monitor_ = -1;
+    }
+    return monitor_;
+  }
+
+  void drain_changes() override {
+    char buf[16384];
+    // What changed does not matter: the caller looks at the whole picture again. ENOBUFS
+    // (missed notifications) is harmless for the same reason.
+    for (int i = 0; i < 1024; ++i) {
+      ssize_t n = recv(monitor_, buf, sizeof buf, MSG_DONTWAIT);
+      if (n < 0 && errno != ENOBUFS && errno != EINTR) break;
+      if (n == 0) break;
+    }
+  }
+
+ private:
+  int monitor_ = -1;
 };
 
 std::unique_ptr<RoutingPlatform> make_linux_routing() {

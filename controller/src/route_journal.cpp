@@ -18,6 +18,9 @@ bool RouteJournal::save(const RoutingState& s, std::string& error) {
   cJSON_AddStringToObject(j, "gateway", s.gateway.c_str());
   cJSON_AddStringToObject(j, "gatewayDev", s.gateway_dev.c_str());
   cJSON_AddBoolToObject(j, "splitDefault", s.split_default);
+  cJSON_AddStringToObject(j, "gateway6", s.gateway6.c_str());
+  cJSON_AddStringToObject(j, "gateway6Dev", s.gateway6_dev.c_str());
+  cJSON_AddBoolToObject(j, "splitDefault6", s.split_default6);
   cJSON* routes = cJSON_AddArrayToObject(j, "proxyRoutes");
   for (const auto& r : s.proxy_routes) cJSON_AddItemToArray(routes, cJSON_CreateString(r.c_str()));
   char* text = cJSON_Print(j);
@@ -51,6 +54,9 @@ std::optional<RoutingState> RouteJournal::load() const {
   s.tun_name = str("tun");
   s.gateway = str("gateway");
   s.gateway_dev = str("gatewayDev");
+  s.gateway6 = str("gateway6");
+  s.gateway6_dev = str("gateway6Dev");
+  s.split_default6 = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "splitDefault6"));
   s.tun_created = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "tunCreated"));
   s.split_default = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "splitDefault"));
   const cJSON* r;

@@ -13,18 +13,28 @@ namespace udptun::controller {
 struct RoutingRequest {
   std::string tun_name = "udptun0";
   unsigned mtu = 1500;
-  protocol::Address router_ip;               // the TUN device's address (IPv4), a /24
-  std::vector<protocol::Address> proxy_ips;  // kept on the previous gateway
+  protocol::Address router_ip;               // the TUN device's IPv4 address, a /24
+  std::string router_ip6 = "fd85:85:85::1";  // its IPv6 address, a /64 (when IPv6 is routed)
+  bool ipv6 = true;  // also route IPv6 into the TUN, when the machine has an IPv6 default route
+  std::vector<protocol::Address> proxy_ips;  // kept on the previous gateway (IPv4 and IPv6)
 };
 
 // Everything a configuration changed, so it can be undone exactly (and journaled first).
 struct RoutingState {
   std::string tun_name;
   bool tun_created = false;
-  std::string gateway;                    // the previous default gateway ("" if directly connected)
+  std::string gateway;                    // the IPv4 default gateway ("" if directly connected)
   std::string gateway_dev;                // and its device
+  std::string gateway6, gateway6_dev;     // the same for IPv6 ("" when IPv6 is not routed)
   std::vector<std::string> proxy_routes;  // "/32" or "/128" destinations we added
   bool split_default = false;             // 0.0.0.0/1 and 128.0.0.0/1 via the TUN
+  bool split_default6 = false;            // ::/1 and 8000::/1 via the TUN
+};
+
+// The default route the proxy's own traffic leaves by, as it is now.
+struct Uplink {
+  bool usable = false;  // a default route exists and its device is up with a carrier
+  std::string gateway, dev;
 };
 
 class RoutingPlatform {
@@ -34,6 +44,15 @@ class RoutingPlatform {
   virtual std::string configure(const RoutingRequest& req, RoutingState& state) = 0;
   // Undoes what `state` says; idempotent (what is already gone is skipped).
   virtual std::string reset(const RoutingState& state) = 0;
+  virtual Uplink uplink(bool ipv6) = 0;
+  // After the network changed under us: the proxy routes follow the current default gateways
+  // (re-added when a link flap removed them) and the TUN's routes are put back if missing.
+  // Updates `state`; `changed` tells whether anything had to be done.
+  virtual std::string follow_uplink(RoutingState& state, bool& changed) = 0;
+  // A descriptor that becomes readable when links, addresses or routes change (-1: none);
+  // drain_changes() consumes what is pending.
+  virtual int change_fd() = 0;
+  virtual void drain_changes() = 0;
 };
 
 std::unique_ptr<RoutingPlatform> make_linux_routing();

@@ -31,7 +31,11 @@ ip link set "gw$id" netns "$ns"   # both ends inside: the far end only has to ex
 in_ns ip link set lo up
 in_ns ip addr add 10.203.0.2/24 dev "up$id"; in_ns ip link set "up$id" up; in_ns ip link set "gw$id" up
 in_ns ip route add default via 10.203.0.1 dev "up$id"
+in_ns ip -6 addr add fd77:203::2/64 dev "up$id" nodad
+in_ns ip -6 route add default via fd77:203::1 dev "up$id"
+sleep 0.2   # link-local addresses and their routes settle
 before=$(in_ns ip route show; in_ns ip -6 route show)
+before4=$(in_ns ip route show)
 
 start_controller() {
   ip netns exec "$ns" "$build/controller/proxy-controller" "$work/ctl.sock" -d --state-dir "$work" \
@@ -55,19 +59,121 @@ while b"\n" not in buf:
 print(json.loads(buf.split(b"\n")[0]).get("statusCode"))
 PY
 }
-configure='{"action":"configureRouting","parameters":{"proxyIp":"203.0.113.10","routerIp":"10.0.85.1","isAutoConnect":false}}'
+configure='{"action":"configureRouting","parameters":{"proxyIp":["203.0.113.10","2001:db8:ffff::10"],"routerIp":"10.0.85.1","isAutoConnect":false}}'
 
 start_controller
 check "configureRouting answers 0" [ "$(ask "$configure")" = 0 ]
 check "the TUN device exists" bash -c "ip netns exec $ns ip link show udptun0 >/dev/null"
 check "a random address goes into the TUN" bash -c "ip netns exec $ns ip route get 198.51.100.9 | grep -q 'dev udptun0'"
 check "proxyIp stays on the old gateway" bash -c "ip netns exec $ns ip route get 203.0.113.10 | grep -q 'via 10.203.0.1 dev up$id'"
+check "a random IPv6 address goes into the TUN" bash -c "ip netns exec $ns ip -6 route get 2001:db8::9 | grep -q 'dev udptun0'"
+check "an IPv6 proxyIp stays on the old IPv6 gateway" bash -c "ip netns exec $ns ip -6 route get 2001:db8:ffff::10 | grep -q 'via fd77:203::1 dev up$id'"
+check "the TUN has its IPv6 address" bash -c "ip netns exec $ns ip -6 addr show dev udptun0 | grep -q 'fd85:85:85::1/64'"
 check "resetRouting answers 0" [ "$(ask '{"action":"resetRouting"}')" = 0 ]
 after=$(in_ns ip route show; in_ns ip -6 route show)
 check "routes are exactly as before" [ "$before" = "$after" ]
 check "the TUN device is gone" bash -c "! ip netns exec $ns ip link show udptun0 >/dev/null 2>&1"
 check "resetRouting again is harmless" [ "$(ask '{"action":"resetRouting"}')" = 0 ]
 check "a bad routerIp is refused" [ "$(ask '{"action":"configureRouting","parameters":{"proxyIp":"203.0.113.10","routerIp":"nope"}}')" = 1 ]
+check "and nothing changed" [ "$before" = "$(in_ns ip route show; in_ns ip -6 route show)" ]
+
+# A client like the GUI ones: configureRouting with no newline, one reply, the socket kept
+# open; statusChanged arrives when the uplink goes down and up and when the default gateway
+# changes (the proxy route follows it); then resetRouting on the same connection.
+gui_client() {
+  python3 - "$work/ctl.sock" "$ns" "up$id" <<'PY'
+import json, select, socket, subprocess, sys, time
+path, ns, uplink = sys.argv[1:4]
+failures = 0
+def check(name, ok):
+    global failures
+    print(("ok: " if ok else "FAILED: ") + "GUI client: " + name, flush=True)
+    failures += 0 if ok else 1
+def sh(*cmd):
+    subprocess.run(["ip", "netns", "exec", ns] + list(cmd), check=False,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+def out(*cmd):
+    return subprocess.run(["ip", "netns", "exec", ns] + list(cmd), capture_output=True, text=True).stdout
+s = socket.socket(socket.AF_UNIX)
+s.connect(path)
+buf = ""
+dec = json.JSONDecoder()
+def next_object(timeout):
+    global buf
+    deadline = time.time() + timeout
+    while True:
+        stripped = buf.lstrip()
+        if stripped:
+            try:
+                obj, end = dec.raw_decode(stripped)
+                buf = stripped[end:]
+                return obj
+            except ValueError:
+                pass
+        left = deadline - time.time()
+        if left <= 0 or not select.select([s], [], [], left)[0]:
+            return None
+        chunk = s.recv(4096)
+        if not chunk:
+            return None
+        buf += chunk.decode()
+def statuses(count, timeout=5):
+    got = []
+    deadline = time.time() + timeout
+    while len(got) < count:
+        o = next_object(max(0.01, deadline - time.time()))
+        if o is None: break
+        if o.get("action") == "statusChanged": got.append(o.get("connectionStatus"))
+    return got
+s.sendall(b'{"action":"configureRouting","parameters":{"proxyIp":"203.0.113.10","routerIp":"10.0.85.1","isAutoConnect":false}}')
+r = next_object(5)
+check("configureRouting answered 0", r is not None and r.get("statusCode") == 0)
+sh("ip", "link", "set", uplink, "down")
+check("uplink down -> statusChanged reconnecting (2)", statuses(1) == [2])
+sh("ip", "link", "set", uplink, "up")
+sh("ip", "route", "replace", "default", "via", "10.203.0.1", "dev", uplink)  # what DHCP would do
+check("uplink back -> statusChanged connected (0)", statuses(1) == [0])
+check("the proxy route was re-applied", "via 10.203.0.1 dev " + uplink in out("ip", "route", "get", "203.0.113.10"))
+sh("ip", "route", "replace", "default", "via", "10.203.0.254", "dev", uplink)
+check("gateway changed -> reconnecting then connected", statuses(2) == [2, 0])
+check("the proxy route follows the new gateway", "via 10.203.0.254 dev " + uplink in out("ip", "route", "get", "203.0.113.10"))
+check("the rest still goes into the TUN", "dev udptun0" in out("ip", "route", "get", "198.51.100.9"))
+sh("ip", "route", "replace", "default", "via", "10.203.0.1", "dev", uplink)
+check("gateway back -> reconnecting then connected", statuses(2) == [2, 0])
+# The tunnel's services going down and up are seen too.
+def ask(req):
+    s.sendall(req.encode())
+    while True:
+        o = next_object(5)
+        if o is None or o.get("action") != "statusChanged": return o
+ask('{"action":"start","parameters":{"name":"helper","argv":["/bin/sleep","60"]}}')
+pid = [x for x in ask('{"action":"status"}')["result"]["services"] if x["name"] == "helper"][0]["pid"]
+subprocess.run(["kill", "-9", str(pid)])
+check("a service killed -> reconnecting then connected once it is back", statuses(2) == [2, 0])
+ask('{"action":"stop","parameters":{"name":"helper"}}')
+s.sendall(b'{"action":"resetRouting","parameters":{}}')
+reply = None
+while True:
+    o = next_object(5)
+    if o is None or o.get("action") == "resetRouting":
+        reply = o
+        break
+check("resetRouting on the same connection answered 0", reply is not None and reply.get("statusCode") == 0)
+s.close()
+sys.exit(1 if failures else 0)
+PY
+}
+gui_out=$(gui_client); gui_rc=$?
+echo "$gui_out"
+gui_failed=$(grep -c '^FAILED' <<<"$gui_out")
+failures=$((failures + gui_failed))
+[ $gui_rc -eq 0 ] || [ "$gui_failed" -gt 0 ] || { echo "FAILED: GUI client crashed"; failures=$((failures + 1)); }
+gui_checks=$(grep -c '^ok\|^FAILED' <<<"$gui_out")
+# The link flap dropped the uplink's IPv6 setup with it; IPv4 must be exactly as before.
+check "after the GUI session, IPv4 routes are exactly as before" [ "$(in_ns ip route show)" = "$before4" ]
+check "and no IPv6 route into the TUN is left" bash -c "! ip netns exec $ns ip -6 route show | grep -q udptun0"
+in_ns ip -6 addr replace fd77:203::2/64 dev "up$id" nodad 2>/dev/null
+in_ns ip -6 route replace default via fd77:203::1 dev "up$id" 2>/dev/null
 
 # kill -9 with routing applied: the next controller restores the machine from the journal.
 check "configureRouting again" [ "$(ask "$configure")" = 0 ]
@@ -80,5 +186,6 @@ check "after kill -9 and a restart, routes are as before" [ "$before" = "$after"
 check "and the TUN is gone" bash -c "! ip netns exec $ns ip link show udptun0 >/dev/null 2>&1"
 
 if [ $failures -ne 0 ]; then echo "---- controller log"; tail -40 "$work/controller.log"; fi
-echo "$((12 - failures)) passed, $failures failed"
+total=$((19 + gui_checks))
+echo "$((total - failures)) passed, $failures failed"
 [ $failures -eq 0 ]
