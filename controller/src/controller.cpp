@@ -194,6 +194,38 @@ std::string Controller::handle(ControlConnection& from, const std::string& reque
       cJSON_AddNumberToObject(o, "uptimeMs", static_cast<double>(s.uptime_ms));
       cJSON_AddNumberToObject(o, "restarts", static_cast<double>(s.restarts));
       cJSON_AddStringToObject(o, "lastExit", s.last_exit.c_str());
+      if (cJSON* counters = s.stats.empty() ? nullptr : cJSON_Parse(s.stats.c_str()))
+        cJSON_AddItemToObject(o, "stats", counters);
+      cJSON_AddItemToArray(list, o);
+    }
+    if (routing_state_) {
+      cJSON* r = cJSON_AddObjectToObject(result, "routing");
+      cJSON_AddStringToObject(r, "tun", routing_state_->tun_name.c_str());
+      cJSON_AddStringToObject(r, "gateway", routing_state_->gateway.c_str());
+      cJSON_AddStringToObject(r, "gatewayDev", routing_state_->gateway_dev.c_str());
+      cJSON_AddBoolToObject(r, "ipv6", routing_state_->split_default6);
+      cJSON_AddNumberToObject(r, "connectionStatus", tunnel_status_);
+    }
+    return reply(name_of_action, 0, "", id, result);
+  }
+  if (name_of_action == "stats") {
+    // Each service's latest counters: what our daemons report on their stats channel.
+    std::string only;
+    if (params && cJSON_GetObjectItemCaseSensitive(params, "name")) {
+      std::string why = param_string("name", only);
+      if (!why.empty()) return reply(name_of_action, 1, why, id, nullptr);
+      if (!supervisor_.exists(only))
+        return reply(name_of_action, 1, "no such service: " + only, id, nullptr);
+    }
+    cJSON* result = cJSON_CreateObject();
+    cJSON* list = cJSON_AddArrayToObject(result, "services");
+    for (const auto& s : supervisor_.status()) {
+      if (!only.empty() && s.name != only) continue;
+      cJSON* o = cJSON_CreateObject();
+      cJSON_AddStringToObject(o, "name", s.name.c_str());
+      cJSON_AddStringToObject(o, "state", s.state.c_str());
+      cJSON* counters = s.stats.empty() ? nullptr : cJSON_Parse(s.stats.c_str());
+      cJSON_AddItemToObject(o, "stats", counters ? counters : cJSON_CreateObject());
       cJSON_AddItemToArray(list, o);
     }
     return reply(name_of_action, 0, "", id, result);
@@ -211,9 +243,12 @@ std::string Controller::handle(ControlConnection& from, const std::string& reque
     const cJSON* argv = cJSON_GetObjectItemCaseSensitive(params, "argv");
     const cJSON* args = cJSON_GetObjectItemCaseSensitive(params, "args");
     std::vector<std::string> command;
+    ServiceOptions options;
     std::string builtin = builtin_path(name);
     if (!builtin.empty()) {
-      command.push_back(builtin);
+      // Our own services report their counters on descriptor 3 (see `stats`).
+      command = {builtin, "--stats-fd", "3"};
+      options.stats_channel = true;
       argv = args;  // for our own services, "args" follow the program
     } else if (!argv) {
       return reply(name_of_action, 1,
@@ -236,7 +271,7 @@ std::string Controller::handle(ControlConnection& from, const std::string& reque
                    "the command must be an absolute path (it is exec'd, never run by a shell)", id,
                    nullptr);
     }
-    why = supervisor_.start(name, command);
+    why = supervisor_.start(name, command, options);
     return reply(name_of_action, why.empty() ? 0 : 1, why, id, nullptr);
   }
   if (name_of_action == "stop" || name_of_action == "restart") {

@@ -18,7 +18,16 @@ struct ServiceSupervisor::Service {
   bool wanted = false;  // should be running
   std::string last_exit;
   runtime::ExponentialBackoff backoff{200, 10'000};
+  ServiceOptions options;
+  runtime::UvHandle<uv_pipe_t> reports;  // the stats channel, when options.stats_channel
+  std::string report_line;
+  std::string stats;
+  char read_buffer[4096];
 };
+
+namespace {
+constexpr size_t kMaxReportLine = 16 * 1024;  // a longer line is garbage: dropped
+}
 
 ServiceSupervisor::ServiceSupervisor(runtime::EventLoop& loop, EventSink sink,
                                      uint64_t max_quick_restarts)
@@ -31,7 +40,8 @@ ServiceSupervisor::~ServiceSupervisor() {
 }
 
 std::string ServiceSupervisor::start(const std::string& name,
-                                     const std::vector<std::string>& argv) {
+                                     const std::vector<std::string>& argv,
+                                     ServiceOptions options) {
   if (argv.empty()) return "a service needs a command (argv)";
   auto& slot = services_[name];
   if (!slot) {
@@ -43,6 +53,7 @@ std::string ServiceSupervisor::start(const std::string& name,
   Service& s = *slot;
   if (s.pid > 0) return "already running (stop or restart it)";
   s.argv = argv;
+  s.options = options;
   s.wanted = true;
   s.quick_deaths = 0;
   s.backoff.reset();
@@ -62,7 +73,7 @@ void ServiceSupervisor::spawn(Service& s) {
     auto* svc = static_cast<Service*>(p->data);
     if (svc) svc->owner->on_exit(*svc, status, signal);
   };
-  uv_stdio_container_t stdio[3];
+  uv_stdio_container_t stdio[4];
   stdio[0].flags = UV_IGNORE;
   stdio[1].flags = UV_INHERIT_FD;
   stdio[1].data.fd = 1;
@@ -70,7 +81,25 @@ void ServiceSupervisor::spawn(Service& s) {
   stdio[2].data.fd = 2;
   opts.stdio = stdio;
   opts.stdio_count = 3;
+  s.reports.close();
+  s.report_line.clear();
+  s.stats.clear();
+  if (s.options.stats_channel &&
+      s.reports.init(&s, [&](uv_pipe_t* p) { return uv_pipe_init(loop_.get(), p, 0); }) == 0) {
+    stdio[3].flags = static_cast<uv_stdio_flags>(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
+    stdio[3].data.stream = s.reports.stream();
+    opts.stdio_count = 4;
+  }
   int rc = s.process.init(&s, [&](uv_process_t* p) { return uv_spawn(loop_.get(), p, &opts); });
+  if (rc == 0 && opts.stdio_count == 4) {
+    uv_read_start(
+        s.reports.stream(),
+        [](uv_handle_t* h, size_t, uv_buf_t* b) {
+          auto* svc = static_cast<Service*>(h->data);
+          *b = uv_buf_init(svc->read_buffer, sizeof svc->read_buffer);
+        },
+        on_report);
+  }
   if (rc != 0) {
     s.pid = 0;
     s.last_exit = std::string("spawn failed: ") + uv_strerror(rc);
@@ -83,6 +112,28 @@ void ServiceSupervisor::spawn(Service& s) {
   s.started_ms = loop_.now_ms();
   s.state = "running";
   sink_("up", s.name, "pid " + std::to_string(s.pid));
+}
+
+void ServiceSupervisor::on_report(uv_stream_t* stream, ssize_t n, const uv_buf_t* buf) {
+  auto* s = static_cast<Service*>(stream->data);
+  if (!s) return;
+  if (n < 0) {
+    s->reports.close();
+    return;
+  }
+  s->report_line.append(buf->base, static_cast<size_t>(n));
+  size_t nl;
+  while ((nl = s->report_line.find('\n')) != std::string::npos) {
+    std::string line = s->report_line.substr(0, nl);
+    s->report_line.erase(0, nl + 1);
+    // {"stats":{...}}: keep the inner object's text; anything else is ignored.
+    static const std::string kHead = "{\"stats\":";
+    if (line.size() > kHead.size() + 1 && line.compare(0, kHead.size(), kHead) == 0 &&
+        line.back() == '}') {
+      s->stats = line.substr(kHead.size(), line.size() - kHead.size() - 1);
+    }
+  }
+  if (s->report_line.size() > kMaxReportLine) s->report_line.clear();
 }
 
 void ServiceSupervisor::on_exit(Service& s, int64_t status, int signal) {
@@ -174,6 +225,7 @@ std::vector<ServiceStatus> ServiceSupervisor::status() const {
     st.restarts = s->restarts;
     st.last_exit = s->last_exit;
     st.argv = s->argv;
+    if (s->pid > 0) st.stats = s->stats;
     out.push_back(st);
   }
   return out;
@@ -193,6 +245,7 @@ void ServiceSupervisor::check_all_stopped() {
   for (auto& [name, s] : services_) {
     s->timer.close();
     s->process.close();
+    s->reports.close();
   }
   auto done = std::move(all_stopped_);
   all_stopped_ = nullptr;

@@ -26,6 +26,12 @@ struct ServiceStatus {
   uint64_t restarts = 0;
   std::string last_exit;  // "exit 1", "signal 9", "" if none
   std::vector<std::string> argv;
+  std::string stats;  // the latest counters (a JSON object), "" when it has none
+};
+
+struct ServiceOptions {
+  // The child writes JSON lines ({"stats":{...}}) to descriptor 3 (our daemons' --stats-fd 3).
+  bool stats_channel = false;
 };
 
 class ServiceSupervisor {
@@ -39,7 +45,8 @@ class ServiceSupervisor {
   ~ServiceSupervisor();
 
   // Starts (or replaces the argv of) a service. Returns "" or why not.
-  std::string start(const std::string& name, const std::vector<std::string>& argv);
+  std::string start(const std::string& name, const std::vector<std::string>& argv,
+                    ServiceOptions options = {});
   std::string stop(const std::string& name);
   std::string restart(const std::string& name);
   std::vector<ServiceStatus> status() const;
@@ -50,6 +57,7 @@ class ServiceSupervisor {
  private:
   struct Service;
   void spawn(Service& s);
+  static void on_report(uv_stream_t* stream, ssize_t n, const uv_buf_t* buf);
   void on_exit(Service& s, int64_t status, int signal);
   void schedule_restart(Service& s);
   void check_all_stopped();

@@ -1,5 +1,5 @@
 // udptunctl: a command line over proxy-controller's socket.
-//   udptunctl [--socket PATH] [--json] status | start NAME [-- ARGV...] | stop NAME |
+//   udptunctl [--socket PATH] [--json] status | stats [NAME] | start NAME [-- ARGV...] | stop NAME |
 //             restart NAME | configure-routing --proxy-ip IP [--proxy-ip IP] --router-ip IP
 //             [--tun NAME] [--mtu N] | reset-routing | events
 // Exit codes: 0 done, 1 the controller refused (its message on stderr), 2 bad usage,
@@ -20,14 +20,17 @@ namespace {
 
 const char* kUsage =
     "usage: udptunctl [--socket PATH] [--json] COMMAND\n"
-    "  status                                   services, their state, pid, uptime, restarts\n"
+    "  status                                   services (state, pid, uptime, restarts, session,\n"
+    "                                           flows, bytes, drops) and routing\n"
+    "  stats [NAME]                             every counter of our services\n"
     "  start NAME [-- PROGRAM ARGS...]          start a service (tun2socks, udp-local, udp-server\n"
     "                                           take ARGS; anything else needs an absolute "
     "PROGRAM)\n"
     "  stop NAME | restart NAME\n"
     "  configure-routing --proxy-ip IP [--proxy-ip IP] --router-ip IP [--tun NAME] [--mtu N]\n"
     "  reset-routing\n"
-    "  events                                   print service events until interrupted\n"
+    "  events                                   print events (services, routing, connection\n"
+    "                                           status) until interrupted\n"
     "  --socket PATH   the control socket (default /var/run/proxy_controller_domain_socket)\n"
     "  --json          print the controller's replies as they are\n";
 
@@ -69,19 +72,107 @@ std::string duration(double ms) {
   return b;
 }
 
+// Tolerant readers: a reply missing a key prints "-" rather than crashing the CLI.
+const char* text_of(const cJSON* o, const char* key, const char* fallback = "-") {
+  const cJSON* v = cJSON_GetObjectItemCaseSensitive(o, key);
+  return cJSON_IsString(v) ? v->valuestring : fallback;
+}
+double number_of(const cJSON* o, const char* key, double fallback = 0) {
+  const cJSON* v = cJSON_GetObjectItemCaseSensitive(o, key);
+  return cJSON_IsNumber(v) ? v->valuedouble : fallback;
+}
+bool has(const cJSON* o, const char* key) {
+  return cJSON_GetObjectItemCaseSensitive(o, key) != nullptr;
+}
+
+std::string bytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (b >= 1024 && u < 4) {
+    b /= 1024;
+    ++u;
+  }
+  char out[32];
+  std::snprintf(out, sizeof out, u ? "%.1f%s" : "%.0f%s", b, units[u]);
+  return out;
+}
+
+// The session/flows/bytes columns, from whichever of our daemons' counters are there.
+struct Counters {
+  std::string session = "-", flows = "-", up = "-", down = "-", drops = "-";
+};
+Counters counters_of(const cJSON* stats) {
+  Counters c;
+  if (!cJSON_IsObject(stats)) return c;
+  double drops = 0;
+  const cJSON* v;
+  cJSON_ArrayForEach(v, stats) {
+    if (std::strncmp(v->string, "drops_", 6) == 0 || std::strcmp(v->string, "packets_dropped") == 0 ||
+        std::strcmp(v->string, "udp_dropped") == 0)
+      drops += v->valuedouble;
+  }
+  c.drops = std::to_string(static_cast<long long>(drops));
+  if (has(stats, "link_up")) {  // udp-local
+    c.session = number_of(stats, "link_up") ? "up" : "down";
+    c.flows = std::to_string(static_cast<long long>(number_of(stats, "flows")));
+    c.up = bytes(number_of(stats, "bytes_up"));
+    c.down = bytes(number_of(stats, "bytes_down"));
+  } else if (has(stats, "sessions_attached")) {  // udp-server
+    c.session = std::to_string(static_cast<long long>(number_of(stats, "sessions_attached"))) +
+                "/" + std::to_string(static_cast<long long>(number_of(stats, "sessions")));
+    c.flows = std::to_string(static_cast<long long>(number_of(stats, "flows")));
+    c.up = bytes(number_of(stats, "bytes_to_targets"));
+    c.down = bytes(number_of(stats, "bytes_from_targets"));
+  } else if (has(stats, "tcp_connections")) {  // tun2socks
+    c.flows = std::to_string(static_cast<long long>(number_of(stats, "tcp_connections"))) + " tcp";
+    c.up = bytes(number_of(stats, "tcp_bytes_up"));
+    c.down = bytes(number_of(stats, "tcp_bytes_down"));
+  }
+  return c;
+}
+
+const char* connection_status_name(double s) {
+  return s == 0 ? "connected" : s == 1 ? "disconnected" : "reconnecting";
+}
+
 void print_status(cJSON* reply) {
-  cJSON* list = cJSON_GetObjectItem(cJSON_GetObjectItem(reply, "result"), "services");
-  std::printf("%-16s %-11s %8s %9s %9s  %s\n", "NAME", "STATE", "PID", "UPTIME", "RESTARTS",
-              "LAST EXIT");
-  cJSON* s;
+  const cJSON* result = cJSON_GetObjectItemCaseSensitive(reply, "result");
+  const cJSON* list = cJSON_GetObjectItemCaseSensitive(result, "services");
+  std::printf("%-14s %-10s %7s %8s %4s  %-8s %-9s %9s %9s %6s  %s\n", "NAME", "STATE", "PID",
+              "UPTIME", "RST", "SESSION", "FLOWS", "UP", "DOWN", "DROPS", "LAST EXIT");
+  const cJSON* s;
   cJSON_ArrayForEach(s, list) {
-    int pid = cJSON_GetObjectItem(s, "pid")->valueint;
-    std::printf("%-16s %-11s %8s %9s %9d  %s\n", cJSON_GetObjectItem(s, "name")->valuestring,
-                cJSON_GetObjectItem(s, "state")->valuestring,
-                pid ? std::to_string(pid).c_str() : "-",
-                pid ? duration(cJSON_GetObjectItem(s, "uptimeMs")->valuedouble).c_str() : "-",
-                cJSON_GetObjectItem(s, "restarts")->valueint,
-                cJSON_GetObjectItem(s, "lastExit")->valuestring);
+    int pid = static_cast<int>(number_of(s, "pid"));
+    Counters c = counters_of(cJSON_GetObjectItemCaseSensitive(s, "stats"));
+    std::printf("%-14s %-10s %7s %8s %4d  %-8s %-9s %9s %9s %6s  %s\n", text_of(s, "name"),
+                text_of(s, "state"), pid ? std::to_string(pid).c_str() : "-",
+                pid ? duration(number_of(s, "uptimeMs")).c_str() : "-",
+                static_cast<int>(number_of(s, "restarts")), c.session.c_str(), c.flows.c_str(),
+                c.up.c_str(), c.down.c_str(), c.drops.c_str(), text_of(s, "lastExit", ""));
+  }
+  const cJSON* routing = cJSON_GetObjectItemCaseSensitive(result, "routing");
+  if (routing) {
+    std::printf("routing: through %s (%s), proxy via %s dev %s, %s\n", text_of(routing, "tun"),
+                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(routing, "ipv6")) ? "IPv4+IPv6"
+                                                                                 : "IPv4",
+                *text_of(routing, "gateway") ? text_of(routing, "gateway") : "(on-link)",
+                text_of(routing, "gatewayDev"),
+                connection_status_name(number_of(routing, "connectionStatus")));
+  } else {
+    std::printf("routing: not configured\n");
+  }
+}
+
+void print_stats(cJSON* reply) {
+  const cJSON* list =
+      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(reply, "result"), "services");
+  const cJSON* s;
+  cJSON_ArrayForEach(s, list) {
+    std::printf("%s (%s)\n", text_of(s, "name"), text_of(s, "state"));
+    const cJSON* v;
+    cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(s, "stats")) {
+      std::printf("  %-24s %.0f\n", v->string, v->valuedouble);
+    }
   }
 }
 
@@ -119,6 +210,10 @@ int main(int argc, char** argv) {
   };
   if (cmd == "status") {
     cJSON_AddStringToObject(req, "action", "status");
+  } else if (cmd == "stats") {
+    cJSON_AddStringToObject(req, "action", "stats");
+    if (args.size() > 2) return usage("too many arguments");
+    if (args.size() == 2) cJSON_AddStringToObject(params, "name", args[1].c_str());
   } else if (cmd == "start" || cmd == "stop" || cmd == "restart") {
     if (args.size() < 2) return usage("which service?");
     cJSON_AddStringToObject(req, "action", cmd.c_str());
@@ -182,7 +277,7 @@ int main(int argc, char** argv) {
     return 3;
   }
   cJSON* reply = cJSON_Parse(line.c_str());
-  int code = reply ? cJSON_GetObjectItem(reply, "statusCode")->valueint : 1;
+  int code = reply ? static_cast<int>(number_of(reply, "statusCode", 1)) : 1;
   if (json) {
     std::puts(line.c_str());
   } else if (code != 0) {
@@ -190,6 +285,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "udptunctl: %s\n", cJSON_IsString(e) ? e->valuestring : "failed");
   } else if (cmd == "status") {
     print_status(reply);
+  } else if (cmd == "stats") {
+    print_stats(reply);
   } else if (cmd != "events") {
     std::puts("ok");
   }
@@ -199,9 +296,13 @@ int main(int argc, char** argv) {
       if (json) {
         std::puts(line.c_str());
       } else if (cJSON* e = cJSON_Parse(line.c_str())) {
-        std::printf("%-20s %-16s %s\n", cJSON_GetObjectItem(e, "event")->valuestring,
-                    cJSON_GetObjectItem(e, "service")->valuestring,
-                    cJSON_GetObjectItem(e, "detail")->valuestring);
+        if (std::strcmp(text_of(e, "action"), "statusChanged") == 0) {
+          std::printf("%-20s %-16s %s\n", "status-changed", "-",
+                      connection_status_name(number_of(e, "connectionStatus")));
+        } else {
+          std::printf("%-20s %-16s %s\n", text_of(e, "event"), text_of(e, "service"),
+                      text_of(e, "detail"));
+        }
         cJSON_Delete(e);
       }
       std::fflush(stdout);

@@ -249,7 +249,7 @@ static void test_udptunctl(void**) {
   std::string s = "--socket " + c.socket + " ";
   std::string out;
   assert_int_equal(udptunctl(s + "status", out), 0);
-  assert_true(out.find("NAME") != std::string::npos && out.find("RESTARTS") != std::string::npos);
+  assert_true(out.find("NAME") != std::string::npos && out.find("SESSION") != std::string::npos);
   assert_int_equal(udptunctl(s + "start sleeper -- /bin/sleep 1000", out), 0);
   assert_true(out.find("ok") != std::string::npos);
   assert_int_equal(udptunctl(s + "status", out), 0);
@@ -264,6 +264,75 @@ static void test_udptunctl(void**) {
                    3);  // unreachable
 }
 
+// Our own services started by name report their counters on the stats channel: `stats`,
+// `status` and udptunctl show sessions, flows and bytes of a live tunnel.
+static void test_builtin_services_report_stats(void**) {
+  ControllerProcess c;
+  harness::EchoServer echo;
+  std::string key = c.dir.write("psk", "test key: correct horse battery staple\n");
+  uint16_t server_port = harness::free_port(AF_INET, SOCK_STREAM);
+  uint16_t forward_port = harness::free_port();
+  Client cmd(c.socket);
+  std::string server_args = R"(["--listen","127.0.0.1:)" + std::to_string(server_port) +
+                            R"(","--psk-file",")" + key +
+                            R"(","--allow-target","127.0.0.0/8","--stats-interval-ms","100"])";
+  cJSON* r = cmd.ask(R"({"action":"start","parameters":{"name":"udp-server","args":)" +
+                     server_args + "}}");
+  assert_int_equal(code_of(r), 0);
+  cJSON_Delete(r);
+  std::string local_args = R"(["--server","127.0.0.1:)" + std::to_string(server_port) +
+                           R"(","--psk-file",")" + key + R"(","--forward","127.0.0.1:)" +
+                           std::to_string(forward_port) + "=127.0.0.1:" +
+                           std::to_string(echo.port()) + R"(","--stats-interval-ms","100"])";
+  r = cmd.ask(R"({"action":"start","parameters":{"name":"udp-local","args":)" + local_args + "}}");
+  assert_int_equal(code_of(r), 0);
+  cJSON_Delete(r);
+  harness::UdpClient app;
+  assert_true(harness::eventually(
+      [&] { return app.echo(harness::loopback(AF_INET, forward_port), "ping", 200); }, 5000));
+  for (int i = 0; i < 20; ++i)
+    assert_true(app.echo(harness::loopback(AF_INET, forward_port), "datagram", 1000));
+  // Counters arrive every 100 ms: wait until they show the traffic.
+  auto counter = [&](const char* name, const char* key) {
+    cJSON* reply = cmd.ask(std::string(R"({"action":"stats","parameters":{"name":")") + name +
+                           R"("}})");
+    double v = -1;
+    if (reply && code_of(reply) == 0) {
+      cJSON* svc = cJSON_GetArrayItem(
+          cJSON_GetObjectItem(cJSON_GetObjectItem(reply, "result"), "services"), 0);
+      cJSON* x = cJSON_GetObjectItem(cJSON_GetObjectItem(svc, "stats"), key);
+      if (cJSON_IsNumber(x)) v = x->valuedouble;
+    }
+    cJSON_Delete(reply);
+    return v;
+  };
+  assert_true(harness::eventually([&] { return counter("udp-local", "datagrams_up") >= 21; }, 3000));
+  assert_true(counter("udp-local", "link_up") == 1);
+  assert_true(counter("udp-local", "flows") == 1);
+  assert_true(harness::eventually([&] { return counter("udp-server", "sessions_attached") == 1; },
+                                  3000));
+  assert_true(counter("udp-server", "datagrams_from_targets") >= 21);
+  // status carries them too.
+  r = cmd.ask(R"({"action":"status"})");
+  assert_non_null(cJSON_GetObjectItem(service(r, "udp-local"), "stats"));
+  cJSON_Delete(r);
+  // Asking for a service that is not there names it.
+  r = cmd.ask(R"({"action":"stats","parameters":{"name":"nobody"}})");
+  assert_int_equal(code_of(r), 1);
+  assert_true(error_of(r).find("nobody") != std::string::npos);
+  cJSON_Delete(r);
+  std::string out;
+  assert_int_equal(udptunctl("--socket " + c.socket + " status", out), 0);
+  // udp-local's row: session up, 1 flow.
+  size_t row = out.find("udp-local");
+  assert_true(row != std::string::npos);
+  std::string line = out.substr(row, out.find('\n', row) - row);
+  assert_true(line.find(" up ") != std::string::npos);
+  assert_true(line.find(" 1 ") != std::string::npos);
+  assert_int_equal(udptunctl("--socket " + c.socket + " stats udp-server", out), 0);
+  assert_true(out.find("sessions_attached") != std::string::npos);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_status_and_envelope_like_gui_clients),
@@ -271,6 +340,7 @@ int main(void) {
       cmocka_unit_test(test_crash_loop_is_given_up),
       cmocka_unit_test(test_every_bad_request_is_answered),
       cmocka_unit_test(test_udptunctl),
+      cmocka_unit_test(test_builtin_services_report_stats),
   };
   return cmocka_run_group_tests_name("controller", tests, nullptr, nullptr);
 }

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "engine.hpp"
+#include "udptun/runtime/stats_json.hpp"
 #include "udptun/tun2socks.h"
 
 struct tun2socks {
@@ -62,6 +63,28 @@ int tun2socks_packet_in(tun2socks_t* t, const uint8_t* packet, size_t len) {
 
 void tun2socks_get_stats(tun2socks_t* t, tun2socks_stats* out) {
   if (t && out) t->engine->snapshot(out);
+}
+
+size_t tun2socks_stats_json(const tun2socks_stats* s, char* out, size_t cap) {
+  if (!s) return 0;
+  try {
+    return udptun::runtime::StatsJson()
+      .add("packets_in", s->packets_in)
+      .add("packets_out", s->packets_out)
+      .add("packets_dropped", s->packets_dropped)
+      .add("tcp_connections", s->tcp_connections)
+      .add("tcp_opened", s->tcp_opened)
+      .add("tcp_refused", s->tcp_refused)
+      .add("tcp_bytes_up", s->tcp_bytes_up)
+      .add("tcp_bytes_down", s->tcp_bytes_down)
+      .add("udp_datagrams_up", s->udp_datagrams_up)
+      .add("udp_datagrams_down", s->udp_datagrams_down)
+      .add("udp_dropped", s->udp_dropped)
+        .copy_to(out, cap);
+  } catch (...) {
+    if (out && cap) *out = '\0';
+    return 0;
+  }
 }
 
 void tun2socks_free(tun2socks_t* t) {

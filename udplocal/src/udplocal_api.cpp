@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "client.hpp"
+#include "udptun/runtime/stats_json.hpp"
 #include "udptun/udplocal.h"
 
 struct udplocal {
@@ -53,6 +54,41 @@ void udplocal_stop(udplocal_t* c) {
 
 void udplocal_get_stats(udplocal_t* c, udplocal_stats* out) {
   if (c && out) c->client->snapshot(out);
+}
+
+size_t udplocal_stats_json(const udplocal_stats* s, char* out, size_t cap) {
+  if (!s) return 0;
+  try {
+    return udptun::runtime::StatsJson()
+      .add("link_up", s->link_up)
+      .add("connects", s->connects)
+      .add("sessions_new", s->sessions_new)
+      .add("sessions_resumed", s->sessions_resumed)
+      .add("handshake_refusals", s->handshake_refusals)
+      .add("link_losses", s->link_losses)
+      .add("flows", s->flows)
+      .add("flows_opened", s->flows_opened)
+      .add("flows_closed_idle", s->flows_closed_idle)
+      .add("flows_refused", s->flows_refused)
+      .add("datagrams_up", s->datagrams_up)
+      .add("bytes_up", s->bytes_up)
+      .add("datagrams_down", s->datagrams_down)
+      .add("bytes_down", s->bytes_down)
+      .add("drops_link_down", s->drops_link_down)
+      .add("drops_queue_full", s->drops_queue_full)
+      .add("drops_refused", s->drops_refused)
+      .add("drops_flow_limit", s->drops_flow_limit)
+      .add("drops_socks5_fragment", s->drops_socks5_fragment)
+      .add("drops_socks5_foreign", s->drops_socks5_foreign)
+      .add("drops_socks5_malformed", s->drops_socks5_malformed)
+      .add("drops_send_failed", s->drops_send_failed)
+      .add("socks5_connections", s->socks5_connections)
+      .add("rtt_us", s->rtt_us)
+        .copy_to(out, cap);
+  } catch (...) {
+    if (out && cap) *out = '\0';
+    return 0;
+  }
 }
 
 int udplocal_submit(udplocal_t* c, const struct sockaddr* src, const struct sockaddr* dst,

@@ -5,6 +5,7 @@
 #include <new>
 
 #include "server.hpp"
+#include "udptun/runtime/stats_json.hpp"
 #include "udptun/udpserver.h"
 
 struct udpserver {
@@ -61,6 +62,40 @@ void udpserver_stop(udpserver_t* s) {
 void udpserver_get_stats(udpserver_t* s, udpserver_stats* out) {
   if (!s || !out) return;
   s->server->snapshot(out);
+}
+
+size_t udpserver_stats_json(const udpserver_stats* s, char* out, size_t cap) {
+  if (!s) return 0;
+  try {
+    return udptun::runtime::StatsJson()
+      .add("sessions", s->sessions)
+      .add("sessions_attached", s->sessions_attached)
+      .add("flows", s->flows)
+      .add("connections", s->connections)
+      .add("sessions_opened", s->sessions_opened)
+      .add("sessions_resumed", s->sessions_resumed)
+      .add("sessions_reaped", s->sessions_reaped)
+      .add("sessions_evicted", s->sessions_evicted)
+      .add("flows_opened", s->flows_opened)
+      .add("flows_closed_idle", s->flows_closed_idle)
+      .add("flows_evicted", s->flows_evicted)
+      .add("flows_refused", s->flows_refused)
+      .add("auth_failures", s->auth_failures)
+      .add("protocol_errors", s->protocol_errors)
+      .add("datagrams_to_targets", s->datagrams_to_targets)
+      .add("bytes_to_targets", s->bytes_to_targets)
+      .add("datagrams_from_targets", s->datagrams_from_targets)
+      .add("bytes_from_targets", s->bytes_from_targets)
+      .add("drops_send_failed", s->drops_send_failed)
+      .add("drops_queue_full", s->drops_queue_full)
+      .add("drops_detached", s->drops_detached)
+      .add("drops_forbidden", s->drops_forbidden)
+      .add("drops_unknown_flow", s->drops_unknown_flow)
+        .copy_to(out, cap);
+  } catch (...) {
+    if (out && cap) *out = '\0';
+    return 0;
+  }
 }
 
 void udpserver_free(udpserver_t* s) {

@@ -50,5 +50,6 @@ int main(int argc, char** argv) {
   return udptun::runtime::run_daemon(
       argc, argv, spec,
       udptun::runtime::DaemonApi<udpserver_t, udpserver_callbacks>{udpserver_new, udpserver_start,
-                                                                   udpserver_stop, udpserver_free});
+                                                                   udpserver_stop, udpserver_free,
+                                                                   udpserver_stats_json});
 }

@@ -47,6 +47,9 @@ void tun2socks_stop(tun2socks_t* t);
  * Returns 0, or -EAGAIN when the inbound queue is full (dropped), -EPIPE when not running. */
 int tun2socks_packet_in(tun2socks_t* t, const uint8_t* packet, size_t len);
 void tun2socks_get_stats(tun2socks_t* t, tun2socks_stats* out);
+/* The counters as one flat JSON object ({"flows":3,...}, the field names above), snprintf
+ * style: at most cap-1 bytes and a NUL are written; returns the length the whole text needs. */
+size_t tun2socks_stats_json(const tun2socks_stats* stats, char* out, size_t cap);
 void tun2socks_free(tun2socks_t* t);
 
 #ifdef __cplusplus

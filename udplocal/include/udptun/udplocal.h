@@ -71,6 +71,9 @@ int udplocal_run(udplocal_t* c, const udplocal_callbacks* cb, void* user);
 void udplocal_stop(udplocal_t* c);
 /* The latest stats snapshot; thread-safe. */
 void udplocal_get_stats(udplocal_t* c, udplocal_stats* out);
+/* The counters as one flat JSON object ({"flows":3,...}, the field names above), snprintf
+ * style: at most cap-1 bytes and a NUL are written; returns the length the whole text needs. */
+size_t udplocal_stats_json(const udplocal_stats* stats, char* out, size_t cap);
 /* The in-process datagram path (for an embedded tun2socks): send `data` from `src` (the
  * application's address) to `dst` through the tunnel, as if it had arrived on a front.
  * Replies come back through the `datagram` callback. Needs "in_process": true in the

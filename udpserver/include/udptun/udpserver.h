@@ -66,6 +66,9 @@ void udpserver_stop(udpserver_t* s);
 
 /* The latest stats snapshot (refreshed every stats_interval_ms). Thread-safe. */
 void udpserver_get_stats(udpserver_t* s, udpserver_stats* out);
+/* The counters as one flat JSON object ({"flows":3,...}, the field names above), snprintf
+ * style: at most cap-1 bytes and a NUL are written; returns the length the whole text needs. */
+size_t udpserver_stats_json(const udpserver_stats* stats, char* out, size_t cap);
 
 /* Stops (if needed), waits for the thread (if any) and frees everything. */
 void udpserver_free(udpserver_t* s);

@@ -3,7 +3,12 @@
 // SIGTERM or SIGHUP (or a fatal error reported by the instance), then stop and free it.
 #pragma once
 
+#include <cJSON.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cstring>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -18,6 +23,9 @@ struct DaemonSpec {
   const std::vector<CommandLineOption>* options;  // the daemon's own; the common ones follow
 };
 
+// Taken by run_daemon itself, never passed to the library.
+inline constexpr const char* kStatsFdKey = "stats_fd";
+
 // Options every daemon has, with the same JSON keys in every configuration.
 inline std::vector<CommandLineOption> with_common_options(const std::vector<CommandLineOption>& own) {
   std::vector<CommandLineOption> all = own;
@@ -25,23 +33,85 @@ inline std::vector<CommandLineOption> with_common_options(const std::vector<Comm
                  "how often counters are published (default 1000)"});
   all.push_back({"--log-level", "log_level", CommandLineOption::Kind::string, "LEVEL",
                  "error, warn, info (default) or debug"});
+  all.push_back({"--stats-fd", kStatsFdKey, CommandLineOption::Kind::integer, "FD",
+                 "write each stats snapshot as one JSON line to this descriptor (the channel "
+                 "proxy-controller reads)"});
   return all;
 }
 
 // The instance's C API (udpserver_*, udplocal_*, tun2socks_*).
+namespace detail {
+// The stats struct a callbacks table reports (udplocal_stats for udplocal_callbacks, ...).
+template <class F>
+struct StatsArgument;
+template <class S>
+struct StatsArgument<void (*)(void*, const S*)> {
+  using type = S;
+};
+}  // namespace detail
+
 template <class Handle, class Callbacks>
 struct DaemonApi {
+  using Stats = typename detail::StatsArgument<decltype(Callbacks::stats)>::type;
   Handle* (*create)(const char* json, char* err, size_t errlen);
   int (*start)(Handle* h, const Callbacks* cb, void* user);
   void (*stop)(Handle* h);
   void (*destroy)(Handle* h);
+  size_t (*stats_json)(const Stats* stats, char* out, size_t cap);
 };
 
 namespace detail {
 struct DaemonState {
   const char* program;
   std::atomic<int> failed{0};
+  int stats_fd = -1;
+  const void* api = nullptr;
 };
+
+// Takes --stats-fd out of the configuration. -1 when absent; false when it is not a usable
+// descriptor.
+inline bool take_stats_fd(std::string& json, int& fd, std::string& error) {
+  fd = -1;
+  cJSON* root = cJSON_Parse(json.c_str());
+  if (!root) return true;  // the library reports a bad configuration itself
+  cJSON* v = cJSON_DetachItemFromObjectCaseSensitive(root, kStatsFdKey);
+  bool ok = true;
+  if (v) {
+    if (!cJSON_IsNumber(v) || v->valuedouble < 3 || v->valuedouble > 65535 ||
+        fcntl(static_cast<int>(v->valuedouble), F_GETFD) < 0) {
+      error = "--stats-fd must be an open descriptor above 2";
+      ok = false;
+    } else {
+      fd = static_cast<int>(v->valuedouble);
+      // Never block the instance's loop on a slow reader: a snapshot that does not fit is
+      // dropped (the next one follows).
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+      fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    cJSON_Delete(v);
+    char* text = cJSON_PrintUnformatted(root);
+    if (text) json = text;
+    cJSON_free(text);
+  }
+  cJSON_Delete(root);
+  return ok;
+}
+
+template <class Handle, class Callbacks>
+void on_stats(void* user, const typename DaemonApi<Handle, Callbacks>::Stats* stats) {
+  auto* st = static_cast<DaemonState*>(user);
+  auto* api = static_cast<const DaemonApi<Handle, Callbacks>*>(st->api);
+  char line[2048];
+  static constexpr char kHead[] = "{\"stats\":";
+  size_t head = sizeof kHead - 1;
+  std::memcpy(line, kHead, head);
+  size_t n = api->stats_json(stats, line + head, sizeof line - head - 2);
+  if (n + head + 2 >= sizeof line) return;
+  line[head + n] = '}';
+  line[head + n + 1] = '\n';
+  ssize_t w = write(st->stats_fd, line, head + n + 2);
+  (void)w;  // a full pipe drops this snapshot; the reader gets the next
+}
 inline void on_fatal_error(void* user, const char* message) {
   auto* st = static_cast<DaemonState*>(user);
   std::fprintf(stderr, "%s: %s\n", st->program, message);
@@ -66,6 +136,13 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec,
     std::fputs(usage_text(spec.program, spec.summary, options).c_str(), stdout);
     return 0;
   }
+  detail::DaemonState state;
+  state.program = spec.program;
+  state.api = &api;
+  if (!detail::take_stats_fd(json, state.stats_fd, error)) {
+    std::fprintf(stderr, "%s: %s\n", spec.program, error.c_str());
+    return 2;
+  }
   char err[512];
   Handle* instance = api.create(json.c_str(), err, sizeof err);
   if (!instance) {
@@ -74,10 +151,9 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec,
   }
   // Signals are taken by sigwait on this thread, never by a handler inside the instance.
   block_stop_signals();
-  detail::DaemonState state;
-  state.program = spec.program;
   Callbacks cb{};
   cb.error = detail::on_fatal_error;
+  if (state.stats_fd >= 0) cb.stats = detail::on_stats<Handle, Callbacks>;
   if (api.start(instance, &cb, &state) != 0) {
     std::fprintf(stderr, "%s: cannot start its thread\n", spec.program);
     api.destroy(instance);
