@@ -194,6 +194,7 @@ std::string Controller::handle(ControlConnection& from, const std::string& reque
       cJSON_AddNumberToObject(o, "uptimeMs", static_cast<double>(s.uptime_ms));
       cJSON_AddNumberToObject(o, "restarts", static_cast<double>(s.restarts));
       cJSON_AddStringToObject(o, "lastExit", s.last_exit.c_str());
+      cJSON_AddStringToObject(o, "mode", s.mode.c_str());
       if (cJSON* counters = s.stats.empty() ? nullptr : cJSON_Parse(s.stats.c_str()))
         cJSON_AddItemToObject(o, "stats", counters);
       cJSON_AddItemToArray(list, o);
@@ -235,10 +236,28 @@ std::string Controller::handle(ControlConnection& from, const std::string& reque
     std::string why = param_string("name", name);
     if (!why.empty()) return reply(name_of_action, 1, why, id, nullptr);
     const cJSON* mode = params ? cJSON_GetObjectItemCaseSensitive(params, "mode") : nullptr;
-    if (mode && (!cJSON_IsString(mode) || std::string(mode->valuestring) != "process")) {
-      return reply(name_of_action, 1,
-                   "\"mode\" must be \"process\" (in-process services are not available yet)", id,
-                   nullptr);
+    if (mode && (!cJSON_IsString(mode) || (std::string(mode->valuestring) != "process" &&
+                                           std::string(mode->valuestring) != "inproc"))) {
+      return reply(name_of_action, 1, "\"mode\" must be \"process\" or \"inproc\"", id, nullptr);
+    }
+    if (mode && std::string(mode->valuestring) == "inproc") {
+      // One of our libraries inside the controller, configured with its JSON configuration.
+      if (builtin_path(name).empty())
+        return reply(name_of_action, 1,
+                     "only tun2socks, udp-local and udp-server can run in-process", id, nullptr);
+      const cJSON* config = cJSON_GetObjectItemCaseSensitive(params, "config");
+      if (!cJSON_IsObject(config))
+        return reply(name_of_action, 1,
+                     "parameter \"config\" (the service's JSON configuration, docs/CONFIG.md) is "
+                     "required in-process",
+                     id, nullptr);
+      char* text = cJSON_PrintUnformatted(config);
+      ServiceOptions options;
+      options.inproc_kind = name;
+      options.inproc_config = text ? text : "{}";
+      cJSON_free(text);
+      why = supervisor_.start(name, {}, options);
+      return reply(name_of_action, why.empty() ? 0 : 1, why, id, nullptr);
     }
     const cJSON* argv = cJSON_GetObjectItemCaseSensitive(params, "argv");
     const cJSON* args = cJSON_GetObjectItemCaseSensitive(params, "args");

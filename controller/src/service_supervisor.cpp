@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include "inproc_instance.hpp"
+
 namespace udptun::controller {
 
 struct ServiceSupervisor::Service {
@@ -19,6 +21,7 @@ struct ServiceSupervisor::Service {
   std::string last_exit;
   runtime::ExponentialBackoff backoff{200, 10'000};
   ServiceOptions options;
+  std::unique_ptr<InprocInstance> inproc;  // "mode":"inproc"
   runtime::UvHandle<uv_pipe_t> reports;  // the stats channel, when options.stats_channel
   std::string report_line;
   std::string stats;
@@ -39,10 +42,23 @@ ServiceSupervisor::~ServiceSupervisor() {
   }
 }
 
+bool ServiceSupervisor::alive(const Service& s) {
+  return s.pid > 0 || (s.inproc && s.inproc->running());
+}
+
 std::string ServiceSupervisor::start(const std::string& name,
                                      const std::vector<std::string>& argv,
                                      ServiceOptions options) {
-  if (argv.empty()) return "a service needs a command (argv)";
+  if (argv.empty() && options.inproc_kind.empty()) return "a service needs a command (argv)";
+  auto existing = services_.find(name);
+  if (existing != services_.end() && alive(*existing->second))
+    return "already running (stop or restart it)";
+  std::unique_ptr<InprocInstance> inproc;
+  if (!options.inproc_kind.empty()) {
+    std::string error;
+    inproc = InprocInstance::make(options.inproc_kind, loop_, error);
+    if (!inproc) return error;
+  }
   auto& slot = services_[name];
   if (!slot) {
     slot = std::make_unique<Service>();
@@ -51,18 +67,34 @@ std::string ServiceSupervisor::start(const std::string& name,
     slot->timer.init(slot.get(), [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
   }
   Service& s = *slot;
-  if (s.pid > 0) return "already running (stop or restart it)";
   s.argv = argv;
   s.options = options;
+  s.inproc = std::move(inproc);
   s.wanted = true;
   s.quick_deaths = 0;
   s.backoff.reset();
   uv_timer_stop(s.timer.get());
   spawn(s);
-  return s.pid > 0 ? "" : "cannot start: " + s.last_exit;
+  return alive(s) ? "" : "cannot start: " + s.last_exit;
 }
 
 void ServiceSupervisor::spawn(Service& s) {
+  if (s.inproc) {
+    std::string why = s.inproc->start(s.options.inproc_config, [this, &s](const std::string& r) {
+      on_exit(s, r);
+    });
+    if (!why.empty()) {
+      s.last_exit = why;
+      s.state = "failed";
+      s.wanted = false;
+      sink_("failed", s.name, s.last_exit);
+      return;
+    }
+    s.started_ms = loop_.now_ms();
+    s.state = "running";
+    sink_("up", s.name, "in-process");
+    return;
+  }
   std::vector<char*> args;
   for (auto& a : s.argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -71,7 +103,11 @@ void ServiceSupervisor::spawn(Service& s) {
   opts.args = args.data();
   opts.exit_cb = [](uv_process_t* p, int64_t status, int signal) {
     auto* svc = static_cast<Service*>(p->data);
-    if (svc) svc->owner->on_exit(*svc, status, signal);
+    if (!svc) return;
+    svc->process.close();
+    svc->pid = 0;
+    svc->owner->on_exit(*svc, signal ? "signal " + std::to_string(signal)
+                                     : "exit " + std::to_string(status));
   };
   uv_stdio_container_t stdio[4];
   stdio[0].flags = UV_IGNORE;
@@ -136,10 +172,8 @@ void ServiceSupervisor::on_report(uv_stream_t* stream, ssize_t n, const uv_buf_t
   if (s->report_line.size() > kMaxReportLine) s->report_line.clear();
 }
 
-void ServiceSupervisor::on_exit(Service& s, int64_t status, int signal) {
-  s.process.close();
-  s.pid = 0;
-  s.last_exit = signal ? "signal " + std::to_string(signal) : "exit " + std::to_string(status);
+void ServiceSupervisor::on_exit(Service& s, const std::string& reason) {
+  s.last_exit = reason;
   uv_timer_stop(s.timer.get());
   if (!s.wanted) {
     s.state = "stopped";
@@ -169,7 +203,7 @@ void ServiceSupervisor::schedule_restart(Service& s) {
       s.timer.get(),
       [](uv_timer_t* t) {
         auto* svc = static_cast<Service*>(t->data);
-        if (svc && svc->wanted && svc->pid == 0) {
+        if (svc && svc->wanted && !alive(*svc)) {
           svc->restarts++;
           svc->owner->spawn(*svc);
         }
@@ -183,7 +217,10 @@ std::string ServiceSupervisor::stop(const std::string& name) {
   Service& s = *it->second;
   s.wanted = false;
   uv_timer_stop(s.timer.get());
-  if (s.pid > 0) {
+  if (s.inproc && s.inproc->running()) {
+    s.inproc->stop();  // synchronous: the instance's thread is joined
+    on_exit(s, "stopped");
+  } else if (s.pid > 0) {
     uv_kill(s.pid, SIGTERM);
     // Not gone after 5 s: SIGKILL.
     uv_timer_start(
@@ -203,6 +240,14 @@ std::string ServiceSupervisor::restart(const std::string& name) {
   auto it = services_.find(name);
   if (it == services_.end()) return "no such service";
   Service& s = *it->second;
+  if (s.inproc && s.inproc->running()) {
+    s.inproc->stop();
+    s.restarts++;
+    s.wanted = true;
+    sink_("down", s.name, "restart");
+    spawn(s);
+    return alive(s) ? "" : "cannot start: " + s.last_exit;
+  }
   if (s.pid > 0) {
     // Killing it makes the exit path restart it (it stays wanted), with no crash counted.
     s.wanted = true;
@@ -221,11 +266,15 @@ std::vector<ServiceStatus> ServiceSupervisor::status() const {
     st.name = name;
     st.state = s->state;
     st.pid = s->pid;
-    st.uptime_ms = s->pid > 0 ? loop_.now_ms() - s->started_ms : 0;
+    st.uptime_ms = alive(*s) ? loop_.now_ms() - s->started_ms : 0;
+    st.mode = s->inproc ? "inproc" : "process";
     st.restarts = s->restarts;
     st.last_exit = s->last_exit;
     st.argv = s->argv;
-    if (s->pid > 0) st.stats = s->stats;
+    if (s->inproc)
+      st.stats = s->inproc->stats_json();
+    else if (s->pid > 0)
+      st.stats = s->stats;
     out.push_back(st);
   }
   return out;
@@ -240,12 +289,13 @@ void ServiceSupervisor::stop_all(std::function<void()> done) {
 void ServiceSupervisor::check_all_stopped() {
   if (!all_stopped_) return;
   for (auto& [name, s] : services_) {
-    if (s->pid > 0) return;
+    if (alive(*s)) return;
   }
   for (auto& [name, s] : services_) {
     s->timer.close();
     s->process.close();
     s->reports.close();
+    s->inproc.reset();
   }
   auto done = std::move(all_stopped_);
   all_stopped_ = nullptr;

@@ -27,11 +27,16 @@ struct ServiceStatus {
   std::string last_exit;  // "exit 1", "signal 9", "" if none
   std::vector<std::string> argv;
   std::string stats;  // the latest counters (a JSON object), "" when it has none
+  std::string mode;   // "process" or "inproc"
 };
 
 struct ServiceOptions {
   // The child writes JSON lines ({"stats":{...}}) to descriptor 3 (our daemons' --stats-fd 3).
   bool stats_channel = false;
+  // Run inside this process through the library of this kind ("udp-local", ...) with this
+  // JSON configuration, instead of exec'ing argv.
+  std::string inproc_kind;
+  std::string inproc_config;
 };
 
 class ServiceSupervisor {
@@ -44,7 +49,7 @@ class ServiceSupervisor {
   ServiceSupervisor(runtime::EventLoop& loop, EventSink sink, uint64_t max_quick_restarts);
   ~ServiceSupervisor();
 
-  // Starts (or replaces the argv of) a service. Returns "" or why not.
+  // Starts (or replaces the argv or configuration of) a service. Returns "" or why not.
   std::string start(const std::string& name, const std::vector<std::string>& argv,
                     ServiceOptions options = {});
   std::string stop(const std::string& name);
@@ -58,7 +63,8 @@ class ServiceSupervisor {
   struct Service;
   void spawn(Service& s);
   static void on_report(uv_stream_t* stream, ssize_t n, const uv_buf_t* buf);
-  void on_exit(Service& s, int64_t status, int signal);
+  void on_exit(Service& s, const std::string& reason);
+  static bool alive(const Service& s);
   void schedule_restart(Service& s);
   void check_all_stopped();
 

@@ -143,10 +143,13 @@ void print_status(cJSON* reply) {
   const cJSON* s;
   cJSON_ArrayForEach(s, list) {
     int pid = static_cast<int>(number_of(s, "pid"));
+    bool inproc = std::strcmp(text_of(s, "mode"), "inproc") == 0;
+    bool up = std::strcmp(text_of(s, "state"), "running") == 0;
     Counters c = counters_of(cJSON_GetObjectItemCaseSensitive(s, "stats"));
     std::printf("%-14s %-10s %7s %8s %4d  %-8s %-9s %9s %9s %6s  %s\n", text_of(s, "name"),
-                text_of(s, "state"), pid ? std::to_string(pid).c_str() : "-",
-                pid ? duration(number_of(s, "uptimeMs")).c_str() : "-",
+                text_of(s, "state"),
+                inproc ? "inproc" : pid ? std::to_string(pid).c_str() : "-",
+                up ? duration(number_of(s, "uptimeMs")).c_str() : "-",
                 static_cast<int>(number_of(s, "restarts")), c.session.c_str(), c.flows.c_str(),
                 c.up.c_str(), c.down.c_str(), c.drops.c_str(), text_of(s, "lastExit", ""));
   }

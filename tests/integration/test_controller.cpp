@@ -188,7 +188,10 @@ static void test_every_bad_request_is_answered(void**) {
       {R"({"action":"start","parameters":{"name":"x"}})", "\"argv\""},
       {R"({"action":"start","parameters":{"name":"x","argv":["sleep","1"]}})", "absolute path"},
       {R"({"action":"start","parameters":{"name":"x","argv":[1]}})", "only strings"},
-      {R"({"action":"start","parameters":{"name":"udp-local","mode":"inproc"}})", "\"mode\""},
+      {R"({"action":"start","parameters":{"name":"udp-local","mode":"inproc"}})", "\"config\""},
+      {R"({"action":"start","parameters":{"name":"udp-local","mode":"thread"}})", "\"mode\""},
+      {R"({"action":"start","parameters":{"name":"x","mode":"inproc","config":{}}})", "in-process"},
+      {R"({"action":"stats","parameters":{"name":7}})", "\"name\""},
       {R"({"action":"stop","parameters":{"name":"nobody"}})", "no such service"},
       {R"({"action":"configureRouting","parameters":{"proxyIp":"203.0.113.1","routerIp":"bad"}})",
        "\"routerIp\""},
@@ -333,6 +336,96 @@ static void test_builtin_services_report_stats(void**) {
   assert_true(out.find("sessions_attached") != std::string::npos);
 }
 
+// "mode":"inproc": the libraries inside the controller, the same tunnel, the same status and
+// counters; a bad configuration is refused with the library's message; a fatal error in an
+// instance is supervised like a crash.
+static void test_inproc_services(void**) {
+  ControllerProcess c;
+  harness::EchoServer echo;
+  std::string key = c.dir.write("psk", "test key: correct horse battery staple\n");
+  uint16_t server_port = harness::free_port(AF_INET, SOCK_STREAM);
+  uint16_t forward_port = harness::free_port();
+  Client cmd(c.socket);
+  cJSON* r = cmd.ask(R"({"action":"start","parameters":{"name":"udp-server","mode":"inproc","config":{"listen":"127.0.0.1:)" +
+                     std::to_string(server_port) + R"(","psk_file":")" + key +
+                     R"(","allow_targets":["127.0.0.0/8"],"stats_interval_ms":100}}})");
+  assert_int_equal(code_of(r), 0);
+  cJSON_Delete(r);
+  r = cmd.ask(R"({"action":"start","parameters":{"name":"udp-local","mode":"inproc","config":{"server":"127.0.0.1:)" +
+              std::to_string(server_port) + R"(","psk_file":")" + key +
+              R"(","forward":"127.0.0.1:)" + std::to_string(forward_port) + "=127.0.0.1:" +
+              std::to_string(echo.port()) + R"(","stats_interval_ms":100}}})");
+  assert_int_equal(code_of(r), 0);
+  cJSON_Delete(r);
+  harness::UdpClient app;
+  assert_true(harness::eventually(
+      [&] { return app.echo(harness::loopback(AF_INET, forward_port), "ping", 200); }, 5000));
+  r = cmd.ask(R"({"action":"status"})");
+  cJSON* local = service(r, "udp-local");
+  assert_string_equal(cJSON_GetObjectItem(local, "mode")->valuestring, "inproc");
+  assert_string_equal(cJSON_GetObjectItem(local, "state")->valuestring, "running");
+  cJSON_Delete(r);
+  assert_true(harness::eventually(
+      [&] {
+        cJSON* st = cmd.ask(R"({"action":"stats","parameters":{"name":"udp-local"}})");
+        cJSON* svc = cJSON_GetArrayItem(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(st, "result"), "services"), 0);
+        cJSON* up = cJSON_GetObjectItem(cJSON_GetObjectItem(svc, "stats"), "link_up");
+        bool ok = cJSON_IsNumber(up) && up->valueint == 1;
+        cJSON_Delete(st);
+        return ok;
+      },
+      3000));
+  // restart: the tunnel comes back by itself.
+  r = cmd.ask(R"({"action":"restart","parameters":{"name":"udp-server"}})");
+  assert_int_equal(code_of(r), 0);
+  cJSON_Delete(r);
+  assert_true(harness::eventually(
+      [&] { return app.echo(harness::loopback(AF_INET, forward_port), "again", 200); }, 5000));
+  // A bad configuration: refused, with the library's own words.
+  r = cmd.ask(R"({"action":"start","parameters":{"name":"tun2socks","mode":"inproc","config":{"frobnicate":1}}})");
+  assert_int_equal(code_of(r), 1);
+  assert_true(error_of(r).find("frobnicate") != std::string::npos);
+  cJSON_Delete(r);
+  r = cmd.ask(R"({"action":"start","parameters":{"name":"ss-local","mode":"inproc","config":{}}})");
+  assert_int_equal(code_of(r), 1);
+  cJSON_Delete(r);
+  r = cmd.ask(R"({"action":"start","parameters":{"name":"udp-local","mode":"inproc"}})");
+  assert_int_equal(code_of(r), 1);  // running already / no config
+  cJSON_Delete(r);
+  r = cmd.ask(R"({"action":"stop","parameters":{"name":"udp-local"}})");
+  assert_int_equal(code_of(r), 0);
+  cJSON_Delete(r);
+  r = cmd.ask(R"({"action":"status"})");
+  assert_string_equal(cJSON_GetObjectItem(service(r, "udp-local"), "state")->valuestring,
+                      "stopped");
+  cJSON_Delete(r);
+  assert_false(app.echo(harness::loopback(AF_INET, forward_port), "gone", 300));
+  // An instance that fails at run time (its port is taken) is supervised like a crash.
+  r = cmd.ask(R"({"action":"stop","parameters":{"name":"udp-server"}})");
+  cJSON_Delete(r);
+  int taken = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_storage at = harness::loopback(AF_INET, server_port);
+  int one = 1;
+  setsockopt(taken, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  assert_int_equal(bind(taken, reinterpret_cast<sockaddr*>(&at), sizeof(sockaddr_in)), 0);
+  assert_int_equal(listen(taken, 1), 0);
+  r = cmd.ask(R"({"action":"start","parameters":{"name":"udp-server","mode":"inproc","config":{"listen":"127.0.0.1:)" +
+              std::to_string(server_port) + R"(","psk_file":")" + key + R"("}}})");
+  cJSON_Delete(r);
+  assert_true(harness::eventually(
+      [&] {
+        cJSON* st = cmd.ask(R"({"action":"status"})");
+        cJSON* svc = service(st, "udp-server");
+        bool ok = svc && std::string(cJSON_GetObjectItem(svc, "lastExit")->valuestring)
+                                 .find("error") != std::string::npos;
+        cJSON_Delete(st);
+        return ok;
+      },
+      3000));
+  close(taken);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_status_and_envelope_like_gui_clients),
@@ -341,6 +434,7 @@ int main(void) {
       cmocka_unit_test(test_every_bad_request_is_answered),
       cmocka_unit_test(test_udptunctl),
       cmocka_unit_test(test_builtin_services_report_stats),
+      cmocka_unit_test(test_inproc_services),
   };
   return cmocka_run_group_tests_name("controller", tests, nullptr, nullptr);
 }
