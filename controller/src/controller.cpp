@@ -91,6 +91,7 @@ int Controller::run() {
     LOG_ERROR(log_, "", "%s", error.c_str());
     rc = -1;
     loop_.request_stop();
+    if (config_.on_fatal) config_.on_fatal(error);
   }
   loop_.run([this] { shutdown(); });
   return rc;

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include <uv.h>
 
+#include <functional>
 #include <list>
 #include <memory>
 #include <optional>
@@ -29,6 +30,9 @@ struct ControllerConfig {
   uint64_t max_quick_restarts = 5;
   size_t max_request_bytes = 64 * 1024;
   runtime::LogLevel log_level = runtime::LogLevel::info;
+  // Called (on the controller's thread) when it cannot run, e.g. the socket cannot be bound;
+  // the controller has stopped by then.
+  std::function<void(const std::string& why)> on_fatal;
 };
 
 class ControlConnection;

@@ -1,6 +1,7 @@
 // proxy-controller [SOCKET_PATH] [-d] [--socket PATH] [--socket-group GROUP] [--state-dir DIR]
 // Started like the ProxyController it replaces: `proxy-controller
 // /var/run/proxy_controller_domain_socket -d`.
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -50,6 +51,11 @@ int main(int argc, char** argv) {
     }
   }
   udptun::runtime::block_stop_signals();
+  std::atomic<bool> failed{false};
+  cfg.on_fatal = [&failed](const std::string&) {
+    failed = true;
+    udptun::runtime::raise_stop_signal();
+  };
   udptun::controller::Controller controller(cfg);
   if (controller.start() != 0) {
     std::fprintf(stderr, "proxy-controller: cannot start its thread\n");
@@ -57,5 +63,5 @@ int main(int argc, char** argv) {
   }
   udptun::runtime::wait_for_stop_signal();
   controller.stop();
-  return 0;
+  return failed ? 1 : 0;
 }
