@@ -1,12 +1,14 @@
 // proxy-controller [SOCKET_PATH] [-d] [--socket PATH] [--socket-group GROUP] [--state-dir DIR]
 // Started like the ProxyController it replaces: `proxy-controller
 // /var/run/proxy_controller_domain_socket -d`.
+#include <cJSON.h>
+
 #include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <string>
 
-#include "controller.hpp"
+#include "udptun/controller.h"
 #include "udptun/runtime/command_line.hpp"
 
 static const char* kUsage =
@@ -22,46 +24,68 @@ static const char* kUsage =
     "  --help                       this text\n";
 
 int main(int argc, char** argv) {
-  udptun::controller::ControllerConfig cfg;
-  for (int i = 1; i < argc; ++i) {
+  cJSON* config = cJSON_CreateObject();
+  int rc = 0;
+  for (int i = 1; i < argc && rc == 0; ++i) {
     std::string a = argv[i];
-    auto value = [&](const char* flag) -> const char* {
+    auto value = [&](const char* flag, const char* key) {
       if (i + 1 >= argc) {
         std::fprintf(stderr, "proxy-controller: %s needs a value\n", flag);
-        std::exit(2);
+        rc = 2;
+        return;
       }
-      return argv[++i];
+      cJSON_DeleteItemFromObject(config, key);
+      cJSON_AddStringToObject(config, key, argv[++i]);
     };
     if (a == "--help" || a == "-h") {
       std::fputs(kUsage, stdout);
+      cJSON_Delete(config);
       return 0;
     } else if (a == "-d") {
-      cfg.log_level = udptun::runtime::LogLevel::debug;
+      cJSON_DeleteItemFromObject(config, "log_level");
+      cJSON_AddStringToObject(config, "log_level", "debug");
     } else if (a == "--socket") {
-      cfg.socket_path = value("--socket");
+      value("--socket", "socket");
     } else if (a == "--socket-group") {
-      cfg.socket_group = value("--socket-group");
+      value("--socket-group", "socket_group");
     } else if (a == "--state-dir") {
-      cfg.state_dir = value("--state-dir");
+      value("--state-dir", "state_dir");
     } else if (!a.empty() && a[0] != '-') {
-      cfg.socket_path = a;
+      cJSON_DeleteItemFromObject(config, "socket");
+      cJSON_AddStringToObject(config, "socket", a.c_str());
     } else {
       std::fprintf(stderr, "proxy-controller: unknown option %s (see --help)\n", a.c_str());
-      return 2;
+      rc = 2;
     }
   }
+  char* json = cJSON_PrintUnformatted(config);
+  cJSON_Delete(config);
+  if (rc != 0) {
+    cJSON_free(json);
+    return rc;
+  }
+  char err[512];
+  proxy_controller_t* controller = proxy_controller_new(json, err, sizeof err);
+  cJSON_free(json);
+  if (!controller) {
+    std::fprintf(stderr, "proxy-controller: %s\n", err);
+    return 2;
+  }
+  // Signals are taken by sigwait on this thread, never by a handler inside the controller.
   udptun::runtime::block_stop_signals();
   std::atomic<bool> failed{false};
-  cfg.on_fatal = [&failed](const std::string&) {
-    failed = true;
+  proxy_controller_callbacks cb{};
+  cb.error = [](void* user, const char*) {
+    static_cast<std::atomic<bool>*>(user)->store(true);
     udptun::runtime::raise_stop_signal();
   };
-  udptun::controller::Controller controller(cfg);
-  if (controller.start() != 0) {
+  if (proxy_controller_start(controller, &cb, &failed) != 0) {
     std::fprintf(stderr, "proxy-controller: cannot start its thread\n");
+    proxy_controller_free(controller);
     return 1;
   }
   udptun::runtime::wait_for_stop_signal();
-  controller.stop();
+  proxy_controller_stop(controller);
+  proxy_controller_free(controller);
   return failed ? 1 : 0;
 }

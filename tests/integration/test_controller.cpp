@@ -14,8 +14,11 @@
 #include <cstring>
 #include <string>
 
+#include <atomic>
+
 #include "../unit/cmocka_support.hpp"
 #include "harness.hpp"
+#include "udptun/controller.h"
 
 namespace {
 
@@ -296,14 +299,14 @@ static void test_builtin_services_report_stats(void**) {
   for (int i = 0; i < 20; ++i)
     assert_true(app.echo(harness::loopback(AF_INET, forward_port), "datagram", 1000));
   // Counters arrive every 100 ms: wait until they show the traffic.
-  auto counter = [&](const char* name, const char* key) {
+  auto counter = [&](const char* name, const char* counter_name) {
     cJSON* reply = cmd.ask(std::string(R"({"action":"stats","parameters":{"name":")") + name +
                            R"("}})");
     double v = -1;
     if (reply && code_of(reply) == 0) {
       cJSON* svc = cJSON_GetArrayItem(
           cJSON_GetObjectItem(cJSON_GetObjectItem(reply, "result"), "services"), 0);
-      cJSON* x = cJSON_GetObjectItem(cJSON_GetObjectItem(svc, "stats"), key);
+      cJSON* x = cJSON_GetObjectItem(cJSON_GetObjectItem(svc, "stats"), counter_name);
       if (cJSON_IsNumber(x)) v = x->valuedouble;
     }
     cJSON_Delete(reply);
@@ -426,6 +429,59 @@ static void test_inproc_services(void**) {
   close(taken);
 }
 
+// The library under the daemon: several controllers in one process, each on its own socket;
+// start/stop cycles leave no descriptor behind; a bad configuration and a socket that cannot
+// be bound are reported.
+static void test_library_api(void**) {
+  harness::TempDir dir;
+  char err[256];
+  auto config = [&](const std::string& name) {
+    return R"({"socket":")" + dir.path() + "/" + name + R"(","state_dir":")" + dir.path() +
+           "/state-" + name + R"(","log_level":"error"})";
+  };
+  auto cycle = [&] {
+    proxy_controller_t* a = proxy_controller_new(config("a.sock").c_str(), err, sizeof err);
+    proxy_controller_t* b = proxy_controller_new(config("b.sock").c_str(), err, sizeof err);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(proxy_controller_start(a, nullptr, nullptr), 0);
+    assert_int_equal(proxy_controller_start(b, nullptr, nullptr), 0);
+    for (const char* name : {"/a.sock", "/b.sock"}) {
+      std::string path = dir.path() + name;
+      assert_true(harness::eventually([&] { return access(path.c_str(), F_OK) == 0; }, 3000));
+      Client c(path);
+      cJSON* r = c.ask(R"({"action":"status"})");
+      assert_non_null(r);
+      assert_int_equal(code_of(r), 0);
+      cJSON_Delete(r);
+    }
+    proxy_controller_stop(a);
+    proxy_controller_free(a);
+    proxy_controller_free(b);  // free stops too
+  };
+  cycle();
+  int fds = harness::count_open_fds();
+  for (int i = 0; i < 30; ++i) cycle();
+  assert_int_equal(harness::count_open_fds(), fds);
+
+  assert_null(proxy_controller_new(R"({"sokcet":"/tmp/x"})", err, sizeof err));
+  assert_non_null(std::strstr(err, "sokcet"));
+  assert_null(proxy_controller_new(R"({"log_level":"loud"})", err, sizeof err));
+  assert_null(proxy_controller_new("{", err, sizeof err));
+
+  std::atomic<int> errors{0};
+  proxy_controller_t* bad = proxy_controller_new(
+      (R"({"socket":")" + dir.path() + R"(/no/such/dir/s.sock","state_dir":")" + dir.path() +
+       R"(/state-bad","log_level":"error"})")
+          .c_str(),
+      err, sizeof err);
+  proxy_controller_callbacks cb{};
+  cb.error = [](void* user, const char*) { ++*static_cast<std::atomic<int>*>(user); };
+  assert_int_equal(proxy_controller_start(bad, &cb, &errors), 0);
+  assert_true(harness::eventually([&] { return errors.load() == 1; }, 3000));
+  proxy_controller_free(bad);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_status_and_envelope_like_gui_clients),
@@ -435,6 +491,7 @@ int main(void) {
       cmocka_unit_test(test_udptunctl),
       cmocka_unit_test(test_builtin_services_report_stats),
       cmocka_unit_test(test_inproc_services),
+      cmocka_unit_test(test_library_api),
   };
   return cmocka_run_group_tests_name("controller", tests, nullptr, nullptr);
 }

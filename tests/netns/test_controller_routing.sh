@@ -185,7 +185,17 @@ after=$(in_ns ip route show; in_ns ip -6 route show)
 check "after kill -9 and a restart, routes are as before" [ "$before" = "$after" ]
 check "and the TUN is gone" bash -c "! ip netns exec $ns ip link show udptun0 >/dev/null 2>&1"
 
+# SIGTERM with routing applied: the controller restores it on its way out.
+check "configureRouting once more" [ "$(ask "$configure")" = 0 ]
+kill -TERM "$ctl_pid"
+for _ in $(seq 50); do kill -0 "$ctl_pid" 2>/dev/null || break; sleep 0.1; done
+check "after SIGTERM the controller is gone" bash -c "! kill -0 $ctl_pid 2>/dev/null"
+after=$(in_ns ip route show; in_ns ip -6 route show)
+check "and routes are as before" [ "$before" = "$after" ]
+check "and the TUN is gone" bash -c "! ip netns exec $ns ip link show udptun0 >/dev/null 2>&1"
+check "and no journal is left" [ ! -e "$work/routing.json" ]
+
 if [ $failures -ne 0 ]; then echo "---- controller log"; tail -40 "$work/controller.log"; fi
-total=$((19 + gui_checks))
+total=$((24 + gui_checks))
 echo "$((total - failures)) passed, $failures failed"
 [ $failures -eq 0 ]

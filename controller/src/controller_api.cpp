@@ -1,0 +1,102 @@
+// The C API over Controller: no exception crosses it, every failure is a return code or message.
+#include <cerrno>
+#include <cstdio>
+#include <memory>
+
+#include "controller.hpp"
+#include "udptun/controller.h"
+#include "udptun/runtime/config_reader.hpp"
+
+struct proxy_controller {
+  udptun::controller::ControllerConfig config;
+  std::unique_ptr<udptun::controller::Controller> controller;
+  proxy_controller_callbacks cb{};
+  void* user = nullptr;
+};
+
+namespace {
+
+bool parse_config(const char* json, udptun::controller::ControllerConfig& c, std::string& error) {
+  udptun::runtime::ConfigReader r(json && *json ? json : "{}");
+  std::string level;
+  uint64_t request_bytes = c.max_request_bytes;
+  bool ok = r.ok() && r.get_string("socket", c.socket_path) &&
+            r.get_string("socket_group", c.socket_group) &&
+            r.get_string("state_dir", c.state_dir) && r.get_string("bin_dir", c.bin_dir) &&
+            r.get_uint("max_quick_restarts", 0, 1000, c.max_quick_restarts) &&
+            r.get_uint("max_request_bytes", 1024, 16u << 20, request_bytes) &&
+            r.get_string("log_level", level) && r.no_unknown_keys();
+  if (!ok) {
+    error = r.error();
+    return false;
+  }
+  c.max_request_bytes = request_bytes;
+  if (c.socket_path.empty() || c.state_dir.empty()) {
+    error = "\"socket\" and \"state_dir\" must not be empty";
+    return false;
+  }
+  if (!level.empty() && !udptun::runtime::parse_log_level(level, c.log_level)) {
+    error = "\"log_level\" must be error, warn, info or debug";
+    return false;
+  }
+  return true;
+}
+
+void prepare(proxy_controller_t* c, const proxy_controller_callbacks* cb, void* user) {
+  if (cb) c->cb = *cb;
+  c->user = user;
+  c->config.on_fatal = [c](const std::string& why) {
+    if (c->cb.error) c->cb.error(c->user, why.c_str());
+  };
+  c->controller = std::make_unique<udptun::controller::Controller>(c->config);
+}
+
+}  // namespace
+
+extern "C" {
+
+proxy_controller_t* proxy_controller_new(const char* config_json, char* err, size_t errlen) {
+  try {
+    auto handle = std::make_unique<proxy_controller>();
+    std::string error;
+    if (!parse_config(config_json, handle->config, error)) {
+      if (err && errlen) std::snprintf(err, errlen, "%s", error.c_str());
+      return nullptr;
+    }
+    return handle.release();
+  } catch (const std::exception& e) {
+    if (err && errlen) std::snprintf(err, errlen, "%s", e.what());
+    return nullptr;
+  }
+}
+
+int proxy_controller_start(proxy_controller_t* c, const proxy_controller_callbacks* cb,
+                           void* user) {
+  if (!c || c->controller) return -EINVAL;
+  try {
+    prepare(c, cb, user);
+    return c->controller->start();
+  } catch (...) {
+    return -ENOMEM;
+  }
+}
+
+int proxy_controller_run(proxy_controller_t* c, const proxy_controller_callbacks* cb, void* user) {
+  if (!c || c->controller) return -EINVAL;
+  try {
+    prepare(c, cb, user);
+    return c->controller->run();
+  } catch (...) {
+    return -ENOMEM;
+  }
+}
+
+void proxy_controller_stop(proxy_controller_t* c) {
+  if (c && c->controller) c->controller->stop();
+}
+
+void proxy_controller_free(proxy_controller_t* c) {
+  delete c;  // ~Controller stops and joins
+}
+
+}  // extern "C"
