@@ -136,6 +136,13 @@ bool Controller::listen(std::string& error) {
                  [](uv_check_t* c) { static_cast<Controller*>(c->data)->closed_.clear(); });
   LOG_INFO(log_, "", "listening on %s", config_.socket_path.c_str());
   watch_network();
+  session_watch_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
+  uv_timer_start(
+      session_watch_.get(),
+      [](uv_timer_t* t) {
+        if (auto* self = static_cast<Controller*>(t->data)) self->watch_sessions();
+      },
+      kSessionWatchMs, kSessionWatchMs);
   return true;
 }
 
@@ -416,6 +423,36 @@ std::string Controller::configure_routing(ControlConnection& from, const cJSON* 
   return "";
 }
 
+void Controller::watch_sessions() {
+  for (const auto& s : supervisor_.status()) {
+    if (s.stats.empty()) {
+      // Not running (or not reported yet): a session it had is gone with it.
+      auto it = sessions_seen_.find(s.name);
+      if (it != sessions_seen_.end() && it->second > 0 && s.state != "running") {
+        it->second = 0;
+        broadcast_event("session-down", s.name, "service " + s.state);
+      }
+      continue;
+    }
+    Json stats(cJSON_Parse(s.stats.c_str()));
+    const cJSON* link = cJSON_GetObjectItemCaseSensitive(stats.p, "link_up");
+    const cJSON* attached = cJSON_GetObjectItemCaseSensitive(stats.p, "sessions_attached");
+    const cJSON* v = cJSON_IsNumber(link) ? link : attached;
+    if (!cJSON_IsNumber(v)) continue;
+    auto [it, fresh] = sessions_seen_.emplace(s.name, 0.0);
+    double before = it->second;
+    it->second = v->valuedouble;
+    if (v->valuedouble == before) continue;
+    bool up = v->valuedouble > before;
+    std::string detail = link ? (up ? "tunnel up" : "tunnel down")
+                              : std::to_string(static_cast<long>(v->valuedouble)) +
+                                    " session(s) attached";
+    LOG_INFO(log_, "service", "%s: %s", s.name.c_str(), detail.c_str());
+    broadcast_event(up ? "session-up" : "session-down", s.name, detail);
+    (void)fresh;
+  }
+}
+
 void Controller::watch_network() {
   int fd = routing_->change_fd();
   if (fd < 0) {
@@ -544,6 +581,7 @@ void Controller::shutdown() {
   listener_.close();
   change_watch_.close();
   settle_.close();
+  session_watch_.close();
   unlink(config_.socket_path.c_str());
   supervisor_.stop_all([this] {
     connections_.clear();

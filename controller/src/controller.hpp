@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,6 +74,10 @@ class Controller {
   int current_tunnel_status() const;
   void update_tunnel_status();
   void push_status(int status);
+  // session-up/session-down events, from our services' counters (udp-local's link_up,
+  // udp-server's attached sessions), looked at every kSessionWatchMs.
+  static constexpr uint64_t kSessionWatchMs = 250;
+  void watch_sessions();
 
   ControllerConfig config_;
   runtime::EventLoop loop_;
@@ -88,6 +93,8 @@ class Controller {
   std::optional<RoutingState> routing_state_;
   runtime::UvHandle<uv_poll_t> change_watch_;
   runtime::UvHandle<uv_timer_t> settle_;
+  runtime::UvHandle<uv_timer_t> session_watch_;
+  std::map<std::string, double> sessions_seen_;  // service -> link_up / sessions_attached
   bool network_ok_ = true;
   int tunnel_status_ = kConnected;
 };

@@ -278,7 +278,10 @@ static void test_builtin_services_report_stats(void**) {
   std::string key = c.dir.write("psk", "test key: correct horse battery staple\n");
   uint16_t server_port = harness::free_port(AF_INET, SOCK_STREAM);
   uint16_t forward_port = harness::free_port();
-  Client cmd(c.socket);
+  Client cmd(c.socket), events(c.socket);
+  cJSON* sub = events.ask(R"({"action":"subscribe"})");
+  assert_int_equal(code_of(sub), 0);
+  cJSON_Delete(sub);
   std::string server_args = R"(["--listen","127.0.0.1:)" + std::to_string(server_port) +
                             R"(","--psk-file",")" + key +
                             R"(","--allow-target","127.0.0.0/8","--stats-interval-ms","100"])";
@@ -337,6 +340,22 @@ static void test_builtin_services_report_stats(void**) {
   assert_true(line.find(" 1 ") != std::string::npos);
   assert_int_equal(udptunctl("--socket " + c.socket + " stats udp-server", out), 0);
   assert_true(out.find("sessions_attached") != std::string::npos);
+  // Subscribers heard the tunnel come up, from both ends.
+  bool local_up = false, server_up = false;
+  while (!(local_up && server_up)) {
+    cJSON* e = events.next(3000);
+    if (!e) break;
+    cJSON* kind = cJSON_GetObjectItem(e, "event");
+    cJSON* who = cJSON_GetObjectItem(e, "service");
+    if (cJSON_IsString(kind) && std::string(kind->valuestring) == "session-up" &&
+        cJSON_IsString(who)) {
+      local_up |= std::string(who->valuestring) == "udp-local";
+      server_up |= std::string(who->valuestring) == "udp-server";
+    }
+    cJSON_Delete(e);
+  }
+  assert_true(local_up);
+  assert_true(server_up);
 }
 
 // "mode":"inproc": the libraries inside the controller, the same tunnel, the same status and
