@@ -26,6 +26,7 @@ endforeach()
 set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${UDPTUN_LWIP_PATCHES})
 
 set(LWIP_DIR ${CMAKE_BINARY_DIR}/_deps/lwip-2.1.3)
+set(UDPTUN_LWIP_DIR ${LWIP_DIR} CACHE INTERNAL "where lwIP was unpacked (its licence ships with the release)")
 set(_lwip_stamp ${LWIP_DIR}/.udptun-stamp)
 set(_lwip_old_stamp "")
 if(EXISTS ${_lwip_stamp})
