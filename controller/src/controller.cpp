@@ -400,6 +400,7 @@ std::string Controller::configure_routing(ControlConnection& from, const cJSON* 
     d = d.substr(0, d.rfind(':'));
     if (!d.empty() && d.front() == '[') d = d.substr(1, d.size() - 2);
     planned.proxy_routes.push_back(d);
+    planned.proxy_guards.push_back(d);
   }
   std::string error;
   if (!journal_.save(planned, error)) return error;
@@ -423,6 +424,17 @@ std::string Controller::configure_routing(ControlConnection& from, const cJSON* 
   return "";
 }
 
+void Controller::release_pending_tun() {
+  if (pending_tun_release_.empty()) return;
+  if (routing_->release_tun(pending_tun_release_)) {
+    LOG_DEBUG(log_, "routing", "%s released", pending_tun_release_.c_str());
+    pending_tun_release_.clear();
+  } else {
+    LOG_INFO(log_, "routing", "%s is still held (tun2socks running?): released when it lets go",
+             pending_tun_release_.c_str());
+  }
+}
+
 void Controller::watch_sessions() {
   for (const auto& s : supervisor_.status()) {
     if (s.stats.empty()) {
@@ -436,6 +448,7 @@ void Controller::watch_sessions() {
     }
     Json stats(cJSON_Parse(s.stats.c_str()));
     const cJSON* link = cJSON_GetObjectItemCaseSensitive(stats.p, "link_up");
+    if (!link) link = cJSON_GetObjectItemCaseSensitive(stats.p, "udp_tunnel_up");
     const cJSON* attached = cJSON_GetObjectItemCaseSensitive(stats.p, "sessions_attached");
     const cJSON* v = cJSON_IsNumber(link) ? link : attached;
     if (!cJSON_IsNumber(v)) continue;
@@ -466,7 +479,7 @@ void Controller::watch_network() {
     if (!self) return;
     self->routing_->drain_changes();
     // A link flap or a DHCP renewal comes as a burst of messages: look once it settled.
-    if (self->routing_state_)
+    if (self->routing_state_ || !self->pending_tun_release_.empty())
       uv_timer_start(
           self->settle_.get(),
           [](uv_timer_t* t) {
@@ -478,6 +491,7 @@ void Controller::watch_network() {
 }
 
 void Controller::network_changed() {
+  release_pending_tun();
   if (!routing_state_) return;
   Uplink up = routing_->uplink(false);
   if (!up.usable) {
@@ -545,6 +559,10 @@ std::string Controller::reset_routing() {
     return "";  // idempotent
   }
   std::string error = routing_->reset(*routing_state_);
+  if (routing_state_->tun_created) {
+    pending_tun_release_ = routing_state_->tun_name;
+    release_pending_tun();
+  }
   routing_state_.reset();
   journal_.remove();
   if (settle_) uv_timer_stop(settle_.get());
@@ -557,6 +575,7 @@ void Controller::service_event(const std::string& event, const std::string& name
                                const std::string& detail) {
   LOG_INFO(log_, "service", "%s %s (%s)", name.c_str(), event.c_str(), detail.c_str());
   broadcast_event("service-" + event, name, detail);
+  if (event == "down") release_pending_tun();
   update_tunnel_status();
 }
 
@@ -584,6 +603,7 @@ void Controller::shutdown() {
   session_watch_.close();
   unlink(config_.socket_path.c_str());
   supervisor_.stop_all([this] {
+    release_pending_tun();  // in-process tun2socks has let go of it by now
     connections_.clear();
     closed_.clear();
     burial_.close();

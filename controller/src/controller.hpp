@@ -78,6 +78,9 @@ class Controller {
   // udp-server's attached sessions), looked at every kSessionWatchMs.
   static constexpr uint64_t kSessionWatchMs = 250;
   void watch_sessions();
+  // A TUN we created that its holder kept from being released at reset: retried on every
+  // network change and service exit until it is gone.
+  void release_pending_tun();
 
   ControllerConfig config_;
   runtime::EventLoop loop_;
@@ -95,6 +98,7 @@ class Controller {
   runtime::UvHandle<uv_timer_t> settle_;
   runtime::UvHandle<uv_timer_t> session_watch_;
   std::map<std::string, double> sessions_seen_;  // service -> link_up / sessions_attached
+  std::string pending_tun_release_;
   bool network_ok_ = true;
   int tunnel_status_ = kConnected;
 };

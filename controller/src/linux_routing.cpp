@@ -114,9 +114,10 @@ int family_of(const std::string& address) {
   return address.find(':') == std::string::npos ? AF_INET : AF_INET6;
 }
 
-// Adds or deletes one route in the main table: dst/prefix via gateway (or on-link) out of oif.
+// Adds or deletes one route in the main table: dst/prefix via gateway (or on-link) out of oif,
+// or of another type (unreachable) with a metric.
 int route(Netlink& nl, bool add, const std::string& dst, int prefix, const std::string& gateway,
-          int oif) {
+          int oif, unsigned char type = RTN_UNICAST, uint32_t priority = 0) {
   const int family = family_of(dst);
   const size_t alen = family == AF_INET ? 4 : 16;
   auto m =
@@ -126,8 +127,9 @@ int route(Netlink& nl, bool add, const std::string& dst, int prefix, const std::
   r->rtm_dst_len = static_cast<unsigned char>(prefix);
   r->rtm_table = RT_TABLE_MAIN;
   r->rtm_protocol = RTPROT_STATIC;
-  r->rtm_scope = gateway.empty() && family == AF_INET ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
-  r->rtm_type = RTN_UNICAST;
+  r->rtm_scope = gateway.empty() && family == AF_INET && type == RTN_UNICAST ? RT_SCOPE_LINK
+                                                                            : RT_SCOPE_UNIVERSE;
+  r->rtm_type = type;
   unsigned char a[16] = {};
   if (inet_pton(family, dst.c_str(), a) != 1) return -EINVAL;
   m.attr(RTA_DST, a, alen);
@@ -137,7 +139,17 @@ int route(Netlink& nl, bool add, const std::string& dst, int prefix, const std::
     m.attr(RTA_GATEWAY, g, alen);
   }
   if (oif) m.attr(RTA_OIF, &oif, sizeof oif);
+  if (priority) m.attr(RTA_PRIORITY, &priority, sizeof priority);
   return nl.transact(m);
+}
+
+// Behind each proxy route, an unreachable route of the worst metric: when the uplink goes down
+// the kernel deletes the route via the gateway, and without this the tunnel's own connections
+// to the proxy would fall into the TUN's /1 routes and loop through tun2socks into themselves.
+constexpr uint32_t kGuardMetric = 0xFFFFFFF0u;
+int proxy_guard(Netlink& nl, bool add, const std::string& dst) {
+  return route(nl, add, dst, family_of(dst) == AF_INET ? 32 : 128, "", 0, RTN_UNREACHABLE,
+               kGuardMetric);
 }
 
 // An IPv6 address on a device, with no duplicate address detection (the TUN is ours alone).
@@ -259,6 +271,12 @@ class LinuxRouting : public RoutingPlatform {
     // win over the default route without replacing it, so nothing of the user's is lost).
     for (const auto& p : req.proxy_ips) {
       std::string dst = host_of(p);
+      int g = proxy_guard(nl, true, dst);
+      if (g != 0 && g != -EEXIST) return "cannot guard " + dst + ": " + errno_text(g);
+      if (g == 0) state.proxy_guards.push_back(dst);
+    }
+    for (const auto& p : req.proxy_ips) {
+      std::string dst = host_of(p);
       bool v6 = p.type == protocol::AddressType::ipv6;
       int r = v6 ? route(nl, true, dst, 128, gateway6, old_oif6)
                  : route(nl, true, dst, 32, state.gateway, old_oif);
@@ -301,17 +319,22 @@ class LinuxRouting : public RoutingPlatform {
       else
         route(nl, false, dst, 128, state.gateway6, oif6);
     }
-    if (state.tun_created && tun_index) {
-      int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-      if (fd >= 0) {
-        ifreq ifr{};
-        ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-        std::strncpy(ifr.ifr_name, state.tun_name.c_str(), IFNAMSIZ - 1);
-        if (ioctl(fd, TUNSETIFF, &ifr) == 0) ioctl(fd, TUNSETPERSIST, 0);  // gone when we close it
-        close(fd);
-      }
-    }
+    for (const auto& dst : state.proxy_guards) proxy_guard(nl, false, dst);
+    if (state.tun_created && tun_index) release_tun(state.tun_name);
     return "";
+  }
+
+  bool release_tun(const std::string& name) override {
+    if (!index_of(name)) return true;
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (fd < 0) return false;
+    ifreq ifr{};
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    // Attaching fails (EBUSY) while tun2socks holds the device: the caller retries.
+    bool done = ioctl(fd, TUNSETIFF, &ifr) == 0 && ioctl(fd, TUNSETPERSIST, 0) == 0;
+    close(fd);  // not persistent any more: gone with this last descriptor
+    return done;
   }
 
   Uplink uplink(bool ipv6) override {

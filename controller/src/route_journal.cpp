@@ -23,6 +23,8 @@ bool RouteJournal::save(const RoutingState& s, std::string& error) {
   cJSON_AddBoolToObject(j, "splitDefault6", s.split_default6);
   cJSON* routes = cJSON_AddArrayToObject(j, "proxyRoutes");
   for (const auto& r : s.proxy_routes) cJSON_AddItemToArray(routes, cJSON_CreateString(r.c_str()));
+  cJSON* guards = cJSON_AddArrayToObject(j, "proxyGuards");
+  for (const auto& r : s.proxy_guards) cJSON_AddItemToArray(guards, cJSON_CreateString(r.c_str()));
   char* text = cJSON_Print(j);
   std::string body = text ? text : "{}";
   cJSON_free(text);
@@ -62,6 +64,9 @@ std::optional<RoutingState> RouteJournal::load() const {
   const cJSON* r;
   cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(j, "proxyRoutes")) {
     if (cJSON_IsString(r)) s.proxy_routes.emplace_back(r->valuestring);
+  }
+  cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(j, "proxyGuards")) {
+    if (cJSON_IsString(r)) s.proxy_guards.emplace_back(r->valuestring);
   }
   cJSON_Delete(j);
   return s;

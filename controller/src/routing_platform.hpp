@@ -27,6 +27,7 @@ struct RoutingState {
   std::string gateway_dev;                // and its device
   std::string gateway6, gateway6_dev;     // the same for IPv6 ("" when IPv6 is not routed)
   std::vector<std::string> proxy_routes;  // "/32" or "/128" destinations we added
+  std::vector<std::string> proxy_guards;  // their unreachable fallbacks (see linux_routing)
   bool split_default = false;             // 0.0.0.0/1 and 128.0.0.0/1 via the TUN
   bool split_default6 = false;            // ::/1 and 8000::/1 via the TUN
 };
@@ -44,6 +45,10 @@ class RoutingPlatform {
   virtual std::string configure(const RoutingRequest& req, RoutingState& state) = 0;
   // Undoes what `state` says; idempotent (what is already gone is skipped).
   virtual std::string reset(const RoutingState& state) = 0;
+  // Makes the TUN device we created go away: true when it is gone or will be as soon as the
+  // process holding it (tun2socks) lets go; false while that could not be arranged yet (its
+  // holder blocks the change): try again later.
+  virtual bool release_tun(const std::string& name) = 0;
   virtual Uplink uplink(bool ipv6) = 0;
   // After the network changed under us: the proxy routes follow the current default gateways
   // (re-added when a link flap removed them) and the TUN's routes are put back if missing.

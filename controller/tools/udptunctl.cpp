@@ -13,6 +13,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -26,6 +28,8 @@ const char* kUsage =
     "  start NAME [-- PROGRAM ARGS...]          start a service (tun2socks, udp-local, udp-server\n"
     "                                           take ARGS; anything else needs an absolute "
     "PROGRAM)\n"
+    "  start NAME --inproc CONFIG.json          run tun2socks, udp-local or udp-server inside\n"
+    "                                           the controller with this configuration\n"
     "  stop NAME | restart NAME\n"
     "  configure-routing --proxy-ip IP [--proxy-ip IP] --router-ip IP [--tun NAME] [--mtu N]\n"
     "  reset-routing\n"
@@ -124,7 +128,11 @@ Counters counters_of(const cJSON* stats) {
     c.up = bytes(number_of(stats, "bytes_to_targets"));
     c.down = bytes(number_of(stats, "bytes_from_targets"));
   } else if (has(stats, "tcp_connections")) {  // tun2socks
-    c.flows = std::to_string(static_cast<long long>(number_of(stats, "tcp_connections"))) + " tcp";
+    if (has(stats, "udp_tunnel_up") && number_of(stats, "udp_tunnel_up"))
+      c.session = "up";
+    // TCP connections + UDP flows (of the in-process udp-local).
+    c.flows = std::to_string(static_cast<long long>(number_of(stats, "tcp_connections"))) + "t+" +
+              std::to_string(static_cast<long long>(number_of(stats, "udp_flows"))) + "u";
     c.up = bytes(number_of(stats, "tcp_bytes_up"));
     c.down = bytes(number_of(stats, "tcp_bytes_down"));
   }
@@ -221,7 +229,19 @@ int main(int argc, char** argv) {
     if (args.size() < 2) return usage("which service?");
     cJSON_AddStringToObject(req, "action", cmd.c_str());
     cJSON_AddStringToObject(params, "name", args[1].c_str());
-    if (cmd == "start") {
+    if (cmd == "start" && args.size() >= 3 && args[2] == "--inproc") {
+      // In-process: the service's JSON configuration file goes in the request.
+      if (args.size() != 4) return usage("start NAME --inproc CONFIG.json");
+      std::ifstream in(args[3]);
+      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      cJSON* config = in ? cJSON_Parse(text.c_str()) : nullptr;
+      if (!cJSON_IsObject(config)) {
+        cJSON_Delete(config);
+        return usage(("cannot read a JSON object from " + args[3]).c_str());
+      }
+      cJSON_AddStringToObject(params, "mode", "inproc");
+      cJSON_AddItemToObject(params, "config", config);
+    } else if (cmd == "start") {
       bool builtin = args[1] == "tun2socks" || args[1] == "udp-local" || args[1] == "udp-server";
       cJSON* list = cJSON_AddArrayToObject(params, builtin ? "args" : "argv");
       size_t from = args.size() > 2 && args[2] == "--" ? 3 : 2;

@@ -130,6 +130,10 @@ r = next_object(5)
 check("configureRouting answered 0", r is not None and r.get("statusCode") == 0)
 sh("ip", "link", "set", uplink, "down")
 check("uplink down -> statusChanged reconnecting (2)", statuses(1) == [2])
+gone = subprocess.run(["ip", "netns", "exec", ns, "ip", "route", "get", "203.0.113.10"],
+                      capture_output=True, text=True)
+check("with the uplink down the proxy is unreachable, not looped into the TUN",
+      "udptun0" not in gone.stdout and any(w in (gone.stdout + gone.stderr).lower() for w in ("unreachable", "no route to host")))
 sh("ip", "link", "set", uplink, "up")
 sh("ip", "route", "replace", "default", "via", "10.203.0.1", "dev", uplink)  # what DHCP would do
 check("uplink back -> statusChanged connected (0)", statuses(1) == [0])

@@ -274,6 +274,12 @@ void Engine::sweep() {
 }
 
 void Engine::publish_stats() {
+  if (udp_local_) {
+    udplocal_stats u{};
+    udplocal_get_stats(udp_local_, &u);
+    stats_.udp_tunnel_up = u.link_up;
+    stats_.udp_flows = u.flows;
+  }
   {
     std::lock_guard<std::mutex> lock(snapshot_mutex_);
     snapshot_ = stats_;

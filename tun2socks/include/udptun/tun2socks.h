@@ -24,6 +24,8 @@ typedef struct tun2socks_stats {
   uint64_t tcp_bytes_up, tcp_bytes_down;
   uint64_t udp_datagrams_up, udp_datagrams_down;
   uint64_t udp_dropped; /* ports dropped by policy, UDP off, full queues */
+  /* With the in-process udp-local: 1 while its tunnel is up, and its flows now. */
+  uint64_t udp_tunnel_up, udp_flows;
 } tun2socks_stats;
 
 typedef struct tun2socks_callbacks {
