@@ -32,12 +32,11 @@ static bool skip_without_shadowsocks() {
 struct ShadowsocksServer {
   uint16_t port = harness::free_port(AF_INET, SOCK_STREAM);
   std::unique_ptr<Process> proc;
-  bool start(const harness::TempDir& dir) {
-    proc = std::make_unique<Process>(
-        "/usr/bin/ss-server",
-        std::vector<std::string>{"-s", "127.0.0.1", "-p", std::to_string(port), "-k", kPassword,
-                                 "-m", kMethod, "-t", "60"},
-        dir.path() + "/ss-server.log");
+  bool start(const harness::TempDir& dir, bool udp_relay = false) {
+    std::vector<std::string> args{"-s", "127.0.0.1", "-p", std::to_string(port), "-k", kPassword,
+                                  "-m", kMethod, "-t", "60"};
+    if (udp_relay) args.push_back("-u");
+    proc = std::make_unique<Process>("/usr/bin/ss-server", args, dir.path() + "/ss-server.log");
     return proc->start() &&
            harness::eventually(
                [&] {
@@ -96,6 +95,47 @@ static void test_via_socks5_through_ss_local(void**) {
                              {"--via-socks5", harness::endpoint(AF_INET, socks_port)}));
   UdpClient client;
   bool ok = fx.echo_eventually(client, "via ss-local", 10000);
+  if (!ok) fx.dump_logs();
+  assert_true(ok);
+}
+
+// udp-server's socks5 egress: every flow leaves through a UDP ASSOCIATE at ss-local (a
+// TCP-only ss-local answers the ASSOCIATE, an `ss-local -U` on the same port number relays
+// the datagrams) → ss-server → target. With the UDP ss-local gone nothing gets through (so
+// the datagrams really take that way); once it is back, flows are re-made by themselves.
+static void test_server_egress_through_ss_local(void**) {
+  EchoServer target;
+  TunnelFixture fx;
+  ShadowsocksServer ss;
+  assert_true(ss.start(fx.dir, true));
+  uint16_t socks_port = harness::free_port(AF_INET, SOCK_STREAM);
+  std::vector<std::string> ss_local_args = {"-s", "127.0.0.1", "-p", std::to_string(ss.port),
+                                            "-k", kPassword, "-m", kMethod, "-b", "127.0.0.1",
+                                            "-l", std::to_string(socks_port)};
+  Process tcp_ss("/usr/bin/ss-local", ss_local_args, fx.dir.path() + "/ss-local-tcp.log");
+  std::vector<std::string> udp_args = ss_local_args;
+  udp_args.push_back("-U");
+  auto udp_ss = std::make_unique<Process>("/usr/bin/ss-local", udp_args,
+                                          fx.dir.path() + "/ss-local-udp.log");
+  assert_true(tcp_ss.start());
+  assert_true(udp_ss->start());
+  assert_true(fx.start_server({"--egress", "socks5", "--egress-socks5",
+                               harness::endpoint(AF_INET, socks_port)}));
+  assert_true(fx.start_local(harness::endpoint(AF_INET, target.port()),
+                             {"--flow-idle-timeout-ms", "60000"}));
+  UdpClient client;
+  bool ok = fx.echo_eventually(client, "out through ss-local", 10000);
+  if (!ok) fx.dump_logs();
+  assert_true(ok);
+  for (int i = 0; i < 20; ++i)
+    assert_true(client.echo(fx.front(), "egress " + std::to_string(i), 2000));
+  udp_ss->kill9();
+  assert_false(harness::eventually(
+      [&] { return client.echo(fx.front(), "no relay", 200); }, 1500));
+  udp_ss = std::make_unique<Process>("/usr/bin/ss-local", udp_args,
+                                     fx.dir.path() + "/ss-local-udp-2.log");
+  assert_true(udp_ss->start());
+  ok = fx.echo_eventually(client, "relay is back", 15000);
   if (!ok) fx.dump_logs();
   assert_true(ok);
 }
@@ -182,6 +222,7 @@ int main(void) {
       cmocka_unit_test(test_through_ss_tunnel_and_ss_server),
       cmocka_unit_test(test_via_socks5_through_ss_local),
       cmocka_unit_test(test_socks5_front_relays_connect_upstream),
+      cmocka_unit_test(test_server_egress_through_ss_local),
   };
   return cmocka_run_group_tests_name("real_chain", tests, nullptr, nullptr);
 }

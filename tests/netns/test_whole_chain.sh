@@ -166,7 +166,25 @@ check "[in-process] status says inproc, tunnel up" wait_for 3 bash -c \
   "'$build/controller/udptunctl' --socket '$work/ctl.sock' status | grep -q '^tun2socks .*inproc .* up '"
 ctl status | sed 's/^/    /'
 
-# 5. The GUI client disconnects: resetRouting, then tun2socks stopped. The TUN is no longer
+# 5. The server-side variant: udp-server's egress through SOCKS5 UDP ASSOCIATE at ss-local
+# in the server namespace (a TCP ss-local answers the ASSOCIATE, `ss-local -U` on the same
+# port relays the datagrams to ss-server, which sends them to the target).
+kill "$srv_pid"; wait "$srv_pid" 2>/dev/null
+ss_args=(-s 10.210.1.2 -p 8388 -k "$chain_password" -m chacha20-ietf-poly1305 -b 127.0.0.1 -l 1090)
+bg_in "$ns_s" ss-local-egress ss-local "${ss_args[@]}" --plugin obfs-local --plugin-opts "obfs=http;obfs-host=www.example.com"
+bg_in "$ns_s" ss-local-egress-udp ss-local "${ss_args[@]}" -U
+egress_udp_pid=${pids[-1]}
+wait_for 5 listening "$ns_s" 1090
+start_udp_server --egress socks5 --egress-socks5 127.0.0.1:1090
+check "[server egress socks5] UDP echo through udp-server → ss-local -U → ss-server" udp_ready 20
+check "[server egress socks5] DNS query" dns_query
+kill -9 "$egress_udp_pid"; wait "$egress_udp_pid" 2>/dev/null
+check "[server egress socks5] with ss-local -U gone, nothing gets through (it really is the way out)" \
+  bash -c "! (echo probe | ip netns exec $ns_c timeout 2 socat -t1 - UDP:10.210.2.2:5001 | grep -q probe)"
+bg_in "$ns_s" ss-local-egress-udp ss-local "${ss_args[@]}" -U
+check "[server egress socks5] ss-local -U back: flows are re-made by themselves" udp_ready 20
+
+# 6. The GUI client disconnects: resetRouting, then tun2socks stopped. The TUN is no longer
 # persistent after the reset, so it goes away with the last process holding it, and the
 # client's routes are exactly as before.
 kill "$gui_pid"; wait "$gui_pid" 2>/dev/null; gui_pid=

@@ -45,9 +45,9 @@ wait_for() {
 }
 listening() { ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q .; }
 
-start_udp_server() {
+start_udp_server() {  # extra flags...
   bg_in "$ns_s" udp-server "$chain_build/udpserver/udp-server" --listen 127.0.0.1:7001 \
-    --psk-file "$work/psk" --allow-target 10.210.2.0/24 --stats-interval-ms 200
+    --psk-file "$work/psk" --allow-target 10.210.2.0/24 --stats-interval-ms 200 "$@"
   srv_pid=${pids[-1]}
   wait_for 5 listening "$ns_s" 7001
 }

@@ -6,7 +6,6 @@
 #include <cstring>
 
 #include "engine.hpp"
-#include "udptun/protocol/socks5.hpp"
 
 namespace udptun::t2s {
 
@@ -14,29 +13,23 @@ using protocol::Address;
 using protocol::ByteView;
 namespace socks5 = protocol::socks5;
 
-class Socks5UdpPath::Association : public runtime::TcpStream::Events,
-                                   public runtime::UdpSocket::Events {
+class Socks5UdpPath::Association : public runtime::Socks5UdpAssociation::Events {
  public:
   Association(Socks5UdpPath& path, const Address& app)
       : path_(path),
         engine_(path.engine_),
         app_(app),
-        control_(engine_.loop(), *this, 64 * 1024),
-        relay_socket_(engine_.loop(), *this),
+        association_(engine_.loop(), *this, server(), engine_.config().socks5_username,
+                     engine_.config().socks5_password),
         last_active_ms_(engine_.loop().now_ms()) {}
 
   const Address& app() const { return app_; }
   uint64_t last_active_ms() const { return last_active_ms_; }
-
-  bool start() {
-    sockaddr_storage ss;
-    protocol::address_to_sockaddr(server(), &ss);
-    return control_.connect(reinterpret_cast<sockaddr*>(&ss)) == 0;
-  }
+  bool start() { return association_.start(); }
 
   void send(const Address& dst, ByteView payload) {
     last_active_ms_ = engine_.loop().now_ms();
-    if (!ready_) {
+    if (!association_.ready()) {
       if (waiting_.size() < 16) {
         waiting_.push_back({dst, std::vector<uint8_t>(payload.data, payload.data + payload.size)});
       } else {
@@ -44,16 +37,11 @@ class Socks5UdpPath::Association : public runtime::TcpStream::Events,
       }
       return;
     }
-    uint8_t header[socks5::kMaxUdpHeader];
-    size_t n = socks5::encode_udp_header(dst, header);
-    relay_socket_.queue(ByteView(header, n), payload, reinterpret_cast<sockaddr*>(&relay_));
+    association_.send(dst, payload);
     engine_.stats().udp_datagrams_up++;
   }
 
-  void close() {
-    control_.close();
-    relay_socket_.close();
-  }
+  void close() { association_.close(); }
 
  private:
   const Address& server() const {
@@ -61,78 +49,32 @@ class Socks5UdpPath::Association : public runtime::TcpStream::Events,
     return cfg.has_udp_socks5 ? cfg.udp_socks5 : cfg.socks5;
   }
 
-  void on_stream_connected(int status) override {
-    if (status != 0) return fail("cannot reach the SOCKS5 server");
-    control_.start_reading();
-    uint8_t any[4] = {0, 0, 0, 0};
-    handshake_ = std::make_unique<socks5::ClientHandshake>(
-        socks5::Command::udp_associate, Address::ipv4(any, 0), engine_.config().socks5_username,
-        engine_.config().socks5_password);
-    auto greeting = handshake_->start();
-    control_.write(ByteView(greeting), true);
-  }
-
-  void on_stream_data(ByteView data) override {
-    if (!handshake_) return;  // after the reply, the control connection only keeps us alive
-    inbox_.insert(inbox_.end(), data.data, data.data + data.size);
-    std::vector<uint8_t> out;
-    size_t consumed = 0;
-    auto st = handshake_->feed(ByteView(inbox_), out, consumed);
-    if (!out.empty()) control_.write(ByteView(out), true);
-    inbox_.erase(inbox_.begin(), inbox_.begin() + static_cast<long>(consumed));
-    if (st == socks5::ClientHandshake::Status::need_more) return;
-    if (st == socks5::ClientHandshake::Status::failed) return fail(handshake_->error());
-    Address bound = handshake_->reply().bound;
-    handshake_.reset();
-    if (!bound.is_ip()) return fail("the relay's address is a name");
-    // An unspecified relay address means "the server's own address" (RFC 1928 practice).
-    bool unspecified = std::all_of(
-        bound.ip.begin(), bound.ip.begin() + (bound.type == protocol::AddressType::ipv4 ? 4 : 16),
-        [](uint8_t b) { return b == 0; });
-    if (unspecified) {
-      uint16_t port = bound.port;
-      bound = server();
-      bound.port = port;
-    }
-    protocol::address_to_sockaddr(bound, &relay_);
-    sockaddr_storage any{};
-    any.ss_family = relay_.ss_family;
-    if (relay_socket_.open(reinterpret_cast<sockaddr*>(&any)) != 0)
-      return fail("cannot open a UDP socket");
-    ready_ = true;
+  void on_association_ready() override {
     auto waiting = std::move(waiting_);
     waiting_.clear();
     for (const auto& w : waiting) send(w.dst, ByteView(w.data));
   }
 
-  void on_stream_closed(const char* reason) override { fail(reason); }
-
-  void on_datagram(ByteView payload, const struct sockaddr* from) override {
-    (void)from;
-    auto h = socks5::decode_udp_header(payload);
-    if (!h.ok() || h.value.fragment != 0 || !h.value.address.is_ip()) {
-      engine_.stats().udp_dropped++;
-      return;
-    }
+  void on_association_datagram(const Address& source, ByteView payload) override {
     last_active_ms_ = engine_.loop().now_ms();
     sockaddr_storage src, dst;
-    protocol::address_to_sockaddr(h.value.address, &src);
+    protocol::address_to_sockaddr(source, &src);
     protocol::address_to_sockaddr(app_, &dst);
     if (src.ss_family != dst.ss_family) {
       engine_.stats().udp_dropped++;
       return;
     }
     engine_.deliver_udp(reinterpret_cast<sockaddr*>(&src), reinterpret_cast<sockaddr*>(&dst),
-                        h.value.payload);
+                        payload);
   }
 
-  void fail(const char* why) {
-    if (failed_) return;
-    failed_ = true;
+  void on_association_garbage() override { engine_.stats().udp_dropped++; }
+
+  void on_association_failed(const char* why) override {
     LOG_INFO(engine_.log(), "udp-socks5", "association for %s ends: %s",
              protocol::format_address(app_).c_str(), why);
     engine_.stats().udp_dropped += waiting_.size();
-    close();
+    waiting_.clear();
     path_.remove(this);
   }
 
@@ -143,13 +85,8 @@ class Socks5UdpPath::Association : public runtime::TcpStream::Events,
   Socks5UdpPath& path_;
   Engine& engine_;
   Address app_;
-  runtime::TcpStream control_;
-  runtime::UdpSocket relay_socket_;
-  std::unique_ptr<socks5::ClientHandshake> handshake_;
-  std::vector<uint8_t> inbox_;
+  runtime::Socks5UdpAssociation association_;
   std::vector<Waiting> waiting_;
-  sockaddr_storage relay_{};
-  bool ready_ = false, failed_ = false;
   uint64_t last_active_ms_;
 };
 

@@ -11,9 +11,7 @@
 #include <vector>
 
 #include "udptun/protocol/address.hpp"
-#include "udptun/protocol/socks5_client.hpp"
-#include "udptun/runtime/tcp_stream.hpp"
-#include "udptun/runtime/udp_socket.hpp"
+#include "udptun/runtime/socks5_udp_association.hpp"
 
 namespace udptun::t2s {
 

@@ -129,6 +129,12 @@ void Client::submit(FlowOrigin* origin, const protocol::Address& source,
     stats_.drops_refused++;
     return;
   }
+  if (flow->refused_until_ms != 0) {
+    // The hold is over: ask the server again (a refusal may have been transient, e.g. its
+    // egress SOCKS5 server restarting).
+    flow->refused_until_ms = 0;
+    announce(*flow);
+  }
   tunnel_.send_data(flow->id, payload);
 }
 

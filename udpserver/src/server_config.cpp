@@ -8,10 +8,13 @@ bool parse_server_config(const char* json, ServerConfig& out, std::string& error
   runtime::ConfigReader r(json);
   ServerConfig c;
   std::vector<std::string> listen, allow;
-  std::string psk_file, psk, level;
+  std::string psk_file, psk, level, egress, egress_socks5;
   constexpr uint64_t kDay = 86'400'000;
   bool ok = r.get_strings("listen", listen) && r.get_string("psk_file", psk_file) &&
             r.get_string("psk", psk) && r.get_strings("allow_targets", allow) &&
+            r.get_string("egress", egress) && r.get_string("egress_socks5", egress_socks5) &&
+            r.get_string("egress_socks5_username", c.egress_socks5_username) &&
+            r.get_string("egress_socks5_password", c.egress_socks5_password) &&
             r.get_uint("flow_idle_timeout_ms", 100, kDay, c.flow_idle_timeout_ms) &&
             r.get_uint("dns_idle_timeout_ms", 100, kDay, c.dns_idle_timeout_ms) &&
             r.get_uint("session_grace_ms", 0, kDay, c.session_grace_ms) &&
@@ -48,6 +51,18 @@ bool parse_server_config(const char* json, ServerConfig& out, std::string& error
       return false;
     }
     c.allow_targets.push_back(cidr);
+  }
+  if (egress == "socks5" || (egress.empty() && !egress_socks5.empty())) {
+    auto t = protocol::parse_address_text(egress_socks5);
+    if (!t.address || !t.address->is_ip() || t.address->port == 0) {
+      error = "\"egress\": \"socks5\" needs \"egress_socks5\": \"IP:PORT\" (e.g. ss-local -U)";
+      return false;
+    }
+    c.egress = ServerConfig::Egress::socks5;
+    c.egress_socks5 = *t.address;
+  } else if (!egress.empty() && egress != "direct") {
+    error = "\"egress\" must be \"direct\" or \"socks5\"";
+    return false;
   }
   if (!psk_file.empty() && !psk.empty()) {
     error = "give either \"psk_file\" or \"psk\", not both";

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "server.hpp"
+#include "server_config.hpp"
 #include "session.hpp"
 
 namespace udptun::server {
@@ -87,6 +88,19 @@ void ServerFlow::open_socket() {
     session_.flow_failed(*this, protocol::FlowState::target_forbidden, why);
     return;
   }
+  auto resolved = protocol::address_from_sockaddr(to);
+  if (resolved) target_ip_ = *resolved;
+  const ServerConfig& cfg = session_.server().config();
+  if (cfg.egress == ServerConfig::Egress::socks5) {
+    // Our own socket is replaced by a UDP ASSOCIATE at the egress SOCKS5 server; the flow is
+    // ready once the relay answered.
+    via_socks5_ = std::make_unique<runtime::Socks5UdpAssociation>(
+        session_.server().loop(), *this, cfg.egress_socks5, cfg.egress_socks5_username,
+        cfg.egress_socks5_password);
+    if (!via_socks5_->start())
+      session_.flow_failed(*this, protocol::FlowState::socket_error, "cannot reach the egress SOCKS5 server");
+    return;
+  }
   sockaddr_storage any{};
   if (to->sa_family == AF_INET6) {
     auto* a6 = reinterpret_cast<sockaddr_in6*>(&any);
@@ -102,18 +116,40 @@ void ServerFlow::open_socket() {
     session_.flow_failed(*this, protocol::FlowState::socket_error, uv_strerror(rc));
     return;
   }
+  became_ready();
+}
+
+void ServerFlow::became_ready() {
   auto waiting = std::move(waiting_);
   waiting_.clear();
   for (const auto& d : waiting) send(ByteView(d), nullptr);
+  ready_reported_ = true;
   session_.flow_ready(*this);
+}
+
+void ServerFlow::on_association_datagram(const Address& source, ByteView payload) {
+  last_active_ms_ = session_.server().loop().now_ms();
+  bool from_target = target_.is_ip() && source.type == target_ip_.type &&
+                     source.port == target_ip_.port && source.ip == target_ip_.ip;
+  session_.deliver(*this, payload, from_target ? nullptr : &source);
+}
+
+void ServerFlow::on_association_failed(const char* why) {
+  if (ready_reported_) {
+    // The association died under an open flow (the SOCKS5 server restarted): the client
+    // forgets the flow and its next datagram opens a fresh one.
+    session_.flow_lost(*this, why);
+  } else {
+    session_.flow_failed(*this, protocol::FlowState::socket_error, why);
+  }
 }
 
 void ServerFlow::send(ByteView payload, const Address* to) {
   Server& server = session_.server();
   udpserver_stats& st = server.stats();
   last_active_ms_ = server.loop().now_ms();
-  if (!socket_.is_open()) {
-    if (resolving_ && waiting_.size() < kMaxWaitingDatagrams) {
+  if (!ready()) {
+    if ((resolving_ || via_socks5_) && waiting_.size() < kMaxWaitingDatagrams) {
       waiting_.emplace_back(payload.data, payload.data + payload.size);
     } else {
       st.drops_send_failed++;
@@ -124,7 +160,7 @@ void ServerFlow::send(ByteView payload, const Address* to) {
   sockaddr_storage other;
   if (to) {
     if (!to->is_ip() || protocol::address_to_sockaddr(*to, &other) == 0 ||
-        other.ss_family != socket_.family()) {
+        other.ss_family != target_sa_.ss_family) {
       st.drops_forbidden++;
       return;
     }
@@ -134,7 +170,10 @@ void ServerFlow::send(ByteView payload, const Address* to) {
       return;
     }
   }
-  socket_.queue(ByteView(), payload, dest);  // leaves with its batch at the end of the iteration
+  if (via_socks5_)
+    via_socks5_->send(to ? *to : target_ip_, payload);
+  else
+    socket_.queue(ByteView(), payload, dest);  // leaves with its batch at the end of the iteration
   st.datagrams_to_targets++;
   st.bytes_to_targets += payload.size;
 }
@@ -173,7 +212,8 @@ void ServerFlow::on_datagram(ByteView payload, const struct sockaddr* from) {
 
 bool ServerFlow::bound_address(Address& out) const {
   sockaddr_storage ss;
-  if (socket_.local_address(&ss) != 0) return false;
+  // Through the egress SOCKS5 server, the address targets see is the relay's, not known here.
+  if (via_socks5_ || socket_.local_address(&ss) != 0) return false;
   auto a = protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
   if (!a) return false;
   out = *a;

@@ -7,16 +7,19 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "udptun/protocol/address.hpp"
+#include "udptun/runtime/socks5_udp_association.hpp"
 #include "udptun/runtime/udp_socket.hpp"
 
 namespace udptun::server {
 
 class Session;
 
-class ServerFlow : public runtime::UdpSocket::Events {
+class ServerFlow : public runtime::UdpSocket::Events,
+                   public runtime::Socks5UdpAssociation::Events {
  public:
   ServerFlow(Session& session, uint32_t id, const protocol::Address& target);
   ~ServerFlow() override;
@@ -32,7 +35,7 @@ class ServerFlow : public runtime::UdpSocket::Events {
   uint32_t id() const { return id_; }
   const protocol::Address& target() const { return target_; }
   bool is_dns() const { return target_.port == 53; }
-  bool ready() const { return socket_.is_open(); }
+  bool ready() const { return socket_.is_open() || (via_socks5_ && via_socks5_->ready()); }
   uint64_t last_active_ms() const { return last_active_ms_; }
   // The server-side address targets see (valid once ready).
   bool bound_address(protocol::Address& out) const;
@@ -44,7 +47,14 @@ class ServerFlow : public runtime::UdpSocket::Events {
   };
   static void on_resolved(uv_getaddrinfo_t* req, int status, struct addrinfo* res);
   void open_socket();
+  void became_ready();
   void on_datagram(protocol::ByteView payload, const struct sockaddr* from) override;
+  // The socks5 egress.
+  void on_association_ready() override { became_ready(); }
+  void on_association_datagram(const protocol::Address& source,
+                               protocol::ByteView payload) override;
+  void on_association_failed(const char* why) override;
+  void on_association_send_dropped(size_t count) override { on_send_dropped(count); }
   void on_send_dropped(size_t count) override;
   bool is_target(const struct sockaddr* from) const;
 
@@ -53,6 +63,9 @@ class ServerFlow : public runtime::UdpSocket::Events {
   protocol::Address target_;
   sockaddr_storage target_sa_{};
   runtime::UdpSocket socket_;
+  std::unique_ptr<runtime::Socks5UdpAssociation> via_socks5_;  // egress "socks5"
+  protocol::Address target_ip_;  // the target once resolved
+  bool ready_reported_ = false;
   uint64_t last_active_ms_ = 0;
   ResolveRequest* resolving_ = nullptr;
   std::vector<std::vector<uint8_t>> waiting_;  // datagrams sent while resolving (a few)

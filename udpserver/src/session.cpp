@@ -145,6 +145,13 @@ void Session::flow_failed(ServerFlow& flow, FlowState state, const char* why) {
   close_flow(id, protocol::CloseReason::refused, false);  // destroys `flow`
 }
 
+void Session::flow_lost(ServerFlow& flow, const char* why) {
+  uint32_t id = flow.id();
+  LOG_INFO(server_.log(), tag_, "flow %u to %s lost: %s", id,
+           protocol::format_address(flow.target()).c_str(), why);
+  close_flow(id, protocol::CloseReason::error, true);  // destroys `flow`
+}
+
 void Session::deliver(ServerFlow& flow, ByteView payload, const Address* source) {
   udpserver_stats& st = server_.stats();
   last_active_ms_ = server_.loop().now_ms();

@@ -39,6 +39,8 @@ class Session {
   void deliver(ServerFlow& flow, protocol::ByteView payload, const protocol::Address* source);
   void flow_ready(ServerFlow& flow);
   void flow_failed(ServerFlow& flow, protocol::FlowState state, const char* why);
+  // An open flow's egress ended under it: closed, and the client told (CLOSE_FLOW error).
+  void flow_lost(ServerFlow& flow, const char* why);
 
   // Closes flows idle past their timeout.
   void sweep(uint64_t now_ms);
