@@ -24,6 +24,16 @@ static void on_session(void* user, const char* id, int up, int resumed) {
   session_up = up;
 }
 
+/* The whole file, NUL-terminated, in buf (at most cap-1 bytes); 0 when unreadable. */
+static int slurp(const char* path, char* buf, size_t cap) {
+  FILE* f = fopen(path, "rb");
+  if (!f) return 0;
+  size_t n = fread(buf, 1, cap - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  return 1;
+}
+
 static void sleep_ms(long ms) {
   struct timespec t = {ms / 1000, (ms % 1000) * 1000000L};
   nanosleep(&t, NULL);
@@ -59,6 +69,20 @@ int main(int argc, char** argv) {
   udplocal_free(local);
   udpserver_free(server);
 
+  /* The shipped example configurations are valid (argv: server, local, tun2socks). */
+  if (argc > 4) {
+    char text[4096];
+    udpserver_t* s2 = slurp(argv[2], text, sizeof text) ? udpserver_new(text, err, sizeof err) : NULL;
+    if (!s2) return fprintf(stderr, "%s: %s\n", argv[2], err), 1;
+    udpserver_free(s2);
+    udplocal_t* l2 = slurp(argv[3], text, sizeof text) ? udplocal_new(text, err, sizeof err) : NULL;
+    if (!l2) return fprintf(stderr, "%s: %s\n", argv[3], err), 1;
+    udplocal_free(l2);
+    tun2socks_t* t2 = slurp(argv[4], text, sizeof text) ? tun2socks_new(text, err, sizeof err) : NULL;
+    if (!t2) return fprintf(stderr, "%s: %s\n", argv[4], err), 1;
+    tun2socks_free(t2);
+    printf("the example configurations are accepted\n");
+  }
   if (tun2socks_new("{\"no_such_key\":1}", err, sizeof err) != NULL) return 1;
   printf("tun2socks refused a bad configuration: %s\n", err);
   proxy_controller_t* controller = proxy_controller_new("{\"socket\":\"/tmp/x.sock\"}", err, sizeof err);

@@ -41,8 +41,14 @@ check "pkg-config knows the libraries" [ -n "$flags" ]
 cc -Wall -Wextra -Werror -o "$work/consumer" "$src/tests/install/consumer.c" $flags 2>"$work/cc.log"
 check "a C program builds against the installed headers" [ $? -eq 0 ]
 printf 'install test key, long enough\n' >"$work/psk"
-LD_LIBRARY_PATH=$libdir "$work/consumer" "$work/psk" >"$work/consumer.log" 2>&1
+examples=()
+for c in udp-server udp-local tun2socks; do
+  sed "s|/etc/udptun/psk|$work/psk|" "$prefix/share/doc/udptun/examples/$c.json" >"$work/$c.json"
+  examples+=("$work/$c.json")
+done
+LD_LIBRARY_PATH=$libdir "$work/consumer" "$work/psk" "${examples[@]}" >"$work/consumer.log" 2>&1
 check "and runs a tunnel through the installed libraries" [ $? -eq 0 ]
+check "the shipped example configurations are valid" grep -q "example configurations are accepted" "$work/consumer.log"
 
 cpack -G DEB --config "$build/CPackConfig.cmake" -B "$work/pkg" >"$work/cpack.log" 2>&1
 deb=$(ls "$work"/pkg/*.deb 2>/dev/null | head -1)
