@@ -87,20 +87,9 @@ base_fds_ctl=$(fds "$ctl_pid"); base_rss_ctl=$(rss_kib "$ctl_pid")
 in_c python3 "$chain_tools/udp_load.py" 10.210.2.2 5001 200 150 "$work/stop-load" >"$work/load.txt" 2>"$work/load.log" &
 load_job=$!
 sleep 1
-# Seconds from T to the first echo received after it (or "never").
-echo_after() {  # T
-  local end=$(($(date +%s) + 20))
-  while [ "$(date +%s)" -le "$end" ]; do
-    local first
-    first=$(awk -v t="$1" '$1 > t {print $1; exit}' "$work/load.txt")
-    if [ -n "$first" ]; then awk -v a="$first" -v b="$1" 'BEGIN {printf "%.3f", a - b}'; return; fi
-    sleep 0.1
-  done
-  echo never
-}
 recovered() {  # name, T
   local gap
-  gap=$(echo_after "$2")
+  gap=$(echo_after "$work/load.txt" "$2")
   echo "    recovery: $1: first echo ${gap} s after the peer was back"
   echo "$1 $gap" >>"$work/recovery.txt"
   [ "$gap" != never ] && awk -v g="$gap" 'BEGIN {exit !(g < 15)}'
@@ -111,7 +100,6 @@ sleep 1
 start_udp_server; t=$(now)
 check "udp-server killed -9 and restarted: traffic resumes by itself" recovered "udp-server kill -9" "$t"
 
-ul_pid() { ctl --json status | python3 -c 'import json,sys; print([s["pid"] for s in json.load(sys.stdin)["result"]["services"] if s["name"]=="udp-local"][0])'; }
 old=$(ul_pid)
 kill -9 "$old"
 wait_for 10 bash -c "p=\$('$build/controller/udptunctl' --socket '$work/ctl.sock' --json status | python3 -c 'import json,sys; print([s[\"pid\"] for s in json.load(sys.stdin)[\"result\"][\"services\"] if s[\"name\"]==\"udp-local\"][0])'); [ \"\$p\" != 0 ] && [ \"\$p\" != $old ]"

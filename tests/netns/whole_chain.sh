@@ -115,12 +115,26 @@ whole_chain_setup() {
     '{"action":"configureRouting","parameters":{"proxyIp":"10.210.1.2","routerIp":"10.0.85.1","tunName":"'"$tun"'","isAutoConnect":false}}' \
     "$work/gui.log" 900 &
   gui_pid=$!
-  wait_for 5 grep -q '"statusCode": 0' "$work/gui.log" || return 1
+  wait_for 5 grep -qs '"statusCode": 0' "$work/gui.log" || return 1
   local obfs=(--plugin obfs-local --plugin-opts "obfs=http;obfs-host=www.example.com")
   local ss=(-s 10.210.1.2 -p 8388 -k "$chain_password" -m chacha20-ietf-poly1305 -b 127.0.0.1)
   ctl start ss-tunnel -- "$(command -v ss-tunnel)" "${ss[@]}" -l 7000 -L 127.0.0.1:7001 "${obfs[@]}" >/dev/null &&
     ctl start ss-local -- "$(command -v ss-local)" "${ss[@]}" -l 1080 "${obfs[@]}" >/dev/null || return 1
   wait_for 5 listening "$ns_c" 7000 && wait_for 5 listening "$ns_c" 1080
+}
+
+# Seconds from T to the first echo udp_load.py logged in FILE after it, or "never" (20 s).
+echo_after() {  # file T
+  local end=$(($(date +%s) + 20)) first
+  while [ "$(date +%s)" -le "$end" ]; do
+    first=$(awk -v t="$2" '$1 > t {print $1; exit}' "$1")
+    if [ -n "$first" ]; then awk -v a="$first" -v b="$2" 'BEGIN {printf "%.3f", a - b}'; return; fi
+    sleep 0.05
+  done
+  echo never
+}
+ul_pid() {  # the controller's udp-local's pid
+  ctl --json status | python3 -c 'import json,sys; print([s["pid"] for s in json.load(sys.stdin)["result"]["services"] if s["name"]=="udp-local"][0])'
 }
 
 # Client-side checks (through the TUN).
