@@ -103,7 +103,7 @@ static void test_via_socks5_through_ss_local(void**) {
 // TCP-only ss-local answers the ASSOCIATE, an `ss-local -U` on the same port number relays
 // the datagrams) → ss-server → target. With the UDP ss-local gone nothing gets through (so
 // the datagrams really take that way); once it is back, flows are re-made by themselves.
-static void test_server_egress_through_ss_local(void**) {
+static void egress_through_ss_local(const char* mode) {
   EchoServer target;
   TunnelFixture fx;
   ShadowsocksServer ss;
@@ -119,7 +119,7 @@ static void test_server_egress_through_ss_local(void**) {
                                           fx.dir.path() + "/ss-local-udp.log");
   assert_true(tcp_ss.start());
   assert_true(udp_ss->start());
-  assert_true(fx.start_server({"--egress", "socks5", "--egress-socks5",
+  assert_true(fx.start_server({"--egress", mode, "--egress-socks5",
                                harness::endpoint(AF_INET, socks_port)}));
   assert_true(fx.start_local(harness::endpoint(AF_INET, target.port()),
                              {"--flow-idle-timeout-ms", "60000"}));
@@ -138,6 +138,15 @@ static void test_server_egress_through_ss_local(void**) {
   ok = fx.echo_eventually(client, "relay is back", 15000);
   if (!ok) fx.dump_logs();
   assert_true(ok);
+}
+
+static void test_server_egress_through_ss_local(void**) {
+  egress_through_ss_local("socks5");
+}
+
+// The same through the seed's packet pipe: udp-server → in-process tun2socks → ss-local.
+static void test_server_egress_through_tun2socks_and_ss_local(void**) {
+  egress_through_ss_local("tun2socks");
 }
 
 // A TCP echo target for the CONNECT relay.
@@ -223,6 +232,7 @@ int main(void) {
       cmocka_unit_test(test_via_socks5_through_ss_local),
       cmocka_unit_test(test_socks5_front_relays_connect_upstream),
       cmocka_unit_test(test_server_egress_through_ss_local),
+      cmocka_unit_test(test_server_egress_through_tun2socks_and_ss_local),
   };
   return cmocka_run_group_tests_name("real_chain", tests, nullptr, nullptr);
 }

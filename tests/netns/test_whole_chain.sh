@@ -4,6 +4,8 @@
 #   apps (client ns) → TUN → tun2socks ─UDP─► udp-local → ss-tunnel → obfs-local → obfs-server
 #                                                → ss-server → udp-server → target ns
 #                               └─TCP─► ss-local → obfs-local → … → ss-server → target ns
+# and on the server, udp-server's egress also through SOCKS5 (ss-local -U), directly or as
+# IP packets through an in-process tun2socks.
 # Everything on the client is started through proxy-controller's JSON API (a GUI-like client
 # configures routing; udptunctl starts the services). Three ways to run udp-local: inside the
 # tun2socks process, as its own process behind SOCKS5, and everything in-process in the
@@ -171,6 +173,13 @@ check "[server egress socks5] with ss-local -U gone, nothing gets through (it re
   bash -c "! (echo probe | ip netns exec $ns_c timeout 2 socat -t1 - UDP:10.210.2.2:5001 | grep -q probe)"
 bg_in "$ns_s" ss-local-egress-udp ss-local "${ss_args[@]}" -U
 check "[server egress socks5] ss-local -U back: flows are re-made by themselves" udp_ready 20
+# And the seed's packet pipe: udp-server → in-process tun2socks → ss-local -U → ss-server.
+kill "$srv_pid"; wait "$srv_pid" 2>/dev/null
+start_udp_server --egress tun2socks --egress-socks5 127.0.0.1:1090
+check "[server egress tun2socks] UDP echo through udp-server → tun2socks → ss-local -U → ss-server" udp_ready 20
+check "[server egress tun2socks] DNS query" dns_query
+check "[server egress tun2socks] 1 MiB UDP transfer, SHA-256 matches" \
+  in_c timeout 90 python3 "$chain_tools/udp_transfer.py" 10.210.2.2 5001 1048576 1024 4000
 
 # 6. The GUI client disconnects: resetRouting, then tun2socks stopped. The TUN is no longer
 # persistent after the reset, so it goes away with the last process holding it, and the

@@ -1,5 +1,7 @@
 #include "server.hpp"
 
+#include "tun2socks_egress.hpp"
+
 #include <sys/time.h>
 
 #include <algorithm>
@@ -47,7 +49,17 @@ int Server::start(const udpserver_callbacks* cb, void* user) {
 int Server::run(const udpserver_callbacks* cb, void* user) {
   adopt(cb ? cb : &cb_, user);
   int rc = 0;
-  if (!open_listeners()) {
+  bool egress_ok = true;
+  if (config_.egress == ServerConfig::Egress::tun2socks) {
+    egress_ = std::make_unique<Tun2socksEgress>(loop_, log_);
+    std::string why = egress_->start(config_.egress_socks5, config_.egress_socks5_username,
+                                     config_.egress_socks5_password);
+    if (!why.empty()) {
+      report_error(why);
+      egress_ok = false;
+    }
+  }
+  if (!egress_ok || !open_listeners()) {
     rc = -1;
     loop_.request_stop();  // the loop runs once to close what was opened, then returns
   } else {
@@ -298,6 +310,7 @@ void Server::shutdown() {
   while (!sessions_.empty()) remove_session(sessions_.begin()->first, "server stopped");
   for (auto& d : dead_links_) d.link->stream().close_flushing();
   bury_dead_links(true);
+  if (egress_) egress_->stop();  // after the flows: they detach from it
 }
 
 }  // namespace udptun::server

@@ -23,6 +23,7 @@ namespace udptun::server {
 
 class ClientLink;
 class Session;
+class Tun2socksEgress;
 
 class Server : public runtime::InstanceHost<udpserver_callbacks> {
  public:
@@ -42,6 +43,8 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
   const protocol::PreSharedKey& key() const { return key_; }
   const TargetPolicy& policy() const { return policy_; }
   udpserver_stats& stats() { return stats_; }
+  // The "tun2socks" egress (nullptr with the other egresses).
+  Tun2socksEgress* tun2socks_egress() { return egress_.get(); }
 
   // Decides a verified-structure hello: checks MAC, clock and replay, then resumes or
   // creates the session and attaches the link to it.
@@ -63,6 +66,7 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
   void report_session(Session& s, bool up);
 
   ServerConfig config_;
+  std::unique_ptr<Tun2socksEgress> egress_;
   protocol::PreSharedKey key_;
   TargetPolicy policy_;
   ReplayGuard replay_;

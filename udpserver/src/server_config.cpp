@@ -52,16 +52,17 @@ bool parse_server_config(const char* json, ServerConfig& out, std::string& error
     }
     c.allow_targets.push_back(cidr);
   }
-  if (egress == "socks5" || (egress.empty() && !egress_socks5.empty())) {
+  if (egress == "socks5" || egress == "tun2socks" || (egress.empty() && !egress_socks5.empty())) {
     auto t = protocol::parse_address_text(egress_socks5);
     if (!t.address || !t.address->is_ip() || t.address->port == 0) {
-      error = "\"egress\": \"socks5\" needs \"egress_socks5\": \"IP:PORT\" (e.g. ss-local -U)";
+      error = "\"egress\": \"" + (egress.empty() ? std::string("socks5") : egress) +
+              "\" needs \"egress_socks5\": \"IP:PORT\" (e.g. ss-local -U)";
       return false;
     }
-    c.egress = ServerConfig::Egress::socks5;
+    c.egress = egress == "tun2socks" ? ServerConfig::Egress::tun2socks : ServerConfig::Egress::socks5;
     c.egress_socks5 = *t.address;
   } else if (!egress.empty() && egress != "direct") {
-    error = "\"egress\" must be \"direct\" or \"socks5\"";
+    error = "\"egress\" must be \"direct\", \"socks5\" or \"tun2socks\"";
     return false;
   }
   if (!psk_file.empty() && !psk.empty()) {

@@ -15,10 +15,11 @@ struct ServerConfig {
   std::vector<protocol::Address> listen;  // TCP listen addresses (IP literals)
   std::vector<uint8_t> key;               // the pre-shared key
   std::vector<Cidr> allow_targets;        // opens otherwise refused target ranges
-  // How datagrams leave for their targets: our own sockets (one per flow), or each flow
-  // through its own UDP ASSOCIATE at a SOCKS5 server (e.g. `ss-local -U` beside a TCP
-  // ss-local: the server's egress goes through shadowsocks again).
-  enum class Egress { direct, socks5 } egress = Egress::direct;
+  // How datagrams leave for their targets: our own sockets (one per flow); each flow through
+  // its own UDP ASSOCIATE at a SOCKS5 server (e.g. `ss-local -U` beside a TCP ss-local: the
+  // server's egress goes through shadowsocks again); or as IP packets through an in-process
+  // tun2socks whose UDP goes to that SOCKS5 server (the seed's packet-pipe variant).
+  enum class Egress { direct, socks5, tun2socks } egress = Egress::direct;
   protocol::Address egress_socks5;
   std::string egress_socks5_username, egress_socks5_password;
   uint64_t flow_idle_timeout_ms = 120'000;
@@ -40,7 +41,7 @@ struct ServerConfig {
 
 // Keys (all optional but "listen" and one of "psk_file"/"psk"):
 //   listen: "ADDR:PORT" or [..]       psk_file: path      psk: the key itself (embedding)
-//   allow_targets: ["CIDR", ..]       egress: "direct"|"socks5"  egress_socks5: "IP:PORT"
+//   allow_targets: ["CIDR", ..]       egress: "direct"|"socks5"|"tun2socks"  egress_socks5: "IP:PORT"
 //   egress_socks5_username, egress_socks5_password,               flow_idle_timeout_ms, dns_idle_timeout_ms,
 //   session_grace_ms, link_timeout_ms, handshake_timeout_ms, max_flows_per_session,
 //   flow_opens_per_second, max_sessions, max_pending_handshakes, max_clock_skew_ms,

@@ -28,6 +28,9 @@ ServerFlow::ServerFlow(Session& session, uint32_t id, const Address& target)
 
 ServerFlow::~ServerFlow() {
   if (resolving_) resolving_->owner = nullptr;
+  if (via_tun2socks_) {
+    if (Tun2socksEgress* e = session_.server().tun2socks_egress()) e->detach(endpoint_);
+  }
 }
 
 void ServerFlow::start() {
@@ -91,6 +94,12 @@ void ServerFlow::open_socket() {
   auto resolved = protocol::address_from_sockaddr(to);
   if (resolved) target_ip_ = *resolved;
   const ServerConfig& cfg = session_.server().config();
+  if (cfg.egress == ServerConfig::Egress::tun2socks && session_.server().tun2socks_egress()) {
+    endpoint_ = session_.server().tun2socks_egress()->attach(*this, target_ip_.type);
+    via_tun2socks_ = true;
+    became_ready();
+    return;
+  }
   if (cfg.egress == ServerConfig::Egress::socks5) {
     // Our own socket is replaced by a UDP ASSOCIATE at the egress SOCKS5 server; the flow is
     // ready once the relay answered.
@@ -170,7 +179,12 @@ void ServerFlow::send(ByteView payload, const Address* to) {
       return;
     }
   }
-  if (via_socks5_)
+  if (via_tun2socks_) {
+    if (!server.tun2socks_egress()->send(endpoint_, to ? *to : target_ip_, payload)) {
+      st.drops_send_failed++;
+      return;
+    }
+  } else if (via_socks5_)
     via_socks5_->send(to ? *to : target_ip_, payload);
   else
     socket_.queue(ByteView(), payload, dest);  // leaves with its batch at the end of the iteration
@@ -213,7 +227,7 @@ void ServerFlow::on_datagram(ByteView payload, const struct sockaddr* from) {
 bool ServerFlow::bound_address(Address& out) const {
   sockaddr_storage ss;
   // Through the egress SOCKS5 server, the address targets see is the relay's, not known here.
-  if (via_socks5_ || socket_.local_address(&ss) != 0) return false;
+  if (via_socks5_ || via_tun2socks_ || socket_.local_address(&ss) != 0) return false;
   auto a = protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
   if (!a) return false;
   out = *a;

@@ -13,13 +13,15 @@
 #include "udptun/protocol/address.hpp"
 #include "udptun/runtime/socks5_udp_association.hpp"
 #include "udptun/runtime/udp_socket.hpp"
+#include "tun2socks_egress.hpp"
 
 namespace udptun::server {
 
 class Session;
 
 class ServerFlow : public runtime::UdpSocket::Events,
-                   public runtime::Socks5UdpAssociation::Events {
+                   public runtime::Socks5UdpAssociation::Events,
+                   public Tun2socksEgress::Receiver {
  public:
   ServerFlow(Session& session, uint32_t id, const protocol::Address& target);
   ~ServerFlow() override;
@@ -35,7 +37,9 @@ class ServerFlow : public runtime::UdpSocket::Events,
   uint32_t id() const { return id_; }
   const protocol::Address& target() const { return target_; }
   bool is_dns() const { return target_.port == 53; }
-  bool ready() const { return socket_.is_open() || (via_socks5_ && via_socks5_->ready()); }
+  bool ready() const {
+    return socket_.is_open() || (via_socks5_ && via_socks5_->ready()) || via_tun2socks_;
+  }
   uint64_t last_active_ms() const { return last_active_ms_; }
   // The server-side address targets see (valid once ready).
   bool bound_address(protocol::Address& out) const;
@@ -53,6 +57,10 @@ class ServerFlow : public runtime::UdpSocket::Events,
   void on_association_ready() override { became_ready(); }
   void on_association_datagram(const protocol::Address& source,
                                protocol::ByteView payload) override;
+  // The tun2socks egress.
+  void on_egress_datagram(const protocol::Address& source, protocol::ByteView payload) override {
+    on_association_datagram(source, payload);
+  }
   void on_association_failed(const char* why) override;
   void on_association_send_dropped(size_t count) override { on_send_dropped(count); }
   void on_send_dropped(size_t count) override;
@@ -65,6 +73,8 @@ class ServerFlow : public runtime::UdpSocket::Events,
   runtime::UdpSocket socket_;
   std::unique_ptr<runtime::Socks5UdpAssociation> via_socks5_;  // egress "socks5"
   protocol::Address target_ip_;  // the target once resolved
+  bool via_tun2socks_ = false;   // egress "tun2socks": packets from endpoint_
+  protocol::Address endpoint_;
   bool ready_reported_ = false;
   uint64_t last_active_ms_ = 0;
   ResolveRequest* resolving_ = nullptr;

@@ -16,9 +16,10 @@ const std::vector<CommandLineOption> kOptions = {
     {"--allow-target", "allow_targets", Kind::string_list, "CIDR",
      "allow targets in an otherwise refused range, e.g. 127.0.0.0/8 (repeatable)"},
     {"--egress", "egress", Kind::string, "MODE",
-     "direct (default: our own sockets) or socks5 (each flow through a UDP ASSOCIATE)"},
+     "direct (default: our own sockets), socks5 (each flow through a UDP ASSOCIATE) or "
+     "tun2socks (IP packets through an in-process tun2socks, its UDP via SOCKS5)"},
     {"--egress-socks5", "egress_socks5", Kind::string, "IP:PORT",
-     "the SOCKS5 server for --egress socks5, e.g. ss-local -U (implies it)"},
+     "the SOCKS5 server for --egress socks5/tun2socks, e.g. ss-local -U (implies socks5)"},
     {"--egress-socks5-username", "egress_socks5_username", Kind::string, "NAME",
      "RFC 1929 credentials for it ..."},
     {"--egress-socks5-password", "egress_socks5_password", Kind::string, "PASSWORD", "..."},
