@@ -32,6 +32,13 @@ check() {  # name, command...
   if "$@"; then echo "ok: $name"; else echo "FAILED: $name"; failures=$((failures + 1)); fi
 }
 finish() {
+  # Our daemons stop cleanly (the controller stops its children); in a sanitizer build any
+  # report they printed on the way (leaks at exit included) fails the test.
+  if [ -n "${ctl_pid:-}" ] && [ -z "${gui_pid:-}" ]; then
+    kill -TERM "$ctl_pid" 2>/dev/null; wait "$ctl_pid" 2>/dev/null; ctl_pid=
+    [ -n "${srv_pid:-}" ] && { kill -TERM "$srv_pid" 2>/dev/null; wait "$srv_pid" 2>/dev/null; }
+    check "no sanitizer report in any daemon's log" bash -c "! grep -lE 'Sanitizer|runtime error:' '$work'/*.log"
+  fi
   if [ $failures -ne 0 ]; then for f in "$work"/*.log; do echo "---- $f"; tail -25 "$f"; done; fi
   echo "$((checks - failures)) passed, $failures failed"
   [ $failures -eq 0 ]
