@@ -48,8 +48,9 @@ int Engine::run(const tun2socks_callbacks* cb, void* user) {
     rc = -1;
     loop_.request_stop();
   } else {
-    LOG_INFO(log_, "", "running on %s (MTU %u), TCP via SOCKS5 %s, UDP %s", device_->name().c_str(),
-             config_.mtu, protocol::format_address(config_.socks5).c_str(),
+    LOG_INFO(log_, "", "running on %s (MTU %u%s), TCP via SOCKS5 %s, UDP %s",
+             device_->name().c_str(), config_.mtu, device_->features().c_str(),
+             protocol::format_address(config_.socks5).c_str(),
              config_.udp == UdpMode::udp_local ? "via the in-process udp-local"
              : config_.udp == UdpMode::socks5  ? "via SOCKS5 UDP ASSOCIATE"
                                                : "off");

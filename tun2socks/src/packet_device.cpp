@@ -27,9 +27,17 @@ int TunDevice::start(Receiver receiver, std::string& error) {
       return -errno;
     }
     ifreq ifr{};
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    // With a virtio-net header on every packet the kernel may hand us TCP as 64 KiB
+    // super-packets (TSO) with checksums left partial: one read and one lwIP input instead of
+    // ~45. Older kernels or drivers without it: plain packets.
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
     std::strncpy(ifr.ifr_name, name_.c_str(), IFNAMSIZ - 1);
-    if (ioctl(fd_, TUNSETIFF, &ifr) < 0) {
+    bool attached = ioctl(fd_, TUNSETIFF, &ifr) == 0;
+    if (!attached) {
+      ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+      attached = ioctl(fd_, TUNSETIFF, &ifr) == 0;
+    }
+    if (!attached) {
       int e = errno;
       error = "cannot create TUN device " + name_ + ": " + std::strerror(e);
       close(fd_);
@@ -40,29 +48,52 @@ int TunDevice::start(Receiver receiver, std::string& error) {
   } else if (name_.empty()) {
     name_ = "fd:" + std::to_string(fd_);
   }
+  setup_offloads();
   int flags = fcntl(fd_, F_GETFL);
   fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
-  buffer_.resize(mtu_ + 64 > 65536 ? mtu_ + 64 : 65536);
+  buffer_.resize(kVnetHeader + 65536);
   int rc = poll_.init(this, [&](uv_poll_t* p) { return uv_poll_init(loop_.get(), p, fd_); });
   if (rc == 0) rc = uv_poll_start(poll_.get(), UV_READABLE, on_readable);
   if (rc != 0) error = std::string("cannot watch the TUN device: ") + uv_strerror(rc);
   return rc;
 }
 
+void TunDevice::setup_offloads() {
+  ifreq ifr{};
+  if (ioctl(fd_, TUNGETIFF, &ifr) != 0 || !(ifr.ifr_flags & IFF_VNET_HDR)) return;
+  int size = static_cast<int>(kVnetHeader);
+  if (ioctl(fd_, TUNSETVNETHDRSZ, &size) != 0) return;
+  vnet_header_ = true;
+  // Checksums may stay partial (lwIP does not check them) and TCP may come as TSO
+  // super-packets; never UDP fragmentation offload (lwIP wants real datagrams).
+  if (ioctl(fd_, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) == 0) tso_ = true;
+}
+
 void TunDevice::on_readable(uv_poll_t* p, int status, int) {
   auto* self = static_cast<TunDevice*>(p->data);
   if (!self || status < 0) return;
+  const size_t skip = self->vnet_header_ ? kVnetHeader : 0;
   // Bounded per wake-up, so the rest of the loop (sockets, timers) gets its turn.
   for (int i = 0; i < 256; ++i) {
     ssize_t n = read(self->fd_, self->buffer_.data(), self->buffer_.size());
-    if (n <= 0) return;
-    self->receiver_(self->buffer_.data(), static_cast<size_t>(n));
+    if (n <= static_cast<ssize_t>(skip)) return;
+    // The virtio-net header only says how the kernel cut corners (partial checksum, GSO):
+    // the IP packet after it is whole and its lengths are right, which is all lwIP needs.
+    self->receiver_(self->buffer_.data() + skip, static_cast<size_t>(n) - skip);
   }
 }
 
 bool TunDevice::send(const struct iovec* iov, int iovcnt) {
   if (fd_ < 0) return false;
-  return writev(fd_, iov, iovcnt) > 0;
+  if (!vnet_header_) return writev(fd_, iov, iovcnt) > 0;
+  // Our packets are whole with full checksums: a zero header says exactly that.
+  static const uint8_t kPlain[kVnetHeader] = {};
+  struct iovec all[kMaxIov + 1];
+  if (iovcnt > static_cast<int>(kMaxIov)) return false;
+  all[0].iov_base = const_cast<uint8_t*>(kPlain);
+  all[0].iov_len = kVnetHeader;
+  for (int i = 0; i < iovcnt; ++i) all[i + 1] = iov[i];
+  return writev(fd_, all, iovcnt + 1) > 0;
 }
 
 void TunDevice::stop() {

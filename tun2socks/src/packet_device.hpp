@@ -27,6 +27,8 @@ class PacketDevice {
   virtual bool send(const struct iovec* iov, int iovcnt) = 0;
   virtual void stop() = 0;
   virtual std::string name() const = 0;
+  // What the device does beyond plain packets, for the log ("" when nothing).
+  virtual std::string features() const { return ""; }
 };
 
 // A TUN device: opened by name (created if needed; Linux, needs CAP_NET_ADMIN) or an fd.
@@ -38,8 +40,14 @@ class TunDevice : public PacketDevice {
   bool send(const struct iovec* iov, int iovcnt) override;
   void stop() override;
   std::string name() const override { return name_; }
+  std::string features() const override {
+    return tso_ ? ", TSO and checksum offload" : vnet_header_ ? ", virtio-net header" : "";
+  }
 
  private:
+  static constexpr size_t kVnetHeader = 10;  // struct virtio_net_hdr
+  static constexpr size_t kMaxIov = 64;
+  void setup_offloads();
   static void on_readable(uv_poll_t* p, int status, int events);
   runtime::EventLoop& loop_;
   std::string name_;
@@ -49,6 +57,8 @@ class TunDevice : public PacketDevice {
   Receiver receiver_;
   runtime::UvHandle<uv_poll_t> poll_;
   std::vector<uint8_t> buffer_;
+  bool vnet_header_ = false;
+  bool tso_ = false;
 };
 
 // Packets through the embedding app: out via a callback, in via push() from any thread.
