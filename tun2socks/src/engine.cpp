@@ -82,7 +82,7 @@ bool Engine::open_everything(std::string& error) {
     }
     device_ = std::move(dev);
   } else {
-    device_ = std::make_unique<TunDevice>(loop_, config_.tun_name, config_.tun_fd, config_.mtu);
+    device_ = std::make_unique<TunDevice>(loop_, config_.tun_name, config_.tun_fd);
   }
   if (device_->start([this](const uint8_t* p, size_t n) { on_packet(p, n); }, error) != 0)
     return false;

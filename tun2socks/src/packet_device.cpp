@@ -11,8 +11,8 @@
 
 namespace udptun::t2s {
 
-TunDevice::TunDevice(runtime::EventLoop& loop, std::string name, int fd, unsigned mtu)
-    : loop_(loop), name_(std::move(name)), fd_(fd), owns_fd_(fd < 0), mtu_(mtu) {}
+TunDevice::TunDevice(runtime::EventLoop& loop, std::string name, int fd)
+    : loop_(loop), name_(std::move(name)), fd_(fd), owns_fd_(fd < 0) {}
 
 TunDevice::~TunDevice() {
   stop();

@@ -34,7 +34,7 @@ class PacketDevice {
 // A TUN device: opened by name (created if needed; Linux, needs CAP_NET_ADMIN) or an fd.
 class TunDevice : public PacketDevice {
  public:
-  TunDevice(runtime::EventLoop& loop, std::string name, int fd, unsigned mtu);
+  TunDevice(runtime::EventLoop& loop, std::string name, int fd);
   ~TunDevice() override;
   int start(Receiver receiver, std::string& error) override;
   bool send(const struct iovec* iov, int iovcnt) override;
@@ -53,7 +53,6 @@ class TunDevice : public PacketDevice {
   std::string name_;
   int fd_;
   bool owns_fd_;
-  unsigned mtu_;
   Receiver receiver_;
   runtime::UvHandle<uv_poll_t> poll_;
   std::vector<uint8_t> buffer_;
