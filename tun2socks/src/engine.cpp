@@ -20,10 +20,6 @@ uint16_t port_of(const struct sockaddr* sa) {
   return sa->sa_family == AF_INET ? ntohs(reinterpret_cast<const sockaddr_in*>(sa)->sin_port)
                                   : ntohs(reinterpret_cast<const sockaddr_in6*>(sa)->sin6_port);
 }
-
-socklen_t length_of(const struct sockaddr* sa) {
-  return sa->sa_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
-}
 }  // namespace
 
 Engine::Engine(Tun2SocksConfig config) : config_(std::move(config)) {
@@ -202,27 +198,22 @@ void Engine::on_udp_reply(void* user, const struct sockaddr* src, const struct s
   std::lock_guard<std::mutex> lock(self->reply_mutex_);
   if (!self->replies_open_ || self->replies_.size() >= kMaxQueuedReplies) return;
   bool was_empty = self->replies_.empty();
-  Reply r;
-  std::memcpy(&r.src, src, length_of(src));
-  std::memcpy(&r.dst, dst, length_of(dst));
-  r.data.assign(data, data + len);
-  self->replies_.push_back(std::move(r));
-  if (was_empty) uv_async_send(self->reply_wake_.get());
+  if (self->replies_.push(src, dst, data, len) && was_empty)
+    uv_async_send(self->reply_wake_.get());
 }
 
 void Engine::on_reply_wake(uv_async_t* a) {
   auto* self = static_cast<Engine*>(a->data);
   if (!self) return;
-  std::vector<Reply> batch;
+  self->delivering_.clear();
   {
     std::lock_guard<std::mutex> lock(self->reply_mutex_);
-    batch.swap(self->replies_);
+    std::swap(self->delivering_, self->replies_);
   }
-  for (const Reply& r : batch) {
-    self->deliver_udp(reinterpret_cast<const sockaddr*>(&r.src),
-                      reinterpret_cast<const sockaddr*>(&r.dst),
-                      protocol::ByteView(r.data.data(), r.data.size()));
-  }
+  self->delivering_.for_each([self](const sockaddr* src, const sockaddr* dst,
+                                    protocol::ByteView payload) {
+    self->deliver_udp(src, dst, payload);
+  });
 }
 
 void Engine::deliver_udp(const struct sockaddr* src, const struct sockaddr* dst,

@@ -11,6 +11,7 @@
 #include "lwip_glue.h"
 #include "packet_device.hpp"
 #include "t2s_config.hpp"
+#include "udptun/runtime/datagram_batch.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/instance_host.hpp"
 #include "udptun/runtime/log.hpp"
@@ -85,12 +86,10 @@ class Engine : public runtime::InstanceHost<tun2socks_callbacks> {
   udplocal_t* udp_local_ = nullptr;
   std::unique_ptr<Socks5UdpPath> udp_socks5_;
   runtime::UvHandle<uv_async_t> reply_wake_;
-  struct Reply {
-    sockaddr_storage src, dst;
-    std::vector<uint8_t> data;
-  };
+  // Replies from the in-process udp-local's thread, double-buffered (see DatagramBatch).
   std::mutex reply_mutex_;
-  std::vector<Reply> replies_;
+  runtime::DatagramBatch replies_;
+  runtime::DatagramBatch delivering_;  // loop thread only
   bool replies_open_ = false;
 };
 

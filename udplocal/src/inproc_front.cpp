@@ -31,29 +31,27 @@ void InProcessFront::close() {
   std::lock_guard<std::mutex> lock(mutex_);
   open_ = false;
   pending_.clear();
-  pending_bytes_ = 0;
   wake_.close();  // under the lock: no submitter can be inside uv_async_send meanwhile
 }
 
 int InProcessFront::submit(const struct sockaddr* src, const struct sockaddr* dst,
                            const uint8_t* data, size_t len) {
   if (!src || !dst || (!data && len) || len > protocol::kMaxDatagram) return -EINVAL;
-  auto source = protocol::address_from_sockaddr(src);
-  auto target = protocol::address_from_sockaddr(dst);
-  if (!source || !target) return -EINVAL;
   uv_thread_t self = uv_thread_self();
   if (uv_thread_equal(&self, &loop_thread_)) {
+    auto source = protocol::address_from_sockaddr(src);
+    auto target = protocol::address_from_sockaddr(dst);
+    if (!source || !target) return -EINVAL;
     if (!open_) return -EPIPE;
     client_.submit(this, *source, *target, ByteView(data, len));
     return 0;
   }
   std::lock_guard<std::mutex> lock(mutex_);
   if (!open_) return -EPIPE;
-  if (pending_.size() >= kMaxQueuedDatagrams || pending_bytes_ + len > kMaxQueuedBytes)
+  if (pending_.size() >= kMaxQueuedDatagrams || pending_.byte_count() + len > kMaxQueuedBytes)
     return -EAGAIN;
   bool was_empty = pending_.empty();
-  pending_.push_back({*source, *target, std::vector<uint8_t>(data, data + len)});
-  pending_bytes_ += len;
+  if (!pending_.push(src, dst, data, len)) return -EINVAL;  // not IPv4/IPv6
   if (was_empty) uv_async_send(wake_.get());
   return 0;
 }
@@ -63,13 +61,16 @@ void InProcessFront::on_wake(uv_async_t* a) {
 }
 
 void InProcessFront::drain() {
-  std::vector<Pending> batch;
+  draining_.clear();
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    batch.swap(pending_);
-    pending_bytes_ = 0;
+    std::swap(draining_, pending_);
   }
-  for (const Pending& p : batch) client_.submit(this, p.src, p.dst, ByteView(p.data));
+  draining_.for_each([this](const sockaddr* src, const sockaddr* dst, ByteView payload) {
+    auto source = protocol::address_from_sockaddr(src);
+    auto target = protocol::address_from_sockaddr(dst);
+    if (source && target) client_.submit(this, *source, *target, payload);
+  });
 }
 
 void InProcessFront::deliver(LocalFlow& flow, ByteView payload, const Address& source) {

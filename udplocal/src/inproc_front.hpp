@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "flow_table.hpp"
+#include "udptun/runtime/datagram_batch.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 
 namespace udptun::local {
@@ -35,10 +36,6 @@ class InProcessFront : public FlowOrigin {
                const protocol::Address& source) override;
 
  private:
-  struct Pending {
-    protocol::Address src, dst;
-    std::vector<uint8_t> data;
-  };
   static void on_wake(uv_async_t* a);
   void drain();
 
@@ -47,8 +44,10 @@ class InProcessFront : public FlowOrigin {
   runtime::UvHandle<uv_async_t> wake_;
   std::mutex mutex_;  // guards the fields below (cross-thread handoff only)
   bool open_ = false;
-  std::vector<Pending> pending_;
-  size_t pending_bytes_ = 0;
+  // The queue is the hot path of an embedded tun2socks: double-buffered (pending_ filled by
+  // submitters, swapped with draining_ on the loop) so neither reallocates once warm.
+  runtime::DatagramBatch pending_;
+  runtime::DatagramBatch draining_;
 };
 
 }  // namespace udptun::local
