@@ -42,7 +42,7 @@ udp_iperf() {  # host size → "datagrams/s Mbit/s loss%" (one retry: a flood ca
   echo "$r"
 }
 udp_iperf_once() {
-  in_c timeout $((secs + 15)) iperf3 -c "$1" -p 5201 -u -b 0 -l "$2" -t "$secs" -J 2>/dev/null |
+  in_c timeout $((secs + 15)) iperf3 -c "$1" -p 5201 -u -b 0 -l "$2" -w 4M -t "$secs" -J 2>/dev/null |
     python3 -c 'import json,sys
 try:
     s = json.load(sys.stdin)["end"]["sum"]

@@ -53,13 +53,17 @@ for mtu in 1500 9000; do
   printf '%-34s %9s Gb/s %9s Gb/s %7sx\n' "TCP, MTU $mtu (Gbit/s)" "$tun" "$base" "$ratio"
 done
 in_c ip link set "vc$id" mtu 1500; in_t ip link set "vt$id" mtu 1500
-read -r base_pps base_loss < <(in_c iperf3 -c 10.202.0.2 -p 5201 -u -b 0 -l 512 -t "$secs" -J | udp_summary)
+read -r base_pps base_loss < <(in_c iperf3 -c 10.202.0.2 -p 5201 -u -b 0 -l 512 -w 4M -t "$secs" -J | udp_summary)
 start_t2s 1500
-read -r tun_pps tun_loss < <(in_c iperf3 -c 192.0.2.1 -p 5201 -u -b 0 -l 512 -t "$secs" -J | udp_summary)
-for rate in 100M 400M; do
-  read -r pps loss < <(in_c iperf3 -c 192.0.2.1 -p 5201 -u -b "$rate" -l 512 -t "$secs" -J | udp_summary)
+# The embedded footprint: tun2socks with its in-process udp-local, idle, after the tunnel is up.
+in_c iperf3 -c 192.0.2.1 -p 5201 -u -b 1M -l 512 -t 1 >/dev/null 2>&1
+idle_rss=$(awk '/VmRSS/ {print $2}' "/proc/$(pgrep -f "tun2socks --tun $tun" | tail -1)/status" 2>/dev/null)
+read -r tun_pps tun_loss < <(in_c iperf3 -c 192.0.2.1 -p 5201 -u -b 0 -l 512 -w 4M -t "$secs" -J | udp_summary)
+for rate in 100M 400M 800M; do
+  read -r pps loss < <(in_c iperf3 -c 192.0.2.1 -p 5201 -u -b "$rate" -l 512 -w 4M -t "$secs" -J | udp_summary)
   printf '%-34s %9s /s (loss %s%%)\n' "UDP 512 B paced at $rate bit/s" "$pps" "$loss"
 done
 stop_t2s
 ratio=$(python3 -c "print('%.2f' % ($tun_pps/$base_pps))" 2>/dev/null || echo "?")
 printf '%-34s %9s /s %11s /s %7sx   (loss %s%% vs %s%%)\n' "UDP 512 B unpaced (delivered/s)" "$tun_pps" "$base_pps" "$ratio" "$tun_loss" "$base_loss"
+printf '%-34s %9s KiB\n' "tun2socks + udp-local idle RSS" "${idle_rss:-?}"

@@ -247,6 +247,8 @@ class LinuxRouting : public RoutingPlatform {
     std::strncpy(ifr.ifr_name, req.tun_name.c_str(), IFNAMSIZ - 1);
     ifr.ifr_mtu = static_cast<int>(req.mtu);
     ioctl(sock, SIOCSIFMTU, &ifr);
+    ifr.ifr_qlen = 4096;  // the default 500 overflows in an app's UDP bursts
+    ioctl(sock, SIOCSIFTXQLEN, &ifr);
     auto* sin = reinterpret_cast<sockaddr_in*>(&ifr.ifr_addr);
     sin->sin_family = AF_INET;
     std::memcpy(&sin->sin_addr, req.router_ip.ip.data(), 4);

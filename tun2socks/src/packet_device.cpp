@@ -4,6 +4,7 @@
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -45,6 +46,7 @@ int TunDevice::start(Receiver receiver, std::string& error) {
       return -e;
     }
     name_ = ifr.ifr_name;
+    raise_queue_length();
   } else if (name_.empty()) {
     name_ = "fd:" + std::to_string(fd_);
   }
@@ -56,6 +58,20 @@ int TunDevice::start(Receiver receiver, std::string& error) {
   if (rc == 0) rc = uv_poll_start(poll_.get(), UV_READABLE, on_readable);
   if (rc != 0) error = std::string("cannot watch the TUN device: ") + uv_strerror(rc);
   return rc;
+}
+
+void TunDevice::raise_queue_length() {
+  // The kernel's default (500 packets) overflows in the bursts an app's UDP sender makes
+  // while our thread is not running (2 cores shared with the app): 4096 absorbs them.
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name_.c_str(), IFNAMSIZ - 1);
+  if (ioctl(sock, SIOCGIFTXQLEN, &ifr) == 0 && ifr.ifr_qlen < static_cast<int>(kTxQueueLength)) {
+    ifr.ifr_qlen = static_cast<int>(kTxQueueLength);
+    ioctl(sock, SIOCSIFTXQLEN, &ifr);
+  }
+  close(sock);
 }
 
 void TunDevice::setup_offloads() {

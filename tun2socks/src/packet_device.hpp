@@ -47,7 +47,9 @@ class TunDevice : public PacketDevice {
  private:
   static constexpr size_t kVnetHeader = 10;  // struct virtio_net_hdr
   static constexpr size_t kMaxIov = 64;
+  static constexpr size_t kTxQueueLength = 4096;
   void setup_offloads();
+  void raise_queue_length();
   static void on_readable(uv_poll_t* p, int status, int events);
   runtime::EventLoop& loop_;
   std::string name_;
