@@ -437,15 +437,7 @@ void Controller::release_pending_tun() {
 
 void Controller::watch_sessions() {
   for (const auto& s : supervisor_.status()) {
-    if (s.stats.empty()) {
-      // Not running (or not reported yet): a session it had is gone with it.
-      auto it = sessions_seen_.find(s.name);
-      if (it != sessions_seen_.end() && it->second > 0 && s.state != "running") {
-        it->second = 0;
-        broadcast_event("session-down", s.name, "service " + s.state);
-      }
-      continue;
-    }
+    if (s.stats.empty()) continue;  // not running, or nothing reported yet
     Json stats(cJSON_Parse(s.stats.c_str()));
     const cJSON* link = cJSON_GetObjectItemCaseSensitive(stats.p, "link_up");
     if (!link) link = cJSON_GetObjectItemCaseSensitive(stats.p, "udp_tunnel_up");
@@ -462,6 +454,14 @@ void Controller::watch_sessions() {
                                     " session(s) attached";
     LOG_INFO(log_, "service", "%s: %s", s.name.c_str(), detail.c_str());
     broadcast_event(up ? "session-up" : "session-down", s.name, detail);
+    if (link) {
+      // A client end whose tunnel went down: the GUI sees "reconnecting" until it is back.
+      if (up)
+        tunnels_down_.erase(s.name);
+      else
+        tunnels_down_.insert(s.name);
+      update_tunnel_status();
+    }
     (void)fresh;
   }
 }
@@ -522,7 +522,7 @@ void Controller::network_changed() {
 
 int Controller::current_tunnel_status() const {
   if (!network_ok_) return kReconnecting;
-  int status = kConnected;
+  int status = tunnels_down_.empty() ? kConnected : kReconnecting;
   for (const auto& s : supervisor_.status()) {
     if (s.state == "failed") return kDisconnected;
     if (s.state == "restarting") status = kReconnecting;
@@ -575,6 +575,14 @@ void Controller::service_event(const std::string& event, const std::string& name
                                const std::string& detail) {
   LOG_INFO(log_, "service", "%s %s (%s)", name.c_str(), event.c_str(), detail.c_str());
   broadcast_event("service-" + event, name, detail);
+  if (event == "up" || event == "down") {
+    // A new process (or none): what the last one said about its tunnel no longer holds.
+    auto seen = sessions_seen_.find(name);
+    if (event == "down" && seen != sessions_seen_.end() && seen->second > 0)
+      broadcast_event("session-down", name, "service down");
+    if (seen != sessions_seen_.end()) sessions_seen_.erase(seen);
+    tunnels_down_.erase(name);
+  }
   if (event == "down") release_pending_tun();
   update_tunnel_status();
 }

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -98,6 +99,7 @@ class Controller {
   runtime::UvHandle<uv_timer_t> settle_;
   runtime::UvHandle<uv_timer_t> session_watch_;
   std::map<std::string, double> sessions_seen_;  // service -> link_up / sessions_attached
+  std::set<std::string> tunnels_down_;  // client ends (udp-local, tun2socks) whose tunnel fell
   std::string pending_tun_release_;
   bool network_ok_ = true;
   int tunnel_status_ = kConnected;
