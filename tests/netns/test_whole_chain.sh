@@ -104,6 +104,10 @@ recovered() {  # name, T
   [ "$gap" != never ] && awk -v g="$gap" 'BEGIN {exit !(g < 15)}'
 }
 
+# Until the GUI-like client was last told "connected" (0): a check of what a disruption
+# pushes starts from there.
+gui_connected() { [ "$(grep statusChanged "$work/gui.log" | tail -1 | grep -o 'connectionStatus": [0-9]' | awk '{print $2}')" != 2 ]; }
+wait_for 10 gui_connected
 pushes_before=$(grep -c statusChanged "$work/gui.log")
 kill -9 "$srv_pid"; wait "$srv_pid" 2>/dev/null
 sleep 1
@@ -123,6 +127,7 @@ sleep 1
 start_ss_server; t=$(now)
 check "ss-server killed -9 and restarted: traffic resumes" recovered "ss-server kill -9" "$t"
 
+wait_for 10 gui_connected
 pushes_before=$(grep -c statusChanged "$work/gui.log")
 in_c ip link set "$uplink" down
 sleep 5
