@@ -105,8 +105,8 @@ for r in $(seq "$rounds"); do
   kill -9 "$srv_pid"; wait "$srv_pid" 2>/dev/null; sleep 1
   start_udp_server --listen 10.210.1.2:7002 --log-level warn; t=$(now)
   gaps[udp-server]+="$(echo_after "$work/load.txt" "$t") "
-  old=$(ul_pid); kill -9 "$old"
-  wait_for 10 bash -c "p=\$('$build/controller/udptunctl' --socket '$work/ctl.sock' --json status | python3 -c 'import json,sys; print([s[\"pid\"] for s in json.load(sys.stdin)[\"result\"][\"services\"] if s[\"name\"]==\"udp-local\"][0])'); [ \"\$p\" != 0 ] && [ \"\$p\" != $old ]"
+  old_ul_pid=$(service_pid udp-local); kill -9 "$old_ul_pid"
+  wait_for 10 udp_local_replaced
   t=$(now); gaps[udp-local]+="$(echo_after "$work/load.txt" "$t") "
   kill_ss_server; sleep 1; start_ss_server; t=$(now)
   gaps[ss-server]+="$(echo_after "$work/load.txt" "$t") "

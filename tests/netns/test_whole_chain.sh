@@ -87,7 +87,7 @@ check "[separate udp-local] TCP echo at the same time" tcp_echo "tcp beside the 
 check "[separate udp-local] udptunctl status shows udp-local's session up" wait_for 3 status_has_session udp-local
 
 # 3. Recovery under a steady UDP load (200 datagrams/s, bounded to 150 s).
-t2s_pid=$(ctl --json status | python3 -c 'import json,sys; print([s["pid"] for s in json.load(sys.stdin)["result"]["services"] if s["name"]=="tun2socks"][0])')
+t2s_pid=$(service_pid tun2socks)
 fds() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 sleep 1
@@ -114,11 +114,11 @@ sleep 1
 start_udp_server; t=$(now)
 check "udp-server killed -9 and restarted: traffic resumes by itself" recovered "udp-server kill -9" "$t"
 check "the GUI-like client saw the tunnel reconnecting (2), then connected (0)" \
-  wait_for 10 bash -c "[[ \"\$(grep statusChanged '$work/gui.log' | tail -n +$((pushes_before + 1)) | grep -o 'connectionStatus\": [0-9]' | awk '{printf \"%s \", \$2}')\" == *2*0* ]]"
+  wait_for 10 gui_saw_reconnect
 
-old=$(ul_pid)
-kill -9 "$old"
-wait_for 10 bash -c "p=\$('$build/controller/udptunctl' --socket '$work/ctl.sock' --json status | python3 -c 'import json,sys; print([s[\"pid\"] for s in json.load(sys.stdin)[\"result\"][\"services\"] if s[\"name\"]==\"udp-local\"][0])'); [ \"\$p\" != 0 ] && [ \"\$p\" != $old ]"
+old_ul_pid=$(service_pid udp-local)
+kill -9 "$old_ul_pid"
+wait_for 10 udp_local_replaced
 t=$(now)
 check "udp-local killed -9, restarted by the controller: traffic resumes" recovered "udp-local kill -9 (controller restart)" "$t"
 
@@ -136,7 +136,7 @@ in_c ip route replace default via 10.210.1.2 dev "$uplink"   # what DHCP would d
 t=$(now)
 check "uplink down for 5 s: traffic resumes" recovered "uplink down 5 s" "$t"
 check "the GUI-like client saw reconnecting (2) then connected (0)" \
-  wait_for 10 bash -c "[[ \"\$(grep statusChanged '$work/gui.log' | tail -n +$((pushes_before + 1)) | grep -o 'connectionStatus\": [0-9]' | awk '{printf \"%s \", \$2}')\" == *2*0* ]]"
+  wait_for 10 gui_saw_reconnect
 touch "$work/stop-load"; wait "$load_job"
 
 sent_ok=$(wc -l <"$work/load.txt")

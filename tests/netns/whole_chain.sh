@@ -133,8 +133,15 @@ echo_after() {  # file T
   done
   echo never
 }
-ul_pid() {  # the controller's udp-local's pid
-  ctl --json status | python3 -c 'import json,sys; print([s["pid"] for s in json.load(sys.stdin)["result"]["services"] if s["name"]=="udp-local"][0])'
+service_pid() {  # name: its pid in the controller's status (0 when not running)
+  ctl --json status | python3 -c 'import json,sys; print([s["pid"] for s in json.load(sys.stdin)["result"]["services"] if s["name"]==sys.argv[1]][0])' "$1"
+}
+# udp-local was restarted: running under another pid than $old_ul_pid.
+udp_local_replaced() { local p; p=$(service_pid udp-local); [ "$p" != 0 ] && [ "$p" != "$old_ul_pid" ]; }
+# The GUI-like client was told reconnecting (2), then connected (0), since push $pushes_before.
+gui_saw_reconnect() {
+  [[ "$(grep statusChanged "$work/gui.log" | tail -n +$((pushes_before + 1)) |
+        grep -o 'connectionStatus": [0-9]' | awk '{printf "%s ", $2}')" == *2*0* ]]
 }
 
 # Client-side checks (through the TUN).

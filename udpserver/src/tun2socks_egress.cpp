@@ -8,6 +8,11 @@
 
 namespace udptun::server {
 
+namespace {
+// The /96 our IPv6 endpoints live in (fd75:6470:7475::/48, the rest zero up to the host part).
+constexpr uint8_t kPrefix6[12] = {0xfd, 0x75, 0x64, 0x70, 0x74, 0x75};
+}  // namespace
+
 using protocol::Address;
 using protocol::ByteView;
 
@@ -65,8 +70,14 @@ void Tun2socksEgress::stop() {
   queue_.clear();
 }
 
-std::string Tun2socksEgress::key(const Address& a) {
-  return protocol::format_address(a);
+uint64_t Tun2socksEgress::key(const Address& a) {
+  // attach() varies only the last four address bytes (IPv4: all of it) and the port, so
+  // family, those bytes and the port identify an endpoint.
+  const size_t n = a.type == protocol::AddressType::ipv6 ? 16 : 4;
+  uint32_t low;
+  std::memcpy(&low, a.ip.data() + n - 4, 4);
+  return (a.type == protocol::AddressType::ipv6 ? 1ull << 63 : 0) |
+         static_cast<uint64_t>(low) << 16 | a.port;
 }
 
 Address Tun2socksEgress::attach(Receiver& r, protocol::AddressType family) {
@@ -77,7 +88,8 @@ Address Tun2socksEgress::attach(Receiver& r, protocol::AddressType family) {
     uint16_t port = static_cast<uint16_t>(10000 + n % 50000);
     uint32_t host = n / 50000;
     if (family == protocol::AddressType::ipv6) {
-      uint8_t ip[16] = {0xfd, 0x75, 0x64, 0x70, 0x74, 0x75};
+      uint8_t ip[16] = {};
+      std::memcpy(ip, kPrefix6, sizeof kPrefix6);
       std::memcpy(ip + 12, &host, 4);
       a = Address::ipv6(ip, port);
     } else {
@@ -134,6 +146,10 @@ void Tun2socksEgress::drain() {
   for (const auto& p : packets) {
     auto u = protocol::parse_udp_packet(ByteView(p));
     if (!u.ok()) continue;  // ICMP and the like: nothing a flow can take
+    const Address& to = u.value.dst;
+    if (to.type == protocol::AddressType::ipv6 &&
+        std::memcmp(to.ip.data(), kPrefix6, sizeof kPrefix6) != 0)
+      continue;  // not one of ours (the key below only looks at the last bytes)
     auto it = endpoints_.find(key(u.value.dst));
     if (it == endpoints_.end()) continue;  // the flow is gone
     it->second->on_egress_datagram(u.value.src, u.value.payload);

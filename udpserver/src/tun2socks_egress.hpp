@@ -57,7 +57,8 @@ class Tun2socksEgress {
   uint64_t dropped() const { return dropped_; }
 
  private:
-  static std::string key(const protocol::Address& a);
+  // Endpoints are looked up for every reply packet: a plain 64-bit key, no string.
+  static uint64_t key(const protocol::Address& a);
   static void on_packet_out(void* user, const uint8_t* packet, size_t len);
   static void on_error(void* user, const char* message);
   void drain();
@@ -70,7 +71,7 @@ class Tun2socksEgress {
   std::deque<std::vector<uint8_t>> queue_;
   std::string error_;
   uint32_t next_ = 0;
-  std::unordered_map<std::string, Receiver*> endpoints_;
+  std::unordered_map<uint64_t, Receiver*> endpoints_;
   std::vector<uint8_t> packet_;
   uint64_t dropped_ = 0;
 };
