@@ -48,7 +48,7 @@ Controller::Controller(ControllerConfig config)
           [this](const std::string& e, const std::string& n, const std::string& d) {
             service_event(e, n, d);
           },
-          config_.max_quick_restarts),
+          config_.max_quick_restarts, config_.max_services),
       routing_(make_linux_routing()),
       journal_(config_.state_dir + "/routing.json") {
   log_.set_level(config_.log_level);
@@ -75,10 +75,25 @@ int Controller::start() {
 int Controller::run() {
   std::string error;
   int rc = 0;
-  // The state directory holds the routing journal: private to root.
-  if (mkdir(config_.state_dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    LOG_WARN(log_, "", "cannot create the state directory %s: %s (configureRouting will fail)",
-             config_.state_dir.c_str(), std::strerror(errno));
+  bool usable = prepare_state_dir(error);
+  if (usable) {
+    Json services(cJSON_Parse(config_.services_json.empty() ? "{}" : config_.services_json.c_str()));
+    usable = catalog_.load(services.p, error);
+  }
+  if (usable && geteuid() == 0) {
+    service_credentials_ =
+        lookup_service_user(config_.service_user, config_.service_user_is_default, error);
+    usable = service_credentials_.has_value();
+    if (usable && service_credentials_->user != config_.service_user)
+      LOG_WARN(log_, "", "no user \"%s\": services run as \"%s\"", config_.service_user.c_str(),
+               service_credentials_->user.c_str());
+  }
+  if (!usable) {
+    LOG_ERROR(log_, "", "%s", error.c_str());
+    loop_.request_stop();
+    if (config_.on_fatal) config_.on_fatal(error);
+    loop_.run([this] { shutdown(); });
+    return -1;
   }
   // A journal left behind means a controller died with routes applied: undo them first.
   if (auto left = journal_.load()) {
@@ -93,8 +108,30 @@ int Controller::run() {
     loop_.request_stop();
     if (config_.on_fatal) config_.on_fatal(error);
   }
+  if (rc == 0) autostart_declared();
   loop_.run([this] { shutdown(); });
   return rc;
+}
+
+bool Controller::prepare_state_dir(std::string& error) {
+  // The state directory holds the routing journal, which a restarted controller acts on as
+  // root: only root may be able to write there.
+  const std::string& dir = config_.state_dir;
+  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    error = "cannot create the state directory " + dir + ": " + std::strerror(errno);
+    return false;
+  }
+  struct stat st {};
+  if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    error = "the state directory " + dir + " is not a directory";
+    return false;
+  }
+  if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+    error = "the state directory " + dir +
+            " must belong to the controller's user and be writable by it alone";
+    return false;
+  }
+  return true;
 }
 
 bool Controller::listen(std::string& error) {
@@ -124,6 +161,14 @@ bool Controller::listen(std::string& error) {
       if (!self || status != 0) return;
       auto c = std::make_unique<ControlConnection>(*self);
       if (!c->accept(l)) return;
+      if (self->connections_.size() >= self->config_.max_connections) {
+        // Accepted only to be closed: the backlog drains and the client learns at once.
+        if (self->connections_refused_++ % 100 == 0)
+          LOG_WARN(self->log_, "control", "%zu clients connected already: refused (%llu so far)",
+                   self->connections_.size(),
+                   static_cast<unsigned long long>(self->connections_refused_));
+        return;
+      }
       self->connections_.push_back(std::move(c));
     });
   }
@@ -146,9 +191,93 @@ bool Controller::listen(std::string& error) {
   return true;
 }
 
-bool Controller::peer_allowed(uid_t uid, gid_t gid) const {
-  return uid == 0 || uid == geteuid() ||
-         (socket_gid_ != static_cast<gid_t>(-1) && gid == socket_gid_);
+std::optional<PeerRole> Controller::peer_role(uid_t uid, const std::vector<gid_t>& groups) const {
+  if (uid == 0 || uid == geteuid()) return PeerRole::admin;
+  if (socket_gid_ != static_cast<gid_t>(-1) &&
+      std::find(groups.begin(), groups.end(), socket_gid_) != groups.end())
+    return PeerRole::member;
+  return std::nullopt;
+}
+
+std::string Controller::start_service(ControlConnection& from, const cJSON* params) {
+  auto param = [&](const char* key) {
+    return params ? cJSON_GetObjectItemCaseSensitive(params, key) : nullptr;
+  };
+  const cJSON* name = param("name");
+  // A service known from before (stopped, or failed) started again by name, as it was.
+  if (cJSON_IsString(name) && supervisor_.exists(name->valuestring) &&
+      !catalog_.is_declared(name->valuestring) && !param("argv") && !param("args") &&
+      !param("config") && !param("mode"))
+    return supervisor_.start_again(name->valuestring);
+  LaunchPlan plan;
+  std::string why = catalog_.plan_start(params, from.role(), plan);
+  if (!why.empty()) return why;
+  return launch(name->valuestring, plan);
+}
+
+std::string Controller::launch(const std::string& name, const LaunchPlan& plan) {
+  ServiceOptions options;
+  std::vector<std::string> command;
+  if (plan.inproc) {
+    options.inproc_kind = plan.builtin;
+    options.inproc_config = plan.config;
+    return supervisor_.start(name, {}, options);
+  }
+  if (service_credentials_) {
+    if (plan.user.empty()) {
+      options.run_as = service_credentials_;
+    } else {
+      std::string error;
+      options.run_as = lookup_service_user(plan.user, false, error);
+      if (!options.run_as) return error;
+    }
+  }
+  if (plan.builtin.empty()) {
+    command = plan.argv;
+  } else {
+    // Our own services report their counters on descriptor 3 (see `stats`).
+    command = {builtin_path(plan.builtin), "--stats-fd", "3"};
+    options.stats_channel = true;
+    if (!plan.config.empty()) {
+      std::string config = plan.config;
+      if (!plan.tun.empty()) {
+        Json j(cJSON_Parse(config.c_str()));
+        cJSON_DeleteItemFromObjectCaseSensitive(j.p, "tun");
+        cJSON_AddNumberToObject(j.p, "tun_fd", 4);
+        char* text = cJSON_PrintUnformatted(j.p);
+        config = text ? text : "{}";
+        cJSON_free(text);
+      }
+      options.stdin_text = config;
+      command.insert(command.end(), {"--config", "/dev/stdin"});
+    }
+    command.insert(command.end(), plan.argv.begin(), plan.argv.end());
+    if (!plan.tun.empty()) {
+      command.insert(command.end(), {"--tun-fd", "4"});
+      // tun2socks runs without privileges: the controller opens the device for it, at every
+      // (re)start. Only our routed TUN, or a new device that lives as long as tun2socks.
+      std::string tun = plan.tun;
+      options.prepare_fds = [this, tun](std::vector<std::pair<int, int>>& fds) -> std::string {
+        bool ours = routing_state_ && routing_state_->tun_name == tun;
+        if (!ours && routing_->device_exists(tun))
+          return "the device " + tun + " exists and is not the controller's TUN";
+        std::string error;
+        int fd = routing_->open_tun(tun, error);
+        if (fd < 0) return error;
+        fds.push_back({4, fd});
+        return "";
+      };
+    }
+  }
+  return supervisor_.start(name, command, options);
+}
+
+void Controller::autostart_declared() {
+  for (const auto& [name, plan] : catalog_.declared()) {
+    if (!plan.autostart) continue;
+    std::string why = launch(name, plan);
+    if (!why.empty()) LOG_WARN(log_, "service", "%s: cannot start: %s", name.c_str(), why.c_str());
+  }
 }
 
 void Controller::connection_closed(ControlConnection& c) {
@@ -240,65 +369,7 @@ std::string Controller::handle(ControlConnection& from, const std::string& reque
     return reply(name_of_action, 0, "", id, result);
   }
   if (name_of_action == "start") {
-    std::string name;
-    std::string why = param_string("name", name);
-    if (!why.empty()) return reply(name_of_action, 1, why, id, nullptr);
-    const cJSON* mode = params ? cJSON_GetObjectItemCaseSensitive(params, "mode") : nullptr;
-    if (mode && (!cJSON_IsString(mode) || (std::string(mode->valuestring) != "process" &&
-                                           std::string(mode->valuestring) != "inproc"))) {
-      return reply(name_of_action, 1, "\"mode\" must be \"process\" or \"inproc\"", id, nullptr);
-    }
-    if (mode && std::string(mode->valuestring) == "inproc") {
-      // One of our libraries inside the controller, configured with its JSON configuration.
-      if (builtin_path(name).empty())
-        return reply(name_of_action, 1,
-                     "only tun2socks, udp-local and udp-server can run in-process", id, nullptr);
-      const cJSON* config = cJSON_GetObjectItemCaseSensitive(params, "config");
-      if (!cJSON_IsObject(config))
-        return reply(name_of_action, 1,
-                     "parameter \"config\" (the service's JSON configuration, docs/CONFIG.md) is "
-                     "required in-process",
-                     id, nullptr);
-      char* text = cJSON_PrintUnformatted(config);
-      ServiceOptions options;
-      options.inproc_kind = name;
-      options.inproc_config = text ? text : "{}";
-      cJSON_free(text);
-      why = supervisor_.start(name, {}, options);
-      return reply(name_of_action, why.empty() ? 0 : 1, why, id, nullptr);
-    }
-    const cJSON* argv = cJSON_GetObjectItemCaseSensitive(params, "argv");
-    const cJSON* args = cJSON_GetObjectItemCaseSensitive(params, "args");
-    std::vector<std::string> command;
-    ServiceOptions options;
-    std::string builtin = builtin_path(name);
-    if (!builtin.empty()) {
-      // Our own services report their counters on descriptor 3 (see `stats`).
-      command = {builtin, "--stats-fd", "3"};
-      options.stats_channel = true;
-      argv = args;  // for our own services, "args" follow the program
-    } else if (!argv) {
-      return reply(name_of_action, 1,
-                   "parameter \"argv\" (an array of strings) is required for an external command",
-                   id, nullptr);
-    }
-    if (argv) {
-      if (!cJSON_IsArray(argv))
-        return reply(name_of_action, 1, "\"argv\"/\"args\" must be an array of strings", id,
-                     nullptr);
-      const cJSON* a;
-      cJSON_ArrayForEach(a, argv) {
-        if (!cJSON_IsString(a))
-          return reply(name_of_action, 1, "\"argv\"/\"args\" must hold only strings", id, nullptr);
-        command.emplace_back(a->valuestring);
-      }
-    }
-    if (command.empty() || command[0].empty() || command[0][0] != '/') {
-      return reply(name_of_action, 1,
-                   "the command must be an absolute path (it is exec'd, never run by a shell)", id,
-                   nullptr);
-    }
-    why = supervisor_.start(name, command, options);
+    std::string why = start_service(from, params);
     return reply(name_of_action, why.empty() ? 0 : 1, why, id, nullptr);
   }
   if (name_of_action == "stop" || name_of_action == "restart") {
@@ -389,29 +460,25 @@ std::string Controller::configure_routing(ControlConnection& from, const cJSON* 
   }
   if (automatic && !cJSON_IsBool(automatic)) return "\"isAutoConnect\" must be true or false";
   if (routing_state_) reset_routing();  // a new configuration replaces the old one
-  // Journal what is about to be done, before doing it.
+  // The journal lists only what this controller added, written after every step: a restart
+  // after a crash undoes exactly that, never a route or device that was there before us.
+  req.reuse_tun = !pending_tun_release_.empty() && pending_tun_release_ == req.tun_name;
   RoutingState planned;
   planned.tun_name = req.tun_name;
-  planned.tun_created = true;
-  planned.split_default = true;
-  planned.split_default6 = req.ipv6;
-  for (const auto& p : req.proxy_ips) {
-    std::string d = protocol::format_address(p);
-    d = d.substr(0, d.rfind(':'));
-    if (!d.empty() && d.front() == '[') d = d.substr(1, d.size() - 2);
-    planned.proxy_routes.push_back(d);
-    planned.proxy_guards.push_back(d);
-  }
   std::string error;
   if (!journal_.save(planned, error)) return error;
   RoutingState state;
-  error = routing_->configure(req, state);
+  error = routing_->configure(req, state, [this](const RoutingState& now) {
+    std::string e;
+    if (!journal_.save(now, e)) LOG_WARN(log_, "routing", "%s", e.c_str());
+  });
   if (!error.empty()) {
     routing_->reset(state);
     journal_.remove();
     LOG_WARN(log_, "routing", "configureRouting failed: %s", error.c_str());
     return error;
   }
+  if (req.reuse_tun) pending_tun_release_.clear();
   journal_.save(state, error);  // now exact: what really was added
   routing_state_ = state;
   from.set_wants_status();

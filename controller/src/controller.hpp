@@ -17,6 +17,7 @@
 
 #include "route_journal.hpp"
 #include "routing_platform.hpp"
+#include "service_catalog.hpp"
 #include "service_supervisor.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/log.hpp"
@@ -31,6 +32,17 @@ struct ControllerConfig {
   std::string bin_dir;  // where tun2socks, udp-local and udp-server live (default: next to us)
   uint64_t max_quick_restarts = 5;
   size_t max_request_bytes = 64 * 1024;
+  // Replies and events waiting for a client to read them: over this, its requests wait
+  // (backpressure); over twice this, a client that reads nothing is disconnected.
+  size_t max_output_bytes = 1024 * 1024;
+  size_t max_connections = 64;
+  size_t max_services = 64;  // past it, the oldest stopped service that was not declared goes
+  // Services run as this user (when the controller is root), never as root. The default
+  // falls back to "nobody" on a machine without a "udptun" user.
+  std::string service_user = "udptun";
+  bool service_user_is_default = true;
+  // The services root declared: the "services" object of the configuration (JSON text).
+  std::string services_json;
   runtime::LogLevel log_level = runtime::LogLevel::info;
   // Called (on the controller's thread) when it cannot run, e.g. the socket cannot be bound;
   // the controller has stopped by then.
@@ -53,17 +65,24 @@ class Controller {
   // Handles one request object; returns the reply object's text.
   std::string handle(ControlConnection& from, const std::string& request);
   void connection_closed(ControlConnection& c);
-  bool peer_allowed(uid_t uid, gid_t gid) const;
+  // The role of a peer with these credentials (all of its groups), nullopt when refused.
+  std::optional<PeerRole> peer_role(uid_t uid, const std::vector<gid_t>& groups) const;
   size_t max_request_bytes() const { return config_.max_request_bytes; }
+  size_t max_output_bytes() const { return config_.max_output_bytes; }
 
  private:
   bool listen(std::string& error);
+  bool prepare_state_dir(std::string& error);
   void shutdown();
   // Supervisor events: to subscribers, and into the tunnel's connection status.
   void service_event(const std::string& event, const std::string& name, const std::string& detail);
   void broadcast_event(const std::string& event, const std::string& service,
                        const std::string& detail);
   std::string builtin_path(const std::string& name) const;
+  std::string start_service(ControlConnection& from, const cJSON* params);
+  // The plan as the supervisor runs it: the program, its descriptors, its user.
+  std::string launch(const std::string& name, const LaunchPlan& plan);
+  void autostart_declared();
   std::string configure_routing(ControlConnection& from, const cJSON* params);
   std::string reset_routing();
   // statusChanged: the Outline-style connectionStatus pushed to the clients that configured
@@ -87,11 +106,14 @@ class Controller {
   runtime::EventLoop loop_;
   runtime::Logger log_;
   ServiceSupervisor supervisor_;
+  ServiceCatalog catalog_;
+  std::optional<Credentials> service_credentials_;  // nullopt: we are not root
   runtime::UvHandle<uv_pipe_t> listener_;
   runtime::UvHandle<uv_check_t> burial_;
   std::list<std::unique_ptr<ControlConnection>> connections_;
   std::vector<std::unique_ptr<ControlConnection>> closed_;
   gid_t socket_gid_ = static_cast<gid_t>(-1);
+  uint64_t connections_refused_ = 0;
   std::unique_ptr<RoutingPlatform> routing_;
   RouteJournal journal_;
   std::optional<RoutingState> routing_state_;

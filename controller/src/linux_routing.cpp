@@ -212,7 +212,8 @@ class LinuxRouting : public RoutingPlatform {
     if (monitor_ >= 0) close(monitor_);
   }
 
-  std::string configure(const RoutingRequest& req, RoutingState& state) override {
+  std::string configure(const RoutingRequest& req, RoutingState& state,
+                        const Checkpoint& checkpoint) override {
     Netlink nl;
     if (!nl.ok()) return "cannot open rtnetlink";
     int old_oif = 0;
@@ -228,20 +229,27 @@ class LinuxRouting : public RoutingPlatform {
         return "no IPv6 default route to keep the IPv6 proxy address " + host_of(p) + " on";
     }
 
-    // The TUN: created persistent, so tun2socks can attach to it by name later.
-    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-    if (fd < 0) return std::string("cannot open /dev/net/tun: ") + std::strerror(errno);
+    // The TUN: created persistent, so tun2socks can attach to it later. IFF_TUN_EXCL: a
+    // device of that name that is not ours is refused, never taken over.
     ifreq ifr{};
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-    std::strncpy(ifr.ifr_name, req.tun_name.c_str(), IFNAMSIZ - 1);
-    if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0) {
-      int e = errno;
+    if (!(req.reuse_tun && index_of(req.tun_name))) {
+      if (index_of(req.tun_name))
+        return "a device named " + req.tun_name + " exists already and is not ours: choose " +
+               "another \"tunName\"";
+      int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+      if (fd < 0) return std::string("cannot open /dev/net/tun: ") + std::strerror(errno);
+      ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL;
+      std::strncpy(ifr.ifr_name, req.tun_name.c_str(), IFNAMSIZ - 1);
+      if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0) {
+        int e = errno;
+        close(fd);
+        return "cannot create TUN device " + req.tun_name + ": " + std::strerror(e);
+      }
       close(fd);
-      return "cannot create TUN device " + req.tun_name + ": " + std::strerror(e);
     }
-    close(fd);
     state.tun_name = req.tun_name;
     state.tun_created = true;
+    checkpoint(state);
     int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     ifr = ifreq{};
     std::strncpy(ifr.ifr_name, req.tun_name.c_str(), IFNAMSIZ - 1);
@@ -275,7 +283,10 @@ class LinuxRouting : public RoutingPlatform {
       std::string dst = host_of(p);
       int g = proxy_guard(nl, true, dst);
       if (g != 0 && g != -EEXIST) return "cannot guard " + dst + ": " + errno_text(g);
-      if (g == 0) state.proxy_guards.push_back(dst);
+      if (g == 0) {
+        state.proxy_guards.push_back(dst);
+        checkpoint(state);
+      }
     }
     for (const auto& p : req.proxy_ips) {
       std::string dst = host_of(p);
@@ -284,7 +295,10 @@ class LinuxRouting : public RoutingPlatform {
                  : route(nl, true, dst, 32, state.gateway, old_oif);
       if (r != 0 && r != -EEXIST)
         return "cannot route " + dst + " via the old gateway: " + errno_text(r);
-      if (r == 0) state.proxy_routes.push_back(dst);
+      if (r == 0) {
+        state.proxy_routes.push_back(dst);
+        checkpoint(state);
+      }
     }
     for (const char* half : kHalves4) {
       int r = route(nl, true, half, 1, "", tun_index);
@@ -292,6 +306,7 @@ class LinuxRouting : public RoutingPlatform {
         return std::string("cannot route ") + half + "/1 into the TUN: " + errno_text(r);
     }
     state.split_default = true;
+    checkpoint(state);
     if (wants6) {
       for (const char* half : kHalves6) {
         int r = route(nl, true, half, 1, "", tun_index);
@@ -299,8 +314,47 @@ class LinuxRouting : public RoutingPlatform {
           return std::string("cannot route ") + half + "/1 into the TUN: " + errno_text(r);
       }
       state.split_default6 = true;
+      checkpoint(state);
     }
     return "";
+  }
+
+  bool device_exists(const std::string& name) override { return index_of(name) != 0; }
+
+  int open_tun(const std::string& name, std::string& error) override {
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+      int e = errno;
+      error = std::string("cannot open /dev/net/tun: ") + std::strerror(e);
+      return -e;
+    }
+    bool fresh = !index_of(name);
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    // With a virtio-net header when the kernel has it (tun2socks sets up the offloads).
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_VNET_HDR;
+    bool attached = ioctl(fd, TUNSETIFF, &ifr) == 0;
+    if (!attached) {
+      ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+      attached = ioctl(fd, TUNSETIFF, &ifr) == 0;
+    }
+    if (!attached) {
+      int e = errno;
+      close(fd);
+      error = "cannot open TUN device " + name + ": " + std::strerror(e);
+      return -e;
+    }
+    if (fresh) {
+      int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      ifreq q{};
+      std::strncpy(q.ifr_name, name.c_str(), IFNAMSIZ - 1);
+      q.ifr_qlen = 4096;  // the default 500 overflows in an app's UDP bursts
+      if (sock >= 0) {
+        ioctl(sock, SIOCSIFTXQLEN, &q);
+        close(sock);
+      }
+    }
+    return fd;
   }
 
   std::string reset(const RoutingState& state) override {

@@ -6,8 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
+
+#include "udptun/runtime/file_reader.hpp"
 
 namespace udptun::controller {
 
@@ -29,8 +29,10 @@ bool RouteJournal::save(const RoutingState& s, std::string& error) {
   std::string body = text ? text : "{}";
   cJSON_free(text);
   cJSON_Delete(j);
+  // A fresh file, never through a link planted where the temporary file goes.
   std::string tmp = path_ + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  unlink(tmp.c_str());
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   bool ok = fd >= 0 && write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size()) &&
             fsync(fd) == 0;
   int e = errno;
@@ -43,9 +45,10 @@ bool RouteJournal::save(const RoutingState& s, std::string& error) {
 }
 
 std::optional<RoutingState> RouteJournal::load() const {
-  std::ifstream in(path_);
-  if (!in) return std::nullopt;
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string text, error;
+  runtime::FileLimits limits;
+  limits.owner_only_writable = true;
+  if (!runtime::read_small_file(path_, limits, text, error)) return std::nullopt;
   cJSON* j = cJSON_Parse(text.c_str());
   if (!j) return std::nullopt;
   RoutingState s;

@@ -2,6 +2,7 @@
 // behind one small interface (Linux today; macOS, Windows and Android later).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,6 +18,10 @@ struct RoutingRequest {
   std::string router_ip6 = "fd85:85:85::1";  // its IPv6 address, a /64 (when IPv6 is routed)
   bool ipv6 = true;  // also route IPv6 into the TUN, when the machine has an IPv6 default route
   std::vector<protocol::Address> proxy_ips;  // kept on the previous gateway (IPv4 and IPv6)
+  // The device is ours already (created by an earlier configuration, still held by
+  // tun2socks): use it as it is. Otherwise a device of that name must not exist: a device
+  // someone else made is never taken over (nor deleted at reset).
+  bool reuse_tun = false;
 };
 
 // Everything a configuration changed, so it can be undone exactly (and journaled first).
@@ -41,8 +46,12 @@ struct Uplink {
 class RoutingPlatform {
  public:
   virtual ~RoutingPlatform() = default;
-  // Applies the request, filling `state` step by step (so a failure midway can be undone).
-  virtual std::string configure(const RoutingRequest& req, RoutingState& state) = 0;
+  // Applies the request, filling `state` step by step (so a failure midway can be undone);
+  // `checkpoint` is called with the state after every change made, so a journal can list
+  // exactly what was added (never what was there before us).
+  using Checkpoint = std::function<void(const RoutingState&)>;
+  virtual std::string configure(const RoutingRequest& req, RoutingState& state,
+                                const Checkpoint& checkpoint) = 0;
   // Undoes what `state` says; idempotent (what is already gone is skipped).
   virtual std::string reset(const RoutingState& state) = 0;
   // Makes the TUN device we created go away: true when it is gone or will be as soon as the
@@ -58,6 +67,11 @@ class RoutingPlatform {
   // drain_changes() consumes what is pending.
   virtual int change_fd() = 0;
   virtual void drain_changes() = 0;
+  virtual bool device_exists(const std::string& name) = 0;
+  // The TUN device `name` opened for a tun2socks that runs without privileges (it gets the
+  // descriptor): attached if it exists, created for as long as the descriptor lives if not.
+  // The descriptor, or a negative errno with `error`.
+  virtual int open_tun(const std::string& name, std::string& error) = 0;
 };
 
 std::unique_ptr<RoutingPlatform> make_linux_routing();

@@ -1,6 +1,9 @@
 #include "service_supervisor.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "inproc_instance.hpp"
 
@@ -11,10 +14,10 @@ struct ServiceSupervisor::Service {
   std::string name;
   std::vector<std::string> argv;
   std::string state = "stopped";
-  runtime::UvHandle<uv_process_t> process;
+  ChildProcess child;
   runtime::UvHandle<uv_timer_t> timer;  // restart backoff, or the SIGKILL grace period
-  int pid = 0;
   uint64_t started_ms = 0;
+  uint64_t changed_ms = 0;  // when it last started or stopped (the oldest is forgotten first)
   uint64_t restarts = 0;
   uint64_t quick_deaths = 0;
   bool wanted = false;  // should be running
@@ -33,17 +36,18 @@ constexpr size_t kMaxReportLine = 16 * 1024;  // a longer line is garbage: dropp
 }
 
 ServiceSupervisor::ServiceSupervisor(runtime::EventLoop& loop, EventSink sink,
-                                     uint64_t max_quick_restarts)
-    : loop_(loop), sink_(std::move(sink)), max_quick_restarts_(max_quick_restarts) {}
+                                     uint64_t max_quick_restarts, size_t max_services)
+    : loop_(loop),
+      sink_(std::move(sink)),
+      max_quick_restarts_(max_quick_restarts),
+      max_services_(max_services) {}
 
 ServiceSupervisor::~ServiceSupervisor() {
-  for (auto& [name, s] : services_) {
-    if (s->pid > 0) uv_kill(s->pid, SIGKILL);
-  }
+  // Children are killed (and reaped) by their ChildProcess.
 }
 
 bool ServiceSupervisor::alive(const Service& s) {
-  return s.pid > 0 || (s.inproc && s.inproc->running());
+  return s.child.running() || (s.inproc && s.inproc->running());
 }
 
 std::string ServiceSupervisor::start(const std::string& name,
@@ -59,6 +63,8 @@ std::string ServiceSupervisor::start(const std::string& name,
     inproc = InprocInstance::make(options.inproc_kind, loop_, error);
     if (!inproc) return error;
   }
+  if (existing == services_.end() && !make_room())
+    return "too many services (" + std::to_string(max_services_) + " running)";
   auto& slot = services_[name];
   if (!slot) {
     slot = std::make_unique<Service>();
@@ -84,10 +90,7 @@ void ServiceSupervisor::spawn(Service& s) {
       on_exit(s, r);
     });
     if (!why.empty()) {
-      s.last_exit = why;
-      s.state = "failed";
-      s.wanted = false;
-      sink_("failed", s.name, s.last_exit);
+      spawn_failed(s, why);
       return;
     }
     s.started_ms = loop_.now_ms();
@@ -95,39 +98,70 @@ void ServiceSupervisor::spawn(Service& s) {
     sink_("up", s.name, "in-process");
     return;
   }
-  std::vector<char*> args;
-  for (auto& a : s.argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  uv_process_options_t opts{};
-  opts.file = args[0];
-  opts.args = args.data();
-  opts.exit_cb = [](uv_process_t* p, int64_t status, int signal) {
-    auto* svc = static_cast<Service*>(p->data);
-    if (!svc) return;
-    svc->process.close();
-    svc->pid = 0;
-    svc->owner->on_exit(*svc, signal ? "signal " + std::to_string(signal)
-                                     : "exit " + std::to_string(status));
+  ChildSpec spec;
+  spec.argv = s.argv;
+  spec.run_as = s.options.run_as;
+  std::vector<int> ours;  // closed once the child has its copies
+  auto close_ours = [&] {
+    for (int fd : ours) close(fd);
   };
-  uv_stdio_container_t stdio[4];
-  stdio[0].flags = UV_IGNORE;
-  stdio[1].flags = UV_INHERIT_FD;
-  stdio[1].data.fd = 1;
-  stdio[2].flags = UV_INHERIT_FD;
-  stdio[2].data.fd = 2;
-  opts.stdio = stdio;
-  opts.stdio_count = 3;
   s.reports.close();
   s.report_line.clear();
   s.stats.clear();
-  if (s.options.stats_channel &&
-      s.reports.init(&s, [&](uv_pipe_t* p) { return uv_pipe_init(loop_.get(), p, 0); }) == 0) {
-    stdio[3].flags = static_cast<uv_stdio_flags>(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
-    stdio[3].data.stream = s.reports.stream();
-    opts.stdio_count = 4;
+  if (s.options.stats_channel) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) == 0) {
+      if (s.reports.init(&s, [&](uv_pipe_t* h) { return uv_pipe_init(loop_.get(), h, 0); }) == 0 &&
+          uv_pipe_open(s.reports.get(), p[0]) == 0) {
+        spec.fds.push_back({3, p[1]});
+      } else {
+        s.reports.close();
+        close(p[0]);
+      }
+      ours.push_back(p[1]);
+    }
   }
-  int rc = s.process.init(&s, [&](uv_process_t* p) { return uv_spawn(loop_.get(), p, &opts); });
-  if (rc == 0 && opts.stdio_count == 4) {
+  if (s.options.prepare_fds) {
+    std::vector<std::pair<int, int>> extra;
+    std::string why = s.options.prepare_fds(extra);
+    for (auto& [target, fd] : extra) {
+      spec.fds.push_back({target, fd});
+      ours.push_back(fd);
+    }
+    if (!why.empty()) {
+      close_ours();
+      spawn_failed(s, why);
+      return;
+    }
+  }
+  if (!s.options.stdin_text.empty()) {
+    // A memfd, not a pipe: any size, and nothing for us to feed later.
+    int fd = memfd_create("udptun-service-config", MFD_CLOEXEC);
+    const std::string& text = s.options.stdin_text;
+    if (fd < 0 || write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+        lseek(fd, 0, SEEK_SET) != 0) {
+      if (fd >= 0) close(fd);
+      close_ours();
+      spawn_failed(s, "cannot hand the configuration over");
+      return;
+    }
+    spec.stdin_fd = fd;
+    ours.push_back(fd);
+  }
+  std::string error;
+  int rc = s.child.spawn(loop_.get(), spec,
+                         [svc = &s](int status, int signal) {
+                           svc->owner->on_exit(*svc, signal ? "signal " + std::to_string(signal)
+                                                            : "exit " + std::to_string(status));
+                         },
+                         error);
+  close_ours();
+  if (rc != 0) {
+    s.reports.close();
+    spawn_failed(s, error);
+    return;
+  }
+  if (s.reports) {
     uv_read_start(
         s.reports.stream(),
         [](uv_handle_t* h, size_t, uv_buf_t* b) {
@@ -136,18 +170,17 @@ void ServiceSupervisor::spawn(Service& s) {
         },
         on_report);
   }
-  if (rc != 0) {
-    s.pid = 0;
-    s.last_exit = std::string("spawn failed: ") + uv_strerror(rc);
-    s.state = "failed";
-    s.wanted = false;
-    sink_("failed", s.name, s.last_exit);
-    return;
-  }
-  s.pid = s.process->pid;
-  s.started_ms = loop_.now_ms();
+  s.started_ms = s.changed_ms = loop_.now_ms();
   s.state = "running";
-  sink_("up", s.name, "pid " + std::to_string(s.pid));
+  sink_("up", s.name, "pid " + std::to_string(s.child.pid()));
+}
+
+void ServiceSupervisor::spawn_failed(Service& s, const std::string& why) {
+  s.last_exit = why;
+  s.changed_ms = loop_.now_ms();
+  s.state = "failed";
+  s.wanted = false;
+  sink_("failed", s.name, s.last_exit);
 }
 
 void ServiceSupervisor::on_report(uv_stream_t* stream, ssize_t n, const uv_buf_t* buf) {
@@ -174,6 +207,7 @@ void ServiceSupervisor::on_report(uv_stream_t* stream, ssize_t n, const uv_buf_t
 
 void ServiceSupervisor::on_exit(Service& s, const std::string& reason) {
   s.last_exit = reason;
+  s.changed_ms = loop_.now_ms();
   uv_timer_stop(s.timer.get());
   if (!s.wanted) {
     s.state = "stopped";
@@ -211,6 +245,28 @@ void ServiceSupervisor::schedule_restart(Service& s) {
       delay, 0);
 }
 
+std::string ServiceSupervisor::start_again(const std::string& name) {
+  auto it = services_.find(name);
+  if (it == services_.end()) return "no such service";
+  if (alive(*it->second)) return "already running (stop or restart it)";
+  std::vector<std::string> argv = it->second->argv;
+  ServiceOptions options = it->second->options;
+  return start(name, argv, options);
+}
+
+bool ServiceSupervisor::make_room() {
+  if (services_.size() < max_services_) return true;
+  auto oldest = services_.end();
+  for (auto it = services_.begin(); it != services_.end(); ++it) {
+    const Service& s = *it->second;
+    if (alive(s) || s.wanted || all_stopped_) continue;  // running, or about to be restarted
+    if (oldest == services_.end() || s.changed_ms < oldest->second->changed_ms) oldest = it;
+  }
+  if (oldest == services_.end()) return false;
+  services_.erase(oldest);
+  return true;
+}
+
 std::string ServiceSupervisor::stop(const std::string& name) {
   auto it = services_.find(name);
   if (it == services_.end()) return "no such service";
@@ -220,14 +276,14 @@ std::string ServiceSupervisor::stop(const std::string& name) {
   if (s.inproc && s.inproc->running()) {
     s.inproc->stop();  // synchronous: the instance's thread is joined
     on_exit(s, "stopped");
-  } else if (s.pid > 0) {
-    uv_kill(s.pid, SIGTERM);
+  } else if (s.child.running()) {
+    s.child.signal(SIGTERM);
     // Not gone after 5 s: SIGKILL.
     uv_timer_start(
         s.timer.get(),
         [](uv_timer_t* t) {
           auto* svc = static_cast<Service*>(t->data);
-          if (svc && svc->pid > 0) uv_kill(svc->pid, SIGKILL);
+          if (svc) svc->child.signal(SIGKILL);
         },
         5'000, 0);
   } else {
@@ -248,15 +304,15 @@ std::string ServiceSupervisor::restart(const std::string& name) {
     spawn(s);
     return alive(s) ? "" : "cannot start: " + s.last_exit;
   }
-  if (s.pid > 0) {
+  if (s.child.running()) {
     // Killing it makes the exit path restart it (it stays wanted), with no crash counted.
     s.wanted = true;
     s.quick_deaths = 0;
     s.started_ms = 0;
-    uv_kill(s.pid, SIGTERM);
+    s.child.signal(SIGTERM);
     return "";
   }
-  return start(name, s.argv);
+  return start(name, s.argv, s.options);
 }
 
 std::vector<ServiceStatus> ServiceSupervisor::status() const {
@@ -265,7 +321,7 @@ std::vector<ServiceStatus> ServiceSupervisor::status() const {
     ServiceStatus st;
     st.name = name;
     st.state = s->state;
-    st.pid = s->pid;
+    st.pid = s->child.pid();
     st.uptime_ms = alive(*s) ? loop_.now_ms() - s->started_ms : 0;
     st.mode = s->inproc ? "inproc" : "process";
     st.restarts = s->restarts;
@@ -273,7 +329,7 @@ std::vector<ServiceStatus> ServiceSupervisor::status() const {
     st.argv = s->argv;
     if (s->inproc)
       st.stats = s->inproc->stats_json();
-    else if (s->pid > 0)
+    else if (s->child.running())
       st.stats = s->stats;
     out.push_back(st);
   }
@@ -293,7 +349,6 @@ void ServiceSupervisor::check_all_stopped() {
   }
   for (auto& [name, s] : services_) {
     s->timer.close();
-    s->process.close();
     s->reports.close();
     s->inproc.reset();
   }

@@ -1,5 +1,5 @@
 // Child processes the controller keeps running: each named service is exec'd with its argv
-// (never through a shell), restarted with exponential backoff when it dies, and given up on
+// (never through a shell) as an unprivileged user, restarted with exponential backoff when it dies, and given up on
 // (state "failed") after too many quick deaths in a row.
 #pragma once
 
@@ -9,9 +9,11 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "child_process.hpp"
 #include "udptun/runtime/backoff.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/uv_handle.hpp"
@@ -37,6 +39,13 @@ struct ServiceOptions {
   // JSON configuration, instead of exec'ing argv.
   std::string inproc_kind;
   std::string inproc_config;
+  // Who the child runs as; nullopt only when the controller itself is not root.
+  std::optional<Credentials> run_as;
+  // Given to the child on its standard input (our daemons read `--config /dev/stdin`).
+  std::string stdin_text;
+  // Called before every spawn for descriptors the child gets (as (its number, ours)); the
+  // supervisor closes ours once the child has its copies. "" or why the spawn cannot happen.
+  std::function<std::string(std::vector<std::pair<int, int>>& fds)> prepare_fds;
 };
 
 class ServiceSupervisor {
@@ -46,12 +55,17 @@ class ServiceSupervisor {
                                        const std::string& detail)>;
   static constexpr uint64_t kStableAfterMs = 10'000;  // a run this long resets the crash count
 
-  ServiceSupervisor(runtime::EventLoop& loop, EventSink sink, uint64_t max_quick_restarts);
+  // At most `max_services` are known at a time: a new one makes room by forgetting the one
+  // stopped longest ago, or is refused when every one is running.
+  ServiceSupervisor(runtime::EventLoop& loop, EventSink sink, uint64_t max_quick_restarts,
+                    size_t max_services);
   ~ServiceSupervisor();
 
   // Starts (or replaces the argv or configuration of) a service. Returns "" or why not.
   std::string start(const std::string& name, const std::vector<std::string>& argv,
                     ServiceOptions options = {});
+  // A known service that is not running, started again as it was last configured.
+  std::string start_again(const std::string& name);
   std::string stop(const std::string& name);
   std::string restart(const std::string& name);
   std::vector<ServiceStatus> status() const;
@@ -62,15 +76,18 @@ class ServiceSupervisor {
  private:
   struct Service;
   void spawn(Service& s);
+  void spawn_failed(Service& s, const std::string& why);
   static void on_report(uv_stream_t* stream, ssize_t n, const uv_buf_t* buf);
   void on_exit(Service& s, const std::string& reason);
   static bool alive(const Service& s);
   void schedule_restart(Service& s);
   void check_all_stopped();
+  bool make_room();
 
   runtime::EventLoop& loop_;
   EventSink sink_;
   uint64_t max_quick_restarts_;
+  size_t max_services_;
   std::map<std::string, std::unique_ptr<Service>> services_;
   std::function<void()> all_stopped_;
 };

@@ -1,4 +1,5 @@
-// proxy-controller [SOCKET_PATH] [-d] [--socket PATH] [--socket-group GROUP] [--state-dir DIR]
+// proxy-controller [SOCKET_PATH] [-d] [--config FILE] [--socket PATH] [--socket-group GROUP]
+//                  [--state-dir DIR] [--service-user USER]
 // Started like the ProxyController it replaces: `proxy-controller
 // /var/run/proxy_controller_domain_socket -d`.
 #include <cJSON.h>
@@ -10,22 +11,47 @@
 
 #include "udptun/controller.h"
 #include "udptun/runtime/command_line.hpp"
+#include "udptun/runtime/file_reader.hpp"
 
 static const char* kUsage =
-    "usage: proxy-controller [SOCKET_PATH] [-d] [--socket PATH] [--socket-group GROUP] "
-    "[--state-dir DIR]\n"
+    "usage: proxy-controller [SOCKET_PATH] [-d] [--config FILE] [--socket PATH] "
+    "[--socket-group GROUP] [--state-dir DIR] [--service-user USER]\n"
     "Takes JSON commands on a Unix domain socket (docs/CONTROL-API.md) and supervises the\n"
     "services it starts.\n\n"
     "  SOCKET_PATH, --socket PATH   the control socket (default "
     "/var/run/proxy_controller_domain_socket)\n"
     "  -d                           log at debug level\n"
+    "  --config FILE                the controller's JSON configuration (e.g.\n"
+    "                               /etc/udptun/controller.json: the services it may run);\n"
+    "                               must belong to root and be writable by root only\n"
     "  --socket-group GROUP         make the socket 0660 for this group (default 0600)\n"
     "  --state-dir DIR              where state is kept (default /var/lib/udptun)\n"
+    "  --service-user USER          services run as USER (default udptun, else nobody)\n"
     "  --help                       this text\n";
 
 int main(int argc, char** argv) {
   cJSON* config = cJSON_CreateObject();
   int rc = 0;
+  // The file first, wherever --config stands: flags override it.
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--config") != 0) continue;
+    std::string text, error;
+    udptun::runtime::FileLimits limits;
+    limits.owner_only_writable = true;  // it says what runs as whom: root's decision alone
+    cJSON* file = nullptr;
+    if (udptun::runtime::read_small_file(argv[i + 1], limits, text, error)) {
+      file = cJSON_Parse(text.c_str());
+      if (!cJSON_IsObject(file)) error = std::string(argv[i + 1]) + ": not a JSON object";
+    }
+    if (!cJSON_IsObject(file)) {
+      std::fprintf(stderr, "proxy-controller: %s\n", error.c_str());
+      cJSON_Delete(file);
+      cJSON_Delete(config);
+      return 2;
+    }
+    cJSON_Delete(config);
+    config = file;
+  }
   for (int i = 1; i < argc && rc == 0; ++i) {
     std::string a = argv[i];
     auto value = [&](const char* flag, const char* key) {
@@ -50,6 +76,10 @@ int main(int argc, char** argv) {
       value("--socket-group", "socket_group");
     } else if (a == "--state-dir") {
       value("--state-dir", "state_dir");
+    } else if (a == "--service-user") {
+      value("--service-user", "service_user");
+    } else if (a == "--config") {
+      ++i;  // read above
     } else if (!a.empty() && a[0] != '-') {
       cJSON_DeleteItemFromObject(config, "socket");
       cJSON_AddStringToObject(config, "socket", a.c_str());

@@ -25,11 +25,13 @@ const char* kUsage =
     "  status                                   services (state, pid, uptime, restarts, session,\n"
     "                                           flows, bytes, drops) and routing\n"
     "  stats [NAME]                             every counter of our services\n"
-    "  start NAME [-- PROGRAM ARGS...]          start a service (tun2socks, udp-local, udp-server\n"
-    "                                           take ARGS; anything else needs an absolute "
-    "PROGRAM)\n"
+    "  start NAME                               start a service declared in the controller's\n"
+    "                                           configuration (or start one again)\n"
+    "  start NAME -- ARGS...                    tun2socks, udp-local, udp-server with these flags\n"
+    "  start NAME --config CONFIG.json          ... or with this JSON configuration\n"
+    "  start NAME -- /PROGRAM ARGS...           an ad hoc command (root's clients only)\n"
     "  start NAME --inproc CONFIG.json          run tun2socks, udp-local or udp-server inside\n"
-    "                                           the controller with this configuration\n"
+    "                                           the controller (root's clients only)\n"
     "  stop NAME | restart NAME\n"
     "  configure-routing --proxy-ip IP [--proxy-ip IP] --router-ip IP [--tun NAME] [--mtu N]\n"
     "  reset-routing\n"
@@ -229,9 +231,9 @@ int main(int argc, char** argv) {
     if (args.size() < 2) return usage("which service?");
     cJSON_AddStringToObject(req, "action", cmd.c_str());
     cJSON_AddStringToObject(params, "name", args[1].c_str());
-    if (cmd == "start" && args.size() >= 3 && args[2] == "--inproc") {
-      // In-process: the service's JSON configuration file goes in the request.
-      if (args.size() != 4) return usage("start NAME --inproc CONFIG.json");
+    if (cmd == "start" && args.size() >= 3 && (args[2] == "--inproc" || args[2] == "--config")) {
+      // The service's JSON configuration file goes in the request.
+      if (args.size() != 4) return usage("start NAME --inproc|--config CONFIG.json");
       std::ifstream in(args[3]);
       std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       cJSON* config = in ? cJSON_Parse(text.c_str()) : nullptr;
@@ -239,15 +241,15 @@ int main(int argc, char** argv) {
         cJSON_Delete(config);
         return usage(("cannot read a JSON object from " + args[3]).c_str());
       }
-      cJSON_AddStringToObject(params, "mode", "inproc");
+      if (args[2] == "--inproc") cJSON_AddStringToObject(params, "mode", "inproc");
       cJSON_AddItemToObject(params, "config", config);
-    } else if (cmd == "start") {
+    } else if (cmd == "start" && args.size() > 2) {
       bool builtin = args[1] == "tun2socks" || args[1] == "udp-local" || args[1] == "udp-server";
       cJSON* list = cJSON_AddArrayToObject(params, builtin ? "args" : "argv");
       size_t from = args.size() > 2 && args[2] == "--" ? 3 : 2;
       for (size_t i = from; i < args.size(); ++i)
         cJSON_AddItemToArray(list, cJSON_CreateString(args[i].c_str()));
-    } else if (args.size() > 2) {
+    } else if (cmd != "start" && args.size() > 2) {
       return usage("too many arguments");
     }
   } else if (cmd == "configure-routing") {

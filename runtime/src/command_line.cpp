@@ -1,5 +1,7 @@
 #include "udptun/runtime/command_line.hpp"
 
+#include "udptun/runtime/file_reader.hpp"
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -29,12 +31,8 @@ bool build_config_from_args(int argc, char** argv, const std::vector<CommandLine
       error = "--config needs a FILE";
       return false;
     }
-    std::ifstream in(argv[i + 1]);
-    if (!in) {
-      error = std::string("cannot read ") + argv[i + 1] + ": " + std::strerror(errno);
-      return false;
-    }
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string text;
+    if (!read_small_file(argv[i + 1], FileLimits{}, text, error)) return false;
     config.reset(cJSON_Parse(text.c_str()));
     if (!config || !cJSON_IsObject(config.get())) {
       error = std::string(argv[i + 1]) + ": not a JSON object";

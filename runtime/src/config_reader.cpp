@@ -1,5 +1,7 @@
 #include "udptun/runtime/config_reader.hpp"
 
+#include "udptun/runtime/file_reader.hpp"
+
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -151,12 +153,15 @@ bool ConfigReader::no_unknown_keys() {
 }
 
 bool read_key_file(const std::string& path, std::vector<uint8_t>& key, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "cannot read key file " + path + ": " + std::strerror(errno);
+  // A key is short: anything past 4 KiB is not a key file (or is /dev/zero).
+  FileLimits limits;
+  limits.max_bytes = 4096;
+  std::string text;
+  if (!read_small_file(path, limits, text, error)) {
+    error = "key file: " + error;
     return false;
   }
-  key.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  key.assign(text.begin(), text.end());
   while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
   if (key.size() < 16) {
     error = "key file " + path + " holds " + std::to_string(key.size()) +

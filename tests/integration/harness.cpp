@@ -5,7 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +18,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <set>
 #include <sstream>
 
 extern char** environ;
@@ -28,6 +29,9 @@ TempDir::TempDir() {
   char tmpl[] = "/tmp/udptun-test-XXXXXX";
   char* p = mkdtemp(tmpl);
   path_ = p ? p : "/tmp";
+  // Readable by others: run as root, proxy-controller starts its services as an unprivileged
+  // user, and they read the keys and configurations the test writes here.
+  if (p) chmod(p, 0755);
 }
 
 TempDir::~TempDir() {
@@ -102,34 +106,80 @@ Process::~Process() {
   if (pid_ > 0) kill9();
 }
 
+// Every process a test started and has not reaped: killed (with its process group) when the
+// test program exits, even after a failed assertion skipped the destructors.
+namespace {
+std::mutex live_mutex;
+std::set<pid_t>& live_groups() {
+  static std::set<pid_t> groups;
+  return groups;
+}
+void kill_live_groups() {
+  std::lock_guard<std::mutex> lock(live_mutex);
+  for (pid_t g : live_groups()) {
+    ::kill(-g, SIGKILL);
+    ::kill(g, SIGKILL);
+    waitpid(g, nullptr, 0);
+  }
+  live_groups().clear();
+}
+void track(pid_t pid, bool live) {
+  static bool registered = (std::atexit(kill_live_groups), true);
+  (void)registered;
+  std::lock_guard<std::mutex> lock(live_mutex);
+  if (live)
+    live_groups().insert(pid);
+  else
+    live_groups().erase(pid);
+}
+}  // namespace
+
 bool Process::start() {
   std::vector<char*> argv;
   argv.push_back(const_cast<char*>(program_.c_str()));
   for (auto& a : args_) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  // The child must not inherit our blocked signals or ignored SIGPIPE.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  int rc = posix_spawn(&pid_, program_.c_str(), &fa, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) pid_ = -1;
-  return rc == 0;
+  int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (log < 0 || null < 0) {
+    if (log >= 0) close(log);
+    if (null >= 0) close(null);
+    return false;
+  }
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    // Dies with the test (even one killed by ctest's timeout), in a process group of its own
+    // so whatever it started goes with it.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
+    setpgid(0, 0);
+    dup2(null, 0);
+    dup2(log, 1);
+    dup2(log, 2);
+    // The child must not inherit our blocked signals or ignored SIGPIPE.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    signal(SIGPIPE, SIG_DFL);
+    execve(argv[0], argv.data(), environ);
+    _exit(127);
+  }
+  close(log);
+  close(null);
+  if (pid < 0) return false;
+  setpgid(pid, pid);
+  pid_ = pid;
+  track(pid_, true);
+  return true;
 }
 
 void Process::kill9() {
   if (pid_ <= 0) return;
+  ::kill(-pid_, SIGKILL);
   ::kill(pid_, SIGKILL);
   waitpid(pid_, nullptr, 0);
+  track(pid_, false);
   pid_ = -1;
 }
 
@@ -139,6 +189,8 @@ int Process::terminate(int ms) {
   int status = 0;
   for (int waited = 0; waited < ms; waited += 10) {
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      ::kill(-pid_, SIGKILL);  // anything it left in its group
+      track(pid_, false);
       pid_ = -1;
       return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
@@ -152,6 +204,8 @@ bool Process::running() {
   if (pid_ <= 0) return false;
   int status;
   if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    ::kill(-pid_, SIGKILL);
+    track(pid_, false);
     pid_ = -1;
     return false;
   }

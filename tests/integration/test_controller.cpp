@@ -315,12 +315,14 @@ static void test_builtin_services_report_stats(void**) {
     cJSON_Delete(reply);
     return v;
   };
-  assert_true(harness::eventually([&] { return counter("udp-local", "datagrams_up") >= 21; }, 3000));
-  assert_true(counter("udp-local", "link_up") == 1);
-  assert_true(counter("udp-local", "flows") == 1);
+  // Each service publishes on its own clock: every check waits for the snapshot that shows it.
+  assert_true(harness::eventually([&] { return counter("udp-local", "datagrams_up") >= 21; }, 5000));
+  assert_true(harness::eventually([&] { return counter("udp-local", "link_up") == 1; }, 5000));
+  assert_true(harness::eventually([&] { return counter("udp-local", "flows") == 1; }, 5000));
   assert_true(harness::eventually([&] { return counter("udp-server", "sessions_attached") == 1; },
-                                  3000));
-  assert_true(counter("udp-server", "datagrams_from_targets") >= 21);
+                                  5000));
+  assert_true(harness::eventually(
+      [&] { return counter("udp-server", "datagrams_from_targets") >= 21; }, 5000));
   // status carries them too.
   r = cmd.ask(R"({"action":"status"})");
   assert_non_null(cJSON_GetObjectItem(service(r, "udp-local"), "stats"));

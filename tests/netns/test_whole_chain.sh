@@ -72,6 +72,16 @@ status_has_session() {  # service
   ctl status | awk -v s="$1" '$1 == s && $2 == "running" && $6 == "up" {found=1} END {exit !found}'
 }
 check "[in tun2socks] udptunctl status shows tun2socks' UDP tunnel up" wait_for 3 status_has_session tun2socks
+# Services never run as root: the controller drops them to its service user (no udptun user
+# here: nobody) and hands tun2socks its TUN as a descriptor.
+runs_unprivileged() {  # service
+  local pid
+  pid=$(ctl --json status | python3 -c "import json,sys; print([s['pid'] for s in json.load(sys.stdin)['result']['services'] if s['name']=='$1'][0])")
+  [ "$pid" -gt 0 ] && [ "$(stat -c %u "/proc/$pid")" != 0 ] && ! grep -q '^Groups:.*[0-9]' "/proc/$pid/status"
+}
+for s in tun2socks ss-tunnel ss-local; do
+  check "$s runs as an unprivileged user with no supplementary groups" runs_unprivileged $s
+done
 ctl status | sed 's/^/    /'
 
 # 2. udp-local as its own process, tun2socks reaching it over SOCKS5 (UDP ASSOCIATE).

@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "udptun/runtime/config_reader.hpp"
+#include "udptun/runtime/file_reader.hpp"
 
 namespace udptun::t2s {
 
@@ -71,12 +72,10 @@ bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string&
   } else if (udp == "udp-local") {
     c.udp = UdpMode::udp_local;
     if (!udp_local_file.empty()) {
-      std::ifstream in(udp_local_file);
-      if (!in) {
-        error = "cannot read \"udp_local_config\" " + udp_local_file;
+      if (!runtime::read_small_file(udp_local_file, runtime::FileLimits{}, udp_local_json, error)) {
+        error = "\"udp_local_config\": " + error;
         return false;
       }
-      udp_local_json.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     }
     if (udp_local_json.empty()) {
       error =

@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <memory>
+#include <type_traits>
 #include <utility>
 
 namespace udptun::runtime {
@@ -29,12 +30,26 @@ class UvHandle {
 
   // Allocates the handle and runs `init` (e.g. uv_udp_init) on it; `owner` becomes its data.
   // Returns init's result; on failure nothing is held.
+  //
+  // Some inits register the handle with the loop before they can fail (uv_spawn: the
+  // uv_process_t is in the loop's handle queue even when fork/exec failed, and libuv wants
+  // uv_close on it all the same). Freeing it there would leave the loop a dangling pointer,
+  // so a failed init of such a handle is closed like a live one: the memory goes to the close
+  // callback.
   template <class Init>
   int init(void* owner, Init&& init) {
     close();
     auto fresh = std::make_unique<T>();
     int rc = init(fresh.get());
-    if (rc != 0) return rc;
+    if (rc != 0) {
+      if (registered_even_on_failure()) {
+        h_ = fresh.release();
+        h_->data = nullptr;
+        live_ = true;
+        close();
+      }
+      return rc;
+    }
     h_ = fresh.release();
     h_->data = owner;
     live_ = true;
@@ -60,6 +75,8 @@ class UvHandle {
   }
 
  private:
+  static constexpr bool registered_even_on_failure() { return std::is_same_v<T, uv_process_t>; }
+
   T* h_ = nullptr;
   bool live_ = false;
 };

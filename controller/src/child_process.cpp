@@ -1,0 +1,214 @@
+#include "child_process.hpp"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+extern char** environ;
+
+namespace udptun::controller {
+
+namespace {
+
+// Only async-signal-safe calls between fork and exec: everything is prepared before.
+[[noreturn]] void child_main(const ChildSpec& spec, char* const* argv, pid_t parent,
+                             int devnull, int report) {
+  auto fail = [&](int step) {
+    int e[2] = {step, errno};
+    (void)!write(report, e, sizeof e);
+    _exit(127);
+  };
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != parent) _exit(127);  // the controller died before the line above
+  setpgid(0, 0);
+  report = fcntl(report, F_DUPFD_CLOEXEC, 64);  // clear of every target number
+  if (report < 0) _exit(127);
+  // Sources first out of the way of every target number, then onto their targets (dup2
+  // clears close-on-exec on the copy).
+  int moved[16];
+  size_t n = spec.fds.size() < 16 ? spec.fds.size() : 16;
+  for (size_t i = 0; i < n; ++i) {
+    moved[i] = fcntl(spec.fds[i].second, F_DUPFD_CLOEXEC, 64);
+    if (moved[i] < 0) fail(1);
+  }
+  int in = spec.stdin_fd >= 0 ? spec.stdin_fd : devnull;
+  if (dup2(in, 0) < 0) fail(1);
+  for (size_t i = 0; i < n; ++i) {
+    if (dup2(moved[i], spec.fds[i].first) < 0) fail(1);
+  }
+  // Nothing else of ours crosses exec, even a descriptor someone forgot to mark.
+  int highest = 2;
+  for (size_t i = 0; i < n; ++i) highest = spec.fds[i].first > highest ? spec.fds[i].first : highest;
+  if (syscall(SYS_close_range, highest + 1, report - 1, 0) != 0 ||
+      syscall(SYS_close_range, report + 1, ~0U, 0) != 0) {
+    for (int fd = highest + 1; fd < 4096; ++fd) {
+      if (fd != report) close(fd);
+    }
+  }
+  // The daemon blocks its stop signals for sigwait; libuv may ignore SIGPIPE: a fresh start.
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
+  }
+  if (spec.run_as) {
+    if (setgroups(0, nullptr) != 0) fail(2);
+    if (setresgid(spec.run_as->gid, spec.run_as->gid, spec.run_as->gid) != 0) fail(2);
+    if (setresuid(spec.run_as->uid, spec.run_as->uid, spec.run_as->uid) != 0) fail(2);
+  }
+  execve(argv[0], argv, environ);
+  fail(3);
+  _exit(127);
+}
+
+}  // namespace
+
+ChildProcess::~ChildProcess() {
+  if (pid_ > 0) {
+    signal(SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  watch_.close();
+  if (pidfd_ >= 0) close(pidfd_);
+}
+
+int ChildProcess::spawn(uv_loop_t* loop, const ChildSpec& spec, ExitCallback on_exit,
+                        std::string& error) {
+  if (pid_ > 0) {
+    error = "already running";
+    return -EBUSY;
+  }
+  if (spec.argv.empty() || spec.argv[0].empty() || spec.argv[0][0] != '/') {
+    error = "the command must be an absolute path";
+    return -EINVAL;
+  }
+  if (spec.fds.size() > 16) {
+    error = "too many descriptors for a child";
+    return -EINVAL;
+  }
+  std::vector<char*> argv;
+  for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int report[2];
+  if (devnull < 0 || pipe2(report, O_CLOEXEC) != 0) {
+    int e = errno;
+    if (devnull >= 0) close(devnull);
+    error = std::string("cannot prepare the child: ") + std::strerror(e);
+    return -e;
+  }
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid == 0) child_main(spec, argv.data(), parent, devnull, report[1]);
+  int fork_errno = errno;
+  close(devnull);
+  close(report[1]);
+  if (pid < 0) {
+    close(report[0]);
+    error = std::string("fork failed: ") + std::strerror(fork_errno);
+    return -fork_errno;
+  }
+  setpgid(pid, pid);  // also from here: a signal to the group may come before the child ran
+  // The report pipe closes at exec (success) or carries (step, errno) from a failed child.
+  int e[2] = {0, 0};
+  ssize_t got;
+  do {
+    got = read(report[0], e, sizeof e);
+  } while (got < 0 && errno == EINTR);
+  close(report[0]);
+  if (got == static_cast<ssize_t>(sizeof e)) {
+    waitpid(pid, nullptr, 0);
+    static const char* const kStep[] = {"", "cannot pass descriptors", "cannot drop privileges",
+                                        "cannot execute"};
+    error = std::string(kStep[e[0] >= 1 && e[0] <= 3 ? e[0] : 0]) + " " + spec.argv[0] + ": " +
+            std::strerror(e[1]);
+    return -e[1];
+  }
+  pid_ = pid;
+  on_exit_ = std::move(on_exit);
+  pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  int rc = pidfd_ < 0 ? -errno
+                      : watch_.init(this, [&](uv_poll_t* p) { return uv_poll_init(loop, p, pidfd_); });
+  if (rc == 0) rc = uv_poll_start(watch_.get(), UV_READABLE, on_pidfd);
+  if (rc != 0) {
+    // Without a way to learn of its exit the child cannot be supervised: not started.
+    signal(SIGKILL);
+    waitpid(pid, nullptr, 0);
+    pid_ = 0;
+    watch_.close();
+    if (pidfd_ >= 0) close(pidfd_);
+    pidfd_ = -1;
+    error = std::string("cannot watch the child: ") + std::strerror(-rc);
+    return rc;
+  }
+  return 0;
+}
+
+void ChildProcess::signal(int sig) const {
+  if (pid_ <= 0) return;
+  if (kill(-pid_, sig) != 0) kill(pid_, sig);
+}
+
+void ChildProcess::on_pidfd(uv_poll_t* p, int, int) {
+  auto* self = static_cast<ChildProcess*>(p->data);
+  if (self) self->reap();
+}
+
+void ChildProcess::reap() {
+  int status = 0;
+  pid_t r = waitpid(pid_, &status, WNOHANG);
+  if (r == 0) return;
+  pid_t was = pid_;
+  pid_ = 0;
+  watch_.close();
+  close(pidfd_);
+  pidfd_ = -1;
+  // Whatever it started (a shadowsocks plugin, say) goes with it.
+  kill(-was, SIGKILL);
+  auto done = std::move(on_exit_);
+  on_exit_ = nullptr;
+  if (!done) return;
+  if (r < 0) {
+    done(-1, 0);
+  } else if (WIFSIGNALED(status)) {
+    done(-1, WTERMSIG(status));
+  } else {
+    done(WEXITSTATUS(status), 0);
+  }
+}
+
+std::optional<Credentials> lookup_service_user(const std::string& name, bool is_default,
+                                               std::string& error) {
+  for (const std::string& candidate : {name, std::string("nobody")}) {
+    if (candidate != name && !is_default) break;
+    passwd pw{};
+    passwd* found = nullptr;
+    std::vector<char> buf(16384);
+    if (getpwnam_r(candidate.c_str(), &pw, buf.data(), buf.size(), &found) == 0 && found) {
+      if (found->pw_uid == 0) {
+        error = "services never run as root: \"" + candidate + "\" has uid 0";
+        return std::nullopt;
+      }
+      Credentials c;
+      c.uid = found->pw_uid;
+      c.gid = found->pw_gid;
+      c.user = candidate;
+      return c;
+    }
+  }
+  error = "no such user: " + name;
+  return std::nullopt;
+}
+
+}  // namespace udptun::controller

@@ -1,0 +1,206 @@
+#include "service_catalog.hpp"
+
+#include <set>
+
+namespace udptun::controller {
+
+namespace {
+
+std::string strings_of(const cJSON* array, const char* what, std::vector<std::string>& out) {
+  if (!cJSON_IsArray(array)) return std::string("\"") + what + "\" must be an array of strings";
+  const cJSON* a;
+  cJSON_ArrayForEach(a, array) {
+    if (!cJSON_IsString(a)) return std::string("\"") + what + "\" must hold only strings";
+    out.emplace_back(a->valuestring);
+  }
+  return "";
+}
+
+// Flags of a built-in daemon. The controller owns the descriptors (--stats-fd, --tun-fd);
+// tun2socks' --tun NAME becomes a descriptor the controller opens (see Controller).
+std::string builtin_flags(const std::string& builtin, const cJSON* args, LaunchPlan& plan) {
+  std::vector<std::string> flags;
+  std::string why = strings_of(args, "args", flags);
+  if (!why.empty()) return why;
+  for (size_t i = 0; i < flags.size(); ++i) {
+    const std::string& f = flags[i];
+    if (f == "--stats-fd" || f == "--tun-fd")
+      return f + " is the controller's to give (it passes the descriptors itself)";
+    if (builtin == "tun2socks" && f == "--tun" && i + 1 < flags.size()) {
+      plan.tun = flags[++i];
+      continue;
+    }
+    plan.argv.push_back(f);
+  }
+  return "";
+}
+
+std::string builtin_config(const std::string& builtin, const cJSON* config, LaunchPlan& plan) {
+  if (!cJSON_IsObject(config))
+    return "\"config\" must be an object (the service's JSON configuration, docs/CONFIG.md)";
+  if (cJSON_GetObjectItemCaseSensitive(config, "stats_fd") ||
+      cJSON_GetObjectItemCaseSensitive(config, "tun_fd"))
+    return "\"stats_fd\" and \"tun_fd\" are the controller's to give";
+  const cJSON* tun = cJSON_GetObjectItemCaseSensitive(config, "tun");
+  if (builtin == "tun2socks" && tun) {
+    if (!cJSON_IsString(tun)) return "\"tun\" must be a device name";
+    plan.tun = tun->valuestring;
+  }
+  char* text = cJSON_PrintUnformatted(config);
+  plan.config = text ? text : "{}";
+  cJSON_free(text);
+  return "";
+}
+
+bool valid_device_name(const std::string& n) {
+  return !n.empty() && n.size() < 16 &&
+         n.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") ==
+             std::string::npos;
+}
+
+}  // namespace
+
+bool valid_service_name(const std::string& name) {
+  return !name.empty() && name.size() <= 64 &&
+         name.find_first_not_of(
+             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+             std::string::npos;
+}
+
+bool ServiceCatalog::load(const cJSON* services, std::string& error) {
+  declared_.clear();
+  if (!services) return true;
+  if (!cJSON_IsObject(services)) {
+    error = "\"services\" must be an object of service declarations";
+    return false;
+  }
+  static const std::set<std::string> kKeys = {"exec", "builtin", "args", "config",
+                                              "mode", "user", "autostart"};
+  const cJSON* s;
+  cJSON_ArrayForEach(s, services) {
+    std::string name = s->string;
+    auto fail = [&](const std::string& why) {
+      error = "service \"" + name + "\": " + why;
+      return false;
+    };
+    if (!valid_service_name(name)) return fail("not a valid name (letters, digits, . _ -)");
+    if (!cJSON_IsObject(s)) return fail("must be an object");
+    const cJSON* k;
+    cJSON_ArrayForEach(k, s) {
+      if (!kKeys.count(k->string)) return fail(std::string("unknown key \"") + k->string + "\"");
+    }
+    LaunchPlan plan;
+    const cJSON* exec = cJSON_GetObjectItemCaseSensitive(s, "exec");
+    const cJSON* builtin = cJSON_GetObjectItemCaseSensitive(s, "builtin");
+    const cJSON* args = cJSON_GetObjectItemCaseSensitive(s, "args");
+    const cJSON* config = cJSON_GetObjectItemCaseSensitive(s, "config");
+    const cJSON* mode = cJSON_GetObjectItemCaseSensitive(s, "mode");
+    const cJSON* user = cJSON_GetObjectItemCaseSensitive(s, "user");
+    const cJSON* autostart = cJSON_GetObjectItemCaseSensitive(s, "autostart");
+    if (!exec == !builtin) return fail("give either \"exec\" (a program) or \"builtin\"");
+    if (exec) {
+      if (!cJSON_IsString(exec) || exec->valuestring[0] != '/')
+        return fail("\"exec\" must be an absolute path");
+      if (config || mode) return fail("\"config\" and \"mode\" are for built-ins");
+      plan.argv.push_back(exec->valuestring);
+      if (args) {
+        std::string why = strings_of(args, "args", plan.argv);
+        if (!why.empty()) return fail(why);
+      }
+    } else {
+      if (!cJSON_IsString(builtin) || !is_builtin_service(builtin->valuestring))
+        return fail("\"builtin\" must be tun2socks, udp-local or udp-server");
+      plan.builtin = builtin->valuestring;
+      if (mode && (!cJSON_IsString(mode) || (std::string(mode->valuestring) != "process" &&
+                                             std::string(mode->valuestring) != "inproc")))
+        return fail("\"mode\" must be \"process\" or \"inproc\"");
+      plan.inproc = mode && std::string(mode->valuestring) == "inproc";
+      if (args && config) return fail("give \"args\" or \"config\", not both");
+      if (plan.inproc && !config) return fail("in-process needs \"config\"");
+      std::string why = config ? builtin_config(plan.builtin, config, plan)
+                        : args ? builtin_flags(plan.builtin, args, plan)
+                               : "";
+      if (!why.empty()) return fail(why);
+      if (plan.inproc) plan.tun.clear();  // in-process, tun2socks opens its device itself
+      if (!plan.tun.empty() && !valid_device_name(plan.tun))
+        return fail("\"tun\": not a valid device name");
+    }
+    if (user) {
+      if (!cJSON_IsString(user) || !*user->valuestring)
+        return fail("\"user\" must be a user name");
+      plan.user = user->valuestring;
+    }
+    if (autostart) {
+      if (!cJSON_IsBool(autostart)) return fail("\"autostart\" must be true or false");
+      plan.autostart = cJSON_IsTrue(autostart);
+    }
+    declared_[name] = plan;
+  }
+  return true;
+}
+
+std::string ServiceCatalog::plan_start(const cJSON* params, PeerRole role, LaunchPlan& out) const {
+  auto param = [&](const char* key) {
+    return params ? cJSON_GetObjectItemCaseSensitive(params, key) : nullptr;
+  };
+  const cJSON* name_item = param("name");
+  if (!cJSON_IsString(name_item) || !*name_item->valuestring)
+    return "parameter \"name\" (a string) is required";
+  std::string name = name_item->valuestring;
+  if (!valid_service_name(name))
+    return "\"name\" must be 1-64 letters, digits, '.', '_' or '-'";
+  const cJSON* argv = param("argv");
+  const cJSON* args = param("args");
+  const cJSON* config = param("config");
+  const cJSON* mode = param("mode");
+  out = LaunchPlan{};
+  if (is_declared(name)) {
+    // Root declared it: it runs as declared, whoever asks.
+    if (argv || args || config || mode)
+      return "\"" + name + "\" is declared in the controller's configuration: start it by name only";
+    out = declared_.at(name);
+    return "";
+  }
+  if (mode && (!cJSON_IsString(mode) || (std::string(mode->valuestring) != "process" &&
+                                         std::string(mode->valuestring) != "inproc")))
+    return "\"mode\" must be \"process\" or \"inproc\"";
+  bool inproc = mode && std::string(mode->valuestring) == "inproc";
+  if (is_builtin_service(name)) {
+    out.builtin = name;
+    if (argv) return "\"" + name + "\" is ours: give its options as \"args\" or \"config\"";
+    if (inproc) {
+      // Inside the controller it runs as root: only root's clients may do that.
+      if (role != PeerRole::admin)
+        return "in-process services run as root: only root may start one (or declare it)";
+      if (!config)
+        return "parameter \"config\" (the service's JSON configuration, docs/CONFIG.md) is "
+               "required in-process";
+      out.inproc = true;
+      std::string why = builtin_config(name, config, out);
+      out.tun.clear();
+      return why;
+    }
+    if (args && config) return "give \"args\" or \"config\", not both";
+    std::string why = config ? builtin_config(name, config, out)
+                      : args ? builtin_flags(name, args, out)
+                             : "";
+    if (!why.empty()) return why;
+    if (!out.tun.empty() && !valid_device_name(out.tun))
+      return "\"tun\": not a valid device name";
+    return "";
+  }
+  if (inproc) return "only tun2socks, udp-local and udp-server can run in-process";
+  if (!argv)
+    return "no such service: \"" + name +
+           "\" (declare it in the controller's configuration, or give \"argv\")";
+  if (role != PeerRole::admin)
+    return "only root may start a command of its choosing: declare \"" + name +
+           "\" in the controller's configuration";
+  std::string why = strings_of(argv, "argv", out.argv);
+  if (!why.empty()) return why;
+  if (out.argv.empty() || out.argv[0].empty() || out.argv[0][0] != '/')
+    return "the command must be an absolute path (it is exec'd, never run by a shell)";
+  return "";
+}
+
+}  // namespace udptun::controller
