@@ -19,7 +19,7 @@ namespace udptun::controller {
 namespace {
 
 // Only async-signal-safe calls between fork and exec: everything is prepared before.
-[[noreturn]] void child_main(const ChildSpec& spec, char* const* argv, pid_t parent,
+[[noreturn]] __attribute__((noinline)) void child_main(const ChildSpec& spec, char* const* argv, pid_t parent,
                              int devnull, int report) {
   auto fail = [&](int step) {
     int e[2] = {step, errno};
@@ -63,9 +63,16 @@ namespace {
     if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &dfl, nullptr);
   }
   if (spec.run_as) {
-    if (setgroups(0, nullptr) != 0) fail(2);
-    if (setresgid(spec.run_as->gid, spec.run_as->gid, spec.run_as->gid) != 0) fail(2);
-    if (setresuid(spec.run_as->uid, spec.run_as->uid, spec.run_as->uid) != 0) fail(2);
+    // Raw system calls: glibc's wrappers apply credentials to every thread of the process,
+    // which in a vfork child would reach the controller's own threads.
+    gid_t g = spec.run_as->gid;
+    uid_t u = spec.run_as->uid;
+    if (syscall(SYS_setgroups, 0, nullptr) != 0) fail(2);
+    if (syscall(SYS_setresgid, g, g, g) != 0) fail(2);
+    if (syscall(SYS_setresuid, u, u, u) != 0) fail(2);
+    // A change of credentials clears the parent-death signal: set it again.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
   }
   execve(argv[0], argv, environ);
   fail(3);
@@ -74,7 +81,16 @@ namespace {
 
 }  // namespace
 
+void ChildProcess::reap_failed(bool wait) {
+  std::vector<pid_t> left;
+  for (pid_t p : failed_) {
+    if (waitpid(p, nullptr, wait ? 0 : WNOHANG) == 0) left.push_back(p);
+  }
+  failed_.swap(left);
+}
+
 ChildProcess::~ChildProcess() {
+  reap_failed(true);
   if (pid_ > 0) {
     signal(SIGKILL);
     waitpid(pid_, nullptr, 0);
@@ -89,6 +105,7 @@ int ChildProcess::spawn(uv_loop_t* loop, const ChildSpec& spec, ExitCallback on_
     error = "already running";
     return -EBUSY;
   }
+  reap_failed(false);
   if (spec.argv.empty() || spec.argv[0].empty() || spec.argv[0][0] != '/') {
     error = "the command must be an absolute path";
     return -EINVAL;
@@ -109,14 +126,17 @@ int ChildProcess::spawn(uv_loop_t* loop, const ChildSpec& spec, ExitCallback on_
     return -e;
   }
   pid_t parent = getpid();
-  pid_t pid = fork();
+  // vfork: no copy of our address space to make (a fork costs milliseconds, and a client may
+  // ask for many starts); we are suspended until the child has exec'd or exited. The child
+  // only reads what is prepared above and writes its own frame (child_main, never inlined).
+  pid_t pid = vfork();
   if (pid == 0) child_main(spec, argv.data(), parent, devnull, report[1]);
   int fork_errno = errno;
   close(devnull);
   close(report[1]);
   if (pid < 0) {
     close(report[0]);
-    error = std::string("fork failed: ") + std::strerror(fork_errno);
+    error = std::string("vfork failed: ") + std::strerror(fork_errno);
     return -fork_errno;
   }
   setpgid(pid, pid);  // also from here: a signal to the group may come before the child ran
@@ -128,7 +148,9 @@ int ChildProcess::spawn(uv_loop_t* loop, const ChildSpec& spec, ExitCallback on_
   } while (got < 0 && errno == EINTR);
   close(report[0]);
   if (got == static_cast<ssize_t>(sizeof e)) {
-    waitpid(pid, nullptr, 0);
+    // It is exiting: reaped later rather than waited for here (an exit takes a millisecond,
+    // and a client may ask for a thousand failing starts).
+    failed_.push_back(pid);
     static const char* const kStep[] = {"", "cannot pass descriptors", "cannot drop privileges",
                                         "cannot execute"};
     error = std::string(kStep[e[0] >= 1 && e[0] <= 3 ? e[0] : 0]) + " " + spec.argv[0] + ": " +

@@ -53,11 +53,13 @@ class ChildProcess {
  private:
   static void on_pidfd(uv_poll_t* p, int status, int events);
   void reap();
+  void reap_failed(bool wait);
 
   pid_t pid_ = 0;
   int pidfd_ = -1;
   runtime::UvHandle<uv_poll_t> watch_;
   ExitCallback on_exit_;
+  std::vector<pid_t> failed_;  // children whose exec failed, not reaped yet
 };
 
 // The user and group that services run as: `name` if it exists, else "nobody" when `name` is

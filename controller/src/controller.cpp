@@ -50,7 +50,8 @@ Controller::Controller(ControllerConfig config)
           },
           config_.max_quick_restarts, config_.max_services),
       routing_(make_linux_routing()),
-      journal_(config_.state_dir + "/routing.json") {
+      journal_(config_.state_dir + "/routing.json"),
+      services_journal_(config_.state_dir + "/services.json") {
   log_.set_level(config_.log_level);
   if (config_.bin_dir.empty()) {
     char self[PATH_MAX];
@@ -95,6 +96,7 @@ int Controller::run() {
     loop_.run([this] { shutdown(); });
     return -1;
   }
+  std::vector<JournaledService> recovered = take_over_journal();
   // A journal left behind means a controller died with routes applied: undo them first.
   if (auto left = journal_.load()) {
     LOG_WARN(log_, "routing", "found %s from a previous run: undoing its routing changes",
@@ -108,7 +110,15 @@ int Controller::run() {
     loop_.request_stop();
     if (config_.on_fatal) config_.on_fatal(error);
   }
-  if (rc == 0) autostart_declared();
+  if (rc == 0) {
+    for (const auto& s : recovered) {
+      std::string why = launch(s.name, s.plan);
+      if (!why.empty())
+        LOG_WARN(log_, "service", "%s: cannot start again: %s", s.name.c_str(), why.c_str());
+    }
+    autostart_declared();
+    save_services();
+  }
   loop_.run([this] { shutdown(); });
   return rc;
 }
@@ -216,6 +226,7 @@ std::string Controller::start_service(ControlConnection& from, const cJSON* para
 }
 
 std::string Controller::launch(const std::string& name, const LaunchPlan& plan) {
+  plans_[name] = plan;
   ServiceOptions options;
   std::vector<std::string> command;
   if (plan.inproc) {
@@ -272,9 +283,36 @@ std::string Controller::launch(const std::string& name, const LaunchPlan& plan) 
   return supervisor_.start(name, command, options);
 }
 
+void Controller::save_services() {
+  if (stopping_) return;
+  std::vector<JournaledService> wanted;
+  for (const auto& s : supervisor_.status()) {
+    auto plan = plans_.find(s.name);
+    if (plan == plans_.end() || (s.state != "running" && s.state != "restarting")) continue;
+    JournaledService j;
+    j.name = s.name;
+    j.plan = plan->second;
+    j.pid = s.pid;
+    j.start_time = process_start_time(s.pid);
+    wanted.push_back(std::move(j));
+  }
+  std::string error;
+  if (!services_journal_.save(wanted, error)) LOG_WARN(log_, "service", "%s", error.c_str());
+}
+
+std::vector<JournaledService> Controller::take_over_journal() {
+  std::vector<JournaledService> left = services_journal_.load();
+  for (const auto& s : left) {
+    LOG_WARN(log_, "service", "%s was running when the last controller died: starting it again",
+             s.name.c_str());
+    ServiceJournal::kill_leftovers(s);
+  }
+  return left;
+}
+
 void Controller::autostart_declared() {
   for (const auto& [name, plan] : catalog_.declared()) {
-    if (!plan.autostart) continue;
+    if (!plan.autostart || supervisor_.exists(name)) continue;
     std::string why = launch(name, plan);
     if (!why.empty()) LOG_WARN(log_, "service", "%s: cannot start: %s", name.c_str(), why.c_str());
   }
@@ -377,6 +415,7 @@ std::string Controller::handle(ControlConnection& from, const std::string& reque
     std::string why = param_string("name", name);
     if (why.empty())
       why = name_of_action == "stop" ? supervisor_.stop(name) : supervisor_.restart(name);
+    if (why.empty()) save_services();
     return reply(name_of_action, why.empty() ? 0 : 1, why, id, nullptr);
   }
   if (name_of_action == "subscribe") {
@@ -651,6 +690,7 @@ void Controller::service_event(const std::string& event, const std::string& name
     tunnels_down_.erase(name);
   }
   if (event == "down") release_pending_tun();
+  save_services();
   update_tunnel_status();
 }
 
@@ -671,6 +711,9 @@ void Controller::broadcast_event(const std::string& event, const std::string& se
 
 void Controller::shutdown() {
   LOG_INFO(log_, "", "stopping: stopping services, restoring routing");
+  // A clean stop: nothing to start again next time (declared autostart services aside).
+  stopping_ = true;
+  if (listener_) unlink(services_journal_.path().c_str());  // not when it never served
   if (routing_state_) reset_routing();
   listener_.close();
   change_watch_.close();

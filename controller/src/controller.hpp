@@ -18,6 +18,7 @@
 #include "route_journal.hpp"
 #include "routing_platform.hpp"
 #include "service_catalog.hpp"
+#include "service_journal.hpp"
 #include "service_supervisor.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/log.hpp"
@@ -83,6 +84,10 @@ class Controller {
   // The plan as the supervisor runs it: the program, its descriptors, its user.
   std::string launch(const std::string& name, const LaunchPlan& plan);
   void autostart_declared();
+  // The services journal: what should be running, rewritten whenever that changes.
+  void save_services();
+  // After a crash: what the journal says was running is cleaned up and started again.
+  std::vector<JournaledService> take_over_journal();
   std::string configure_routing(ControlConnection& from, const cJSON* params);
   std::string reset_routing();
   // statusChanged: the Outline-style connectionStatus pushed to the clients that configured
@@ -116,6 +121,9 @@ class Controller {
   uint64_t connections_refused_ = 0;
   std::unique_ptr<RoutingPlatform> routing_;
   RouteJournal journal_;
+  ServiceJournal services_journal_;
+  std::map<std::string, LaunchPlan> plans_;  // how each known service was launched
+  bool stopping_ = false;
   std::optional<RoutingState> routing_state_;
   runtime::UvHandle<uv_poll_t> change_watch_;
   runtime::UvHandle<uv_timer_t> settle_;

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
 #include <set>
@@ -442,24 +443,42 @@ std::string udp_local_bin() {
   return UDPTUN_UDP_LOCAL_BIN;
 }
 
-int count_open_fds() {
+int count_open_fds(pid_t pid) {
   int n = 0;
-  if (DIR* d = opendir("/proc/self/fd")) {
+  std::string dir = pid ? "/proc/" + std::to_string(pid) + "/fd" : "/proc/self/fd";
+  if (DIR* d = opendir(dir.c_str())) {
     while (dirent* e = readdir(d)) {
       if (e->d_name[0] != '.') ++n;
     }
     closedir(d);
   }
-  return n - 1;  // the directory itself
+  return pid ? n : n - 1;  // our own count includes the directory itself
 }
 
-long resident_kib() {
-  std::ifstream in("/proc/self/status");
+long resident_kib(pid_t pid) {
+  std::ifstream in(pid ? "/proc/" + std::to_string(pid) + "/status" : "/proc/self/status");
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
   }
   return -1;
+}
+
+std::vector<pid_t> processes_with(const std::string& needle) {
+  std::vector<pid_t> out;
+  if (DIR* d = opendir("/proc")) {
+    while (dirent* e = readdir(d)) {
+      pid_t pid = std::atoi(e->d_name);
+      if (pid <= 0 || pid == getpid()) continue;
+      std::ifstream in("/proc/" + std::string(e->d_name) + "/cmdline", std::ios::binary);
+      std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      for (char& c : cmdline) c = c ? c : ' ';
+      // A zombie has an empty command line: only live processes count.
+      if (cmdline.find(needle) != std::string::npos) out.push_back(pid);
+    }
+    closedir(d);
+  }
+  return out;
 }
 
 }  // namespace harness

@@ -123,8 +123,10 @@ class CuttableRelay {
 std::string udp_server_bin();
 std::string udp_local_bin();
 
-// Open file descriptors and resident memory of this process.
-int count_open_fds();
-long resident_kib();
+// Open file descriptors and resident memory of this process (or of another).
+int count_open_fds(pid_t pid = 0);
+long resident_kib(pid_t pid = 0);
+// Live processes whose command line holds `needle` (not this one).
+std::vector<pid_t> processes_with(const std::string& needle);
 
 }  // namespace harness
