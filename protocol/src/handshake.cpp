@@ -9,8 +9,8 @@ namespace udptun::protocol {
 namespace {
 
 // Domain separation: a client MAC can never pass as a server MAC or the other way round.
-constexpr char kClientLabel[] = "udptun/1 client hello";
-constexpr char kServerLabel[] = "udptun/1 server hello";
+constexpr char kClientLabel[] = "udptun/2 client hello";
+constexpr char kServerLabel[] = "udptun/2 server hello";
 
 ByteView label(const char* s, size_t n) {
   return {reinterpret_cast<const uint8_t*>(s), n - 1};
@@ -38,10 +38,11 @@ void write_server_signed(const ServerHello& h, uint8_t* out) {
   std::memcpy(out + 24, h.nonce.data(), 16);
 }
 
-Mac client_mac(const PreSharedKey& key, const ClientHello& h) {
+Mac client_mac(const PreSharedKey& key, const Challenge& challenge, const ClientHello& h) {
   uint8_t signed_part[kClientSignedSize];
   write_client_signed(h, signed_part);
   return detail::hmac_sha256(key.view(), {label(kClientLabel, sizeof kClientLabel),
+                                          ByteView(challenge.data(), challenge.size()),
                                           ByteView(signed_part, sizeof signed_part)});
 }
 
@@ -98,9 +99,32 @@ bool macs_equal(const Mac& a, const Mac& b) {
   return diff == 0;
 }
 
+void encode_server_challenge(const ServerChallenge& c,
+                             std::array<uint8_t, kServerChallengeSize>& out) {
+  std::memcpy(out.data(), kMagic.data(), 4);
+  out[4] = c.version;
+  out[5] = out[6] = out[7] = 0;
+  std::memcpy(out.data() + 8, c.challenge.data(), c.challenge.size());
+}
+
+Parsed<ServerChallenge> decode_server_challenge(ByteView in) {
+  using P = Parsed<ServerChallenge>;
+  for (size_t i = 0; i < kMagic.size() && i < in.size; ++i) {
+    if (in[i] != kMagic[i]) return P::reject("not a udptun server (bad magic)");
+  }
+  for (size_t i = 5; i < 8 && i < in.size; ++i) {
+    if (in[i] != 0) return P::reject("reserved byte is not zero");
+  }
+  if (in.size < kServerChallengeSize) return P::more();
+  ServerChallenge c;
+  c.version = in[4];
+  std::memcpy(c.challenge.data(), in.data + 8, c.challenge.size());
+  return P::done(c, kServerChallengeSize);
+}
+
 void encode_client_hello(const PreSharedKey& key, ClientHello& hello,
                          std::array<uint8_t, kClientHelloSize>& out) {
-  hello.mac = client_mac(key, hello);
+  hello.mac = client_mac(key, hello.challenge, hello);
   write_client_signed(hello, out.data());
   std::memcpy(out.data() + kClientSignedSize, hello.mac.data(), hello.mac.size());
 }
@@ -123,8 +147,8 @@ Parsed<ClientHello> decode_client_hello(ByteView in) {
   return P::done(h, kClientHelloSize);
 }
 
-bool verify_client_hello(const PreSharedKey& key, const ClientHello& hello) {
-  return macs_equal(client_mac(key, hello), hello.mac);
+bool verify_client_hello(const PreSharedKey& key, const Challenge& sent, const ClientHello& hello) {
+  return macs_equal(client_mac(key, sent, hello), hello.mac);
 }
 
 void encode_server_hello(const PreSharedKey& key, const Mac& cmac, ServerHello& hello,

@@ -25,6 +25,7 @@ static ClientHello sample_client_hello(bool resume) {
     h.nonce[i] = static_cast<uint8_t>(i * 7);
   }
   h.timestamp_ms = 0x0000018C12345678ull;
+  for (int i = 0; i < 16; ++i) h.challenge[i] = static_cast<uint8_t>(0xC0 + i);
   return h;
 }
 
@@ -45,7 +46,7 @@ static void test_client_hello_layout_and_round_trip(void**) {
     ClientHello h = sample_client_hello(resume);
     auto wire = encode(h);
     assert_int_equal(wire.size(), 78);
-    assert_memory_equal(wire.data(), "UDPT\x01", 5);
+    assert_memory_equal(wire.data(), "UDPT\x02", 5);
     assert_int_equal(wire[5], resume ? 1 : 0);
     assert_int_equal(wire[6], 0xA0);
     assert_int_equal(wire[22 + 7], 0x78);  // timestamp, big-endian
@@ -54,7 +55,43 @@ static void test_client_hello_layout_and_round_trip(void**) {
     assert_true(back.session == h.session);
     assert_true(back.nonce == h.nonce);
     assert_int_equal(back.timestamp_ms, h.timestamp_ms);
-    assert_true(verify_client_hello(key(), back));
+    assert_true(verify_client_hello(key(), h.challenge, back));
+  }
+}
+
+// The server's challenge: layout, round trip, garbage refused.
+static void test_server_challenge(void**) {
+  ServerChallenge c;
+  for (int i = 0; i < 16; ++i) c.challenge[i] = static_cast<uint8_t>(0xC0 + i);
+  std::array<uint8_t, kServerChallengeSize> out;
+  encode_server_challenge(c, out);
+  std::vector<uint8_t> wire(out.begin(), out.end());
+  assert_int_equal(wire.size(), 24);
+  assert_memory_equal(wire.data(), "UDPT\x02\0\0\0\xC0", 9);
+  ServerChallenge back = test::assert_parses_only_when_whole(decode_server_challenge, wire);
+  assert_true(back.challenge == c.challenge);
+  assert_int_equal(back.version, 2);
+  test::assert_rejected(decode_server_challenge, test::bytes("HTTP/1.1 400"), "bad magic");
+  test::assert_rejected(decode_server_challenge, test::bytes({'U', 'D', 'P', 'T', 2, 0, 1}),
+                        "reserved");
+  // Another version is reported, for the client to judge (and name in its log).
+  wire[4] = 1;
+  assert_int_equal(test::assert_parses_only_when_whole(decode_server_challenge, wire).version, 1);
+}
+
+// A hello recorded on one connection is worthless on another: its MAC covers that
+// connection's challenge. This is what makes replays fail across restarts and servers.
+static void test_client_hello_is_bound_to_the_challenge(void**) {
+  ClientHello h = sample_client_hello(true);
+  auto wire = encode(h);
+  auto p = decode_client_hello(ByteView(wire));
+  assert_true(p.ok());
+  assert_true(verify_client_hello(key(), h.challenge, p.value));
+  Challenge other = h.challenge;
+  for (size_t i = 0; i < other.size(); ++i) {
+    other[i] ^= 0x01;
+    assert_false(verify_client_hello(key(), other, p.value));
+    other[i] ^= 0x01;
   }
 }
 
@@ -63,7 +100,7 @@ static void test_client_hello_wrong_key_fails_verification(void**) {
   auto wire = encode(h, other_key());
   auto p = decode_client_hello(ByteView(wire));
   assert_true(p.ok());
-  assert_false(verify_client_hello(key(), p.value));
+  assert_false(verify_client_hello(key(), h.challenge, p.value));
 }
 
 static void test_client_hello_any_changed_byte_is_caught(void**) {
@@ -75,8 +112,9 @@ static void test_client_hello_any_changed_byte_is_caught(void**) {
     auto p = decode_client_hello(ByteView(bad));
     // A flipped magic/version/flag byte fails to parse; anything else fails the MAC.
     if (p.ok()) {
-      if (verify_client_hello(key(), p.value)) print_error("byte %zu flipped unnoticed\n", i);
-      assert_false(verify_client_hello(key(), p.value));
+      if (verify_client_hello(key(), h.challenge, p.value))
+        print_error("byte %zu flipped unnoticed\n", i);
+      assert_false(verify_client_hello(key(), h.challenge, p.value));
     } else {
       assert_true(p.failed());
     }
@@ -87,10 +125,10 @@ static void test_client_hello_bad_preface(void**) {
   test::assert_rejected(decode_client_hello, test::bytes("GET / HTTP/1.1\r\n"), "bad magic");
   test::assert_rejected(decode_client_hello, test::bytes({'U', 'X'}), "bad magic");
   // The version is judged as soon as its byte arrives, with the refusal to send back.
-  test::assert_rejected(decode_client_hello, test::bytes({'U', 'D', 'P', 'T', 2}),
+  test::assert_rejected(decode_client_hello, test::bytes({'U', 'D', 'P', 'T', 1}),
                         "unsupported protocol version",
                         static_cast<int>(RefuseReason::unsupported_version));
-  test::assert_rejected(decode_client_hello, test::bytes({'U', 'D', 'P', 'T', 1, 0x02}),
+  test::assert_rejected(decode_client_hello, test::bytes({'U', 'D', 'P', 'T', 2, 0x02}),
                         "unknown hello flags", static_cast<int>(RefuseReason::malformed));
 }
 
@@ -163,14 +201,14 @@ static void test_known_answer_macs(void**) {
   ClientHello ch = sample_client_hello(true);
   encode(ch);
   assert_true(ch.mac ==
-              mac_from_hex("b0b84099a4d7f6c0183d1b3d3983f87840a568d40eb41754c08576f4ec9e674f"));
+              mac_from_hex("33b76f171a1a4026ff4ce6dae7962cce5e83d3bc1e23b7178925f23ffea450cf"));
   ServerHello sh;
   sh.status = HelloStatus::resumed;
   sh.session = ch.session;
   sh.nonce.fill(0x5A);
   encode(sh, ch.mac);
   assert_true(sh.mac ==
-              mac_from_hex("12eebfa88930d9eed9400d905f7f5a2771e11db94f05b7315e83c841974864b3"));
+              mac_from_hex("c2577d7b9f1c3f3e7e2103fc86ae90a5384b9f084aa1d1b44ac3cbab8d0ffb90"));
 }
 
 static void test_mac_comparison(void**) {
@@ -186,6 +224,8 @@ int main(void) {
       cmocka_unit_test(test_client_hello_wrong_key_fails_verification),
       cmocka_unit_test(test_client_hello_any_changed_byte_is_caught),
       cmocka_unit_test(test_client_hello_bad_preface),
+      cmocka_unit_test(test_server_challenge),
+      cmocka_unit_test(test_client_hello_is_bound_to_the_challenge),
       cmocka_unit_test(test_server_hello_round_trip_every_status),
       cmocka_unit_test(test_server_hello_is_bound_to_its_client_hello),
       cmocka_unit_test(test_server_hello_rejects_garbage),

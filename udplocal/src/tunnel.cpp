@@ -149,8 +149,14 @@ void Tunnel::on_stream_connected(int status) {
 }
 
 void Tunnel::begin_handshake() {
+  // The server speaks first: our hello is bound to the challenge it sends.
   state_ = State::handshaking;
+  challenged_ = false;
+}
+
+void Tunnel::send_hello(const protocol::Challenge& challenge) {
   protocol::ClientHello hello;
+  hello.challenge = challenge;
   hello.resume = has_session_;
   hello.session = session_id_;
   hello.timestamp_ms = wall_clock_ms();
@@ -219,6 +225,28 @@ void Tunnel::handle_proxy(ByteView& data) {
 }
 
 void Tunnel::handle_handshake(ByteView& data) {
+  if (!challenged_) {
+    size_t take = std::min(data.size, protocol::kServerChallengeSize - inbox_.size());
+    inbox_.insert(inbox_.end(), data.data, data.data + take);
+    data = data.after(take);
+    auto parsed = protocol::decode_server_challenge(ByteView(inbox_));
+    if (parsed.need_more()) return;
+    if (parsed.failed() || parsed.value.version != protocol::kProtocolVersion) {
+      stats_.handshake_refusals++;
+      if (parsed.failed())
+        LOG_WARN(log_, tag_, "handshake: %s (is --server really a udp-server?)", parsed.error);
+      else
+        LOG_ERROR(log_, tag_, "the server speaks protocol version %u, we speak %u: upgrade one side",
+                  static_cast<unsigned>(parsed.value.version),
+                  static_cast<unsigned>(protocol::kProtocolVersion));
+      link_failed("bad server challenge");
+      return;
+    }
+    inbox_.clear();
+    challenged_ = true;
+    send_hello(parsed.value.challenge);
+    if (data.empty()) return;
+  }
   size_t take = std::min(data.size, protocol::kServerHelloSize - inbox_.size());
   inbox_.insert(inbox_.end(), data.data, data.data + take);
   data = data.after(take);

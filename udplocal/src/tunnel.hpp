@@ -67,6 +67,7 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
   static void on_resolved(uv_getaddrinfo_t* req, int status, struct addrinfo* res);
   void connect_to(const struct sockaddr* to);
   void begin_handshake();
+  void send_hello(const protocol::Challenge& challenge);
   void handle_handshake(protocol::ByteView& data);
   void handle_proxy(protocol::ByteView& data);
   void link_failed(const char* why);
@@ -89,6 +90,7 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
   std::unique_ptr<protocol::socks5::ClientHandshake> proxy_;
   std::vector<uint8_t> inbox_;  // handshake bytes not yet complete
   protocol::Mac hello_mac_{};
+  bool challenged_ = false;  // the server's challenge arrived and our hello is sent
   const char* pending_failure_ = nullptr;  // set inside frame handling, acted on after it
 
   struct ResolveRequest {

@@ -1,6 +1,7 @@
 #include "client_link.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "server.hpp"
@@ -21,7 +22,17 @@ ClientLink::ClientLink(Server& server, uint64_t serial)
 int ClientLink::accept(uv_stream_t* listener) {
   int rc = stream_.accept_from(listener);
   if (rc == 0) rc = stream_.start_reading();
-  return rc;
+  if (rc != 0) return rc;
+  // Our first bytes: a challenge this connection's hello must be bound to, so no hello
+  // recorded anywhere else (another connection, before a restart, at another server with the
+  // same key) is ever accepted here.
+  protocol::ServerChallenge c;
+  for (auto& b : challenge_) b = static_cast<uint8_t>(arc4random());
+  c.challenge = challenge_;
+  std::array<uint8_t, protocol::kServerChallengeSize> wire;
+  protocol::encode_server_challenge(c, wire);
+  stream_.write(ByteView(wire.data(), wire.size()), true);
+  return 0;
 }
 
 void ClientLink::on_stream_data(ByteView data) {

@@ -7,6 +7,7 @@
 
 #include "udptun/protocol/frame.hpp"
 #include "udptun/protocol/frame_decoder.hpp"
+#include "udptun/protocol/handshake.hpp"
 #include "udptun/runtime/tcp_stream.hpp"
 
 namespace udptun::server {
@@ -28,6 +29,7 @@ class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink
   Session* session() const { return session_; }
   void set_session(Session* s) { session_ = s; }
   const char* tag() const { return tag_; }
+  const protocol::Challenge& challenge() const { return challenge_; }
 
   // Ends the link: a GOAWAY first when established, then close; the server forgets it.
   void end(protocol::GoAwayReason reason, const char* why);
@@ -44,6 +46,7 @@ class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink
   protocol::FrameDecoder decoder_;
   State state_ = State::handshaking;
   std::vector<uint8_t> hello_;
+  protocol::Challenge challenge_{};
   Session* session_ = nullptr;
   uint64_t created_ms_;
   uint64_t last_heard_ms_;

@@ -31,8 +31,7 @@ constexpr uint64_t kDeadLinkLingerMs = 5'000;
 
 Server::Server(ServerConfig config)
     : config_(std::move(config)),
-      key_(ByteView(config_.key)),
-      replay_(config_.max_clock_skew_ms, 1u << 16) {
+      key_(ByteView(config_.key)) {
   for (const Cidr& c : config_.allow_targets) policy_.allow(c);
   log_.set_level(config_.log_level);
 }
@@ -141,11 +140,13 @@ protocol::ServerHello Server::admit(ClientLink& link, const protocol::ClientHell
     return reply;
   };
   if (stopping_) return refuse(RefuseReason::shutting_down);
-  if (!protocol::verify_client_hello(key_, hello)) return refuse(RefuseReason::bad_mac);
+  // Freshness comes from the challenge of this connection (a replayed hello fails here), not
+  // from memory: it holds across restarts and across servers sharing a key.
+  if (!protocol::verify_client_hello(key_, link.challenge(), hello))
+    return refuse(RefuseReason::bad_mac);
   uint64_t now = wall_clock_ms();
   uint64_t skew = now > hello.timestamp_ms ? now - hello.timestamp_ms : hello.timestamp_ms - now;
   if (skew > config_.max_clock_skew_ms) return refuse(RefuseReason::clock_skew);
-  if (!replay_.admit(hello.mac, now)) return refuse(RefuseReason::replayed);
 
   Session* session = nullptr;
   auto it = sessions_.find(hello.session);

@@ -9,7 +9,6 @@
 #include <mutex>
 #include <vector>
 
-#include "replay_guard.hpp"
 #include "server_config.hpp"
 #include "target_policy.hpp"
 #include "udptun/protocol/handshake.hpp"
@@ -69,7 +68,6 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
   std::unique_ptr<Tun2socksEgress> egress_;
   protocol::PreSharedKey key_;
   TargetPolicy policy_;
-  ReplayGuard replay_;
 
   std::vector<runtime::UvHandle<uv_tcp_t>> listeners_;
   runtime::UvHandle<uv_timer_t> sweep_timer_;
