@@ -1,6 +1,7 @@
 #include "udptun/runtime/socks5_udp_association.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "udptun/protocol/socks5.hpp"
 #include "udptun/runtime/event_loop.hpp"
@@ -77,9 +78,17 @@ void Socks5UdpAssociation::on_stream_data(ByteView data) {
     bound.port = port;
   }
   protocol::address_to_sockaddr(bound, &relay_);
-  sockaddr_storage any{};
-  any.ss_family = relay_.ss_family;
-  if (relay_socket_.open(reinterpret_cast<sockaddr*>(&any)) != 0)
+  // Bound to the address we reach the SOCKS5 server from (not the wildcard), and below only
+  // the relay's datagrams are taken: anyone else who finds the port cannot pose as a reply.
+  sockaddr_storage local{};
+  local.ss_family = relay_.ss_family;
+  auto ours = control_.local_address();
+  if (ours && ours->type == bound.type) {
+    protocol::Address at = *ours;
+    at.port = 0;
+    protocol::address_to_sockaddr(at, &local);
+  }
+  if (relay_socket_.open(reinterpret_cast<sockaddr*>(&local)) != 0)
     return fail("cannot open a UDP socket");
   ready_ = true;
   events_.on_association_ready();
@@ -89,8 +98,24 @@ void Socks5UdpAssociation::on_stream_closed(const char* reason) {
   fail(reason);
 }
 
+bool Socks5UdpAssociation::from_relay(const struct sockaddr* from) const {
+  if (from->sa_family != relay_.ss_family) return false;
+  if (from->sa_family == AF_INET) {
+    auto* a = reinterpret_cast<const sockaddr_in*>(from);
+    auto* r = reinterpret_cast<const sockaddr_in*>(&relay_);
+    return a->sin_port == r->sin_port && a->sin_addr.s_addr == r->sin_addr.s_addr;
+  }
+  auto* a = reinterpret_cast<const sockaddr_in6*>(from);
+  auto* r = reinterpret_cast<const sockaddr_in6*>(&relay_);
+  return a->sin6_port == r->sin6_port &&
+         std::memcmp(&a->sin6_addr, &r->sin6_addr, sizeof a->sin6_addr) == 0;
+}
+
 void Socks5UdpAssociation::on_datagram(ByteView payload, const struct sockaddr* from) {
-  (void)from;  // the relay may answer from another port (ss-local does); the header says who
+  if (!from_relay(from)) {
+    events_.on_association_foreign();
+    return;
+  }
   auto h = socks5::decode_udp_header(payload);
   if (!h.ok() || h.value.fragment != 0 || !h.value.address.is_ip()) {
     events_.on_association_garbage();

@@ -69,6 +69,7 @@ class Socks5UdpPath::Association : public runtime::Socks5UdpAssociation::Events 
   }
 
   void on_association_garbage() override { engine_.stats().udp_dropped++; }
+  void on_association_foreign() override { engine_.stats().udp_dropped++; }
 
   void on_association_failed(const char* why) override {
     LOG_INFO(engine_.log(), "udp-socks5", "association for %s ends: %s",

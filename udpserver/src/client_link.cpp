@@ -23,6 +23,9 @@ int ClientLink::accept(uv_stream_t* listener) {
   int rc = stream_.accept_from(listener);
   if (rc == 0) rc = stream_.start_reading();
   if (rc != 0) return rc;
+  if (auto peer = stream_.peer_address())
+    source_key_.assign(reinterpret_cast<const char*>(peer->ip.data()),
+                       peer->type == protocol::AddressType::ipv4 ? 4 : 16);
   // Our first bytes: a challenge this connection's hello must be bound to, so no hello
   // recorded anywhere else (another connection, before a restart, at another server with the
   // same key) is ever accepted here.
@@ -45,10 +48,27 @@ void ClientLink::on_stream_data(ByteView data) {
   auto status = decoder_.feed(data, *this);
   if (status == protocol::FrameDecoder::Status::error) {
     server_.stats().protocol_errors++;
-    LOG_WARN(server_.log(), session_ ? session_->tag() : tag_, "protocol error from %s: %s",
-             stream_.peer_name().c_str(), decoder_.error());
+    LOG_WARN_THROTTLED(server_.log(), server_.throttle(), "protocol error",
+                       server_.loop().now_ms(), session_ ? session_->tag() : tag_,
+                       "protocol error from %s: %s", stream_.peer_name().c_str(), decoder_.error());
     end(protocol::GoAwayReason::protocol_error, decoder_.error());
+    return;
   }
+  // Replies to control frames (PONG, FLOW_STATUS) must not be dropped, so they may pass the
+  // queue's cap; what bounds them is this: over the cap, the client's frames wait in its own
+  // socket until it has read what we have for it.
+  if (state_ == State::established && !paused_ &&
+      stream_.queued_bytes() > server_.config().max_queued_bytes) {
+    paused_ = true;
+    server_.stats().links_paused++;
+    stream_.stop_reading();
+  }
+}
+
+void ClientLink::on_stream_drained() {
+  if (!paused_ || state_ != State::established) return;
+  paused_ = false;
+  stream_.start_reading();
 }
 
 void ClientLink::handshake(ByteView& data) {
@@ -61,8 +81,9 @@ void ClientLink::handshake(ByteView& data) {
   protocol::Mac client_mac{};
   if (parsed.failed()) {
     server_.stats().auth_failures++;
-    LOG_WARN(server_.log(), tag_, "handshake from %s refused: %s", stream_.peer_name().c_str(),
-             parsed.error);
+    LOG_WARN_THROTTLED(server_.log(), server_.throttle(), "handshake refused",
+                       server_.loop().now_ms(), tag_, "handshake from %s refused: %s",
+                       stream_.peer_name().c_str(), parsed.error);
     if (parsed.code == 0) {  // not a udptun client at all: say nothing
       state_ = State::closed;
       stream_.close();
@@ -85,6 +106,7 @@ void ClientLink::handshake(ByteView& data) {
     return;
   }
   state_ = State::established;
+  server_.handshake_over(*this);
   hello_.clear();
   hello_.shrink_to_fit();
 }

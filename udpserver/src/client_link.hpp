@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "udptun/protocol/frame.hpp"
@@ -30,6 +31,9 @@ class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink
   void set_session(Session* s) { session_ = s; }
   const char* tag() const { return tag_; }
   const protocol::Challenge& challenge() const { return challenge_; }
+  // The peer's IP address as a map key ("" if unknown); counted while it is unauthenticated.
+  const std::string& source_key() const { return source_key_; }
+  bool pending_counted = false;
 
   // Ends the link: a GOAWAY first when established, then close; the server forgets it.
   void end(protocol::GoAwayReason reason, const char* why);
@@ -38,6 +42,7 @@ class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink
   enum class State { handshaking, established, closed };
   void on_stream_data(protocol::ByteView data) override;
   void on_stream_closed(const char* reason) override;
+  void on_stream_drained() override;
   bool on_frame(const protocol::Frame& frame) override;
   void handshake(protocol::ByteView& data);
 
@@ -45,8 +50,10 @@ class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink
   runtime::TcpStream stream_;
   protocol::FrameDecoder decoder_;
   State state_ = State::handshaking;
+  bool paused_ = false;  // not reading: our replies to it are over the queue's cap
   std::vector<uint8_t> hello_;
   protocol::Challenge challenge_{};
+  std::string source_key_;
   Session* session_ = nullptr;
   uint64_t created_ms_;
   uint64_t last_heard_ms_;

@@ -2,6 +2,7 @@
 
 #include "tun2socks_egress.hpp"
 
+#include <sys/resource.h>
 #include <sys/time.h>
 
 #include <algorithm>
@@ -58,6 +59,7 @@ int Server::run(const udpserver_callbacks* cb, void* user) {
       egress_ok = false;
     }
   }
+  derive_limits();
   if (!egress_ok || !open_listeners()) {
     rc = -1;
     loop_.request_stop();  // the loop runs once to close what was opened, then returns
@@ -78,6 +80,36 @@ int Server::run(const udpserver_callbacks* cb, void* user) {
   publish_stats();
   if (cb_.stopped) cb_.stopped(user_);
   return rc;
+}
+
+void Server::derive_limits() {
+  // Every descriptor the hard limit allows: a busy server needs them, and the totals below
+  // keep it from running out.
+  rlimit nofile{};
+  uint64_t available = 1024;
+  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+    if (nofile.rlim_cur < nofile.rlim_max) {
+      rlimit raised = nofile;
+      raised.rlim_cur = nofile.rlim_max;
+      if (setrlimit(RLIMIT_NOFILE, &raised) == 0) nofile = raised;
+    }
+    available = nofile.rlim_cur == RLIM_INFINITY ? (1u << 20) : nofile.rlim_cur;
+  }
+  // Headroom for listeners, resolver, logs; a quarter of the rest for connections, the rest
+  // for flows (one socket each; two through a SOCKS5 egress: its TCP and its UDP).
+  uint64_t budget = available > 128 ? available - 64 : 64;
+  uint64_t per_flow = config_.egress == ServerConfig::Egress::socks5      ? 2
+                      : config_.egress == ServerConfig::Egress::tun2socks ? 0
+                                                                          : 1;
+  max_connections_ = config_.max_connections ? config_.max_connections : std::max<uint64_t>(16, budget / 4);
+  uint64_t for_flows = budget > budget / 4 ? budget - budget / 4 : 16;
+  max_total_flows_ = config_.max_total_flows ? config_.max_total_flows
+                     : per_flow                ? std::max<uint64_t>(16, for_flows / per_flow)
+                                               : config_.max_sessions * config_.max_flows_per_session;
+  LOG_DEBUG(log_, "", "limits: %llu connections, %llu flows in all (descriptors: %llu)",
+            static_cast<unsigned long long>(max_connections_),
+            static_cast<unsigned long long>(max_total_flows_),
+            static_cast<unsigned long long>(available));
 }
 
 bool Server::open_listeners() {
@@ -113,13 +145,30 @@ void Server::on_connection(uv_stream_t* listener, int status) {
 void Server::accept_one(uv_stream_t* listener) {
   auto link = std::make_unique<ClientLink>(*this, next_link_serial_++);
   if (link->accept(listener) != 0) return;
+  uint64_t now = loop_.now_ms();
+  // Accepted only to be closed at once (the backlog drains; the peer learns): the descriptor
+  // budget is spent, or this address has enough unauthenticated connections already.
+  auto refuse = [&](const char* why) {
+    stats_.connections_refused++;
+    LOG_WARN_THROTTLED(log_, throttle_, "connection refused", now, link->tag(),
+                       "connection from %s refused: %s", link->stream().peer_name().c_str(), why);
+    link->stream().close();
+  };
+  if (stats_.connections >= max_connections_) return refuse("too many connections");
+  uint32_t& from_source = pending_by_source_[link->source_key()];
+  if (from_source >= config_.max_pending_handshakes_per_source) {
+    return refuse("too many unauthenticated connections from this address");
+  }
+  from_source++;
+  link->pending_counted = true;
   size_t pending = static_cast<size_t>(
       std::count_if(links_.begin(), links_.end(), [](const auto& l) { return !l->established(); }));
   if (pending >= config_.max_pending_handshakes) {
     // Unauthenticated connections are the cheap attack: past the cap, the oldest one goes.
     auto oldest =
         std::find_if(links_.begin(), links_.end(), [](const auto& l) { return !l->established(); });
-    LOG_WARN(log_, (*oldest)->tag(), "too many pending handshakes, dropping the oldest");
+    LOG_WARN_THROTTLED(log_, throttle_, "pending handshakes dropped", now, (*oldest)->tag(),
+                       "too many pending handshakes, dropping the oldest");
     (*oldest)->end(protocol::GoAwayReason::normal, "too many pending handshakes");
   }
   stats_.connections++;
@@ -133,8 +182,9 @@ protocol::ServerHello Server::admit(ClientLink& link, const protocol::ClientHell
   for (auto& b : reply.nonce) b = static_cast<uint8_t>(arc4random());
   auto refuse = [&](RefuseReason r) {
     stats_.auth_failures++;
-    LOG_WARN(log_, link.tag(), "handshake from %s refused: %s", link.stream().peer_name().c_str(),
-             protocol::refuse_reason_name(r));
+    LOG_WARN_THROTTLED(log_, throttle_, "handshake refused", loop_.now_ms(), link.tag(),
+                       "handshake from %s refused: %s", link.stream().peer_name().c_str(),
+                       protocol::refuse_reason_name(r));
     reply.status = HelloStatus::refused;
     reply.reason = r;
     return reply;
@@ -222,10 +272,18 @@ void Server::remove_session(const protocol::SessionId& id, const char* why) {
   stats_.sessions--;
 }
 
+void Server::handshake_over(ClientLink& link) {
+  if (!link.pending_counted) return;
+  link.pending_counted = false;
+  auto it = pending_by_source_.find(link.source_key());
+  if (it != pending_by_source_.end() && --it->second == 0) pending_by_source_.erase(it);
+}
+
 void Server::forget_link(ClientLink& link, const char* reason) {
   auto it =
       std::find_if(links_.begin(), links_.end(), [&](const auto& l) { return l.get() == &link; });
   if (it == links_.end()) return;  // already forgotten
+  handshake_over(link);
   if (Session* s = link.session()) {
     link.set_session(nullptr);
     s->detach();
@@ -254,6 +312,7 @@ void Server::bury_dead_links(bool all) {
 
 void Server::sweep() {
   uint64_t now = loop_.now_ms();
+  throttle_.flush(log_, now);
   std::vector<ClientLink*> stale;
   for (auto& l : links_) {
     uint64_t limit = l->established() ? config_.link_timeout_ms : config_.handshake_timeout_ms;
@@ -285,6 +344,7 @@ void Server::report_session(Session& s, bool up) {
 }
 
 void Server::publish_stats() {
+  stats_.log_lines_suppressed = throttle_.suppressed_total();
   {
     std::lock_guard<std::mutex> lock(snapshot_mutex_);
     snapshot_ = stats_;

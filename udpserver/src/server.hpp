@@ -50,9 +50,16 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
   protocol::ServerHello admit(ClientLink& link, const protocol::ClientHello& hello);
   // The link is finished (closed, refused or replaced): detach its session, free it later.
   void forget_link(ClientLink& link, const char* reason);
+  // The link is no longer an unauthenticated one from its address.
+  void handshake_over(ClientLink& link);
+  // Totals over all sessions (from the configuration, or from RLIMIT_NOFILE).
+  uint64_t max_total_flows() const { return max_total_flows_; }
+  // Events peers can repeat at will are logged through this.
+  runtime::LogThrottle& throttle() { return throttle_; }
 
  private:
   bool open_listeners();
+  void derive_limits();
   static void on_connection(uv_stream_t* listener, int status);
   void accept_one(uv_stream_t* listener);
   void sweep();
@@ -81,6 +88,10 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
   std::list<DeadLink> dead_links_;  // closing; freed once their last bytes are out
   std::map<protocol::SessionId, std::unique_ptr<Session>> sessions_;
   uint64_t next_link_serial_ = 1;
+  std::map<std::string, uint32_t> pending_by_source_;  // IP bytes → unauthenticated links
+  uint64_t max_connections_ = 0;
+  uint64_t max_total_flows_ = 0;
+  runtime::LogThrottle throttle_;
   bool stopping_ = false;
 
   udpserver_stats stats_{};

@@ -24,6 +24,12 @@ bool parse_server_config(const char* json, ServerConfig& out, std::string& error
             r.get_uint("flow_opens_per_second", 1, 10'000'000, c.flow_opens_per_second) &&
             r.get_uint("max_sessions", 1, 1'000'000, c.max_sessions) &&
             r.get_uint("max_pending_handshakes", 1, 1'000'000, c.max_pending_handshakes) &&
+            r.get_uint("max_pending_handshakes_per_source", 1, 1'000'000,
+                       c.max_pending_handshakes_per_source) &&
+            r.get_uint("max_connections", 0, 10'000'000, c.max_connections) &&
+            r.get_uint("max_total_flows", 0, 100'000'000, c.max_total_flows) &&
+            r.get_uint("max_held_bytes_per_session", 0, 1u << 30, c.max_held_bytes_per_session) &&
+            r.get_uint("flow_setup_timeout_ms", 100, 600'000, c.flow_setup_timeout_ms) &&
             r.get_uint("max_clock_skew_ms", 1'000, kDay, c.max_clock_skew_ms) &&
             r.get_uint("max_queued_bytes", 65'536, 1u << 30, c.max_queued_bytes) &&
             r.get_uint("stats_interval_ms", 100, kDay, c.stats_interval_ms) &&

@@ -33,6 +33,17 @@ struct ServerConfig {
   uint64_t flow_opens_per_second = 2'000;
   uint64_t max_sessions = 1'024;
   uint64_t max_pending_handshakes = 256;
+  // Unauthenticated connections from one IP address at once: past it, its new ones are
+  // refused (and not someone else's pending ones dropped).
+  uint64_t max_pending_handshakes_per_source = 8;
+  // Totals over every session, so one peer (or many) cannot exhaust the descriptors: 0 derives
+  // them from RLIMIT_NOFILE (raised to its hard limit at start) with headroom.
+  uint64_t max_connections = 0;
+  uint64_t max_total_flows = 0;
+  // Datagrams held while a flow resolves its target or waits for its SOCKS5 association, per
+  // session; and how long a flow may take to become ready before it is given up.
+  uint64_t max_held_bytes_per_session = 256 * 1024;
+  uint64_t flow_setup_timeout_ms = 10'000;
   uint64_t max_clock_skew_ms = 120'000;
   uint64_t max_queued_bytes = 4u << 20;  // per connection, toward the client
   uint64_t stats_interval_ms = 1'000;
@@ -44,7 +55,9 @@ struct ServerConfig {
 //   allow_targets: ["CIDR", ..]       egress: "direct"|"socks5"|"tun2socks"  egress_socks5: "IP:PORT"
 //   egress_socks5_username, egress_socks5_password,               flow_idle_timeout_ms, dns_idle_timeout_ms,
 //   session_grace_ms, link_timeout_ms, handshake_timeout_ms, max_flows_per_session,
-//   flow_opens_per_second, max_sessions, max_pending_handshakes, max_clock_skew_ms,
+//   flow_opens_per_second, max_sessions, max_pending_handshakes,
+//   max_pending_handshakes_per_source, max_connections, max_total_flows,
+//   max_held_bytes_per_session, flow_setup_timeout_ms, max_clock_skew_ms,
 //   max_queued_bytes, stats_interval_ms, log_level: "error"|"warn"|"info"|"debug"
 bool parse_server_config(const char* json, ServerConfig& out, std::string& error);
 

@@ -23,10 +23,11 @@ constexpr size_t kMaxWaitingDatagrams = 8;
 
 ServerFlow::ServerFlow(Session& session, uint32_t id, const Address& target)
     : session_(session), id_(id), target_(target), socket_(session.server().loop(), *this) {
-  last_active_ms_ = session.server().loop().now_ms();
+  last_active_ms_ = created_ms_ = session.server().loop().now_ms();
 }
 
 ServerFlow::~ServerFlow() {
+  session_.release_held(waiting_bytes_);
   if (resolving_) resolving_->owner = nullptr;
   if (via_tun2socks_) {
     if (Tun2socksEgress* e = session_.server().tun2socks_egress()) e->detach(endpoint_);
@@ -131,6 +132,8 @@ void ServerFlow::open_socket() {
 void ServerFlow::became_ready() {
   auto waiting = std::move(waiting_);
   waiting_.clear();
+  session_.release_held(waiting_bytes_);
+  waiting_bytes_ = 0;
   for (const auto& d : waiting) send(ByteView(d), nullptr);
   ready_reported_ = true;
   session_.flow_ready(*this);
@@ -141,6 +144,10 @@ void ServerFlow::on_association_datagram(const Address& source, ByteView payload
   bool from_target = target_.is_ip() && source.type == target_ip_.type &&
                      source.port == target_ip_.port && source.ip == target_ip_.ip;
   session_.deliver(*this, payload, from_target ? nullptr : &source);
+}
+
+void ServerFlow::on_association_foreign() {
+  session_.server().stats().drops_not_from_relay++;
 }
 
 void ServerFlow::on_association_failed(const char* why) {
@@ -159,7 +166,10 @@ void ServerFlow::send(ByteView payload, const Address* to) {
   last_active_ms_ = server.loop().now_ms();
   if (!ready()) {
     if ((resolving_ || via_socks5_) && waiting_.size() < kMaxWaitingDatagrams) {
-      waiting_.emplace_back(payload.data, payload.data + payload.size);
+      if (session_.hold(payload.size)) {  // else counted as drops_held
+        waiting_.emplace_back(payload.data, payload.data + payload.size);
+        waiting_bytes_ += payload.size;
+      }
     } else {
       st.drops_send_failed++;
     }

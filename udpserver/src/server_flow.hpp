@@ -41,6 +41,14 @@ class ServerFlow : public runtime::UdpSocket::Events,
     return socket_.is_open() || (via_socks5_ && via_socks5_->ready()) || via_tun2socks_;
   }
   uint64_t last_active_ms() const { return last_active_ms_; }
+  uint64_t created_ms() const { return created_ms_; }
+  // A repeated OPEN_FLOW for this flow may be answered now (at most once a second).
+  bool take_reopen_answer(uint64_t now_ms) {
+    if (reopen_answered_ && now_ms - reopen_answered_ms_ < 1000) return false;
+    reopen_answered_ = true;
+    reopen_answered_ms_ = now_ms;
+    return true;
+  }
   // The server-side address targets see (valid once ready).
   bool bound_address(protocol::Address& out) const;
 
@@ -62,6 +70,7 @@ class ServerFlow : public runtime::UdpSocket::Events,
     on_association_datagram(source, payload);
   }
   void on_association_failed(const char* why) override;
+  void on_association_foreign() override;
   void on_association_send_dropped(size_t count) override { on_send_dropped(count); }
   void on_send_dropped(size_t count) override;
   bool is_target(const struct sockaddr* from) const;
@@ -77,8 +86,13 @@ class ServerFlow : public runtime::UdpSocket::Events,
   protocol::Address endpoint_;
   bool ready_reported_ = false;
   uint64_t last_active_ms_ = 0;
+  uint64_t created_ms_ = 0;
+  bool reopen_answered_ = false;
+  uint64_t reopen_answered_ms_ = 0;
   ResolveRequest* resolving_ = nullptr;
-  std::vector<std::vector<uint8_t>> waiting_;  // datagrams sent while resolving (a few)
+  // Datagrams sent while resolving or associating: a few, within the session's budget.
+  std::vector<std::vector<uint8_t>> waiting_;
+  size_t waiting_bytes_ = 0;
 };
 
 }  // namespace udptun::server

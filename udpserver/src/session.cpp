@@ -67,11 +67,27 @@ void Session::on_frame(const protocol::Frame& frame) {
 void Session::open_flow(const protocol::OpenFlow& open) {
   if (flows_.count(open.flow_id)) {
     // A client re-opening a flow it has (e.g. after a resume it was unsure of): keep the
-    // socket, so the target still sees the same source port, and confirm it.
+    // socket, so the target still sees the same source port, and confirm it — once per
+    // second at most, so a flood of re-opens costs no more than one answer each.
     Address bound;
     ServerFlow& f = *flows_[open.flow_id];
+    if (!f.take_reopen_answer(server_.loop().now_ms())) {
+      server_.stats().drops_duplicate_open++;
+      return;
+    }
     send_status(open.flow_id, FlowState::open,
                 f.ready() && f.bound_address(bound) ? &bound : nullptr);
+    return;
+  }
+  if (server_.stats().flows >= server_.max_total_flows()) {
+    // Every descriptor for flows is in use: this session's other flows, and every other
+    // session, go on; this one is refused until some close.
+    server_.stats().flows_refused++;
+    server_.stats().flows_refused_full++;
+    send_status(open.flow_id, FlowState::flow_limit, nullptr);
+    LOG_WARN_THROTTLED(server_.log(), server_.throttle(), "flows refused: server full",
+                       server_.loop().now_ms(), tag_, "flow %u refused: %llu flows in all",
+                       open.flow_id, static_cast<unsigned long long>(server_.stats().flows));
     return;
   }
   if (!take_open_token()) {
@@ -169,8 +185,33 @@ void Session::deliver(ServerFlow& flow, ByteView payload, const Address* source)
   st.bytes_from_targets += payload.size;
 }
 
+bool Session::hold(size_t bytes) {
+  if (held_bytes_ + bytes > server_.config().max_held_bytes_per_session) {
+    server_.stats().drops_held++;
+    return false;
+  }
+  held_bytes_ += bytes;
+  return true;
+}
+
+void Session::release_held(size_t bytes) {
+  held_bytes_ -= std::min(held_bytes_, bytes);
+}
+
 void Session::sweep(uint64_t now_ms) {
   const ServerConfig& cfg = server_.config();
+  // Flows still resolving or waiting for their association past the setup timeout: given up
+  // (their held datagrams with them); the client hears FLOW_STATUS and may try again.
+  std::vector<ServerFlow*> stuck;
+  for (auto& [id, flow] : flows_) {
+    if (!flow->ready() && now_ms - flow->created_ms() >= cfg.flow_setup_timeout_ms)
+      stuck.push_back(flow.get());
+  }
+  for (ServerFlow* f : stuck) {
+    server_.stats().flows_setup_timeout++;
+    flow_failed(*f, f->target().is_ip() ? FlowState::socket_error : FlowState::resolve_failed,
+                "not ready within the setup timeout");
+  }
   std::vector<uint32_t> idle;
   for (auto& [id, flow] : flows_) {
     uint64_t timeout = flow->is_dns() ? cfg.dns_idle_timeout_ms : cfg.flow_idle_timeout_ms;

@@ -42,8 +42,12 @@ class Session {
   // An open flow's egress ended under it: closed, and the client told (CLOSE_FLOW error).
   void flow_lost(ServerFlow& flow, const char* why);
 
-  // Closes flows idle past their timeout.
+  // Closes flows idle past their timeout, and gives up flows not ready in time.
   void sweep(uint64_t now_ms);
+  // The session's budget for datagrams held while flows are set up: false (and counted) when
+  // `bytes` more would exceed it.
+  bool hold(size_t bytes);
+  void release_held(size_t bytes);
   size_t flow_count() const { return flows_.size(); }
 
  private:
@@ -62,6 +66,7 @@ class Session {
   double open_tokens_ = 0;  // flow-open rate limit (token bucket)
   uint64_t tokens_at_ms_ = 0;
   std::unordered_map<uint32_t, std::unique_ptr<ServerFlow>> flows_;
+  size_t held_bytes_ = 0;
 };
 
 }  // namespace udptun::server

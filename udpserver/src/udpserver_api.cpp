@@ -91,6 +91,14 @@ size_t udpserver_stats_json(const udpserver_stats* s, char* out, size_t cap) {
       .add("drops_detached", s->drops_detached)
       .add("drops_forbidden", s->drops_forbidden)
       .add("drops_unknown_flow", s->drops_unknown_flow)
+      .add("links_paused", s->links_paused)
+      .add("drops_duplicate_open", s->drops_duplicate_open)
+      .add("drops_held", s->drops_held)
+      .add("flows_setup_timeout", s->flows_setup_timeout)
+      .add("flows_refused_full", s->flows_refused_full)
+      .add("connections_refused", s->connections_refused)
+      .add("log_lines_suppressed", s->log_lines_suppressed)
+      .add("drops_not_from_relay", s->drops_not_from_relay)
         .copy_to(out, cap);
   } catch (...) {
     if (out && cap) *out = '\0';

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace udptun::runtime {
 
@@ -35,7 +36,42 @@ class Logger {
   Sink sink_;
 };
 
+// Events a peer can repeat at will (refused handshakes, refused connections): the first
+// `burst` of each kind per interval are logged, the rest only counted, and one summary line
+// per kind says how many were left out. Without it one flooder writes the disk full.
+class LogThrottle {
+ public:
+  explicit LogThrottle(uint64_t interval_ms = 10'000, uint32_t burst = 5)
+      : interval_ms_(interval_ms), burst_(burst) {}
+  // true: log this event. Prints the summary of the last interval first when one is due.
+  bool allow(Logger& log, const char* kind, uint64_t now_ms);
+  // Summaries of intervals that ended (call from a timer, so a flood that stops is told).
+  void flush(Logger& log, uint64_t now_ms);
+  uint64_t suppressed_total() const { return suppressed_total_; }
+
+ private:
+  struct Kind {
+    const char* name;
+    uint64_t since_ms = 0;
+    uint32_t logged = 0;
+    uint64_t suppressed = 0;
+  };
+  void summarize(Logger& log, Kind& k);
+  uint64_t interval_ms_;
+  uint32_t burst_;
+  uint64_t suppressed_total_ = 0;
+  std::vector<Kind> kinds_;  // a handful of kinds, each a string literal
+};
+
 }  // namespace udptun::runtime
+
+// The same as LOG_WARN, through a LogThrottle (kind: a string literal naming the event).
+#define LOG_WARN_THROTTLED(logger, throttle, kind, now_ms, ctx, ...)                       \
+  do {                                                                                      \
+    if ((logger).enabled(::udptun::runtime::LogLevel::warn) &&                              \
+        (throttle).allow((logger), (kind), (now_ms)))                                       \
+      (logger).log(::udptun::runtime::LogLevel::warn, (ctx), __VA_ARGS__);                  \
+  } while (0)
 
 // Logging macros skip formatting entirely when the level is off (hot paths log at debug).
 #define UDPTUN_LOG(logger, lvl, ctx, ...)                               \

@@ -37,6 +37,8 @@ class Socks5UdpAssociation : TcpStream::Events, UdpSocket::Events {
     virtual void on_association_send_dropped(size_t count) { (void)count; }
     // A datagram from the relay that was not a well-formed, unfragmented one.
     virtual void on_association_garbage() {}
+    // A datagram from anyone but the relay (BND.ADDR:BND.PORT): dropped, never delivered.
+    virtual void on_association_foreign() {}
   };
 
   Socks5UdpAssociation(EventLoop& loop, Events& events, const protocol::Address& server,
@@ -62,6 +64,7 @@ class Socks5UdpAssociation : TcpStream::Events, UdpSocket::Events {
   void on_datagram(protocol::ByteView payload, const struct sockaddr* from) override;
   void on_send_dropped(size_t count) override { events_.on_association_send_dropped(count); }
   void fail(const char* why);
+  bool from_relay(const struct sockaddr* from) const;
 
   Events& events_;
   protocol::Address server_;
