@@ -27,6 +27,7 @@ uint64_t wall_clock_ms() {
 
 constexpr uint64_t kSweepIntervalMs = 250;
 constexpr uint64_t kDeadLinkLingerMs = 5'000;
+constexpr uint64_t kOwnAddressesRefreshMs = 10'000;  // interfaces come and go (DHCP, VPNs)
 
 }  // namespace
 
@@ -60,6 +61,7 @@ int Server::run(const udpserver_callbacks* cb, void* user) {
     }
   }
   derive_limits();
+  policy_.set_own_addresses(TargetPolicy::interface_addresses());
   if (!egress_ok || !open_listeners()) {
     rc = -1;
     loop_.request_stop();  // the loop runs once to close what was opened, then returns
@@ -313,6 +315,10 @@ void Server::bury_dead_links(bool all) {
 void Server::sweep() {
   uint64_t now = loop_.now_ms();
   throttle_.flush(log_, now);
+  if (now - own_addresses_at_ms_ >= kOwnAddressesRefreshMs) {
+    own_addresses_at_ms_ = now;
+    policy_.set_own_addresses(TargetPolicy::interface_addresses());
+  }
   std::vector<ClientLink*> stale;
   for (auto& l : links_) {
     uint64_t limit = l->established() ? config_.link_timeout_ms : config_.handshake_timeout_ms;

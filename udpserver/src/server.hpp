@@ -91,6 +91,7 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
   std::map<std::string, uint32_t> pending_by_source_;  // IP bytes → unauthenticated links
   uint64_t max_connections_ = 0;
   uint64_t max_total_flows_ = 0;
+  uint64_t own_addresses_at_ms_ = 0;
   runtime::LogThrottle throttle_;
   bool stopping_ = false;
 

@@ -1,6 +1,7 @@
 #include "target_policy.hpp"
 
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 
 #include <cstring>
@@ -29,7 +30,9 @@ const SpecialRange kRefused[] = {
     {"240.0.0.0/4", "reserved or broadcast address"},
     {"::/128", "unspecified address"},
     {"::1/128", "loopback address"},
+    {"::/96", "IPv4-compatible address (deprecated)"},
     {"fc00::/7", "unique-local (private) address"},
+    {"fec0::/10", "site-local address (deprecated)"},
     {"fe80::/10", "link-local address"},
     {"ff00::/8", "multicast address"},
 };
@@ -97,15 +100,72 @@ const char* TargetPolicy::refuse_reason(const struct sockaddr* sa) const {
     return "not an IP address";
   }
   if (port == 0) return "port 0";
+  return judge(family, bytes);
+}
+
+const char* TargetPolicy::judge(int family, const uint8_t* bytes) const {
   for (const Cidr& c : allowed_) {
     if (c.contains(family, bytes)) return nullptr;
+  }
+  for (const Cidr& c : own_) {
+    if (c.contains(family, bytes)) return "one of the server's own addresses";
   }
   for (const SpecialRange& r : kRefused) {
     Cidr c;
     Cidr::parse(r.cidr, c);
     if (c.contains(family, bytes)) return r.why;
   }
-  return nullptr;
+  if (family != AF_INET6) return nullptr;
+  // Addresses that carry an IPv4 address inside (NAT64, 6to4) reach what that address
+  // reaches: judged by it, so 64:ff9b::7f00:1 is loopback like 127.0.0.1.
+  uint8_t v4[4];
+  static const uint8_t kNat64[12] = {0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+  static const uint8_t kLocalNat64[6] = {0x00, 0x64, 0xff, 0x9b, 0x00, 0x01};
+  const char* kind = nullptr;
+  if (std::memcmp(bytes, kNat64, 12) == 0) {  // 64:ff9b::/96 (RFC 6052)
+    std::memcpy(v4, bytes + 12, 4);
+    kind = "NAT64 address of a refused IPv4 address";
+  } else if (std::memcmp(bytes, kLocalNat64, 6) == 0) {  // 64:ff9b:1::/48 (RFC 8215), /48 layout
+    v4[0] = bytes[6];
+    v4[1] = bytes[7];
+    v4[2] = bytes[9];  // byte 8 is the "u" octet
+    v4[3] = bytes[10];
+    kind = "local-use NAT64 address of a refused IPv4 address";
+  } else if (bytes[0] == 0x20 && bytes[1] == 0x02) {  // 2002::/16 (6to4, RFC 3056)
+    std::memcpy(v4, bytes + 2, 4);
+    kind = "6to4 address of a refused IPv4 address";
+  } else {
+    return nullptr;
+  }
+  return judge(AF_INET, v4) ? kind : nullptr;
+}
+
+void TargetPolicy::set_own_addresses(std::vector<Cidr> own) {
+  own_ = std::move(own);
+}
+
+std::vector<Cidr> TargetPolicy::interface_addresses() {
+  std::vector<Cidr> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  for (ifaddrs* i = list; i; i = i->ifa_next) {
+    if (!i->ifa_addr) continue;
+    Cidr c;
+    if (i->ifa_addr->sa_family == AF_INET) {
+      c.family = AF_INET;
+      std::memcpy(c.bytes, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, 4);
+      c.prefix = 32;
+    } else if (i->ifa_addr->sa_family == AF_INET6) {
+      c.family = AF_INET6;
+      std::memcpy(c.bytes, &reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr, 16);
+      c.prefix = 128;
+    } else {
+      continue;
+    }
+    out.push_back(c);
+  }
+  freeifaddrs(list);
+  return out;
 }
 
 }  // namespace udptun::server

@@ -1,0 +1,128 @@
+// udp-server's target policy: what a client may reach through the server. Special-purpose
+// ranges are refused, including IPv6 addresses that carry a refused IPv4 address inside
+// (NAT64, 6to4) and the server's own addresses; allow rules open any of them.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstring>
+#include <string>
+
+#include "cmocka_support.hpp"
+#include "target_policy.hpp"
+
+using udptun::server::Cidr;
+using udptun::server::TargetPolicy;
+
+static const char* judge(const TargetPolicy& p, const std::string& ip, uint16_t port = 53) {
+  sockaddr_storage ss{};
+  if (ip.find(':') == std::string::npos) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(port);
+    inet_pton(AF_INET, ip.c_str(), &a->sin_addr);
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(port);
+    inet_pton(AF_INET6, ip.c_str(), &a->sin6_addr);
+  }
+  return p.refuse_reason(reinterpret_cast<sockaddr*>(&ss));
+}
+
+static void expect_refused(const TargetPolicy& p, const char* ip, const char* says) {
+  const char* why = judge(p, ip);
+  if (!why || !std::strstr(why, says))
+    print_error("%s: expected refusal '%s', got '%s'\n", ip, says, why ? why : "(allowed)");
+  assert_non_null(why);
+  assert_non_null(std::strstr(why, says));
+}
+
+static void expect_allowed(const TargetPolicy& p, const char* ip) {
+  const char* why = judge(p, ip);
+  if (why) print_error("%s: expected allowed, got '%s'\n", ip, why);
+  assert_null(why);
+}
+
+static void test_public_addresses_pass(void**) {
+  TargetPolicy p;
+  expect_allowed(p, "8.8.8.8");
+  expect_allowed(p, "2001:4860:4860::8888");
+  expect_allowed(p, "64:ff9b::808:808");         // NAT64 of 8.8.8.8
+  expect_allowed(p, "2002:808:808::1");          // 6to4 of 8.8.8.8
+  expect_allowed(p, "64:ff9b:1:808:8:800::");    // local-use NAT64 (/48 layout) of 8.8.8.8
+  assert_non_null(judge(p, "8.8.8.8", 0));       // port 0 never
+}
+
+static void test_special_ranges_are_refused(void**) {
+  TargetPolicy p;
+  expect_refused(p, "127.0.0.1", "loopback");
+  expect_refused(p, "10.1.2.3", "private");
+  expect_refused(p, "192.168.1.1", "private");
+  expect_refused(p, "169.254.169.254", "link-local");  // cloud metadata
+  expect_refused(p, "100.64.0.1", "CGNAT");
+  expect_refused(p, "224.0.0.251", "multicast");
+  expect_refused(p, "::1", "loopback");
+  expect_refused(p, "::ffff:127.0.0.1", "loopback");  // IPv4-mapped: judged as IPv4
+  expect_refused(p, "::7f00:1", "IPv4-compatible");
+  expect_refused(p, "::808:808", "IPv4-compatible");
+  expect_refused(p, "fd00::1", "unique-local");
+  expect_refused(p, "fec0::1", "site-local");
+  expect_refused(p, "fe80::1", "link-local");
+  expect_refused(p, "ff02::1", "multicast");
+}
+
+// What an IPv6 address carries inside is what it reaches.
+static void test_embedded_ipv4_is_judged(void**) {
+  TargetPolicy p;
+  expect_refused(p, "64:ff9b::7f00:1", "NAT64");        // 127.0.0.1
+  expect_refused(p, "64:ff9b::a00:1", "NAT64");         // 10.0.0.1
+  expect_refused(p, "64:ff9b::a9fe:a9fe", "NAT64");     // 169.254.169.254
+  expect_refused(p, "64:ff9b:1:7f00:0:100::", "local-use NAT64");  // 127.0.0.1, /48 layout
+  expect_refused(p, "2002:7f00:1::1", "6to4");           // 127.0.0.1
+  expect_refused(p, "2002:c0a8:101::1", "6to4");         // 192.168.1.1
+}
+
+static void test_own_addresses_are_refused(void**) {
+  TargetPolicy p;
+  Cidr own;
+  assert_true(Cidr::parse("203.0.113.7", own));
+  p.set_own_addresses({own});
+  expect_refused(p, "203.0.113.7", "own");
+  expect_allowed(p, "203.0.113.8");
+  expect_refused(p, "64:ff9b::cb00:7107", "NAT64");  // its own address through NAT64
+  // The interface list is read for real: loopback is always there.
+  auto mine = TargetPolicy::interface_addresses();
+  bool has_loopback = false;
+  for (const Cidr& c : mine) has_loopback |= c.family == AF_INET && c.bytes[0] == 127;
+  assert_true(has_loopback);
+}
+
+static void test_allow_rules_open_any_of_them(void**) {
+  TargetPolicy p;
+  Cidr c;
+  assert_true(Cidr::parse("127.0.0.0/8", c));
+  p.allow(c);
+  assert_true(Cidr::parse("fd00::/8", c));
+  p.allow(c);
+  Cidr own;
+  assert_true(Cidr::parse("127.0.0.1", own));
+  p.set_own_addresses({own});
+  expect_allowed(p, "127.0.0.1");      // allowed beats own
+  expect_allowed(p, "64:ff9b::7f00:1");  // the embedded address is allowed
+  expect_allowed(p, "fd00::1");
+  expect_refused(p, "10.0.0.1", "private");
+  assert_false(Cidr::parse("10.0.0.0/33", c));
+  assert_false(Cidr::parse("not-an-address", c));
+  assert_false(Cidr::parse("10.0.0.0/", c));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_public_addresses_pass),
+      cmocka_unit_test(test_special_ranges_are_refused),
+      cmocka_unit_test(test_embedded_ipv4_is_judged),
+      cmocka_unit_test(test_own_addresses_are_refused),
+      cmocka_unit_test(test_allow_rules_open_any_of_them),
+  };
+  return cmocka_run_group_tests_name("target_policy", tests, nullptr, nullptr);
+}
