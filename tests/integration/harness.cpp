@@ -142,9 +142,13 @@ bool Process::start() {
   argv.push_back(nullptr);
   int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (log < 0 || null < 0) {
+  int fd3 = fd3_path_.empty()
+                ? -1
+                : open(fd3_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log < 0 || null < 0 || (!fd3_path_.empty() && fd3 < 0)) {
     if (log >= 0) close(log);
     if (null >= 0) close(null);
+    if (fd3 >= 0) close(fd3);
     return false;
   }
   pid_t parent = getpid();
@@ -158,6 +162,7 @@ bool Process::start() {
     dup2(null, 0);
     dup2(log, 1);
     dup2(log, 2);
+    if (fd3 >= 0) dup2(fd3, 3);
     // The child must not inherit our blocked signals or ignored SIGPIPE.
     sigset_t none;
     sigemptyset(&none);
@@ -168,6 +173,7 @@ bool Process::start() {
   }
   close(log);
   close(null);
+  if (fd3 >= 0) close(fd3);
   if (pid < 0) return false;
   setpgid(pid, pid);
   pid_ = pid;
@@ -462,6 +468,18 @@ long resident_kib(pid_t pid) {
     if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
   }
   return -1;
+}
+
+double last_counter(const std::string& stats_path, const std::string& name) {
+  std::ifstream in(stats_path);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '}') last = line;
+  }
+  std::string key = "\"" + name + "\":";
+  size_t at = last.find(key);
+  if (at == std::string::npos) return -1;
+  return std::strtod(last.c_str() + at + key.size(), nullptr);
 }
 
 std::vector<pid_t> processes_with(const std::string& needle) {

@@ -37,6 +37,8 @@ class Process {
  public:
   Process(std::string program, std::vector<std::string> args, std::string log_path);
   ~Process();  // SIGKILL if still running
+  // The child's descriptor 3 writes to this file (a daemon's --stats-fd 3).
+  void set_fd3_path(std::string path) { fd3_path_ = std::move(path); }
   bool start();
   void kill9();
   // SIGTERM, then wait up to `ms`; returns the exit status (or -1 if it had to be killed).
@@ -49,6 +51,7 @@ class Process {
   std::string program_;
   std::vector<std::string> args_;
   std::string log_path_;
+  std::string fd3_path_;
   pid_t pid_ = -1;
 };
 
@@ -126,6 +129,9 @@ std::string udp_local_bin();
 // Open file descriptors and resident memory of this process (or of another).
 int count_open_fds(pid_t pid = 0);
 long resident_kib(pid_t pid = 0);
+// The value of "name" in the last complete JSON line of a stats file (-1 if none yet).
+double last_counter(const std::string& stats_path, const std::string& name);
+
 // Live processes whose command line holds `needle` (not this one).
 std::vector<pid_t> processes_with(const std::string& needle);
 

@@ -1,12 +1,23 @@
 // Hostile or broken peers against udp-server: a wrong key, random bytes, slowloris, a flood
-// of flows, a frame claiming a huge length. Each must cost only its own connection; a good
-// client keeps being served throughout.
+// of flows, a frame claiming a huge length, a peer that never reads, re-opens of one flow, a
+// SOCKS5 egress that never answers, a handshake flood from one address, replayed hellos,
+// datagrams injected at the egress association, the total flow cap, control bytes meant for
+// the log. Each must cost only its own connection, within stated bounds (memory, descriptors,
+// log lines); a good client keeps being served throughout.
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <array>
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <thread>
 #include <cstring>
 #include <random>
 
@@ -246,6 +257,414 @@ static void test_huge_frame_length_closes_connection(void**) {
           good.fx);
 }
 
+// Writes `bytes` (non-blocking) again and again for `seconds`, never reading: returns how
+// many bytes the server took.
+static size_t write_without_reading(int fd, const std::vector<uint8_t>& bytes, double seconds) {
+  fcntl(fd, F_SETFL, O_NONBLOCK);
+  size_t taken = 0, off = 0;
+  auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    ssize_t n = write(fd, bytes.data() + off, bytes.size() - off);
+    if (n > 0) {
+      taken += static_cast<size_t>(n);
+      off = (off + static_cast<size_t>(n)) % bytes.size();
+    } else {
+      usleep(2000);
+    }
+  }
+  return taken;
+}
+
+static const char* kKey = "test key: correct horse battery staple\n";
+
+// A peer that sends PINGs (and re-opens one flow) as fast as it can and never reads the
+// answers: the server stops reading it once its replies pass the queue's cap, so its memory
+// stays bounded; the good client is served all along.
+static void test_peer_that_never_reads_stays_bounded(void**) {
+  GoodClient good;
+  REQUIRE(good.start({"--max-queued-bytes", "65536"}), good.fx);
+  pid_t server = good.fx.server->pid();
+  long rss_before = harness::resident_kib(server);
+  int pinger = authenticated(good.fx.server_port, kKey);
+  int reopener = authenticated(good.fx.server_port, kKey);
+  REQUIRE(pinger >= 0 && reopener >= 0, good.fx);
+  std::vector<uint8_t> pings, reopens;
+  for (int i = 0; i < 4096; ++i) append_frame(pings, Ping{static_cast<uint64_t>(i)});
+  uint8_t ip[4] = {127, 0, 0, 1};
+  for (int i = 0; i < 4096; ++i)
+    append_frame(reopens, OpenFlow{7, Address::ipv4(ip, good.target.port()), false, {}});
+  std::thread t([&] { write_without_reading(reopener, reopens, 3.0); });
+  size_t pinged = write_without_reading(pinger, pings, 3.0);
+  t.join();
+  long rss_after = harness::resident_kib(server);
+  std::printf("    never-reading peers: %zu bytes of PINGs taken; udp-server RSS %ld -> %ld KiB\n",
+              pinged, rss_before, rss_after);
+  REQUIRE(rss_after < rss_before + 16 * 1024, good.fx);
+  REQUIRE(good.still_served("beside peers that never read"), good.fx);
+  REQUIRE(harness::eventually([&] { return good.fx.server_counter("links_paused") >= 1; }, 3000),
+          good.fx);
+  REQUIRE(harness::eventually(
+              [&] { return good.fx.server_counter("drops_duplicate_open") > 1000; }, 3000),
+          good.fx);
+  close(pinger);
+  close(reopener);
+  REQUIRE(good.still_served("after them"), good.fx);
+}
+
+// A SOCKS5 server that accepts connections and never says a word.
+struct SilentSocks5 {
+  int fd = -1;
+  uint16_t port = 0;
+  std::atomic<bool> stop{false};
+  std::vector<int> held;
+  std::thread thread;
+  SilentSocks5() {
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    port = harness::free_port(AF_INET, SOCK_STREAM);
+    sockaddr_storage at = harness::loopback(AF_INET, port);
+    bind(fd, reinterpret_cast<sockaddr*>(&at), sizeof(sockaddr_in));
+    listen(fd, 1024);
+    thread = std::thread([this] {
+      while (!stop) {
+        int c = accept(fd, nullptr, nullptr);
+        if (c >= 0)
+          held.push_back(c);
+        else
+          usleep(1000);
+      }
+    });
+  }
+  ~SilentSocks5() {
+    stop = true;
+    thread.join();
+    for (int c : held) close(c);
+    close(fd);
+  }
+};
+
+// Flows whose SOCKS5 association never comes hold their datagrams only within the session's
+// budget, and are given up after the setup timeout: memory bounded, then freed.
+static void test_held_datagrams_are_bounded(void**) {
+  SilentSocks5 silent;
+  TunnelFixture fx;
+  REQUIRE(fx.start_server({"--egress", "socks5", "--egress-socks5",
+                           harness::endpoint(AF_INET, silent.port), "--flow-setup-timeout-ms",
+                           "1500", "--flow-opens-per-second", "100000", "--max-held-bytes-per-session",
+                           "262144"}),
+          fx);
+  REQUIRE(harness::eventually([&] { return fx.server_counter("flows") == 0; }, 3000), fx);
+  long rss_before = harness::resident_kib(fx.server->pid());
+  int fd = authenticated(fx.server_port, kKey);
+  REQUIRE(fd >= 0, fx);
+  uint8_t ip[4] = {127, 0, 0, 1};
+  const int flows = 300;
+  std::vector<uint8_t> opens;
+  for (uint32_t id = 1; id <= flows; ++id)
+    append_frame(opens, OpenFlow{id, Address::ipv4(ip, 9), false, {}});
+  (void)!write(fd, opens.data(), opens.size());
+  // 8 datagrams of 32 KiB per flow: 75 MiB offered, 256 KiB may be held.
+  std::vector<uint8_t> payload(32 * 1024, 'h');
+  std::vector<uint8_t> burst;
+  for (uint32_t id = 1; id <= flows; ++id) {
+    burst.clear();
+    for (int i = 0; i < 8; ++i) {
+      Data d;
+      d.flow_id = id;
+      d.payload = ByteView(payload);
+      append_frame(burst, d);
+    }
+    size_t off = 0;
+    while (off < burst.size()) {
+      ssize_t n = write(fd, burst.data() + off, burst.size() - off);
+      if (n <= 0) break;
+      off += static_cast<size_t>(n);
+    }
+  }
+  long rss_during = harness::resident_kib(fx.server->pid());
+  REQUIRE(harness::eventually([&] { return fx.server_counter("drops_held") > 1000; }, 5000), fx);
+  // Given up after the setup timeout, their held datagrams freed.
+  REQUIRE(harness::eventually(
+              [&] { return fx.server_counter("flows_setup_timeout") >= flows; }, 8000),
+          fx);
+  REQUIRE(harness::eventually([&] { return fx.server_counter("flows") == 0; }, 3000), fx);
+  std::printf("    %d flows never associated: udp-server RSS %ld -> %ld KiB, %.0f datagrams "
+              "dropped over the held budget\n",
+              flows, rss_before, rss_during, fx.server_counter("drops_held"));
+  REQUIRE(rss_during < rss_before + 24 * 1024, fx);
+  close(fd);
+}
+
+// Connects from `source` (a loopback address) to the server.
+static int tcp_connect_from(const char* source, uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  inet_pton(AF_INET, source, &from.sin_addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+    close(fd);
+    return -1;
+  }
+  sockaddr_storage to = harness::loopback(AF_INET, port);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(sockaddr_in)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+static int count_lines(const std::string& text) {
+  int n = 0;
+  for (char c : text) n += c == '\n';
+  return n;
+}
+
+// One address floods the server with connections that never authenticate; a legitimate
+// client from another address completes every one of its handshakes, and the server's log
+// stays short (repeated events become summary lines).
+static void test_handshake_flood_from_one_source(void**) {
+  GoodClient good;
+  REQUIRE(good.start({"--log-level", "info"}), good.fx);
+  int log_before = count_lines(good.fx.server->log());
+  std::atomic<bool> stop{false};
+  std::atomic<int> flood{0};
+  std::thread flooder([&] {
+    std::deque<int> open;
+    while (!stop) {
+      int fd = tcp_connect_from("127.0.0.2", good.fx.server_port);
+      if (fd < 0) continue;
+      flood++;
+      open.push_back(fd);
+      if (open.size() > 400) {
+        close(open.front());
+        open.pop_front();
+      }
+    }
+    for (int fd : open) close(fd);
+  });
+  int ok = 0;
+  const int attempts = 50;
+  for (int i = 0; i < attempts; ++i) {
+    int fd = authenticated(good.fx.server_port, kKey);
+    if (fd >= 0) {
+      ok++;
+      close(fd);
+    }
+    usleep(40'000);
+  }
+  stop = true;
+  flooder.join();
+  int log_lines = count_lines(good.fx.server->log()) - log_before;
+  std::printf("    flood of %d connections from 127.0.0.2: %d/%d legitimate handshakes done, %d "
+              "log lines\n",
+              flood.load(), ok, attempts, log_lines);
+  REQUIRE(ok == attempts, good.fx);
+  REQUIRE(good.fx.server_counter("connections_refused") > 0 || flood.load() < 100, good.fx);
+  REQUIRE(log_lines < 400, good.fx);
+  REQUIRE(good.still_served("after the flood"), good.fx);
+}
+
+// A hello recorded off the wire is refused on any other connection: at the same server, after
+// it restarted, and at another server with the same key. Nothing sent behind it gets through.
+static void test_replayed_hello_is_refused_everywhere(void**) {
+  TunnelFixture fx;
+  EchoServer target;
+  REQUIRE(fx.start_server(), fx);
+  PreSharedKey key = key_of(kKey);
+  int first = -1;
+  REQUIRE(harness::eventually([&] { return (first = tcp_connect(fx.server_port)) >= 0; }, 3000),
+          fx);
+  Challenge challenge;
+  REQUIRE(read_challenge(first, challenge), fx);
+  ClientHello recorded;
+  auto wire = hello_for(key, challenge, &recorded);
+  REQUIRE(finish_handshake(first, key, recorded.mac, wire, nullptr) >= 0, fx);
+  close(first);
+  // Behind the replayed hello: a flow to the target and a datagram.
+  uint8_t ip[4] = {127, 0, 0, 1};
+  std::vector<uint8_t> behind;
+  append_frame(behind, OpenFlow{1, Address::ipv4(ip, target.port()), false, {}});
+  Data d;
+  d.flow_id = 1;
+  std::string text = "replayed";
+  d.payload = ByteView(reinterpret_cast<const uint8_t*>(text.data()), text.size());
+  append_frame(behind, d);
+  auto replay = [&](uint16_t port) {
+    int fd = tcp_connect(port);
+    Challenge fresh;
+    if (fd < 0 || !read_challenge(fd, fresh)) return std::string("no challenge");
+    std::vector<uint8_t> all(wire.begin(), wire.end());
+    all.insert(all.end(), behind.begin(), behind.end());
+    (void)!write(fd, all.data(), all.size());
+    uint8_t resp[kServerHelloSize];
+    std::string result = "no answer";
+    if (read_exact(fd, resp, sizeof resp)) {
+      auto p = decode_server_hello(ByteView(resp, sizeof resp));
+      result = !p.ok() ? "garbage"
+               : p.value.status == HelloStatus::refused ? refuse_reason_name(p.value.reason)
+                                                        : "ACCEPTED";
+    }
+    close(fd);
+    return result;
+  };
+  std::string same = replay(fx.server_port);
+  fx.server->kill9();
+  REQUIRE(fx.start_server(), fx);
+  std::string restarted;
+  REQUIRE(harness::eventually(
+              [&] { return (restarted = replay(fx.server_port)) != "no challenge"; }, 3000),
+          fx);
+  TunnelFixture other;  // a second server with the same key (the fixture's key text)
+  REQUIRE(other.start_server(), other);
+  std::string elsewhere;
+  REQUIRE(harness::eventually(
+              [&] { return (elsewhere = replay(other.server_port)) != "no challenge"; }, 3000),
+          other);
+  std::printf("    replayed hello: same server '%s', after a restart '%s', another server '%s'\n",
+              same.c_str(), restarted.c_str(), elsewhere.c_str());
+  const std::string refused = refuse_reason_name(RefuseReason::bad_mac);
+  REQUIRE(same == refused && restarted == refused && elsewhere == refused, fx);
+  usleep(200'000);
+  assert_int_equal(target.received(), 0);
+}
+
+// A SOCKS5 server that grants UDP ASSOCIATE with a relay of the test's own: the relay echoes
+// whatever comes through it. Tells the port the association sends from.
+struct EchoingSocks5 {
+  int listen_fd = -1, relay_fd = -1;
+  uint16_t port = 0, relay_port = 0;
+  std::atomic<uint16_t> association_port{0};
+  std::atomic<bool> stop{false};
+  std::vector<int> held;
+  std::thread thread;
+  EchoingSocks5() {
+    listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    port = harness::free_port(AF_INET, SOCK_STREAM);
+    sockaddr_storage at = harness::loopback(AF_INET, port);
+    bind(listen_fd, reinterpret_cast<sockaddr*>(&at), sizeof(sockaddr_in));
+    listen(listen_fd, 64);
+    relay_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    sockaddr_storage r = harness::loopback(AF_INET, 0);
+    bind(relay_fd, reinterpret_cast<sockaddr*>(&r), sizeof(sockaddr_in));
+    socklen_t len = sizeof r;
+    getsockname(relay_fd, reinterpret_cast<sockaddr*>(&r), &len);
+    relay_port = ntohs(reinterpret_cast<sockaddr_in*>(&r)->sin_port);
+    thread = std::thread([this] { serve(); });
+  }
+  void serve() {
+    while (!stop) {
+      int c = accept(listen_fd, nullptr, nullptr);
+      if (c >= 0) {
+        // greeting 05 01 00 → 05 00; request 05 03 00 01 a a a a p p → reply with the relay.
+        uint8_t buf[64];
+        if (read_exact(c, buf, 3)) {
+          (void)!write(c, "\x05\x00", 2);
+          if (read_exact(c, buf, 10)) {
+            uint8_t reply[10] = {5, 0, 0, 1, 127, 0, 0, 1, static_cast<uint8_t>(relay_port >> 8),
+                                 static_cast<uint8_t>(relay_port)};
+            (void)!write(c, reply, sizeof reply);
+          }
+        }
+        held.push_back(c);
+      }
+      sockaddr_in from{};
+      socklen_t len = sizeof from;
+      uint8_t d[2048];
+      ssize_t n = recvfrom(relay_fd, d, sizeof d, 0, reinterpret_cast<sockaddr*>(&from), &len);
+      if (n > 0) {
+        association_port = ntohs(from.sin_port);
+        sendto(relay_fd, d, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), len);
+      }
+      if (c < 0 && n <= 0) usleep(1000);
+    }
+  }
+  ~EchoingSocks5() {
+    stop = true;
+    thread.join();
+    for (int c : held) close(c);
+    close(listen_fd);
+    close(relay_fd);
+  }
+};
+
+// Through a SOCKS5 egress, only the relay's datagrams count as replies: a datagram anyone
+// else sends to the association's port (posing as the target) never reaches the client.
+static void test_injected_relay_datagrams_are_dropped(void**) {
+  EchoingSocks5 socks;
+  EchoServer unused;  // the target's address: the relay answers in its name
+  TunnelFixture fx;
+  REQUIRE(fx.start_server({"--egress", "socks5", "--egress-socks5",
+                           harness::endpoint(AF_INET, socks.port)}),
+          fx);
+  REQUIRE(fx.start_local(harness::endpoint(AF_INET, unused.port())), fx);
+  UdpClient app;
+  REQUIRE(fx.echo_eventually(app, "through the relay", 5000), fx);
+  REQUIRE(socks.association_port != 0, fx);
+  // An injected "reply": a well-formed SOCKS5 UDP datagram from the target's address.
+  uint8_t injected[64] = {0, 0, 0, 1, 127, 0, 0, 1, static_cast<uint8_t>(unused.port() >> 8),
+                          static_cast<uint8_t>(unused.port())};
+  std::memcpy(injected + 10, "INJECTED", 8);
+  int attacker = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_storage to = harness::loopback(AF_INET, socks.association_port);
+  for (int i = 0; i < 20; ++i)
+    sendto(attacker, injected, 18, 0, reinterpret_cast<sockaddr*>(&to), sizeof(sockaddr_in));
+  close(attacker);
+  char buf[256];
+  ssize_t n = app.receive(buf, sizeof buf, 500);
+  REQUIRE(n < 0, fx);  // nothing came
+  REQUIRE(harness::eventually(
+              [&] { return fx.server_counter("drops_not_from_relay") >= 20; }, 3000),
+          fx);
+  REQUIRE(app.echo(fx.front(), "still through the relay", 2000), fx);
+}
+
+// Past the server's total of flows, new flows are refused and counted; flows that exist go
+// on, and new sessions are still accepted.
+static void test_total_flow_cap(void**) {
+  GoodClient good;
+  REQUIRE(good.start({"--max-total-flows", "20"}), good.fx);
+  int fd = authenticated(good.fx.server_port, kKey);
+  REQUIRE(fd >= 0, good.fx);
+  uint8_t ip[4] = {127, 0, 0, 1};
+  std::vector<uint8_t> opens;
+  for (uint32_t id = 1; id <= 30; ++id)
+    append_frame(opens, OpenFlow{id, Address::ipv4(ip, good.target.port()), false, {}});
+  (void)!write(fd, opens.data(), opens.size());
+  // 1 flow of the good client + 30 asked for, 20 in all: 11 refused.
+  REQUIRE(harness::eventually(
+              [&] { return good.fx.server_counter("flows_refused_full") == 11; }, 3000),
+          good.fx);
+  assert_true(good.fx.server_counter("flows") == 20);
+  REQUIRE(good.still_served("at the flow cap"), good.fx);
+  int another = authenticated(good.fx.server_port, kKey);
+  REQUIRE(another >= 0, good.fx);
+  close(another);
+  close(fd);
+}
+
+// Text a peer sends for the log (a GOAWAY message) arrives there with its control bytes
+// escaped: no terminal escape sequence reaches an operator's screen.
+static void test_peer_text_is_escaped_in_the_log(void**) {
+  GoodClient good;
+  REQUIRE(good.start(), good.fx);
+  int fd = authenticated(good.fx.server_port, kKey);
+  REQUIRE(fd >= 0, good.fx);
+  std::string evil = "bye\x1b[2J\x1b]0;owned\x07\r\nFAKE LOG LINE";
+  GoAway g;
+  g.message = ByteView(reinterpret_cast<const uint8_t*>(evil.data()), evil.size());
+  std::vector<uint8_t> out;
+  append_frame(out, g);
+  (void)!write(fd, out.data(), out.size());
+  REQUIRE(harness::eventually(
+              [&] { return good.fx.server->log().find("bye\\x1b[2J") != std::string::npos; },
+              3000),
+          good.fx);
+  std::string log = good.fx.server->log();
+  REQUIRE(log.find('\x1b') == std::string::npos && log.find('\x07') == std::string::npos,
+          good.fx);
+  REQUIRE(log.find("\nFAKE LOG LINE") == std::string::npos, good.fx);
+  close(fd);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_wrong_key_is_refused_and_nothing_passes),
@@ -253,6 +672,13 @@ int main(void) {
       cmocka_unit_test(test_slowloris_is_cut_off),
       cmocka_unit_test(test_flood_of_flows_is_capped),
       cmocka_unit_test(test_huge_frame_length_closes_connection),
+      cmocka_unit_test(test_peer_that_never_reads_stays_bounded),
+      cmocka_unit_test(test_held_datagrams_are_bounded),
+      cmocka_unit_test(test_handshake_flood_from_one_source),
+      cmocka_unit_test(test_replayed_hello_is_refused_everywhere),
+      cmocka_unit_test(test_injected_relay_datagrams_are_dropped),
+      cmocka_unit_test(test_total_flow_cap),
+      cmocka_unit_test(test_peer_text_is_escaped_in_the_log),
   };
   return cmocka_run_group_tests_name("hostile_peers", tests, nullptr, nullptr);
 }

@@ -16,6 +16,7 @@ struct TunnelFixture {
   std::unique_ptr<harness::Process> server;
   std::unique_ptr<harness::Process> local;
   int server_starts = 0, local_starts = 0;
+  std::string server_stats;
 
   TunnelFixture() {
     key_path = dir.write("psk", "test key: correct horse battery staple\n");
@@ -29,11 +30,20 @@ struct TunnelFixture {
                                      "--allow-target", "127.0.0.0/8",
                                      "--allow-target", "::1/128",
                                      "--log-level",    "debug"};
+    // Counters every 100 ms as JSON lines, for server_counter().
+    args.insert(args.end(), {"--stats-fd", "3", "--stats-interval-ms", "100"});
     args.insert(args.end(), extra.begin(), extra.end());
+    server_stats = dir.path() + "/server-" + std::to_string(server_starts) + ".stats";
     server = std::make_unique<harness::Process>(
         harness::udp_server_bin(), args,
         dir.path() + "/server-" + std::to_string(server_starts++) + ".log");
+    server->set_fd3_path(server_stats);
     return server->start();
+  }
+
+  // udp-server's latest published value of a counter (-1 before the first snapshot).
+  double server_counter(const std::string& name) const {
+    return harness::last_counter(server_stats, name);
   }
 
   // A forward front from local_port to `target`, tunnelled to `server_at` (default: the
