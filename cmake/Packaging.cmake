@@ -62,4 +62,7 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)  # libuv1, libcjson1, libmbedcrypto7 from
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "shadowsocks-libev, simple-obfs")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_RESOURCE_FILE_LICENSE ${CMAKE_SOURCE_DIR}/LICENSE)
+# Creates the udptun system user the controller's services run as.
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${CMAKE_SOURCE_DIR}/cmake/packaging/postinst)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 include(CPack)

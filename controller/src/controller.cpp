@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "control_connection.hpp"
+#include "udptun/runtime/file_reader.hpp"
 
 namespace udptun::controller {
 
@@ -263,11 +264,14 @@ std::string Controller::launch(const std::string& name, const LaunchPlan& plan) 
       command.insert(command.end(), {"--config", "/dev/stdin"});
     }
     command.insert(command.end(), plan.argv.begin(), plan.argv.end());
-    if (!plan.tun.empty()) {
+    std::string tun_name = plan.tun;
+    if (tun_name.empty() && plan.builtin == "tun2socks" && plan.trusted)
+      tun_name = tun_in_config_file(plan.argv);
+    if (!tun_name.empty()) {
       command.insert(command.end(), {"--tun-fd", "4"});
       // tun2socks runs without privileges: the controller opens the device for it, at every
       // (re)start. Only our routed TUN, or a new device that lives as long as tun2socks.
-      std::string tun = plan.tun;
+      std::string tun = tun_name;
       options.prepare_fds = [this, tun](std::vector<std::pair<int, int>>& fds) -> std::string {
         bool ours = routing_state_ && routing_state_->tun_name == tun;
         if (!ours && routing_->device_exists(tun))
@@ -308,6 +312,22 @@ std::vector<JournaledService> Controller::take_over_journal() {
     ServiceJournal::kill_leftovers(s);
   }
   return left;
+}
+
+std::string Controller::tun_in_config_file(const std::vector<std::string>& flags) {
+  // tun2socks --config FILE naming its device ("tun"): the device is ours to open for it.
+  // Only for what root decided (the file is read as root).
+  for (size_t i = 0; i + 1 < flags.size(); ++i) {
+    if (flags[i] != "--config") continue;
+    std::string text, error;
+    runtime::FileLimits limits;
+    limits.owner_only_writable = true;
+    if (!runtime::read_small_file(flags[i + 1], limits, text, error)) return "";
+    Json config(cJSON_Parse(text.c_str()));
+    const cJSON* tun = cJSON_GetObjectItemCaseSensitive(config.p, "tun");
+    return cJSON_IsString(tun) ? tun->valuestring : "";
+  }
+  return "";
 }
 
 void Controller::autostart_declared() {

@@ -84,6 +84,7 @@ class Controller {
   // The plan as the supervisor runs it: the program, its descriptors, its user.
   std::string launch(const std::string& name, const LaunchPlan& plan);
   void autostart_declared();
+  static std::string tun_in_config_file(const std::vector<std::string>& flags);
   // The services journal: what should be running, rewritten whenever that changes.
   void save_services();
   // After a crash: what the journal says was running is cleaned up and started again.

@@ -134,6 +134,7 @@ bool ServiceCatalog::load(const cJSON* services, std::string& error) {
       if (!cJSON_IsBool(autostart)) return fail("\"autostart\" must be true or false");
       plan.autostart = cJSON_IsTrue(autostart);
     }
+    plan.trusted = true;
     declared_[name] = plan;
   }
   return true;
@@ -165,6 +166,7 @@ std::string ServiceCatalog::plan_start(const cJSON* params, PeerRole role, Launc
                                          std::string(mode->valuestring) != "inproc")))
     return "\"mode\" must be \"process\" or \"inproc\"";
   bool inproc = mode && std::string(mode->valuestring) == "inproc";
+  out.trusted = role == PeerRole::admin;
   if (is_builtin_service(name)) {
     out.builtin = name;
     if (argv) return "\"" + name + "\" is ours: give its options as \"args\" or \"config\"";

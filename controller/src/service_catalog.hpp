@@ -29,6 +29,9 @@ struct LaunchPlan {
   std::string tun;  // tun2socks in a process: the TUN the controller opens and hands it
   std::string user;  // run as this user ("" = the controller's service user)
   bool autostart = false;  // declared: started with the controller
+  // Root decided it (declared, or asked for by a root client): the controller may read the
+  // files it names as root (tun2socks' --config, to learn its TUN).
+  bool trusted = false;
 };
 
 inline bool is_builtin_service(const std::string& name) {

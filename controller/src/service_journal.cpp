@@ -56,6 +56,7 @@ bool ServiceJournal::save(const std::vector<JournaledService>& services, std::st
     cJSON_AddBoolToObject(o, "inproc", s.plan.inproc);
     cJSON_AddStringToObject(o, "tun", s.plan.tun.c_str());
     cJSON_AddStringToObject(o, "user", s.plan.user.c_str());
+    cJSON_AddBoolToObject(o, "trusted", s.plan.trusted);
     cJSON_AddNumberToObject(o, "pid", s.pid);
     cJSON_AddNumberToObject(o, "startTime", static_cast<double>(s.start_time));
     cJSON_AddItemToArray(list, o);
@@ -100,6 +101,7 @@ std::vector<JournaledService> ServiceJournal::load() const {
     s.plan.inproc = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "inproc"));
     s.plan.tun = text_of(o, "tun");
     s.plan.user = text_of(o, "user");
+    s.plan.trusted = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "trusted"));
     const cJSON* pid = cJSON_GetObjectItemCaseSensitive(o, "pid");
     const cJSON* start = cJSON_GetObjectItemCaseSensitive(o, "startTime");
     s.pid = cJSON_IsNumber(pid) ? static_cast<pid_t>(pid->valuedouble) : 0;

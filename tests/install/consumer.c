@@ -69,7 +69,8 @@ int main(int argc, char** argv) {
   udplocal_free(local);
   udpserver_free(server);
 
-  /* The shipped example configurations are valid (argv: server, local, tun2socks). */
+  /* The shipped example configurations are valid (argv: server, local, tun2socks,
+   * controller). */
   if (argc > 4) {
     char text[4096];
     udpserver_t* s2 = slurp(argv[2], text, sizeof text) ? udpserver_new(text, err, sizeof err) : NULL;
@@ -81,6 +82,12 @@ int main(int argc, char** argv) {
     tun2socks_t* t2 = slurp(argv[4], text, sizeof text) ? tun2socks_new(text, err, sizeof err) : NULL;
     if (!t2) return fprintf(stderr, "%s: %s\n", argv[4], err), 1;
     tun2socks_free(t2);
+    if (argc > 5) { /* the controller's, with its declared services */
+      proxy_controller_t* c2 =
+          slurp(argv[5], text, sizeof text) ? proxy_controller_new(text, err, sizeof err) : NULL;
+      if (!c2) return fprintf(stderr, "%s: %s\n", argv[5], err), 1;
+      proxy_controller_free(c2);
+    }
     printf("the example configurations are accepted\n");
   }
   if (tun2socks_new("{\"no_such_key\":1}", err, sizeof err) != NULL) return 1;

@@ -42,7 +42,7 @@ cc -Wall -Wextra -Werror -o "$work/consumer" "$src/tests/install/consumer.c" $fl
 check "a C program builds against the installed headers" [ $? -eq 0 ]
 printf 'install test key, long enough\n' >"$work/psk"
 examples=()
-for c in udp-server udp-local tun2socks; do
+for c in udp-server udp-local tun2socks controller; do
   sed "s|/etc/udptun/psk|$work/psk|" "$prefix/share/doc/udptun/examples/$c.json" >"$work/$c.json"
   examples+=("$work/$c.json")
 done
@@ -59,6 +59,8 @@ if [ -n "$deb" ]; then
   check "the .deb holds the lwIP licence" grep -q "LICENSE.lwIP" <<<"$contents"
   check "the .deb holds the systemd units" grep -q "systemd/system/udp-local.service" <<<"$contents"
   check "the .deb depends on libuv" bash -c "dpkg-deb -f '$deb' Depends | grep -q libuv1"
+  check "its postinst creates the udptun user the services run as" \
+    bash -c "dpkg-deb -I '$deb' postinst | grep -q 'adduser --system --group'"
 fi
 
 if [ $failures -ne 0 ]; then

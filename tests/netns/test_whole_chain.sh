@@ -53,9 +53,12 @@ cat >"$work/udp-local-inproc.json" <<JSON
 {"server": "127.0.0.1:7000", "psk_file": "$work/psk", "stats_interval_ms": 200}
 JSON
 
-# 1. udp-local inside the tun2socks process.
-ctl start tun2socks -- --tun "$tun" --socks5 127.0.0.1:1080 --udp-local "$work/udp-local-inproc.json" \
-  --stats-interval-ms 200 >/dev/null
+# 1. udp-local inside the tun2socks process, configured as the README does: a --config file
+# naming the TUN, which the controller opens and hands to the unprivileged tun2socks.
+cat >"$work/tun2socks.json" <<JSON
+{"tun": "$tun", "socks5": "127.0.0.1:1080", "udp_local_config": "$work/udp-local-inproc.json"}
+JSON
+ctl start tun2socks -- --config "$work/tun2socks.json" --stats-interval-ms 200 >/dev/null
 check "[in tun2socks] the first UDP echo gets through" udp_ready 15
 # All at once through the same TUN: TCP bulk (iperf3), UDP echo, DNS, 1 MiB UDP with a checksum.
 in_c timeout 30 iperf3 -c 10.210.2.2 -p 5201 -t 3 >"$work/iperf.txt" 2>&1 &
