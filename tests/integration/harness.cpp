@@ -111,9 +111,10 @@ Process::~Process() {
 // test program exits, even after a failed assertion skipped the destructors.
 namespace {
 std::mutex live_mutex;
+// Never destroyed: the exit handler below runs after static destructors may have.
 std::set<pid_t>& live_groups() {
-  static std::set<pid_t> groups;
-  return groups;
+  static auto* groups = new std::set<pid_t>;
+  return *groups;
 }
 void kill_live_groups() {
   std::lock_guard<std::mutex> lock(live_mutex);
@@ -468,6 +469,32 @@ long resident_kib(pid_t pid) {
     if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
   }
   return -1;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UDPTUN_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UDPTUN_TEST_ASAN 1
+#endif
+#endif
+
+long sanitizer_slack_kib() {
+#ifdef UDPTUN_TEST_ASAN
+  return 48 * 1024;  // the quarantine below, ASan's own bookkeeping and allocator caches
+#else
+  return 0;
+#endif
+}
+
+void bound_sanitizer_quarantine() {
+#ifdef UDPTUN_TEST_ASAN
+  const char* now = std::getenv("ASAN_OPTIONS");
+  std::string options = now ? now : "";
+  if (options.find("quarantine_size_mb") == std::string::npos)
+    options += std::string(options.empty() ? "" : ":") + "quarantine_size_mb=16";
+  setenv("ASAN_OPTIONS", options.c_str(), 1);
+#endif
 }
 
 double last_counter(const std::string& stats_path, const std::string& name) {

@@ -129,6 +129,13 @@ std::string udp_local_bin();
 // Open file descriptors and resident memory of this process (or of another).
 int count_open_fds(pid_t pid = 0);
 long resident_kib(pid_t pid = 0);
+// Memory bounds under AddressSanitizer: freed memory waits in its quarantine before it is
+// reused, so a daemon's resident size grows by up to the quarantine. Tests that bound a
+// daemon's memory call bound_sanitizer_quarantine() first (children inherit a 16 MiB
+// quarantine) and allow sanitizer_slack_kib() more (0 in a normal build).
+long sanitizer_slack_kib();
+void bound_sanitizer_quarantine();
+
 // The value of "name" in the last complete JSON line of a stats file (-1 if none yet).
 double last_counter(const std::string& stats_path, const std::string& name);
 

@@ -40,6 +40,11 @@ int ClientLink::accept(uv_stream_t* listener) {
 
 void ClientLink::on_stream_data(ByteView data) {
   last_heard_ms_ = server_.loop().now_ms();
+  if (turn_ != server_.turn()) {
+    turn_ = server_.turn();
+    read_this_turn_ = 0;
+  }
+  read_this_turn_ += data.size;
   if (state_ == State::handshaking) {
     handshake(data);
     if (state_ != State::established || data.empty()) return;
@@ -63,12 +68,23 @@ void ClientLink::on_stream_data(ByteView data) {
     server_.stats().links_paused++;
     stream_.stop_reading();
   }
+  if (state_ == State::established && !paused_ && !yielded_ &&
+      read_this_turn_ >= Server::kReadBudgetPerTurn) {
+    yielded_ = true;
+    stream_.stop_reading();
+    server_.yield_until_next_turn(*this);
+  }
 }
 
 void ClientLink::on_stream_drained() {
   if (!paused_ || state_ != State::established) return;
   paused_ = false;
-  stream_.start_reading();
+  if (!yielded_) stream_.start_reading();
+}
+
+void ClientLink::resume_after_yield() {
+  yielded_ = false;
+  if (state_ == State::established && !paused_) stream_.start_reading();
 }
 
 void ClientLink::handshake(ByteView& data) {

@@ -35,6 +35,9 @@ class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink
   const std::string& source_key() const { return source_key_; }
   bool pending_counted = false;
 
+  // Reads again after yielding its turn (unless backpressure holds it).
+  void resume_after_yield();
+
   // Ends the link: a GOAWAY first when established, then close; the server forgets it.
   void end(protocol::GoAwayReason reason, const char* why);
 
@@ -50,7 +53,10 @@ class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink
   runtime::TcpStream stream_;
   protocol::FrameDecoder decoder_;
   State state_ = State::handshaking;
-  bool paused_ = false;  // not reading: our replies to it are over the queue's cap
+  bool paused_ = false;   // not reading: our replies to it are over the queue's cap
+  bool yielded_ = false;  // not reading: it used its share of this loop turn
+  uint64_t turn_ = 0;     // the loop turn read_this_turn_ counts for
+  size_t read_this_turn_ = 0;
   std::vector<uint8_t> hello_;
   protocol::Challenge challenge_{};
   std::string source_key_;

@@ -77,6 +77,10 @@ int Server::run(const udpserver_callbacks* cb, void* user) {
     burial_.init(this, [&](uv_check_t* c) { return uv_check_init(loop_.get(), c); });
     uv_check_start(burial_.get(),
                    [](uv_check_t* c) { static_cast<Server*>(c->data)->bury_dead_links(false); });
+    turn_counter_.init(this, [&](uv_prepare_t* p) { return uv_prepare_init(loop_.get(), p); });
+    uv_prepare_start(turn_counter_.get(),
+                     [](uv_prepare_t* p) { static_cast<Server*>(p->data)->turn_++; });
+    resume_yielded_.init(this, [&](uv_check_t* c) { return uv_check_init(loop_.get(), c); });
   }
   loop_.run([this] { shutdown(); });
   publish_stats();
@@ -274,6 +278,20 @@ void Server::remove_session(const protocol::SessionId& id, const char* why) {
   stats_.sessions--;
 }
 
+void Server::yield_until_next_turn(ClientLink& link) {
+  yielded_.push_back(&link);
+  // After this turn's poll phase: reading again means the next poll serves it, after every
+  // other connection had its turn.
+  uv_check_start(resume_yielded_.get(), [](uv_check_t* c) {
+    auto* self = static_cast<Server*>(c->data);
+    uv_check_stop(c);
+    if (!self) return;
+    auto links = std::move(self->yielded_);
+    self->yielded_.clear();
+    for (ClientLink* l : links) l->resume_after_yield();
+  });
+}
+
 void Server::handshake_over(ClientLink& link) {
   if (!link.pending_counted) return;
   link.pending_counted = false;
@@ -286,6 +304,7 @@ void Server::forget_link(ClientLink& link, const char* reason) {
       std::find_if(links_.begin(), links_.end(), [&](const auto& l) { return l.get() == &link; });
   if (it == links_.end()) return;  // already forgotten
   handshake_over(link);
+  yielded_.erase(std::remove(yielded_.begin(), yielded_.end(), &link), yielded_.end());
   if (Session* s = link.session()) {
     link.set_session(nullptr);
     s->detach();
@@ -370,6 +389,9 @@ void Server::shutdown() {
   sweep_timer_.close();
   stats_timer_.close();
   burial_.close();
+  turn_counter_.close();
+  resume_yielded_.close();
+  yielded_.clear();
   // Tell every client why, then close: sessions go with the process.
   std::vector<ClientLink*> open;
   for (auto& l : links_) open.push_back(l.get());

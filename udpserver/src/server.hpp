@@ -52,6 +52,11 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
   void forget_link(ClientLink& link, const char* reason);
   // The link is no longer an unauthenticated one from its address.
   void handshake_over(ClientLink& link);
+  // Fairness: a link that used its share of this loop turn stops reading until the next
+  // one, so one peer's flood of frames cannot starve every other connection.
+  static constexpr size_t kReadBudgetPerTurn = 128 * 1024;
+  uint64_t turn() const { return turn_; }
+  void yield_until_next_turn(ClientLink& link);
   // Totals over all sessions (from the configuration, or from RLIMIT_NOFILE).
   uint64_t max_total_flows() const { return max_total_flows_; }
   // Events peers can repeat at will are logged through this.
@@ -80,6 +85,10 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
   runtime::UvHandle<uv_timer_t> sweep_timer_;
   runtime::UvHandle<uv_timer_t> stats_timer_;
   runtime::UvHandle<uv_check_t> burial_;
+  runtime::UvHandle<uv_prepare_t> turn_counter_;
+  runtime::UvHandle<uv_check_t> resume_yielded_;
+  std::vector<ClientLink*> yielded_;
+  uint64_t turn_ = 0;
   std::list<std::unique_ptr<ClientLink>> links_;
   struct DeadLink {
     std::unique_ptr<ClientLink> link;

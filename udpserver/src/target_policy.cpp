@@ -107,13 +107,13 @@ const char* TargetPolicy::judge(int family, const uint8_t* bytes) const {
   for (const Cidr& c : allowed_) {
     if (c.contains(family, bytes)) return nullptr;
   }
-  for (const Cidr& c : own_) {
-    if (c.contains(family, bytes)) return "one of the server's own addresses";
-  }
   for (const SpecialRange& r : kRefused) {
     Cidr c;
     Cidr::parse(r.cidr, c);
     if (c.contains(family, bytes)) return r.why;
+  }
+  for (const Cidr& c : own_) {
+    if (c.contains(family, bytes)) return "one of the server's own addresses";
   }
   if (family != AF_INET6) return nullptr;
   // Addresses that carry an IPv4 address inside (NAT64, 6to4) reach what that address
