@@ -154,15 +154,18 @@ bool Controller::listen(std::string& error) {
     }
     socket_gid_ = g->gr_gid;
   }
-  unlink(config_.socket_path.c_str());  // a stale socket from a previous run
+  // Bound under a temporary name and renamed into place once listening: a client that waits
+  // for the socket to appear is never refused by one that is not listening yet.
+  const std::string fresh = config_.socket_path + ".new";
+  unlink(fresh.c_str());
   int rc = listener_.init(this, [&](uv_pipe_t* p) { return uv_pipe_init(loop_.get(), p, 0); });
   // The socket is created with no permissions for others, then opened up only as configured.
   mode_t old = umask(0177);
-  if (rc == 0) rc = uv_pipe_bind(listener_.get(), config_.socket_path.c_str());
+  if (rc == 0) rc = uv_pipe_bind(listener_.get(), fresh.c_str());
   umask(old);
   if (rc == 0 && socket_gid_ != static_cast<gid_t>(-1)) {
-    if (chown(config_.socket_path.c_str(), static_cast<uid_t>(-1), socket_gid_) != 0 ||
-        chmod(config_.socket_path.c_str(), 0660) != 0) {
+    if (chown(fresh.c_str(), static_cast<uid_t>(-1), socket_gid_) != 0 ||
+        chmod(fresh.c_str(), 0660) != 0) {
       rc = UV_EPERM;
     }
   }
@@ -183,7 +186,10 @@ bool Controller::listen(std::string& error) {
       self->connections_.push_back(std::move(c));
     });
   }
+  // Replaces a stale socket from a previous run in one step.
+  if (rc == 0 && rename(fresh.c_str(), config_.socket_path.c_str()) != 0) rc = uv_translate_sys_error(errno);
   if (rc != 0) {
+    unlink(fresh.c_str());
     error = "cannot listen on " + config_.socket_path + ": " + uv_strerror(rc);
     return false;
   }

@@ -515,8 +515,14 @@ std::vector<pid_t> processes_with(const std::string& needle) {
     while (dirent* e = readdir(d)) {
       pid_t pid = std::atoi(e->d_name);
       if (pid <= 0 || pid == getpid()) continue;
-      std::ifstream in("/proc/" + std::string(e->d_name) + "/cmdline", std::ios::binary);
-      std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      // read(2), not a stream: a process may exit while we read (ESRCH), which is "not it".
+      std::string cmdline;
+      int fd = open(("/proc/" + std::string(e->d_name) + "/cmdline").c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      char buf[4096];
+      ssize_t n;
+      while ((n = read(fd, buf, sizeof buf)) > 0) cmdline.append(buf, static_cast<size_t>(n));
+      close(fd);
       for (char& c : cmdline) c = c ? c : ' ';
       // A zombie has an empty command line: only live processes count.
       if (cmdline.find(needle) != std::string::npos) out.push_back(pid);
