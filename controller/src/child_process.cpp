@@ -19,8 +19,8 @@ namespace udptun::controller {
 namespace {
 
 // Only async-signal-safe calls between fork and exec: everything is prepared before.
-[[noreturn]] __attribute__((noinline)) void child_main(const ChildSpec& spec, char* const* argv, pid_t parent,
-                             int devnull, int report) {
+[[noreturn]] __attribute__((noinline)) void child_main(const ChildSpec& spec, char* const* argv,
+                                                       pid_t parent, int devnull, int report) {
   auto fail = [&](int step) {
     int e[2] = {step, errno};
     (void)!write(report, e, sizeof e);
@@ -46,7 +46,8 @@ namespace {
   }
   // Nothing else of ours crosses exec, even a descriptor someone forgot to mark.
   int highest = 2;
-  for (size_t i = 0; i < n; ++i) highest = spec.fds[i].first > highest ? spec.fds[i].first : highest;
+  for (size_t i = 0; i < n; ++i)
+    highest = spec.fds[i].first > highest ? spec.fds[i].first : highest;
   if (syscall(SYS_close_range, highest + 1, report - 1, 0) != 0 ||
       syscall(SYS_close_range, report + 1, ~0U, 0) != 0) {
     for (int fd = highest + 1; fd < 4096; ++fd) {
@@ -160,8 +161,9 @@ int ChildProcess::spawn(uv_loop_t* loop, const ChildSpec& spec, ExitCallback on_
   pid_ = pid;
   on_exit_ = std::move(on_exit);
   pidfd_ = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  int rc = pidfd_ < 0 ? -errno
-                      : watch_.init(this, [&](uv_poll_t* p) { return uv_poll_init(loop, p, pidfd_); });
+  int rc = pidfd_ < 0
+               ? -errno
+               : watch_.init(this, [&](uv_poll_t* p) { return uv_poll_init(loop, p, pidfd_); });
   if (rc == 0) rc = uv_poll_start(watch_.get(), UV_READABLE, on_pidfd);
   if (rc != 0) {
     // Without a way to learn of its exit the child cannot be supervised: not started.

@@ -79,7 +79,8 @@ int Controller::run() {
   int rc = 0;
   bool usable = prepare_state_dir(error);
   if (usable) {
-    Json services(cJSON_Parse(config_.services_json.empty() ? "{}" : config_.services_json.c_str()));
+    Json services(
+        cJSON_Parse(config_.services_json.empty() ? "{}" : config_.services_json.c_str()));
     usable = catalog_.load(services.p, error);
   }
   if (usable && geteuid() == 0) {
@@ -187,7 +188,8 @@ bool Controller::listen(std::string& error) {
     });
   }
   // Replaces a stale socket from a previous run in one step.
-  if (rc == 0 && rename(fresh.c_str(), config_.socket_path.c_str()) != 0) rc = uv_translate_sys_error(errno);
+  if (rc == 0 && rename(fresh.c_str(), config_.socket_path.c_str()) != 0)
+    rc = uv_translate_sys_error(errno);
   if (rc != 0) {
     unlink(fresh.c_str());
     error = "cannot listen on " + config_.socket_path + ": " + uv_strerror(rc);
@@ -581,9 +583,9 @@ void Controller::watch_sessions() {
     it->second = v->valuedouble;
     if (v->valuedouble == before) continue;
     bool up = v->valuedouble > before;
-    std::string detail = link ? (up ? "tunnel up" : "tunnel down")
-                              : std::to_string(static_cast<long>(v->valuedouble)) +
-                                    " session(s) attached";
+    std::string detail =
+        link ? (up ? "tunnel up" : "tunnel down")
+             : std::to_string(static_cast<long>(v->valuedouble)) + " session(s) attached";
     LOG_INFO(log_, "service", "%s: %s", s.name.c_str(), detail.c_str());
     broadcast_event(up ? "session-up" : "session-down", s.name, detail);
     if (link) {
@@ -671,8 +673,9 @@ void Controller::update_tunnel_status() {
 void Controller::push_status(int status) {
   tunnel_status_ = status;
   LOG_INFO(log_, "routing", "connection status %d (%s)", status,
-           status == kConnected ? "connected" : status == kDisconnected ? "disconnected"
-                                                                         : "reconnecting");
+           status == kConnected      ? "connected"
+           : status == kDisconnected ? "disconnected"
+                                     : "reconnecting");
   Json e(cJSON_CreateObject());
   cJSON_AddStringToObject(e.p, "action", "statusChanged");
   cJSON_AddNumberToObject(e.p, "statusCode", 0);

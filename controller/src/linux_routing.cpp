@@ -128,7 +128,7 @@ int route(Netlink& nl, bool add, const std::string& dst, int prefix, const std::
   r->rtm_table = RT_TABLE_MAIN;
   r->rtm_protocol = RTPROT_STATIC;
   r->rtm_scope = gateway.empty() && family == AF_INET && type == RTN_UNICAST ? RT_SCOPE_LINK
-                                                                            : RT_SCOPE_UNIVERSE;
+                                                                             : RT_SCOPE_UNIVERSE;
   r->rtm_type = type;
   unsigned char a[16] = {};
   if (inet_pton(family, dst.c_str(), a) != 1) return -EINVAL;
@@ -434,7 +434,8 @@ class LinuxRouting : public RoutingPlatform {
         if (family_of(dst) != family) continue;
         int r = route(nl, true, dst, prefix, gateway, index_of(dev));
         if (r == 0) changed = true;
-        if (r != 0 && r != -EEXIST) why = "cannot route " + dst + " via the gateway: " + errno_text(r);
+        if (r != 0 && r != -EEXIST)
+          why = "cannot route " + dst + " via the gateway: " + errno_text(r);
       }
       for (const char* half : v6 ? kHalves6 : kHalves4) {
         if (route(nl, true, half, 1, "", tun_index) == 0) changed = true;

@@ -74,8 +74,8 @@ bool ServiceCatalog::load(const cJSON* services, std::string& error) {
     error = "\"services\" must be an object of service declarations";
     return false;
   }
-  static const std::set<std::string> kKeys = {"exec", "builtin", "args", "config",
-                                              "mode", "user", "autostart"};
+  static const std::set<std::string> kKeys = {"exec", "builtin", "args",     "config",
+                                              "mode", "user",    "autostart"};
   const cJSON* s;
   cJSON_ArrayForEach(s, services) {
     std::string name = s->string;
@@ -126,8 +126,7 @@ bool ServiceCatalog::load(const cJSON* services, std::string& error) {
         return fail("\"tun\": not a valid device name");
     }
     if (user) {
-      if (!cJSON_IsString(user) || !*user->valuestring)
-        return fail("\"user\" must be a user name");
+      if (!cJSON_IsString(user) || !*user->valuestring) return fail("\"user\" must be a user name");
       plan.user = user->valuestring;
     }
     if (autostart) {
@@ -148,8 +147,7 @@ std::string ServiceCatalog::plan_start(const cJSON* params, PeerRole role, Launc
   if (!cJSON_IsString(name_item) || !*name_item->valuestring)
     return "parameter \"name\" (a string) is required";
   std::string name = name_item->valuestring;
-  if (!valid_service_name(name))
-    return "\"name\" must be 1-64 letters, digits, '.', '_' or '-'";
+  if (!valid_service_name(name)) return "\"name\" must be 1-64 letters, digits, '.', '_' or '-'";
   const cJSON* argv = param("argv");
   const cJSON* args = param("args");
   const cJSON* config = param("config");
@@ -158,7 +156,8 @@ std::string ServiceCatalog::plan_start(const cJSON* params, PeerRole role, Launc
   if (is_declared(name)) {
     // Root declared it: it runs as declared, whoever asks.
     if (argv || args || config || mode)
-      return "\"" + name + "\" is declared in the controller's configuration: start it by name only";
+      return "\"" + name +
+             "\" is declared in the controller's configuration: start it by name only";
     out = declared_.at(name);
     return "";
   }
@@ -187,8 +186,7 @@ std::string ServiceCatalog::plan_start(const cJSON* params, PeerRole role, Launc
                       : args ? builtin_flags(name, args, out)
                              : "";
     if (!why.empty()) return why;
-    if (!out.tun.empty() && !valid_device_name(out.tun))
-      return "\"tun\": not a valid device name";
+    if (!out.tun.empty() && !valid_device_name(out.tun)) return "\"tun\": not a valid device name";
     return "";
   }
   if (inproc) return "only tun2socks, udp-local and udp-server can run in-process";

@@ -26,8 +26,8 @@ struct LaunchPlan {
   std::vector<std::string> argv;  // a program: itself and its arguments; a built-in: its flags
   std::string config;             // a built-in's JSON configuration, "" when given as flags
   bool inproc = false;
-  std::string tun;  // tun2socks in a process: the TUN the controller opens and hands it
-  std::string user;  // run as this user ("" = the controller's service user)
+  std::string tun;         // tun2socks in a process: the TUN the controller opens and hands it
+  std::string user;        // run as this user ("" = the controller's service user)
   bool autostart = false;  // declared: started with the controller
   // Root decided it (declared, or asked for by a root client): the controller may read the
   // files it names as root (tun2socks' --config, to learn its TUN).

@@ -17,8 +17,8 @@ namespace udptun::controller {
 struct JournaledService {
   std::string name;
   LaunchPlan plan;
-  pid_t pid = 0;               // its process group too (0: in-process or not running)
-  uint64_t start_time = 0;     // /proc/PID/stat's start time, so a reused pid is never hit
+  pid_t pid = 0;            // its process group too (0: in-process or not running)
+  uint64_t start_time = 0;  // /proc/PID/stat's start time, so a reused pid is never hit
 };
 
 class ServiceJournal {

@@ -25,7 +25,7 @@ struct ServiceSupervisor::Service {
   runtime::ExponentialBackoff backoff{200, 10'000};
   ServiceOptions options;
   std::unique_ptr<InprocInstance> inproc;  // "mode":"inproc"
-  runtime::UvHandle<uv_pipe_t> reports;  // the stats channel, when options.stats_channel
+  runtime::UvHandle<uv_pipe_t> reports;    // the stats channel, when options.stats_channel
   std::string report_line;
   std::string stats;
   char read_buffer[4096];
@@ -50,8 +50,7 @@ bool ServiceSupervisor::alive(const Service& s) {
   return s.child.running() || (s.inproc && s.inproc->running());
 }
 
-std::string ServiceSupervisor::start(const std::string& name,
-                                     const std::vector<std::string>& argv,
+std::string ServiceSupervisor::start(const std::string& name, const std::vector<std::string>& argv,
                                      ServiceOptions options) {
   if (argv.empty() && options.inproc_kind.empty()) return "a service needs a command (argv)";
   auto existing = services_.find(name);
@@ -86,9 +85,8 @@ std::string ServiceSupervisor::start(const std::string& name,
 
 void ServiceSupervisor::spawn(Service& s) {
   if (s.inproc) {
-    std::string why = s.inproc->start(s.options.inproc_config, [this, &s](const std::string& r) {
-      on_exit(s, r);
-    });
+    std::string why = s.inproc->start(s.options.inproc_config,
+                                      [this, &s](const std::string& r) { on_exit(s, r); });
     if (!why.empty()) {
       spawn_failed(s, why);
       return;
@@ -149,12 +147,13 @@ void ServiceSupervisor::spawn(Service& s) {
     ours.push_back(fd);
   }
   std::string error;
-  int rc = s.child.spawn(loop_.get(), spec,
-                         [svc = &s](int status, int signal) {
-                           svc->owner->on_exit(*svc, signal ? "signal " + std::to_string(signal)
-                                                            : "exit " + std::to_string(status));
-                         },
-                         error);
+  int rc = s.child.spawn(
+      loop_.get(), spec,
+      [svc = &s](int status, int signal) {
+        svc->owner->on_exit(
+            *svc, signal ? "signal " + std::to_string(signal) : "exit " + std::to_string(status));
+      },
+      error);
   close_ours();
   if (rc != 0) {
     s.reports.close();

@@ -1,6 +1,6 @@
 // Child processes the controller keeps running: each named service is exec'd with its argv
-// (never through a shell) as an unprivileged user, restarted with exponential backoff when it dies, and given up on
-// (state "failed") after too many quick deaths in a row.
+// (never through a shell) as an unprivileged user, restarted with exponential backoff when it dies,
+// and given up on (state "failed") after too many quick deaths in a row.
 #pragma once
 
 #include <uv.h>

@@ -1,5 +1,6 @@
 // udptunctl: a command line over proxy-controller's socket.
-//   udptunctl [--socket PATH] [--json] status | stats [NAME] | start NAME [-- ARGV...] | stop NAME |
+//   udptunctl [--socket PATH] [--json] status | stats [NAME] | start NAME [-- ARGV...] | stop NAME
+//   |
 //             restart NAME | configure-routing --proxy-ip IP [--proxy-ip IP] --router-ip IP
 //             [--tun NAME] [--mtu N] | reset-routing | events
 // Exit codes: 0 done, 1 the controller refused (its message on stderr), 2 bad usage,
@@ -113,7 +114,8 @@ Counters counters_of(const cJSON* stats) {
   double drops = 0;
   const cJSON* v;
   cJSON_ArrayForEach(v, stats) {
-    if (std::strncmp(v->string, "drops_", 6) == 0 || std::strcmp(v->string, "packets_dropped") == 0 ||
+    if (std::strncmp(v->string, "drops_", 6) == 0 ||
+        std::strcmp(v->string, "packets_dropped") == 0 ||
         std::strcmp(v->string, "udp_dropped") == 0)
       drops += v->valuedouble;
   }
@@ -130,8 +132,7 @@ Counters counters_of(const cJSON* stats) {
     c.up = bytes(number_of(stats, "bytes_to_targets"));
     c.down = bytes(number_of(stats, "bytes_from_targets"));
   } else if (has(stats, "tcp_connections")) {  // tun2socks
-    if (has(stats, "udp_tunnel_up") && number_of(stats, "udp_tunnel_up"))
-      c.session = "up";
+    if (has(stats, "udp_tunnel_up") && number_of(stats, "udp_tunnel_up")) c.session = "up";
     // TCP connections + UDP flows (of the in-process udp-local).
     c.flows = std::to_string(static_cast<long long>(number_of(stats, "tcp_connections"))) + "t+" +
               std::to_string(static_cast<long long>(number_of(stats, "udp_flows"))) + "u";
@@ -158,27 +159,29 @@ void print_status(cJSON* reply) {
     Counters c = counters_of(cJSON_GetObjectItemCaseSensitive(s, "stats"));
     std::printf("%-14s %-10s %7s %8s %4d  %-8s %-9s %9s %9s %6s  %s\n", text_of(s, "name"),
                 text_of(s, "state"),
-                inproc ? "inproc" : pid ? std::to_string(pid).c_str() : "-",
+                inproc ? "inproc"
+                : pid  ? std::to_string(pid).c_str()
+                       : "-",
                 up ? duration(number_of(s, "uptimeMs")).c_str() : "-",
                 static_cast<int>(number_of(s, "restarts")), c.session.c_str(), c.flows.c_str(),
                 c.up.c_str(), c.down.c_str(), c.drops.c_str(), text_of(s, "lastExit", ""));
   }
   const cJSON* routing = cJSON_GetObjectItemCaseSensitive(result, "routing");
   if (routing) {
-    std::printf("routing: through %s (%s), proxy via %s dev %s, %s\n", text_of(routing, "tun"),
-                cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(routing, "ipv6")) ? "IPv4+IPv6"
-                                                                                 : "IPv4",
-                *text_of(routing, "gateway") ? text_of(routing, "gateway") : "(on-link)",
-                text_of(routing, "gatewayDev"),
-                connection_status_name(number_of(routing, "connectionStatus")));
+    std::printf(
+        "routing: through %s (%s), proxy via %s dev %s, %s\n", text_of(routing, "tun"),
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(routing, "ipv6")) ? "IPv4+IPv6" : "IPv4",
+        *text_of(routing, "gateway") ? text_of(routing, "gateway") : "(on-link)",
+        text_of(routing, "gatewayDev"),
+        connection_status_name(number_of(routing, "connectionStatus")));
   } else {
     std::printf("routing: not configured\n");
   }
 }
 
 void print_stats(cJSON* reply) {
-  const cJSON* list =
-      cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(reply, "result"), "services");
+  const cJSON* list = cJSON_GetObjectItemCaseSensitive(
+      cJSON_GetObjectItemCaseSensitive(reply, "result"), "services");
   const cJSON* s;
   cJSON_ArrayForEach(s, list) {
     std::printf("%s (%s)\n", text_of(s, "name"), text_of(s, "state"));

@@ -57,7 +57,8 @@ bool build_config_from_args(int argc, char** argv, const std::vector<CommandLine
       error = "unknown option " + arg + " (see --help)";
       return false;
     }
-    if (opt->kind == CommandLineOption::Kind::flag || opt->kind == CommandLineOption::Kind::clear_flag) {
+    if (opt->kind == CommandLineOption::Kind::flag ||
+        opt->kind == CommandLineOption::Kind::clear_flag) {
       cJSON_DeleteItemFromObjectCaseSensitive(config.get(), opt->key);
       cJSON_AddBoolToObject(config.get(), opt->key, opt->kind == CommandLineOption::Kind::flag);
       continue;

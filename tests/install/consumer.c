@@ -52,7 +52,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < 300 && !server_address[0]; ++i) sleep_ms(10);
   if (!server_address[0]) return fprintf(stderr, "the server did not start\n"), 1;
 
-  snprintf(config, sizeof config, "{\"server\":\"%s\",\"psk_file\":\"%s\",\"in_process\":true}", server_address, key);
+  snprintf(config, sizeof config, "{\"server\":\"%s\",\"psk_file\":\"%s\",\"in_process\":true}",
+           server_address, key);
   udplocal_t* local = udplocal_new(config, err, sizeof err);
   if (!local) return fprintf(stderr, "udplocal_new: %s\n", err), 1;
   udplocal_callbacks lcb;
@@ -73,13 +74,15 @@ int main(int argc, char** argv) {
    * controller). */
   if (argc > 4) {
     char text[4096];
-    udpserver_t* s2 = slurp(argv[2], text, sizeof text) ? udpserver_new(text, err, sizeof err) : NULL;
+    udpserver_t* s2 =
+        slurp(argv[2], text, sizeof text) ? udpserver_new(text, err, sizeof err) : NULL;
     if (!s2) return fprintf(stderr, "%s: %s\n", argv[2], err), 1;
     udpserver_free(s2);
     udplocal_t* l2 = slurp(argv[3], text, sizeof text) ? udplocal_new(text, err, sizeof err) : NULL;
     if (!l2) return fprintf(stderr, "%s: %s\n", argv[3], err), 1;
     udplocal_free(l2);
-    tun2socks_t* t2 = slurp(argv[4], text, sizeof text) ? tun2socks_new(text, err, sizeof err) : NULL;
+    tun2socks_t* t2 =
+        slurp(argv[4], text, sizeof text) ? tun2socks_new(text, err, sizeof err) : NULL;
     if (!t2) return fprintf(stderr, "%s: %s\n", argv[4], err), 1;
     tun2socks_free(t2);
     if (argc > 5) { /* the controller's, with its declared services */
@@ -92,7 +95,8 @@ int main(int argc, char** argv) {
   }
   if (tun2socks_new("{\"no_such_key\":1}", err, sizeof err) != NULL) return 1;
   printf("tun2socks refused a bad configuration: %s\n", err);
-  proxy_controller_t* controller = proxy_controller_new("{\"socket\":\"/tmp/x.sock\"}", err, sizeof err);
+  proxy_controller_t* controller =
+      proxy_controller_new("{\"socket\":\"/tmp/x.sock\"}", err, sizeof err);
   if (!controller) return fprintf(stderr, "proxy_controller_new: %s\n", err), 1;
   proxy_controller_free(controller);
   printf("ok\n");

@@ -94,5 +94,4 @@ struct ControllerProcess {
   }
 };
 
-
 }  // namespace harness

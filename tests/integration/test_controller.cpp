@@ -27,7 +27,6 @@ using harness::ControllerProcess;
 using harness::error_of;
 using harness::service;
 
-
 static void test_status_and_envelope_like_gui_clients(void**) {
   ControllerProcess c;
   Client gui(c.socket);
@@ -224,10 +223,10 @@ static void test_builtin_services_report_stats(void**) {
                      server_args + "}}");
   assert_int_equal(code_of(r), 0);
   cJSON_Delete(r);
-  std::string local_args = R"(["--server","127.0.0.1:)" + std::to_string(server_port) +
-                           R"(","--psk-file",")" + key + R"(","--forward","127.0.0.1:)" +
-                           std::to_string(forward_port) + "=127.0.0.1:" +
-                           std::to_string(echo.port()) + R"(","--stats-interval-ms","100"])";
+  std::string local_args =
+      R"(["--server","127.0.0.1:)" + std::to_string(server_port) + R"(","--psk-file",")" + key +
+      R"(","--forward","127.0.0.1:)" + std::to_string(forward_port) +
+      "=127.0.0.1:" + std::to_string(echo.port()) + R"(","--stats-interval-ms","100"])";
   r = cmd.ask(R"({"action":"start","parameters":{"name":"udp-local","args":)" + local_args + "}}");
   assert_int_equal(code_of(r), 0);
   cJSON_Delete(r);
@@ -238,8 +237,8 @@ static void test_builtin_services_report_stats(void**) {
     assert_true(app.echo(harness::loopback(AF_INET, forward_port), "datagram", 1000));
   // Counters arrive every 100 ms: wait until they show the traffic.
   auto counter = [&](const char* name, const char* counter_name) {
-    cJSON* reply = cmd.ask(std::string(R"({"action":"stats","parameters":{"name":")") + name +
-                           R"("}})");
+    cJSON* reply =
+        cmd.ask(std::string(R"({"action":"stats","parameters":{"name":")") + name + R"("}})");
     double v = -1;
     if (reply && code_of(reply) == 0) {
       cJSON* svc = cJSON_GetArrayItem(
@@ -251,11 +250,12 @@ static void test_builtin_services_report_stats(void**) {
     return v;
   };
   // Each service publishes on its own clock: every check waits for the snapshot that shows it.
-  assert_true(harness::eventually([&] { return counter("udp-local", "datagrams_up") >= 21; }, 5000));
+  assert_true(
+      harness::eventually([&] { return counter("udp-local", "datagrams_up") >= 21; }, 5000));
   assert_true(harness::eventually([&] { return counter("udp-local", "link_up") == 1; }, 5000));
   assert_true(harness::eventually([&] { return counter("udp-local", "flows") == 1; }, 5000));
-  assert_true(harness::eventually([&] { return counter("udp-server", "sessions_attached") == 1; },
-                                  5000));
+  assert_true(
+      harness::eventually([&] { return counter("udp-server", "sessions_attached") == 1; }, 5000));
   assert_true(harness::eventually(
       [&] { return counter("udp-server", "datagrams_from_targets") >= 21; }, 5000));
   // status carries them too.
@@ -305,15 +305,17 @@ static void test_inproc_services(void**) {
   uint16_t server_port = harness::free_port(AF_INET, SOCK_STREAM);
   uint16_t forward_port = harness::free_port();
   Client cmd(c.socket);
-  cJSON* r = cmd.ask(R"({"action":"start","parameters":{"name":"udp-server","mode":"inproc","config":{"listen":"127.0.0.1:)" +
-                     std::to_string(server_port) + R"(","psk_file":")" + key +
-                     R"(","allow_targets":["127.0.0.0/8"],"stats_interval_ms":100}}})");
+  cJSON* r = cmd.ask(
+      R"({"action":"start","parameters":{"name":"udp-server","mode":"inproc","config":{"listen":"127.0.0.1:)" +
+      std::to_string(server_port) + R"(","psk_file":")" + key +
+      R"(","allow_targets":["127.0.0.0/8"],"stats_interval_ms":100}}})");
   assert_int_equal(code_of(r), 0);
   cJSON_Delete(r);
-  r = cmd.ask(R"({"action":"start","parameters":{"name":"udp-local","mode":"inproc","config":{"server":"127.0.0.1:)" +
-              std::to_string(server_port) + R"(","psk_file":")" + key +
-              R"(","forward":"127.0.0.1:)" + std::to_string(forward_port) + "=127.0.0.1:" +
-              std::to_string(echo.port()) + R"(","stats_interval_ms":100}}})");
+  r = cmd.ask(
+      R"({"action":"start","parameters":{"name":"udp-local","mode":"inproc","config":{"server":"127.0.0.1:)" +
+      std::to_string(server_port) + R"(","psk_file":")" + key + R"(","forward":"127.0.0.1:)" +
+      std::to_string(forward_port) + "=127.0.0.1:" + std::to_string(echo.port()) +
+      R"(","stats_interval_ms":100}}})");
   assert_int_equal(code_of(r), 0);
   cJSON_Delete(r);
   harness::UdpClient app;
@@ -342,7 +344,8 @@ static void test_inproc_services(void**) {
   assert_true(harness::eventually(
       [&] { return app.echo(harness::loopback(AF_INET, forward_port), "again", 200); }, 5000));
   // A bad configuration: refused, with the library's own words.
-  r = cmd.ask(R"({"action":"start","parameters":{"name":"tun2socks","mode":"inproc","config":{"frobnicate":1}}})");
+  r = cmd.ask(
+      R"({"action":"start","parameters":{"name":"tun2socks","mode":"inproc","config":{"frobnicate":1}}})");
   assert_int_equal(code_of(r), 1);
   assert_true(error_of(r).find("frobnicate") != std::string::npos);
   cJSON_Delete(r);
@@ -369,15 +372,17 @@ static void test_inproc_services(void**) {
   setsockopt(taken, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   assert_int_equal(bind(taken, reinterpret_cast<sockaddr*>(&at), sizeof(sockaddr_in)), 0);
   assert_int_equal(listen(taken, 1), 0);
-  r = cmd.ask(R"({"action":"start","parameters":{"name":"udp-server","mode":"inproc","config":{"listen":"127.0.0.1:)" +
-              std::to_string(server_port) + R"(","psk_file":")" + key + R"("}}})");
+  r = cmd.ask(
+      R"({"action":"start","parameters":{"name":"udp-server","mode":"inproc","config":{"listen":"127.0.0.1:)" +
+      std::to_string(server_port) + R"(","psk_file":")" + key + R"("}}})");
   cJSON_Delete(r);
   assert_true(harness::eventually(
       [&] {
         cJSON* st = cmd.ask(R"({"action":"status"})");
         cJSON* svc = service(st, "udp-server");
-        bool ok = svc && std::string(cJSON_GetObjectItem(svc, "lastExit")->valuestring)
-                                 .find("error") != std::string::npos;
+        bool ok =
+            svc && std::string(cJSON_GetObjectItem(svc, "lastExit")->valuestring).find("error") !=
+                       std::string::npos;
         cJSON_Delete(st);
         return ok;
       },

@@ -52,8 +52,8 @@ static void test_failed_spawns_leave_it_healthy(void**) {
   ControllerProcess c;
   Client cmd(c.socket);
   assert_true(cmd.fd >= 0);
-  const int total = std::getenv("UDPTUN_FAILED_SPAWNS") ? std::atoi(std::getenv("UDPTUN_FAILED_SPAWNS"))
-                                                       : 10000;
+  const int total =
+      std::getenv("UDPTUN_FAILED_SPAWNS") ? std::atoi(std::getenv("UDPTUN_FAILED_SPAWNS")) : 10000;
   const std::string request =
       R"({"action":"start","parameters":{"name":"ghost","argv":["/nonexistent/ghost"]}})";
   int fds_before = 0;
@@ -79,11 +79,12 @@ static void test_failed_spawns_leave_it_healthy(void**) {
       rss_before = harness::resident_kib(c.proc.pid());
     }
   }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   int fds_after = harness::count_open_fds(c.proc.pid());
   long rss_after = harness::resident_kib(c.proc.pid());
-  std::printf("    %d failed starts in %.1f s; controller fds %d -> %d, RSS %ld -> %ld KiB\n", total,
-              seconds, fds_before, fds_after, rss_before, rss_after);
+  std::printf("    %d failed starts in %.1f s; controller fds %d -> %d, RSS %ld -> %ld KiB\n",
+              total, seconds, fds_before, fds_after, rss_before, rss_after);
   assert_true(c.proc.running());
   assert_int_equal(fds_after, fds_before);
   assert_true(rss_after < rss_before + 4096 + harness::sanitizer_slack_kib());
@@ -126,9 +127,10 @@ static void test_client_that_never_reads(void**) {
     }
   }
   long rss_during = harness::resident_kib(c.proc.pid());
-  std::printf("    the hog wrote %zu bytes of requests; controller RSS %ld -> %ld KiB (%d probes "
-              "answered)\n",
-              written, rss_before, rss_during, probes);
+  std::printf(
+      "    the hog wrote %zu bytes of requests; controller RSS %ld -> %ld KiB (%d probes "
+      "answered)\n",
+      written, rss_before, rss_during, probes);
   assert_true(probes > 0);  // its writes did block: the controller stopped reading it
   assert_true(rss_during < rss_before + 16 * 1024 + harness::sanitizer_slack_kib());
   hog.reset();
@@ -160,7 +162,8 @@ static void test_connection_cap(void**) {
 static void test_forgotten_services_are_pruned(void**) {
   ControllerProcess c;
   Client cmd(c.socket);
-  cJSON* r = cmd.ask(R"({"action":"start","parameters":{"name":"keeper","argv":["/bin/sleep","1000"]}})");
+  cJSON* r =
+      cmd.ask(R"({"action":"start","parameters":{"name":"keeper","argv":["/bin/sleep","1000"]}})");
   assert_int_equal(code_of(r), 0);
   cJSON_Delete(r);
   for (int i = 0; i < 300; ++i) {
@@ -188,14 +191,16 @@ static void test_files_that_are_not_files(void**) {
   struct {
     std::string path;
     const char* says;
-  } cases[] = {{"/dev/zero", "not a regular file"}, {fifo, "not a regular file"},
-               {big, "too large"}};
+  } cases[] = {
+      {"/dev/zero", "not a regular file"}, {fifo, "not a regular file"}, {big, "too large"}};
   for (auto& k : cases) {
     auto t0 = std::chrono::steady_clock::now();
-    cJSON* r = cmd.ask(R"({"action":"start","parameters":{"name":"udp-server","mode":"inproc","config":{"listen":"127.0.0.1:)" +
-                       std::to_string(harness::free_port(AF_INET, SOCK_STREAM)) +
-                       R"(","psk_file":")" + k.path + R"("}}})");
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    cJSON* r = cmd.ask(
+        R"({"action":"start","parameters":{"name":"udp-server","mode":"inproc","config":{"listen":"127.0.0.1:)" +
+        std::to_string(harness::free_port(AF_INET, SOCK_STREAM)) + R"(","psk_file":")" + k.path +
+        R"("}}})");
+    double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     assert_non_null(r);
     std::printf("    psk_file %s: '%s' in %.0f ms\n", k.path.c_str(), error_of(r).c_str(), ms);
     assert_int_equal(code_of(r), 1);
@@ -206,9 +211,10 @@ static void test_files_that_are_not_files(void**) {
   assert_true(answers_status(c.socket));
   // The controller's own configuration: a FIFO is refused, not waited on.
   harness::TempDir dir;
-  harness::Process bad(UDPTUN_PROXY_CONTROLLER_BIN,
-                       {dir.path() + "/s.sock", "--config", fifo, "--state-dir", dir.path() + "/st"},
-                       dir.path() + "/log");
+  harness::Process bad(
+      UDPTUN_PROXY_CONTROLLER_BIN,
+      {dir.path() + "/s.sock", "--config", fifo, "--state-dir", dir.path() + "/st"},
+      dir.path() + "/log");
   assert_true(bad.start());
   assert_true(harness::eventually([&] { return !bad.running(); }, 3000));
 }
@@ -228,8 +234,9 @@ static void test_kill9_then_restart_runs_each_service_once(void**) {
           std::to_string(server_port) + R"(","--psk-file",")" + key +
           R"(","--allow-target","127.0.0.0/8"]}})",
       R"({"action":"start","parameters":{"name":"udp-local","args":["--server","127.0.0.1:)" +
-          std::to_string(server_port) + R"(","--psk-file",")" + key + R"(","--forward","127.0.0.1:)" +
-          std::to_string(forward_port) + "=127.0.0.1:" + std::to_string(echo.port()) + R"("]}})",
+          std::to_string(server_port) + R"(","--psk-file",")" + key +
+          R"(","--forward","127.0.0.1:)" + std::to_string(forward_port) +
+          "=127.0.0.1:" + std::to_string(echo.port()) + R"("]}})",
       R"({"action":"start","parameters":{"name":"marker","argv":["/bin/sleep",")" + marker +
           R"("]}})"};
   for (auto& q : requests) {

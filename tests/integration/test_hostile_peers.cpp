@@ -16,10 +16,10 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <deque>
-#include <thread>
 #include <cstring>
+#include <deque>
 #include <random>
+#include <thread>
 
 #include "../unit/cmocka_support.hpp"
 #include "tunnel_fixture.hpp"
@@ -303,8 +303,8 @@ static void test_peer_that_never_reads_stays_bounded(void**) {
   REQUIRE(good.still_served("beside peers that never read"), good.fx);
   REQUIRE(harness::eventually([&] { return good.fx.server_counter("links_paused") >= 1; }, 3000),
           good.fx);
-  REQUIRE(harness::eventually(
-              [&] { return good.fx.server_counter("drops_duplicate_open") > 1000; }, 3000),
+  REQUIRE(harness::eventually([&] { return good.fx.server_counter("drops_duplicate_open") > 1000; },
+                              3000),
           good.fx);
   close(pinger);
   close(reopener);
@@ -349,8 +349,8 @@ static void test_held_datagrams_are_bounded(void**) {
   TunnelFixture fx;
   REQUIRE(fx.start_server({"--egress", "socks5", "--egress-socks5",
                            harness::endpoint(AF_INET, silent.port), "--flow-setup-timeout-ms",
-                           "1500", "--flow-opens-per-second", "100000", "--max-held-bytes-per-session",
-                           "262144"}),
+                           "1500", "--flow-opens-per-second", "100000",
+                           "--max-held-bytes-per-session", "262144"}),
           fx);
   REQUIRE(harness::eventually([&] { return fx.server_counter("flows") == 0; }, 3000), fx);
   long rss_before = harness::resident_kib(fx.server->pid());
@@ -383,13 +383,14 @@ static void test_held_datagrams_are_bounded(void**) {
   long rss_during = harness::resident_kib(fx.server->pid());
   REQUIRE(harness::eventually([&] { return fx.server_counter("drops_held") > 1000; }, 5000), fx);
   // Given up after the setup timeout, their held datagrams freed.
-  REQUIRE(harness::eventually(
-              [&] { return fx.server_counter("flows_setup_timeout") >= flows; }, 8000),
-          fx);
+  REQUIRE(
+      harness::eventually([&] { return fx.server_counter("flows_setup_timeout") >= flows; }, 8000),
+      fx);
   REQUIRE(harness::eventually([&] { return fx.server_counter("flows") == 0; }, 3000), fx);
-  std::printf("    %d flows never associated: udp-server RSS %ld -> %ld KiB, %.0f datagrams "
-              "dropped over the held budget\n",
-              flows, rss_before, rss_during, fx.server_counter("drops_held"));
+  std::printf(
+      "    %d flows never associated: udp-server RSS %ld -> %ld KiB, %.0f datagrams "
+      "dropped over the held budget\n",
+      flows, rss_before, rss_during, fx.server_counter("drops_held"));
   REQUIRE(rss_during < rss_before + 24 * 1024 + harness::sanitizer_slack_kib(), fx);
   close(fd);
 }
@@ -454,9 +455,10 @@ static void test_handshake_flood_from_one_source(void**) {
   stop = true;
   flooder.join();
   int log_lines = count_lines(good.fx.server->log()) - log_before;
-  std::printf("    flood of %d connections from 127.0.0.2: %d/%d legitimate handshakes done, %d "
-              "log lines\n",
-              flood.load(), ok, attempts, log_lines);
+  std::printf(
+      "    flood of %d connections from 127.0.0.2: %d/%d legitimate handshakes done, %d "
+      "log lines\n",
+      flood.load(), ok, attempts, log_lines);
   REQUIRE(ok == attempts, good.fx);
   REQUIRE(good.fx.server_counter("connections_refused") > 0 || flood.load() < 100, good.fx);
   REQUIRE(log_lines < 400, good.fx);
@@ -499,7 +501,7 @@ static void test_replayed_hello_is_refused_everywhere(void**) {
     std::string result = "no answer";
     if (read_exact(fd, resp, sizeof resp)) {
       auto p = decode_server_hello(ByteView(resp, sizeof resp));
-      result = !p.ok() ? "garbage"
+      result = !p.ok()                                  ? "garbage"
                : p.value.status == HelloStatus::refused ? refuse_reason_name(p.value.reason)
                                                         : "ACCEPTED";
     }
@@ -559,7 +561,15 @@ struct EchoingSocks5 {
         if (read_exact(c, buf, 3)) {
           (void)!write(c, "\x05\x00", 2);
           if (read_exact(c, buf, 10)) {
-            uint8_t reply[10] = {5, 0, 0, 1, 127, 0, 0, 1, static_cast<uint8_t>(relay_port >> 8),
+            uint8_t reply[10] = {5,
+                                 0,
+                                 0,
+                                 1,
+                                 127,
+                                 0,
+                                 0,
+                                 1,
+                                 static_cast<uint8_t>(relay_port >> 8),
                                  static_cast<uint8_t>(relay_port)};
             (void)!write(c, reply, sizeof reply);
           }
@@ -592,15 +602,23 @@ static void test_injected_relay_datagrams_are_dropped(void**) {
   EchoingSocks5 socks;
   EchoServer unused;  // the target's address: the relay answers in its name
   TunnelFixture fx;
-  REQUIRE(fx.start_server({"--egress", "socks5", "--egress-socks5",
-                           harness::endpoint(AF_INET, socks.port)}),
+  REQUIRE(fx.start_server(
+              {"--egress", "socks5", "--egress-socks5", harness::endpoint(AF_INET, socks.port)}),
           fx);
   REQUIRE(fx.start_local(harness::endpoint(AF_INET, unused.port())), fx);
   UdpClient app;
   REQUIRE(fx.echo_eventually(app, "through the relay", 5000), fx);
   REQUIRE(socks.association_port != 0, fx);
   // An injected "reply": a well-formed SOCKS5 UDP datagram from the target's address.
-  uint8_t injected[64] = {0, 0, 0, 1, 127, 0, 0, 1, static_cast<uint8_t>(unused.port() >> 8),
+  uint8_t injected[64] = {0,
+                          0,
+                          0,
+                          1,
+                          127,
+                          0,
+                          0,
+                          1,
+                          static_cast<uint8_t>(unused.port() >> 8),
                           static_cast<uint8_t>(unused.port())};
   std::memcpy(injected + 10, "INJECTED", 8);
   int attacker = socket(AF_INET, SOCK_DGRAM, 0);
@@ -611,9 +629,9 @@ static void test_injected_relay_datagrams_are_dropped(void**) {
   char buf[256];
   ssize_t n = app.receive(buf, sizeof buf, 500);
   REQUIRE(n < 0, fx);  // nothing came
-  REQUIRE(harness::eventually(
-              [&] { return fx.server_counter("drops_not_from_relay") >= 20; }, 3000),
-          fx);
+  REQUIRE(
+      harness::eventually([&] { return fx.server_counter("drops_not_from_relay") >= 20; }, 3000),
+      fx);
   REQUIRE(app.echo(fx.front(), "still through the relay", 2000), fx);
 }
 
@@ -630,9 +648,9 @@ static void test_total_flow_cap(void**) {
     append_frame(opens, OpenFlow{id, Address::ipv4(ip, good.target.port()), false, {}});
   (void)!write(fd, opens.data(), opens.size());
   // 1 flow of the good client + 30 asked for, 20 in all: 11 refused.
-  REQUIRE(harness::eventually(
-              [&] { return good.fx.server_counter("flows_refused_full") == 11; }, 3000),
-          good.fx);
+  REQUIRE(
+      harness::eventually([&] { return good.fx.server_counter("flows_refused_full") == 11; }, 3000),
+      good.fx);
   assert_true(good.fx.server_counter("flows") == 20);
   REQUIRE(good.still_served("at the flow cap"), good.fx);
   int another = authenticated(good.fx.server_port, kKey);
@@ -655,12 +673,10 @@ static void test_peer_text_is_escaped_in_the_log(void**) {
   append_frame(out, g);
   (void)!write(fd, out.data(), out.size());
   REQUIRE(harness::eventually(
-              [&] { return good.fx.server->log().find("bye\\x1b[2J") != std::string::npos; },
-              3000),
+              [&] { return good.fx.server->log().find("bye\\x1b[2J") != std::string::npos; }, 3000),
           good.fx);
   std::string log = good.fx.server->log();
-  REQUIRE(log.find('\x1b') == std::string::npos && log.find('\x07') == std::string::npos,
-          good.fx);
+  REQUIRE(log.find('\x1b') == std::string::npos && log.find('\x07') == std::string::npos, good.fx);
   REQUIRE(log.find("\nFAKE LOG LINE") == std::string::npos, good.fx);
   close(fd);
 }

@@ -184,7 +184,8 @@ static void test_bad_configurations_are_refused_with_a_message(void**) {
       {R"({"listen":"127.0.0.1:1","psk":"0123456789abcdef","allow_targets":["10.0.0.0/33"]})",
        "CIDR"},
       {R"({"listen":"host.example:1","psk":"0123456789abcdef"})", "IP address"},
-      {R"({"listen":"127.0.0.1:1","psk_file":"/nonexistent/key"})", "key file: cannot read /nonexistent/key"},
+      {R"({"listen":"127.0.0.1:1","psk_file":"/nonexistent/key"})",
+       "key file: cannot read /nonexistent/key"},
   };
   for (auto& c : server_cases) {
     char err[256] = "";

@@ -47,10 +47,10 @@ static void test_public_addresses_pass(void**) {
   TargetPolicy p;
   expect_allowed(p, "8.8.8.8");
   expect_allowed(p, "2001:4860:4860::8888");
-  expect_allowed(p, "64:ff9b::808:808");         // NAT64 of 8.8.8.8
-  expect_allowed(p, "2002:808:808::1");          // 6to4 of 8.8.8.8
-  expect_allowed(p, "64:ff9b:1:808:8:800::");    // local-use NAT64 (/48 layout) of 8.8.8.8
-  assert_non_null(judge(p, "8.8.8.8", 0));       // port 0 never
+  expect_allowed(p, "64:ff9b::808:808");       // NAT64 of 8.8.8.8
+  expect_allowed(p, "2002:808:808::1");        // 6to4 of 8.8.8.8
+  expect_allowed(p, "64:ff9b:1:808:8:800::");  // local-use NAT64 (/48 layout) of 8.8.8.8
+  assert_non_null(judge(p, "8.8.8.8", 0));     // port 0 never
 }
 
 static void test_special_ranges_are_refused(void**) {
@@ -74,12 +74,12 @@ static void test_special_ranges_are_refused(void**) {
 // What an IPv6 address carries inside is what it reaches.
 static void test_embedded_ipv4_is_judged(void**) {
   TargetPolicy p;
-  expect_refused(p, "64:ff9b::7f00:1", "NAT64");        // 127.0.0.1
-  expect_refused(p, "64:ff9b::a00:1", "NAT64");         // 10.0.0.1
-  expect_refused(p, "64:ff9b::a9fe:a9fe", "NAT64");     // 169.254.169.254
+  expect_refused(p, "64:ff9b::7f00:1", "NAT64");                   // 127.0.0.1
+  expect_refused(p, "64:ff9b::a00:1", "NAT64");                    // 10.0.0.1
+  expect_refused(p, "64:ff9b::a9fe:a9fe", "NAT64");                // 169.254.169.254
   expect_refused(p, "64:ff9b:1:7f00:0:100::", "local-use NAT64");  // 127.0.0.1, /48 layout
-  expect_refused(p, "2002:7f00:1::1", "6to4");           // 127.0.0.1
-  expect_refused(p, "2002:c0a8:101::1", "6to4");         // 192.168.1.1
+  expect_refused(p, "2002:7f00:1::1", "6to4");                     // 127.0.0.1
+  expect_refused(p, "2002:c0a8:101::1", "6to4");                   // 192.168.1.1
 }
 
 static void test_own_addresses_are_refused(void**) {
@@ -107,7 +107,7 @@ static void test_allow_rules_open_any_of_them(void**) {
   Cidr own;
   assert_true(Cidr::parse("127.0.0.1", own));
   p.set_own_addresses({own});
-  expect_allowed(p, "127.0.0.1");      // allowed beats own
+  expect_allowed(p, "127.0.0.1");        // allowed beats own
   expect_allowed(p, "64:ff9b::7f00:1");  // the embedded address is allowed
   expect_allowed(p, "fd00::1");
   expect_refused(p, "10.0.0.1", "private");

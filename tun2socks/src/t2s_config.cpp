@@ -64,8 +64,10 @@ bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string&
   c.socks5 = *s5.address;
   // A UDP path named without "udp" picks its mode: --udp-local FILE or --udp-socks5 ADDR alone.
   if (udp.empty()) {
-    if (!udp_local_file.empty() || !udp_local_json.empty()) udp = "udp-local";
-    else if (!udp_socks5.empty()) udp = "socks5";
+    if (!udp_local_file.empty() || !udp_local_json.empty())
+      udp = "udp-local";
+    else if (!udp_socks5.empty())
+      udp = "socks5";
   }
   if (udp.empty() || udp == "off") {
     c.udp = UdpMode::off;

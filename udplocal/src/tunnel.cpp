@@ -236,7 +236,8 @@ void Tunnel::handle_handshake(ByteView& data) {
       if (parsed.failed())
         LOG_WARN(log_, tag_, "handshake: %s (is --server really a udp-server?)", parsed.error);
       else
-        LOG_ERROR(log_, tag_, "the server speaks protocol version %u, we speak %u: upgrade one side",
+        LOG_ERROR(log_, tag_,
+                  "the server speaks protocol version %u, we speak %u: upgrade one side",
                   static_cast<unsigned>(parsed.value.version),
                   static_cast<unsigned>(protocol::kProtocolVersion));
       link_failed("bad server challenge");

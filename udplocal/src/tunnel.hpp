@@ -90,7 +90,7 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
   std::unique_ptr<protocol::socks5::ClientHandshake> proxy_;
   std::vector<uint8_t> inbox_;  // handshake bytes not yet complete
   protocol::Mac hello_mac_{};
-  bool challenged_ = false;  // the server's challenge arrived and our hello is sent
+  bool challenged_ = false;                // the server's challenge arrived and our hello is sent
   const char* pending_failure_ = nullptr;  // set inside frame handling, acted on after it
 
   struct ResolveRequest {

@@ -53,9 +53,9 @@ void ClientLink::on_stream_data(ByteView data) {
   auto status = decoder_.feed(data, *this);
   if (status == protocol::FrameDecoder::Status::error) {
     server_.stats().protocol_errors++;
-    LOG_WARN_THROTTLED(server_.log(), server_.throttle(), "protocol error",
-                       server_.loop().now_ms(), session_ ? session_->tag() : tag_,
-                       "protocol error from %s: %s", stream_.peer_name().c_str(), decoder_.error());
+    LOG_WARN_THROTTLED(server_.log(), server_.throttle(), "protocol error", server_.loop().now_ms(),
+                       session_ ? session_->tag() : tag_, "protocol error from %s: %s",
+                       stream_.peer_name().c_str(), decoder_.error());
     end(protocol::GoAwayReason::protocol_error, decoder_.error());
     return;
   }

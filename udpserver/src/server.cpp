@@ -31,9 +31,7 @@ constexpr uint64_t kOwnAddressesRefreshMs = 10'000;  // interfaces come and go (
 
 }  // namespace
 
-Server::Server(ServerConfig config)
-    : config_(std::move(config)),
-      key_(ByteView(config_.key)) {
+Server::Server(ServerConfig config) : config_(std::move(config)), key_(ByteView(config_.key)) {
   for (const Cidr& c : config_.allow_targets) policy_.allow(c);
   log_.set_level(config_.log_level);
 }
@@ -107,11 +105,12 @@ void Server::derive_limits() {
   uint64_t per_flow = config_.egress == ServerConfig::Egress::socks5      ? 2
                       : config_.egress == ServerConfig::Egress::tun2socks ? 0
                                                                           : 1;
-  max_connections_ = config_.max_connections ? config_.max_connections : std::max<uint64_t>(16, budget / 4);
+  max_connections_ =
+      config_.max_connections ? config_.max_connections : std::max<uint64_t>(16, budget / 4);
   uint64_t for_flows = budget > budget / 4 ? budget - budget / 4 : 16;
   max_total_flows_ = config_.max_total_flows ? config_.max_total_flows
-                     : per_flow                ? std::max<uint64_t>(16, for_flows / per_flow)
-                                               : config_.max_sessions * config_.max_flows_per_session;
+                     : per_flow              ? std::max<uint64_t>(16, for_flows / per_flow)
+                                             : config_.max_sessions * config_.max_flows_per_session;
   LOG_DEBUG(log_, "", "limits: %llu connections, %llu flows in all (descriptors: %llu)",
             static_cast<unsigned long long>(max_connections_),
             static_cast<unsigned long long>(max_total_flows_),

@@ -65,7 +65,8 @@ bool parse_server_config(const char* json, ServerConfig& out, std::string& error
               "\" needs \"egress_socks5\": \"IP:PORT\" (e.g. ss-local -U)";
       return false;
     }
-    c.egress = egress == "tun2socks" ? ServerConfig::Egress::tun2socks : ServerConfig::Egress::socks5;
+    c.egress =
+        egress == "tun2socks" ? ServerConfig::Egress::tun2socks : ServerConfig::Egress::socks5;
     c.egress_socks5 = *t.address;
   } else if (!egress.empty() && egress != "direct") {
     error = "\"egress\" must be \"direct\", \"socks5\" or \"tun2socks\"";

@@ -52,10 +52,10 @@ struct ServerConfig {
 
 // Keys (all optional but "listen" and one of "psk_file"/"psk"):
 //   listen: "ADDR:PORT" or [..]       psk_file: path      psk: the key itself (embedding)
-//   allow_targets: ["CIDR", ..]       egress: "direct"|"socks5"|"tun2socks"  egress_socks5: "IP:PORT"
-//   egress_socks5_username, egress_socks5_password,               flow_idle_timeout_ms, dns_idle_timeout_ms,
-//   session_grace_ms, link_timeout_ms, handshake_timeout_ms, max_flows_per_session,
-//   flow_opens_per_second, max_sessions, max_pending_handshakes,
+//   allow_targets: ["CIDR", ..]       egress: "direct"|"socks5"|"tun2socks"  egress_socks5:
+//   "IP:PORT" egress_socks5_username, egress_socks5_password,               flow_idle_timeout_ms,
+//   dns_idle_timeout_ms, session_grace_ms, link_timeout_ms, handshake_timeout_ms,
+//   max_flows_per_session, flow_opens_per_second, max_sessions, max_pending_handshakes,
 //   max_pending_handshakes_per_source, max_connections, max_total_flows,
 //   max_held_bytes_per_session, flow_setup_timeout_ms, max_clock_skew_ms,
 //   max_queued_bytes, stats_interval_ms, log_level: "error"|"warn"|"info"|"debug"

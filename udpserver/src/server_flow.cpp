@@ -108,7 +108,8 @@ void ServerFlow::open_socket() {
         session_.server().loop(), *this, cfg.egress_socks5, cfg.egress_socks5_username,
         cfg.egress_socks5_password);
     if (!via_socks5_->start())
-      session_.flow_failed(*this, protocol::FlowState::socket_error, "cannot reach the egress SOCKS5 server");
+      session_.flow_failed(*this, protocol::FlowState::socket_error,
+                           "cannot reach the egress SOCKS5 server");
     return;
   }
   sockaddr_storage any{};

@@ -10,10 +10,10 @@
 #include <memory>
 #include <vector>
 
+#include "tun2socks_egress.hpp"
 #include "udptun/protocol/address.hpp"
 #include "udptun/runtime/socks5_udp_association.hpp"
 #include "udptun/runtime/udp_socket.hpp"
-#include "tun2socks_egress.hpp"
 
 namespace udptun::server {
 
@@ -81,8 +81,8 @@ class ServerFlow : public runtime::UdpSocket::Events,
   sockaddr_storage target_sa_{};
   runtime::UdpSocket socket_;
   std::unique_ptr<runtime::Socks5UdpAssociation> via_socks5_;  // egress "socks5"
-  protocol::Address target_ip_;  // the target once resolved
-  bool via_tun2socks_ = false;   // egress "tun2socks": packets from endpoint_
+  protocol::Address target_ip_;                                // the target once resolved
+  bool via_tun2socks_ = false;  // egress "tun2socks": packets from endpoint_
   protocol::Address endpoint_;
   bool ready_reported_ = false;
   uint64_t last_active_ms_ = 0;

@@ -41,8 +41,8 @@ const std::vector<CommandLineOption> kOptions = {
      "least recently used sessions are evicted past this (default 1024)"},
     {"--max-pending-handshakes", "max_pending_handshakes", Kind::integer, "N",
      "unauthenticated connections at once (default 256)"},
-    {"--max-pending-handshakes-per-source", "max_pending_handshakes_per_source", Kind::integer,
-     "N", "unauthenticated connections from one address at once (default 8)"},
+    {"--max-pending-handshakes-per-source", "max_pending_handshakes_per_source", Kind::integer, "N",
+     "unauthenticated connections from one address at once (default 8)"},
     {"--max-connections", "max_connections", Kind::integer, "N",
      "TCP connections at once (default: from the descriptor limit)"},
     {"--max-total-flows", "max_total_flows", Kind::integer, "N",
@@ -67,7 +67,6 @@ int main(int argc, char** argv) {
       &kOptions};
   return udptun::runtime::run_daemon(
       argc, argv, spec,
-      udptun::runtime::DaemonApi<udpserver_t, udpserver_callbacks>{udpserver_new, udpserver_start,
-                                                                   udpserver_stop, udpserver_free,
-                                                                   udpserver_stats_json});
+      udptun::runtime::DaemonApi<udpserver_t, udpserver_callbacks>{
+          udpserver_new, udpserver_start, udpserver_stop, udpserver_free, udpserver_stats_json});
 }

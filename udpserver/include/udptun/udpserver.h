@@ -34,15 +34,15 @@ typedef struct udpserver_stats {
   uint64_t drops_forbidden;    /* datagrams to refused targets */
   uint64_t drops_unknown_flow; /* DATA for a flow the server does not have */
   /* Bounds (each one a limit that held): */
-  uint64_t links_paused;          /* times a client's frames waited: our replies to it piled up */
-  uint64_t drops_duplicate_open;  /* repeated OPEN_FLOW for a flow, not answered again so soon */
-  uint64_t drops_held;            /* datagrams for a flow being set up, over the session's budget */
-  uint64_t flows_setup_timeout;   /* flows not ready in time (resolution, SOCKS5 association) */
-  uint64_t flows_refused_full;    /* refused: the server's total of flows (descriptors) reached */
-  uint64_t connections_refused;   /* refused at accept: connection cap, or pending handshakes
-                                     from that address */
-  uint64_t log_lines_suppressed;  /* repeated log events folded into summary lines */
-  uint64_t drops_not_from_relay;  /* egress socks5: datagrams from anyone but the relay */
+  uint64_t links_paused;         /* times a client's frames waited: our replies to it piled up */
+  uint64_t drops_duplicate_open; /* repeated OPEN_FLOW for a flow, not answered again so soon */
+  uint64_t drops_held;           /* datagrams for a flow being set up, over the session's budget */
+  uint64_t flows_setup_timeout;  /* flows not ready in time (resolution, SOCKS5 association) */
+  uint64_t flows_refused_full;   /* refused: the server's total of flows (descriptors) reached */
+  uint64_t connections_refused;  /* refused at accept: connection cap, or pending handshakes
+                                    from that address */
+  uint64_t log_lines_suppressed; /* repeated log events folded into summary lines */
+  uint64_t drops_not_from_relay; /* egress socks5: datagrams from anyone but the relay */
 } udpserver_stats;
 
 typedef struct udpserver_callbacks {

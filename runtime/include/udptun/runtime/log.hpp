@@ -66,11 +66,11 @@ class LogThrottle {
 }  // namespace udptun::runtime
 
 // The same as LOG_WARN, through a LogThrottle (kind: a string literal naming the event).
-#define LOG_WARN_THROTTLED(logger, throttle, kind, now_ms, ctx, ...)                       \
-  do {                                                                                      \
-    if ((logger).enabled(::udptun::runtime::LogLevel::warn) &&                              \
-        (throttle).allow((logger), (kind), (now_ms)))                                       \
-      (logger).log(::udptun::runtime::LogLevel::warn, (ctx), __VA_ARGS__);                  \
+#define LOG_WARN_THROTTLED(logger, throttle, kind, now_ms, ctx, ...)       \
+  do {                                                                     \
+    if ((logger).enabled(::udptun::runtime::LogLevel::warn) &&             \
+        (throttle).allow((logger), (kind), (now_ms)))                      \
+      (logger).log(::udptun::runtime::LogLevel::warn, (ctx), __VA_ARGS__); \
   } while (0)
 
 // Logging macros skip formatting entirely when the level is off (hot paths log at debug).
