@@ -22,7 +22,8 @@ cleanup() {
 }
 trap cleanup EXIT
 in_ns() { ip netns exec "$ns" "$@"; }
-check() { local name=$1; shift; if "$@"; then echo "ok: $name"; else echo "FAILED: $name"; failures=$((failures + 1)); fi; }
+checks=0
+check() { local name=$1; shift; checks=$((checks + 1)); if "$@"; then echo "ok: $name"; else echo "FAILED: $name"; failures=$((failures + 1)); fi; }
 
 ip netns add "$ns" || exit 1
 ip link add "up$id" type veth peer name "gw$id"
@@ -199,7 +200,34 @@ check "and routes are as before" [ "$before" = "$after" ]
 check "and the TUN is gone" bash -c "! ip netns exec $ns ip link show udptun0 >/dev/null 2>&1"
 check "and no journal is left" [ ! -e "$work/routing.json" ]
 
+# What is not the controller's stays untouched: a TUN someone else made (persistent, with
+# its own address) is refused, not taken over; a proxy route that was there before is not
+# journaled, so a crash recovery does not delete it.
+start_controller
+theirs=th$id
+in_ns ip tuntap add dev "$theirs" mode tun
+in_ns ip addr add 10.99.0.1/24 dev "$theirs"
+check "configureRouting on a device that is not ours is refused" \
+  [ "$(ask '{"action":"configureRouting","parameters":{"proxyIp":"203.0.113.10","routerIp":"10.0.85.1","tunName":"'"$theirs"'"}}')" = 1 ]
+check "and that device keeps its address" bash -c "ip netns exec $ns ip addr show dev $theirs | grep -q 10.99.0.1/24"
+in_ns ip route add 203.0.113.10/32 via 10.203.0.1 dev "up$id"
+routes_with_theirs=$(in_ns ip route show; in_ns ip -6 route show)
+check "configureRouting with a proxy route already in place" [ "$(ask "$configure")" = 0 ]
+check "the journal does not list the route that was there before" python3 -c "
+import json, sys
+sys.exit('203.0.113.10' in json.load(open('$work/routing.json'))['proxyRoutes'])"
+{ kill -9 "$ctl_pid"; wait "$ctl_pid"; } 2>/dev/null
+rm -f "$work/ctl.sock"
+start_controller
+sleep 0.3
+check "after kill -9 and a restart, the route that was there before is still there" \
+  bash -c "ip netns exec $ns ip route show | grep -q '^203.0.113.10 via 10.203.0.1'"
+check "and every route is as it was before configureRouting" \
+  [ "$routes_with_theirs" = "$(in_ns ip route show; in_ns ip -6 route show)" ]
+check "and the device that is not ours is still there" bash -c "ip netns exec $ns ip link show $theirs >/dev/null"
+kill -TERM "$ctl_pid" 2>/dev/null
+
 if [ $failures -ne 0 ]; then echo "---- controller log"; tail -40 "$work/controller.log"; fi
-total=$((24 + gui_checks))
+total=$((checks + gui_checks))
 echo "$((total - failures)) passed, $failures failed"
 [ $failures -eq 0 ]
