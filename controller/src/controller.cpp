@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "control_connection.hpp"
+#include "routing_request.hpp"
 #include "udptun/runtime/file_reader.hpp"
 
 namespace udptun::controller {
@@ -300,7 +301,7 @@ void Controller::save_services() {
   std::vector<JournaledService> wanted;
   for (const auto& s : supervisor_.status()) {
     auto plan = plans_.find(s.name);
-    if (plan == plans_.end() || (s.state != "running" && s.state != "restarting")) continue;
+    if (plan == plans_.end() || (s.state != ServiceState::running && s.state != ServiceState::restarting)) continue;
     JournaledService j;
     j.name = s.name;
     j.plan = plan->second;
@@ -355,7 +356,7 @@ void Controller::connection_closed(ControlConnection& c) {
 }
 
 std::string Controller::builtin_path(const std::string& name) const {
-  if (name == "tun2socks" || name == "udp-local" || name == "udp-server") {
+  if (is_builtin_service(name)) {
     // The build tree keeps each in its component's folder; an install puts them side by side.
     std::string flat = config_.bin_dir + "/" + name;
     if (access(flat.c_str(), X_OK) == 0) return flat;
@@ -367,165 +368,144 @@ std::string Controller::builtin_path(const std::string& name) const {
   return "";
 }
 
+// Each action's handler: "" or why it failed; `result` (taken) is the reply's data.
+const std::map<std::string, Controller::Action>& Controller::actions() {
+  static const std::map<std::string, Action> table = {
+      {"status", &Controller::action_status},
+      {"stats", &Controller::action_stats},
+      {"start", &Controller::action_start},
+      {"stop", &Controller::action_stop},
+      {"restart", &Controller::action_restart},
+      {"subscribe", &Controller::action_subscribe},
+      {"configureRouting", &Controller::action_configure_routing},
+      {"resetRouting", &Controller::action_reset_routing},
+  };
+  return table;
+}
+
 std::string Controller::handle(ControlConnection& from, const std::string& request) {
   Json req(cJSON_Parse(request.c_str()));
   if (!req.p || !cJSON_IsObject(req.p)) return reply("", 1, "invalid JSON", nullptr, nullptr);
   const cJSON* action = cJSON_GetObjectItemCaseSensitive(req.p, "action");
   const cJSON* id = cJSON_GetObjectItemCaseSensitive(req.p, "id");
   if (!cJSON_IsString(action)) return reply("", 1, "\"action\" must be a string", id, nullptr);
-  std::string name_of_action = action->valuestring;
+  std::string name = action->valuestring;
   const cJSON* params = cJSON_GetObjectItemCaseSensitive(req.p, "parameters");
   if (params && !cJSON_IsObject(params))
-    return reply(name_of_action, 1, "\"parameters\" must be an object", id, nullptr);
-  auto param_string = [&](const char* key, std::string& out) -> std::string {
-    const cJSON* v = params ? cJSON_GetObjectItemCaseSensitive(params, key) : nullptr;
-    if (!cJSON_IsString(v) || !*v->valuestring)
-      return std::string("parameter \"") + key + "\" (a string) is required";
-    out = v->valuestring;
-    return "";
-  };
-  LOG_DEBUG(log_, "control", "request %s", name_of_action.c_str());
+    return reply(name, 1, "\"parameters\" must be an object", id, nullptr);
+  auto handler = actions().find(name);
+  if (handler == actions().end())
+    return reply(name, 1, "unknown action \"" + name + "\"", id, nullptr);
+  LOG_DEBUG(log_, "control", "request %s", name.c_str());
+  cJSON* result = nullptr;
+  std::string why = (this->*handler->second)(from, params, result);
+  if (!why.empty()) {
+    cJSON_Delete(result);
+    return reply(name, 1, why, id, nullptr);
+  }
+  return reply(name, 0, "", id, result);
+}
 
-  if (name_of_action == "status") {
-    cJSON* result = cJSON_CreateObject();
-    cJSON* list = cJSON_AddArrayToObject(result, "services");
-    for (const auto& s : supervisor_.status()) {
-      cJSON* o = cJSON_CreateObject();
-      cJSON_AddStringToObject(o, "name", s.name.c_str());
-      cJSON_AddStringToObject(o, "state", s.state.c_str());
-      cJSON_AddNumberToObject(o, "pid", s.pid);
-      cJSON_AddNumberToObject(o, "uptimeMs", static_cast<double>(s.uptime_ms));
-      cJSON_AddNumberToObject(o, "restarts", static_cast<double>(s.restarts));
-      cJSON_AddStringToObject(o, "lastExit", s.last_exit.c_str());
-      cJSON_AddStringToObject(o, "mode", s.mode.c_str());
-      if (cJSON* counters = s.stats.empty() ? nullptr : cJSON_Parse(s.stats.c_str()))
-        cJSON_AddItemToObject(o, "stats", counters);
-      cJSON_AddItemToArray(list, o);
-    }
-    if (routing_state_) {
-      cJSON* r = cJSON_AddObjectToObject(result, "routing");
-      cJSON_AddStringToObject(r, "tun", routing_state_->tun_name.c_str());
-      cJSON_AddStringToObject(r, "gateway", routing_state_->gateway.c_str());
-      cJSON_AddStringToObject(r, "gatewayDev", routing_state_->gateway_dev.c_str());
-      cJSON_AddBoolToObject(r, "ipv6", routing_state_->split_default6);
-      cJSON_AddNumberToObject(r, "connectionStatus", tunnel_status_);
-    }
-    return reply(name_of_action, 0, "", id, result);
+namespace {
+
+// A required, non-empty string parameter: "" and `out` set, or why not.
+std::string string_param(const cJSON* params, const char* key, std::string& out) {
+  const cJSON* v = params ? cJSON_GetObjectItemCaseSensitive(params, key) : nullptr;
+  if (!cJSON_IsString(v) || !*v->valuestring)
+    return std::string("parameter \"") + key + "\" (a string) is required";
+  out = v->valuestring;
+  return "";
+}
+
+}  // namespace
+
+std::string Controller::action_status(ControlConnection&, const cJSON*, cJSON*& result) {
+  result = cJSON_CreateObject();
+  cJSON* list = cJSON_AddArrayToObject(result, "services");
+  for (const auto& s : supervisor_.status()) {
+    cJSON* o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", s.name.c_str());
+    cJSON_AddStringToObject(o, "state", service_state_name(s.state));
+    cJSON_AddNumberToObject(o, "pid", s.pid);
+    cJSON_AddNumberToObject(o, "uptimeMs", static_cast<double>(s.uptime_ms));
+    cJSON_AddNumberToObject(o, "restarts", static_cast<double>(s.restarts));
+    cJSON_AddStringToObject(o, "lastExit", s.last_exit.c_str());
+    cJSON_AddStringToObject(o, "mode", s.mode.c_str());
+    if (cJSON* counters = s.stats.empty() ? nullptr : cJSON_Parse(s.stats.c_str()))
+      cJSON_AddItemToObject(o, "stats", counters);
+    cJSON_AddItemToArray(list, o);
   }
-  if (name_of_action == "stats") {
-    // Each service's latest counters: what our daemons report on their stats channel.
-    std::string only;
-    if (params && cJSON_GetObjectItemCaseSensitive(params, "name")) {
-      std::string why = param_string("name", only);
-      if (!why.empty()) return reply(name_of_action, 1, why, id, nullptr);
-      if (!supervisor_.exists(only))
-        return reply(name_of_action, 1, "no such service: " + only, id, nullptr);
-    }
-    cJSON* result = cJSON_CreateObject();
-    cJSON* list = cJSON_AddArrayToObject(result, "services");
-    for (const auto& s : supervisor_.status()) {
-      if (!only.empty() && s.name != only) continue;
-      cJSON* o = cJSON_CreateObject();
-      cJSON_AddStringToObject(o, "name", s.name.c_str());
-      cJSON_AddStringToObject(o, "state", s.state.c_str());
-      cJSON* counters = s.stats.empty() ? nullptr : cJSON_Parse(s.stats.c_str());
-      cJSON_AddItemToObject(o, "stats", counters ? counters : cJSON_CreateObject());
-      cJSON_AddItemToArray(list, o);
-    }
-    return reply(name_of_action, 0, "", id, result);
+  if (routing_state_) {
+    cJSON* r = cJSON_AddObjectToObject(result, "routing");
+    cJSON_AddStringToObject(r, "tun", routing_state_->tun_name.c_str());
+    cJSON_AddStringToObject(r, "gateway", routing_state_->gateway.c_str());
+    cJSON_AddStringToObject(r, "gatewayDev", routing_state_->gateway_dev.c_str());
+    cJSON_AddBoolToObject(r, "ipv6", routing_state_->split_default6);
+    cJSON_AddNumberToObject(r, "connectionStatus", tunnel_status_);
   }
-  if (name_of_action == "start") {
-    std::string why = start_service(from, params);
-    return reply(name_of_action, why.empty() ? 0 : 1, why, id, nullptr);
+  return "";
+}
+
+std::string Controller::action_stats(ControlConnection&, const cJSON* params, cJSON*& result) {
+  // Each service's latest counters: what our daemons report on their stats channel.
+  std::string only;
+  if (params && cJSON_GetObjectItemCaseSensitive(params, "name")) {
+    std::string why = string_param(params, "name", only);
+    if (!why.empty()) return why;
+    if (!supervisor_.exists(only)) return "no such service: " + only;
   }
-  if (name_of_action == "stop" || name_of_action == "restart") {
-    std::string name;
-    std::string why = param_string("name", name);
-    if (why.empty())
-      why = name_of_action == "stop" ? supervisor_.stop(name) : supervisor_.restart(name);
-    if (why.empty()) save_services();
-    return reply(name_of_action, why.empty() ? 0 : 1, why, id, nullptr);
+  result = cJSON_CreateObject();
+  cJSON* list = cJSON_AddArrayToObject(result, "services");
+  for (const auto& s : supervisor_.status()) {
+    if (!only.empty() && s.name != only) continue;
+    cJSON* o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", s.name.c_str());
+    cJSON_AddStringToObject(o, "state", service_state_name(s.state));
+    cJSON* counters = s.stats.empty() ? nullptr : cJSON_Parse(s.stats.c_str());
+    cJSON_AddItemToObject(o, "stats", counters ? counters : cJSON_CreateObject());
+    cJSON_AddItemToArray(list, o);
   }
-  if (name_of_action == "subscribe") {
-    from.set_subscribed();
-    return reply(name_of_action, 0, "", id, nullptr);
-  }
-  if (name_of_action == "configureRouting") {
-    std::string why = configure_routing(from, params);
-    return reply(name_of_action, why.empty() ? 0 : 1, why, id, nullptr);
-  }
-  if (name_of_action == "resetRouting") {
-    std::string why = reset_routing();
-    return reply(name_of_action, why.empty() ? 0 : 1, why, id, nullptr);
-  }
-  return reply(name_of_action, 1, "unknown action \"" + name_of_action + "\"", id, nullptr);
+  return "";
+}
+
+std::string Controller::action_start(ControlConnection& from, const cJSON* params, cJSON*&) {
+  return start_service(from, params);
+}
+
+std::string Controller::action_stop(ControlConnection&, const cJSON* params, cJSON*&) {
+  std::string name;
+  std::string why = string_param(params, "name", name);
+  if (why.empty()) why = supervisor_.stop(name);
+  if (why.empty()) save_services();
+  return why;
+}
+
+std::string Controller::action_restart(ControlConnection&, const cJSON* params, cJSON*&) {
+  std::string name;
+  std::string why = string_param(params, "name", name);
+  if (why.empty()) why = supervisor_.restart(name);
+  if (why.empty()) save_services();
+  return why;
+}
+
+std::string Controller::action_subscribe(ControlConnection& from, const cJSON*, cJSON*&) {
+  from.set_subscribed();
+  return "";
+}
+
+std::string Controller::action_configure_routing(ControlConnection& from, const cJSON* params,
+                                                 cJSON*&) {
+  return configure_routing(from, params);
+}
+
+std::string Controller::action_reset_routing(ControlConnection&, const cJSON*, cJSON*&) {
+  return reset_routing();
 }
 
 std::string Controller::configure_routing(ControlConnection& from, const cJSON* params) {
   RoutingRequest req;
-  auto param = [&](const char* key) {
-    return params ? cJSON_GetObjectItemCaseSensitive(params, key) : nullptr;
-  };
-  const cJSON* router = param("routerIp");
-  const cJSON* router6 = param("routerIp6");
-  const cJSON* ipv6 = param("ipv6");
-  const cJSON* proxy = param("proxyIp");
-  const cJSON* tun = param("tunName");
-  const cJSON* mtu = param("mtu");
-  const cJSON* automatic = param("isAutoConnect");
-  // An IP literal (no port, no name): IPv4, or IPv6 with or without brackets.
-  auto ip = [](std::string text, protocol::Address& out) {
-    if (text.find(':') != std::string::npos && text.front() != '[') text = "[" + text + "]";
-    auto t = protocol::parse_address_text(text + ":0");
-    if (!t.address || t.address->type == protocol::AddressType::domain) return false;
-    out = *t.address;
-    return true;
-  };
-  if (!cJSON_IsString(router) || !ip(router->valuestring, req.router_ip) ||
-      req.router_ip.type != protocol::AddressType::ipv4) {
-    return "parameter \"routerIp\" must be an IPv4 address";
-  }
-  if (router6) {
-    protocol::Address a;
-    if (!cJSON_IsString(router6) || !ip(router6->valuestring, a) ||
-        a.type != protocol::AddressType::ipv6)
-      return "\"routerIp6\" must be an IPv6 address";
-    req.router_ip6 = router6->valuestring;
-  }
-  if (ipv6) {
-    if (!cJSON_IsBool(ipv6)) return "\"ipv6\" must be true or false";
-    req.ipv6 = cJSON_IsTrue(ipv6);
-  }
-  std::vector<const cJSON*> proxies;
-  if (cJSON_IsString(proxy)) {
-    proxies.push_back(proxy);
-  } else if (cJSON_IsArray(proxy)) {
-    const cJSON* p;
-    cJSON_ArrayForEach(p, proxy) proxies.push_back(p);
-  }
-  if (proxies.empty())
-    return "parameter \"proxyIp\" (an IP address or an array of them) is required";
-  for (const cJSON* p : proxies) {
-    protocol::Address a;
-    if (!cJSON_IsString(p) || !ip(p->valuestring, a))
-      return "\"proxyIp\" must hold IPv4 or IPv6 addresses";
-    req.proxy_ips.push_back(a);
-  }
-  if (tun) {
-    std::string n = cJSON_IsString(tun) ? tun->valuestring : "";
-    if (n.empty() || n.size() >= 16 ||
-        n.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.") != std::string::npos) {
-      return "\"tunName\" must be an interface name (lower-case letters, digits, - _ ., under 16 "
-             "bytes)";
-    }
-    req.tun_name = n;
-  }
-  if (mtu) {
-    if (!cJSON_IsNumber(mtu) || mtu->valueint < 576 || mtu->valueint > 65535)
-      return "\"mtu\" must be 576..65535";
-    req.mtu = static_cast<unsigned>(mtu->valueint);
-  }
-  if (automatic && !cJSON_IsBool(automatic)) return "\"isAutoConnect\" must be true or false";
+  std::string why = parse_routing_request(params, req);
+  if (!why.empty()) return why;  // nothing was changed
   if (routing_state_) reset_routing();  // a new configuration replaces the old one
   // The journal lists only what this controller added, written after every step: a restart
   // after a crash undoes exactly that, never a route or device that was there before us.
@@ -658,8 +638,8 @@ int Controller::current_tunnel_status() const {
   if (!network_ok_) return kReconnecting;
   int status = tunnels_down_.empty() ? kConnected : kReconnecting;
   for (const auto& s : supervisor_.status()) {
-    if (s.state == "failed") return kDisconnected;
-    if (s.state == "restarting") status = kReconnecting;
+    if (s.state == ServiceState::failed) return kDisconnected;
+    if (s.state == ServiceState::restarting) status = kReconnecting;
   }
   return status;
 }

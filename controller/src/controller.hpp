@@ -22,12 +22,13 @@
 #include "service_supervisor.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/log.hpp"
+#include "udptun/controller.h"
 #include "udptun/runtime/uv_handle.hpp"
 
 namespace udptun::controller {
 
 struct ControllerConfig {
-  std::string socket_path = "/var/run/proxy_controller_domain_socket";
+  std::string socket_path = PROXY_CONTROLLER_DEFAULT_SOCKET;
   std::string socket_group;  // empty: socket 0600, only root and our own uid may talk
   std::string state_dir = "/var/lib/udptun";
   std::string bin_dir;  // where tun2socks, udp-local and udp-server live (default: next to us)
@@ -80,6 +81,20 @@ class Controller {
   void broadcast_event(const std::string& event, const std::string& service,
                        const std::string& detail);
   std::string builtin_path(const std::string& name) const;
+  // The control actions, one handler each, found by name in a table.
+  using Action = std::string (Controller::*)(ControlConnection& from, const cJSON* params,
+                                              cJSON*& result);
+  static const std::map<std::string, Action>& actions();
+  std::string action_status(ControlConnection& from, const cJSON* params, cJSON*& result);
+  std::string action_stats(ControlConnection& from, const cJSON* params, cJSON*& result);
+  std::string action_start(ControlConnection& from, const cJSON* params, cJSON*& result);
+  std::string action_stop(ControlConnection& from, const cJSON* params, cJSON*& result);
+  std::string action_restart(ControlConnection& from, const cJSON* params, cJSON*& result);
+  std::string action_subscribe(ControlConnection& from, const cJSON* params, cJSON*& result);
+  std::string action_configure_routing(ControlConnection& from, const cJSON* params,
+                                       cJSON*& result);
+  std::string action_reset_routing(ControlConnection& from, const cJSON* params,
+                                   cJSON*& result);
   std::string start_service(ControlConnection& from, const cJSON* params);
   // The plan as the supervisor runs it: the program, its descriptors, its user.
   std::string launch(const std::string& name, const LaunchPlan& plan);

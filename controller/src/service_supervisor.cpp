@@ -13,7 +13,7 @@ struct ServiceSupervisor::Service {
   ServiceSupervisor* owner = nullptr;
   std::string name;
   std::vector<std::string> argv;
-  std::string state = "stopped";
+  ServiceState state = ServiceState::stopped;
   ChildProcess child;
   runtime::UvHandle<uv_timer_t> timer;  // restart backoff, or the SIGKILL grace period
   uint64_t started_ms = 0;
@@ -30,6 +30,20 @@ struct ServiceSupervisor::Service {
   std::string stats;
   char read_buffer[4096];
 };
+
+const char* service_state_name(ServiceState s) {
+  switch (s) {
+    case ServiceState::stopped:
+      return "stopped";
+    case ServiceState::running:
+      return "running";
+    case ServiceState::restarting:
+      return "restarting";
+    case ServiceState::failed:
+      return "failed";
+  }
+  return "?";
+}
 
 namespace {
 constexpr size_t kMaxReportLine = 16 * 1024;  // a longer line is garbage: dropped
@@ -92,7 +106,7 @@ void ServiceSupervisor::spawn(Service& s) {
       return;
     }
     s.started_ms = loop_.now_ms();
-    s.state = "running";
+    s.state = ServiceState::running;
     sink_("up", s.name, "in-process");
     return;
   }
@@ -170,14 +184,14 @@ void ServiceSupervisor::spawn(Service& s) {
         on_report);
   }
   s.started_ms = s.changed_ms = loop_.now_ms();
-  s.state = "running";
+  s.state = ServiceState::running;
   sink_("up", s.name, "pid " + std::to_string(s.child.pid()));
 }
 
 void ServiceSupervisor::spawn_failed(Service& s, const std::string& why) {
   s.last_exit = why;
   s.changed_ms = loop_.now_ms();
-  s.state = "failed";
+  s.state = ServiceState::failed;
   s.wanted = false;
   sink_("failed", s.name, s.last_exit);
 }
@@ -209,7 +223,7 @@ void ServiceSupervisor::on_exit(Service& s, const std::string& reason) {
   s.changed_ms = loop_.now_ms();
   uv_timer_stop(s.timer.get());
   if (!s.wanted) {
-    s.state = "stopped";
+    s.state = ServiceState::stopped;
     sink_("down", s.name, s.last_exit);
     check_all_stopped();
     return;
@@ -219,7 +233,7 @@ void ServiceSupervisor::on_exit(Service& s, const std::string& reason) {
   s.quick_deaths = quick ? s.quick_deaths + 1 : 0;
   if (!quick) s.backoff.reset();
   if (s.quick_deaths > max_quick_restarts_) {
-    s.state = "failed";
+    s.state = ServiceState::failed;
     s.wanted = false;
     sink_("failed", s.name,
           "crash loop: " + std::to_string(s.quick_deaths) + " quick exits, last " + s.last_exit);
@@ -229,7 +243,7 @@ void ServiceSupervisor::on_exit(Service& s, const std::string& reason) {
 }
 
 void ServiceSupervisor::schedule_restart(Service& s) {
-  s.state = "restarting";
+  s.state = ServiceState::restarting;
   uint64_t delay = s.backoff.next_delay_ms();
   sink_("restarting", s.name, "in " + std::to_string(delay) + " ms");
   uv_timer_start(
@@ -286,7 +300,7 @@ std::string ServiceSupervisor::stop(const std::string& name) {
         },
         5'000, 0);
   } else {
-    s.state = "stopped";
+    s.state = ServiceState::stopped;
   }
   return "";
 }

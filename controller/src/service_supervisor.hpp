@@ -20,9 +20,13 @@
 
 namespace udptun::controller {
 
+enum class ServiceState { stopped, running, restarting, failed };
+// "stopped", "running", "restarting", "failed": what `status` replies say.
+const char* service_state_name(ServiceState s);
+
 struct ServiceStatus {
   std::string name;
-  std::string state;  // running, restarting, stopped, failed
+  ServiceState state = ServiceState::stopped;
   int pid = 0;
   uint64_t uptime_ms = 0;
   uint64_t restarts = 0;

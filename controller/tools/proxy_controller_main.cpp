@@ -18,8 +18,8 @@ static const char* kUsage =
     "[--socket-group GROUP] [--state-dir DIR] [--service-user USER]\n"
     "Takes JSON commands on a Unix domain socket (docs/CONTROL-API.md) and supervises the\n"
     "services it starts.\n\n"
-    "  SOCKET_PATH, --socket PATH   the control socket (default "
-    "/var/run/proxy_controller_domain_socket)\n"
+    "  SOCKET_PATH, --socket PATH   the control socket (default " PROXY_CONTROLLER_DEFAULT_SOCKET
+    ")\n"
     "  -d                           log at debug level\n"
     "  --config FILE                the controller's JSON configuration (e.g.\n"
     "                               /etc/udptun/controller.json: the services it may run);\n"

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "udptun/controller.h"
+
 namespace {
 
 const char* kUsage =
@@ -38,7 +40,7 @@ const char* kUsage =
     "  reset-routing\n"
     "  events                                   print events (services, routing, connection\n"
     "                                           status) until interrupted\n"
-    "  --socket PATH   the control socket (default /var/run/proxy_controller_domain_socket)\n"
+    "  --socket PATH   the control socket (default " PROXY_CONTROLLER_DEFAULT_SOCKET ")\n"
     "  --json          print the controller's replies as they are\n";
 
 int connect_to(const std::string& path) {
@@ -195,7 +197,7 @@ void print_stats(cJSON* reply) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string socket_path = "/var/run/proxy_controller_domain_socket";
+  std::string socket_path = PROXY_CONTROLLER_DEFAULT_SOCKET;
   bool json = false;
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) {

@@ -14,6 +14,9 @@
 extern "C" {
 #endif
 
+/* Where the control socket is unless configured: the path Outline-style GUI clients use. */
+#define PROXY_CONTROLLER_DEFAULT_SOCKET "/var/run/proxy_controller_domain_socket"
+
 typedef struct proxy_controller proxy_controller_t;
 
 typedef struct proxy_controller_callbacks {
