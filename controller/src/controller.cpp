@@ -301,7 +301,9 @@ void Controller::save_services() {
   std::vector<JournaledService> wanted;
   for (const auto& s : supervisor_.status()) {
     auto plan = plans_.find(s.name);
-    if (plan == plans_.end() || (s.state != ServiceState::running && s.state != ServiceState::restarting)) continue;
+    if (plan == plans_.end() ||
+        (s.state != ServiceState::running && s.state != ServiceState::restarting))
+      continue;
     JournaledService j;
     j.name = s.name;
     j.plan = plan->second;
@@ -505,7 +507,7 @@ std::string Controller::action_reset_routing(ControlConnection&, const cJSON*, c
 std::string Controller::configure_routing(ControlConnection& from, const cJSON* params) {
   RoutingRequest req;
   std::string why = parse_routing_request(params, req);
-  if (!why.empty()) return why;  // nothing was changed
+  if (!why.empty()) return why;         // nothing was changed
   if (routing_state_) reset_routing();  // a new configuration replaces the old one
   // The journal lists only what this controller added, written after every step: a restart
   // after a crash undoes exactly that, never a route or device that was there before us.

@@ -20,9 +20,9 @@
 #include "service_catalog.hpp"
 #include "service_journal.hpp"
 #include "service_supervisor.hpp"
+#include "udptun/controller.h"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/log.hpp"
-#include "udptun/controller.h"
 #include "udptun/runtime/uv_handle.hpp"
 
 namespace udptun::controller {
@@ -83,7 +83,7 @@ class Controller {
   std::string builtin_path(const std::string& name) const;
   // The control actions, one handler each, found by name in a table.
   using Action = std::string (Controller::*)(ControlConnection& from, const cJSON* params,
-                                              cJSON*& result);
+                                             cJSON*& result);
   static const std::map<std::string, Action>& actions();
   std::string action_status(ControlConnection& from, const cJSON* params, cJSON*& result);
   std::string action_stats(ControlConnection& from, const cJSON* params, cJSON*& result);
@@ -93,8 +93,7 @@ class Controller {
   std::string action_subscribe(ControlConnection& from, const cJSON* params, cJSON*& result);
   std::string action_configure_routing(ControlConnection& from, const cJSON* params,
                                        cJSON*& result);
-  std::string action_reset_routing(ControlConnection& from, const cJSON* params,
-                                   cJSON*& result);
+  std::string action_reset_routing(ControlConnection& from, const cJSON* params, cJSON*& result);
   std::string start_service(ControlConnection& from, const cJSON* params);
   // The plan as the supervisor runs it: the program, its descriptors, its user.
   std::string launch(const std::string& name, const LaunchPlan& plan);

@@ -40,7 +40,8 @@ const char* kUsage =
     "  reset-routing\n"
     "  events                                   print events (services, routing, connection\n"
     "                                           status) until interrupted\n"
-    "  --socket PATH   the control socket (default " PROXY_CONTROLLER_DEFAULT_SOCKET ")\n"
+    "  --socket PATH   the control socket (default " PROXY_CONTROLLER_DEFAULT_SOCKET
+    ")\n"
     "  --json          print the controller's replies as they are\n";
 
 int connect_to(const std::string& path) {

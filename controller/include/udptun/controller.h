@@ -31,8 +31,7 @@ typedef struct proxy_controller_callbacks {
  * NULL and a message in err when it is invalid. */
 proxy_controller_t* proxy_controller_new(const char* config_json, char* err, size_t errlen);
 /* Runs on a thread of its own; 0 or a negative code. */
-int proxy_controller_start(proxy_controller_t* c, const proxy_controller_callbacks* cb,
-                           void* user);
+int proxy_controller_start(proxy_controller_t* c, const proxy_controller_callbacks* cb, void* user);
 /* Runs on the calling thread until stopped; 0 on a clean stop, negative if it could not run. */
 int proxy_controller_run(proxy_controller_t* c, const proxy_controller_callbacks* cb, void* user);
 /* Thread-safe, returns at once. On its way out the controller stops its services and
