@@ -244,10 +244,10 @@ static void test_flood_of_flows_is_capped(void**) {
     for (size_t at = log.find(what); at != std::string::npos; at = log.find(what, at + 1)) ++n;
     return n;
   };
-  REQUIRE(harness::eventually(
-              [&] { return count("flow 10000 refused") + count("flow 10000 open to") == 1; },
-              10000),
-          good.fx);
+  REQUIRE(
+      harness::eventually(
+          [&] { return count("flow 10000 refused") + count("flow 10000 open to") == 1; }, 10000),
+      good.fx);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   int refused = count("refused: opening flows too fast");

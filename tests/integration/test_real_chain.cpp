@@ -33,8 +33,8 @@ struct ShadowsocksServer {
   uint16_t port = harness::free_port(AF_INET, SOCK_STREAM);
   std::unique_ptr<Process> proc;
   bool start(const harness::TempDir& dir, bool udp_relay = false) {
-    std::vector<std::string> args{"-s", "127.0.0.1", "-p", std::to_string(port), "-k", kPassword,
-                                  "-m", kMethod, "-t", "60"};
+    std::vector<std::string> args{
+        "-s", "127.0.0.1", "-p", std::to_string(port), "-k", kPassword, "-m", kMethod, "-t", "60"};
     if (udp_relay) args.push_back("-u");
     proc = std::make_unique<Process>("/usr/bin/ss-server", args, dir.path() + "/ss-server.log");
     return proc->start() &&
@@ -110,17 +110,17 @@ static void egress_through_ss_local(const char* mode) {
   assert_true(ss.start(fx.dir, true));
   uint16_t socks_port = harness::free_port(AF_INET, SOCK_STREAM);
   std::vector<std::string> ss_local_args = {"-s", "127.0.0.1", "-p", std::to_string(ss.port),
-                                            "-k", kPassword, "-m", kMethod, "-b", "127.0.0.1",
-                                            "-l", std::to_string(socks_port)};
+                                            "-k", kPassword,   "-m", kMethod,
+                                            "-b", "127.0.0.1", "-l", std::to_string(socks_port)};
   Process tcp_ss("/usr/bin/ss-local", ss_local_args, fx.dir.path() + "/ss-local-tcp.log");
   std::vector<std::string> udp_args = ss_local_args;
   udp_args.push_back("-U");
-  auto udp_ss = std::make_unique<Process>("/usr/bin/ss-local", udp_args,
-                                          fx.dir.path() + "/ss-local-udp.log");
+  auto udp_ss =
+      std::make_unique<Process>("/usr/bin/ss-local", udp_args, fx.dir.path() + "/ss-local-udp.log");
   assert_true(tcp_ss.start());
   assert_true(udp_ss->start());
-  assert_true(fx.start_server({"--egress", mode, "--egress-socks5",
-                               harness::endpoint(AF_INET, socks_port)}));
+  assert_true(fx.start_server(
+      {"--egress", mode, "--egress-socks5", harness::endpoint(AF_INET, socks_port)}));
   assert_true(fx.start_local(harness::endpoint(AF_INET, target.port()),
                              {"--flow-idle-timeout-ms", "60000"}));
   UdpClient client;
@@ -130,8 +130,7 @@ static void egress_through_ss_local(const char* mode) {
   for (int i = 0; i < 20; ++i)
     assert_true(client.echo(fx.front(), "egress " + std::to_string(i), 2000));
   udp_ss->kill9();
-  assert_false(harness::eventually(
-      [&] { return client.echo(fx.front(), "no relay", 200); }, 1500));
+  assert_false(harness::eventually([&] { return client.echo(fx.front(), "no relay", 200); }, 1500));
   udp_ss = std::make_unique<Process>("/usr/bin/ss-local", udp_args,
                                      fx.dir.path() + "/ss-local-udp-2.log");
   assert_true(udp_ss->start());

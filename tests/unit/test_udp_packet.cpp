@@ -18,9 +18,9 @@ static Address addr(const char* text) {
 static void test_ipv4_matches_an_independent_builder(void**) {
   std::string payload = "hello through the egress";
   uint8_t out[256];
-  size_t n = build_udp_packet(addr("100.64.0.1:10000"), addr("192.0.2.7:53"),
-                              ByteView(reinterpret_cast<const uint8_t*>(payload.data()), payload.size()),
-                              out, sizeof out);
+  size_t n = build_udp_packet(
+      addr("100.64.0.1:10000"), addr("192.0.2.7:53"),
+      ByteView(reinterpret_cast<const uint8_t*>(payload.data()), payload.size()), out, sizeof out);
   auto expected = packet_builder::ipv4_packet(17, "100.64.0.1", 10000, "192.0.2.7", 53, payload);
   assert_int_equal(n, expected.size());
   assert_memory_equal(out, expected.data(), n);
@@ -36,10 +36,11 @@ static void test_ipv4_matches_an_independent_builder(void**) {
 static void test_ipv6_matches_an_independent_builder(void**) {
   std::string payload(1200, 'x');
   uint8_t out[2048];
-  size_t n = build_udp_packet(addr("[fd00:7564::1]:10001"), addr("[2001:db8::9]:5001"),
-                              ByteView(reinterpret_cast<const uint8_t*>(payload.data()), payload.size()),
-                              out, sizeof out);
-  auto expected = packet_builder::ipv6_udp_packet("fd00:7564::1", 10001, "2001:db8::9", 5001, payload);
+  size_t n = build_udp_packet(
+      addr("[fd00:7564::1]:10001"), addr("[2001:db8::9]:5001"),
+      ByteView(reinterpret_cast<const uint8_t*>(payload.data()), payload.size()), out, sizeof out);
+  auto expected =
+      packet_builder::ipv6_udp_packet("fd00:7564::1", 10001, "2001:db8::9", 5001, payload);
   assert_int_equal(n, expected.size());
   assert_memory_equal(out, expected.data(), n);
   auto p = parse_udp_packet(ByteView(out, n));
@@ -51,11 +52,16 @@ static void test_what_cannot_be_built(void**) {
   uint8_t out[64];
   uint8_t big[100] = {};
   // Too small a buffer, mixed families, a name.
-  assert_int_equal(build_udp_packet(addr("10.0.0.1:1"), addr("10.0.0.2:2"), ByteView(big, 100), out, sizeof out), 0);
-  assert_int_equal(build_udp_packet(addr("10.0.0.1:1"), addr("[::1]:2"), ByteView(), out, sizeof out), 0);
-  assert_int_equal(build_udp_packet(addr("example.com:1"), addr("10.0.0.2:2"), ByteView(), out, sizeof out), 0);
+  assert_int_equal(
+      build_udp_packet(addr("10.0.0.1:1"), addr("10.0.0.2:2"), ByteView(big, 100), out, sizeof out),
+      0);
+  assert_int_equal(
+      build_udp_packet(addr("10.0.0.1:1"), addr("[::1]:2"), ByteView(), out, sizeof out), 0);
+  assert_int_equal(
+      build_udp_packet(addr("example.com:1"), addr("10.0.0.2:2"), ByteView(), out, sizeof out), 0);
   // An empty payload is a valid datagram.
-  assert_int_equal(build_udp_packet(addr("10.0.0.1:1"), addr("10.0.0.2:2"), ByteView(), out, sizeof out), 28);
+  assert_int_equal(
+      build_udp_packet(addr("10.0.0.1:1"), addr("10.0.0.2:2"), ByteView(), out, sizeof out), 28);
 }
 
 static void test_malformed_packets_are_refused(void**) {

@@ -198,8 +198,7 @@ void Engine::on_udp_reply(void* user, const struct sockaddr* src, const struct s
   std::lock_guard<std::mutex> lock(self->reply_mutex_);
   if (!self->replies_open_ || self->replies_.size() >= kMaxQueuedReplies) return;
   bool was_empty = self->replies_.empty();
-  if (self->replies_.push(src, dst, data, len) && was_empty)
-    uv_async_send(self->reply_wake_.get());
+  if (self->replies_.push(src, dst, data, len) && was_empty) uv_async_send(self->reply_wake_.get());
 }
 
 void Engine::on_reply_wake(uv_async_t* a) {
@@ -210,10 +209,10 @@ void Engine::on_reply_wake(uv_async_t* a) {
     std::lock_guard<std::mutex> lock(self->reply_mutex_);
     std::swap(self->delivering_, self->replies_);
   }
-  self->delivering_.for_each([self](const sockaddr* src, const sockaddr* dst,
-                                    protocol::ByteView payload) {
-    self->deliver_udp(src, dst, payload);
-  });
+  self->delivering_.for_each(
+      [self](const sockaddr* src, const sockaddr* dst, protocol::ByteView payload) {
+        self->deliver_udp(src, dst, payload);
+      });
 }
 
 void Engine::deliver_udp(const struct sockaddr* src, const struct sockaddr* dst,

@@ -36,7 +36,8 @@ struct Tun2SocksConfig {
 // (an IP); "socks5_username"/"socks5_password"; "udp": "off" | "udp-local" | "socks5";
 // "udp_socks5": "IP:PORT" (for "socks5"; default: the "socks5" server);
 // "udp_local": { udp-local configuration } or "udp_local_config": FILE; "drop_udp_ports":
-// [443]; "answer_ping": true; "max_tcp_connections"; "tcp_connect_timeout_ms"; "stats_interval_ms"; "log_level".
+// [443]; "answer_ping": true; "max_tcp_connections"; "tcp_connect_timeout_ms"; "stats_interval_ms";
+// "log_level".
 bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string& error);
 
 }  // namespace udptun::t2s

@@ -69,19 +69,19 @@ size_t tun2socks_stats_json(const tun2socks_stats* s, char* out, size_t cap) {
   if (!s) return 0;
   try {
     return udptun::runtime::StatsJson()
-      .add("packets_in", s->packets_in)
-      .add("packets_out", s->packets_out)
-      .add("packets_dropped", s->packets_dropped)
-      .add("tcp_connections", s->tcp_connections)
-      .add("tcp_opened", s->tcp_opened)
-      .add("tcp_refused", s->tcp_refused)
-      .add("tcp_bytes_up", s->tcp_bytes_up)
-      .add("tcp_bytes_down", s->tcp_bytes_down)
-      .add("udp_datagrams_up", s->udp_datagrams_up)
-      .add("udp_datagrams_down", s->udp_datagrams_down)
-      .add("udp_dropped", s->udp_dropped)
-      .add("udp_tunnel_up", s->udp_tunnel_up)
-      .add("udp_flows", s->udp_flows)
+        .add("packets_in", s->packets_in)
+        .add("packets_out", s->packets_out)
+        .add("packets_dropped", s->packets_dropped)
+        .add("tcp_connections", s->tcp_connections)
+        .add("tcp_opened", s->tcp_opened)
+        .add("tcp_refused", s->tcp_refused)
+        .add("tcp_bytes_up", s->tcp_bytes_up)
+        .add("tcp_bytes_down", s->tcp_bytes_down)
+        .add("udp_datagrams_up", s->udp_datagrams_up)
+        .add("udp_datagrams_down", s->udp_datagrams_down)
+        .add("udp_dropped", s->udp_dropped)
+        .add("udp_tunnel_up", s->udp_tunnel_up)
+        .add("udp_flows", s->udp_flows)
         .copy_to(out, cap);
   } catch (...) {
     if (out && cap) *out = '\0';

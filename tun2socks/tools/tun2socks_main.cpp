@@ -48,7 +48,6 @@ int main(int argc, char** argv) {
       &kOptions};
   return udptun::runtime::run_daemon(
       argc, argv, spec,
-      udptun::runtime::DaemonApi<tun2socks_t, tun2socks_callbacks>{tun2socks_new, tun2socks_start,
-                                                                   tun2socks_stop, tun2socks_free,
-                                                                   tun2socks_stats_json});
+      udptun::runtime::DaemonApi<tun2socks_t, tun2socks_callbacks>{
+          tun2socks_new, tun2socks_start, tun2socks_stop, tun2socks_free, tun2socks_stats_json});
 }

@@ -59,7 +59,6 @@ int main(int argc, char** argv) {
       &kOptions};
   return udptun::runtime::run_daemon(
       argc, argv, spec,
-      udptun::runtime::DaemonApi<udplocal_t, udplocal_callbacks>{udplocal_new, udplocal_start,
-                                                                 udplocal_stop, udplocal_free,
-                                                                 udplocal_stats_json});
+      udptun::runtime::DaemonApi<udplocal_t, udplocal_callbacks>{
+          udplocal_new, udplocal_start, udplocal_stop, udplocal_free, udplocal_stats_json});
 }

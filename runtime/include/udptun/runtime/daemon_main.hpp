@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -18,8 +18,8 @@
 namespace udptun::runtime {
 
 struct DaemonSpec {
-  const char* program;  // "udp-server", for messages
-  const char* summary;  // the first lines of --help
+  const char* program;                            // "udp-server", for messages
+  const char* summary;                            // the first lines of --help
   const std::vector<CommandLineOption>* options;  // the daemon's own; the common ones follow
 };
 
@@ -27,7 +27,8 @@ struct DaemonSpec {
 inline constexpr const char* kStatsFdKey = "stats_fd";
 
 // Options every daemon has, with the same JSON keys in every configuration.
-inline std::vector<CommandLineOption> with_common_options(const std::vector<CommandLineOption>& own) {
+inline std::vector<CommandLineOption> with_common_options(
+    const std::vector<CommandLineOption>& own) {
   std::vector<CommandLineOption> all = own;
   all.push_back({"--stats-interval-ms", "stats_interval_ms", CommandLineOption::Kind::integer, "MS",
                  "how often counters are published (default 1000)"});
