@@ -560,7 +560,7 @@ void Controller::watch_sessions() {
     const cJSON* attached = cJSON_GetObjectItemCaseSensitive(stats.p, "sessions_attached");
     const cJSON* v = cJSON_IsNumber(link) ? link : attached;
     if (!cJSON_IsNumber(v)) continue;
-    auto [it, fresh] = sessions_seen_.emplace(s.name, 0.0);
+    auto it = sessions_seen_.emplace(s.name, 0.0).first;
     double before = it->second;
     it->second = v->valuedouble;
     if (v->valuedouble == before) continue;
@@ -578,7 +578,6 @@ void Controller::watch_sessions() {
         tunnels_down_.insert(s.name);
       update_tunnel_status();
     }
-    (void)fresh;
   }
 }
 

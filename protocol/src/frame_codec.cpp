@@ -123,26 +123,6 @@ P decode_body(uint8_t type, uint8_t flags, ByteView body) {
 
 }  // namespace
 
-const char* frame_type_name(uint8_t type) {
-  switch (static_cast<FrameType>(type)) {
-    case FrameType::open_flow:
-      return "OPEN_FLOW";
-    case FrameType::data:
-      return "DATA";
-    case FrameType::close_flow:
-      return "CLOSE_FLOW";
-    case FrameType::ping:
-      return "PING";
-    case FrameType::pong:
-      return "PONG";
-    case FrameType::goaway:
-      return "GOAWAY";
-    case FrameType::flow_status:
-      return "FLOW_STATUS";
-  }
-  return type >= kFirstExtensionType ? "EXTENSION" : "RESERVED";
-}
-
 Parsed<Frame> decode_frame(ByteView in) {
   if (in.size >= 1) {
     uint8_t type = in[0];

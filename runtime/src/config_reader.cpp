@@ -124,23 +124,6 @@ bool ConfigReader::get_uints(const char* key, uint64_t min, uint64_t max,
   return true;
 }
 
-bool ConfigReader::get_objects(const char* key, std::vector<std::string>& out) {
-  seen_.insert(key);
-  if (!root_) return false;
-  const cJSON* v = cJSON_GetObjectItemCaseSensitive(root_.get(), key);
-  if (!v) return true;
-  if (!cJSON_IsArray(v)) return fail(std::string("\"") + key + "\" must be an array of objects");
-  out.clear();
-  const cJSON* item;
-  cJSON_ArrayForEach(item, v) {
-    if (!cJSON_IsObject(item)) return fail(std::string("\"") + key + "\" must hold only objects");
-    char* text = cJSON_PrintUnformatted(item);
-    out.emplace_back(text ? text : "{}");
-    cJSON_free(text);
-  }
-  return true;
-}
-
 bool ConfigReader::no_unknown_keys() {
   if (!root_) return false;
   const cJSON* item;

@@ -191,10 +191,6 @@ long t2s_tcp_write(t2s_tcp* c, const uint8_t* data, size_t len) {
   return (long)done;
 }
 
-size_t t2s_tcp_send_space(t2s_tcp* c) {
-  return c->pcb ? tcp_sndbuf(c->pcb) : 0;
-}
-
 void t2s_tcp_recved(t2s_tcp* c, size_t len) {
   while (c->pcb != NULL && len > 0) {
     u16_t n = len > 0xFFFF ? 0xFFFF : (u16_t)len;

@@ -56,7 +56,6 @@ void t2s_tcp_set_callbacks(t2s_tcp* c, const t2s_tcp_callbacks* cb, void* conn_u
 /* Queues bytes toward the TUN side; returns how many were taken (limited by the send
  * buffer), or -1 on error. */
 long t2s_tcp_write(t2s_tcp* c, const uint8_t* data, size_t len);
-size_t t2s_tcp_send_space(t2s_tcp* c);
 void t2s_tcp_recved(t2s_tcp* c, size_t len);
 /* Half-close: no more bytes toward the TUN side (FIN). */
 void t2s_tcp_shutdown_write(t2s_tcp* c);

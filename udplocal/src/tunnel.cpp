@@ -178,6 +178,11 @@ void Tunnel::on_stream_data(ByteView data) {
     if (state_ != State::up || data.empty()) return;
   }
   if (state_ != State::up) return;
+  feed_frames(data);
+}
+
+// Frames after the handshake, from whichever path delivered the bytes.
+void Tunnel::feed_frames(ByteView data) {
   auto status = decoder_->feed(data, *this);
   if (status == protocol::FrameDecoder::Status::error) {
     LOG_WARN(log_, tag_, "protocol error from the server: %s", decoder_->error());
@@ -217,10 +222,7 @@ void Tunnel::handle_proxy(ByteView& data) {
     inbox_.clear();
     ByteView p(pending);
     handle_handshake(p);
-    if (state_ == State::up && !p.empty()) {
-      auto status = decoder_->feed(p, *this);
-      if (status == protocol::FrameDecoder::Status::error) link_failed("protocol error");
-    }
+    if (state_ == State::up && !p.empty()) feed_frames(p);
   }
 }
 

@@ -43,7 +43,6 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
   void start();
   // Says goodbye (GOAWAY) if up and closes; no reconnect after it.
   void stop();
-  bool is_up() const { return state_ == State::up; }
   const protocol::SessionId& session_id() const { return session_id_; }
   const char* tag() const { return tag_; }
 
@@ -68,6 +67,7 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
   void connect_to(const struct sockaddr* to);
   void begin_handshake();
   void send_hello(const protocol::Challenge& challenge);
+  void feed_frames(protocol::ByteView data);
   void handle_handshake(protocol::ByteView& data);
   void handle_proxy(protocol::ByteView& data);
   void link_failed(const char* why);

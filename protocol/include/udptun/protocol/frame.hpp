@@ -109,6 +109,4 @@ constexpr size_t kMaxDataPrefix = kFrameHeaderSize + 4 + kMaxEncodedAddress;
 size_t encode_data_prefix(uint8_t* out, uint32_t flow_id, const Address* address,
                           size_t payload_size);
 
-const char* frame_type_name(uint8_t type);
-
 }  // namespace udptun::protocol

@@ -41,7 +41,6 @@ class PreSharedKey {
   static constexpr size_t kMinLength = 16;
   explicit PreSharedKey(ByteView key) : bytes_(key.data, key.data + key.size) {}
   ByteView view() const { return ByteView(bytes_); }
-  bool long_enough() const { return bytes_.size() >= kMinLength; }
 
  private:
   std::vector<uint8_t> bytes_;

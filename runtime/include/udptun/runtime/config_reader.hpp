@@ -30,8 +30,6 @@ class ConfigReader {
   bool get_object(const char* key, std::string& out);
   // An integer or an array of integers, each within [min, max].
   bool get_uints(const char* key, uint64_t min, uint64_t max, std::vector<uint64_t>& out);
-  // An array of objects, each handed to `each` as its own JSON text.
-  bool get_objects(const char* key, std::vector<std::string>& out);
   bool has(const char* key) const;
   // After reading every known key: fails naming the first key nobody asked for.
   bool no_unknown_keys();

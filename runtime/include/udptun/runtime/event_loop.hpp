@@ -28,11 +28,9 @@ class EventLoop {
   // The same on a new thread; join() waits for it.
   int start_thread(std::function<void()> body);
   void join();
-  bool thread_started() const { return thread_started_; }
 
   // Thread-safe; may be called any number of times, before, during or after run.
   void request_stop();
-  bool stop_requested() const { return stop_requested_.load(); }
 
   // Sockets with datagrams queued this iteration: flushed in the check phase (after all I/O
   // callbacks of the iteration), so one read's worth of datagrams leaves in one syscall.
