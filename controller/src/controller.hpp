@@ -90,6 +90,9 @@ class Controller {
   std::string action_start(ControlConnection& from, const cJSON* params, cJSON*& result);
   std::string action_stop(ControlConnection& from, const cJSON* params, cJSON*& result);
   std::string action_restart(ControlConnection& from, const cJSON* params, cJSON*& result);
+  // stop/restart: the named service, then the services journal.
+  std::string by_name(const cJSON* params,
+                      const std::function<std::string(const std::string&)>& act);
   std::string action_subscribe(ControlConnection& from, const cJSON* params, cJSON*& result);
   std::string action_configure_routing(ControlConnection& from, const cJSON* params,
                                        cJSON*& result);

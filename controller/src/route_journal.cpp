@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "udptun/runtime/file_reader.hpp"
+#include "udptun/runtime/small_file.hpp"
 
 namespace udptun::controller {
 
@@ -29,19 +29,8 @@ bool RouteJournal::save(const RoutingState& s, std::string& error) {
   std::string body = text ? text : "{}";
   cJSON_free(text);
   cJSON_Delete(j);
-  // A fresh file, never through a link planted where the temporary file goes.
-  std::string tmp = path_ + ".tmp";
-  unlink(tmp.c_str());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  bool ok = fd >= 0 && write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size()) &&
-            fsync(fd) == 0;
-  int e = errno;
-  if (fd >= 0) close(fd);
-  if (!ok || rename(tmp.c_str(), path_.c_str()) != 0) {
-    error = "cannot write the routing journal " + path_ + ": " + std::strerror(ok ? errno : e);
-    return false;
-  }
-  return true;
+  // Synced: it must survive the crash it is there for.
+  return runtime::replace_small_file(path_, body, true, error);
 }
 
 std::optional<RoutingState> RouteJournal::load() const {

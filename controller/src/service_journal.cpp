@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "udptun/runtime/file_reader.hpp"
+#include "udptun/runtime/small_file.hpp"
 
 namespace udptun::controller {
 
@@ -65,19 +65,9 @@ bool ServiceJournal::save(const std::vector<JournaledService>& services, std::st
   std::string body = text ? text : "{}";
   cJSON_free(text);
   cJSON_Delete(root);
-  // A fresh file (never through a planted link), renamed over the old one.
-  std::string tmp = path_ + ".tmp";
-  unlink(tmp.c_str());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  bool ok = fd >= 0 && write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size());
-  int e = errno;
-  if (fd >= 0) close(fd);
-  if (!ok || rename(tmp.c_str(), path_.c_str()) != 0) {
-    error = "cannot write " + path_ + ": " + std::strerror(ok ? errno : e);
-    unlink(tmp.c_str());
-    return false;
-  }
-  return true;
+  // Not synced: it is for a controller killed, not a machine losing power (and it is
+  // rewritten on every service event).
+  return runtime::replace_small_file(path_, body, false, error);
 }
 
 std::vector<JournaledService> ServiceJournal::load() const {

@@ -11,7 +11,7 @@
 
 #include "udptun/controller.h"
 #include "udptun/runtime/command_line.hpp"
-#include "udptun/runtime/file_reader.hpp"
+#include "udptun/runtime/small_file.hpp"
 
 static const char* kUsage =
     "usage: proxy-controller [SOCKET_PATH] [-d] [--config FILE] [--socket PATH] "

@@ -260,4 +260,18 @@ unsigned address_to_sockaddr(const Address& a, struct sockaddr_storage* out) {
   return 0;
 }
 
+bool same_endpoint(const struct sockaddr* a, const struct sockaddr* b) {
+  if (a->sa_family != b->sa_family) return false;
+  if (a->sa_family == AF_INET) {
+    auto* x = reinterpret_cast<const sockaddr_in*>(a);
+    auto* y = reinterpret_cast<const sockaddr_in*>(b);
+    return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+  }
+  if (a->sa_family != AF_INET6) return false;
+  auto* x = reinterpret_cast<const sockaddr_in6*>(a);
+  auto* y = reinterpret_cast<const sockaddr_in6*>(b);
+  return x->sin6_port == y->sin6_port &&
+         std::memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+}
+
 }  // namespace udptun::protocol

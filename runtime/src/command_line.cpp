@@ -1,6 +1,6 @@
 #include "udptun/runtime/command_line.hpp"
 
-#include "udptun/runtime/file_reader.hpp"
+#include "udptun/runtime/small_file.hpp"
 
 #include <signal.h>
 #include <unistd.h>

@@ -1,6 +1,6 @@
 #include "udptun/runtime/config_reader.hpp"
 
-#include "udptun/runtime/file_reader.hpp"
+#include "udptun/runtime/small_file.hpp"
 
 #include <cerrno>
 #include <cmath>

@@ -98,21 +98,8 @@ void Socks5UdpAssociation::on_stream_closed(const char* reason) {
   fail(reason);
 }
 
-bool Socks5UdpAssociation::from_relay(const struct sockaddr* from) const {
-  if (from->sa_family != relay_.ss_family) return false;
-  if (from->sa_family == AF_INET) {
-    auto* a = reinterpret_cast<const sockaddr_in*>(from);
-    auto* r = reinterpret_cast<const sockaddr_in*>(&relay_);
-    return a->sin_port == r->sin_port && a->sin_addr.s_addr == r->sin_addr.s_addr;
-  }
-  auto* a = reinterpret_cast<const sockaddr_in6*>(from);
-  auto* r = reinterpret_cast<const sockaddr_in6*>(&relay_);
-  return a->sin6_port == r->sin6_port &&
-         std::memcmp(&a->sin6_addr, &r->sin6_addr, sizeof a->sin6_addr) == 0;
-}
-
 void Socks5UdpAssociation::on_datagram(ByteView payload, const struct sockaddr* from) {
-  if (!from_relay(from)) {
+  if (!protocol::same_endpoint(from, reinterpret_cast<const sockaddr*>(&relay_))) {
     events_.on_association_foreign();
     return;
   }

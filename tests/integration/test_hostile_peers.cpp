@@ -328,6 +328,16 @@ static void test_peer_that_never_reads_stays_bounded(void**) {
   REQUIRE(good.still_served("after them"), good.fx);
 }
 
+// A non-blocking TCP listener on a loopback port of its own.
+static int listening_tcp(uint16_t& port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  port = harness::free_port(AF_INET, SOCK_STREAM);
+  sockaddr_storage at = harness::loopback(AF_INET, port);
+  bind(fd, reinterpret_cast<sockaddr*>(&at), sizeof(sockaddr_in));
+  listen(fd, 1024);
+  return fd;
+}
+
 // A SOCKS5 server that accepts connections and never says a word.
 struct SilentSocks5 {
   int fd = -1;
@@ -336,11 +346,7 @@ struct SilentSocks5 {
   std::vector<int> held;
   std::thread thread;
   SilentSocks5() {
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    port = harness::free_port(AF_INET, SOCK_STREAM);
-    sockaddr_storage at = harness::loopback(AF_INET, port);
-    bind(fd, reinterpret_cast<sockaddr*>(&at), sizeof(sockaddr_in));
-    listen(fd, 1024);
+    fd = listening_tcp(port);
     thread = std::thread([this] {
       while (!stop) {
         int c = accept(fd, nullptr, nullptr);
@@ -556,11 +562,7 @@ struct EchoingSocks5 {
   std::vector<int> held;
   std::thread thread;
   EchoingSocks5() {
-    listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    port = harness::free_port(AF_INET, SOCK_STREAM);
-    sockaddr_storage at = harness::loopback(AF_INET, port);
-    bind(listen_fd, reinterpret_cast<sockaddr*>(&at), sizeof(sockaddr_in));
-    listen(listen_fd, 64);
+    listen_fd = listening_tcp(port);
     relay_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
     sockaddr_storage r = harness::loopback(AF_INET, 0);
     bind(relay_fd, reinterpret_cast<sockaddr*>(&r), sizeof(sockaddr_in));

@@ -6,7 +6,7 @@
 #include <iterator>
 
 #include "udptun/runtime/config_reader.hpp"
-#include "udptun/runtime/file_reader.hpp"
+#include "udptun/runtime/small_file.hpp"
 
 namespace udptun::t2s {
 

@@ -209,24 +209,12 @@ void ServerFlow::on_send_dropped(size_t count) {
   st.datagrams_to_targets -= std::min<uint64_t>(st.datagrams_to_targets, count);
 }
 
-bool ServerFlow::is_target(const struct sockaddr* from) const {
-  if (from->sa_family != target_sa_.ss_family) return false;
-  if (from->sa_family == AF_INET) {
-    auto* a = reinterpret_cast<const sockaddr_in*>(from);
-    auto* b = reinterpret_cast<const sockaddr_in*>(&target_sa_);
-    return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
-  }
-  auto* a = reinterpret_cast<const sockaddr_in6*>(from);
-  auto* b = reinterpret_cast<const sockaddr_in6*>(&target_sa_);
-  return a->sin6_port == b->sin6_port &&
-         std::memcmp(&a->sin6_addr, &b->sin6_addr, sizeof a->sin6_addr) == 0;
-}
-
 void ServerFlow::on_datagram(ByteView payload, const struct sockaddr* from) {
   last_active_ms_ = session_.server().loop().now_ms();
   // The client names the source only when it is not the target it asked for (a name is
   // never "the same": the client learns the address it resolved to).
-  if (target_.is_ip() && is_target(from)) {
+  if (target_.is_ip() &&
+      protocol::same_endpoint(from, reinterpret_cast<const sockaddr*>(&target_sa_))) {
     session_.deliver(*this, payload, nullptr);
     return;
   }

@@ -73,7 +73,6 @@ class ServerFlow : public runtime::UdpSocket::Events,
   void on_association_foreign() override;
   void on_association_send_dropped(size_t count) override { on_send_dropped(count); }
   void on_send_dropped(size_t count) override;
-  bool is_target(const struct sockaddr* from) const;
 
   Session& session_;
   uint32_t id_;

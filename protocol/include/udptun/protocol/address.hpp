@@ -66,5 +66,7 @@ std::string format_address(const Address& a);
 std::optional<Address> address_from_sockaddr(const struct sockaddr* sa);
 // Returns the sockaddr length, or 0 for a domain address.
 unsigned address_to_sockaddr(const Address& a, struct sockaddr_storage* out);
+// The same IPv4 or IPv6 address and port (false for any other family).
+bool same_endpoint(const struct sockaddr* a, const struct sockaddr* b);
 
 }  // namespace udptun::protocol

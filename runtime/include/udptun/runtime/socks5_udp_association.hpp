@@ -64,7 +64,6 @@ class Socks5UdpAssociation : TcpStream::Events, UdpSocket::Events {
   void on_datagram(protocol::ByteView payload, const struct sockaddr* from) override;
   void on_send_dropped(size_t count) override { events_.on_association_send_dropped(count); }
   void fail(const char* why);
-  bool from_relay(const struct sockaddr* from) const;
 
   Events& events_;
   protocol::Address server_;

@@ -1,4 +1,4 @@
-#include "udptun/runtime/file_reader.hpp"
+#include "udptun/runtime/small_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -51,6 +51,23 @@ bool read_small_file(const std::string& path, const FileLimits& limits, std::str
   }
   close(fd);
   return ok;
+}
+
+bool replace_small_file(const std::string& path, const std::string& body, bool sync,
+                        std::string& error) {
+  std::string tmp = path + ".tmp";
+  unlink(tmp.c_str());
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  bool ok = fd >= 0 && write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size()) &&
+            (!sync || fsync(fd) == 0);
+  int e = errno;
+  if (fd >= 0) close(fd);
+  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+    error = "cannot write " + path + ": " + std::strerror(ok ? errno : e);
+    unlink(tmp.c_str());
+    return false;
+  }
+  return true;
 }
 
 }  // namespace udptun::runtime
