@@ -135,7 +135,10 @@ void Client::submit(FlowOrigin* origin, const protocol::Address& source,
     flow->refused_until_ms = 0;
     announce(*flow);
   }
-  tunnel_.send_data(flow->id, payload);
+  if (target.port != 53) flow->dns_only = false;
+  // Another target of the same mapping: the datagram names it (the server sends it from the
+  // mapping's socket).
+  tunnel_.send_data(flow->id, payload, target == flow->target ? nullptr : &target);
 }
 
 void Client::announce(const LocalFlow& flow) {

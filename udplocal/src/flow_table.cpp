@@ -12,7 +12,10 @@ const std::string& FlowTable::make_key(FlowOrigin* origin, const Address& source
   std::memcpy(buf, &origin, sizeof origin);
   size_t n = sizeof origin;
   n += protocol::encode_address(source, buf + n);
-  n += protocol::encode_address(target, buf + n);
+  if (target.is_ip())
+    buf[n++] = static_cast<uint8_t>(target.type);  // one mapping per family
+  else
+    n += protocol::encode_address(target, buf + n);
   scratch_.assign(reinterpret_cast<const char*>(buf), n);
   return scratch_;
 }
@@ -36,6 +39,7 @@ LocalFlow* FlowTable::create(FlowOrigin* origin, const Address& source, const Ad
   flow->source = source;
   flow->target = target;
   flow->last_active_ms = now_ms;
+  flow->dns_only = target.port == 53;
   flow->key = make_key(origin, source, target);
   LocalFlow* raw = flow.get();
   by_key_.emplace(flow->key, raw);
@@ -59,7 +63,7 @@ std::vector<uint32_t> FlowTable::idle(uint64_t now_ms, uint64_t timeout_ms,
                                       uint64_t dns_timeout_ms) const {
   std::vector<uint32_t> out;
   for (const auto& [id, f] : by_id_) {
-    uint64_t limit = f->target.port == 53 ? dns_timeout_ms : timeout_ms;
+    uint64_t limit = f->dns_only ? dns_timeout_ms : timeout_ms;
     if (now_ms - f->last_active_ms >= limit) out.push_back(id);
   }
   return out;

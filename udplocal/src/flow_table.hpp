@@ -1,5 +1,11 @@
-// udp-local's flows: (origin, local source, target) ⇄ flow id. An origin is whatever
+// udp-local's flows: (origin, local source, mapping class) ⇄ flow id. An origin is whatever
 // received the datagram and will take the replies (a forward socket, a SOCKS5 association).
+//
+// A flow is one NAT mapping at the server (RFC 4787 endpoint-independent mapping): every IP
+// target an app source talks to shares it, so STUN, ICE and game clients see one external
+// address and port. The mapping class is therefore the target's address family, not the
+// target itself; a domain target is its own class (the server resolves a flow's name once,
+// and IPv4 and IPv6 need separate sockets anyway).
 #pragma once
 
 #include <cstdint>
@@ -27,8 +33,9 @@ struct LocalFlow {
   uint32_t id = 0;
   FlowOrigin* origin = nullptr;
   protocol::Address source;  // the local client
-  protocol::Address target;
+  protocol::Address target;  // the first target: OPEN_FLOW names it, DATA to it has no address
   uint64_t last_active_ms = 0;
+  bool dns_only = true;  // every datagram so far went to port 53: the short idle timeout
   uint64_t refused_until_ms = 0;  // the server refused it: drop until then
   std::string key;
 };

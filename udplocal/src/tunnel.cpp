@@ -376,10 +376,10 @@ void Tunnel::tick() {
   }
 }
 
-bool Tunnel::send_data(uint32_t flow_id, ByteView payload) {
+bool Tunnel::send_data(uint32_t flow_id, ByteView payload, const protocol::Address* to) {
   if (state_ == State::up) {
     uint8_t prefix[protocol::kMaxDataPrefix];
-    size_t n = protocol::encode_data_prefix(prefix, flow_id, nullptr, payload.size);
+    size_t n = protocol::encode_data_prefix(prefix, flow_id, to, payload.size);
     if (!stream_->write(ByteView(prefix, n), payload)) {
       stats_.drops_queue_full++;
       return false;
@@ -393,7 +393,8 @@ bool Tunnel::send_data(uint32_t flow_id, ByteView payload) {
     stats_.drops_link_down++;
     return false;
   }
-  queue_.push_back({flow_id, std::vector<uint8_t>(payload.data, payload.data + payload.size)});
+  queue_.push_back({flow_id, to != nullptr, to ? *to : protocol::Address{},
+                    std::vector<uint8_t>(payload.data, payload.data + payload.size)});
   queued_bytes_ += payload.size;
   return true;
 }
@@ -402,7 +403,8 @@ void Tunnel::flush_queue() {
   auto queue = std::move(queue_);
   queue_.clear();
   queued_bytes_ = 0;
-  for (const auto& q : queue) send_data(q.flow_id, ByteView(q.payload));
+  for (const auto& q : queue)
+    send_data(q.flow_id, ByteView(q.payload), q.has_address ? &q.address : nullptr);
 }
 
 void Tunnel::send_control(const protocol::Frame& frame) {

@@ -46,8 +46,10 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
   const protocol::SessionId& session_id() const { return session_id_; }
   const char* tag() const { return tag_; }
 
-  // A datagram for a flow: sent now when up, queued when down, false when dropped.
-  bool send_data(uint32_t flow_id, protocol::ByteView payload);
+  // A datagram for a flow (to `to` when given, else to the flow's target): sent now when up,
+  // queued when down, false when dropped.
+  bool send_data(uint32_t flow_id, protocol::ByteView payload,
+                 const protocol::Address* to = nullptr);
   // Control frames go out only when up (they are re-derived after a reconnect).
   void send_control(const protocol::Frame& frame);
 
@@ -109,6 +111,8 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
 
   struct Queued {
     uint32_t flow_id;
+    bool has_address;
+    protocol::Address address;
     std::vector<uint8_t> payload;
   };
   std::deque<Queued> queue_;

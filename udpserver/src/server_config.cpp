@@ -8,11 +8,12 @@ bool parse_server_config(const char* json, ServerConfig& out, std::string& error
   runtime::ConfigReader r(json);
   ServerConfig c;
   std::vector<std::string> listen, allow;
-  std::string psk_file, psk, level, egress, egress_socks5;
+  std::string psk_file, psk, level, egress, egress_socks5, filtering;
   constexpr uint64_t kDay = 86'400'000;
   bool ok = r.get_strings("listen", listen) && r.get_string("psk_file", psk_file) &&
             r.get_string("psk", psk) && r.get_strings("allow_targets", allow) &&
             r.get_string("egress", egress) && r.get_string("egress_socks5", egress_socks5) &&
+            r.get_string("nat_filtering", filtering) &&
             r.get_string("egress_socks5_username", c.egress_socks5_username) &&
             r.get_string("egress_socks5_password", c.egress_socks5_password) &&
             r.get_uint("flow_idle_timeout_ms", 100, kDay, c.flow_idle_timeout_ms) &&
@@ -70,6 +71,16 @@ bool parse_server_config(const char* json, ServerConfig& out, std::string& error
     c.egress_socks5 = *t.address;
   } else if (!egress.empty() && egress != "direct") {
     error = "\"egress\" must be \"direct\", \"socks5\" or \"tun2socks\"";
+    return false;
+  }
+  if (filtering == "address-dependent") {
+    c.filtering = ServerConfig::Filtering::address_dependent;
+  } else if (filtering == "address-and-port-dependent") {
+    c.filtering = ServerConfig::Filtering::address_and_port_dependent;
+  } else if (!filtering.empty() && filtering != "endpoint-independent") {
+    error =
+        "\"nat_filtering\" must be \"endpoint-independent\", \"address-dependent\" or "
+        "\"address-and-port-dependent\"";
     return false;
   }
   if (!psk_file.empty() && !psk.empty()) {

@@ -22,6 +22,14 @@ struct ServerConfig {
   enum class Egress { direct, socks5, tun2socks } egress = Egress::direct;
   protocol::Address egress_socks5;
   std::string egress_socks5_username, egress_socks5_password;
+  // Which datagrams from the internet reach a flow (RFC 4787 §5): from anyone (full cone, what
+  // STUN/ICE and games want); only from addresses the flow has sent to; only from address and
+  // port pairs it has sent to.
+  enum class Filtering {
+    endpoint_independent,
+    address_dependent,
+    address_and_port_dependent
+  } filtering = Filtering::endpoint_independent;
   uint64_t flow_idle_timeout_ms = 120'000;
   uint64_t dns_idle_timeout_ms = 15'000;  // flows to port 53
   uint64_t session_grace_ms = 120'000;  // a session without connection waits this long for a resume
@@ -53,7 +61,8 @@ struct ServerConfig {
 // Keys (all optional but "listen" and one of "psk_file"/"psk"):
 //   listen: "ADDR:PORT" or [..]       psk_file: path      psk: the key itself (embedding)
 //   allow_targets: ["CIDR", ..]       egress: "direct"|"socks5"|"tun2socks"  egress_socks5:
-//   "IP:PORT" egress_socks5_username, egress_socks5_password,               flow_idle_timeout_ms,
+//   "IP:PORT" nat_filtering: "endpoint-independent"|"address-dependent"|
+//   "address-and-port-dependent", egress_socks5_username, egress_socks5_password,               flow_idle_timeout_ms,
 //   dns_idle_timeout_ms, session_grace_ms, link_timeout_ms, handshake_timeout_ms,
 //   max_flows_per_session, flow_opens_per_second, max_sessions, max_pending_handshakes,
 //   max_pending_handshakes_per_source, max_connections, max_total_flows,

@@ -19,11 +19,13 @@ using protocol::ByteView;
 
 namespace {
 constexpr size_t kMaxWaitingDatagrams = 8;
+constexpr size_t kMaxContacted = 64;
 }
 
 ServerFlow::ServerFlow(Session& session, uint32_t id, const Address& target)
     : session_(session), id_(id), target_(target), socket_(session.server().loop(), *this) {
   last_active_ms_ = created_ms_ = session.server().loop().now_ms();
+  dns_only_ = target.port == 53;
 }
 
 ServerFlow::~ServerFlow() {
@@ -141,10 +143,54 @@ void ServerFlow::became_ready() {
 }
 
 void ServerFlow::on_association_datagram(const Address& source, ByteView payload) {
-  last_active_ms_ = session_.server().loop().now_ms();
   bool from_target = target_.is_ip() && source.type == target_ip_.type &&
                      source.port == target_ip_.port && source.ip == target_ip_.ip;
-  session_.deliver(*this, payload, from_target ? nullptr : &source);
+  if (from_target) {
+    last_active_ms_ = session_.server().loop().now_ms();
+    session_.deliver(*this, payload, nullptr);
+    return;
+  }
+  from_internet(payload, source);
+}
+
+void ServerFlow::from_internet(ByteView payload, const Address& source) {
+  // Unsolicited datagrams do not keep a mapping alive under the dependent modes: only what the
+  // app sent and what it asked for (RFC 4787 REQ-6 leaves this open; a port scan should not
+  // pin sockets).
+  if (!permitted(source)) {
+    session_.server().stats().drops_filtered++;
+    return;
+  }
+  last_active_ms_ = session_.server().loop().now_ms();
+  // The client names the source only when it is not the target it asked for (a name is
+  // never "the same": the client learns the address it resolved to).
+  session_.deliver(*this, payload, &source);
+}
+
+void ServerFlow::note_contacted(const Address& to) {
+  if (session_.server().config().filtering ==
+      ServerConfig::Filtering::endpoint_independent)
+    return;
+  for (const Address& a : contacted_) {
+    if (a.type == to.type && a.port == to.port && a.ip == to.ip) return;
+  }
+  if (contacted_.size() < kMaxContacted) {
+    contacted_.push_back(to);
+  } else {
+    contacted_[contacted_next_] = to;
+    contacted_next_ = (contacted_next_ + 1) % kMaxContacted;
+  }
+}
+
+bool ServerFlow::permitted(const Address& source) const {
+  auto mode = session_.server().config().filtering;
+  if (mode == ServerConfig::Filtering::endpoint_independent) return true;
+  bool with_port = mode == ServerConfig::Filtering::address_and_port_dependent;
+  auto matches = [&](const Address& a) {
+    return a.type == source.type && a.ip == source.ip && (!with_port || a.port == source.port);
+  };
+  if (target_ip_.is_ip() && target_ip_.port != 0 && matches(target_ip_)) return true;
+  return std::any_of(contacted_.begin(), contacted_.end(), matches);
 }
 
 void ServerFlow::on_association_foreign() {
@@ -189,6 +235,8 @@ void ServerFlow::send(ByteView payload, const Address* to) {
       st.drops_forbidden++;
       return;
     }
+    if (to->port != 53) dns_only_ = false;
+    note_contacted(*to);
   }
   if (via_tun2socks_) {
     if (!server.tun2socks_egress()->send(endpoint_, to ? *to : target_ip_, payload)) {
@@ -210,17 +258,15 @@ void ServerFlow::on_send_dropped(size_t count) {
 }
 
 void ServerFlow::on_datagram(ByteView payload, const struct sockaddr* from) {
-  last_active_ms_ = session_.server().loop().now_ms();
-  // The client names the source only when it is not the target it asked for (a name is
-  // never "the same": the client learns the address it resolved to).
   if (target_.is_ip() &&
       protocol::same_endpoint(from, reinterpret_cast<const sockaddr*>(&target_sa_))) {
+    last_active_ms_ = session_.server().loop().now_ms();
     session_.deliver(*this, payload, nullptr);
     return;
   }
   auto source = protocol::address_from_sockaddr(from);
   if (!source) return;
-  session_.deliver(*this, payload, &*source);
+  from_internet(payload, *source);
 }
 
 bool ServerFlow::bound_address(Address& out) const {

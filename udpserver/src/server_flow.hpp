@@ -1,6 +1,7 @@
-// One flow on the server: one UDP socket (one NAT binding, so targets see a stable source
-// port), the target it was opened for, and its activity clock. Replies from any address are
-// relayed (full-cone).
+// One flow on the server: one NAT mapping (RFC 4787) — one UDP socket, so every target the
+// client's app source talks to sees the same source address and port — the target it was
+// opened for, and its activity clock. Which senders may reach it is the server's filtering
+// mode: anyone (endpoint-independent, full cone) or only endpoints it has sent to.
 #pragma once
 
 #include <sys/socket.h>
@@ -36,7 +37,8 @@ class ServerFlow : public runtime::UdpSocket::Events,
 
   uint32_t id() const { return id_; }
   const protocol::Address& target() const { return target_; }
-  bool is_dns() const { return target_.port == 53; }
+  // Only DNS so far (the first target and every other on port 53): the short idle timeout.
+  bool is_dns() const { return dns_only_; }
   bool ready() const {
     return socket_.is_open() || (via_socks5_ && via_socks5_->ready()) || via_tun2socks_;
   }
@@ -73,6 +75,10 @@ class ServerFlow : public runtime::UdpSocket::Events,
   void on_association_foreign() override;
   void on_association_send_dropped(size_t count) override { on_send_dropped(count); }
   void on_send_dropped(size_t count) override;
+  // Filtering: remember where we sent; may `source` send to us?
+  void note_contacted(const protocol::Address& to);
+  bool permitted(const protocol::Address& source) const;
+  void from_internet(protocol::ByteView payload, const protocol::Address& source);
 
   Session& session_;
   uint32_t id_;
@@ -86,6 +92,11 @@ class ServerFlow : public runtime::UdpSocket::Events,
   bool ready_reported_ = false;
   uint64_t last_active_ms_ = 0;
   uint64_t created_ms_ = 0;
+  bool dns_only_ = false;
+  // Endpoints sent to other than the target, for the dependent filtering modes: the most
+  // recent kMaxContacted (a mapping talking to more peers forgets the oldest).
+  std::vector<protocol::Address> contacted_;
+  size_t contacted_next_ = 0;
   bool reopen_answered_ = false;
   uint64_t reopen_answered_ms_ = 0;
   ResolveRequest* resolving_ = nullptr;

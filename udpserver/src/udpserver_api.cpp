@@ -99,6 +99,7 @@ size_t udpserver_stats_json(const udpserver_stats* s, char* out, size_t cap) {
         .add("connections_refused", s->connections_refused)
         .add("log_lines_suppressed", s->log_lines_suppressed)
         .add("drops_not_from_relay", s->drops_not_from_relay)
+        .add("drops_filtered", s->drops_filtered)
         .copy_to(out, cap);
   } catch (...) {
     if (out && cap) *out = '\0';

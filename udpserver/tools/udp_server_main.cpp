@@ -15,6 +15,9 @@ const std::vector<CommandLineOption> kOptions = {
     {"--psk-file", "psk_file", Kind::string, "FILE", "the pre-shared key (at least 16 bytes)"},
     {"--allow-target", "allow_targets", Kind::string_list, "CIDR",
      "allow targets in an otherwise refused range, e.g. 127.0.0.0/8 (repeatable)"},
+    {"--nat-filtering", "nat_filtering", Kind::string, "MODE",
+     "who may send to a flow: endpoint-independent (default: anyone, full cone), "
+     "address-dependent or address-and-port-dependent (only those it sent to)"},
     {"--egress", "egress", Kind::string, "MODE",
      "direct (default: our own sockets), socks5 (each flow through a UDP ASSOCIATE) or "
      "tun2socks (IP packets through an in-process tun2socks, its UDP via SOCKS5)"},

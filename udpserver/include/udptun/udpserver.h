@@ -43,6 +43,8 @@ typedef struct udpserver_stats {
                                     from that address */
   uint64_t log_lines_suppressed; /* repeated log events folded into summary lines */
   uint64_t drops_not_from_relay; /* egress socks5: datagrams from anyone but the relay */
+  uint64_t drops_filtered;       /* from an endpoint the flow never sent to, under
+                                    address(-and-port)-dependent filtering */
 } udpserver_stats;
 
 typedef struct udpserver_callbacks {
