@@ -1,5 +1,6 @@
 // Either end may die at any moment; traffic must come back by itself. Assertions are on
 // what arrives at the target and back, never on log lines.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -52,6 +53,41 @@ static void test_local_killed_and_restarted_traffic_resumes(void**) {
   auto back = std::chrono::steady_clock::now();
   REQUIRE(fx.echo_eventually(client, "after restart", 10000), fx);
   std::fprintf(stderr, "    traffic resumed %lld ms after udp-local came back\n", ms_since(back));
+}
+
+// With a state directory, a udp-local killed -9 and started again resumes its session and
+// its flows: the target sees the same source port (the server kept the flow's socket).
+static void test_local_restarted_with_state_dir_keeps_source_port(void**) {
+  EchoServer target;
+  TunnelFixture fx;
+  REQUIRE(fx.start_server(), fx);
+  std::string state = fx.dir.path() + "/state";
+  mkdir(state.c_str(), 0700);
+  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port()), {"--state-dir", state}), fx);
+  UdpClient client;
+  REQUIRE(fx.echo_eventually(client, "before", 5000), fx);
+  uint16_t port_before = target.last_source_port();
+  struct stat st {};
+  REQUIRE(stat((state + "/udp-local.state").c_str(), &st) == 0 && (st.st_mode & 0777) == 0600,
+          fx);
+  for (int i = 0; i < 3; ++i) {
+    // Mid-traffic: datagrams in flight when it dies are lost, nothing else.
+    for (int j = 0; j < 20; ++j) client.send_to(fx.front(), "in flight", 9);
+    fx.local->kill9();
+    REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port()), {"--state-dir", state}),
+            fx);
+    auto back = std::chrono::steady_clock::now();
+    REQUIRE(fx.echo_eventually(client, "after restart " + std::to_string(i), 10000), fx);
+    std::fprintf(stderr, "    restart %d: traffic back %lld ms after udp-local came back\n", i,
+                 ms_since(back));
+    REQUIRE(target.last_source_port() == port_before, fx);
+  }
+  // A record that is not one (torn, or tampered with) is ignored: a new session, working.
+  fx.local->kill9();
+  fx.dir.write("state/udp-local.state", "udptun-local-state 1\nsession zz\n");
+  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port()), {"--state-dir", state}), fx);
+  REQUIRE(fx.echo_eventually(client, "after a bad record", 10000), fx);
+  REQUIRE(target.last_source_port() != port_before, fx);
 }
 
 static void test_orphaned_session_is_reaped(void**) {
@@ -144,6 +180,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_server_killed_and_restarted_traffic_resumes),
       cmocka_unit_test(test_local_killed_and_restarted_traffic_resumes),
+      cmocka_unit_test(test_local_restarted_with_state_dir_keeps_source_port),
       cmocka_unit_test(test_orphaned_session_is_reaped),
       cmocka_unit_test(test_link_cut_session_resumes_with_same_source_port),
       cmocka_unit_test(test_long_outage_then_back),

@@ -21,7 +21,8 @@ constexpr uint64_t kRefusedHoldMs = 5'000;  // a refused flow drops datagrams th
 Client::Client(LocalConfig config)
     : config_(std::move(config)),
       flows_(config_.max_flows),
-      tunnel_(loop_, log_, config_, stats_, *this) {
+      tunnel_(loop_, log_, config_, stats_, *this),
+      store_(config_.state_dir, log_) {
   log_.set_level(config_.log_level);
   if (config_.in_process) in_process_ = std::make_unique<InProcessFront>(*this);
 }
@@ -66,6 +67,7 @@ int Client::run(const udplocal_callbacks* cb, void* user) {
   if (rc != 0) {
     loop_.request_stop();  // the loop runs once to close what was opened, then returns
   } else {
+    restore_session();
     tunnel_.start();
     sweep_timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
     uv_timer_start(
@@ -120,6 +122,12 @@ void Client::submit(FlowOrigin* origin, const protocol::Address& source,
     }
     stats_.flows++;
     stats_.flows_opened++;
+    record_dirty_ = true;
+    // Recorded at once when that is cheap (no save within the last sweep interval), so a
+    // crash right after a first flow still keeps it; under churn, once per sweep.
+    if (store_.enabled() &&
+        (flows_.next_id() >= reserved_ids_until_ || now - saved_at_ms_ >= kSweepIntervalMs))
+      save_session();
     LOG_DEBUG(log_, tunnel_.tag(), "flow %u: %s -> %s", flow->id,
               protocol::format_address(source).c_str(), protocol::format_address(target).c_str());
     announce(*flow);
@@ -154,6 +162,7 @@ void Client::close_flow(uint32_t id, bool tell_server) {
   if (!flows_.by_id(id)) return;
   flows_.remove(id);
   stats_.flows--;
+  record_dirty_ = true;
   if (tell_server) tunnel_.send_control(protocol::CloseFlow{id, protocol::CloseReason::normal});
 }
 
@@ -175,7 +184,58 @@ void Client::count_dropped_deliveries(size_t count) {
   stats_.datagrams_down -= std::min<uint64_t>(stats_.datagrams_down, count);
 }
 
+void Client::restore_session() {
+  auto record = store_.load();
+  if (record) {
+    tunnel_.resume_session(record->session);
+    flows_.set_next_id(record->next_flow_id);
+    std::vector<FlowOrigin*> origins;
+    for (auto& f : forwards_) origins.push_back(f.get());
+    if (in_process_) origins.push_back(in_process_.get());
+    uint64_t now = loop_.now_ms();
+    size_t restored = 0;
+    for (const auto& rf : record->flows) {
+      FlowOrigin* origin = nullptr;
+      for (FlowOrigin* o : origins) {
+        if (o->persistent_name() == rf.origin) origin = o;
+      }
+      if (origin && flows_.restore(origin, rf.id, rf.source, rf.target, now)) {
+        stats_.flows++;
+        restored++;
+      } else {
+        stale_ids_.push_back(rf.id);
+      }
+    }
+    LOG_INFO(log_, tunnel_.tag(), "resuming the session recorded in %s: %zu flows restored, %zu gone",
+             store_.path().c_str(), restored, stale_ids_.size());
+  }
+  save_session();  // the session id and the id reservation are on disk before any flow
+  saved_at_ms_ = 0;  // so the first flow is recorded at once
+}
+
+void Client::save_session() {
+  if (!store_.enabled()) return;
+  protocol::SessionRecord record;
+  record.session = tunnel_.session_id();
+  uint64_t reserve = static_cast<uint64_t>(flows_.next_id()) + SessionStore::kReservedIds;
+  record.next_flow_id = static_cast<uint32_t>(std::min<uint64_t>(reserve, UINT32_MAX));
+  flows_.for_each([&](LocalFlow& f) {
+    if (record.flows.size() >= protocol::kMaxRecordedFlows) return;
+    std::string origin = f.origin->persistent_name();
+    if (!origin.empty()) record.flows.push_back({f.id, std::move(origin), f.source, f.target});
+  });
+  saved_at_ms_ = loop_.now_ms();
+  if (store_.save(record)) {
+    reserved_ids_until_ = record.next_flow_id;
+    record_dirty_ = false;
+  }
+}
+
 void Client::on_tunnel_up(bool resumed) {
+  // Flows the earlier process had and this one cannot restore: the server frees them now.
+  for (uint32_t id : stale_ids_)
+    tunnel_.send_control(protocol::CloseFlow{id, protocol::CloseReason::normal});
+  stale_ids_.clear();
   // Every flow is announced again, resumed or not: an OPEN_FLOW lost with the old connection
   // would otherwise leave the server without the flow. The server keeps an existing flow's
   // socket (and so its source port) when it sees the same id again.
@@ -210,6 +270,7 @@ void Client::on_tunnel_frame(const protocol::Frame& frame) {
 }
 
 void Client::sweep() {
+  if (record_dirty_) save_session();
   if (socks5_) socks5_->sweep(loop_.now_ms());
   auto idle =
       flows_.idle(loop_.now_ms(), config_.flow_idle_timeout_ms, config_.dns_idle_timeout_ms);
@@ -242,6 +303,7 @@ void Client::snapshot(udplocal_stats* out) {
 
 void Client::shutdown() {
   LOG_INFO(log_, tunnel_.tag(), "stopping");
+  save_session();  // before the fronts close their flows: a restart resumes them
   sweep_timer_.close();
   stats_timer_.close();
   tunnel_.stop();

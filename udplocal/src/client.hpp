@@ -8,6 +8,7 @@
 
 #include "flow_table.hpp"
 #include "local_config.hpp"
+#include "session_store.hpp"
 #include "tunnel.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/instance_host.hpp"
@@ -59,11 +60,18 @@ class Client : public runtime::InstanceHost<udplocal_callbacks>, public Tunnel::
   void publish_stats();
   void shutdown();
   void report_session(bool up, bool resumed);
+  void restore_session();
+  void save_session();
 
   LocalConfig config_;
   udplocal_stats stats_{};
   FlowTable flows_;
   Tunnel tunnel_;
+  SessionStore store_;
+  bool record_dirty_ = false;
+  uint64_t saved_at_ms_ = 0;
+  uint64_t reserved_ids_until_ = 0;  // the record on disk reserves flow ids below this
+  std::vector<uint32_t> stale_ids_;  // recorded flows whose origin is gone: closed at the server
   std::vector<std::unique_ptr<ForwardFront>> forwards_;
   std::unique_ptr<Socks5Front> socks5_;
   std::unique_ptr<InProcessFront> in_process_;  // created with the Client: submit may race start

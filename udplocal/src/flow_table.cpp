@@ -33,8 +33,14 @@ uint32_t FlowTable::next_free_id() {
 LocalFlow* FlowTable::create(FlowOrigin* origin, const Address& source, const Address& target,
                              uint64_t now_ms) {
   if (full()) return nullptr;
+  return restore(origin, next_free_id(), source, target, now_ms);
+}
+
+LocalFlow* FlowTable::restore(FlowOrigin* origin, uint32_t id, const Address& source,
+                              const Address& target, uint64_t now_ms) {
+  if (full() || id == 0 || by_id_.count(id) || find(origin, source, target)) return nullptr;
   auto flow = std::make_unique<LocalFlow>();
-  flow->id = next_free_id();
+  flow->id = id;
   flow->origin = origin;
   flow->source = source;
   flow->target = target;

@@ -27,6 +27,10 @@ class FlowOrigin {
   // A reply for one of this origin's flows, from `source` (the target or another address).
   virtual void deliver(LocalFlow& flow, protocol::ByteView payload,
                        const protocol::Address& source) = 0;
+  // A name that means the same origin in the next process (a forward's listen address), so
+  // its flows can be recorded and restored after a restart; empty when it does not outlive
+  // us (a SOCKS5 association).
+  virtual std::string persistent_name() const { return {}; }
 };
 
 struct LocalFlow {
@@ -49,6 +53,11 @@ class FlowTable {
   // nullptr when the table is full.
   LocalFlow* create(FlowOrigin* origin, const protocol::Address& source,
                     const protocol::Address& target, uint64_t now_ms);
+  // A flow recorded by an earlier process, under its old id. nullptr when full or taken.
+  LocalFlow* restore(FlowOrigin* origin, uint32_t id, const protocol::Address& source,
+                     const protocol::Address& target, uint64_t now_ms);
+  uint32_t next_id() const { return next_id_; }
+  void set_next_id(uint32_t id) { next_id_ = id; }
   LocalFlow* by_id(uint32_t id);
   void remove(uint32_t id);
   size_t size() const { return by_id_.size(); }

@@ -37,4 +37,10 @@ void ForwardFront::on_send_dropped(size_t count) {
   client_.count_dropped_deliveries(count);
 }
 
+std::string ForwardFront::persistent_name() const {
+  // An ephemeral port is another socket after a restart: nothing to restore.
+  if (rule_.listen.port == 0) return {};
+  return "forward:" + protocol::format_address(rule_.listen);
+}
+
 }  // namespace udptun::local

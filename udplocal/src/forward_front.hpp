@@ -19,6 +19,7 @@ class ForwardFront : public runtime::UdpSocket::Events, public FlowOrigin {
 
   void deliver(LocalFlow& flow, protocol::ByteView payload,
                const protocol::Address& source) override;
+  std::string persistent_name() const override;
 
  private:
   void on_datagram(protocol::ByteView payload, const struct sockaddr* from) override;

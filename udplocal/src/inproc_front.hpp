@@ -34,6 +34,7 @@ class InProcessFront : public FlowOrigin {
 
   void deliver(LocalFlow& flow, protocol::ByteView payload,
                const protocol::Address& source) override;
+  std::string persistent_name() const override { return "in-process"; }
 
  private:
   static void on_wake(uv_async_t* a);

@@ -47,7 +47,8 @@ bool parse_local_config(const char* json, LocalConfig& out, std::string& error) 
             r.get_uint("link_down_queue_bytes", 0, 1u << 30, c.link_down_queue_bytes) &&
             r.get_uint("max_queued_bytes", 65'536, 1u << 30, c.max_queued_bytes) &&
             r.get_uint("stats_interval_ms", 100, kDay, c.stats_interval_ms) &&
-            r.get_string("log_level", level) && r.no_unknown_keys();
+            r.get_string("state_dir", c.state_dir) && r.get_string("log_level", level) &&
+            r.no_unknown_keys();
   if (!ok) {
     error = r.error();
     return false;

@@ -39,6 +39,9 @@ struct LocalConfig {
   uint64_t link_down_queue_bytes = 1u << 20;
   uint64_t max_queued_bytes = 4u << 20;
   uint64_t stats_interval_ms = 1'000;
+  // Where the session record lives (udp-local.state, mode 0600), so a restarted instance
+  // resumes its server session and flows; empty: the session lives as long as the process.
+  std::string state_dir;
   runtime::LogLevel log_level = runtime::LogLevel::info;
 };
 

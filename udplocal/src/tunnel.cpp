@@ -38,6 +38,13 @@ Tunnel::Tunnel(runtime::EventLoop& loop, runtime::Logger& log, const LocalConfig
                 session_id_[2], session_id_[3]);
 }
 
+void Tunnel::resume_session(const protocol::SessionId& id) {
+  session_id_ = id;
+  has_session_ = true;
+  std::snprintf(tag_, sizeof tag_, "s=%02x%02x%02x%02x", session_id_[0], session_id_[1],
+                session_id_[2], session_id_[3]);
+}
+
 Tunnel::~Tunnel() {
   if (resolving_) resolving_->owner = nullptr;
 }

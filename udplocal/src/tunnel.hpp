@@ -44,6 +44,8 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
   // Says goodbye (GOAWAY) if up and closes; no reconnect after it.
   void stop();
   const protocol::SessionId& session_id() const { return session_id_; }
+  // Before start: continue a session an earlier process had (its record was read back).
+  void resume_session(const protocol::SessionId& id);
   const char* tag() const { return tag_; }
 
   // A datagram for a flow (to `to` when given, else to the flow's target): sent now when up,

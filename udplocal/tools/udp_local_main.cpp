@@ -47,6 +47,9 @@ const std::vector<CommandLineOption> kOptions = {
      "... and at most these many bytes (default 1048576)"},
     {"--max-queued-bytes", "max_queued_bytes", Kind::integer, "BYTES",
      "TCP output queue; datagrams beyond it are dropped (default 4194304)"},
+    {"--state-dir", "state_dir", Kind::string, "DIR",
+     "keep the session record here (udp-local.state): a restart resumes the session and its "
+     "flows, which keep their server-side ports"},
 };
 
 }  // namespace

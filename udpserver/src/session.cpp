@@ -65,6 +65,12 @@ void Session::on_frame(const protocol::Frame& frame) {
 }
 
 void Session::open_flow(const protocol::OpenFlow& open) {
+  auto existing = flows_.find(open.flow_id);
+  if (existing != flows_.end() && existing->second->target() != open.target) {
+    // The id names another flow now (a restarted client that lost its last flows reuses
+    // ids the record did not know of): the old mapping ends, the new one starts clean.
+    close_flow(open.flow_id, protocol::CloseReason::normal, false);
+  }
   if (flows_.count(open.flow_id)) {
     // A client re-opening a flow it has (e.g. after a resume it was unsure of): keep the
     // socket, so the target still sees the same source port, and confirm it — once per

@@ -1,0 +1,127 @@
+#include "udptun/protocol/session_record.hpp"
+
+#include <cstdio>
+
+namespace udptun::protocol {
+
+namespace {
+
+constexpr std::string_view kRecordHeader = "udptun-local-state 1";
+
+bool valid_origin(std::string_view o) {
+  if (o.empty() || o.size() > 300) return false;
+  for (char c : o) {
+    if (c <= ' ' || c > '~') return false;
+  }
+  return true;
+}
+
+std::vector<std::string_view> split_words(std::string_view line) {
+  std::vector<std::string_view> words;
+  size_t i = 0;
+  while (i < line.size()) {
+    size_t j = line.find(' ', i);
+    if (j == std::string_view::npos) j = line.size();
+    words.push_back(line.substr(i, j - i));
+    i = j + 1;
+  }
+  return words;
+}
+
+bool parse_u32(std::string_view s, uint32_t& out) {
+  if (s.empty() || s.size() > 10) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v > UINT32_MAX) return false;
+  out = static_cast<uint32_t>(v);
+  return true;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+}  // namespace
+
+std::string encode_session_record(const SessionRecord& r) {
+  std::string out(kRecordHeader);
+  out += "\nsession ";
+  char hex[3];
+  for (uint8_t b : r.session) {
+    std::snprintf(hex, sizeof hex, "%02x", b);
+    out += hex;
+  }
+  out += "\nnext-flow " + std::to_string(r.next_flow_id) + "\n";
+  size_t n = 0;
+  for (const auto& f : r.flows) {
+    if (++n > kMaxRecordedFlows) break;
+    out += "flow " + std::to_string(f.id) + " " + f.origin + " " + format_address(f.source) +
+           " " + format_address(f.target) + "\n";
+  }
+  return out;
+}
+
+bool decode_session_record(std::string_view text, SessionRecord& out, std::string& error) {
+  if (text.size() > kMaxSessionRecordBytes) {
+    error = "larger than a session record can be";
+    return false;
+  }
+  SessionRecord r;
+  bool have_session = false, have_next = false;
+  size_t line_no = 0, pos = 0;
+  auto fail = [&](const char* why) {
+    error = "line " + std::to_string(line_no) + ": " + why;
+    return false;
+  };
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) return fail("no newline at the end (a torn write?)");
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (line_no == 1) {
+      if (line != kRecordHeader) return fail("not a udp-local state file of this version");
+      continue;
+    }
+    auto w = split_words(line);
+    if (w.size() == 2 && w[0] == "session") {
+      if (have_session || w[1].size() != 32) return fail("bad session line");
+      for (size_t i = 0; i < 16; ++i) {
+        int hi = hex_value(w[1][2 * i]), lo = hex_value(w[1][2 * i + 1]);
+        if (hi < 0 || lo < 0) return fail("bad session id");
+        r.session[i] = static_cast<uint8_t>(hi << 4 | lo);
+      }
+      have_session = true;
+    } else if (w.size() == 2 && w[0] == "next-flow") {
+      if (have_next || !parse_u32(w[1], r.next_flow_id) || r.next_flow_id == 0)
+        return fail("bad next-flow line");
+      have_next = true;
+    } else if (w.size() == 5 && w[0] == "flow") {
+      if (r.flows.size() >= kMaxRecordedFlows) return fail("too many flows");
+      SessionRecord::Flow f;
+      if (!parse_u32(w[1], f.id) || f.id == 0) return fail("bad flow id");
+      if (!valid_origin(w[2])) return fail("bad flow origin");
+      f.origin = std::string(w[2]);
+      auto source = parse_address_text(w[3]);
+      auto target = parse_address_text(w[4]);
+      if (!source.address || !source.address->is_ip()) return fail("bad flow source");
+      if (!target.address || target.address->port == 0) return fail("bad flow target");
+      f.source = *source.address;
+      f.target = *target.address;
+      r.flows.push_back(std::move(f));
+    } else {
+      return fail("unknown line");
+    }
+  }
+  if (line_no == 0) return fail("empty");
+  if (!have_session || !have_next) return fail("no session or next-flow line");
+  out = std::move(r);
+  return true;
+}
+
+}  // namespace udptun::protocol

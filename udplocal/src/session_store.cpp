@@ -1,0 +1,46 @@
+#include "session_store.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "udptun/runtime/small_file.hpp"
+
+namespace udptun::local {
+
+SessionStore::SessionStore(std::string state_dir, runtime::Logger& log) : log_(log) {
+  if (!state_dir.empty()) path_ = state_dir + "/udp-local.state";
+}
+
+std::optional<protocol::SessionRecord> SessionStore::load() {
+  if (!enabled()) return std::nullopt;
+  struct stat st {};
+  if (stat(path_.c_str(), &st) != 0 && errno == ENOENT) return std::nullopt;  // first start
+  runtime::FileLimits limits;
+  limits.max_bytes = protocol::kMaxSessionRecordBytes;
+  std::string text, error;
+  if (!runtime::read_small_file(path_, limits, text, error)) {
+    LOG_WARN(log_, "", "session record not used: %s", error.c_str());
+    return std::nullopt;
+  }
+  protocol::SessionRecord record;
+  if (!protocol::decode_session_record(text, record, error)) {
+    LOG_WARN(log_, "", "session record %s not used: %s", path_.c_str(), error.c_str());
+    return std::nullopt;
+  }
+  return record;
+}
+
+bool SessionStore::save(const protocol::SessionRecord& record) {
+  if (!enabled()) return true;
+  std::string error;
+  // No fsync: losing the record in a power cut costs a new session, not correctness.
+  if (!runtime::replace_small_file(path_, protocol::encode_session_record(record), false, error)) {
+    LOG_WARN(log_, "", "cannot save the session record: %s", error.c_str());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace udptun::local

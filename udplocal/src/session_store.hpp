@@ -1,0 +1,33 @@
+// udp-local's session record on disk (STATE_DIR/udp-local.state): read once at start, written
+// when the flows changed (at most once per sweep), when flow ids run past what the record
+// reserves, and at stop. A kill -9 loses at most the last sweep's new flows; their ids are
+// never reused, because the record reserves ids ahead of the ones in use.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "udptun/protocol/session_record.hpp"
+#include "udptun/runtime/log.hpp"
+
+namespace udptun::local {
+
+class SessionStore {
+ public:
+  // How many flow ids past the highest in use a record reserves.
+  static constexpr uint32_t kReservedIds = 1u << 16;
+
+  SessionStore(std::string state_dir, runtime::Logger& log);
+  bool enabled() const { return !path_.empty(); }
+  const std::string& path() const { return path_; }
+  // The record an earlier process left, if any and if sound (a defect is logged and the
+  // record ignored: a new session is not worse than a wrong one).
+  std::optional<protocol::SessionRecord> load();
+  bool save(const protocol::SessionRecord& record);
+
+ private:
+  std::string path_;
+  runtime::Logger& log_;
+};
+
+}  // namespace udptun::local
