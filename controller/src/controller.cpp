@@ -119,6 +119,53 @@ bool Controller::prepare_state_dir(std::string& error) {
   return true;
 }
 
+std::string Controller::service_state_dir(const std::string& name,
+                                          const std::optional<Credentials>& run_as,
+                                          std::string& error) {
+  // The service user must reach its own directory without seeing the rest: the state
+  // directory and services/ are traversable (x) but not listable or writable by others.
+  const std::string base = config_.state_dir + "/services";
+  if (mkdir(base.c_str(), 0711) != 0 && errno != EEXIST) {
+    error = "cannot create " + base + ": " + std::strerror(errno);
+    return {};
+  }
+  struct stat st {};
+  if (lstat(base.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+      (st.st_mode & (S_IWGRP | S_IWOTH))) {
+    error = base + " must be a directory of the controller's user, writable by it alone";
+    return {};
+  }
+  if (run_as) {
+    struct stat top {};
+    if (stat(config_.state_dir.c_str(), &top) != 0 ||
+        chmod(config_.state_dir.c_str(), (top.st_mode & 07755) | 0011) != 0 ||
+        chmod(base.c_str(), 0711) != 0) {
+      error = "cannot make " + base + " traversable: " + std::strerror(errno);
+      return {};
+    }
+  }
+  const std::string dir = base + "/" + name;
+  if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    error = "cannot create " + dir + ": " + std::strerror(errno);
+    return {};
+  }
+  if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    error = dir + " is not a directory";
+    return {};
+  }
+  uid_t uid = run_as ? run_as->uid : geteuid();
+  gid_t gid = run_as ? run_as->gid : getegid();
+  if ((st.st_uid != uid || st.st_gid != gid) && lchown(dir.c_str(), uid, gid) != 0) {
+    error = "cannot give " + dir + " to its service: " + std::strerror(errno);
+    return {};
+  }
+  if (chmod(dir.c_str(), 0700) != 0) {
+    error = "cannot restrict " + dir + ": " + std::strerror(errno);
+    return {};
+  }
+  return dir;
+}
+
 bool Controller::listen(std::string& error) {
   if (!config_.socket_group.empty()) {
     group* g = getgrnam(config_.socket_group.c_str());

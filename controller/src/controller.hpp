@@ -75,6 +75,11 @@ class Controller {
  private:
   bool listen(std::string& error);
   bool prepare_state_dir(std::string& error);
+  // STATE_DIR/services/NAME, owned by the user the service runs as (mode 0700): where a
+  // built-in keeps what must outlive its process (udp-local's session record). Empty with
+  // `error` when it cannot be made safely.
+  std::string service_state_dir(const std::string& name, const std::optional<Credentials>& run_as,
+                                std::string& error);
   void shutdown();
   // Supervisor events: to subscribers, and into the tunnel's connection status.
   void service_event(const std::string& event, const std::string& name, const std::string& detail);

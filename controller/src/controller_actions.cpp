@@ -85,6 +85,14 @@ std::string Controller::launch(const std::string& name, const LaunchPlan& plan) 
       command.insert(command.end(), {"--config", "/dev/stdin"});
     }
     command.insert(command.end(), plan.argv.begin(), plan.argv.end());
+    if (plan.builtin == "udp-local" || plan.builtin == "tun2socks") {
+      // Its session record lives here, so a restart (ours, or after a crash) resumes the
+      // session and keeps the flows' server-side ports.
+      std::string error;
+      std::string dir = service_state_dir(name, options.run_as, error);
+      if (dir.empty()) return error;
+      command.insert(command.end(), {"--state-dir", dir});
+    }
     std::string tun_name = plan.tun;
     if (tun_name.empty() && plan.builtin == "tun2socks" && plan.trusted)
       tun_name = tun_in_config_file(plan.argv);

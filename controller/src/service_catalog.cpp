@@ -26,6 +26,7 @@ std::string builtin_flags(const std::string& builtin, const cJSON* args, LaunchP
     const std::string& f = flags[i];
     if (f == "--stats-fd" || f == "--tun-fd")
       return f + " is the controller's to give (it passes the descriptors itself)";
+    if (f == "--state-dir") return f + " is the controller's to give (STATE_DIR/services/NAME)";
     if (builtin == "tun2socks" && f == "--tun" && i + 1 < flags.size()) {
       plan.tun = flags[++i];
       continue;
@@ -61,7 +62,8 @@ bool valid_device_name(const std::string& n) {
 }  // namespace
 
 bool valid_service_name(const std::string& name) {
-  return !name.empty() && name.size() <= 64 &&
+  // It names a directory (STATE_DIR/services/NAME): never "." or "..".
+  return !name.empty() && name.size() <= 64 && name[0] != '.' &&
          name.find_first_not_of(
              "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
              std::string::npos;
@@ -83,7 +85,7 @@ bool ServiceCatalog::load(const cJSON* services, std::string& error) {
       error = "service \"" + name + "\": " + why;
       return false;
     };
-    if (!valid_service_name(name)) return fail("not a valid name (letters, digits, . _ -)");
+    if (!valid_service_name(name)) return fail("not a valid name (letters, digits, . _ -, not starting with .)");
     if (!cJSON_IsObject(s)) return fail("must be an object");
     const cJSON* k;
     cJSON_ArrayForEach(k, s) {
@@ -147,7 +149,7 @@ std::string ServiceCatalog::plan_start(const cJSON* params, PeerRole role, Launc
   if (!cJSON_IsString(name_item) || !*name_item->valuestring)
     return "parameter \"name\" (a string) is required";
   std::string name = name_item->valuestring;
-  if (!valid_service_name(name)) return "\"name\" must be 1-64 letters, digits, '.', '_' or '-'";
+  if (!valid_service_name(name)) return "\"name\" must be 1-64 letters, digits, '.', '_' or '-', not starting with '.'";
   const cJSON* argv = param("argv");
   const cJSON* args = param("args");
   const cJSON* config = param("config");

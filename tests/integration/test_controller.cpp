@@ -129,6 +129,9 @@ static void test_every_bad_request_is_answered(void**) {
       {R"({"action":"start","parameters":{"name":"udp-local","mode":"thread"}})", "\"mode\""},
       {R"({"action":"start","parameters":{"name":"x","mode":"inproc","config":{}}})", "in-process"},
       {R"({"action":"stats","parameters":{"name":7}})", "\"name\""},
+      {R"({"action":"start","parameters":{"name":"udp-local","args":["--state-dir","/tmp"]}})",
+       "controller's to give"},
+      {R"({"action":"start","parameters":{"name":"..","argv":["/bin/true"]}})", "\"name\""},
       {R"({"action":"stop","parameters":{"name":"nobody"}})", "no such service"},
       {R"({"action":"configureRouting","parameters":{"proxyIp":"203.0.113.1","routerIp":"bad"}})",
        "\"routerIp\""},
@@ -293,6 +296,32 @@ static void test_builtin_services_report_stats(void**) {
   }
   assert_true(local_up);
   assert_true(server_up);
+  // udp-local got a state directory of its own, and keeps its session record there: killed,
+  // restarted by the controller, it resumes the session and the flow keeps its server-side
+  // port.
+  struct stat st {};
+  std::string dir = c.state + "/services/udp-local";
+  assert_int_equal(stat(dir.c_str(), &st), 0);
+  assert_int_equal(st.st_mode & 0777, 0700);
+  assert_int_equal(access((dir + "/udp-local.state").c_str(), R_OK), 0);
+  uint16_t port_before = echo.last_source_port();
+  r = cmd.ask(R"({"action":"status"})");
+  int pid = cJSON_GetObjectItem(service(r, "udp-local"), "pid")->valueint;
+  cJSON_Delete(r);
+  assert_true(pid > 0);
+  kill(pid, SIGKILL);
+  assert_true(harness::eventually(
+      [&] {
+        cJSON* s = cmd.ask(R"({"action":"status"})");
+        cJSON* p = cJSON_GetObjectItem(service(s, "udp-local"), "pid");
+        bool again = cJSON_IsNumber(p) && p->valueint > 0 && p->valueint != pid;
+        cJSON_Delete(s);
+        return again;
+      },
+      5000));
+  assert_true(harness::eventually(
+      [&] { return app.echo(harness::loopback(AF_INET, forward_port), "after", 200); }, 5000));
+  assert_int_equal(echo.last_source_port(), port_before);
 }
 
 // "mode":"inproc": the libraries inside the controller, the same tunnel, the same status and

@@ -13,7 +13,7 @@ namespace udptun::t2s {
 bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string& error) {
   runtime::ConfigReader r(json);
   Tun2SocksConfig c;
-  std::string device, socks5, udp, level, udp_local_file, udp_local_json, udp_socks5;
+  std::string device, socks5, udp, level, udp_local_file, udp_local_json, udp_socks5, state_dir;
   std::vector<uint64_t> drop_ports;
   uint64_t tun_fd = UINT64_MAX, mtu = 1500;
   bool ok = r.get_string("tun", c.tun_name) && r.get_uint("tun_fd", 0, 1'000'000, tun_fd) &&
@@ -27,6 +27,7 @@ bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string&
             r.get_uint("tcp_connect_timeout_ms", 100, 600'000, c.tcp_connect_timeout_ms) &&
             r.get_uint("stats_interval_ms", 100, 86'400'000, c.stats_interval_ms) &&
             r.get_bool("answer_ping", c.answer_ping) && r.get_string("log_level", level) &&
+            r.get_string("state_dir", state_dir) &&
             r.no_unknown_keys();
   if (!ok) {
     error = r.error();
@@ -93,6 +94,9 @@ bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string&
     }
     cJSON_DeleteItemFromObjectCaseSensitive(o, "in_process");
     cJSON_AddBoolToObject(o, "in_process", 1);
+    // Ours is the in-process udp-local's too (its session record), unless it names its own.
+    if (!state_dir.empty() && !cJSON_GetObjectItemCaseSensitive(o, "state_dir"))
+      cJSON_AddStringToObject(o, "state_dir", state_dir.c_str());
     char* text = cJSON_PrintUnformatted(o);
     c.udp_local_config = text ? text : "{}";
     cJSON_free(text);

@@ -27,6 +27,8 @@ const std::vector<CommandLineOption> kOptions = {
      "UDP through this SOCKS5 server (implies --udp socks5; default server: --socks5)"},
     {"--udp-local", "udp_local_config", Kind::string, "CONFIG.json",
      "the in-process udp-local's configuration (implies --udp udp-local)"},
+    {"--state-dir", "state_dir", Kind::string, "DIR",
+     "the in-process udp-local keeps its session record here (resumed after a restart)"},
     {"--drop-udp-port", "drop_udp_ports", Kind::integer_list, "PORT",
      "drop UDP to this port, e.g. 443 to push QUIC back to TCP (repeatable)"},
     {"--no-answer-ping", "answer_ping", Kind::clear_flag, "",
