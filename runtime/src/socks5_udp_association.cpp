@@ -19,7 +19,8 @@ Socks5UdpAssociation::Socks5UdpAssociation(EventLoop& loop, Events& events, cons
       username_(std::move(username)),
       password_(std::move(password)),
       control_(loop, *this, 64 * 1024),
-      relay_socket_(loop, *this) {}
+      relay_socket_(loop, *this),
+      loop_(loop) {}
 
 Socks5UdpAssociation::~Socks5UdpAssociation() {
   close();
@@ -104,11 +105,24 @@ void Socks5UdpAssociation::on_datagram(ByteView payload, const struct sockaddr* 
     return;
   }
   auto h = socks5::decode_udp_header(payload);
-  if (!h.ok() || h.value.fragment != 0 || !h.value.address.is_ip()) {
+  if (!h.ok() || !h.value.address.is_ip()) {
     events_.on_association_garbage();
     return;
   }
-  events_.on_association_datagram(h.value.address, h.value.payload);
+  if (h.value.fragment == 0 && !reassembler_) {
+    events_.on_association_datagram(h.value.address, h.value.payload);
+    return;
+  }
+  if (!reassembler_) {
+    socks5::ReassemblyCounters* counters = events_.reassembly_counters();
+    // The timer is lazy (checked at each fragment): a stale sequence holds at most one
+    // datagram's bytes until the next fragment or the association's end.
+    reassembler_ = std::make_unique<socks5::Reassembler>(protocol::kMaxDatagram,
+                                                         socks5::Reassembler::kMinTimeoutMs,
+                                                         counters ? *counters : uncounted_);
+  }
+  auto whole = reassembler_->add(h.value, loop_.now_ms());
+  if (whole.complete) events_.on_association_datagram(whole.address, whole.payload);
 }
 
 void Socks5UdpAssociation::fail(const char* why) {

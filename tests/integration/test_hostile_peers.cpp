@@ -561,7 +561,8 @@ struct EchoingSocks5 {
   std::atomic<bool> stop{false};
   std::vector<int> held;
   std::thread thread;
-  EchoingSocks5() {
+  bool fragment_replies = false;  // echo each datagram as three RFC 1928 fragments
+  explicit EchoingSocks5(bool fragments = false) : fragment_replies(fragments) {
     listen_fd = listening_tcp(port);
     relay_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
     sockaddr_storage r = harness::loopback(AF_INET, 0);
@@ -599,7 +600,18 @@ struct EchoingSocks5 {
       socklen_t len = sizeof from;
       uint8_t d[2048];
       ssize_t n = recvfrom(relay_fd, d, sizeof d, 0, reinterpret_cast<sockaddr*>(&from), &len);
-      if (n > 0) {
+      if (n > 10 && fragment_replies) {
+        association_port = ntohs(from.sin_port);
+        size_t body = static_cast<size_t>(n) - 10, third = body / 3;
+        size_t cut[4] = {0, third, 2 * third, body};
+        for (int k = 0; k < 3; ++k) {
+          uint8_t f[2048];
+          std::memcpy(f, d, 10);
+          f[2] = static_cast<uint8_t>((k + 1) | (k == 2 ? 0x80 : 0));
+          std::memcpy(f + 10, d + 10 + cut[k], cut[k + 1] - cut[k]);
+          sendto(relay_fd, f, 10 + cut[k + 1] - cut[k], 0, reinterpret_cast<sockaddr*>(&from), len);
+        }
+      } else if (n > 0) {
         association_port = ntohs(from.sin_port);
         sendto(relay_fd, d, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), len);
       }
@@ -652,6 +664,24 @@ static void test_injected_relay_datagrams_are_dropped(void**) {
       harness::eventually([&] { return fx.server_counter("drops_not_from_relay") >= 20; }, 3000),
       fx);
   REQUIRE(app.echo(fx.front(), "still through the relay", 2000), fx);
+}
+
+// A SOCKS5 egress relay that fragments its replies (RFC 1928 §7): the server reassembles
+// them, and the app gets each reply whole.
+static void test_fragmented_relay_replies_are_reassembled(void**) {
+  EchoingSocks5 socks(true);
+  EchoServer unused;
+  TunnelFixture fx;
+  REQUIRE(fx.start_server(
+              {"--egress", "socks5", "--egress-socks5", harness::endpoint(AF_INET, socks.port)}),
+          fx);
+  REQUIRE(fx.start_local(harness::endpoint(AF_INET, unused.port())), fx);
+  UdpClient app;
+  REQUIRE(fx.echo_eventually(app, "a reply in three fragments", 5000), fx);
+  for (int i = 0; i < 10; ++i)
+    REQUIRE(app.echo(fx.front(), "fragmented " + std::to_string(i), 2000), fx);
+  REQUIRE(harness::eventually([&] { return fx.server_counter("egress_reassembled") >= 11; }, 3000),
+          fx);
 }
 
 // Past the server's total of flows, new flows are refused and counted; flows that exist go
@@ -713,6 +743,7 @@ int main(void) {
       cmocka_unit_test(test_handshake_flood_from_one_source),
       cmocka_unit_test(test_replayed_hello_is_refused_everywhere),
       cmocka_unit_test(test_injected_relay_datagrams_are_dropped),
+      cmocka_unit_test(test_fragmented_relay_replies_are_reassembled),
       cmocka_unit_test(test_total_flow_cap),
       cmocka_unit_test(test_peer_text_is_escaped_in_the_log),
   };

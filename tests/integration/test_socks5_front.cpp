@@ -217,7 +217,7 @@ static void test_refusals(void**) {
   REQUIRE(c.request(0x03, any, 0) == 0x00, fx);
 }
 
-static void test_foreign_and_fragmented_datagrams_dropped(void**) {
+static void test_foreign_datagrams_dropped(void**) {
   EchoServer target;
   Socks5Fixture fx;
   REQUIRE(fx.start(), fx);
@@ -236,8 +236,6 @@ static void test_foreign_and_fragmented_datagrams_dropped(void**) {
   UdpClient stranger;
   auto d = socks5_udp_datagram(kLoopback, target.port(), "stranger");
   for (int i = 0; i < 5; ++i) stranger.send_to(to, d.data(), d.size());
-  auto frag = socks5_udp_datagram(kLoopback, target.port(), "fragment", 1);
-  for (int i = 0; i < 5; ++i) udp.send_to(to, frag.data(), frag.size());
   REQUIRE(udp_round_trip(udp, relay, socks5_udp_datagram(kLoopback, target.port(), "legit"),
                          "legit") != 0,
           fx);
@@ -247,6 +245,107 @@ static void test_foreign_and_fragmented_datagrams_dropped(void**) {
   for (int i = 0; i < 5; ++i) stranger.send_to(to, d.data(), d.size());
   usleep(200'000);
   REQUIRE(target.received() == before, fx);
+}
+
+// RFC 1928 §7 fragments, reassembled on the front: what reaches the target (and so what the
+// echo sends back, whole) is exactly the reassembled datagram, and nothing of sequences that
+// were abandoned, timed out or too large.
+struct FragmentSender {
+  Socks5TestClient control;
+  UdpClient udp;
+  sockaddr_in relay{};
+  sockaddr_storage to{};
+  bool open(uint16_t socks_port) {
+    if (!control.connect_to(socks_port) || control.greet({0x00}) != 0x00) return false;
+    uint8_t any[4] = {0, 0, 0, 0};
+    if (control.request(0x03, any, 0, &relay) != 0x00) return false;
+    std::memcpy(&to, &relay, sizeof relay);
+    return true;
+  }
+  void send(uint16_t port, const std::string& piece, uint8_t frag) {
+    auto d = socks5_udp_datagram(kLoopback, port, piece, frag);
+    udp.send_to(to, d.data(), d.size());
+  }
+  // The next reply's payload within timeout_ms ("" if none).
+  std::string reply(int timeout_ms) {
+    std::vector<uint8_t> buf(70'000);
+    ssize_t n = udp.receive(buf.data(), buf.size(), timeout_ms);
+    if (n < 10) return "";
+    return std::string(reinterpret_cast<char*>(buf.data()) + 10, static_cast<size_t>(n) - 10);
+  }
+};
+
+static void test_fragments_reassembled(void**) {
+  EchoServer target;
+  Socks5Fixture fx;
+  REQUIRE(fx.start(), fx);
+  FragmentSender f;
+  REQUIRE(f.open(fx.socks_port), fx);
+  // The tunnel may still be coming up: a whole datagram first.
+  REQUIRE(udp_round_trip(f.udp, f.relay, socks5_udp_datagram(kLoopback, target.port(), "up"),
+                         "up") != 0,
+          fx);
+  while (!f.reply(100).empty()) {
+  }
+  uint64_t before = target.received();
+  // In order.
+  f.send(target.port(), "ab", 1);
+  f.send(target.port(), "cd", 2);
+  f.send(target.port(), "ef", 0x83);
+  REQUIRE(f.reply(3000) == "abcdef", fx);
+  // Abandoned: a sequence restarts at position 1 before its end; only the new one arrives.
+  f.send(target.port(), "XX", 1);
+  f.send(target.port(), "YY", 2);
+  f.send(target.port(), "gh", 1);
+  f.send(target.port(), "ij", 0x82);
+  REQUIRE(f.reply(3000) == "ghij", fx);
+  // A skipped position: never whole, nothing arrives; then a standalone one does.
+  f.send(target.port(), "k", 1);
+  f.send(target.port(), "m", 0x83);
+  f.send(target.port(), "alone", 0);
+  REQUIRE(f.reply(3000) == "alone", fx);
+  // 64,000 bytes from 125 fragments of 512, content checked end to end.
+  std::string big(64'000, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + (i * 7) % 26);
+  for (size_t k = 0; k < 125; ++k) {
+    f.send(target.port(), big.substr(k * 512, 512),
+           static_cast<uint8_t>((k + 1) | (k == 124 ? 0x80 : 0)));
+    if (k % 16 == 15) usleep(1'000);  // a real sender paces; loopback buffers are finite
+  }
+  REQUIRE(f.reply(5000) == big, fx);
+  usleep(200'000);
+  REQUIRE(target.received() == before + 4, fx);  // abcdef, ghij, alone, the big one
+}
+
+static void test_fragments_timer_and_byte_cap(void**) {
+  EchoServer target;
+  Socks5Fixture fx;
+  REQUIRE(fx.start({"--socks5-reassembly-max-bytes", "1000"}), fx);
+  FragmentSender f;
+  REQUIRE(f.open(fx.socks_port), fx);
+  REQUIRE(udp_round_trip(f.udp, f.relay, socks5_udp_datagram(kLoopback, target.port(), "up"),
+                         "up") != 0,
+          fx);
+  while (!f.reply(100).empty()) {
+  }
+  uint64_t before = target.received();
+  // Past the byte cap: 600 + 600 > 1,000, dropped; the next sequence is fine.
+  std::string chunk(600, 'z');
+  f.send(target.port(), chunk, 1);
+  f.send(target.port(), chunk, 0x82);
+  f.send(target.port(), "small", 1);
+  f.send(target.port(), "er", 0x82);
+  REQUIRE(f.reply(3000) == "smaller", fx);
+  // A missing last fragment: the timer (5 s, the RFC's least) gives the sequence up, so the
+  // last one arriving after it completes nothing.
+  f.send(target.port(), "late", 1);
+  f.send(target.port(), "r", 2);
+  sleep(7);  // the timer, plus the front's 1 s sweep
+  f.send(target.port(), "!", 0x83);
+  f.send(target.port(), "after", 0);
+  REQUIRE(f.reply(3000) == "after", fx);
+  usleep(200'000);
+  REQUIRE(target.received() == before + 2, fx);  // "smaller" and "after"
 }
 
 static void test_association_dies_with_control_connection(void**) {
@@ -282,7 +381,9 @@ int main(void) {
       cmocka_unit_test(test_full_cone_reply_from_second_port),
       cmocka_unit_test(test_username_password),
       cmocka_unit_test(test_refusals),
-      cmocka_unit_test(test_foreign_and_fragmented_datagrams_dropped),
+      cmocka_unit_test(test_foreign_datagrams_dropped),
+      cmocka_unit_test(test_fragments_reassembled),
+      cmocka_unit_test(test_fragments_timer_and_byte_cap),
       cmocka_unit_test(test_association_dies_with_control_connection),
   };
   return cmocka_run_group_tests_name("socks5_front", tests, nullptr, nullptr);

@@ -5,6 +5,7 @@
 #include "cmocka_support.hpp"
 #include "udptun/protocol/socks5.hpp"
 #include "udptun/protocol/socks5_client.hpp"
+#include "udptun/protocol/socks5_reassembly.hpp"
 
 using namespace udptun::protocol;
 using namespace udptun::protocol::socks5;
@@ -232,6 +233,99 @@ static void test_client_handshake_failures(void**) {
   assert_int_equal(refused.reply().reply, Reply::connection_refused);
 }
 
+// Reassembly (RFC 1928 §7): in order; a missing fragment waits for the timer; a restart
+// abandons; past the byte cap drops; 64 KB from many fragments is whole and exact.
+static UdpHeader fragment(uint8_t frag, const std::vector<uint8_t>& data, uint16_t port = 53) {
+  UdpHeader h;
+  h.fragment = frag;
+  h.address = Address::ipv4({192, 0, 2, 1}, port);
+  h.payload = ByteView(data);
+  return h;
+}
+
+static void test_reassembly_in_order(void**) {
+  ReassemblyCounters c;
+  Reassembler r(65'507, 5'000, c);
+  std::vector<uint8_t> a = {1, 2}, b = {3}, z = {4, 5, 6};
+  assert_false(r.add(fragment(1, a), 0).complete);
+  assert_false(r.add(fragment(2, b, 99), 1).complete);
+  auto whole = r.add(fragment(0x83, z), 2);
+  assert_true(whole.complete);
+  assert_true(whole.payload == ByteView(bytes({1, 2, 3, 4, 5, 6})));
+  assert_int_equal(whole.address.port, 53);  // the first fragment's address
+  assert_int_equal(c.reassembled, 1);
+  // A standalone datagram passes through, untouched by a pending sequence.
+  assert_false(r.add(fragment(1, a), 3).complete);
+  auto alone = r.add(fragment(0, z), 4);
+  assert_true(alone.complete && alone.payload == ByteView(z));
+  assert_true(r.pending());
+}
+
+static void test_reassembly_missing_fragment_times_out(void**) {
+  ReassemblyCounters c;
+  Reassembler r(65'507, 5'000, c);
+  std::vector<uint8_t> a = {1};
+  r.add(fragment(1, a), 1'000);
+  r.add(fragment(2, a), 1'100);
+  r.expire(5'999);
+  assert_true(r.pending());
+  r.expire(6'000);
+  assert_false(r.pending());
+  assert_int_equal(c.timed_out, 1);
+  // The last fragment, too late, completes nothing.
+  assert_false(r.add(fragment(0x83, a), 6'001).complete);
+  assert_int_equal(c.reassembled, 0);
+  // A skipped position can never complete: the sequence ends there.
+  r.add(fragment(1, a), 7'000);
+  assert_false(r.add(fragment(0x83, a), 7'001).complete);
+  assert_int_equal(c.abandoned, 1);
+}
+
+static void test_reassembly_restart_abandons(void**) {
+  ReassemblyCounters c;
+  Reassembler r(65'507, 5'000, c);
+  std::vector<uint8_t> old = {9, 9}, fresh = {1}, end = {2};
+  r.add(fragment(1, old), 0);
+  r.add(fragment(2, old), 0);
+  assert_false(r.add(fragment(1, fresh), 0).complete);  // lower than the highest: starts over
+  assert_int_equal(c.abandoned, 1);
+  auto whole = r.add(fragment(0x82, end), 0);
+  assert_true(whole.complete && whole.payload == ByteView(bytes({1, 2})));
+}
+
+static void test_reassembly_byte_cap(void**) {
+  ReassemblyCounters c;
+  Reassembler r(1'000, 5'000, c);
+  std::vector<uint8_t> chunk(600, 7);
+  r.add(fragment(1, chunk), 0);
+  assert_false(r.add(fragment(2, chunk), 0).complete);  // 1,200 > 1,000: dropped
+  assert_false(r.add(fragment(0x83, chunk), 0).complete);
+  assert_int_equal(c.dropped, 2);
+  assert_int_equal(c.reassembled, 0);
+  assert_true(r.held_bytes() == 0 && !r.pending());
+  // The next sequence is fine.
+  std::vector<uint8_t> small(10, 1);
+  r.add(fragment(1, small), 0);
+  assert_true(r.add(fragment(0x82, small), 0).complete);
+}
+
+static void test_reassembly_64k_from_many_fragments(void**) {
+  ReassemblyCounters c;
+  Reassembler r(65'507, 5'000, c);
+  std::vector<uint8_t> all(65'507);
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<uint8_t>(i * 31 + 7);
+  const size_t n = 127, per = (all.size() + n - 1) / n;
+  Reassembler::Whole whole;
+  for (size_t k = 0; k < n; ++k) {
+    size_t from = k * per, to = std::min(all.size(), from + per);
+    std::vector<uint8_t> piece(all.begin() + from, all.begin() + to);
+    uint8_t frag = static_cast<uint8_t>(k + 1) | (k + 1 == n ? 0x80 : 0);
+    whole = r.add(fragment(frag, piece), k);
+    assert_int_equal(whole.complete, k + 1 == n);
+  }
+  assert_true(whole.payload == ByteView(all));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_greeting_round_trip_and_splits),
@@ -244,6 +338,11 @@ int main(void) {
       cmocka_unit_test(test_reply_every_code),
       cmocka_unit_test(test_udp_header_round_trip),
       cmocka_unit_test(test_udp_header_fragment_and_garbage),
+      cmocka_unit_test(test_reassembly_in_order),
+      cmocka_unit_test(test_reassembly_missing_fragment_times_out),
+      cmocka_unit_test(test_reassembly_restart_abandons),
+      cmocka_unit_test(test_reassembly_byte_cap),
+      cmocka_unit_test(test_reassembly_64k_from_many_fragments),
       cmocka_unit_test(test_client_handshake_any_split),
       cmocka_unit_test(test_client_handshake_failures),
   };

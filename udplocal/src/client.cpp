@@ -206,10 +206,11 @@ void Client::restore_session() {
         stale_ids_.push_back(rf.id);
       }
     }
-    LOG_INFO(log_, tunnel_.tag(), "resuming the session recorded in %s: %zu flows restored, %zu gone",
+    LOG_INFO(log_, tunnel_.tag(),
+             "resuming the session recorded in %s: %zu flows restored, %zu gone",
              store_.path().c_str(), restored, stale_ids_.size());
   }
-  save_session();  // the session id and the id reservation are on disk before any flow
+  save_session();    // the session id and the id reservation are on disk before any flow
   saved_at_ms_ = 0;  // so the first flow is recorded at once
 }
 
@@ -289,6 +290,10 @@ void Client::report_session(bool up, bool resumed) {
 
 void Client::publish_stats() {
   if (socks5_) stats_.socks5_connections = socks5_->connection_count();
+  stats_.socks5_reassembled = reassembly_.reassembled;
+  stats_.socks5_reassembly_timeouts = reassembly_.timed_out;
+  stats_.socks5_reassembly_abandoned = reassembly_.abandoned;
+  stats_.drops_socks5_fragment = reassembly_.dropped;
   {
     std::lock_guard<std::mutex> lock(snapshot_mutex_);
     snapshot_ = stats_;

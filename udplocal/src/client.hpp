@@ -10,6 +10,7 @@
 #include "local_config.hpp"
 #include "session_store.hpp"
 #include "tunnel.hpp"
+#include "udptun/protocol/socks5_reassembly.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/instance_host.hpp"
 #include "udptun/runtime/log.hpp"
@@ -37,6 +38,7 @@ class Client : public runtime::InstanceHost<udplocal_callbacks>, public Tunnel::
   runtime::Logger& log() { return log_; }
   const LocalConfig& config() const { return config_; }
   udplocal_stats& stats() { return stats_; }
+  protocol::socks5::ReassemblyCounters& reassembly() { return reassembly_; }
   void submit(FlowOrigin* origin, const protocol::Address& source, const protocol::Address& target,
               protocol::ByteView payload);
   // The origin is going away: its flows close (and the server hears of it).
@@ -65,6 +67,7 @@ class Client : public runtime::InstanceHost<udplocal_callbacks>, public Tunnel::
 
   LocalConfig config_;
   udplocal_stats stats_{};
+  protocol::socks5::ReassemblyCounters reassembly_;
   FlowTable flows_;
   Tunnel tunnel_;
   SessionStore store_;

@@ -29,26 +29,29 @@ bool parse_local_config(const char* json, LocalConfig& out, std::string& error) 
   std::string server, psk_file, psk, via, socks5, upstream, level;
   std::vector<std::string> forwards;
   constexpr uint64_t kDay = 86'400'000;
-  bool ok = r.get_string("server", server) && r.get_string("psk_file", psk_file) &&
-            r.get_string("psk", psk) && r.get_string("via_socks5", via) &&
-            r.get_strings("forward", forwards) && r.get_string("socks5", socks5) &&
-            r.get_string("socks5_username", c.socks5_username) &&
-            r.get_string("socks5_password", c.socks5_password) &&
-            r.get_string("upstream_socks5", upstream) && r.get_bool("in_process", c.in_process) &&
-            r.get_uint("heartbeat_interval_ms", 50, 600'000, c.heartbeat_interval_ms) &&
-            r.get_uint("heartbeat_timeout_ms", 200, 600'000, c.heartbeat_timeout_ms) &&
-            r.get_uint("connect_timeout_ms", 100, 600'000, c.connect_timeout_ms) &&
-            r.get_uint("reconnect_min_ms", 1, 600'000, c.reconnect_min_ms) &&
-            r.get_uint("reconnect_max_ms", 1, 3'600'000, c.reconnect_max_ms) &&
-            r.get_uint("flow_idle_timeout_ms", 100, kDay, c.flow_idle_timeout_ms) &&
-            r.get_uint("dns_idle_timeout_ms", 100, kDay, c.dns_idle_timeout_ms) &&
-            r.get_uint("max_flows", 1, 10'000'000, c.max_flows) &&
-            r.get_uint("link_down_queue_datagrams", 0, 1'000'000, c.link_down_queue_datagrams) &&
-            r.get_uint("link_down_queue_bytes", 0, 1u << 30, c.link_down_queue_bytes) &&
-            r.get_uint("max_queued_bytes", 65'536, 1u << 30, c.max_queued_bytes) &&
-            r.get_uint("stats_interval_ms", 100, kDay, c.stats_interval_ms) &&
-            r.get_string("state_dir", c.state_dir) && r.get_string("log_level", level) &&
-            r.no_unknown_keys();
+  bool ok =
+      r.get_string("server", server) && r.get_string("psk_file", psk_file) &&
+      r.get_string("psk", psk) && r.get_string("via_socks5", via) &&
+      r.get_strings("forward", forwards) && r.get_string("socks5", socks5) &&
+      r.get_string("socks5_username", c.socks5_username) &&
+      r.get_string("socks5_password", c.socks5_password) &&
+      r.get_string("upstream_socks5", upstream) && r.get_bool("in_process", c.in_process) &&
+      r.get_uint("heartbeat_interval_ms", 50, 600'000, c.heartbeat_interval_ms) &&
+      r.get_uint("heartbeat_timeout_ms", 200, 600'000, c.heartbeat_timeout_ms) &&
+      r.get_uint("connect_timeout_ms", 100, 600'000, c.connect_timeout_ms) &&
+      r.get_uint("reconnect_min_ms", 1, 600'000, c.reconnect_min_ms) &&
+      r.get_uint("reconnect_max_ms", 1, 3'600'000, c.reconnect_max_ms) &&
+      r.get_uint("flow_idle_timeout_ms", 100, kDay, c.flow_idle_timeout_ms) &&
+      r.get_uint("dns_idle_timeout_ms", 100, kDay, c.dns_idle_timeout_ms) &&
+      r.get_uint("max_flows", 1, 10'000'000, c.max_flows) &&
+      r.get_uint("link_down_queue_datagrams", 0, 1'000'000, c.link_down_queue_datagrams) &&
+      r.get_uint("link_down_queue_bytes", 0, 1u << 30, c.link_down_queue_bytes) &&
+      r.get_uint("max_queued_bytes", 65'536, 1u << 30, c.max_queued_bytes) &&
+      r.get_uint("stats_interval_ms", 100, kDay, c.stats_interval_ms) &&
+      r.get_string("state_dir", c.state_dir) &&
+      r.get_uint("socks5_reassembly_timeout_ms", 5'000, 600'000, c.socks5_reassembly_timeout_ms) &&
+      r.get_uint("socks5_reassembly_max_bytes", 512, 65'507, c.socks5_reassembly_max_bytes) &&
+      r.get_string("log_level", level) && r.no_unknown_keys();
   if (!ok) {
     error = r.error();
     return false;

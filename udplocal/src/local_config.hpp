@@ -24,7 +24,10 @@ struct LocalConfig {
   bool has_socks5 = false;
   protocol::Address socks5_listen;
   std::string socks5_username, socks5_password;  // empty: no authentication
-  bool in_process = false;                       // datagrams also come from udplocal_submit
+  // SOCKS5 UDP fragments (RFC 1928 §7): reassembled per association within this time and size.
+  uint64_t socks5_reassembly_timeout_ms = 5'000;
+  uint64_t socks5_reassembly_max_bytes = 65'507;
+  bool in_process = false;  // datagrams also come from udplocal_submit
   bool has_upstream_socks5 = false;
   protocol::Address upstream_socks5;  // CONNECT requests are relayed here
   uint64_t heartbeat_interval_ms = 1'000;

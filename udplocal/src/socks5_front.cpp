@@ -77,6 +77,7 @@ void Socks5Front::finished(Socks5Session& session) {
 void Socks5Front::sweep(uint64_t now_ms) {
   std::vector<Socks5Session*> slow;
   for (auto& s : sessions_) {
+    s->expire_fragments(now_ms);
     if (s->idle_in_negotiation(now_ms, kNegotiationTimeoutMs)) slow.push_back(s.get());
   }
   for (Socks5Session* s : slow) {

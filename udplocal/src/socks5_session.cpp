@@ -52,6 +52,10 @@ int Socks5Session::accept(uv_stream_t* listener) {
   return rc;
 }
 
+void Socks5Session::expire_fragments(uint64_t now_ms) {
+  if (association_) association_->expire_fragments(now_ms);
+}
+
 bool Socks5Session::idle_in_negotiation(uint64_t now_ms, uint64_t limit_ms) const {
   bool negotiating = stage_ == Stage::greeting || stage_ == Stage::auth ||
                      stage_ == Stage::request || stage_ == Stage::upstream;

@@ -25,6 +25,8 @@ class Socks5Session : public runtime::TcpStream::Events {
   const char* tag() const { return tag_; }
   uint64_t created_ms() const { return created_ms_; }
   bool idle_in_negotiation(uint64_t now_ms, uint64_t limit_ms) const;
+  // The SOCKS5 UDP reassembly timer.
+  void expire_fragments(uint64_t now_ms);
 
  private:
   enum class Stage { greeting, auth, request, upstream, associated, relaying, done };

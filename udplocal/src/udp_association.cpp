@@ -11,7 +11,11 @@ using protocol::Address;
 using protocol::ByteView;
 
 UdpAssociation::UdpAssociation(Client& owner, const Address& client_ip, uint16_t client_port)
-    : owner_(owner), peer_(client_ip), socket_(owner.loop(), *this) {
+    : owner_(owner),
+      peer_(client_ip),
+      socket_(owner.loop(), *this),
+      reassembler_(owner.config().socks5_reassembly_max_bytes,
+                   owner.config().socks5_reassembly_timeout_ms, owner.reassembly()) {
   peer_.port = client_port;
 }
 
@@ -53,12 +57,10 @@ void UdpAssociation::on_datagram(ByteView payload, const struct sockaddr* from) 
     st.drops_socks5_malformed++;
     return;
   }
-  if (header.value.fragment != 0) {
-    st.drops_socks5_fragment++;  // fragmentation is optional in RFC 1928; we do not reassemble
-    return;
-  }
   if (peer_.port == 0) peer_.port = source->port;
-  owner_.submit(this, *source, header.value.address, header.value.payload);
+  auto whole = reassembler_.add(header.value, owner_.loop().now_ms());
+  if (!whole.complete) return;  // a fragment, held (or dropped, counted)
+  owner_.submit(this, *source, whole.address, whole.payload);
 }
 
 void UdpAssociation::deliver(LocalFlow& flow, ByteView payload, const Address& source) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "flow_table.hpp"
+#include "udptun/protocol/socks5_reassembly.hpp"
 #include "udptun/runtime/udp_socket.hpp"
 
 namespace udptun::local {
@@ -18,6 +19,8 @@ class UdpAssociation : public runtime::UdpSocket::Events, public FlowOrigin {
   ~UdpAssociation() override;
   int open(const protocol::Address& bind_ip);
   bool bound(protocol::Address& out) const;
+  // The reassembly timer (from the front's sweep).
+  void expire_fragments(uint64_t now_ms) { reassembler_.expire(now_ms); }
 
   void deliver(LocalFlow& flow, protocol::ByteView payload,
                const protocol::Address& source) override;
@@ -29,6 +32,7 @@ class UdpAssociation : public runtime::UdpSocket::Events, public FlowOrigin {
   Client& owner_;
   protocol::Address peer_;  // the associated client's address (port 0 until known)
   runtime::UdpSocket socket_;
+  protocol::socks5::Reassembler reassembler_;
 };
 
 }  // namespace udptun::local

@@ -47,6 +47,11 @@ const std::vector<CommandLineOption> kOptions = {
      "... and at most these many bytes (default 1048576)"},
     {"--max-queued-bytes", "max_queued_bytes", Kind::integer, "BYTES",
      "TCP output queue; datagrams beyond it are dropped (default 4194304)"},
+    {"--socks5-reassembly-timeout-ms", "socks5_reassembly_timeout_ms", Kind::integer, "MS",
+     "SOCKS5 UDP fragments: give up a sequence not whole within this (default 5000, at least "
+     "5000 as RFC 1928 asks)"},
+    {"--socks5-reassembly-max-bytes", "socks5_reassembly_max_bytes", Kind::integer, "BYTES",
+     "... and one larger than this (default 65507)"},
     {"--state-dir", "state_dir", Kind::string, "DIR",
      "keep the session record here (udp-local.state): a restart resumes the session and its "
      "flows, which keep their server-side ports"},

@@ -369,6 +369,9 @@ void Server::report_session(Session& s, bool up) {
 
 void Server::publish_stats() {
   stats_.log_lines_suppressed = throttle_.suppressed_total();
+  stats_.egress_reassembled = egress_reassembly_.reassembled;
+  stats_.egress_fragments_dropped =
+      egress_reassembly_.timed_out + egress_reassembly_.abandoned + egress_reassembly_.dropped;
   {
     std::lock_guard<std::mutex> lock(snapshot_mutex_);
     snapshot_ = stats_;

@@ -12,6 +12,7 @@
 #include "server_config.hpp"
 #include "target_policy.hpp"
 #include "udptun/protocol/handshake.hpp"
+#include "udptun/protocol/socks5_reassembly.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/instance_host.hpp"
 #include "udptun/runtime/log.hpp"
@@ -42,6 +43,7 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
   const protocol::PreSharedKey& key() const { return key_; }
   const TargetPolicy& policy() const { return policy_; }
   udpserver_stats& stats() { return stats_; }
+  protocol::socks5::ReassemblyCounters& egress_reassembly() { return egress_reassembly_; }
   // The "tun2socks" egress (nullptr with the other egresses).
   Tun2socksEgress* tun2socks_egress() { return egress_.get(); }
 
@@ -105,6 +107,7 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
   bool stopping_ = false;
 
   udpserver_stats stats_{};
+  protocol::socks5::ReassemblyCounters egress_reassembly_;
   std::mutex snapshot_mutex_;
   udpserver_stats snapshot_{};
 };

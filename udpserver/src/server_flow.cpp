@@ -20,7 +20,7 @@ using protocol::ByteView;
 namespace {
 constexpr size_t kMaxWaitingDatagrams = 8;
 constexpr size_t kMaxContacted = 64;
-}
+}  // namespace
 
 ServerFlow::ServerFlow(Session& session, uint32_t id, const Address& target)
     : session_(session), id_(id), target_(target), socket_(session.server().loop(), *this) {
@@ -168,9 +168,7 @@ void ServerFlow::from_internet(ByteView payload, const Address& source) {
 }
 
 void ServerFlow::note_contacted(const Address& to) {
-  if (session_.server().config().filtering ==
-      ServerConfig::Filtering::endpoint_independent)
-    return;
+  if (session_.server().config().filtering == ServerConfig::Filtering::endpoint_independent) return;
   for (const Address& a : contacted_) {
     if (a.type == to.type && a.port == to.port && a.ip == to.ip) return;
   }
@@ -191,6 +189,10 @@ bool ServerFlow::permitted(const Address& source) const {
   };
   if (target_ip_.is_ip() && target_ip_.port != 0 && matches(target_ip_)) return true;
   return std::any_of(contacted_.begin(), contacted_.end(), matches);
+}
+
+protocol::socks5::ReassemblyCounters* ServerFlow::reassembly_counters() {
+  return &session_.server().egress_reassembly();
 }
 
 void ServerFlow::on_association_foreign() {

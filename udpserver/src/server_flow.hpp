@@ -73,6 +73,7 @@ class ServerFlow : public runtime::UdpSocket::Events,
   }
   void on_association_failed(const char* why) override;
   void on_association_foreign() override;
+  protocol::socks5::ReassemblyCounters* reassembly_counters() override;
   void on_association_send_dropped(size_t count) override { on_send_dropped(count); }
   void on_send_dropped(size_t count) override;
   // Filtering: remember where we sent; may `source` send to us?

@@ -35,12 +35,17 @@ typedef struct udplocal_stats {
   uint64_t drops_queue_full;           /* the TCP output queue was full */
   uint64_t drops_refused;              /* to a flow the server refused */
   uint64_t drops_flow_limit;           /* no flow could be made */
-  uint64_t drops_socks5_fragment;      /* SOCKS5 datagrams with FRAG != 0 */
+  uint64_t drops_socks5_fragment;      /* SOCKS5 fragments dropped: over the reassembly cap,
+                                          or of a sequence that cannot complete */
   uint64_t drops_socks5_foreign;       /* SOCKS5 datagrams from other than the associated client */
   uint64_t drops_socks5_malformed;
   uint64_t drops_send_failed;  /* a local client's socket refused a reply */
   uint64_t socks5_connections; /* SOCKS5 control connections now */
   uint64_t rtt_us;             /* last heartbeat round trip */
+  /* SOCKS5 UDP fragments (RFC 1928 §7) */
+  uint64_t socks5_reassembled;          /* datagrams made whole from fragments */
+  uint64_t socks5_reassembly_timeouts;  /* sequences not whole within the timer */
+  uint64_t socks5_reassembly_abandoned; /* sequences restarted or with a position skipped */
 } udplocal_stats;
 
 typedef struct udplocal_callbacks {

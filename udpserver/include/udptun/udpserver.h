@@ -45,6 +45,9 @@ typedef struct udpserver_stats {
   uint64_t drops_not_from_relay; /* egress socks5: datagrams from anyone but the relay */
   uint64_t drops_filtered;       /* from an endpoint the flow never sent to, under
                                     address(-and-port)-dependent filtering */
+  /* egress socks5: fragmented replies from the relay (RFC 1928 §7) */
+  uint64_t egress_reassembled;       /* made whole */
+  uint64_t egress_fragments_dropped; /* timed out, abandoned or over the size of a datagram */
 } udpserver_stats;
 
 typedef struct udpserver_callbacks {

@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "udptun/protocol/address.hpp"
+#include "udptun/protocol/frame.hpp"
 #include "udptun/protocol/socks5_client.hpp"
+#include "udptun/protocol/socks5_reassembly.hpp"
 #include "udptun/runtime/tcp_stream.hpp"
 #include "udptun/runtime/udp_socket.hpp"
 
@@ -35,8 +37,11 @@ class Socks5UdpAssociation : TcpStream::Events, UdpSocket::Events {
     virtual void on_association_failed(const char* why) = 0;
     // Datagrams the kernel refused at the end-of-iteration flush.
     virtual void on_association_send_dropped(size_t count) { (void)count; }
-    // A datagram from the relay that was not a well-formed, unfragmented one.
+    // A datagram from the relay that was not a well-formed one.
     virtual void on_association_garbage() {}
+    // Where fragmented replies are counted (RFC 1928 §7: reassembled within 5 s, at most one
+    // maximal datagram held); nullptr: not counted.
+    virtual protocol::socks5::ReassemblyCounters* reassembly_counters() { return nullptr; }
     // A datagram from anyone but the relay (BND.ADDR:BND.PORT): dropped, never delivered.
     virtual void on_association_foreign() {}
   };
@@ -73,6 +78,10 @@ class Socks5UdpAssociation : TcpStream::Events, UdpSocket::Events {
   std::unique_ptr<protocol::socks5::ClientHandshake> handshake_;
   std::vector<uint8_t> inbox_;
   sockaddr_storage relay_{};
+  // Made at the first fragment: most relays never fragment.
+  std::unique_ptr<protocol::socks5::Reassembler> reassembler_;
+  protocol::socks5::ReassemblyCounters uncounted_;
+  EventLoop& loop_;
   bool ready_ = false, failed_ = false;
 };
 
