@@ -4,11 +4,13 @@
 #include <vector>
 
 #include "fuzz_check.hpp"
+#include "udptun/protocol/ip_fragment_guard.hpp"
 #include "udptun/protocol/udp_packet.hpp"
 
 using namespace udptun::protocol;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  (void)ipv6_fragment_refusal(ByteView(data, size));  // any packet: no crash, no overread
   auto p = parse_udp_packet(ByteView(data, size));
   FUZZ_CHECK(!p.need_more());  // packets are whole
   if (p.failed()) {

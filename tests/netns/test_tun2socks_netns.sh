@@ -33,6 +33,9 @@ bg_t socat TCP-LISTEN:7,bind=192.0.2.1,fork,reuseaddr EXEC:cat
 bg_t socat UDP-RECVFROM:5001,bind=192.0.2.1,fork EXEC:cat
 bg_t socat TCP6-LISTEN:7,bind=[2001:db8::1],fork,reuseaddr EXEC:cat
 bg_t socat UDP6-RECVFROM:5001,bind=[2001:db8::1],fork EXEC:cat
+# One-socket echoes that take any datagram size (socat's UDP reads 8 KiB at most).
+bg_t python3 "$(dirname "$0")/tools/udp_echo.py" 192.0.2.1 5002
+bg_t python3 "$(dirname "$0")/tools/udp_echo.py" 2001:db8::1 5002
 bg_t ss-server -s 10.201.0.2 -p 8388 -k netns-test -m chacha20-ietf-poly1305 -u
 bg_t microsocks -i 10.201.0.2 -p 1081   # a plain SOCKS5 server, for the half-close checks
 bg_t iperf3 -s -B 192.0.2.1 -p 5201
@@ -120,6 +123,35 @@ check "TCP 4 MiB both ways, same SHA-256" tcp_integrity
 check "TCP over IPv6 through the TUN" tcp6_echo "hello over IPv6"
 check "UDP over IPv6 through the TUN" udp6_echo "datagram over IPv6"
 check "UDP datagram of 3000 bytes, IP-fragmented both ways" udp_fragmented
+udp_large() {  # host, size: one datagram through a 1500-byte TUN both ways, content compared
+  in_c timeout 20 python3 - "$1" "$2" <<'PY'
+import socket, sys, time
+host, size = sys.argv[1], int(sys.argv[2])
+s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+s.settimeout(2)
+data = bytes((i * 7 + size) % 251 for i in range(size))
+for _ in range(5):
+    s.sendto(data, (host, 5002))
+    try:
+        while True:
+            back, _ = s.recvfrom(70000)
+            if back == data:
+                sys.exit(0)
+    except socket.timeout:
+        pass
+sys.exit(1)
+PY
+}
+check "UDP 30,000-byte datagram over IPv4 through an MTU 1500 TUN, both ways" udp_large 192.0.2.1 30000
+check "UDP 60,000-byte datagram over IPv4 through an MTU 1500 TUN, both ways" udp_large 192.0.2.1 60000
+check "UDP 65,507-byte datagram (the IPv4 maximum) through the TUN, both ways" udp_large 192.0.2.1 65507
+check "UDP 60,000-byte datagram over IPv6 through an MTU 1500 TUN, both ways" udp_large 2001:db8::1 60000
+check "UDP 65,487-byte datagram over IPv6 (the most the stack reassembles) through the TUN, both ways" udp_large 2001:db8::1 65487
+v6_too_large_is_dropped() {  # 65,507 bytes over IPv6: lost (counted), tun2socks unharmed
+  ! udp_large 2001:db8::1 65507 && kill -0 "$t2s_pid" && udp_large 2001:db8::1 1000
+}
+check "UDP 65,507-byte datagram over IPv6: dropped before the stack, tun2socks stays up" v6_too_large_is_dropped
 check "TCP 20 parallel connections" tcp_parallel
 ping_answered() { in_c ping -c1 -W2 "$1" >/dev/null 2>&1; }
 check "ICMP echo to any address is answered by the stack" ping_answered 203.0.113.77
@@ -154,5 +186,5 @@ ping_unanswered() { ! in_c ping -c1 -W1 "$1" >/dev/null 2>&1; }
 check "--tun-fd: the handed-over TUN works (the checks above), --no-answer-ping: pings go unanswered" ping_unanswered 203.0.113.77
 
 if [ $failures -ne 0 ]; then dump_logs; fi
-echo "$((15 - failures)) passed, $failures failed"
+echo "$((21 - failures)) passed, $failures failed"
 [ $failures -eq 0 ]

@@ -7,6 +7,7 @@
 
 #include "cmocka_support.hpp"
 #include "packet_builder.hpp"
+#include "udptun/protocol/ip_fragment_guard.hpp"
 #include "udptun/protocol/udp_packet.hpp"
 
 using namespace udptun::protocol;
@@ -95,12 +96,52 @@ static void test_malformed_packets_are_refused(void**) {
   assert_int_equal(p.consumed, good.size());
 }
 
+// IPv6 fragments whose whole would pass 65,535 bytes (lwIP cannot count them) are refused
+// before the stack; every other packet passes.
+static std::vector<uint8_t> ipv6_fragment(size_t offset_bytes, size_t data, bool hop_by_hop) {
+  std::vector<uint8_t> p(40 + (hop_by_hop ? 8 : 0) + 8 + data, 0);
+  p[0] = 0x60;
+  size_t plen = p.size() - 40;
+  p[4] = static_cast<uint8_t>(plen >> 8);
+  p[5] = static_cast<uint8_t>(plen);
+  p[6] = hop_by_hop ? 0 : 44;
+  size_t at = 40;
+  if (hop_by_hop) {
+    p[at] = 44;  // next: fragment; length 0 (8 bytes)
+    at += 8;
+  }
+  p[at] = 17;
+  p[at + 2] = static_cast<uint8_t>(offset_bytes >> 8);
+  p[at + 3] = static_cast<uint8_t>(offset_bytes & 0xF8);
+  return p;
+}
+
+static void test_ipv6_fragments_past_the_stack_limit(void**) {
+  auto ok = ipv6_fragment(0, 1'448, false);
+  assert_null(ipv6_fragment_refusal(ByteView(ok)));
+  auto last_fits = ipv6_fragment(64'000, 65'535 - 40 - 8 - 64'000 - 8, false);
+  assert_null(ipv6_fragment_refusal(ByteView(last_fits)));
+  auto too_far = ipv6_fragment(64'000, 1'496, false);
+  assert_non_null(ipv6_fragment_refusal(ByteView(too_far)));
+  // Extension headers before the fragment header count too.
+  auto behind_hop = ipv6_fragment(64'000, 1'490, true);  // would fit without the hop header
+  assert_non_null(ipv6_fragment_refusal(ByteView(behind_hop)));
+  // Not fragments, or not IPv6: not ours to judge.
+  std::vector<uint8_t> v4(60, 0);
+  v4[0] = 0x45;
+  assert_null(ipv6_fragment_refusal(ByteView(v4)));
+  auto truncated = ipv6_fragment(0, 0, false);
+  truncated.resize(44);
+  assert_non_null(ipv6_fragment_refusal(ByteView(truncated)));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ipv4_matches_an_independent_builder),
       cmocka_unit_test(test_ipv6_matches_an_independent_builder),
       cmocka_unit_test(test_what_cannot_be_built),
       cmocka_unit_test(test_malformed_packets_are_refused),
+      cmocka_unit_test(test_ipv6_fragments_past_the_stack_limit),
   };
   return cmocka_run_group_tests_name("udp_packet", tests, nullptr, nullptr);
 }

@@ -8,6 +8,7 @@
 
 #include "socks5_udp_path.hpp"
 #include "tcp_session.hpp"
+#include "udptun/protocol/ip_fragment_guard.hpp"
 
 namespace udptun::t2s {
 
@@ -138,6 +139,10 @@ void Engine::on_packet(const uint8_t* packet, size_t len) {
   stats_.packets_in++;
   if (!config_.answer_ping && is_echo_request(packet, len)) {
     stats_.packets_dropped++;  // pings then time out, as they would through a TCP-only proxy
+    return;
+  }
+  if (protocol::ipv6_fragment_refusal(protocol::ByteView(packet, len))) {
+    stats_.packets_dropped++;  // the app's datagram is over what the stack can reassemble
     return;
   }
   if (t2s_stack_input(stack_, packet, len) != 0) stats_.packets_dropped++;

@@ -2,6 +2,8 @@
 // udp-server's tun2socks egress hands to an in-process tun2socks and takes back from it.
 // Building fills every checksum; reading checks lengths (never checksums: the packets come
 // from our own stack) and refuses fragments, options it cannot skip and anything not UDP.
+// (The egress gives its stack a 65,535-byte MTU, so the stack never fragments what it hands
+// back: every IPv4 datagram, and IPv6 ones up to 65,487 bytes, arrive whole.)
 #pragma once
 
 #include <cstddef>
