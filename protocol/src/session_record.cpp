@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "record_text.hpp"
+
 namespace udptun::protocol {
 
 namespace {
@@ -16,52 +18,17 @@ bool valid_origin(std::string_view o) {
   return true;
 }
 
-std::vector<std::string_view> split_words(std::string_view line) {
-  std::vector<std::string_view> words;
-  size_t i = 0;
-  while (i < line.size()) {
-    size_t j = line.find(' ', i);
-    if (j == std::string_view::npos) j = line.size();
-    words.push_back(line.substr(i, j - i));
-    i = j + 1;
-  }
-  return words;
-}
-
-bool parse_u32(std::string_view s, uint32_t& out) {
-  if (s.empty() || s.size() > 10) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-  }
-  if (v > UINT32_MAX) return false;
-  out = static_cast<uint32_t>(v);
-  return true;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
 }  // namespace
 
 std::string encode_session_record(const SessionRecord& r) {
   std::string out(kRecordHeader);
-  out += "\nsession ";
-  char hex[3];
-  for (uint8_t b : r.session) {
-    std::snprintf(hex, sizeof hex, "%02x", b);
-    out += hex;
-  }
+  out += "\nsession " + record_text::format_session_id(r.session);
   out += "\nnext-flow " + std::to_string(r.next_flow_id) + "\n";
   size_t n = 0;
   for (const auto& f : r.flows) {
     if (++n > kMaxRecordedFlows) break;
-    out += "flow " + std::to_string(f.id) + " " + f.origin + " " + format_address(f.source) +
-           " " + format_address(f.target) + "\n";
+    out += "flow " + std::to_string(f.id) + " " + f.origin + " " + format_address(f.source) + " " +
+           format_address(f.target) + "\n";
   }
   return out;
 }
@@ -88,23 +55,19 @@ bool decode_session_record(std::string_view text, SessionRecord& out, std::strin
       if (line != kRecordHeader) return fail("not a udp-local state file of this version");
       continue;
     }
-    auto w = split_words(line);
+    auto w = record_text::split_words(line);
     if (w.size() == 2 && w[0] == "session") {
-      if (have_session || w[1].size() != 32) return fail("bad session line");
-      for (size_t i = 0; i < 16; ++i) {
-        int hi = hex_value(w[1][2 * i]), lo = hex_value(w[1][2 * i + 1]);
-        if (hi < 0 || lo < 0) return fail("bad session id");
-        r.session[i] = static_cast<uint8_t>(hi << 4 | lo);
-      }
+      if (have_session || !record_text::parse_session_id(w[1], r.session))
+        return fail("bad session line");
       have_session = true;
     } else if (w.size() == 2 && w[0] == "next-flow") {
-      if (have_next || !parse_u32(w[1], r.next_flow_id) || r.next_flow_id == 0)
+      if (have_next || !record_text::parse_u32(w[1], r.next_flow_id) || r.next_flow_id == 0)
         return fail("bad next-flow line");
       have_next = true;
     } else if (w.size() == 5 && w[0] == "flow") {
       if (r.flows.size() >= kMaxRecordedFlows) return fail("too many flows");
       SessionRecord::Flow f;
-      if (!parse_u32(w[1], f.id) || f.id == 0) return fail("bad flow id");
+      if (!record_text::parse_u32(w[1], f.id) || f.id == 0) return fail("bad flow id");
       if (!valid_origin(w[2])) return fail("bad flow origin");
       f.origin = std::string(w[2]);
       auto source = parse_address_text(w[3]);

@@ -41,6 +41,38 @@ int UdpSocket::open(const struct sockaddr* at, int buffer_bytes) {
   return rc;
 }
 
+int UdpSocket::adopt(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  int type = 0;
+  socklen_t tlen = sizeof type;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0 ||
+      getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_DGRAM ||
+      (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
+    ::close(fd);
+    return UV_EINVAL;
+  }
+  family_ = ss.ss_family;
+  // AF_UNSPEC: libuv makes no socket of its own, so it can take this one.
+  int rc = udp_.init(this, [&](uv_udp_t* u) {
+    return uv_udp_init_ex(loop_.get(), u, AF_UNSPEC | UV_UDP_RECVMMSG);
+  });
+  if (rc != 0) {
+    ::close(fd);
+    return rc;
+  }
+  rc = uv_udp_open(udp_.get(), fd);
+  if (rc != 0) {
+    ::close(fd);
+    udp_.close();
+    return rc;
+  }
+  fd_ = fd;
+  rc = uv_udp_recv_start(udp_.get(), on_alloc, on_recv);
+  if (rc != 0) udp_.close();  // closes fd with the handle
+  return rc;
+}
+
 void UdpSocket::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   *buf = static_cast<UdpSocket*>(h->data)->loop_.recv_buffer();
 }

@@ -103,10 +103,6 @@ static uint16_t sa_port(const sockaddr_storage& ss) {
 Process::Process(std::string program, std::vector<std::string> args, std::string log_path)
     : program_(std::move(program)), args_(std::move(args)), log_path_(std::move(log_path)) {}
 
-Process::~Process() {
-  if (pid_ > 0) kill9();
-}
-
 // Every process a test started and has not reaped: killed (with its process group) when the
 // test program exits, even after a failed assertion skipped the destructors.
 namespace {
@@ -135,6 +131,28 @@ void track(pid_t pid, bool live) {
     live_groups().erase(pid);
 }
 }  // namespace
+
+Process::~Process() {
+  if (pid_ > 0) kill9();
+  if (orphaned_group_ > 0) {
+    ::kill(-orphaned_group_, SIGKILL);
+    track(orphaned_group_, false);
+  }
+}
+
+int Process::wait_exit(int ms) {
+  if (pid_ <= 0) return -1;
+  int status = 0;
+  for (int waited = 0; waited < ms; waited += 10) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      orphaned_group_ = pid_;  // still tracked: the exit handler kills what is left of it
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    usleep(10'000);
+  }
+  return -1;
+}
 
 bool Process::start() {
   std::vector<char*> argv;

@@ -44,6 +44,10 @@ class Process {
   // SIGTERM, then wait up to `ms`; returns the exit status (or -1 if it had to be killed).
   int terminate(int ms = 5000);
   bool running();
+  // Waits up to `ms` for it to exit by itself and reaps it, leaving the rest of its process
+  // group running (a successor it started); the group dies with this object. Returns the
+  // exit status, or -1 if it did not exit in time.
+  int wait_exit(int ms);
   pid_t pid() const { return pid_; }
   std::string log() const;
 
@@ -53,6 +57,7 @@ class Process {
   std::string log_path_;
   std::string fd3_path_;
   pid_t pid_ = -1;
+  pid_t orphaned_group_ = -1;  // the group of a process reaped by wait_exit
 };
 
 // Polls `pred` every 10 ms until it holds or `timeout_ms` passes.

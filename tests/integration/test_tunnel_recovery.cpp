@@ -1,5 +1,6 @@
 // Either end may die at any moment; traffic must come back by itself. Assertions are on
 // what arrives at the target and back, never on log lines.
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -68,14 +69,12 @@ static void test_local_restarted_with_state_dir_keeps_source_port(void**) {
   REQUIRE(fx.echo_eventually(client, "before", 5000), fx);
   uint16_t port_before = target.last_source_port();
   struct stat st {};
-  REQUIRE(stat((state + "/udp-local.state").c_str(), &st) == 0 && (st.st_mode & 0777) == 0600,
-          fx);
+  REQUIRE(stat((state + "/udp-local.state").c_str(), &st) == 0 && (st.st_mode & 0777) == 0600, fx);
   for (int i = 0; i < 3; ++i) {
     // Mid-traffic: datagrams in flight when it dies are lost, nothing else.
     for (int j = 0; j < 20; ++j) client.send_to(fx.front(), "in flight", 9);
     fx.local->kill9();
-    REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port()), {"--state-dir", state}),
-            fx);
+    REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port()), {"--state-dir", state}), fx);
     auto back = std::chrono::steady_clock::now();
     REQUIRE(fx.echo_eventually(client, "after restart " + std::to_string(i), 10000), fx);
     std::fprintf(stderr, "    restart %d: traffic back %lld ms after udp-local came back\n", i,
@@ -88,6 +87,39 @@ static void test_local_restarted_with_state_dir_keeps_source_port(void**) {
   REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port()), {"--state-dir", state}), fx);
   REQUIRE(fx.echo_eventually(client, "after a bad record", 10000), fx);
   REQUIRE(target.last_source_port() != port_before, fx);
+}
+
+// A planned restart of udp-server (a new process with the same --handover-socket, or SIGHUP,
+// which starts one) hands the listener, the session and the flow's socket over: traffic goes
+// on by itself and the target sees the same source port; the old process exits cleanly.
+static void test_server_planned_restart_keeps_session_and_source_port(void**) {
+  EchoServer target;
+  TunnelFixture fx;
+  std::string handover = fx.dir.path() + "/handover.sock";
+  REQUIRE(fx.start_server({"--handover-socket", handover}), fx);
+  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
+  UdpClient client;
+  REQUIRE(fx.echo_eventually(client, "before", 5000), fx);
+  uint16_t port_before = target.last_source_port();
+  // 1. A successor started beside it.
+  std::unique_ptr<harness::Process> old = std::move(fx.server);
+  REQUIRE(fx.start_server({"--handover-socket", handover}), fx);
+  REQUIRE(old->wait_exit(5000) == 0, fx);
+  auto back = std::chrono::steady_clock::now();
+  REQUIRE(fx.echo_eventually(client, "after the handover", 5000), fx);
+  std::fprintf(stderr, "    traffic through the successor %lld ms after the handover\n",
+               ms_since(back));
+  REQUIRE(target.last_source_port() == port_before, fx);
+  REQUIRE(harness::eventually([&] { return fx.server_counter("sessions_resumed") >= 1; }, 3000),
+          fx);
+  REQUIRE(fx.server_counter("sessions_opened") == 1, fx);  // the one taken over, no new one
+  // 2. SIGHUP: the server starts its own successor and exits once it took over.
+  kill(fx.server->pid(), SIGHUP);
+  REQUIRE(fx.server->wait_exit(5000) == 0, fx);
+  REQUIRE(fx.echo_eventually(client, "after SIGHUP", 5000), fx);
+  REQUIRE(target.last_source_port() == port_before, fx);
+  // The socket is the successor's now: a third server finds it and takes over in turn.
+  REQUIRE(access(handover.c_str(), F_OK) == 0, fx);
 }
 
 static void test_orphaned_session_is_reaped(void**) {
@@ -181,6 +213,7 @@ int main(void) {
       cmocka_unit_test(test_server_killed_and_restarted_traffic_resumes),
       cmocka_unit_test(test_local_killed_and_restarted_traffic_resumes),
       cmocka_unit_test(test_local_restarted_with_state_dir_keeps_source_port),
+      cmocka_unit_test(test_server_planned_restart_keeps_session_and_source_port),
       cmocka_unit_test(test_orphaned_session_is_reaped),
       cmocka_unit_test(test_link_cut_session_resumes_with_same_source_port),
       cmocka_unit_test(test_long_outage_then_back),

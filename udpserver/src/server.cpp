@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "client_link.hpp"
+#include "handover_point.hpp"
 #include "session.hpp"
 
 namespace udptun::server {
@@ -60,7 +61,10 @@ int Server::run(const udpserver_callbacks* cb, void* user) {
   }
   derive_limits();
   policy_.set_own_addresses(TargetPolicy::interface_addresses());
-  if (!egress_ok || !open_listeners()) {
+  std::string takeover_error;
+  bool taken_over = config_.handover_socket.empty() || take_over(takeover_error);
+  if (!taken_over) report_error(takeover_error);
+  if (!egress_ok || !taken_over || !open_listeners()) {
     rc = -1;
     loop_.request_stop();  // the loop runs once to close what was opened, then returns
   } else {
@@ -79,6 +83,7 @@ int Server::run(const udpserver_callbacks* cb, void* user) {
     uv_prepare_start(turn_counter_.get(),
                      [](uv_prepare_t* p) { static_cast<Server*>(p->data)->turn_++; });
     resume_yielded_.init(this, [&](uv_check_t* c) { return uv_check_init(loop_.get(), c); });
+    listen_for_successor();
   }
   loop_.run([this] { shutdown(); });
   publish_stats();
@@ -119,6 +124,12 @@ void Server::derive_limits() {
 
 bool Server::open_listeners() {
   for (const auto& addr : config_.listen) {
+    bool adopted = false;
+    for (const auto& a : adopted_listeners_) {
+      if (a.type == addr.type && a.ip == addr.ip && (a.port == addr.port || addr.port == 0))
+        adopted = true;
+    }
+    if (adopted) continue;  // a predecessor's, already listening
     sockaddr_storage ss;
     protocol::address_to_sockaddr(addr, &ss);
     runtime::UvHandle<uv_tcp_t> l;
@@ -388,6 +399,7 @@ void Server::shutdown() {
   stopping_ = true;
   LOG_INFO(log_, "", "stopping");
   listeners_.clear();
+  if (handover_) handover_->close();
   sweep_timer_.close();
   stats_timer_.close();
   burial_.close();
@@ -398,7 +410,9 @@ void Server::shutdown() {
   std::vector<ClientLink*> open;
   for (auto& l : links_) open.push_back(l.get());
   for (ClientLink* l : open) l->end(protocol::GoAwayReason::shutting_down, "server shutting down");
-  while (!sessions_.empty()) remove_session(sessions_.begin()->first, "server stopped");
+  while (!sessions_.empty())
+    remove_session(sessions_.begin()->first,
+                   handed_over_ ? "handed over to the successor" : "server stopped");
   for (auto& d : dead_links_) d.link->stream().close_flushing();
   bury_dead_links(true);
   if (egress_) egress_->stop();  // after the flows: they detach from it

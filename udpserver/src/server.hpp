@@ -22,6 +22,7 @@
 namespace udptun::server {
 
 class ClientLink;
+class HandoverPoint;
 class Session;
 class Tun2socksEgress;
 
@@ -66,6 +67,12 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
 
  private:
   bool open_listeners();
+  // Planned restarts (server_handover.cpp): take a predecessor's listeners and sessions
+  // before ours open; hand ours to a successor, then stop.
+  bool take_over(std::string& error);
+  bool adopt_listener(int fd, const protocol::Address& address);
+  void hand_over(int fd);
+  void listen_for_successor();
   void derive_limits();
   static void on_connection(uv_stream_t* listener, int status);
   void accept_one(uv_stream_t* listener);
@@ -84,6 +91,9 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
   TargetPolicy policy_;
 
   std::vector<runtime::UvHandle<uv_tcp_t>> listeners_;
+  std::vector<protocol::Address> adopted_listeners_;  // configured addresses a predecessor gave
+  std::unique_ptr<HandoverPoint> handover_;
+  bool handed_over_ = false;
   runtime::UvHandle<uv_timer_t> sweep_timer_;
   runtime::UvHandle<uv_timer_t> stats_timer_;
   runtime::UvHandle<uv_check_t> burial_;

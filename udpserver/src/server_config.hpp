@@ -55,6 +55,9 @@ struct ServerConfig {
   uint64_t max_clock_skew_ms = 120'000;
   uint64_t max_queued_bytes = 4u << 20;  // per connection, toward the client
   uint64_t stats_interval_ms = 1'000;
+  // A planned restart hands everything to the next process through this Unix socket: the
+  // listeners, the sessions and their flows' sockets (see HandoverPoint). Empty: none.
+  std::string handover_socket;
   runtime::LogLevel log_level = runtime::LogLevel::info;
 };
 
@@ -62,12 +65,13 @@ struct ServerConfig {
 //   listen: "ADDR:PORT" or [..]       psk_file: path      psk: the key itself (embedding)
 //   allow_targets: ["CIDR", ..]       egress: "direct"|"socks5"|"tun2socks"  egress_socks5:
 //   "IP:PORT" nat_filtering: "endpoint-independent"|"address-dependent"|
-//   "address-and-port-dependent", egress_socks5_username, egress_socks5_password,               flow_idle_timeout_ms,
-//   dns_idle_timeout_ms, session_grace_ms, link_timeout_ms, handshake_timeout_ms,
-//   max_flows_per_session, flow_opens_per_second, max_sessions, max_pending_handshakes,
-//   max_pending_handshakes_per_source, max_connections, max_total_flows,
+//   "address-and-port-dependent", egress_socks5_username, egress_socks5_password,
+//   flow_idle_timeout_ms, dns_idle_timeout_ms, session_grace_ms, link_timeout_ms,
+//   handshake_timeout_ms, max_flows_per_session, flow_opens_per_second, max_sessions,
+//   max_pending_handshakes, max_pending_handshakes_per_source, max_connections, max_total_flows,
 //   max_held_bytes_per_session, flow_setup_timeout_ms, max_clock_skew_ms,
-//   max_queued_bytes, stats_interval_ms, log_level: "error"|"warn"|"info"|"debug"
+//   max_queued_bytes, stats_interval_ms, handover_socket: path, log_level:
+//   "error"|"warn"|"info"|"debug"
 bool parse_server_config(const char* json, ServerConfig& out, std::string& error);
 
 }  // namespace udptun::server

@@ -10,6 +10,7 @@
 #include "server_flow.hpp"
 #include "udptun/protocol/frame.hpp"
 #include "udptun/protocol/handshake.hpp"
+#include "udptun/protocol/server_handover.hpp"
 
 namespace udptun::server {
 
@@ -49,6 +50,10 @@ class Session {
   bool hold(size_t bytes);
   void release_held(size_t bytes);
   size_t flow_count() const { return flows_.size(); }
+  // Planned restarts: what this session hands over (descriptors duplicated into `fds`), and
+  // taking a handed-over flow.
+  void describe(protocol::HandoverRecord::Session& out, std::vector<int>& fds) const;
+  bool adopt_flow(const protocol::HandoverRecord::Flow& flow, int fd);
 
  private:
   void open_flow(const protocol::OpenFlow& open);

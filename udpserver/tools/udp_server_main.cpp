@@ -56,6 +56,10 @@ const std::vector<CommandLineOption> kOptions = {
      "give up a flow not ready by then: resolution, SOCKS5 association (default 10000)"},
     {"--max-clock-skew-ms", "max_clock_skew_ms", Kind::integer, "MS",
      "accepted client clock difference (default 120000)"},
+    {"--handover-socket", "handover_socket", Kind::string, "PATH",
+     "planned restarts: a new udp-server started with the same PATH (or SIGHUP, which starts "
+     "one) takes over the listeners, sessions and flow sockets; clients resume, targets see "
+     "the same ports"},
     {"--max-queued-bytes", "max_queued_bytes", Kind::integer, "BYTES",
      "per-connection output queue; replies beyond it are dropped (default 4194304)"},
 };
@@ -67,7 +71,8 @@ int main(int argc, char** argv) {
       "udp-server",
       "The server end of udptun: takes tunnelled UDP flows from udp-local over TCP\n"
       "and relays them to their targets.",
-      &kOptions};
+      &kOptions,
+      /*hup_starts_successor=*/true};
   return udptun::runtime::run_daemon(
       argc, argv, spec,
       udptun::runtime::DaemonApi<udpserver_t, udpserver_callbacks>{

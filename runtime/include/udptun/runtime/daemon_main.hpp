@@ -5,6 +5,7 @@
 
 #include <cJSON.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -21,6 +22,9 @@ struct DaemonSpec {
   const char* program;                            // "udp-server", for messages
   const char* summary;                            // the first lines of --help
   const std::vector<CommandLineOption>* options;  // the daemon's own; the common ones follow
+  // SIGHUP starts a successor (this program, the same arguments) that takes the instance
+  // over; this process exits once the instance stopped. Otherwise SIGHUP stops, like SIGTERM.
+  bool hup_starts_successor = false;
 };
 
 // Taken by run_daemon itself, never passed to the library.
@@ -113,6 +117,9 @@ void on_stats(void* user, const typename DaemonApi<Handle, Callbacks>::Stats* st
   ssize_t w = write(st->stats_fd, line, head + n + 2);
   (void)w;  // a full pipe drops this snapshot; the reader gets the next
 }
+inline void on_stopped(void*) {
+  raise_stop_signal();  // the instance stopped by itself (handed over): the process ends too
+}
 inline void on_fatal_error(void* user, const char* message) {
   auto* st = static_cast<DaemonState*>(user);
   std::fprintf(stderr, "%s: %s\n", st->program, message);
@@ -154,13 +161,23 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec,
   block_stop_signals();
   Callbacks cb{};
   cb.error = detail::on_fatal_error;
+  cb.stopped = detail::on_stopped;
   if (state.stats_fd >= 0) cb.stats = detail::on_stats<Handle, Callbacks>;
   if (api.start(instance, &cb, &state) != 0) {
     std::fprintf(stderr, "%s: cannot start its thread\n", spec.program);
     api.destroy(instance);
     return 1;
   }
-  wait_for_stop_signal();
+  notify_service_manager();
+  while (wait_for_stop_signal() == SIGHUP && spec.hup_starts_successor) {
+    std::string why = start_successor(argv, state.stats_fd);
+    if (why.empty())
+      std::fprintf(stderr, "%s: SIGHUP: a successor is starting; it takes over from us\n",
+                   spec.program);
+    else
+      std::fprintf(stderr, "%s: SIGHUP: cannot start a successor (%s); still serving\n",
+                   spec.program, why.c_str());
+  }
   api.stop(instance);
   api.destroy(instance);
   return state.failed ? 1 : 0;

@@ -35,6 +35,11 @@ class UdpSocket {
   // the kernel receive and send buffers (0 keeps the system default): fronts that take bursts
   // from many clients want large ones; per-flow sockets keep the default to stay small.
   int open(const struct sockaddr* at, int buffer_bytes = 0);
+  // Takes over an open, bound UDP socket (one a predecessor handed over) and starts
+  // receiving. On failure the descriptor is closed.
+  int adopt(int fd);
+  // The socket's descriptor (-1 when closed): to hand over, duplicated by the caller.
+  int fd() const { return udp_ ? fd_ : -1; }
   // 0, or a libuv error (UV_EAGAIN when the socket buffer is full: the datagram is dropped).
   int send(protocol::ByteView payload, const struct sockaddr* to);
   // The same with a header in front, without copying either (one sendmsg with two iovecs).

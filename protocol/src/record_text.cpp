@@ -1,0 +1,57 @@
+#include "record_text.hpp"
+
+#include <cstdio>
+
+namespace udptun::protocol::record_text {
+
+std::vector<std::string_view> split_words(std::string_view line) {
+  std::vector<std::string_view> words;
+  size_t i = 0;
+  while (i < line.size()) {
+    size_t j = line.find(' ', i);
+    if (j == std::string_view::npos) j = line.size();
+    words.push_back(line.substr(i, j - i));
+    i = j + 1;
+  }
+  return words;
+}
+
+bool parse_u32(std::string_view s, uint32_t& out) {
+  if (s.empty() || s.size() > 10) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (v > UINT32_MAX) return false;
+  out = static_cast<uint32_t>(v);
+  return true;
+}
+
+static int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+bool parse_session_id(std::string_view s, SessionId& out) {
+  if (s.size() != 32) return false;
+  for (size_t i = 0; i < 16; ++i) {
+    int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return true;
+}
+
+std::string format_session_id(const SessionId& id) {
+  std::string out;
+  char hex[3];
+  for (uint8_t b : id) {
+    std::snprintf(hex, sizeof hex, "%02x", b);
+    out += hex;
+  }
+  return out;
+}
+
+}  // namespace udptun::protocol::record_text

@@ -1,0 +1,93 @@
+#include "udptun/protocol/server_handover.hpp"
+
+#include "record_text.hpp"
+
+namespace udptun::protocol {
+
+namespace {
+constexpr std::string_view kHeader = "udptun-server-handover 1";
+}
+
+std::string encode_handover_record(const HandoverRecord& r) {
+  std::string out(kHeader);
+  out += "\n";
+  for (const auto& l : r.listeners)
+    out += "listener " + std::to_string(l.fd_index) + " " + format_address(l.address) + "\n";
+  for (const auto& s : r.sessions) {
+    out += "session " + record_text::format_session_id(s.id) + "\n";
+    for (const auto& f : s.flows) {
+      out += "flow " + std::to_string(f.id) + " " + std::to_string(f.fd_index) + " " +
+             format_address(f.target) + " " + format_address(f.target_ip) + " " +
+             (f.dns_only ? "1" : "0") + "\n";
+    }
+  }
+  return out;
+}
+
+bool decode_handover_record(std::string_view text, size_t descriptors, HandoverRecord& out,
+                            std::string& error) {
+  if (text.size() > kMaxHandoverRecordBytes || descriptors > kMaxHandoverDescriptors) {
+    error = "larger than a handover can be";
+    return false;
+  }
+  HandoverRecord r;
+  std::vector<bool> used(descriptors, false);
+  size_t line_no = 0, pos = 0;
+  auto fail = [&](const char* why) {
+    error = "line " + std::to_string(line_no) + ": " + why;
+    return false;
+  };
+  auto take_fd = [&](std::string_view word, uint32_t& index) {
+    if (!record_text::parse_u32(word, index) || index >= descriptors || used[index]) return false;
+    used[index] = true;
+    return true;
+  };
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) return fail("no newline at the end");
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    if (line_no == 1) {
+      if (line != kHeader) return fail("not a udp-server handover of this version");
+      continue;
+    }
+    auto w = record_text::split_words(line);
+    if (w.size() == 3 && w[0] == "listener") {
+      HandoverRecord::Listener l;
+      auto a = parse_address_text(w[2]);
+      if (!take_fd(w[1], l.fd_index)) return fail("bad listener descriptor");
+      if (!a.address || !a.address->is_ip()) return fail("bad listener address");
+      l.address = *a.address;
+      r.listeners.push_back(l);
+    } else if (w.size() == 2 && w[0] == "session") {
+      HandoverRecord::Session s;
+      if (!record_text::parse_session_id(w[1], s.id)) return fail("bad session id");
+      r.sessions.push_back(std::move(s));
+    } else if (w.size() == 6 && w[0] == "flow") {
+      if (r.sessions.empty()) return fail("a flow before any session");
+      HandoverRecord::Flow f;
+      if (!record_text::parse_u32(w[1], f.id) || f.id == 0) return fail("bad flow id");
+      if (!take_fd(w[2], f.fd_index)) return fail("bad flow descriptor");
+      auto target = parse_address_text(w[3]);
+      auto ip = parse_address_text(w[4]);
+      if (!target.address || target.address->port == 0) return fail("bad flow target");
+      if (!ip.address || !ip.address->is_ip()) return fail("bad flow target address");
+      if (w[5] != "0" && w[5] != "1") return fail("bad flow DNS mark");
+      f.target = *target.address;
+      f.target_ip = *ip.address;
+      f.dns_only = w[5] == "1";
+      for (const auto& other : r.sessions.back().flows) {
+        if (other.id == f.id) return fail("a flow id twice in one session");
+      }
+      r.sessions.back().flows.push_back(f);
+    } else {
+      return fail("unknown line");
+    }
+  }
+  if (line_no == 0) return fail("empty");
+  out = std::move(r);
+  return true;
+}
+
+}  // namespace udptun::protocol

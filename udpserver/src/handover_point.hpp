@@ -1,0 +1,42 @@
+// The Unix socket a running udp-server listens on for its successor (a planned restart:
+// upgrade, configuration reload), and the successor's side of it. Only a process of the same
+// user (or root) is answered: whoever takes the handover gets every session and socket.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <string>
+
+#include "udptun/runtime/event_loop.hpp"
+#include "udptun/runtime/uv_handle.hpp"
+
+namespace udptun::server {
+
+class HandoverPoint {
+ public:
+  // Called on the loop with a connected, authorised successor's descriptor (ours to close).
+  using Successor = std::function<void(int fd)>;
+  HandoverPoint(runtime::EventLoop& loop, std::string path) : loop_(loop), path_(std::move(path)) {}
+  ~HandoverPoint() { close(); }
+
+  // The successor's side, before our loop runs: a connected descriptor to a predecessor, -1
+  // when none listens there (a first start), or -2 with `error` for anything else.
+  int connect_to_predecessor(std::string& error) const;
+  // Listens at the path (replacing a predecessor's socket file atomically).
+  bool listen(Successor on_successor, std::string& error);
+  // Stops listening; removes the socket file unless a successor has replaced it.
+  void close();
+
+ private:
+  static void on_readable(uv_poll_t* poll, int status, int events);
+
+  runtime::EventLoop& loop_;
+  std::string path_;
+  int fd_ = -1;                        // the listening socket
+  runtime::UvHandle<uv_poll_t> poll_;  // readable: a successor is connecting
+  Successor on_successor_;
+  ino_t inode_ = 0;  // of the socket file we bound
+};
+
+}  // namespace udptun::server

@@ -1,0 +1,159 @@
+// Planned restarts: the running udp-server hands its listeners, sessions and flow sockets to
+// a successor process (SCM_RIGHTS over the handover socket) and stops; the successor adopts
+// them before it serves. Clients see their connection end (GOAWAY shutting_down), reconnect
+// to the same listening socket — now the successor's — and resume their sessions; targets
+// keep seeing the same source ports. What does not survive: datagrams in flight during the
+// switch, flows through a SOCKS5 or tun2socks egress (re-made when clients re-announce them).
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include "client_link.hpp"
+#include "handover_point.hpp"
+#include "server.hpp"
+#include "session.hpp"
+#include "udptun/protocol/server_handover.hpp"
+#include "udptun/runtime/descriptor_passing.hpp"
+
+namespace udptun::server {
+
+namespace {
+constexpr int kTransferTimeoutMs = 10'000;
+constexpr uint8_t kAck = 'A';
+}  // namespace
+
+bool Server::take_over(std::string& error) {
+  handover_ = std::make_unique<HandoverPoint>(loop_, config_.handover_socket);
+  int fd = handover_->connect_to_predecessor(error);
+  if (fd == -1) return true;  // a first start
+  if (fd < 0) return false;
+  std::string text;
+  std::vector<int> fds;
+  bool ok = runtime::receive_package(fd, text, fds, protocol::kMaxHandoverRecordBytes,
+                                     protocol::kMaxHandoverDescriptors, kTransferTimeoutMs, error);
+  protocol::HandoverRecord record;
+  if (ok) ok = protocol::decode_handover_record(text, fds.size(), record, error);
+  if (!ok) {
+    for (int f : fds) close(f);
+    close(fd);
+    error = "the handover from the predecessor failed: " + error;
+    return false;
+  }
+  std::vector<bool> taken(fds.size(), false);
+  for (const auto& l : record.listeners) {
+    taken[l.fd_index] = true;
+    if (!adopt_listener(fds[l.fd_index], l.address)) close(fds[l.fd_index]);
+  }
+  size_t sessions = 0, flows = 0;
+  for (const auto& rs : record.sessions) {
+    Session* s = sessions_.count(rs.id) ? nullptr : new_session(rs.id);
+    for (const auto& rf : rs.flows) {
+      taken[rf.fd_index] = true;
+      if (!s) {
+        close(fds[rf.fd_index]);
+        continue;
+      }
+      if (s->adopt_flow(rf, fds[rf.fd_index])) flows++;
+    }
+    if (s) sessions++;
+  }
+  for (size_t i = 0; i < fds.size(); ++i) {
+    if (!taken[i]) close(fds[i]);
+  }
+  // Only now may the predecessor stop: everything it gave is open here.
+  (void)!write(fd, &kAck, 1);
+  close(fd);
+  LOG_INFO(log_, "", "took over from the predecessor: %zu listeners, %zu sessions, %zu flows",
+           adopted_listeners_.size(), sessions, flows);
+  return true;
+}
+
+bool Server::adopt_listener(int fd, const protocol::Address& address) {
+  // Only listeners the configuration still names; a port 0 one matches by address.
+  bool wanted = false;
+  for (const auto& a : config_.listen) {
+    bool same_ip = a.type == address.type && a.ip == address.ip;
+    if (same_ip && (a.port == address.port || a.port == 0)) wanted = true;
+  }
+  if (!wanted) return false;
+  runtime::UvHandle<uv_tcp_t> l;
+  int rc = l.init(this, [&](uv_tcp_t* t) { return uv_tcp_init(loop_.get(), t); });
+  if (rc == 0) rc = uv_tcp_open(l.get(), fd);
+  if (rc != 0) return false;  // the descriptor is still the caller's
+  rc = uv_listen(l.stream(), 128, on_connection);
+  if (rc != 0) {
+    // The handle owns the descriptor now and closes it; the address is bound afresh.
+    LOG_WARN(log_, "", "cannot adopt the listener on %s: %s",
+             protocol::format_address(address).c_str(), uv_strerror(rc));
+    return true;
+  }
+  std::string name = protocol::format_address(address);
+  LOG_INFO(log_, "", "listening on %s (taken over)", name.c_str());
+  if (cb_.started) cb_.started(user_, name.c_str());
+  listeners_.push_back(std::move(l));
+  adopted_listeners_.push_back(address);
+  return true;
+}
+
+void Server::listen_for_successor() {
+  if (!handover_) return;
+  std::string error;
+  if (!handover_->listen([this](int fd) { hand_over(fd); }, error))
+    LOG_WARN(log_, "", "planned restarts will not keep sessions: %s", error.c_str());
+}
+
+void Server::hand_over(int fd) {
+  if (handed_over_ || stopping_) {
+    close(fd);
+    return;
+  }
+  LOG_INFO(log_, "", "a successor is taking over");
+  protocol::HandoverRecord record;
+  std::vector<int> fds;
+  for (auto& l : listeners_) {
+    uv_os_fd_t lfd;
+    sockaddr_storage ss;
+    int len = sizeof ss;
+    if (uv_fileno(l.base(), &lfd) != 0 ||
+        uv_tcp_getsockname(l.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0)
+      continue;
+    auto address = protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+    int copy = fcntl(lfd, F_DUPFD_CLOEXEC, 3);
+    if (!address || copy < 0) continue;
+    record.listeners.push_back({static_cast<uint32_t>(fds.size()), *address});
+    fds.push_back(copy);
+  }
+  // From here on we serve nobody: no new connections (they wait in the listen backlog for the
+  // successor), every client told to reconnect, and our flow sockets left to the successor.
+  listeners_.clear();
+  std::vector<ClientLink*> open;
+  for (auto& l : links_) open.push_back(l.get());
+  for (ClientLink* l : open)
+    l->end(protocol::GoAwayReason::shutting_down, "server restarting: reconnect and resume");
+  for (auto& [id, s] : sessions_) {
+    record.sessions.emplace_back();
+    s->describe(record.sessions.back(), fds);
+  }
+  std::string error;
+  bool ok = runtime::send_package(fd, protocol::encode_handover_record(record), fds,
+                                  kTransferTimeoutMs, error);
+  uint8_t ack = 0;
+  if (ok) {
+    pollfd p{fd, POLLIN, 0};
+    ok = poll(&p, 1, kTransferTimeoutMs) == 1 && read(fd, &ack, 1) == 1 && ack == kAck;
+    if (!ok) error = "the successor did not confirm";
+  }
+  for (int f : fds) close(f);
+  close(fd);
+  size_t flows = fds.size() - record.listeners.size();
+  if (ok) {
+    LOG_INFO(log_, "", "handed over %zu listeners, %zu sessions, %zu flows; stopping",
+             record.listeners.size(), record.sessions.size(), flows);
+  } else {
+    LOG_ERROR(log_, "", "the handover failed (%s); stopping anyway", error.c_str());
+  }
+  handed_over_ = true;
+  loop_.request_stop();
+}
+
+}  // namespace udptun::server
