@@ -325,6 +325,13 @@ UdpClient::UdpClient(int family) {
   bind(fd_, reinterpret_cast<sockaddr*>(&ss), sa_len(ss));
 }
 
+UdpClient::UdpClient(const sockaddr_storage& bind_to) {
+  fd_ = socket(bind_to.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int big = 4 << 20;
+  setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  bind(fd_, reinterpret_cast<const sockaddr*>(&bind_to), sa_len(bind_to));
+}
+
 UdpClient::~UdpClient() {
   close(fd_);
 }

@@ -93,6 +93,8 @@ class EchoServer {
 class UdpClient {
  public:
   explicit UdpClient(int family = AF_INET);
+  // Bound to this address (port 0: any), e.g. 127.0.0.2 to be another app on loopback.
+  explicit UdpClient(const sockaddr_storage& bind_to);
   ~UdpClient();
   bool send_to(const sockaddr_storage& to, const void* data, size_t len);
   // Receives one datagram within timeout_ms; returns its size or -1.

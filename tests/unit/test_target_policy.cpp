@@ -29,6 +29,43 @@ static const char* judge(const TargetPolicy& p, const std::string& ip, uint16_t 
   return p.refuse_reason(reinterpret_cast<sockaddr*>(&ss));
 }
 
+static sockaddr_storage sockaddr_of(const std::string& ip) {
+  sockaddr_storage ss{};
+  if (ip.find(':') == std::string::npos) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    inet_pton(AF_INET, ip.c_str(), &a->sin_addr);
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    inet_pton(AF_INET6, ip.c_str(), &a->sin6_addr);
+  }
+  return ss;
+}
+
+// --allow-client: empty permits all; otherwise only the ranges, IPv4-mapped IPv6 peers (a
+// dual-stack listener) judged as IPv4; a bad entry is refused with its text.
+static void test_client_allow_list(void**) {
+  udptun::protocol::AllowList none;
+  std::string error;
+  assert_true(none.parse({}, error));
+  auto any = sockaddr_of("198.51.100.7");
+  assert_true(none.permits(reinterpret_cast<sockaddr*>(&any)));
+  udptun::protocol::AllowList list;
+  assert_true(list.parse({"10.1.0.0/16", "2001:db8::/32"}, error));
+  auto in4 = sockaddr_of("10.1.2.3"), out4 = sockaddr_of("10.2.0.1");
+  auto mapped = sockaddr_of("::ffff:10.1.9.9"), in6 = sockaddr_of("2001:db8::5"),
+       out6 = sockaddr_of("2001:db9::5");
+  assert_true(list.permits(reinterpret_cast<sockaddr*>(&in4)));
+  assert_false(list.permits(reinterpret_cast<sockaddr*>(&out4)));
+  assert_true(list.permits(reinterpret_cast<sockaddr*>(&mapped)));
+  assert_true(list.permits(reinterpret_cast<sockaddr*>(&in6)));
+  assert_false(list.permits(reinterpret_cast<sockaddr*>(&out6)));
+  assert_false(list.parse({"10.0.0.0/8", "10.0.0.0/33"}, error));
+  assert_true(error.find("10.0.0.0/33") != std::string::npos);
+  assert_true(list.permits(reinterpret_cast<sockaddr*>(&in4)));  // a failed parse changed nothing
+}
+
 static void expect_refused(const TargetPolicy& p, const char* ip, const char* says) {
   const char* why = judge(p, ip);
   if (!why || !std::strstr(why, says))
@@ -123,6 +160,7 @@ int main(void) {
       cmocka_unit_test(test_embedded_ipv4_is_judged),
       cmocka_unit_test(test_own_addresses_are_refused),
       cmocka_unit_test(test_allow_rules_open_any_of_them),
+      cmocka_unit_test(test_client_allow_list),
   };
   return cmocka_run_group_tests_name("target_policy", tests, nullptr, nullptr);
 }

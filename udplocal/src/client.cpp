@@ -52,6 +52,13 @@ int Client::run(const udplocal_callbacks* cb, void* user) {
     }
     LOG_INFO(log_, "", "forwarding %s to %s", front->bound_name().c_str(),
              protocol::format_address(rule.target).c_str());
+    bool loopback = (rule.listen.type == protocol::AddressType::ipv4 && rule.listen.ip[0] == 127) ||
+                    front->bound_name().rfind("[::1]", 0) == 0;
+    if (!loopback && config_.allow_clients.empty())
+      LOG_WARN(log_, "",
+               "the forward on %s takes datagrams from anyone who can reach it: set "
+               "--allow-client or listen on loopback",
+               front->bound_name().c_str());
     report_started("forward", front->bound_name());
     forwards_.push_back(std::move(front));
   }

@@ -23,6 +23,10 @@ std::string ForwardFront::bound_name() const {
 void ForwardFront::on_datagram(protocol::ByteView payload, const struct sockaddr* from) {
   auto source = protocol::address_from_sockaddr(from);
   if (!source) return;
+  if (!client_.config().allow_clients.permits(from)) {
+    client_.stats().drops_not_allowed++;
+    return;
+  }
   client_.submit(this, *source, rule_.target, payload);
 }
 

@@ -27,12 +27,13 @@ bool parse_local_config(const char* json, LocalConfig& out, std::string& error) 
   runtime::ConfigReader r(json);
   LocalConfig c;
   std::string server, psk_file, psk, via, socks5, upstream, level;
-  std::vector<std::string> forwards;
+  std::vector<std::string> forwards, allow_clients;
   constexpr uint64_t kDay = 86'400'000;
   bool ok =
       r.get_string("server", server) && r.get_string("psk_file", psk_file) &&
       r.get_string("psk", psk) && r.get_string("via_socks5", via) &&
       r.get_strings("forward", forwards) && r.get_string("socks5", socks5) &&
+      r.get_strings("allow_clients", allow_clients) &&
       r.get_string("socks5_username", c.socks5_username) &&
       r.get_string("socks5_password", c.socks5_password) &&
       r.get_string("upstream_socks5", upstream) && r.get_bool("in_process", c.in_process) &&
@@ -54,6 +55,10 @@ bool parse_local_config(const char* json, LocalConfig& out, std::string& error) 
       r.get_string("log_level", level) && r.no_unknown_keys();
   if (!ok) {
     error = r.error();
+    return false;
+  }
+  if (!c.allow_clients.parse(allow_clients, error)) {
+    error = "\"allow_clients\": " + error;
     return false;
   }
   if (server.empty()) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "udptun/protocol/address.hpp"
+#include "udptun/protocol/cidr.hpp"
 #include "udptun/runtime/log.hpp"
 
 namespace udptun::local {
@@ -28,6 +29,8 @@ struct LocalConfig {
   uint64_t socks5_reassembly_timeout_ms = 5'000;
   uint64_t socks5_reassembly_max_bytes = 65'507;
   bool in_process = false;  // datagrams also come from udplocal_submit
+  // Apps that may use the forward and SOCKS5 fronts (empty: any that can reach them).
+  protocol::AllowList allow_clients;
   bool has_upstream_socks5 = false;
   protocol::Address upstream_socks5;  // CONNECT requests are relayed here
   uint64_t heartbeat_interval_ms = 1'000;

@@ -44,10 +44,11 @@ bool Socks5Front::open(std::string& error) {
   const auto& listen_at = client_.config().socks5_listen;
   bool loopback = (listen_at.type == protocol::AddressType::ipv4 && listen_at.ip[0] == 127) ||
                   (listen_at.type == protocol::AddressType::ipv6 && name.rfind("[::1]", 0) == 0);
-  if (!loopback && client_.config().socks5_username.empty()) {
+  if (!loopback && client_.config().socks5_username.empty() &&
+      client_.config().allow_clients.empty()) {
     LOG_WARN(client_.log(), "",
              "the SOCKS5 front on %s takes anyone who can reach it: set "
-             "--socks5-username/--socks5-password or listen on loopback",
+             "--socks5-username/--socks5-password or --allow-client, or listen on loopback",
              name.c_str());
   }
   client_.report_started("socks5", name);
@@ -59,6 +60,15 @@ void Socks5Front::on_connection(uv_stream_t* listener, int status) {
   if (!self || status != 0) return;
   auto session = std::make_unique<Socks5Session>(*self, self->next_serial_++);
   if (session->accept(listener) != 0) return;
+  if (!self->client_.config().allow_clients.empty()) {
+    auto peer = session->peer_address();
+    sockaddr_storage ss{};
+    if (!peer || !protocol::address_to_sockaddr(*peer, &ss) ||
+        !self->client_.config().allow_clients.permits(reinterpret_cast<sockaddr*>(&ss))) {
+      self->client_.stats().drops_not_allowed++;
+      return;  // destroyed here: the connection closes
+    }
+  }
   if (self->sessions_.size() >= kMaxControlConnections) {
     LOG_WARN(self->client_.log(), session->tag(), "too many SOCKS5 connections, refusing");
     return;  // destroyed here: the connection closes

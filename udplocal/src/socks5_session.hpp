@@ -22,6 +22,7 @@ class Socks5Session : public runtime::TcpStream::Events {
   Socks5Session(Socks5Front& front, uint64_t serial);
   ~Socks5Session() override;
   int accept(uv_stream_t* listener);
+  std::optional<protocol::Address> peer_address() const { return stream_.peer_address(); }
   const char* tag() const { return tag_; }
   uint64_t created_ms() const { return created_ms_; }
   bool idle_in_negotiation(uint64_t now_ms, uint64_t limit_ms) const;

@@ -52,6 +52,8 @@ const std::vector<CommandLineOption> kOptions = {
      "5000 as RFC 1928 asks)"},
     {"--socks5-reassembly-max-bytes", "socks5_reassembly_max_bytes", Kind::integer, "BYTES",
      "... and one larger than this (default 65507)"},
+    {"--allow-client", "allow_clients", Kind::string_list, "CIDR",
+     "only apps at these addresses may use the forward and SOCKS5 fronts (repeatable)"},
     {"--state-dir", "state_dir", Kind::string, "DIR",
      "keep the session record here (udp-local.state): a restart resumes the session and its "
      "flows, which keep their server-side ports"},

@@ -170,6 +170,13 @@ void Server::accept_one(uv_stream_t* listener) {
                        "connection from %s refused: %s", link->stream().peer_name().c_str(), why);
     link->stream().close();
   };
+  if (!config_.allow_clients.empty()) {
+    auto peer = link->stream().peer_address();
+    sockaddr_storage ss{};
+    if (!peer || !protocol::address_to_sockaddr(*peer, &ss) ||
+        !config_.allow_clients.permits(reinterpret_cast<sockaddr*>(&ss)))
+      return refuse("not in --allow-client");
+  }
   if (stats_.connections >= max_connections_) return refuse("too many connections");
   uint32_t& from_source = pending_by_source_[link->source_key()];
   if (from_source >= config_.max_pending_handshakes_per_source) {

@@ -7,12 +7,13 @@ namespace udptun::server {
 bool parse_server_config(const char* json, ServerConfig& out, std::string& error) {
   runtime::ConfigReader r(json);
   ServerConfig c;
-  std::vector<std::string> listen, allow;
+  std::vector<std::string> listen, allow, allow_clients;
   std::string psk_file, psk, level, egress, egress_socks5, filtering;
   constexpr uint64_t kDay = 86'400'000;
   bool ok = r.get_strings("listen", listen) && r.get_string("psk_file", psk_file) &&
             r.get_string("psk", psk) && r.get_strings("allow_targets", allow) &&
-            r.get_string("egress", egress) && r.get_string("egress_socks5", egress_socks5) &&
+            r.get_strings("allow_clients", allow_clients) && r.get_string("egress", egress) &&
+            r.get_string("egress_socks5", egress_socks5) &&
             r.get_string("nat_filtering", filtering) &&
             r.get_string("egress_socks5_username", c.egress_socks5_username) &&
             r.get_string("egress_socks5_password", c.egress_socks5_password) &&
@@ -59,6 +60,10 @@ bool parse_server_config(const char* json, ServerConfig& out, std::string& error
       return false;
     }
     c.allow_targets.push_back(cidr);
+  }
+  if (!c.allow_clients.parse(allow_clients, error)) {
+    error = "\"allow_clients\": " + error;
+    return false;
   }
   if (egress == "socks5" || egress == "tun2socks" || (egress.empty() && !egress_socks5.empty())) {
     auto t = protocol::parse_address_text(egress_socks5);

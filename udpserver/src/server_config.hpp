@@ -15,6 +15,7 @@ struct ServerConfig {
   std::vector<protocol::Address> listen;  // TCP listen addresses (IP literals)
   std::vector<uint8_t> key;               // the pre-shared key
   std::vector<Cidr> allow_targets;        // opens otherwise refused target ranges
+  protocol::AllowList allow_clients;      // TCP peers that may connect (empty: any)
   // How datagrams leave for their targets: our own sockets (one per flow); each flow through
   // its own UDP ASSOCIATE at a SOCKS5 server (e.g. `ss-local -U` beside a TCP ss-local: the
   // server's egress goes through shadowsocks again); or as IP packets through an in-process
@@ -63,14 +64,14 @@ struct ServerConfig {
 
 // Keys (all optional but "listen" and one of "psk_file"/"psk"):
 //   listen: "ADDR:PORT" or [..]       psk_file: path      psk: the key itself (embedding)
-//   allow_targets: ["CIDR", ..]       egress: "direct"|"socks5"|"tun2socks"  egress_socks5:
-//   "IP:PORT" nat_filtering: "endpoint-independent"|"address-dependent"|
-//   "address-and-port-dependent", egress_socks5_username, egress_socks5_password,
-//   flow_idle_timeout_ms, dns_idle_timeout_ms, session_grace_ms, link_timeout_ms,
-//   handshake_timeout_ms, max_flows_per_session, flow_opens_per_second, max_sessions,
-//   max_pending_handshakes, max_pending_handshakes_per_source, max_connections, max_total_flows,
-//   max_held_bytes_per_session, flow_setup_timeout_ms, max_clock_skew_ms,
-//   max_queued_bytes, stats_interval_ms, handover_socket: path, log_level:
+//   allow_targets: ["CIDR", ..]       allow_clients: ["CIDR", ..]       egress:
+//   "direct"|"socks5"|"tun2socks"  egress_socks5: "IP:PORT" nat_filtering:
+//   "endpoint-independent"|"address-dependent"| "address-and-port-dependent",
+//   egress_socks5_username, egress_socks5_password, flow_idle_timeout_ms, dns_idle_timeout_ms,
+//   session_grace_ms, link_timeout_ms, handshake_timeout_ms, max_flows_per_session,
+//   flow_opens_per_second, max_sessions, max_pending_handshakes, max_pending_handshakes_per_source,
+//   max_connections, max_total_flows, max_held_bytes_per_session, flow_setup_timeout_ms,
+//   max_clock_skew_ms, max_queued_bytes, stats_interval_ms, handover_socket: path, log_level:
 //   "error"|"warn"|"info"|"debug"
 bool parse_server_config(const char* json, ServerConfig& out, std::string& error);
 

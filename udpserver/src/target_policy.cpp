@@ -39,43 +39,6 @@ const SpecialRange kRefused[] = {
 
 }  // namespace
 
-bool Cidr::parse(const std::string& text, Cidr& out) {
-  std::string addr = text;
-  long prefix = -1;
-  size_t slash = text.find('/');
-  if (slash != std::string::npos) {
-    addr = text.substr(0, slash);
-    std::string p = text.substr(slash + 1);
-    if (p.empty() || p.size() > 3 || p.find_first_not_of("0123456789") != std::string::npos) {
-      return false;
-    }
-    prefix = std::stol(p);
-  }
-  Cidr c;
-  if (inet_pton(AF_INET, addr.c_str(), c.bytes) == 1) {
-    c.family = AF_INET;
-    if (prefix > 32) return false;
-    c.prefix = prefix < 0 ? 32 : static_cast<unsigned>(prefix);
-  } else if (inet_pton(AF_INET6, addr.c_str(), c.bytes) == 1) {
-    c.family = AF_INET6;
-    if (prefix > 128) return false;
-    c.prefix = prefix < 0 ? 128 : static_cast<unsigned>(prefix);
-  } else {
-    return false;
-  }
-  out = c;
-  return true;
-}
-
-bool Cidr::contains(int fam, const uint8_t* a) const {
-  if (fam != family) return false;
-  unsigned full = prefix / 8, rest = prefix % 8;
-  if (std::memcmp(a, bytes, full) != 0) return false;
-  if (rest == 0) return true;
-  uint8_t mask = static_cast<uint8_t>(0xFF << (8 - rest));
-  return (a[full] & mask) == (bytes[full] & mask);
-}
-
 const char* TargetPolicy::refuse_reason(const struct sockaddr* sa) const {
   int family = sa->sa_family;
   uint8_t bytes[16];

@@ -10,17 +10,11 @@
 #include <string>
 #include <vector>
 
+#include "udptun/protocol/cidr.hpp"
+
 namespace udptun::server {
 
-struct Cidr {
-  int family = 0;  // AF_INET or AF_INET6
-  uint8_t bytes[16] = {};
-  unsigned prefix = 0;
-
-  // "10.0.0.0/8", "fd00::/8", or a bare address (a /32 or /128).
-  static bool parse(const std::string& text, Cidr& out);
-  bool contains(int family, const uint8_t* addr) const;
-};
+using protocol::Cidr;
 
 class TargetPolicy {
  public:

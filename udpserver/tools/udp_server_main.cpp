@@ -15,6 +15,9 @@ const std::vector<CommandLineOption> kOptions = {
     {"--psk-file", "psk_file", Kind::string, "FILE", "the pre-shared key (at least 16 bytes)"},
     {"--allow-target", "allow_targets", Kind::string_list, "CIDR",
      "allow targets in an otherwise refused range, e.g. 127.0.0.0/8 (repeatable)"},
+    {"--allow-client", "allow_clients", Kind::string_list, "CIDR",
+     "accept udp-local connections only from these addresses (repeatable; default: any "
+     "address, the key decides)"},
     {"--nat-filtering", "nat_filtering", Kind::string, "MODE",
      "who may send to a flow: endpoint-independent (default: anyone, full cone), "
      "address-dependent or address-and-port-dependent (only those it sent to)"},

@@ -39,8 +39,8 @@ typedef struct udpserver_stats {
   uint64_t drops_held;           /* datagrams for a flow being set up, over the session's budget */
   uint64_t flows_setup_timeout;  /* flows not ready in time (resolution, SOCKS5 association) */
   uint64_t flows_refused_full;   /* refused: the server's total of flows (descriptors) reached */
-  uint64_t connections_refused;  /* refused at accept: connection cap, or pending handshakes
-                                    from that address */
+  uint64_t connections_refused;  /* refused at accept: connection cap, pending handshakes
+                                    from that address, or not in --allow-client */
   uint64_t log_lines_suppressed; /* repeated log events folded into summary lines */
   uint64_t drops_not_from_relay; /* egress socks5: datagrams from anyone but the relay */
   uint64_t drops_filtered;       /* from an endpoint the flow never sent to, under

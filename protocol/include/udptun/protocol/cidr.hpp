@@ -1,0 +1,36 @@
+// Address ranges ("10.0.0.0/8", "fd00::/8", a bare address) and lists of them: the server's
+// target policy and the client allow-lists (--allow-client) of udp-server and udp-local.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+struct sockaddr;
+
+namespace udptun::protocol {
+
+struct Cidr {
+  int family = 0;  // AF_INET or AF_INET6
+  uint8_t bytes[16] = {};
+  unsigned prefix = 0;
+
+  // "10.0.0.0/8", "fd00::/8", or a bare address (a /32 or /128).
+  static bool parse(const std::string& text, Cidr& out);
+  bool contains(int family, const uint8_t* addr) const;
+};
+
+// Who may use a listener: everyone when empty; otherwise a peer inside one of the ranges.
+// An IPv4-mapped IPv6 peer (a dual-stack socket) is judged as the IPv4 address it is.
+class AllowList {
+ public:
+  // false with `error` naming the bad entry.
+  bool parse(const std::vector<std::string>& texts, std::string& error);
+  bool empty() const { return ranges_.empty(); }
+  bool permits(const struct sockaddr* peer) const;
+
+ private:
+  std::vector<Cidr> ranges_;
+};
+
+}  // namespace udptun::protocol
