@@ -85,7 +85,8 @@ bool ServiceCatalog::load(const cJSON* services, std::string& error) {
       error = "service \"" + name + "\": " + why;
       return false;
     };
-    if (!valid_service_name(name)) return fail("not a valid name (letters, digits, . _ -, not starting with .)");
+    if (!valid_service_name(name))
+      return fail("not a valid name (letters, digits, . _ -, not starting with .)");
     if (!cJSON_IsObject(s)) return fail("must be an object");
     const cJSON* k;
     cJSON_ArrayForEach(k, s) {
@@ -149,7 +150,8 @@ std::string ServiceCatalog::plan_start(const cJSON* params, PeerRole role, Launc
   if (!cJSON_IsString(name_item) || !*name_item->valuestring)
     return "parameter \"name\" (a string) is required";
   std::string name = name_item->valuestring;
-  if (!valid_service_name(name)) return "\"name\" must be 1-64 letters, digits, '.', '_' or '-', not starting with '.'";
+  if (!valid_service_name(name))
+    return "\"name\" must be 1-64 letters, digits, '.', '_' or '-', not starting with '.'";
   const cJSON* argv = param("argv");
   const cJSON* args = param("args");
   const cJSON* config = param("config");

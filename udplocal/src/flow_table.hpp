@@ -39,7 +39,7 @@ struct LocalFlow {
   protocol::Address source;  // the local client
   protocol::Address target;  // the first target: OPEN_FLOW names it, DATA to it has no address
   uint64_t last_active_ms = 0;
-  bool dns_only = true;  // every datagram so far went to port 53: the short idle timeout
+  bool dns_only = true;           // every datagram so far went to port 53: the short idle timeout
   uint64_t refused_until_ms = 0;  // the server refused it: drop until then
   std::string key;
 };
