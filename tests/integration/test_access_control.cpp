@@ -1,5 +1,7 @@
-// Who may use the relays: --allow-client on udp-server (the TCP peer) and on udp-local's
-// forward and SOCKS5 fronts (the app). Assertions are on what gets through, and counters.
+// Who may use the relays and how much: --allow-client on udp-server (the TCP peer) and on
+// udp-local's forward and SOCKS5 fronts (the app); rate limits per session, per client
+// address and per SOCKS5 association, each with a load above and below it. Assertions are on
+// what gets through (counted at the target or the app), and counters.
 #include <arpa/inet.h>
 
 #include <cstring>
@@ -93,11 +95,189 @@ static void test_socks5_front_serves_only_allowed_apps(void**) {
   REQUIRE(allowed.greet({0x00}) == 0x00, fx);
 }
 
+// Sends `count` datagrams of `size` bytes at once (no pacing: the bucket's burst is what
+// passes) and returns how many the target got.
+static uint64_t burst_through(EchoServer& target, UdpClient& app, const sockaddr_storage& to,
+                              int count, size_t size) {
+  uint64_t before = target.received();
+  std::string payload(size, 'r');
+  for (int i = 0; i < count; ++i) app.send_to(to, payload.data(), payload.size());
+  usleep(500'000);
+  return target.received() - before;
+}
+
+static void test_session_packet_rate_both_directions(void**) {
+  EchoServer target;
+  TunnelFixture fx;
+  REQUIRE(fx.start_server({"--session-packets-per-second", "100"}), fx);
+  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
+  UdpClient app;
+  REQUIRE(fx.echo_eventually(app, "up", 5000), fx);
+  sleep(1);  // a full bucket
+  // Below: 50 at once all pass, and their 50 echoes all come back.
+  REQUIRE(burst_through(target, app, fx.front(), 50, 100) == 50, fx);
+  int back = 0;
+  char buf[256];
+  while (app.receive(buf, sizeof buf, 200) > 0) back++;
+  REQUIRE(back == 50, fx);
+  sleep(1);
+  // Above: 400 at once, 100 a second: about one bucket passes, the rest is counted.
+  uint64_t passed = burst_through(target, app, fx.front(), 400, 100);
+  std::fprintf(stderr, "    400 sent at once, %llu passed\n",
+               static_cast<unsigned long long>(passed));
+  REQUIRE(passed >= 90 && passed <= 160, fx);
+  REQUIRE(
+      harness::eventually([&] { return fx.server_counter("drops_rate_limited_up") >= 240; }, 3000),
+      fx);
+}
+
+// Toward the client: a target that answers every datagram twice (once from a second port).
+static void test_session_packet_rate_toward_the_client(void**) {
+  EchoServer target(AF_INET, true);
+  TunnelFixture fx;
+  REQUIRE(fx.start_server({"--session-packets-per-second", "100"}), fx);
+  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
+  UdpClient app;
+  REQUIRE(fx.echo_eventually(app, "up", 5000), fx);
+  auto drain = [&] {
+    int n = 0;
+    char buf[256];
+    while (app.receive(buf, sizeof buf, 300) > 0) n++;
+    return n;
+  };
+  sleep(1);
+  drain();
+  std::string p(100, 'd');
+  for (int i = 0; i < 40; ++i) app.send_to(fx.front(), p.data(), p.size());
+  REQUIRE(drain() == 80, fx);  // below: every reply
+  sleep(1);
+  for (int i = 0; i < 100; ++i) app.send_to(fx.front(), p.data(), p.size());
+  int got = drain();
+  std::fprintf(stderr, "    200 replies at once, %d reached the app\n", got);
+  REQUIRE(got >= 90 && got <= 160, fx);
+  REQUIRE(
+      harness::eventually([&] { return fx.server_counter("drops_rate_limited_down") >= 40; }, 3000),
+      fx);
+}
+
+static void test_session_byte_rate(void**) {
+  EchoServer target;
+  TunnelFixture fx;
+  REQUIRE(fx.start_server({"--session-bytes-per-second", "120000"}), fx);
+  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
+  UdpClient app;
+  REQUIRE(fx.echo_eventually(app, "up", 5000), fx);
+  sleep(1);
+  REQUIRE(burst_through(target, app, fx.front(), 50, 1'200) == 50, fx);  // 60,000 bytes
+  sleep(1);
+  uint64_t passed = burst_through(target, app, fx.front(), 300, 1'200);  // 360,000 bytes
+  std::fprintf(stderr, "    300 x 1,200 bytes sent at once, %llu passed\n",
+               static_cast<unsigned long long>(passed));
+  REQUIRE(passed >= 90 && passed <= 160, fx);  // 120,000 bytes a second: 100 of them
+}
+
+static void test_client_rate_shared_by_its_sessions(void**) {
+  EchoServer target;
+  TunnelFixture fx;
+  REQUIRE(fx.start_server({"--client-packets-per-second", "100"}), fx);
+  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
+  // A second udp-local (another session) from the same address, with its own forward.
+  uint16_t second_port = harness::free_port(AF_INET, SOCK_DGRAM);
+  harness::Process second(
+      harness::udp_local_bin(),
+      {"--server", harness::endpoint(AF_INET, fx.server_port), "--psk-file", fx.key_path,
+       "--forward",
+       harness::endpoint(AF_INET, second_port) + "=" + harness::endpoint(AF_INET, target.port())},
+      fx.dir.path() + "/local-second.log");
+  REQUIRE(second.start(), fx);
+  UdpClient app;
+  REQUIRE(fx.echo_eventually(app, "first", 5000), fx);
+  REQUIRE(
+      harness::eventually(
+          [&] { return app.echo(harness::loopback(AF_INET, second_port), "second", 200); }, 5000),
+      fx);
+  sleep(1);
+  // Below, together: 40 + 40.
+  uint64_t before = target.received();
+  std::string p(100, 'c');
+  for (int i = 0; i < 40; ++i) {
+    app.send_to(fx.front(), p.data(), p.size());
+    app.send_to(harness::loopback(AF_INET, second_port), p.data(), p.size());
+  }
+  usleep(500'000);
+  REQUIRE(target.received() - before == 80, fx);
+  sleep(1);
+  // Above, together: 200 + 200 against one bucket of 100.
+  before = target.received();
+  for (int i = 0; i < 200; ++i) {
+    app.send_to(fx.front(), p.data(), p.size());
+    app.send_to(harness::loopback(AF_INET, second_port), p.data(), p.size());
+  }
+  usleep(500'000);
+  uint64_t passed = target.received() - before;
+  std::fprintf(stderr, "    2 x 200 sent at once by two sessions, %llu passed\n",
+               static_cast<unsigned long long>(passed));
+  REQUIRE(passed >= 90 && passed <= 160, fx);
+}
+
+static void test_socks5_association_rate(void**) {
+  EchoServer target;
+  TunnelFixture fx;
+  REQUIRE(fx.start_server(), fx);
+  uint16_t socks_port = harness::free_port(AF_INET, SOCK_STREAM);
+  REQUIRE(fx.start_local("127.0.0.1:9", {"--socks5", harness::endpoint(AF_INET, socks_port),
+                                         "--socks5-packets-per-second", "100"}),
+          fx);
+  REQUIRE(harness::eventually(
+              [&] {
+                Socks5TestClient probe;
+                return probe.connect_to(socks_port);
+              },
+              5000),
+          fx);
+  Socks5TestClient c;
+  REQUIRE(c.connect_to(socks_port) && c.greet({0x00}) == 0x00, fx);
+  sockaddr_in relay{};
+  uint8_t any[4] = {0, 0, 0, 0};
+  REQUIRE(c.request(0x03, any, 0, &relay) == 0x00, fx);
+  sockaddr_storage to{};
+  std::memcpy(&to, &relay, sizeof relay);
+  uint8_t lo[4] = {127, 0, 0, 1};
+  auto d = socks5_udp_datagram(lo, target.port(), std::string(100, 's'));
+  UdpClient app;
+  REQUIRE(harness::eventually(
+              [&] {
+                app.send_to(to, d.data(), d.size());
+                char buf[512];
+                return app.receive(buf, sizeof buf, 200) > 0;
+              },
+              5000),
+          fx);
+  sleep(1);
+  uint64_t before = target.received();
+  for (int i = 0; i < 50; ++i) app.send_to(to, d.data(), d.size());
+  usleep(500'000);
+  REQUIRE(target.received() - before == 50, fx);
+  sleep(1);
+  before = target.received();
+  for (int i = 0; i < 400; ++i) app.send_to(to, d.data(), d.size());
+  usleep(500'000);
+  uint64_t passed = target.received() - before;
+  std::fprintf(stderr, "    400 sent at once through SOCKS5, %llu passed\n",
+               static_cast<unsigned long long>(passed));
+  REQUIRE(passed >= 90 && passed <= 160, fx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_server_refuses_clients_outside_its_allow_list),
       cmocka_unit_test(test_forward_front_serves_only_allowed_apps),
       cmocka_unit_test(test_socks5_front_serves_only_allowed_apps),
+      cmocka_unit_test(test_session_packet_rate_both_directions),
+      cmocka_unit_test(test_session_packet_rate_toward_the_client),
+      cmocka_unit_test(test_session_byte_rate),
+      cmocka_unit_test(test_client_rate_shared_by_its_sessions),
+      cmocka_unit_test(test_socks5_association_rate),
   };
   return cmocka_run_group_tests_name("access_control", tests, nullptr, nullptr);
 }

@@ -28,6 +28,9 @@ struct LocalConfig {
   // SOCKS5 UDP fragments (RFC 1928 §7): reassembled per association within this time and size.
   uint64_t socks5_reassembly_timeout_ms = 5'000;
   uint64_t socks5_reassembly_max_bytes = 65'507;
+  // Per SOCKS5 association, each direction: datagrams and bytes per second (0: no limit).
+  uint64_t socks5_packets_per_second = 0;
+  uint64_t socks5_bytes_per_second = 0;
   bool in_process = false;  // datagrams also come from udplocal_submit
   // Apps that may use the forward and SOCKS5 fronts (empty: any that can reach them).
   protocol::AllowList allow_clients;

@@ -15,7 +15,9 @@ UdpAssociation::UdpAssociation(Client& owner, const Address& client_ip, uint16_t
       peer_(client_ip),
       socket_(owner.loop(), *this),
       reassembler_(owner.config().socks5_reassembly_max_bytes,
-                   owner.config().socks5_reassembly_timeout_ms, owner.reassembly()) {
+                   owner.config().socks5_reassembly_timeout_ms, owner.reassembly()),
+      up_(owner.config().socks5_packets_per_second, owner.config().socks5_bytes_per_second),
+      down_(up_) {
   peer_.port = client_port;
 }
 
@@ -60,10 +62,18 @@ void UdpAssociation::on_datagram(ByteView payload, const struct sockaddr* from) 
   if (peer_.port == 0) peer_.port = source->port;
   auto whole = reassembler_.add(header.value, owner_.loop().now_ms());
   if (!whole.complete) return;  // a fragment, held (or dropped, counted)
+  if (!up_.admit(whole.payload.size, owner_.loop().now_ms())) {
+    st.drops_rate_limited++;
+    return;
+  }
   owner_.submit(this, *source, whole.address, whole.payload);
 }
 
 void UdpAssociation::deliver(LocalFlow& flow, ByteView payload, const Address& source) {
+  if (!down_.admit(payload.size, owner_.loop().now_ms())) {
+    owner_.stats().drops_rate_limited++;
+    return;
+  }
   uint8_t header[protocol::socks5::kMaxUdpHeader];
   size_t n = protocol::socks5::encode_udp_header(source, header);
   sockaddr_storage to;

@@ -5,6 +5,7 @@
 
 #include "flow_table.hpp"
 #include "udptun/protocol/socks5_reassembly.hpp"
+#include "udptun/runtime/token_bucket.hpp"
 #include "udptun/runtime/udp_socket.hpp"
 
 namespace udptun::local {
@@ -33,6 +34,7 @@ class UdpAssociation : public runtime::UdpSocket::Events, public FlowOrigin {
   protocol::Address peer_;  // the associated client's address (port 0 until known)
   runtime::UdpSocket socket_;
   protocol::socks5::Reassembler reassembler_;
+  runtime::RateLimit up_, down_;
 };
 
 }  // namespace udptun::local

@@ -79,6 +79,7 @@ size_t udplocal_stats_json(const udplocal_stats* s, char* out, size_t cap) {
         .add("drops_refused", s->drops_refused)
         .add("drops_flow_limit", s->drops_flow_limit)
         .add("drops_socks5_fragment", s->drops_socks5_fragment)
+        .add("drops_rate_limited", s->drops_rate_limited)
         .add("drops_not_allowed", s->drops_not_allowed)
         .add("socks5_reassembled", s->socks5_reassembled)
         .add("socks5_reassembly_timeouts", s->socks5_reassembly_timeouts)

@@ -295,6 +295,19 @@ void Server::remove_session(const protocol::SessionId& id, const char* why) {
   stats_.sessions--;
 }
 
+std::shared_ptr<ClientRate> Server::client_rate(const std::string& source_key) {
+  if (!config_.client_packets_per_second && !config_.client_bytes_per_second) return nullptr;
+  auto& weak = client_rates_[source_key];
+  auto rate = weak.lock();
+  if (!rate) {
+    rate = std::make_shared<ClientRate>();
+    rate->up = rate->down =
+        runtime::RateLimit(config_.client_packets_per_second, config_.client_bytes_per_second);
+    weak = rate;
+  }
+  return rate;
+}
+
 void Server::yield_until_next_turn(ClientLink& link) {
   yielded_.push_back(&link);
   // After this turn's poll phase: reading again means the next poll serves it, after every
@@ -353,6 +366,9 @@ void Server::sweep() {
   throttle_.flush(log_, now);
   if (now - own_addresses_at_ms_ >= kOwnAddressesRefreshMs) {
     own_addresses_at_ms_ = now;
+    // Addresses none of whose sessions is left: their shared limits go.
+    for (auto it = client_rates_.begin(); it != client_rates_.end();)
+      it = it->second.expired() ? client_rates_.erase(it) : std::next(it);
     policy_.set_own_addresses(TargetPolicy::interface_addresses());
   }
   std::vector<ClientLink*> stale;

@@ -22,6 +22,7 @@
 namespace udptun::server {
 
 class ClientLink;
+struct ClientRate;
 class HandoverPoint;
 class Session;
 class Tun2socksEgress;
@@ -62,6 +63,9 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
   void yield_until_next_turn(ClientLink& link);
   // Totals over all sessions (from the configuration, or from RLIMIT_NOFILE).
   uint64_t max_total_flows() const { return max_total_flows_; }
+  // The rate limits shared by every session from one client address (nullptr when no client
+  // limit is configured).
+  std::shared_ptr<ClientRate> client_rate(const std::string& source_key);
   // Events peers can repeat at will are logged through this.
   runtime::LogThrottle& throttle() { return throttle_; }
 
@@ -110,6 +114,7 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
   std::map<protocol::SessionId, std::unique_ptr<Session>> sessions_;
   uint64_t next_link_serial_ = 1;
   std::map<std::string, uint32_t> pending_by_source_;  // IP bytes → unauthenticated links
+  std::map<std::string, std::weak_ptr<ClientRate>> client_rates_;  // IP bytes → shared limits
   uint64_t max_connections_ = 0;
   uint64_t max_total_flows_ = 0;
   uint64_t own_addresses_at_ms_ = 0;

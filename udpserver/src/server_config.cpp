@@ -10,33 +10,37 @@ bool parse_server_config(const char* json, ServerConfig& out, std::string& error
   std::vector<std::string> listen, allow, allow_clients;
   std::string psk_file, psk, level, egress, egress_socks5, filtering;
   constexpr uint64_t kDay = 86'400'000;
-  bool ok = r.get_strings("listen", listen) && r.get_string("psk_file", psk_file) &&
-            r.get_string("psk", psk) && r.get_strings("allow_targets", allow) &&
-            r.get_strings("allow_clients", allow_clients) && r.get_string("egress", egress) &&
-            r.get_string("egress_socks5", egress_socks5) &&
-            r.get_string("nat_filtering", filtering) &&
-            r.get_string("egress_socks5_username", c.egress_socks5_username) &&
-            r.get_string("egress_socks5_password", c.egress_socks5_password) &&
-            r.get_uint("flow_idle_timeout_ms", 100, kDay, c.flow_idle_timeout_ms) &&
-            r.get_uint("dns_idle_timeout_ms", 100, kDay, c.dns_idle_timeout_ms) &&
-            r.get_uint("session_grace_ms", 0, kDay, c.session_grace_ms) &&
-            r.get_uint("link_timeout_ms", 500, kDay, c.link_timeout_ms) &&
-            r.get_uint("handshake_timeout_ms", 100, 600'000, c.handshake_timeout_ms) &&
-            r.get_uint("max_flows_per_session", 1, 10'000'000, c.max_flows_per_session) &&
-            r.get_uint("flow_opens_per_second", 1, 10'000'000, c.flow_opens_per_second) &&
-            r.get_uint("max_sessions", 1, 1'000'000, c.max_sessions) &&
-            r.get_uint("max_pending_handshakes", 1, 1'000'000, c.max_pending_handshakes) &&
-            r.get_uint("max_pending_handshakes_per_source", 1, 1'000'000,
-                       c.max_pending_handshakes_per_source) &&
-            r.get_uint("max_connections", 0, 10'000'000, c.max_connections) &&
-            r.get_uint("max_total_flows", 0, 100'000'000, c.max_total_flows) &&
-            r.get_uint("max_held_bytes_per_session", 0, 1u << 30, c.max_held_bytes_per_session) &&
-            r.get_uint("flow_setup_timeout_ms", 100, 600'000, c.flow_setup_timeout_ms) &&
-            r.get_uint("max_clock_skew_ms", 1'000, kDay, c.max_clock_skew_ms) &&
-            r.get_uint("max_queued_bytes", 65'536, 1u << 30, c.max_queued_bytes) &&
-            r.get_uint("stats_interval_ms", 100, kDay, c.stats_interval_ms) &&
-            r.get_string("handover_socket", c.handover_socket) &&
-            r.get_string("log_level", level) && r.no_unknown_keys();
+  bool ok =
+      r.get_strings("listen", listen) && r.get_string("psk_file", psk_file) &&
+      r.get_string("psk", psk) && r.get_strings("allow_targets", allow) &&
+      r.get_strings("allow_clients", allow_clients) && r.get_string("egress", egress) &&
+      r.get_string("egress_socks5", egress_socks5) && r.get_string("nat_filtering", filtering) &&
+      r.get_string("egress_socks5_username", c.egress_socks5_username) &&
+      r.get_string("egress_socks5_password", c.egress_socks5_password) &&
+      r.get_uint("flow_idle_timeout_ms", 100, kDay, c.flow_idle_timeout_ms) &&
+      r.get_uint("dns_idle_timeout_ms", 100, kDay, c.dns_idle_timeout_ms) &&
+      r.get_uint("session_grace_ms", 0, kDay, c.session_grace_ms) &&
+      r.get_uint("link_timeout_ms", 500, kDay, c.link_timeout_ms) &&
+      r.get_uint("handshake_timeout_ms", 100, 600'000, c.handshake_timeout_ms) &&
+      r.get_uint("max_flows_per_session", 1, 10'000'000, c.max_flows_per_session) &&
+      r.get_uint("flow_opens_per_second", 1, 10'000'000, c.flow_opens_per_second) &&
+      r.get_uint("max_sessions", 1, 1'000'000, c.max_sessions) &&
+      r.get_uint("session_packets_per_second", 0, 1'000'000'000, c.session_packets_per_second) &&
+      r.get_uint("session_bytes_per_second", 0, 1ull << 40, c.session_bytes_per_second) &&
+      r.get_uint("client_packets_per_second", 0, 1'000'000'000, c.client_packets_per_second) &&
+      r.get_uint("client_bytes_per_second", 0, 1ull << 40, c.client_bytes_per_second) &&
+      r.get_uint("max_pending_handshakes", 1, 1'000'000, c.max_pending_handshakes) &&
+      r.get_uint("max_pending_handshakes_per_source", 1, 1'000'000,
+                 c.max_pending_handshakes_per_source) &&
+      r.get_uint("max_connections", 0, 10'000'000, c.max_connections) &&
+      r.get_uint("max_total_flows", 0, 100'000'000, c.max_total_flows) &&
+      r.get_uint("max_held_bytes_per_session", 0, 1u << 30, c.max_held_bytes_per_session) &&
+      r.get_uint("flow_setup_timeout_ms", 100, 600'000, c.flow_setup_timeout_ms) &&
+      r.get_uint("max_clock_skew_ms", 1'000, kDay, c.max_clock_skew_ms) &&
+      r.get_uint("max_queued_bytes", 65'536, 1u << 30, c.max_queued_bytes) &&
+      r.get_uint("stats_interval_ms", 100, kDay, c.stats_interval_ms) &&
+      r.get_string("handover_socket", c.handover_socket) && r.get_string("log_level", level) &&
+      r.no_unknown_keys();
   if (!ok) {
     error = r.error();
     return false;

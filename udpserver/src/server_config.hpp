@@ -40,6 +40,12 @@ struct ServerConfig {
   // New flows per session per second (a token bucket with this as its burst too): a flood of
   // OPEN_FLOW frames costs its session refusals, not everyone else their latency.
   uint64_t flow_opens_per_second = 2'000;
+  // Datagrams per second and bytes per second, each direction on its own: per session, and
+  // per client address (all its sessions together). 0: no limit.
+  uint64_t session_packets_per_second = 1'000'000;
+  uint64_t session_bytes_per_second = 0;
+  uint64_t client_packets_per_second = 0;
+  uint64_t client_bytes_per_second = 0;
   uint64_t max_sessions = 1'024;
   uint64_t max_pending_handshakes = 256;
   // Unauthenticated connections from one IP address at once: past it, its new ones are
@@ -69,10 +75,11 @@ struct ServerConfig {
 //   "endpoint-independent"|"address-dependent"| "address-and-port-dependent",
 //   egress_socks5_username, egress_socks5_password, flow_idle_timeout_ms, dns_idle_timeout_ms,
 //   session_grace_ms, link_timeout_ms, handshake_timeout_ms, max_flows_per_session,
-//   flow_opens_per_second, max_sessions, max_pending_handshakes, max_pending_handshakes_per_source,
-//   max_connections, max_total_flows, max_held_bytes_per_session, flow_setup_timeout_ms,
-//   max_clock_skew_ms, max_queued_bytes, stats_interval_ms, handover_socket: path, log_level:
-//   "error"|"warn"|"info"|"debug"
+//   flow_opens_per_second, session_packets_per_second, session_bytes_per_second,
+//   client_packets_per_second, client_bytes_per_second, max_sessions, max_pending_handshakes,
+//   max_pending_handshakes_per_source, max_connections, max_total_flows,
+//   max_held_bytes_per_session, flow_setup_timeout_ms, max_clock_skew_ms, max_queued_bytes,
+//   stats_interval_ms, handover_socket: path, log_level: "error"|"warn"|"info"|"debug"
 bool parse_server_config(const char* json, ServerConfig& out, std::string& error);
 
 }  // namespace udptun::server

@@ -23,6 +23,8 @@ Session::Session(Server& server, const protocol::SessionId& id) : server_(server
   detached_since_ms_ = last_active_ms_;
   open_tokens_ = static_cast<double>(server.config().flow_opens_per_second);
   tokens_at_ms_ = last_active_ms_;
+  const ServerConfig& cfg = server.config();
+  up_ = down_ = runtime::RateLimit(cfg.session_packets_per_second, cfg.session_bytes_per_second);
 }
 
 bool Session::take_open_token() {
@@ -42,6 +44,7 @@ Session::~Session() {
 
 void Session::attach(ClientLink* link) {
   link_ = link;
+  client_ = server_.client_rate(link->source_key());
   last_active_ms_ = server_.loop().now_ms();
 }
 
@@ -56,6 +59,11 @@ void Session::on_frame(const protocol::Frame& frame) {
     auto it = flows_.find(d->flow_id);
     if (it == flows_.end()) {
       server_.stats().drops_unknown_flow++;
+      return;
+    }
+    uint64_t now = last_active_ms_;
+    if (!up_.admit(d->payload.size, now) || (client_ && !client_->up.admit(d->payload.size, now))) {
+      server_.stats().drops_rate_limited_up++;
       return;
     }
     it->second->send(d->payload, d->has_address ? &d->address : nullptr);
@@ -182,6 +190,11 @@ void Session::deliver(ServerFlow& flow, ByteView payload, const Address* source)
   last_active_ms_ = server_.loop().now_ms();
   if (!link_) {
     st.drops_detached++;
+    return;
+  }
+  if (!down_.admit(payload.size, last_active_ms_) ||
+      (client_ && !client_->down.admit(payload.size, last_active_ms_))) {
+    st.drops_rate_limited_down++;
     return;
   }
   uint8_t prefix[protocol::kMaxDataPrefix];

@@ -11,11 +11,17 @@
 #include "udptun/protocol/frame.hpp"
 #include "udptun/protocol/handshake.hpp"
 #include "udptun/protocol/server_handover.hpp"
+#include "udptun/runtime/token_bucket.hpp"
 
 namespace udptun::server {
 
 class Server;
 class ClientLink;
+
+// The rate limits every session from one client address shares.
+struct ClientRate {
+  runtime::RateLimit up, down;
+};
 
 class Session {
  public:
@@ -72,6 +78,8 @@ class Session {
   uint64_t tokens_at_ms_ = 0;
   std::unordered_map<uint32_t, std::unique_ptr<ServerFlow>> flows_;
   size_t held_bytes_ = 0;
+  runtime::RateLimit up_, down_;        // this session's, each direction
+  std::shared_ptr<ClientRate> client_;  // its address's (nullptr: no client limits)
 };
 
 }  // namespace udptun::server

@@ -42,6 +42,7 @@ typedef struct udplocal_stats {
   uint64_t drops_send_failed;  /* a local client's socket refused a reply */
   uint64_t socks5_connections; /* SOCKS5 control connections now */
   uint64_t rtt_us;             /* last heartbeat round trip */
+  uint64_t drops_rate_limited; /* SOCKS5 datagrams over the association's rate limit */
   uint64_t drops_not_allowed;  /* datagrams and SOCKS5 connections from apps outside
                                   --allow-client */
   /* SOCKS5 UDP fragments (RFC 1928 §7) */

@@ -34,17 +34,19 @@ typedef struct udpserver_stats {
   uint64_t drops_forbidden;    /* datagrams to refused targets */
   uint64_t drops_unknown_flow; /* DATA for a flow the server does not have */
   /* Bounds (each one a limit that held): */
-  uint64_t links_paused;         /* times a client's frames waited: our replies to it piled up */
-  uint64_t drops_duplicate_open; /* repeated OPEN_FLOW for a flow, not answered again so soon */
-  uint64_t drops_held;           /* datagrams for a flow being set up, over the session's budget */
-  uint64_t flows_setup_timeout;  /* flows not ready in time (resolution, SOCKS5 association) */
-  uint64_t flows_refused_full;   /* refused: the server's total of flows (descriptors) reached */
-  uint64_t connections_refused;  /* refused at accept: connection cap, pending handshakes
-                                    from that address, or not in --allow-client */
-  uint64_t log_lines_suppressed; /* repeated log events folded into summary lines */
-  uint64_t drops_not_from_relay; /* egress socks5: datagrams from anyone but the relay */
-  uint64_t drops_filtered;       /* from an endpoint the flow never sent to, under
-                                    address(-and-port)-dependent filtering */
+  uint64_t links_paused;          /* times a client's frames waited: our replies to it piled up */
+  uint64_t drops_duplicate_open;  /* repeated OPEN_FLOW for a flow, not answered again so soon */
+  uint64_t drops_held;            /* datagrams for a flow being set up, over the session's budget */
+  uint64_t flows_setup_timeout;   /* flows not ready in time (resolution, SOCKS5 association) */
+  uint64_t flows_refused_full;    /* refused: the server's total of flows (descriptors) reached */
+  uint64_t connections_refused;   /* refused at accept: connection cap, pending handshakes
+                                     from that address, or not in --allow-client */
+  uint64_t log_lines_suppressed;  /* repeated log events folded into summary lines */
+  uint64_t drops_not_from_relay;  /* egress socks5: datagrams from anyone but the relay */
+  uint64_t drops_filtered;        /* from an endpoint the flow never sent to, under
+                                     address(-and-port)-dependent filtering */
+  uint64_t drops_rate_limited_up; /* to targets, over a session or client rate limit */
+  uint64_t drops_rate_limited_down; /* to the client, over a session or client rate limit */
   /* egress socks5: fragmented replies from the relay (RFC 1928 §7) */
   uint64_t egress_reassembled;       /* made whole */
   uint64_t egress_fragments_dropped; /* timed out, abandoned or over the size of a datagram */
