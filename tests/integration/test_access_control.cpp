@@ -4,7 +4,10 @@
 // what gets through (counted at the target or the app), and counters.
 #include <arpa/inet.h>
 
+#include <atomic>
+#include <cstdio>
 #include <cstring>
+#include <thread>
 
 #include "../unit/cmocka_support.hpp"
 #include "socks5_test_client.hpp"
@@ -268,6 +271,91 @@ static void test_socks5_association_rate(void**) {
   REQUIRE(passed >= 90 && passed <= 160, fx);
 }
 
+// A target that answers a datagram "COUNT SIZE" with COUNT datagrams of SIZE bytes.
+struct FloodTarget {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  uint16_t port = 0;
+  std::atomic<bool> stop{false};
+  std::thread thread;
+  FloodTarget() {
+    sockaddr_storage ss = harness::loopback(AF_INET, 0);
+    bind(fd, reinterpret_cast<sockaddr*>(&ss), sizeof(sockaddr_in));
+    socklen_t len = sizeof ss;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+    port = ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+    timeval tv{0, 100'000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    thread = std::thread([this] {
+      char buf[2048];
+      while (!stop) {
+        sockaddr_storage from{};
+        socklen_t flen = sizeof from;
+        ssize_t n = recvfrom(fd, buf, sizeof buf - 1, 0, reinterpret_cast<sockaddr*>(&from), &flen);
+        if (n <= 0) continue;
+        buf[n] = '\0';
+        unsigned count = 0, size = 0;
+        if (std::sscanf(buf, "%u %u", &count, &size) != 2 || count > 1000 || size > 1400) continue;
+        std::string reply(size, 'f');
+        for (unsigned i = 0; i < count; ++i) {
+          sendto(fd, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), flen);
+          if (i % 20 == 19) usleep(1'000);  // loopback buffers are finite
+        }
+      }
+    });
+  }
+  ~FloodTarget() {
+    stop = true;
+    thread.join();
+    close(fd);
+  }
+};
+
+// The amplification guard: one 40-byte request answered with 100 x 1,200 bytes reaches the
+// client only up to the allowance (32 KiB + 3 x 40 bytes); a client that keeps talking gets
+// every reply; a DNS-sized answer is untouched.
+static void test_amplification_guard(void**) {
+  FloodTarget flood;
+  TunnelFixture fx;
+  REQUIRE(fx.start_server(), fx);
+  REQUIRE(fx.start_local(harness::endpoint(AF_INET, flood.port)), fx);
+  UdpClient app;
+  auto count_replies = [&] {
+    int n = 0;
+    char buf[2048];
+    while (app.receive(buf, sizeof buf, 500) > 0) n++;
+    return n;
+  };
+  // A first answer of DNS size passes whole (and this datagram also brings the tunnel up).
+  std::string dns = "1 1400";
+  dns.resize(40, ' ');
+  REQUIRE(harness::eventually(
+              [&] {
+                app.send_to(fx.front(), dns.data(), dns.size());
+                return count_replies() == 1;
+              },
+              5000),
+          fx);
+  // A new flow (another app socket): one request, a flood back.
+  UdpClient victim;
+  std::string ask = "100 1200";
+  ask.resize(40, ' ');
+  victim.send_to(fx.front(), ask.data(), ask.size());
+  int got = 0;
+  char buf[2048];
+  while (victim.receive(buf, sizeof buf, 500) > 0) got++;
+  std::fprintf(stderr, "    one 40-byte request, 100 x 1,200 bytes back: %d reached the app\n",
+               got);
+  REQUIRE(got >= 20 && got <= 28, fx);  // (32,768 + 120) / 1,200 = 27
+  REQUIRE(harness::eventually([&] { return fx.server_counter("drops_amplification") >= 70; },
+                              3000),
+          fx);
+  // It talks again after the replies: the flow is confirmed and the next flood passes whole.
+  victim.send_to(fx.front(), ask.data(), ask.size());
+  got = 0;
+  while (victim.receive(buf, sizeof buf, 500) > 0) got++;
+  REQUIRE(got == 100, fx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_server_refuses_clients_outside_its_allow_list),
@@ -278,6 +366,7 @@ int main(void) {
       cmocka_unit_test(test_session_byte_rate),
       cmocka_unit_test(test_client_rate_shared_by_its_sessions),
       cmocka_unit_test(test_socks5_association_rate),
+      cmocka_unit_test(test_amplification_guard),
   };
   return cmocka_run_group_tests_name("access_control", tests, nullptr, nullptr);
 }

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cmocka_support.hpp"
+#include "amplification_guard.hpp"
 #include "target_policy.hpp"
 
 using udptun::server::Cidr;
@@ -64,6 +65,23 @@ static void test_client_allow_list(void**) {
   assert_false(list.parse({"10.0.0.0/8", "10.0.0.0/33"}, error));
   assert_true(error.find("10.0.0.0/33") != std::string::npos);
   assert_true(list.permits(reinterpret_cast<sockaddr*>(&in4)));  // a failed parse changed nothing
+}
+
+// The amplification guard: allowance + ratio x sent until the client sends after a reply;
+// then free while it keeps sending within the window; ratio 0 is no guard.
+static void test_amplification_guard(void**) {
+  using udptun::server::AmplificationGuard;
+  AmplificationGuard g({3, 1'000, 30'000});
+  g.on_request(100, 0);  // credit 1,300
+  assert_true(g.admit_reply(1'200, 1));
+  assert_false(g.admit_reply(200, 2));
+  assert_true(g.admit_reply(100, 3));
+  g.on_request(10, 4);  // after replies: confirmed for 30 s
+  for (int i = 0; i < 100; ++i) assert_true(g.admit_reply(1'400, 5 + static_cast<uint64_t>(i)));
+  assert_true(g.admit_reply(1'400, 30'003));
+  assert_false(g.admit_reply(1'400, 30'004));  // silent past the window: back to the credit
+  AmplificationGuard off({0, 0, 1'000});
+  assert_true(off.admit_reply(65'000, 0));
 }
 
 static void expect_refused(const TargetPolicy& p, const char* ip, const char* says) {
@@ -161,6 +179,7 @@ int main(void) {
       cmocka_unit_test(test_own_addresses_are_refused),
       cmocka_unit_test(test_allow_rules_open_any_of_them),
       cmocka_unit_test(test_client_allow_list),
+      cmocka_unit_test(test_amplification_guard),
   };
   return cmocka_run_group_tests_name("target_policy", tests, nullptr, nullptr);
 }

@@ -29,6 +29,9 @@ bool parse_server_config(const char* json, ServerConfig& out, std::string& error
       r.get_uint("session_bytes_per_second", 0, 1ull << 40, c.session_bytes_per_second) &&
       r.get_uint("client_packets_per_second", 0, 1'000'000'000, c.client_packets_per_second) &&
       r.get_uint("client_bytes_per_second", 0, 1ull << 40, c.client_bytes_per_second) &&
+      r.get_uint("amplification_ratio", 0, 1'000'000, c.amplification_ratio) &&
+      r.get_uint("amplification_allowance_bytes", 0, 1u << 30, c.amplification_allowance_bytes) &&
+      r.get_uint("amplification_window_ms", 1'000, kDay, c.amplification_window_ms) &&
       r.get_uint("max_pending_handshakes", 1, 1'000'000, c.max_pending_handshakes) &&
       r.get_uint("max_pending_handshakes_per_source", 1, 1'000'000,
                  c.max_pending_handshakes_per_source) &&

@@ -31,6 +31,11 @@ struct ServerConfig {
     address_dependent,
     address_and_port_dependent
   } filtering = Filtering::endpoint_independent;
+  // The amplification guard (see AmplificationGuard): replies to an unconfirmed flow up to
+  // ratio x what it sent + the allowance; ratio 0 turns it off.
+  uint64_t amplification_ratio = 3;
+  uint64_t amplification_allowance_bytes = 32 * 1024;
+  uint64_t amplification_window_ms = 30'000;
   uint64_t flow_idle_timeout_ms = 120'000;
   uint64_t dns_idle_timeout_ms = 15'000;  // flows to port 53
   uint64_t session_grace_ms = 120'000;  // a session without connection waits this long for a resume
@@ -76,7 +81,8 @@ struct ServerConfig {
 //   egress_socks5_username, egress_socks5_password, flow_idle_timeout_ms, dns_idle_timeout_ms,
 //   session_grace_ms, link_timeout_ms, handshake_timeout_ms, max_flows_per_session,
 //   flow_opens_per_second, session_packets_per_second, session_bytes_per_second,
-//   client_packets_per_second, client_bytes_per_second, max_sessions, max_pending_handshakes,
+//   client_packets_per_second, client_bytes_per_second, amplification_ratio,
+//   amplification_allowance_bytes, amplification_window_ms, max_sessions, max_pending_handshakes,
 //   max_pending_handshakes_per_source, max_connections, max_total_flows,
 //   max_held_bytes_per_session, flow_setup_timeout_ms, max_clock_skew_ms, max_queued_bytes,
 //   stats_interval_ms, handover_socket: path, log_level: "error"|"warn"|"info"|"debug"

@@ -23,8 +23,18 @@ constexpr size_t kMaxWaitingDatagrams = 8;
 constexpr size_t kMaxContacted = 64;
 }  // namespace
 
+namespace {
+AmplificationGuard::Limits guard_limits(const ServerConfig& c) {
+  return {c.amplification_ratio, c.amplification_allowance_bytes, c.amplification_window_ms};
+}
+}  // namespace
+
 ServerFlow::ServerFlow(Session& session, uint32_t id, const Address& target)
-    : session_(session), id_(id), target_(target), socket_(session.server().loop(), *this) {
+    : session_(session),
+      id_(id),
+      target_(target),
+      socket_(session.server().loop(), *this),
+      guard_(guard_limits(session.server().config())) {
   last_active_ms_ = created_ms_ = session.server().loop().now_ms();
   dns_only_ = target.port == 53;
 }
@@ -148,7 +158,7 @@ void ServerFlow::on_association_datagram(const Address& source, ByteView payload
                      source.port == target_ip_.port && source.ip == target_ip_.ip;
   if (from_target) {
     last_active_ms_ = session_.server().loop().now_ms();
-    session_.deliver(*this, payload, nullptr);
+    reply(payload, nullptr);
     return;
   }
   from_internet(payload, source);
@@ -165,7 +175,15 @@ void ServerFlow::from_internet(ByteView payload, const Address& source) {
   last_active_ms_ = session_.server().loop().now_ms();
   // The client names the source only when it is not the target it asked for (a name is
   // never "the same": the client learns the address it resolved to).
-  session_.deliver(*this, payload, &source);
+  reply(payload, &source);
+}
+
+void ServerFlow::reply(ByteView payload, const Address* source) {
+  if (!guard_.admit_reply(payload.size, session_.server().loop().now_ms())) {
+    session_.server().stats().drops_amplification++;
+    return;
+  }
+  session_.deliver(*this, payload, source);
 }
 
 void ServerFlow::note_contacted(const Address& to) {
@@ -241,6 +259,7 @@ void ServerFlow::send(ByteView payload, const Address* to) {
     if (to->port != 53) dns_only_ = false;
     note_contacted(*to);
   }
+  guard_.on_request(payload.size, last_active_ms_);
   if (via_tun2socks_) {
     if (!server.tun2socks_egress()->send(endpoint_, to ? *to : target_ip_, payload)) {
       st.drops_send_failed++;
@@ -264,7 +283,7 @@ void ServerFlow::on_datagram(ByteView payload, const struct sockaddr* from) {
   if (target_.is_ip() &&
       protocol::same_endpoint(from, reinterpret_cast<const sockaddr*>(&target_sa_))) {
     last_active_ms_ = session_.server().loop().now_ms();
-    session_.deliver(*this, payload, nullptr);
+    reply(payload, nullptr);
     return;
   }
   auto source = protocol::address_from_sockaddr(from);

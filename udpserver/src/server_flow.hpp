@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "amplification_guard.hpp"
 #include "tun2socks_egress.hpp"
 #include "udptun/protocol/address.hpp"
 #include "udptun/runtime/socks5_udp_association.hpp"
@@ -87,6 +88,8 @@ class ServerFlow : public runtime::UdpSocket::Events,
   void note_contacted(const protocol::Address& to);
   bool permitted(const protocol::Address& source) const;
   void from_internet(protocol::ByteView payload, const protocol::Address& source);
+  // Every reply goes through here: the amplification guard, then the session.
+  void reply(protocol::ByteView payload, const protocol::Address* source);
 
   Session& session_;
   uint32_t id_;
@@ -101,6 +104,7 @@ class ServerFlow : public runtime::UdpSocket::Events,
   uint64_t last_active_ms_ = 0;
   uint64_t created_ms_ = 0;
   bool dns_only_ = false;
+  AmplificationGuard guard_;
   // Endpoints sent to other than the target, for the dependent filtering modes: the most
   // recent kMaxContacted (a mapping talking to more peers forgets the oldest).
   std::vector<protocol::Address> contacted_;

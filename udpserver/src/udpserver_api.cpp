@@ -100,6 +100,7 @@ size_t udpserver_stats_json(const udpserver_stats* s, char* out, size_t cap) {
         .add("log_lines_suppressed", s->log_lines_suppressed)
         .add("drops_not_from_relay", s->drops_not_from_relay)
         .add("drops_filtered", s->drops_filtered)
+        .add("drops_amplification", s->drops_amplification)
         .add("drops_rate_limited_up", s->drops_rate_limited_up)
         .add("drops_rate_limited_down", s->drops_rate_limited_down)
         .add("egress_reassembled", s->egress_reassembled)

@@ -51,6 +51,14 @@ const std::vector<CommandLineOption> kOptions = {
      "datagrams per second per client address, all its sessions (default 0: no limit)"},
     {"--client-bytes-per-second", "client_bytes_per_second", Kind::integer, "BYTES",
      "bytes per second per client address, all its sessions (default 0: no limit)"},
+    {"--amplification-ratio", "amplification_ratio", Kind::integer, "N",
+     "replies to a flow whose client has not sent again since: at most N x what it sent plus "
+     "the allowance (default 3; 0: no guard)"},
+    {"--amplification-allowance-bytes", "amplification_allowance_bytes", Kind::integer, "BYTES",
+     "... plus this, for first answers such as DNS responses (default 32768)"},
+    {"--amplification-window-ms", "amplification_window_ms", Kind::integer, "MS",
+     "a client that sent after a reply may get replies freely this long after it last sent "
+     "(default 30000)"},
     {"--max-sessions", "max_sessions", Kind::integer, "N",
      "least recently used sessions are evicted past this (default 1024)"},
     {"--max-pending-handshakes", "max_pending_handshakes", Kind::integer, "N",
