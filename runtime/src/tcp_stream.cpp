@@ -2,6 +2,7 @@
 
 #include "udptun/protocol/address.hpp"
 #include "udptun/runtime/event_loop.hpp"
+#include "udptun/runtime/tls.hpp"
 
 namespace udptun::runtime {
 
@@ -57,9 +58,48 @@ void TcpStream::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   *buf = self->loop_.recv_buffer();
 }
 
+void TcpStream::start_tls(TlsContext& context) {
+  tls_ = std::make_unique<TlsSession>(context);
+  std::string error;
+  if (tls_->start(tls_records_, error) != TlsSession::Status::ok) {
+    fail(error.c_str());
+    return;
+  }
+  schedule_flush();
+}
+
 void TcpStream::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   auto* self = static_cast<TcpStream*>(s->data);
   if (!self) return;
+  if (n > 0 && self->tls_) {
+    ByteView records(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(n));
+    bool was_established = self->tls_->established();
+    // A TLS record starts with a content type 20..24: anything else is a peer without TLS.
+    if (!was_established && (records.data[0] < 20 || records.data[0] > 24)) {
+      self->fail("TLS: the peer does not speak TLS");
+      return;
+    }
+    std::string error;
+    self->tls_plaintext_.clear();
+    auto status = self->tls_->receive(records, self->tls_records_, self->tls_plaintext_, error);
+    if (status == TlsSession::Status::failed) {
+      self->fail(error.c_str());
+      return;
+    }
+    // Handshake replies to send, or (once established) what waited for it.
+    if (!self->tls_records_.empty() || (!was_established && self->tls_->established()))
+      self->schedule_flush();
+    if (status == TlsSession::Status::closed) {
+      self->fail("closed by peer");
+      return;
+    }
+    if (!self->tls_plaintext_.empty()) {
+      std::vector<uint8_t> plain;
+      plain.swap(self->tls_plaintext_);
+      self->events_.on_stream_data(ByteView(plain));
+    }
+    return;  // the handler may have destroyed us: touch nothing after it
+  }
   if (n > 0) {
     self->events_.on_stream_data(
         ByteView(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(n)));
@@ -106,6 +146,29 @@ void TcpStream::on_check(uv_check_t* c) {
 
 void TcpStream::flush() {
   if (!tcp_ || inflight_ || connecting_) return;
+  if (tls_) {
+    // Application bytes wait for the handshake; then leave as records, after any records
+    // the handshake itself produced.
+    if (tls_->established() && !queued_.empty()) {
+      std::string error;
+      if (tls_->send(ByteView(queued_), tls_records_, error) != TlsSession::Status::ok) {
+        fail(error.c_str());
+        return;
+      }
+      queued_.clear();
+    }
+    if (tls_records_.empty()) {
+      if (queued_.empty()) {
+        if (close_when_flushed_)
+          close();
+        else if (shutdown_when_flushed_)
+          shutdown_write();
+      }
+      return;
+    }
+    write_buffer(tls_records_);
+    return;
+  }
   if (queued_.empty()) {
     if (close_when_flushed_)
       close();
@@ -113,10 +176,15 @@ void TcpStream::flush() {
       shutdown_write();
     return;
   }
+  write_buffer(queued_);
+}
+
+// Hands `source`'s bytes to one uv_write; `source` is left empty (reusing the spare buffer).
+void TcpStream::write_buffer(std::vector<uint8_t>& source) {
   auto req = std::make_unique<WriteRequest>();
-  req->bytes.swap(queued_);
-  queued_.swap(spare_);
-  queued_.clear();
+  req->bytes.swap(source);
+  source.swap(spare_);
+  source.clear();
   req->size = req->bytes.size();
   req->owner = this;
   req->req.data = req.get();
@@ -143,7 +211,7 @@ void TcpStream::on_write(uv_write_t* r, int status) {
     req->bytes.clear();
     self->spare_.swap(req->bytes);
   }
-  if (self->queued_.empty()) {
+  if (self->queued_.empty() && self->tls_records_.empty()) {
     if (self->close_when_flushed_) {
       self->close();
       return;
@@ -200,6 +268,16 @@ void TcpStream::close() {
 }
 
 void TcpStream::close_flushing() {
+  if (tls_) {
+    // Never plaintext on a TLS connection: what can be encrypted now, or nothing.
+    std::string error;
+    if (tls_->established() && !queued_.empty() &&
+        tls_->send(ByteView(queued_), tls_records_, error) == TlsSession::Status::ok)
+      queued_.swap(tls_records_);
+    else
+      queued_.clear();
+    tls_records_.clear();
+  }
   if (tcp_ && !inflight_ && !connecting_ && !queued_.empty()) {
     uv_buf_t buf =
         uv_buf_init(reinterpret_cast<char*>(queued_.data()), static_cast<unsigned>(queued_.size()));

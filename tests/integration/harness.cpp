@@ -450,6 +450,10 @@ void CuttableRelay::serve() {
       auto it = peer.find(fd);
       if (it == peer.end()) continue;
       ssize_t n = read(fd, buf.data(), buf.size());
+      if (n > 0) {
+        std::lock_guard<std::mutex> lock(capture_mutex_);
+        if (captured_.size() < (64u << 20)) captured_.append(buf.data(), static_cast<size_t>(n));
+      }
       int other = it->second;
       if (n <= 0) {
         close_with_reset(fd);

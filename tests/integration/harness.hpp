@@ -118,6 +118,11 @@ class CuttableRelay {
   // While blocked, new connections are accepted and closed at once.
   void set_blocked(bool b) { blocked_ = b; }
   int connections_seen() const { return accepted_.load(); }
+  // Every byte relayed so far, both directions (what a capture on the wire would see).
+  std::string captured() const {
+    std::lock_guard<std::mutex> lock(capture_mutex_);
+    return captured_;
+  }
 
  private:
   void serve();
@@ -127,6 +132,8 @@ class CuttableRelay {
   std::atomic<bool> blocked_{false};
   std::atomic<int> accepted_{0};
   std::thread thread_;
+  mutable std::mutex capture_mutex_;
+  std::string captured_;
 };
 
 // The daemons under test, built alongside the tests.

@@ -346,8 +346,7 @@ static void test_amplification_guard(void**) {
   std::fprintf(stderr, "    one 40-byte request, 100 x 1,200 bytes back: %d reached the app\n",
                got);
   REQUIRE(got >= 20 && got <= 28, fx);  // (32,768 + 120) / 1,200 = 27
-  REQUIRE(harness::eventually([&] { return fx.server_counter("drops_amplification") >= 70; },
-                              3000),
+  REQUIRE(harness::eventually([&] { return fx.server_counter("drops_amplification") >= 70; }, 3000),
           fx);
   // It talks again after the replies: the flow is confirmed and the next flood passes whole.
   victim.send_to(fx.front(), ask.data(), ask.size());

@@ -7,8 +7,8 @@
 #include <cstring>
 #include <string>
 
-#include "cmocka_support.hpp"
 #include "amplification_guard.hpp"
+#include "cmocka_support.hpp"
 #include "target_policy.hpp"
 
 using udptun::server::Cidr;

@@ -66,6 +66,10 @@ int Client::run(const udplocal_callbacks* cb, void* user) {
     int err = in_process_->open();
     if (err != 0) fail(std::string("cannot open the in-process front: ") + uv_strerror(err));
   }
+  if (rc == 0 && config_.tls) {
+    std::string error;
+    if (!tunnel_.enable_tls(error)) fail(error);
+  }
   if (rc == 0 && config_.has_socks5) {
     socks5_ = std::make_unique<Socks5Front>(*this);
     std::string error;

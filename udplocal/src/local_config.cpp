@@ -33,7 +33,9 @@ bool parse_local_config(const char* json, LocalConfig& out, std::string& error) 
       r.get_string("server", server) && r.get_string("psk_file", psk_file) &&
       r.get_string("psk", psk) && r.get_string("via_socks5", via) &&
       r.get_strings("forward", forwards) && r.get_string("socks5", socks5) &&
-      r.get_strings("allow_clients", allow_clients) &&
+      r.get_strings("allow_clients", allow_clients) && r.get_bool("tls", c.tls) &&
+      r.get_string("tls_pin", c.tls_pin) && r.get_string("tls_ca_file", c.tls_ca_file) &&
+      r.get_string("tls_server_name", c.tls_server_name) &&
       r.get_string("socks5_username", c.socks5_username) &&
       r.get_string("socks5_password", c.socks5_password) &&
       r.get_string("upstream_socks5", upstream) && r.get_bool("in_process", c.in_process) &&
@@ -57,6 +59,12 @@ bool parse_local_config(const char* json, LocalConfig& out, std::string& error) 
       r.get_string("log_level", level) && r.no_unknown_keys();
   if (!ok) {
     error = r.error();
+    return false;
+  }
+  if (!c.tls && (!c.tls_pin.empty() || !c.tls_ca_file.empty() || !c.tls_server_name.empty()))
+    c.tls = true;  // any TLS option asks for TLS
+  if (c.tls && c.tls_pin.empty() && c.tls_ca_file.empty()) {
+    error = "\"tls\" needs \"tls_pin\" (the server certificate's SHA-256) or \"tls_ca_file\"";
     return false;
   }
   if (!c.allow_clients.parse(allow_clients, error)) {

@@ -19,6 +19,10 @@ struct ForwardRule {
 struct LocalConfig {
   protocol::Address server;  // IP or name
   std::vector<uint8_t> key;
+  // The built-in TLS carrier: frames inside TLS to udp-server (its --tls-cert), the server
+  // known by a certificate pin or a CA file.
+  bool tls = false;
+  std::string tls_pin, tls_ca_file, tls_server_name;
   bool has_via_socks5 = false;
   protocol::Address via_socks5;  // reach the server through this SOCKS5 proxy
   std::vector<ForwardRule> forwards;

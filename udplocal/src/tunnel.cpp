@@ -155,10 +155,18 @@ void Tunnel::on_stream_connected(int status) {
   begin_handshake();
 }
 
+bool Tunnel::enable_tls(std::string& error) {
+  tls_ = runtime::TlsContext::client(
+      {config_.tls_pin, config_.tls_ca_file, config_.tls_server_name}, error);
+  return tls_ != nullptr;
+}
+
 void Tunnel::begin_handshake() {
-  // The server speaks first: our hello is bound to the challenge it sends.
+  // The server speaks first: our hello is bound to the challenge it sends (inside TLS when
+  // it is on: the challenge arrives once the TLS handshake is done).
   state_ = State::handshaking;
   challenged_ = false;
+  if (tls_) stream_->start_tls(*tls_);
 }
 
 void Tunnel::send_hello(const protocol::Challenge& challenge) {
@@ -339,9 +347,13 @@ void Tunnel::link_failed(const char* why) {
     LOG_WARN(log_, tag_, "tunnel down: %s", why);
   } else if (failed_attempts_ % 60 == 0) {
     // The first failure, then one line a minute or so: a server down for hours must not
-    // fill the log with one line per attempt.
-    LOG_INFO(log_, tag_, "cannot reach the server: %s (attempt %llu)", why,
-             static_cast<unsigned long long>(failed_attempts_ + 1));
+    // fill the log with one line per attempt. TLS failures are configuration errors.
+    if (std::strncmp(why, "TLS", 3) == 0)
+      LOG_ERROR(log_, tag_, "cannot reach the server: %s (attempt %llu)", why,
+                static_cast<unsigned long long>(failed_attempts_ + 1));
+    else
+      LOG_INFO(log_, tag_, "cannot reach the server: %s (attempt %llu)", why,
+               static_cast<unsigned long long>(failed_attempts_ + 1));
   } else {
     LOG_DEBUG(log_, tag_, "cannot reach the server: %s", why);
   }
@@ -364,7 +376,11 @@ void Tunnel::tick() {
     case State::connecting:
     case State::proxying:
     case State::handshaking:
-      if (now - attempt_started_ms_ > config_.connect_timeout_ms) link_failed("timed out");
+      if (now - attempt_started_ms_ > config_.connect_timeout_ms)
+        link_failed(
+            state_ == State::handshaking && !challenged_ && !tls_
+                ? "timed out: no challenge from the server (one with --tls-cert wants --tls)"
+                : "timed out");
       break;
     case State::up:
       if (now - last_heard_ms_ > config_.heartbeat_timeout_ms) {

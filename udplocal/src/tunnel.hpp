@@ -21,6 +21,7 @@
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/log.hpp"
 #include "udptun/runtime/tcp_stream.hpp"
+#include "udptun/runtime/tls.hpp"
 #include "udptun/udplocal.h"
 
 namespace udptun::local {
@@ -40,6 +41,8 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
          udplocal_stats& stats, Events& events);
   ~Tunnel() override;
 
+  // Before start: the frames will travel inside TLS. false with `error` (a bad pin, CA file).
+  bool enable_tls(std::string& error);
   void start();
   // Says goodbye (GOAWAY) if up and closes; no reconnect after it.
   void stop();
@@ -90,6 +93,7 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
 
   State state_ = State::waiting;
   std::unique_ptr<runtime::TcpStream> stream_;
+  std::unique_ptr<runtime::TlsContext> tls_;
   std::unique_ptr<protocol::FrameDecoder> decoder_;
   std::unique_ptr<protocol::socks5::ClientHandshake> proxy_;
   std::vector<uint8_t> inbox_;  // handshake bytes not yet complete

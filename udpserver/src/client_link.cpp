@@ -23,6 +23,7 @@ int ClientLink::accept(uv_stream_t* listener) {
   int rc = stream_.accept_from(listener);
   if (rc == 0) rc = stream_.start_reading();
   if (rc != 0) return rc;
+  if (runtime::TlsContext* tls = server_.tls()) stream_.start_tls(*tls);  // the challenge waits
   if (auto peer = stream_.peer_address())
     source_key_.assign(reinterpret_cast<const char*>(peer->ip.data()),
                        peer->type == protocol::AddressType::ipv4 ? 4 : 16);

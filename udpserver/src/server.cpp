@@ -62,7 +62,8 @@ int Server::run(const udpserver_callbacks* cb, void* user) {
   derive_limits();
   policy_.set_own_addresses(TargetPolicy::interface_addresses());
   std::string takeover_error;
-  bool taken_over = config_.handover_socket.empty() || take_over(takeover_error);
+  bool taken_over =
+      open_tls(takeover_error) && (config_.handover_socket.empty() || take_over(takeover_error));
   if (!taken_over) report_error(takeover_error);
   if (!egress_ok || !taken_over || !open_listeners()) {
     rc = -1;
@@ -89,6 +90,12 @@ int Server::run(const udpserver_callbacks* cb, void* user) {
   publish_stats();
   if (cb_.stopped) cb_.stopped(user_);
   return rc;
+}
+
+bool Server::open_tls(std::string& error) {
+  if (config_.tls_cert_file.empty()) return true;
+  tls_ = runtime::TlsContext::server({config_.tls_cert_file, config_.tls_key_file}, error);
+  return tls_ != nullptr;
 }
 
 void Server::derive_limits() {

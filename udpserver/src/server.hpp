@@ -16,6 +16,7 @@
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/instance_host.hpp"
 #include "udptun/runtime/log.hpp"
+#include "udptun/runtime/tls.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 #include "udptun/udpserver.h"
 
@@ -44,6 +45,8 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
   const ServerConfig& config() const { return config_; }
   const protocol::PreSharedKey& key() const { return key_; }
   const TargetPolicy& policy() const { return policy_; }
+  // The TLS carrier's context (nullptr: connections are plain TCP).
+  runtime::TlsContext* tls() { return tls_.get(); }
   udpserver_stats& stats() { return stats_; }
   protocol::socks5::ReassemblyCounters& egress_reassembly() { return egress_reassembly_; }
   // The "tun2socks" egress (nullptr with the other egresses).
@@ -71,6 +74,7 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
 
  private:
   bool open_listeners();
+  bool open_tls(std::string& error);
   // Planned restarts (server_handover.cpp): take a predecessor's listeners and sessions
   // before ours open; hand ours to a successor, then stop.
   bool take_over(std::string& error);
@@ -97,6 +101,7 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
   std::vector<runtime::UvHandle<uv_tcp_t>> listeners_;
   std::vector<protocol::Address> adopted_listeners_;  // configured addresses a predecessor gave
   std::unique_ptr<HandoverPoint> handover_;
+  std::unique_ptr<runtime::TlsContext> tls_;
   bool handed_over_ = false;
   runtime::UvHandle<uv_timer_t> sweep_timer_;
   runtime::UvHandle<uv_timer_t> stats_timer_;

@@ -42,7 +42,9 @@ bool parse_server_config(const char* json, ServerConfig& out, std::string& error
       r.get_uint("max_clock_skew_ms", 1'000, kDay, c.max_clock_skew_ms) &&
       r.get_uint("max_queued_bytes", 65'536, 1u << 30, c.max_queued_bytes) &&
       r.get_uint("stats_interval_ms", 100, kDay, c.stats_interval_ms) &&
-      r.get_string("handover_socket", c.handover_socket) && r.get_string("log_level", level) &&
+      r.get_string("handover_socket", c.handover_socket) &&
+      r.get_string("tls_cert_file", c.tls_cert_file) &&
+      r.get_string("tls_key_file", c.tls_key_file) && r.get_string("log_level", level) &&
       r.no_unknown_keys();
   if (!ok) {
     error = r.error();
@@ -67,6 +69,10 @@ bool parse_server_config(const char* json, ServerConfig& out, std::string& error
       return false;
     }
     c.allow_targets.push_back(cidr);
+  }
+  if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
+    error = "\"tls_cert_file\" and \"tls_key_file\" go together";
+    return false;
   }
   if (!c.allow_clients.parse(allow_clients, error)) {
     error = "\"allow_clients\": " + error;

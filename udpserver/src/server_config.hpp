@@ -70,6 +70,8 @@ struct ServerConfig {
   // A planned restart hands everything to the next process through this Unix socket: the
   // listeners, the sessions and their flows' sockets (see HandoverPoint). Empty: none.
   std::string handover_socket;
+  // The built-in TLS carrier: every connection is TLS with this certificate and key (PEM).
+  std::string tls_cert_file, tls_key_file;
   runtime::LogLevel log_level = runtime::LogLevel::info;
 };
 

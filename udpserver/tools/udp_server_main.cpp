@@ -75,6 +75,9 @@ const std::vector<CommandLineOption> kOptions = {
      "give up a flow not ready by then: resolution, SOCKS5 association (default 10000)"},
     {"--max-clock-skew-ms", "max_clock_skew_ms", Kind::integer, "MS",
      "accepted client clock difference (default 120000)"},
+    {"--tls-cert", "tls_cert_file", Kind::string, "FILE",
+     "carry the frames inside TLS: this certificate (PEM) ..."},
+    {"--tls-key", "tls_key_file", Kind::string, "FILE", "... and its private key (PEM)"},
     {"--handover-socket", "handover_socket", Kind::string, "PATH",
      "planned restarts: a new udp-server started with the same PATH (or SIGHUP, which starts "
      "one) takes over the listeners, sessions and flow sockets; clients resume, targets see "

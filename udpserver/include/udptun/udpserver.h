@@ -45,7 +45,7 @@ typedef struct udpserver_stats {
   uint64_t drops_not_from_relay;  /* egress socks5: datagrams from anyone but the relay */
   uint64_t drops_filtered;        /* from an endpoint the flow never sent to, under
                                      address(-and-port)-dependent filtering */
-  uint64_t drops_amplification;     /* replies over the amplification guard's allowance */
+  uint64_t drops_amplification;   /* replies over the amplification guard's allowance */
   uint64_t drops_rate_limited_up; /* to targets, over a session or client rate limit */
   uint64_t drops_rate_limited_down; /* to the client, over a session or client rate limit */
   /* egress socks5: fragmented replies from the relay (RFC 1928 §7) */

@@ -22,6 +22,8 @@ struct sockaddr;
 namespace udptun::runtime {
 
 class EventLoop;
+class TlsContext;
+class TlsSession;
 
 class TcpStream {
  public:
@@ -48,6 +50,10 @@ class TcpStream {
   int connect(const struct sockaddr* to);
   int start_reading();
   void stop_reading();
+  // From now on the connection carries TLS (after a plaintext prologue such as a SOCKS5
+  // CONNECT): what is read arrives decrypted; what is written waits for the handshake, then
+  // leaves encrypted, coalesced as before. A TLS failure closes the stream with its reason.
+  void start_tls(TlsContext& context);
 
   // Queues bytes. `essential` bytes (handshakes, control frames) bypass the cap; others are
   // refused with false when the queue is full.
@@ -81,6 +87,7 @@ class TcpStream {
   static void on_check(uv_check_t* c);
   void schedule_flush();
   void flush();
+  void write_buffer(std::vector<uint8_t>& source);
   void fail(const char* reason);
 
   EventLoop& loop_;
@@ -99,6 +106,9 @@ class TcpStream {
   std::vector<uint8_t> queued_;
   std::vector<uint8_t> spare_;  // the last written buffer, reused to avoid reallocating
   WriteRequest* inflight_ = nullptr;
+  std::unique_ptr<TlsSession> tls_;
+  std::vector<uint8_t> tls_records_;    // TLS records waiting to be written
+  std::vector<uint8_t> tls_plaintext_;  // decrypted bytes, handed to on_stream_data
 };
 
 }  // namespace udptun::runtime
