@@ -246,10 +246,12 @@ long rss_kib(pid_t pid) {
 int main(int argc, char** argv) {
   double seconds = 2.0;
   bool json = false;
+  bool tls = false;  // the first pair talks through the built-in TLS carrier
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--seconds" && i + 1 < argc) seconds = std::atof(argv[++i]);
     if (a == "--json") json = true;
+    if (a == "--tls") tls = true;
   }
   // Room for 10,000 flows' sockets in the daemons (they inherit the limit) and here.
   rlimit rl{65536, 65536};
@@ -265,19 +267,53 @@ int main(int argc, char** argv) {
   uint16_t front_port = harness::free_port(AF_INET, SOCK_DGRAM);
   uint16_t echo_front_port = harness::free_port(AF_INET, SOCK_DGRAM);
   Sink sink(false), echo(true);
-  harness::Process server(harness::udp_server_bin(),
-                          {"--listen", harness::endpoint(AF_INET, server_port), "--psk-file", key,
-                           "--allow-target", "127.0.0.0/8", "--max-flows-per-session", "200000",
-                           "--flow-opens-per-second", "1000000", "--log-level", "warn"},
-                          dir.path() + "/server.log");
-  harness::Process local(
-      harness::udp_local_bin(),
-      {"--server", harness::endpoint(AF_INET, server_port), "--psk-file", key, "--forward",
-       harness::endpoint(AF_INET, front_port) + "=" + harness::endpoint(AF_INET, sink.port()),
-       "--forward",
-       harness::endpoint(AF_INET, echo_front_port) + "=" + harness::endpoint(AF_INET, echo.port()),
-       "--max-flows", "200000", "--log-level", "warn"},
-      dir.path() + "/local.log");
+  std::vector<std::string> server_args = {"--listen",
+                                          harness::endpoint(AF_INET, server_port),
+                                          "--psk-file",
+                                          key,
+                                          "--allow-target",
+                                          "127.0.0.0/8",
+                                          "--max-flows-per-session",
+                                          "200000",
+                                          "--flow-opens-per-second",
+                                          "1000000",
+                                          "--log-level",
+                                          "warn"};
+  std::vector<std::string> local_args = {
+      "--server",
+      harness::endpoint(AF_INET, server_port),
+      "--psk-file",
+      key,
+      "--forward",
+      harness::endpoint(AF_INET, front_port) + "=" + harness::endpoint(AF_INET, sink.port()),
+      "--forward",
+      harness::endpoint(AF_INET, echo_front_port) + "=" + harness::endpoint(AF_INET, echo.port()),
+      "--max-flows",
+      "200000",
+      "--log-level",
+      "warn"};
+  if (tls) {
+    std::string cert = dir.path() + "/cert.pem", pkey = dir.path() + "/key.pem";
+    std::string cmd =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+        "-keyout " +
+        pkey + " -out " + cert + " -days 2 -subj /CN=bench 2>/dev/null && openssl x509 -in " +
+        cert + " -noout -fingerprint -sha256";
+    FILE* p = popen(cmd.c_str(), "r");
+    char line[256] = {};
+    std::string pin;
+    if (p && std::fgets(line, sizeof line, p) && std::strchr(line, '='))
+      pin = std::string(std::strchr(line, '=') + 1, std::strcspn(std::strchr(line, '=') + 1, "\n"));
+    if (p) pclose(p);
+    if (pin.empty()) {
+      std::fprintf(stderr, "openssl could not make a certificate\n");
+      return 1;
+    }
+    server_args.insert(server_args.end(), {"--tls-cert", cert, "--tls-key", pkey});
+    local_args.insert(local_args.end(), {"--tls", "--tls-pin", pin});
+  }
+  harness::Process server(harness::udp_server_bin(), server_args, dir.path() + "/server.log");
+  harness::Process local(harness::udp_local_bin(), local_args, dir.path() + "/local.log");
   if (!server.start() || !local.start()) {
     std::fprintf(stderr, "cannot start the daemons\n");
     return 1;
@@ -296,9 +332,9 @@ int main(int argc, char** argv) {
   sockaddr_storage direct_echo = loopback(AF_INET, echo.port());
 
   std::printf(
-      "udptun loopback benchmark (%.1f s per load; 2 cores shared by sender, both daemons, "
+      "udptun loopback benchmark%s (%.1f s per load; 2 cores shared by sender, both daemons, "
       "receiver)\n\n",
-      seconds);
+      tls ? ", frames inside the TLS carrier" : "", seconds);
   double tcp = tcp_loopback_gbit(seconds);
   std::printf("baseline: plain TCP over loopback %.2f Gbit/s\n\n", tcp);
   std::printf("%-26s %12s %12s %10s %9s | %12s %10s | %7s %7s\n", "load", "sent/s", "delivered/s",
