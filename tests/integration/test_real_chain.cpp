@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "../unit/cmocka_support.hpp"
@@ -51,11 +52,30 @@ struct ShadowsocksServer {
   }
 };
 
-static void test_through_ss_tunnel_and_ss_server(void**) {
+static void through_ss_tunnel(bool tls) {
   EchoServer target;
   TunnelFixture fx;
   ShadowsocksServer ss;
-  assert_true(fx.start_server());
+  std::vector<std::string> server_args, local_args;
+  if (tls) {
+    // The built-in TLS carrier inside shadowsocks (a self-signed certificate, pinned).
+    std::string cert = fx.dir.path() + "/cert.pem", key = fx.dir.path() + "/key.pem";
+    std::string cmd =
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
+        "-nodes -keyout " +
+        key + " -out " + cert + " -days 2 -subj /CN=t 2>/dev/null && openssl x509 -in " + cert +
+        " -noout -fingerprint -sha256";
+    FILE* p = popen(cmd.c_str(), "r");
+    char line[256] = {};
+    assert_non_null(p);
+    assert_non_null(std::fgets(line, sizeof line, p));
+    pclose(p);
+    const char* eq = std::strchr(line, '=');
+    assert_non_null(eq);
+    server_args = {"--tls-cert", cert, "--tls-key", key};
+    local_args = {"--tls", "--tls-pin", std::string(eq + 1, std::strcspn(eq + 1, "\n"))};
+  }
+  assert_true(fx.start_server(server_args));
   assert_true(ss.start(fx.dir));
   uint16_t tunnel_port = harness::free_port(AF_INET, SOCK_STREAM);
   Process tunnel("/usr/bin/ss-tunnel",
@@ -64,7 +84,7 @@ static void test_through_ss_tunnel_and_ss_server(void**) {
                   harness::endpoint(AF_INET, fx.server_port)},
                  fx.dir.path() + "/ss-tunnel.log");
   assert_true(tunnel.start());
-  assert_true(fx.start_local(harness::endpoint(AF_INET, target.port()), {},
+  assert_true(fx.start_local(harness::endpoint(AF_INET, target.port()), local_args,
                              harness::endpoint(AF_INET, tunnel_port)));
   UdpClient client;
   bool ok = fx.echo_eventually(client, "through shadowsocks", 10000);
@@ -78,6 +98,14 @@ static void test_through_ss_tunnel_and_ss_server(void**) {
   ok = fx.echo_eventually(client, "after ss-server restart", 15000);
   if (!ok) fx.dump_logs();
   assert_true(ok);
+}
+
+static void test_through_ss_tunnel_and_ss_server(void**) {
+  through_ss_tunnel(false);
+}
+
+static void test_tls_carrier_through_ss_tunnel(void**) {
+  through_ss_tunnel(true);
 }
 
 static void test_via_socks5_through_ss_local(void**) {
@@ -241,6 +269,7 @@ int main(void) {
   if (skip_without_shadowsocks()) return 77;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_through_ss_tunnel_and_ss_server),
+      cmocka_unit_test(test_tls_carrier_through_ss_tunnel),
       cmocka_unit_test(test_via_socks5_through_ss_local),
       cmocka_unit_test(test_socks5_front_relays_connect_upstream),
       cmocka_unit_test(test_server_egress_through_ss_local),
