@@ -95,11 +95,12 @@ void HandoverPoint::on_readable(uv_poll_t* poll, int status, int) {
   self->on_successor_(fd);
 }
 
-void HandoverPoint::close() {
+void HandoverPoint::close(bool remove_file) {
   if (fd_ < 0) return;
   poll_.close();
   ::close(fd_);
   fd_ = -1;
+  if (!remove_file) return;
   // Ours only while it is the file we bound: a successor renames its own over it.
   struct stat st {};
   if (stat(path_.c_str(), &st) == 0 && st.st_ino == inode_) unlink(path_.c_str());

@@ -18,15 +18,16 @@ class HandoverPoint {
   // Called on the loop with a connected, authorised successor's descriptor (ours to close).
   using Successor = std::function<void(int fd)>;
   HandoverPoint(runtime::EventLoop& loop, std::string path) : loop_(loop), path_(std::move(path)) {}
-  ~HandoverPoint() { close(); }
+  ~HandoverPoint() { close(false); }
 
   // The successor's side, before our loop runs: a connected descriptor to a predecessor, -1
   // when none listens there (a first start), or -2 with `error` for anything else.
   int connect_to_predecessor(std::string& error) const;
   // Listens at the path (replacing a predecessor's socket file atomically).
   bool listen(Successor on_successor, std::string& error);
-  // Stops listening; removes the socket file unless a successor has replaced it.
-  void close();
+  // Stops listening; removes the socket file if asked (never after a handover: the successor
+  // renames its own socket over the path, and checking then removing would race with that).
+  void close(bool remove_file = true);
 
  private:
   static void on_readable(uv_poll_t* poll, int status, int events);

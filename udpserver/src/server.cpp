@@ -429,7 +429,7 @@ void Server::shutdown() {
   stopping_ = true;
   LOG_INFO(log_, "", "stopping");
   listeners_.clear();
-  if (handover_) handover_->close();
+  if (handover_) handover_->close(!handed_over_);
   sweep_timer_.close();
   stats_timer_.close();
   burial_.close();
