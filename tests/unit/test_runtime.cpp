@@ -1,0 +1,178 @@
+// runtime/ below the daemons, without processes or sleeps: rate limits and backoff (pure,
+// the clock passed in), descriptor passing over a socketpair, and TLS sessions talking to each
+// other in memory (a certificate made by openssl once per run).
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cmocka_support.hpp"
+#include "udptun/runtime/backoff.hpp"
+#include "udptun/runtime/descriptor_passing.hpp"
+#include "udptun/runtime/tls.hpp"
+#include "udptun/runtime/token_bucket.hpp"
+
+using namespace udptun::runtime;
+using udptun::protocol::ByteView;
+
+static void test_rate_limit(void**) {
+  RateLimit unlimited;
+  for (int i = 0; i < 1000; ++i) assert_true(unlimited.admit(65'000, 0));
+  RateLimit packets(10, 0);  // 10 a second, a burst of 10
+  int passed = 0;
+  for (int i = 0; i < 30; ++i) passed += packets.admit(100, 1'000);
+  assert_int_equal(passed, 10);
+  assert_false(packets.admit(100, 1'050));  // half a token back
+  assert_true(packets.admit(100, 1'100));   // one token back
+  RateLimit bytes(0, 1'000);                // the burst still holds one maximal datagram
+  assert_true(bytes.admit(60'000, 5'000));
+  assert_false(bytes.admit(6'000, 5'000));        // 5,535 left of the 65,535 burst
+  assert_true(bytes.admit(500, 5'000 + 61'000));  // 61 s later
+}
+
+static void test_backoff_grows_to_its_cap_and_resets(void**) {
+  ExponentialBackoff b(100, 1'000);
+  uint64_t d1 = b.next_delay_ms(), d2 = b.next_delay_ms();
+  assert_true(d1 >= 75 && d1 <= 125);
+  assert_true(d2 >= 150 && d2 <= 250);
+  for (int i = 0; i < 10; ++i) assert_true(b.next_delay_ms() <= 1'250);
+  b.reset();
+  assert_true(b.next_delay_ms() <= 125);
+}
+
+// 300 descriptors (more than one SCM_RIGHTS message holds) and a body, both whole at the far
+// end; each received descriptor is the same open file as the one sent.
+static void test_descriptor_passing(void**) {
+  int sv[2];
+  assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+  std::vector<int> read_ends, write_ends;
+  for (int i = 0; i < 300; ++i) {
+    int p[2];
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+    read_ends.push_back(p[0]);
+    write_ends.push_back(p[1]);
+  }
+  std::string body(100'000, 'b'), error;
+  // The sender blocks until the receiver reads: both sides in this thread, so the socket
+  // buffers must hold it all (they do for this size).
+  int big = 1 << 20;
+  setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
+  setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  assert_true(send_package(sv[0], body, write_ends, 2'000, error));
+  std::string got;
+  std::vector<int> fds;
+  assert_true(receive_package(sv[1], got, fds, 1 << 20, 1'000, 2'000, error));
+  assert_true(got == body);
+  assert_int_equal(fds.size(), 300);
+  for (size_t i = 0; i < fds.size(); i += 37) {
+    char c = static_cast<char>('a' + i % 26), back = 0;
+    assert_int_equal(write(fds[i], &c, 1), 1);
+    assert_int_equal(read(read_ends[i], &back, 1), 1);
+    assert_int_equal(back, c);
+  }
+  // Over the receiver's limit: refused, and nothing it received is left open.
+  assert_true(
+      send_package(sv[0], "x", {write_ends[0], write_ends[1], write_ends[2]}, 2'000, error));
+  std::vector<int> few;
+  assert_false(receive_package(sv[1], got, few, 100, 2, 500, error));
+  assert_true(few.empty());
+  for (int fd : fds) close(fd);
+  for (int fd : read_ends) close(fd);
+  for (int fd : write_ends) close(fd);
+  close(sv[0]);
+  close(sv[1]);
+}
+
+struct Certificate {
+  std::string dir, cert, key, pin;
+};
+static Certificate make_certificate() {
+  Certificate c;
+  char tmpl[] = "/tmp/udptun-tls-XXXXXX";
+  c.dir = mkdtemp(tmpl);
+  c.cert = c.dir + "/cert.pem";
+  c.key = c.dir + "/key.pem";
+  std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+      "-keyout " +
+      c.key + " -out " + c.cert + " -days 2 -subj /CN=unit 2>/dev/null && openssl x509 -in " +
+      c.cert + " -noout -fingerprint -sha256";
+  FILE* p = popen(cmd.c_str(), "r");
+  char line[256] = {};
+  if (p && std::fgets(line, sizeof line, p) && std::strchr(line, '='))
+    c.pin = std::string(std::strchr(line, '=') + 1, std::strcspn(std::strchr(line, '=') + 1, "\n"));
+  if (p) pclose(p);
+  return c;
+}
+
+// Shuttles records between a client and a server session until neither has more to say.
+static bool handshake(TlsSession& client, TlsSession& server, std::string& error) {
+  std::vector<uint8_t> to_server, to_client, plain;
+  if (client.start(to_server, error) != TlsSession::Status::ok) return false;
+  for (int round = 0; round < 20 && !(client.established() && server.established()); ++round) {
+    std::vector<uint8_t> out;
+    if (!to_server.empty() &&
+        server.receive(ByteView(to_server), out, plain, error) != TlsSession::Status::ok)
+      return false;
+    to_server.clear();
+    to_client.insert(to_client.end(), out.begin(), out.end());
+    out.clear();
+    if (!to_client.empty() &&
+        client.receive(ByteView(to_client), out, plain, error) != TlsSession::Status::ok)
+      return false;
+    to_client.clear();
+    to_server.insert(to_server.end(), out.begin(), out.end());
+  }
+  return client.established() && server.established();
+}
+
+static void test_tls_sessions_in_memory(void**) {
+  Certificate c = make_certificate();
+  assert_false(c.pin.empty());
+  std::string error;
+  auto server_ctx = TlsContext::server({c.cert, c.key}, error);
+  assert_true(server_ctx != nullptr);
+  auto client_ctx = TlsContext::client({c.pin, "", ""}, error);
+  assert_true(client_ctx != nullptr);
+  TlsSession client(*client_ctx), server(*server_ctx);
+  assert_true(handshake(client, server, error));
+  // 100 KB one way, in records, back to the same bytes.
+  std::string message(100'000, '\0');
+  for (size_t i = 0; i < message.size(); ++i) message[i] = static_cast<char>(i * 7);
+  std::vector<uint8_t> records, out, plain;
+  assert_true(
+      client.send(ByteView(reinterpret_cast<const uint8_t*>(message.data()), message.size()),
+                  records, error) == TlsSession::Status::ok);
+  assert_true(records.size() > message.size());
+  assert_null(memmem(records.data(), records.size(), message.data() + 1000, 64));  // not in clear
+  assert_true(server.receive(ByteView(records), out, plain, error) == TlsSession::Status::ok);
+  assert_true(std::string(plain.begin(), plain.end()) == message);
+  // Another certificate's pin: the handshake fails, saying why.
+  Certificate other = make_certificate();
+  auto wrong_ctx = TlsContext::client({other.pin, "", ""}, error);
+  assert_true(wrong_ctx != nullptr);
+  TlsSession wrong(*wrong_ctx), server2(*server_ctx);
+  assert_false(handshake(wrong, server2, error));
+  assert_non_null(std::strstr(error.c_str(), "not the one expected"));
+  // Bad options are refused up front.
+  assert_true(TlsContext::client({"12ab", "", ""}, error) == nullptr);
+  assert_true(TlsContext::client({"", "", ""}, error) == nullptr);
+  assert_true(TlsContext::server({c.dir + "/none.pem", c.key}, error) == nullptr);
+  std::string rm = "rm -rf " + c.dir + " " + other.dir;
+  (void)!std::system(rm.c_str());
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_rate_limit),
+      cmocka_unit_test(test_backoff_grows_to_its_cap_and_resets),
+      cmocka_unit_test(test_descriptor_passing),
+      cmocka_unit_test(test_tls_sessions_in_memory),
+  };
+  return cmocka_run_group_tests_name("runtime", tests, nullptr, nullptr);
+}
