@@ -58,7 +58,7 @@ set(CPACK_PACKAGE_CONTACT "udptun maintainers <udptun@localhost>")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "UDP tunnelled over TCP (shadowsocks/obfs, TLS), with tun2socks and a routing controller")
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
-set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)  # libuv1, libcjson1, libmbedcrypto7 from the binaries
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)  # libuv1, libcjson1, libmbedtls14/libmbedx509-1/libmbedcrypto7 from the binaries
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "shadowsocks-libev, simple-obfs")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_RESOURCE_FILE_LICENSE ${CMAKE_SOURCE_DIR}/LICENSE)
