@@ -191,10 +191,12 @@ static void test_session_byte_rate(void**) {
   REQUIRE(passed >= 90 && passed <= most_since_burst(), fx);  // 120,000 B/s: 100 of them
 }
 
-static void test_client_rate_shared_by_its_sessions(void**) {
+// Each limit is set to 100 datagrams' worth a second: 100 datagrams, or 120,000 bytes of
+// 1,200-byte ones.
+static void client_rate_shared_by_its_sessions(const char* flag, const char* value, size_t size) {
   EchoServer target;
   TunnelFixture fx;
-  REQUIRE(fx.start_server({"--client-packets-per-second", "100"}), fx);
+  REQUIRE(fx.start_server({flag, value}), fx);
   REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
   // A second udp-local (another session) from the same address, with its own forward.
   uint16_t second_port = harness::free_port(AF_INET, SOCK_DGRAM);
@@ -214,7 +216,7 @@ static void test_client_rate_shared_by_its_sessions(void**) {
   sleep(1);
   // Below, together: 40 + 40.
   uint64_t before = target.received();
-  std::string p(100, 'c');
+  std::string p(size, 'c');
   for (int i = 0; i < 40; ++i) {
     app.send_to(fx.front(), p.data(), p.size());
     app.send_to(harness::loopback(AF_INET, second_port), p.data(), p.size());
@@ -231,18 +233,26 @@ static void test_client_rate_shared_by_its_sessions(void**) {
   }
   usleep(500'000);
   uint64_t passed = target.received() - before;
-  std::fprintf(stderr, "    2 x 200 sent at once by two sessions, %llu passed\n",
+  std::fprintf(stderr, "    %s: 2 x 200 sent at once by two sessions, %llu passed\n", flag,
                static_cast<unsigned long long>(passed));
   REQUIRE(passed >= 90 && passed <= most_since_burst(), fx);
 }
 
-static void test_socks5_association_rate(void**) {
+static void test_client_packet_rate_shared_by_its_sessions(void**) {
+  client_rate_shared_by_its_sessions("--client-packets-per-second", "100", 100);
+}
+
+static void test_client_byte_rate_shared_by_its_sessions(void**) {
+  client_rate_shared_by_its_sessions("--client-bytes-per-second", "120000", 1'200);
+}
+
+static void socks5_association_rate(const char* flag, const char* value, size_t size) {
   EchoServer target;
   TunnelFixture fx;
   REQUIRE(fx.start_server(), fx);
   uint16_t socks_port = harness::free_port(AF_INET, SOCK_STREAM);
-  REQUIRE(fx.start_local("127.0.0.1:9", {"--socks5", harness::endpoint(AF_INET, socks_port),
-                                         "--socks5-packets-per-second", "100"}),
+  REQUIRE(fx.start_local("127.0.0.1:9",
+                         {"--socks5", harness::endpoint(AF_INET, socks_port), flag, value}),
           fx);
   REQUIRE(harness::eventually(
               [&] {
@@ -259,7 +269,7 @@ static void test_socks5_association_rate(void**) {
   sockaddr_storage to{};
   std::memcpy(&to, &relay, sizeof relay);
   uint8_t lo[4] = {127, 0, 0, 1};
-  auto d = socks5_udp_datagram(lo, target.port(), std::string(100, 's'));
+  auto d = socks5_udp_datagram(lo, target.port(), std::string(size, 's'));
   UdpClient app;
   REQUIRE(harness::eventually(
               [&] {
@@ -280,9 +290,17 @@ static void test_socks5_association_rate(void**) {
   for (int i = 0; i < 400; ++i) app.send_to(to, d.data(), d.size());
   usleep(500'000);
   uint64_t passed = target.received() - before;
-  std::fprintf(stderr, "    400 sent at once through SOCKS5, %llu passed\n",
+  std::fprintf(stderr, "    %s: 400 sent at once through SOCKS5, %llu passed\n", flag,
                static_cast<unsigned long long>(passed));
   REQUIRE(passed >= 90 && passed <= most_since_burst(), fx);
+}
+
+static void test_socks5_association_packet_rate(void**) {
+  socks5_association_rate("--socks5-packets-per-second", "100", 100);
+}
+
+static void test_socks5_association_byte_rate(void**) {
+  socks5_association_rate("--socks5-bytes-per-second", "120000", 1'200);
 }
 
 // A target that answers a datagram "COUNT SIZE" with COUNT datagrams of SIZE bytes.
@@ -377,8 +395,10 @@ int main(void) {
       cmocka_unit_test(test_session_packet_rate_both_directions),
       cmocka_unit_test(test_session_packet_rate_toward_the_client),
       cmocka_unit_test(test_session_byte_rate),
-      cmocka_unit_test(test_client_rate_shared_by_its_sessions),
-      cmocka_unit_test(test_socks5_association_rate),
+      cmocka_unit_test(test_client_packet_rate_shared_by_its_sessions),
+      cmocka_unit_test(test_client_byte_rate_shared_by_its_sessions),
+      cmocka_unit_test(test_socks5_association_packet_rate),
+      cmocka_unit_test(test_socks5_association_byte_rate),
       cmocka_unit_test(test_amplification_guard),
   };
   return cmocka_run_group_tests_name("access_control", tests, nullptr, nullptr);
