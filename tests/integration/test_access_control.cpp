@@ -330,7 +330,7 @@ struct FloodTarget {
         std::string reply(size, 'f');
         for (unsigned i = 0; i < count; ++i) {
           sendto(fd, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), flen);
-          if (i % 20 == 19) usleep(1'000);  // loopback buffers are finite
+          if (i % 10 == 9) usleep(2'000);  // the server's socket buffer is finite
         }
       }
     });
@@ -378,13 +378,20 @@ static void test_amplification_guard(void**) {
   std::fprintf(stderr, "    one 40-byte request, 100 x 1,200 bytes back: %d reached the app\n",
                got);
   REQUIRE(got >= 20 && got <= 28, fx);  // (32,768 + 120) / 1,200 = 27
-  REQUIRE(harness::eventually([&] { return fx.server_counter("drops_amplification") >= 70; }, 3000),
+  // The counter says why the rest did not come (on a loaded machine a few may be lost before
+  // the server even reads them).
+  REQUIRE(harness::eventually([&] { return fx.server_counter("drops_amplification") >= 50; }, 3000),
           fx);
-  // It talks again after the replies: the flow is confirmed and the next flood passes whole.
+  // It talks again after the replies: the flow is confirmed and the next flood passes — the
+  // guard drops none of it (a loaded machine may still lose a few on the way).
+  usleep(300'000);  // the counter's next snapshot
+  double guarded = fx.server_counter("drops_amplification");
   victim.send_to(fx.front(), ask.data(), ask.size());
   got = 0;
   while (victim.receive(buf, sizeof buf, 500) > 0) got++;
-  REQUIRE(got == 100, fx);
+  REQUIRE(got >= 80, fx);
+  usleep(300'000);
+  REQUIRE(fx.server_counter("drops_amplification") == guarded, fx);
 }
 
 int main(void) {
