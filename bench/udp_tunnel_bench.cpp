@@ -293,24 +293,13 @@ int main(int argc, char** argv) {
       "--log-level",
       "warn"};
   if (tls) {
-    std::string cert = dir.path() + "/cert.pem", pkey = dir.path() + "/key.pem";
-    std::string cmd =
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-        "-keyout " +
-        pkey + " -out " + cert + " -days 2 -subj /CN=bench 2>/dev/null && openssl x509 -in " +
-        cert + " -noout -fingerprint -sha256";
-    FILE* p = popen(cmd.c_str(), "r");
-    char line[256] = {};
-    std::string pin;
-    if (p && std::fgets(line, sizeof line, p) && std::strchr(line, '='))
-      pin = std::string(std::strchr(line, '=') + 1, std::strcspn(std::strchr(line, '=') + 1, "\n"));
-    if (p) pclose(p);
-    if (pin.empty()) {
+    harness::Certificate c = harness::make_certificate(dir.path(), "bench.test");
+    if (c.pin.empty()) {
       std::fprintf(stderr, "openssl could not make a certificate\n");
       return 1;
     }
-    server_args.insert(server_args.end(), {"--tls-cert", cert, "--tls-key", pkey});
-    local_args.insert(local_args.end(), {"--tls", "--tls-pin", pin});
+    server_args.insert(server_args.end(), {"--tls-cert", c.cert, "--tls-key", c.key});
+    local_args.insert(local_args.end(), {"--tls", "--tls-pin", c.pin});
   }
   harness::Process server(harness::udp_server_bin(), server_args, dir.path() + "/server.log");
   harness::Process local(harness::udp_local_bin(), local_args, dir.path() + "/local.log");

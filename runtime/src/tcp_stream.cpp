@@ -146,37 +146,26 @@ void TcpStream::on_check(uv_check_t* c) {
 
 void TcpStream::flush() {
   if (!tcp_ || inflight_ || connecting_) return;
-  if (tls_) {
-    // Application bytes wait for the handshake; then leave as records, after any records
-    // the handshake itself produced.
-    if (tls_->established() && !queued_.empty()) {
-      std::string error;
-      if (tls_->send(ByteView(queued_), tls_records_, error) != TlsSession::Status::ok) {
-        fail(error.c_str());
-        return;
-      }
-      queued_.clear();
-    }
-    if (tls_records_.empty()) {
-      if (queued_.empty()) {
-        if (close_when_flushed_)
-          close();
-        else if (shutdown_when_flushed_)
-          shutdown_write();
-      }
+  // On a TLS stream what leaves is records: application bytes wait for the handshake, then
+  // follow any records the handshake itself produced.
+  if (tls_ && tls_->established() && !queued_.empty()) {
+    std::string error;
+    if (tls_->send(ByteView(queued_), tls_records_, error) != TlsSession::Status::ok) {
+      fail(error.c_str());
       return;
     }
-    write_buffer(tls_records_);
+    queued_.clear();
+  }
+  std::vector<uint8_t>& out = tls_ ? tls_records_ : queued_;
+  if (!out.empty()) {
+    write_buffer(out);
     return;
   }
-  if (queued_.empty()) {
-    if (close_when_flushed_)
-      close();
-    else if (shutdown_when_flushed_)
-      shutdown_write();
-    return;
-  }
-  write_buffer(queued_);
+  if (!queued_.empty()) return;  // waiting for the TLS handshake
+  if (close_when_flushed_)
+    close();
+  else if (shutdown_when_flushed_)
+    shutdown_write();
 }
 
 // Hands `source`'s bytes to one uv_write; `source` is left empty (reusing the spare buffer).

@@ -561,4 +561,25 @@ std::vector<pid_t> processes_with(const std::string& needle) {
   return out;
 }
 
+Certificate make_certificate(const std::string& dir, const std::string& name) {
+  Certificate c;
+  c.cert = dir + "/" + name + ".pem";
+  c.key = dir + "/" + name + ".key";
+  std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+      "-keyout " +
+      c.key + " -out " + c.cert + " -days 2 -subj /CN=" + name +
+      " -addext subjectAltName=DNS:" + name + " 2>/dev/null && openssl x509 -in " + c.cert +
+      " -noout -fingerprint -sha256";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return c;
+  char line[256] = {};
+  if (std::fgets(line, sizeof line, p)) {
+    const char* eq = std::strchr(line, '=');
+    if (eq) c.pin = std::string(eq + 1, std::strcspn(eq + 1, "\n"));
+  }
+  pclose(p);
+  return c;
+}
+
 }  // namespace harness

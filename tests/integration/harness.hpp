@@ -136,6 +136,14 @@ class CuttableRelay {
   std::string captured_;
 };
 
+// A self-signed certificate (EC P-256, CN and DNS name `name`) made by openssl in `dir`:
+// PEM files, and the SHA-256 pin of the certificate as `udp-local --tls-pin` takes it. An
+// empty pin when openssl could not make one.
+struct Certificate {
+  std::string cert, key, pin;
+};
+Certificate make_certificate(const std::string& dir, const std::string& name);
+
 // The daemons under test, built alongside the tests.
 std::string udp_server_bin();
 std::string udp_local_bin();

@@ -94,6 +94,16 @@ struct Socks5TestClient {
 };
 
 // RSV RSV FRAG ATYP=1 ADDR PORT DATA
+// The SOCKS5 front at `port` accepts connections (it is up) within timeout_ms.
+inline bool socks5_front_up(uint16_t port, int timeout_ms = 5000) {
+  return harness::eventually(
+      [&] {
+        Socks5TestClient probe;
+        return probe.connect_to(port);
+      },
+      timeout_ms);
+}
+
 inline std::vector<uint8_t> socks5_udp_datagram(const uint8_t ip[4], uint16_t port,
                                                 const std::string& data, uint8_t frag = 0) {
   const uint8_t header[10] = {0,

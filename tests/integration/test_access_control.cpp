@@ -17,14 +17,6 @@
 using harness::EchoServer;
 using harness::UdpClient;
 
-#define REQUIRE(cond, fx)    \
-  do {                       \
-    if (!(cond)) {           \
-      (fx).dump_logs();      \
-      fail_msg("%s", #cond); \
-    }                        \
-  } while (0)
-
 static sockaddr_storage at(const char* ip) {
   sockaddr_storage ss{};
   auto* a = reinterpret_cast<sockaddr_in*>(&ss);
@@ -78,13 +70,7 @@ static void test_socks5_front_serves_only_allowed_apps(void**) {
   REQUIRE(fx.start_local("127.0.0.1:9", {"--socks5", harness::endpoint(AF_INET, socks_port),
                                          "--allow-client", "127.0.0.2"}),
           fx);
-  REQUIRE(harness::eventually(
-              [&] {
-                Socks5TestClient probe;
-                return probe.connect_to(socks_port);
-              },
-              5000),
-          fx);
+  REQUIRE(socks5_front_up(socks_port), fx);
   // From 127.0.0.1: closed at once, before any SOCKS5 byte.
   Socks5TestClient stranger;
   REQUIRE(stranger.connect_to(socks_port), fx);
@@ -254,13 +240,7 @@ static void socks5_association_rate(const char* flag, const char* value, size_t 
   REQUIRE(fx.start_local("127.0.0.1:9",
                          {"--socks5", harness::endpoint(AF_INET, socks_port), flag, value}),
           fx);
-  REQUIRE(harness::eventually(
-              [&] {
-                Socks5TestClient probe;
-                return probe.connect_to(socks_port);
-              },
-              5000),
-          fx);
+  REQUIRE(socks5_front_up(socks_port), fx);
   Socks5TestClient c;
   REQUIRE(c.connect_to(socks_port) && c.greet({0x00}) == 0x00, fx);
   sockaddr_in relay{};

@@ -1,9 +1,9 @@
 // Hostile or broken peers against udp-server: a wrong key, random bytes, slowloris, a flood
 // of flows, a frame claiming a huge length, a peer that never reads, re-opens of one flow, a
 // SOCKS5 egress that never answers, a handshake flood from one address, replayed hellos,
-// datagrams injected at the egress association, the total flow cap, control bytes meant for
-// the log. Each must cost only its own connection, within stated bounds (memory, descriptors,
-// log lines); a good client keeps being served throughout.
+// datagrams injected at the egress association (fake SOCKS5 servers: fake_socks5.hpp), the total
+// flow cap, control bytes meant for the log. Each must cost only its own connection, within stated
+// bounds (memory, descriptors, log lines); a good client keeps being served throughout.
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/time.h>
@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "../unit/cmocka_support.hpp"
+#include "fake_socks5.hpp"
 #include "tunnel_fixture.hpp"
 #include "udptun/protocol/frame.hpp"
 #include "udptun/protocol/handshake.hpp"
@@ -29,14 +30,6 @@
 using harness::EchoServer;
 using harness::UdpClient;
 using namespace udptun::protocol;
-
-#define REQUIRE(cond, fx)    \
-  do {                       \
-    if (!(cond)) {           \
-      (fx).dump_logs();      \
-      fail_msg("%s", #cond); \
-    }                        \
-  } while (0)
 
 static int tcp_connect(uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -67,18 +60,6 @@ static uint64_t now_ms() {
   timeval tv;
   gettimeofday(&tv, nullptr);
   return static_cast<uint64_t>(tv.tv_sec) * 1000 + static_cast<uint64_t>(tv.tv_usec) / 1000;
-}
-
-static bool read_exact(int fd, uint8_t* buf, size_t n, int timeout_ms = 3000) {
-  size_t got = 0;
-  while (got < n) {
-    pollfd p{fd, POLLIN, 0};
-    if (poll(&p, 1, timeout_ms) <= 0) return false;
-    ssize_t r = read(fd, buf + got, n - got);
-    if (r <= 0) return false;
-    got += static_cast<size_t>(r);
-  }
-  return true;
 }
 
 static PreSharedKey key_of(const std::string& key_text) {
@@ -328,43 +309,6 @@ static void test_peer_that_never_reads_stays_bounded(void**) {
   REQUIRE(good.still_served("after them"), good.fx);
 }
 
-// A non-blocking TCP listener on a loopback port of its own.
-static int listening_tcp(uint16_t& port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-  port = harness::free_port(AF_INET, SOCK_STREAM);
-  sockaddr_storage at = harness::loopback(AF_INET, port);
-  bind(fd, reinterpret_cast<sockaddr*>(&at), sizeof(sockaddr_in));
-  listen(fd, 1024);
-  return fd;
-}
-
-// A SOCKS5 server that accepts connections and never says a word.
-struct SilentSocks5 {
-  int fd = -1;
-  uint16_t port = 0;
-  std::atomic<bool> stop{false};
-  std::vector<int> held;
-  std::thread thread;
-  SilentSocks5() {
-    fd = listening_tcp(port);
-    thread = std::thread([this] {
-      while (!stop) {
-        int c = accept(fd, nullptr, nullptr);
-        if (c >= 0)
-          held.push_back(c);
-        else
-          usleep(1000);
-      }
-    });
-  }
-  ~SilentSocks5() {
-    stop = true;
-    thread.join();
-    for (int c : held) close(c);
-    close(fd);
-  }
-};
-
 // Flows whose SOCKS5 association never comes hold their datagrams only within the session's
 // budget, and are given up after the setup timeout: memory bounded, then freed.
 static void test_held_datagrams_are_bounded(void**) {
@@ -552,81 +496,6 @@ static void test_replayed_hello_is_refused_everywhere(void**) {
   assert_int_equal(target.received(), 0);
 }
 
-// A SOCKS5 server that grants UDP ASSOCIATE with a relay of the test's own: the relay echoes
-// whatever comes through it. Tells the port the association sends from.
-struct EchoingSocks5 {
-  int listen_fd = -1, relay_fd = -1;
-  uint16_t port = 0, relay_port = 0;
-  std::atomic<uint16_t> association_port{0};
-  std::atomic<bool> stop{false};
-  std::vector<int> held;
-  std::thread thread;
-  bool fragment_replies = false;  // echo each datagram as three RFC 1928 fragments
-  explicit EchoingSocks5(bool fragments = false) : fragment_replies(fragments) {
-    listen_fd = listening_tcp(port);
-    relay_fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-    sockaddr_storage r = harness::loopback(AF_INET, 0);
-    bind(relay_fd, reinterpret_cast<sockaddr*>(&r), sizeof(sockaddr_in));
-    socklen_t len = sizeof r;
-    getsockname(relay_fd, reinterpret_cast<sockaddr*>(&r), &len);
-    relay_port = ntohs(reinterpret_cast<sockaddr_in*>(&r)->sin_port);
-    thread = std::thread([this] { serve(); });
-  }
-  void serve() {
-    while (!stop) {
-      int c = accept(listen_fd, nullptr, nullptr);
-      if (c >= 0) {
-        // greeting 05 01 00 → 05 00; request 05 03 00 01 a a a a p p → reply with the relay.
-        uint8_t buf[64];
-        if (read_exact(c, buf, 3)) {
-          (void)!write(c, "\x05\x00", 2);
-          if (read_exact(c, buf, 10)) {
-            uint8_t reply[10] = {5,
-                                 0,
-                                 0,
-                                 1,
-                                 127,
-                                 0,
-                                 0,
-                                 1,
-                                 static_cast<uint8_t>(relay_port >> 8),
-                                 static_cast<uint8_t>(relay_port)};
-            (void)!write(c, reply, sizeof reply);
-          }
-        }
-        held.push_back(c);
-      }
-      sockaddr_in from{};
-      socklen_t len = sizeof from;
-      uint8_t d[2048];
-      ssize_t n = recvfrom(relay_fd, d, sizeof d, 0, reinterpret_cast<sockaddr*>(&from), &len);
-      if (n > 10 && fragment_replies) {
-        association_port = ntohs(from.sin_port);
-        size_t body = static_cast<size_t>(n) - 10, third = body / 3;
-        size_t cut[4] = {0, third, 2 * third, body};
-        for (int k = 0; k < 3; ++k) {
-          uint8_t f[2048];
-          std::memcpy(f, d, 10);
-          f[2] = static_cast<uint8_t>((k + 1) | (k == 2 ? 0x80 : 0));
-          std::memcpy(f + 10, d + 10 + cut[k], cut[k + 1] - cut[k]);
-          sendto(relay_fd, f, 10 + cut[k + 1] - cut[k], 0, reinterpret_cast<sockaddr*>(&from), len);
-        }
-      } else if (n > 0) {
-        association_port = ntohs(from.sin_port);
-        sendto(relay_fd, d, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), len);
-      }
-      if (c < 0 && n <= 0) usleep(1000);
-    }
-  }
-  ~EchoingSocks5() {
-    stop = true;
-    thread.join();
-    for (int c : held) close(c);
-    close(listen_fd);
-    close(relay_fd);
-  }
-};
-
 // Through a SOCKS5 egress, only the relay's datagrams count as replies: a datagram anyone
 // else sends to the association's port (posing as the target) never reaches the client.
 static void test_injected_relay_datagrams_are_dropped(void**) {
@@ -664,24 +533,6 @@ static void test_injected_relay_datagrams_are_dropped(void**) {
       harness::eventually([&] { return fx.server_counter("drops_not_from_relay") >= 20; }, 3000),
       fx);
   REQUIRE(app.echo(fx.front(), "still through the relay", 2000), fx);
-}
-
-// A SOCKS5 egress relay that fragments its replies (RFC 1928 §7): the server reassembles
-// them, and the app gets each reply whole.
-static void test_fragmented_relay_replies_are_reassembled(void**) {
-  EchoingSocks5 socks(true);
-  EchoServer unused;
-  TunnelFixture fx;
-  REQUIRE(fx.start_server(
-              {"--egress", "socks5", "--egress-socks5", harness::endpoint(AF_INET, socks.port)}),
-          fx);
-  REQUIRE(fx.start_local(harness::endpoint(AF_INET, unused.port())), fx);
-  UdpClient app;
-  REQUIRE(fx.echo_eventually(app, "a reply in three fragments", 5000), fx);
-  for (int i = 0; i < 10; ++i)
-    REQUIRE(app.echo(fx.front(), "fragmented " + std::to_string(i), 2000), fx);
-  REQUIRE(harness::eventually([&] { return fx.server_counter("egress_reassembled") >= 11; }, 3000),
-          fx);
 }
 
 // Past the server's total of flows, new flows are refused and counted; flows that exist go
@@ -743,7 +594,6 @@ int main(void) {
       cmocka_unit_test(test_handshake_flood_from_one_source),
       cmocka_unit_test(test_replayed_hello_is_refused_everywhere),
       cmocka_unit_test(test_injected_relay_datagrams_are_dropped),
-      cmocka_unit_test(test_fragmented_relay_replies_are_reassembled),
       cmocka_unit_test(test_total_flow_cap),
       cmocka_unit_test(test_peer_text_is_escaped_in_the_log),
   };

@@ -59,21 +59,10 @@ static void through_ss_tunnel(bool tls) {
   std::vector<std::string> server_args, local_args;
   if (tls) {
     // The built-in TLS carrier inside shadowsocks (a self-signed certificate, pinned).
-    std::string cert = fx.dir.path() + "/cert.pem", key = fx.dir.path() + "/key.pem";
-    std::string cmd =
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 "
-        "-nodes -keyout " +
-        key + " -out " + cert + " -days 2 -subj /CN=t 2>/dev/null && openssl x509 -in " + cert +
-        " -noout -fingerprint -sha256";
-    FILE* p = popen(cmd.c_str(), "r");
-    char line[256] = {};
-    assert_non_null(p);
-    assert_non_null(std::fgets(line, sizeof line, p));
-    pclose(p);
-    const char* eq = std::strchr(line, '=');
-    assert_non_null(eq);
-    server_args = {"--tls-cert", cert, "--tls-key", key};
-    local_args = {"--tls", "--tls-pin", std::string(eq + 1, std::strcspn(eq + 1, "\n"))};
+    harness::Certificate c = harness::make_certificate(fx.dir.path(), "chain.test");
+    assert_false(c.pin.empty());
+    server_args = {"--tls-cert", c.cert, "--tls-key", c.key};
+    local_args = {"--tls", "--tls-pin", c.pin};
   }
   assert_true(fx.start_server(server_args));
   assert_true(ss.start(fx.dir));

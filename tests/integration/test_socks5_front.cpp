@@ -23,22 +23,9 @@ struct Socks5Fixture : TunnelFixture {
     local = std::make_unique<harness::Process>(harness::udp_local_bin(), args,
                                                dir.path() + "/local.log");
     if (!local->start()) return false;
-    return harness::eventually(
-        [&] {
-          Socks5TestClient probe;
-          return probe.connect_to(socks_port);
-        },
-        5000);
+    return socks5_front_up(socks_port);
   }
 };
-
-#define REQUIRE(cond, fx)    \
-  do {                       \
-    if (!(cond)) {           \
-      (fx).dump_logs();      \
-      fail_msg("%s", #cond); \
-    }                        \
-  } while (0)
 
 // Sends through the relay until an answer comes whose payload is `expect`; returns the
 // SOCKS5 header's source port of that answer (0 if none).

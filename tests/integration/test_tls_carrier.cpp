@@ -14,38 +14,10 @@
 using harness::EchoServer;
 using harness::UdpClient;
 
-#define REQUIRE(cond, fx)    \
-  do {                       \
-    if (!(cond)) {           \
-      (fx).dump_logs();      \
-      fail_msg("%s", #cond); \
-    }                        \
-  } while (0)
-
-struct Certificate {
-  std::string cert, key, pin;
-};
-
-// A self-signed certificate made by openssl (scripts/setup installs it) in `dir`.
-static Certificate make_certificate(TunnelFixture& fx, const char* name) {
-  Certificate c;
-  c.cert = fx.dir.path() + "/" + name + ".pem";
-  c.key = fx.dir.path() + "/" + name + ".key";
-  std::string cmd =
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-      "-keyout " +
-      c.key + " -out " + c.cert +
-      " -days 2 -subj /CN=udptun.test -addext subjectAltName=DNS:udptun.test "
-      "2>/dev/null && openssl x509 -in " +
-      c.cert + " -noout -fingerprint -sha256";
-  FILE* p = popen(cmd.c_str(), "r");
-  char line[256] = {};
-  if (p && std::fgets(line, sizeof line, p)) {
-    const char* eq = std::strchr(line, '=');
-    if (eq) c.pin = std::string(eq + 1, std::strcspn(eq + 1, "\n"));
-  }
-  if (p) pclose(p);
-  return c;
+// Certificates for the name the client checks (--tls-sni udptun.test), and another one.
+static harness::Certificate make_certificate(TunnelFixture& fx, const char* which) {
+  return harness::make_certificate(fx.dir.path(),
+                                   std::string(which) == "server" ? "udptun.test" : "other.test");
 }
 
 static const char kSecret[] = "PAYLOAD-THAT-MUST-NOT-SHOW-4f1c9e";
@@ -54,7 +26,7 @@ static const char kSecret[] = "PAYLOAD-THAT-MUST-NOT-SHOW-4f1c9e";
 static bool secret_on_the_wire(bool tls) {
   EchoServer target;
   TunnelFixture fx;
-  Certificate c = make_certificate(fx, "server");
+  harness::Certificate c = make_certificate(fx, "server");
   if (c.pin.empty()) fail_msg("openssl could not make a certificate");
   std::vector<std::string> server_args, local_args;
   if (tls) {
@@ -87,8 +59,8 @@ static void test_no_payload_in_clear_on_the_wire(void**) {
 static void test_wrong_pin_and_peers_without_tls_get_nowhere(void**) {
   EchoServer target;
   TunnelFixture fx;
-  Certificate c = make_certificate(fx, "server");
-  Certificate other = make_certificate(fx, "other");
+  harness::Certificate c = make_certificate(fx, "server");
+  harness::Certificate other = make_certificate(fx, "other");
   REQUIRE(fx.start_server({"--tls-cert", c.cert, "--tls-key", c.key}), fx);
   UdpClient app;
   // Another certificate's pin: refused before any udptun byte, retried with backoff.
@@ -120,7 +92,7 @@ static void test_wrong_pin_and_peers_without_tls_get_nowhere(void**) {
 static void test_ca_file_and_server_name(void**) {
   EchoServer target;
   TunnelFixture fx;
-  Certificate c = make_certificate(fx, "server");
+  harness::Certificate c = make_certificate(fx, "server");
   REQUIRE(fx.start_server({"--tls-cert", c.cert, "--tls-key", c.key}), fx);
   REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port()),
                          {"--tls-ca", c.cert, "--tls-sni", "udptun.test"}),
@@ -138,7 +110,7 @@ static void test_ca_file_and_server_name(void**) {
 static void test_resume_over_tls_after_kill(void**) {
   EchoServer target;
   TunnelFixture fx;
-  Certificate c = make_certificate(fx, "server");
+  harness::Certificate c = make_certificate(fx, "server");
   std::vector<std::string> server_args = {"--tls-cert", c.cert, "--tls-key", c.key};
   std::string state = fx.dir.path() + "/state";
   mkdir(state.c_str(), 0700);
@@ -161,7 +133,7 @@ static void test_resume_over_tls_after_kill(void**) {
 static void test_tls_via_socks5_connect(void**) {
   EchoServer target;
   TunnelFixture fx;
-  Certificate c = make_certificate(fx, "server");
+  harness::Certificate c = make_certificate(fx, "server");
   REQUIRE(fx.start_server({"--tls-cert", c.cert, "--tls-key", c.key}), fx);
   uint16_t socks_port = harness::free_port(AF_INET, SOCK_STREAM);
   harness::Process proxy("/usr/bin/microsocks",

@@ -10,14 +10,6 @@
 using harness::EchoServer;
 using harness::UdpClient;
 
-#define REQUIRE(cond, fx)    \
-  do {                       \
-    if (!(cond)) {           \
-      (fx).dump_logs();      \
-      fail_msg("%s", #cond); \
-    }                        \
-  } while (0)
-
 static void test_datagrams_both_ways_ipv4(void**) {
   EchoServer target(AF_INET);
   TunnelFixture fx;

@@ -13,14 +13,6 @@
 using harness::EchoServer;
 using harness::UdpClient;
 
-#define REQUIRE(cond, fx)    \
-  do {                       \
-    if (!(cond)) {           \
-      (fx).dump_logs();      \
-      fail_msg("%s", #cond); \
-    }                        \
-  } while (0)
-
 static long long ms_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t)
       .count();

@@ -8,6 +8,16 @@
 
 #include "harness.hpp"
 
+// In a cmocka test: fails showing the daemons' logs (a failed assertion skips destructors,
+// and the logs would go with the fixture's directory).
+#define REQUIRE(cond, fx)    \
+  do {                       \
+    if (!(cond)) {           \
+      (fx).dump_logs();      \
+      fail_msg("%s", #cond); \
+    }                        \
+  } while (0)
+
 struct TunnelFixture {
   harness::TempDir dir;
   std::string key_path;

@@ -1,6 +1,6 @@
 // runtime/ below the daemons, without processes or sleeps: rate limits and backoff (pure,
 // the clock passed in), descriptor passing over a socketpair, and TLS sessions talking to each
-// other in memory (a certificate made by openssl once per run).
+// other in memory (certificates made by openssl, as the integration tests make them).
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cmocka_support.hpp"
+#include "harness.hpp"
 #include "udptun/runtime/backoff.hpp"
 #include "udptun/runtime/descriptor_passing.hpp"
 #include "udptun/runtime/tls.hpp"
@@ -88,28 +89,6 @@ static void test_descriptor_passing(void**) {
   close(sv[1]);
 }
 
-struct Certificate {
-  std::string dir, cert, key, pin;
-};
-static Certificate make_certificate() {
-  Certificate c;
-  char tmpl[] = "/tmp/udptun-tls-XXXXXX";
-  c.dir = mkdtemp(tmpl);
-  c.cert = c.dir + "/cert.pem";
-  c.key = c.dir + "/key.pem";
-  std::string cmd =
-      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
-      "-keyout " +
-      c.key + " -out " + c.cert + " -days 2 -subj /CN=unit 2>/dev/null && openssl x509 -in " +
-      c.cert + " -noout -fingerprint -sha256";
-  FILE* p = popen(cmd.c_str(), "r");
-  char line[256] = {};
-  if (p && std::fgets(line, sizeof line, p) && std::strchr(line, '='))
-    c.pin = std::string(std::strchr(line, '=') + 1, std::strcspn(std::strchr(line, '=') + 1, "\n"));
-  if (p) pclose(p);
-  return c;
-}
-
 // Shuttles records between a client and a server session until neither has more to say.
 static bool handshake(TlsSession& client, TlsSession& server, std::string& error) {
   std::vector<uint8_t> to_server, to_client, plain;
@@ -132,7 +111,8 @@ static bool handshake(TlsSession& client, TlsSession& server, std::string& error
 }
 
 static void test_tls_sessions_in_memory(void**) {
-  Certificate c = make_certificate();
+  harness::TempDir dir;
+  harness::Certificate c = harness::make_certificate(dir.path(), "unit.test");
   assert_false(c.pin.empty());
   std::string error;
   auto server_ctx = TlsContext::server({c.cert, c.key}, error);
@@ -153,7 +133,7 @@ static void test_tls_sessions_in_memory(void**) {
   assert_true(server.receive(ByteView(records), out, plain, error) == TlsSession::Status::ok);
   assert_true(std::string(plain.begin(), plain.end()) == message);
   // Another certificate's pin: the handshake fails, saying why.
-  Certificate other = make_certificate();
+  harness::Certificate other = harness::make_certificate(dir.path(), "other.test");
   auto wrong_ctx = TlsContext::client({other.pin, "", ""}, error);
   assert_true(wrong_ctx != nullptr);
   TlsSession wrong(*wrong_ctx), server2(*server_ctx);
@@ -162,9 +142,7 @@ static void test_tls_sessions_in_memory(void**) {
   // Bad options are refused up front.
   assert_true(TlsContext::client({"12ab", "", ""}, error) == nullptr);
   assert_true(TlsContext::client({"", "", ""}, error) == nullptr);
-  assert_true(TlsContext::server({c.dir + "/none.pem", c.key}, error) == nullptr);
-  std::string rm = "rm -rf " + c.dir + " " + other.dir;
-  (void)!std::system(rm.c_str());
+  assert_true(TlsContext::server({dir.path() + "/none.pem", c.key}, error) == nullptr);
 }
 
 int main(void) {
