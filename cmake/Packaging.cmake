@@ -1,6 +1,12 @@
 # The library release: shared libraries exporting only their C API, the daemons, udptunctl,
-# the public headers, pkg-config files, example configurations, systemd units, the docs and
-# the lwIP licence notice; `cmake --install` puts them in place and CPack makes a .deb.
+# their man pages, the public headers, pkg-config files, example configurations, systemd
+# units, the docs and the lwIP licence notice. These install rules are the one statement of
+# what is installed: `cmake --install` follows them, and so do the Debian packages (debian/,
+# where dh drives CMake and only splits the result into packages).
+
+# Relocatable pkg-config files suit `cmake --install --prefix ANYWHERE`; a system package
+# (debian/rules) says where: then pkg-config sees the system's own paths and adds no -L.
+option(UDPTUN_RELOCATABLE_PKGCONFIG "pkg-config files find the prefix from their own place" ON)
 
 # A shared library from one of our static component libraries: everything inside, only the
 # C API (symbols starting with `export_prefix`) visible.
@@ -17,6 +23,15 @@ function(udptun_shared_library name static_target export_prefix description)
                         VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR})
   install(TARGETS ${name}_shared LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
   set(PC_NAME ${name})
+  if(UDPTUN_RELOCATABLE_PKGCONFIG)
+    # The prefix found from the .pc file's own place, however deep the (multiarch) library
+    # directory is.
+    file(RELATIVE_PATH PC_PREFIX "/prefix/${CMAKE_INSTALL_LIBDIR}/pkgconfig" "/prefix")
+    string(REGEX REPLACE "/$" "" PC_PREFIX "${PC_PREFIX}")
+    set(PC_PREFIX "\${pcfiledir}/${PC_PREFIX}")
+  else()
+    set(PC_PREFIX "${CMAKE_INSTALL_PREFIX}")
+  endif()
   set(PC_LIBRARY ${name})
   set(PC_DESCRIPTION "${description}")
   configure_file(${CMAKE_SOURCE_DIR}/cmake/packaging/udptun-library.pc.in
@@ -49,20 +64,26 @@ install(DIRECTORY ${CMAKE_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES ${UDPTUN_LWIP_DIR}/COPYING DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME LICENSE.lwIP)
 # docs/examples (configurations for every daemon and for shadowsocks) went in with docs/;
 # the systemd units also go where systemd looks.
-install(DIRECTORY ${CMAKE_SOURCE_DIR}/docs/examples/systemd/ DESTINATION lib/systemd/system)
+# Relative to the prefix unless told (the Debian packages: /lib/systemd/system).
+set(UDPTUN_SYSTEMD_UNIT_DIR lib/systemd/system CACHE STRING "Where the systemd units go")
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/docs/examples/systemd/ DESTINATION ${UDPTUN_SYSTEMD_UNIT_DIR})
 
-set(CPACK_GENERATOR DEB)
-set(CPACK_PACKAGE_NAME udptun)
-set(CPACK_PACKAGE_VENDOR "udptun")
-set(CPACK_PACKAGE_CONTACT "udptun maintainers <udptun@localhost>")
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "UDP tunnelled over TCP (shadowsocks/obfs, TLS), with tun2socks and a routing controller")
-set(CPACK_DEBIAN_PACKAGE_SECTION net)
-set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
-set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)  # libuv1, libcjson1, libmbedtls14/libmbedx509-1/libmbedcrypto7 from the binaries
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "shadowsocks-libev, simple-obfs")
-set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
-set(CPACK_RESOURCE_FILE_LICENSE ${CMAKE_SOURCE_DIR}/LICENSE)
-# Creates the udptun system user the controller's services run as.
-set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${CMAKE_SOURCE_DIR}/cmake/packaging/postinst)
-set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
-include(CPack)
+# A man page per program, generated from the option table its --help prints (--manpage).
+set(_man_pages)
+foreach(pair proxy-controller:proxy-controller udptunctl:udptunctl udp-local:udp-local
+             udp-server:udp-server tun2socks-bin:tun2socks)
+  string(REPLACE ":" ";" pair "${pair}")
+  list(GET pair 0 target)
+  list(GET pair 1 program)
+  set(page ${CMAKE_BINARY_DIR}/man/${program}.1)
+  add_custom_command(
+    OUTPUT ${page}
+    COMMAND ${CMAKE_COMMAND} "-DPROGRAM=$<TARGET_FILE:${target}>"
+            "-DEMULATOR=${CMAKE_CROSSCOMPILING_EMULATOR}" -DOUTPUT=${page}
+            -P ${CMAKE_SOURCE_DIR}/cmake/ManPage.cmake
+    DEPENDS ${target} ${CMAKE_SOURCE_DIR}/cmake/ManPage.cmake
+    COMMENT "Writing the man page ${program}(1)")
+  list(APPEND _man_pages ${page})
+endforeach()
+add_custom_target(man_pages ALL DEPENDS ${_man_pages})
+install(FILES ${_man_pages} DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)

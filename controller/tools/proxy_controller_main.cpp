@@ -2,101 +2,104 @@
 //                  [--state-dir DIR] [--service-user USER]
 // Started like the ProxyController it replaces: `proxy-controller
 // /var/run/proxy_controller_domain_socket -d`.
-#include <cJSON.h>
-
 #include <atomic>
 #include <cstdio>
-#include <cstring>
 #include <string>
+#include <vector>
 
 #include "udptun/controller.h"
 #include "udptun/runtime/command_line.hpp"
-#include "udptun/runtime/small_file.hpp"
+#include "udptun/runtime/program_manual.hpp"
 
-static const char* kUsage =
-    "usage: proxy-controller [SOCKET_PATH] [-d] [--config FILE] [--socket PATH] "
-    "[--socket-group GROUP] [--state-dir DIR] [--service-user USER]\n"
-    "Takes JSON commands on a Unix domain socket (docs/CONTROL-API.md) and supervises the\n"
-    "services it starts.\n\n"
-    "  SOCKET_PATH, --socket PATH   the control socket (default " PROXY_CONTROLLER_DEFAULT_SOCKET
-    ")\n"
-    "  -d                           log at debug level\n"
-    "  --config FILE                the controller's JSON configuration (e.g.\n"
-    "                               /etc/udptun/controller.json: the services it may run);\n"
-    "                               must belong to root and be writable by root only\n"
-    "  --socket-group GROUP         make the socket 0660 for this group (default 0600)\n"
-    "  --state-dir DIR              where state is kept (default /var/lib/udptun)\n"
-    "  --service-user USER          services run as USER (default udptun, else nobody)\n"
-    "  --help                       this text\n";
+namespace {
+
+using udptun::runtime::CommandLineOption;
+using Kind = CommandLineOption::Kind;
+
+const std::vector<CommandLineOption> kOptions = {
+    {"--socket", "socket", Kind::string, "PATH",
+     "the control socket, also given as SOCKET_PATH (default " PROXY_CONTROLLER_DEFAULT_SOCKET ")"},
+    {"-d", "log_level", Kind::preset, "debug", "log at debug level"},
+    {"--socket-group", "socket_group", Kind::string, "GROUP",
+     "make the socket 0660 for this group (default 0600: root only)"},
+    {"--state-dir", "state_dir", Kind::string, "DIR",
+     "where the route journal and the services' state are kept (default /var/lib/udptun)"},
+    {"--service-user", "service_user", Kind::string, "USER",
+     "services run as USER (default udptun, else nobody; never root)"},
+    {"--log-level", "log_level", Kind::string, "LEVEL", "error, warn, info (default) or debug"},
+};
+
+udptun::runtime::ProgramManual manual() {
+  udptun::runtime::ProgramManual m;
+  m.program = "proxy-controller";
+  m.purpose = "udptun's root daemon: JSON control socket, TUN device and routes, services";
+  m.synopsis = "[SOCKET_PATH] [OPTIONS]";
+  m.description =
+      "Takes JSON commands on a Unix domain socket (see CONTROL-API.md) from root and, with "
+      "--socket-group, from that group: it creates the TUN device and the routes that send "
+      "the machine's traffic into it, and starts, supervises and reports the services "
+      "(tun2socks, udp-local, udp-server, ss-local, ss-tunnel) its configuration declares.\n\n"
+      "It runs as root; the services it starts never do. Which programs may run, with which "
+      "arguments and as whom, is root's decision alone: the configuration file must belong to "
+      "root and be writable by root only. Clients start and stop declared services by name.";
+  m.options = kOptions;
+  m.general_options = udptun::runtime::general_command_line_options();
+  m.general_options[0].text =
+      "the controller's JSON configuration, e.g. /etc/udptun/controller.json: the services "
+      "it may run; must belong to root and be writable by root only. Flags override it";
+  m.sections = {
+      {"EXAMPLES",
+       "As the shipped systemd unit starts it:\n\n"
+       "  proxy-controller /run/proxy_controller_domain_socket \\\n"
+       "      --state-dir /var/lib/udptun --config /etc/udptun/controller.json\n\n"
+       "Then, as root: udptunctl configure-routing --proxy-ip 203.0.113.10 --router-ip "
+       "10.0.85.1 && udptunctl start tun2socks.",
+       {}},
+      {"SIGNALS",
+       "SIGTERM and SIGINT stop the services and restore the routes. After a crash the next "
+       "start restores the routes from its journal and starts again the services that were "
+       "running.",
+       {}},
+      {"FILES",
+       "/etc/udptun/controller.json (the services it may run), /var/lib/udptun (its journal "
+       "and the services' state directories), " PROXY_CONTROLLER_DEFAULT_SOCKET
+       " (the default socket).",
+       {}},
+      {"EXIT STATUS",
+       "0 after a clean stop, 1 after a fatal error, 2 for a bad command line or "
+       "configuration.",
+       {}},
+      {"SEE ALSO",
+       "udptunctl(1), tun2socks(1), udp-local(1), udp-server(1); "
+       "/usr/share/doc/udptun/CONTROL-API.md.",
+       {}},
+  };
+  return m;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  cJSON* config = cJSON_CreateObject();
-  int rc = 0;
-  // The file first, wherever --config stands: flags override it.
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "--config") != 0) continue;
-    std::string text, error;
-    udptun::runtime::FileLimits limits;
-    limits.owner_only_writable = true;  // it says what runs as whom: root's decision alone
-    cJSON* file = nullptr;
-    if (udptun::runtime::read_small_file(argv[i + 1], limits, text, error)) {
-      file = cJSON_Parse(text.c_str());
-      if (!cJSON_IsObject(file)) error = std::string(argv[i + 1]) + ": not a JSON object";
-    }
-    if (!cJSON_IsObject(file)) {
-      std::fprintf(stderr, "proxy-controller: %s\n", error.c_str());
-      cJSON_Delete(file);
-      cJSON_Delete(config);
-      return 2;
-    }
-    cJSON_Delete(config);
-    config = file;
+  udptun::runtime::CommandLineSyntax syntax;
+  syntax.positional_key = "socket";
+  syntax.config_file_limits.owner_only_writable = true;  // it says what runs as whom
+  std::string json, error;
+  auto request = udptun::runtime::CommandLineRequest::run;
+  if (!udptun::runtime::build_config_from_args(argc, argv, kOptions, syntax, json, error,
+                                               request)) {
+    std::fprintf(stderr, "proxy-controller: %s\n", error.c_str());
+    return 2;
   }
-  for (int i = 1; i < argc && rc == 0; ++i) {
-    std::string a = argv[i];
-    auto value = [&](const char* flag, const char* key) {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "proxy-controller: %s needs a value\n", flag);
-        rc = 2;
-        return;
-      }
-      cJSON_DeleteItemFromObject(config, key);
-      cJSON_AddStringToObject(config, key, argv[++i]);
-    };
-    if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
-      cJSON_Delete(config);
-      return 0;
-    } else if (a == "-d") {
-      cJSON_DeleteItemFromObject(config, "log_level");
-      cJSON_AddStringToObject(config, "log_level", "debug");
-    } else if (a == "--socket") {
-      value("--socket", "socket");
-    } else if (a == "--socket-group") {
-      value("--socket-group", "socket_group");
-    } else if (a == "--state-dir") {
-      value("--state-dir", "state_dir");
-    } else if (a == "--service-user") {
-      value("--service-user", "service_user");
-    } else if (a == "--config") {
-      ++i;  // read above
-    } else if (!a.empty() && a[0] != '-') {
-      cJSON_DeleteItemFromObject(config, "socket");
-      cJSON_AddStringToObject(config, "socket", a.c_str());
-    } else {
-      std::fprintf(stderr, "proxy-controller: unknown option %s (see --help)\n", a.c_str());
-      rc = 2;
-    }
-  }
-  char* json = cJSON_PrintUnformatted(config);
-  cJSON_Delete(config);
-  if (rc != 0) {
-    cJSON_free(json);
-    return rc;
+  if (request != udptun::runtime::CommandLineRequest::run) {
+    std::string text = request == udptun::runtime::CommandLineRequest::help ? usage_text(manual())
+                       : request == udptun::runtime::CommandLineRequest::manpage
+                           ? manual_page(manual())
+                           : udptun::runtime::version_text("proxy-controller");
+    std::fputs(text.c_str(), stdout);
+    return 0;
   }
   char err[512];
-  proxy_controller_t* controller = proxy_controller_new(json, err, sizeof err);
-  cJSON_free(json);
+  proxy_controller_t* controller = proxy_controller_new(json.c_str(), err, sizeof err);
   if (!controller) {
     std::fprintf(stderr, "proxy-controller: %s\n", err);
     return 2;

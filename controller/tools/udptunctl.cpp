@@ -20,29 +20,54 @@
 #include <vector>
 
 #include "udptun/controller.h"
+#include "udptun/runtime/program_manual.hpp"
 
 namespace {
 
-const char* kUsage =
-    "usage: udptunctl [--socket PATH] [--json] COMMAND\n"
-    "  status                                   services (state, pid, uptime, restarts, session,\n"
-    "                                           flows, bytes, drops) and routing\n"
-    "  stats [NAME]                             every counter of our services\n"
-    "  start NAME                               start a service declared in the controller's\n"
-    "                                           configuration (or start one again)\n"
-    "  start NAME -- ARGS...                    tun2socks, udp-local, udp-server with these flags\n"
-    "  start NAME --config CONFIG.json          ... or with this JSON configuration\n"
-    "  start NAME -- /PROGRAM ARGS...           an ad hoc command (root's clients only)\n"
-    "  start NAME --inproc CONFIG.json          run tun2socks, udp-local or udp-server inside\n"
-    "                                           the controller (root's clients only)\n"
-    "  stop NAME | restart NAME\n"
-    "  configure-routing --proxy-ip IP [--proxy-ip IP] --router-ip IP [--tun NAME] [--mtu N]\n"
-    "  reset-routing\n"
-    "  events                                   print events (services, routing, connection\n"
-    "                                           status) until interrupted\n"
-    "  --socket PATH   the control socket (default " PROXY_CONTROLLER_DEFAULT_SOCKET
-    ")\n"
-    "  --json          print the controller's replies as they are\n";
+udptun::runtime::ProgramManual manual() {
+  udptun::runtime::ProgramManual m;
+  m.program = "udptunctl";
+  m.purpose = "command line over udptun's proxy-controller socket";
+  m.synopsis = "[--socket PATH] [--json] COMMAND [ARGS]";
+  m.description =
+      "Sends one command to proxy-controller and prints its reply: the services' state, "
+      "counters and routing, or the outcome of a start, stop or routing change. Root may do "
+      "everything; members of the controller's --socket-group may route and start or stop "
+      "the services root declared, never choose what runs.";
+  m.sections = {
+      {"commands",
+       "",
+       {{"status",
+         "services (state, pid, uptime, restarts, session, flows, bytes, drops) and routing"},
+        {"stats [NAME]", "every counter of our services"},
+        {"start NAME",
+         "start a service declared in the controller's configuration (or start one again)"},
+        {"start NAME -- ARGS...", "tun2socks, udp-local, udp-server with these flags"},
+        {"start NAME --config CONFIG.json", "... or with this JSON configuration"},
+        {"start NAME -- /PROGRAM ARGS...", "an ad hoc command (root's clients only)"},
+        {"start NAME --inproc CONFIG.json",
+         "run tun2socks, udp-local or udp-server inside the controller (root's clients only)"},
+        {"stop NAME | restart NAME", "stop a service, or stop and start it"},
+        {"configure-routing --proxy-ip IP [--proxy-ip IP] --router-ip IP [--tun NAME] [--mtu N]",
+         "create the TUN device and send the machine's traffic into it, except to the proxies"},
+        {"reset-routing", "undo configure-routing exactly"},
+        {"events", "print events (services, routing, connection status) until interrupted"}},
+       /*in_help=*/true},
+      {"EXIT STATUS",
+       "0 done, 1 the controller refused (its message on standard error), 2 bad usage, 3 the "
+       "controller cannot be reached.",
+       {}},
+      {"SEE ALSO", "proxy-controller(1); /usr/share/doc/udptun/CONTROL-API.md.", {}},
+  };
+  m.general_options = {
+      {"--socket PATH", "the control socket (default " PROXY_CONTROLLER_DEFAULT_SOCKET ")"},
+      {"--json", "print the controller's replies as they are"},
+      {"--help", "this text"},
+      {"--version", "the program's version"},
+      {"--manpage", "this program's manual page (roff), as installed with the package"},
+  };
+  return m;
+}
 
 int connect_to(const std::string& path) {
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -208,21 +233,27 @@ int main(int argc, char** argv) {
     } else if (a == "--json" && args.empty()) {
       json = true;
     } else if ((a == "--help" || a == "-h") && args.empty()) {
-      std::fputs(kUsage, stdout);
+      std::fputs(usage_text(manual()).c_str(), stdout);
+      return 0;
+    } else if (a == "--version" && args.empty()) {
+      std::fputs(udptun::runtime::version_text("udptunctl").c_str(), stdout);
+      return 0;
+    } else if (a == "--manpage" && args.empty()) {
+      std::fputs(manual_page(manual()).c_str(), stdout);
       return 0;
     } else {
       args.push_back(a);
     }
   }
   if (args.empty()) {
-    std::fputs(kUsage, stderr);
+    std::fputs(usage_text(manual()).c_str(), stderr);
     return 2;
   }
   const std::string& cmd = args[0];
   cJSON* req = cJSON_CreateObject();
   cJSON* params = cJSON_CreateObject();
   auto usage = [&](const char* why) {
-    std::fprintf(stderr, "udptunctl: %s\n%s", why, kUsage);
+    std::fprintf(stderr, "udptunctl: %s\n%s", why, usage_text(manual()).c_str());
     cJSON_Delete(req);
     cJSON_Delete(params);
     return 2;

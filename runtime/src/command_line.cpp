@@ -25,8 +25,9 @@ struct JsonDeleter {
 }  // namespace
 
 bool build_config_from_args(int argc, char** argv, const std::vector<CommandLineOption>& options,
-                            std::string& json_out, std::string& error, bool& help) {
-  help = false;
+                            const CommandLineSyntax& syntax, std::string& json_out,
+                            std::string& error, CommandLineRequest& request) {
+  request = CommandLineRequest::run;
   std::unique_ptr<cJSON, JsonDeleter> config(cJSON_CreateObject());
   // --config first, wherever it stands, so flags always override the file.
   for (int i = 1; i < argc; ++i) {
@@ -36,7 +37,7 @@ bool build_config_from_args(int argc, char** argv, const std::vector<CommandLine
       return false;
     }
     std::string text;
-    if (!read_small_file(argv[i + 1], FileLimits{}, text, error)) return false;
+    if (!read_small_file(argv[i + 1], syntax.config_file_limits, text, error)) return false;
     config.reset(cJSON_Parse(text.c_str()));
     if (!config || !cJSON_IsObject(config.get())) {
       error = std::string(argv[i + 1]) + ": not a JSON object";
@@ -46,7 +47,15 @@ bool build_config_from_args(int argc, char** argv, const std::vector<CommandLine
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      help = true;
+      request = CommandLineRequest::help;
+      return true;
+    }
+    if (arg == "--version") {
+      request = CommandLineRequest::version;
+      return true;
+    }
+    if (arg == "--manpage") {
+      request = CommandLineRequest::manpage;
       return true;
     }
     if (arg == "--config") {
@@ -57,6 +66,11 @@ bool build_config_from_args(int argc, char** argv, const std::vector<CommandLine
     for (const auto& o : options) {
       if (arg == o.flag) opt = &o;
     }
+    if (!opt && syntax.positional_key && !arg.empty() && arg[0] != '-') {
+      cJSON_DeleteItemFromObjectCaseSensitive(config.get(), syntax.positional_key);
+      cJSON_AddStringToObject(config.get(), syntax.positional_key, arg.c_str());
+      continue;
+    }
     if (!opt) {
       error = "unknown option " + arg + " (see --help)";
       return false;
@@ -65,6 +79,11 @@ bool build_config_from_args(int argc, char** argv, const std::vector<CommandLine
         opt->kind == CommandLineOption::Kind::clear_flag) {
       cJSON_DeleteItemFromObjectCaseSensitive(config.get(), opt->key);
       cJSON_AddBoolToObject(config.get(), opt->key, opt->kind == CommandLineOption::Kind::flag);
+      continue;
+    }
+    if (opt->kind == CommandLineOption::Kind::preset) {
+      cJSON_DeleteItemFromObjectCaseSensitive(config.get(), opt->key);
+      cJSON_AddStringToObject(config.get(), opt->key, opt->value_name);
       continue;
     }
     if (i + 1 >= argc) {
@@ -121,6 +140,7 @@ bool build_config_from_args(int argc, char** argv, const std::vector<CommandLine
       }
       case CommandLineOption::Kind::flag:
       case CommandLineOption::Kind::clear_flag:
+      case CommandLineOption::Kind::preset:
         break;
     }
   }
@@ -128,20 +148,6 @@ bool build_config_from_args(int argc, char** argv, const std::vector<CommandLine
   json_out = text ? text : "{}";
   cJSON_free(text);
   return true;
-}
-
-std::string usage_text(const char* program, const char* summary,
-                       const std::vector<CommandLineOption>& options) {
-  std::string s = std::string("usage: ") + program + " [OPTIONS]\n" + summary + "\n\noptions:\n";
-  for (const auto& o : options) {
-    std::string left = std::string("  ") + o.flag +
-                       (o.value_name && *o.value_name ? std::string(" ") + o.value_name : "");
-    if (left.size() < 34) left.resize(34, ' ');
-    s += left + " " + o.help + "  [json: \"" + o.key + "\"]\n";
-  }
-  s += "  --config FILE.json                 read options from a JSON object; flags override it\n";
-  s += "  --help                             this text\n";
-  return s;
 }
 
 void block_stop_signals() {

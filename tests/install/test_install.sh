@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The library release: `cmake --install` into a temporary prefix puts the daemons, udptunctl,
 # the headers, the shared libraries, pkg-config files, docs, examples, systemd units and the
-# lwIP licence in place; a C program builds against them with pkg-config alone and runs;
-# CPack makes a .deb holding the same, with its dependencies worked out.
+# lwIP licence and the man pages in place; a C program builds against them with pkg-config
+# alone and runs. (The Debian packages: test_debian_packages.sh.)
 #   test_install.sh SOURCE_DIR BUILD_DIR
 set -uo pipefail
 src=${1:?source directory}
 build=${2:?build directory}
-for tool in cc pkg-config cpack dpkg-deb; do
+for tool in cc pkg-config; do
   command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
 done
 work=$(mktemp -d /tmp/udptun-install-XXXXXX)
@@ -23,7 +23,8 @@ for f in bin/proxy-controller bin/udptunctl bin/udp-local bin/udp-server bin/tun
          include/udptun/udplocal.h include/udptun/udpserver.h include/udptun/tun2socks.h \
          include/udptun/controller.h share/doc/udptun/LICENSE.lwIP share/doc/udptun/README.md \
          share/doc/udptun/PROTOCOL.md share/doc/udptun/examples/udp-server.json \
-         lib/systemd/system/udp-server.service lib/systemd/system/proxy-controller.service; do
+         lib/systemd/system/udp-server.service lib/systemd/system/proxy-controller.service \
+         share/man/man1/udp-server.1 share/man/man1/udptunctl.1 share/man/man1/proxy-controller.1; do
   check "installs $f" [ -e "$prefix/$f" ]
 done
 for l in udplocal udpserver udptun-tun2socks udptun-controller; do
@@ -50,21 +51,8 @@ LD_LIBRARY_PATH=$libdir "$work/consumer" "$work/psk" "${examples[@]}" >"$work/co
 check "and runs a tunnel through the installed libraries" [ $? -eq 0 ]
 check "the shipped example configurations are valid" grep -q "example configurations are accepted" "$work/consumer.log"
 
-cpack -G DEB --config "$build/CPackConfig.cmake" -B "$work/pkg" >"$work/cpack.log" 2>&1
-deb=$(ls "$work"/pkg/*.deb 2>/dev/null | head -1)
-check "CPack builds a .deb" [ -n "$deb" ]
-if [ -n "$deb" ]; then
-  contents=$(dpkg-deb -c "$deb")
-  check "the .deb holds the daemons" grep -q "./usr/bin/udp-server" <<<"$contents"
-  check "the .deb holds the lwIP licence" grep -q "LICENSE.lwIP" <<<"$contents"
-  check "the .deb holds the systemd units" grep -q "systemd/system/udp-local.service" <<<"$contents"
-  check "the .deb depends on libuv" bash -c "dpkg-deb -f '$deb' Depends | grep -q libuv1"
-  check "its postinst creates the udptun user the services run as" \
-    bash -c "dpkg-deb -I '$deb' postinst | grep -q 'adduser --system --group'"
-fi
-
 if [ $failures -ne 0 ]; then
-  for f in install.log cc.log consumer.log cpack.log; do echo "---- $f"; tail -20 "$work/$f" 2>/dev/null; done
+  for f in install.log cc.log consumer.log; do echo "---- $f"; tail -20 "$work/$f" 2>/dev/null; done
 fi
 echo "$failures failed"
 [ $failures -eq 0 ]

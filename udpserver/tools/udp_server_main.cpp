@@ -91,10 +91,23 @@ const std::vector<CommandLineOption> kOptions = {
 int main(int argc, char** argv) {
   const udptun::runtime::DaemonSpec spec{
       "udp-server",
+      "udptun server end: authenticated UDP relay behind a TCP listener",
       "The server end of udptun: takes tunnelled UDP flows from udp-local over TCP\n"
       "and relays them to their targets.",
       &kOptions,
-      /*hup_starts_successor=*/true};
+      /*hup_starts_successor=*/true,
+      {{"EXAMPLES",
+        "Listen on port 7001 for udp-local clients that know the key; relay their datagrams "
+        "to public addresses only:\n\n"
+        "  udp-server --listen 0.0.0.0:7001 --psk-file /etc/udptun/psk\n\n"
+        "The same over TLS, with planned restarts that keep every session:\n\n"
+        "  udp-server --config /etc/udptun/udp-server.json --tls-cert cert.pem \\\n"
+        "      --tls-key key.pem --handover-socket /run/udp-server/handover",
+        {}},
+       {"FILES",
+        "/etc/udptun/udp-server.json and /etc/udptun/psk, as the shipped systemd unit "
+        "udp-server.service reads them (the key through a systemd credential).",
+        {}}}};
   return udptun::runtime::run_daemon(
       argc, argv, spec,
       udptun::runtime::DaemonApi<udpserver_t, udpserver_callbacks>{

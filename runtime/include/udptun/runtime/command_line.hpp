@@ -1,5 +1,5 @@
 // Command lines of the daemons: every flag is a JSON configuration key, so a table of
-// options drives parsing, --config merging and --help alike.
+// options drives parsing, --config merging, --help and the man page alike.
 #pragma once
 
 #include <cJSON.h>
@@ -7,11 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "udptun/runtime/small_file.hpp"
+
 namespace udptun::runtime {
 
 struct CommandLineOption {
-  // flag sets the key to true, clear_flag to false.
-  enum class Kind { string, string_list, integer, integer_list, flag, clear_flag };
+  // flag sets the key to true, clear_flag to false, preset to the string in value_name
+  // (proxy-controller's -d: "log_level": "debug").
+  enum class Kind { string, string_list, integer, integer_list, flag, clear_flag, preset };
   const char* flag;  // "--listen"
   const char* key;   // "listen"
   Kind kind;
@@ -19,14 +22,20 @@ struct CommandLineOption {
   const char* help;
 };
 
-// Builds the configuration JSON: the --config FILE object (if given), then each flag on top
-// (list flags append). Returns false with `error` set on a bad flag, value or file;
-// sets `help` when --help was asked for.
-bool build_config_from_args(int argc, char** argv, const std::vector<CommandLineOption>& options,
-                            std::string& json_out, std::string& error, bool& help);
+struct CommandLineSyntax {
+  // A bare argument sets this key (proxy-controller's SOCKET_PATH); none: it is an error.
+  const char* positional_key = nullptr;
+  FileLimits config_file_limits{};  // what --config FILE must satisfy
+};
 
-std::string usage_text(const char* program, const char* summary,
-                       const std::vector<CommandLineOption>& options);
+// What the command line asks for besides running: --help, --version, --manpage.
+enum class CommandLineRequest { run, help, version, manpage };
+
+// Builds the configuration JSON: the --config FILE object (if given), then each flag on top
+// (list flags append). Returns false with `error` set on a bad flag, value or file.
+bool build_config_from_args(int argc, char** argv, const std::vector<CommandLineOption>& options,
+                            const CommandLineSyntax& syntax, std::string& json_out,
+                            std::string& error, CommandLineRequest& request);
 
 // Blocks SIGINT/SIGTERM/SIGHUP in this thread (and the threads it starts) and waits for one.
 void block_stop_signals();

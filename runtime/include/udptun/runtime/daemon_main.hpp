@@ -1,6 +1,7 @@
 // What every daemon's main() does, once: flags (and --config) into the JSON configuration,
-// --help, create the instance through its C API, run it on its own thread until SIGINT,
-// SIGTERM or SIGHUP (or a fatal error reported by the instance), then stop and free it.
+// --help, --version, --manpage, create the instance through its C API, run it on its own thread
+// until SIGINT, SIGTERM or SIGHUP (or a fatal error reported by the instance), then stop and free
+// it.
 #pragma once
 
 #include <cJSON.h>
@@ -15,16 +16,20 @@
 #include <vector>
 
 #include "udptun/runtime/command_line.hpp"
+#include "udptun/runtime/program_manual.hpp"
 
 namespace udptun::runtime {
 
 struct DaemonSpec {
   const char* program;                            // "udp-server", for messages
+  const char* purpose;                            // the man page's NAME line
   const char* summary;                            // the first lines of --help
   const std::vector<CommandLineOption>* options;  // the daemon's own; the common ones follow
   // SIGHUP starts a successor (this program, the same arguments) that takes the instance
   // over; this process exits once the instance stopped. Otherwise SIGHUP stops, like SIGTERM.
   bool hup_starts_successor = false;
+  // The man page's sections between OPTIONS and the common ones (EXAMPLES, FILES).
+  std::vector<ManualSection> sections = {};
 };
 
 // Taken by run_daemon itself, never passed to the library.
@@ -42,6 +47,37 @@ inline std::vector<CommandLineOption> with_common_options(
                  "write each stats snapshot as one JSON line to this descriptor (the channel "
                  "proxy-controller reads)"});
   return all;
+}
+
+// The daemon's --help and man page.
+inline ProgramManual daemon_manual(const DaemonSpec& spec) {
+  ProgramManual m;
+  m.program = spec.program;
+  m.purpose = spec.purpose;
+  m.synopsis = "[OPTIONS]";
+  m.description = std::string(spec.summary) +
+                  "\n\nEvery option is also a key of the JSON configuration (--config); flags "
+                  "given after it override the file.";
+  m.options = with_common_options(*spec.options);
+  m.general_options = general_command_line_options();
+  m.sections = spec.sections;
+  m.sections.push_back(
+      {"SIGNALS",
+       spec.hup_starts_successor
+           ? "SIGTERM and SIGINT stop the daemon. SIGHUP starts a successor (the program on "
+             "disk now, with the same arguments) that takes the instance over through the "
+             "handover socket; this process exits once it has."
+           : "SIGTERM, SIGINT and SIGHUP stop the daemon.",
+       {}});
+  m.sections.push_back({"EXIT STATUS",
+                        "0 after a clean stop, 1 after a fatal error, 2 for a bad command line "
+                        "or configuration.",
+                        {}});
+  m.sections.push_back({"SEE ALSO",
+                        "udp-local(1), udp-server(1), tun2socks(1), proxy-controller(1), "
+                        "udptunctl(1); /usr/share/doc/udptun/CONFIG.md and PROTOCOL.md.",
+                        {}});
+  return m;
 }
 
 // The instance's C API (udpserver_*, udplocal_*, tun2socks_*).
@@ -135,13 +171,16 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec,
                const DaemonApi<Handle, Callbacks>& api) {
   const std::vector<CommandLineOption> options = with_common_options(*spec.options);
   std::string json, error;
-  bool help = false;
-  if (!build_config_from_args(argc, argv, options, json, error, help)) {
+  CommandLineRequest request = CommandLineRequest::run;
+  if (!build_config_from_args(argc, argv, options, CommandLineSyntax{}, json, error, request)) {
     std::fprintf(stderr, "%s: %s\n", spec.program, error.c_str());
     return 2;
   }
-  if (help) {
-    std::fputs(usage_text(spec.program, spec.summary, options).c_str(), stdout);
+  if (request != CommandLineRequest::run) {
+    std::string text = request == CommandLineRequest::help      ? usage_text(daemon_manual(spec))
+                       : request == CommandLineRequest::manpage ? manual_page(daemon_manual(spec))
+                                                                : version_text(spec.program);
+    std::fputs(text.c_str(), stdout);
     return 0;
   }
   detail::DaemonState state;
