@@ -41,6 +41,18 @@ bool ConfigReader::get_string(const char* key, std::string& out) {
   return true;
 }
 
+bool ConfigReader::get_ip_endpoint(const char* key, std::optional<protocol::Address>& out) {
+  std::string text;
+  if (!get_string(key, text)) return false;
+  if (!has(key)) return true;
+  auto parsed = protocol::parse_address_text(text);
+  if (!parsed.address || !parsed.address->is_ip())
+    return fail(std::string("\"") + key + "\": " + text + ": " +
+                (parsed.error ? parsed.error : "must be an IP address and port, not a name"));
+  out = *parsed.address;
+  return true;
+}
+
 bool ConfigReader::get_uint(const char* key, uint64_t min, uint64_t max, uint64_t& out) {
   seen_.insert(key);
   if (!root_) return false;

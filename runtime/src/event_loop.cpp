@@ -16,10 +16,25 @@ EventLoop::EventLoop() {
   uv_check_init(&loop_, &flush_check_);
   flush_check_.data = this;
   uv_unref(reinterpret_cast<uv_handle_t*>(&flush_check_));  // never keeps the loop alive
+  uv_idle_init(&loop_, &flush_pending_);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&flush_pending_));
+  uv_check_init(&loop_, &flush_pending_over_);
+  flush_pending_over_.data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&flush_pending_over_));
+}
+
+void EventLoop::expedite_flush() {
+  if (uv_is_active(reinterpret_cast<uv_handle_t*>(&flush_pending_))) return;
+  uv_idle_start(&flush_pending_, [](uv_idle_t*) {});
+  uv_check_start(&flush_pending_over_, [](uv_check_t* c) {
+    uv_idle_stop(&static_cast<EventLoop*>(c->data)->flush_pending_);
+    uv_check_stop(c);
+  });
 }
 
 void EventLoop::schedule_flush(UdpSocket* s) {
   if (to_flush_.empty()) {
+    expedite_flush();
     uv_check_start(&flush_check_, [](uv_check_t* c) {
       auto* self = static_cast<EventLoop*>(c->data);
       // Flushing may queue nothing new, but guard against it anyway: swap first.

@@ -135,6 +135,7 @@ bool TcpStream::write(ByteView prefix, ByteView payload) {
 void TcpStream::schedule_flush() {
   if (!inflight_ && !connecting_ && flush_check_ && !uv_is_active(flush_check_.base())) {
     uv_check_start(flush_check_.get(), on_check);
+    loop_.expedite_flush();
   }
 }
 

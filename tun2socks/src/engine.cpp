@@ -40,7 +40,8 @@ int Engine::run(const tun2socks_callbacks* cb, void* user) {
   adopt(cb ? cb : &cb_, user);
   std::string error;
   int rc = 0;
-  if (!open_everything(error)) {
+  if (!open_everything(error) ||
+      !open_metrics(config_.metrics, [this] { return render_metrics(); })) {
     report_error(error);
     rc = -1;
     loop_.request_stop();
@@ -269,13 +270,17 @@ void Engine::sweep() {
   if (udp_socks5_) udp_socks5_->sweep(now);
 }
 
-void Engine::publish_stats() {
+void Engine::refresh_derived_stats() {
   if (udp_local_) {
     udplocal_stats u{};
     udplocal_get_stats(udp_local_, &u);
     stats_.udp_tunnel_up = u.link_up;
     stats_.udp_flows = u.flows;
   }
+}
+
+void Engine::publish_stats() {
+  refresh_derived_stats();
   {
     std::lock_guard<std::mutex> lock(snapshot_mutex_);
     snapshot_ = stats_;
@@ -292,6 +297,7 @@ void Engine::shutdown() {
   LOG_INFO(log_, "", "stopping");
   lwip_timer_.close();
   stats_timer_.close();
+  close_metrics();
   sweep_timer_.close();
   end_of_iteration_.close();
   {

@@ -54,6 +54,8 @@ class Engine : public runtime::InstanceHost<tun2socks_callbacks> {
   void on_packet(const uint8_t* packet, size_t len);
   void end_of_iteration();
   void publish_stats();
+  void refresh_derived_stats();
+  std::string render_metrics();  // engine_metrics.cpp
   void sweep();
   static void on_output(void* user, const struct iovec* iov, int iovcnt);
   static int on_tcp_accept(void* user, t2s_tcp* conn, const struct sockaddr* src,

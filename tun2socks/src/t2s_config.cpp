@@ -27,7 +27,8 @@ bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string&
             r.get_uint("tcp_connect_timeout_ms", 100, 600'000, c.tcp_connect_timeout_ms) &&
             r.get_uint("stats_interval_ms", 100, 86'400'000, c.stats_interval_ms) &&
             r.get_bool("answer_ping", c.answer_ping) && r.get_string("log_level", level) &&
-            r.get_string("state_dir", state_dir) && r.no_unknown_keys();
+            r.get_string("state_dir", state_dir) && r.get_ip_endpoint("metrics", c.metrics) &&
+            r.no_unknown_keys();
   if (!ok) {
     error = r.error();
     return false;

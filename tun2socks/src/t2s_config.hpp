@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@ struct Tun2SocksConfig {
   uint64_t tcp_connect_timeout_ms = 10'000;
   uint64_t stats_interval_ms = 1'000;
   runtime::LogLevel log_level = runtime::LogLevel::info;
+  std::optional<protocol::Address> metrics;  // serve /metrics here
 };
 
 // Keys: "tun": NAME | "tun_fd": N | "device": "callbacks"; "mtu"; "socks5": "HOST:PORT"
@@ -37,7 +39,7 @@ struct Tun2SocksConfig {
 // "udp_socks5": "IP:PORT" (for "socks5"; default: the "socks5" server);
 // "udp_local": { udp-local configuration } or "udp_local_config": FILE; "drop_udp_ports":
 // [443]; "answer_ping": true; "max_tcp_connections"; "tcp_connect_timeout_ms"; "stats_interval_ms";
-// "log_level".
+// "log_level"; "metrics": "IP:PORT".
 bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string& error);
 
 }  // namespace udptun::t2s

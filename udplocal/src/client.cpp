@@ -70,6 +70,7 @@ int Client::run(const udplocal_callbacks* cb, void* user) {
     std::string error;
     if (!tunnel_.enable_tls(error)) fail(error);
   }
+  if (rc == 0 && !open_metrics(config_.metrics, [this] { return render_metrics(); })) rc = -1;
   if (rc == 0 && config_.has_socks5) {
     socks5_ = std::make_unique<Socks5Front>(*this);
     std::string error;
@@ -299,12 +300,16 @@ void Client::report_session(bool up, bool resumed) {
   cb_.session(user_, hex, up ? 1 : 0, resumed ? 1 : 0);
 }
 
-void Client::publish_stats() {
+void Client::refresh_derived_stats() {
   if (socks5_) stats_.socks5_connections = socks5_->connection_count();
   stats_.socks5_reassembled = reassembly_.reassembled;
   stats_.socks5_reassembly_timeouts = reassembly_.timed_out;
   stats_.socks5_reassembly_abandoned = reassembly_.abandoned;
   stats_.drops_socks5_fragment = reassembly_.dropped;
+}
+
+void Client::publish_stats() {
+  refresh_derived_stats();
   {
     std::lock_guard<std::mutex> lock(snapshot_mutex_);
     snapshot_ = stats_;
@@ -322,6 +327,7 @@ void Client::shutdown() {
   save_session();  // before the fronts close their flows: a restart resumes them
   sweep_timer_.close();
   stats_timer_.close();
+  close_metrics();
   tunnel_.stop();
   socks5_.reset();
   forwards_.clear();

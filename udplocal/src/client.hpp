@@ -60,6 +60,8 @@ class Client : public runtime::InstanceHost<udplocal_callbacks>, public Tunnel::
   void close_flow(uint32_t id, bool tell_server);
   void sweep();
   void publish_stats();
+  void refresh_derived_stats();
+  std::string render_metrics();  // local_metrics.cpp
   void shutdown();
   void report_session(bool up, bool resumed);
   void restore_session();

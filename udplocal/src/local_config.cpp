@@ -51,7 +51,7 @@ bool parse_local_config(const char* json, LocalConfig& out, std::string& error) 
       r.get_uint("link_down_queue_bytes", 0, 1u << 30, c.link_down_queue_bytes) &&
       r.get_uint("max_queued_bytes", 65'536, 1u << 30, c.max_queued_bytes) &&
       r.get_uint("stats_interval_ms", 100, kDay, c.stats_interval_ms) &&
-      r.get_string("state_dir", c.state_dir) &&
+      r.get_string("state_dir", c.state_dir) && r.get_ip_endpoint("metrics", c.metrics) &&
       r.get_uint("socks5_reassembly_timeout_ms", 5'000, 600'000, c.socks5_reassembly_timeout_ms) &&
       r.get_uint("socks5_reassembly_max_bytes", 512, 65'507, c.socks5_reassembly_max_bytes) &&
       r.get_uint("socks5_packets_per_second", 0, 1'000'000'000, c.socks5_packets_per_second) &&

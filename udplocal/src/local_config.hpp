@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,6 +56,7 @@ struct LocalConfig {
   // Where the session record lives (udp-local.state, mode 0600), so a restarted instance
   // resumes its server session and flows; empty: the session lives as long as the process.
   std::string state_dir;
+  std::optional<protocol::Address> metrics;  // serve /metrics here
   runtime::LogLevel log_level = runtime::LogLevel::info;
 };
 

@@ -321,7 +321,10 @@ bool Tunnel::on_frame(const protocol::Frame& frame) {
   }
   if (auto* p = std::get_if<protocol::Pong>(&frame)) {
     uint64_t now = monotonic_us();
-    if (p->value <= now) stats_.rtt_us = now - p->value;
+    if (p->value <= now) {
+      stats_.rtt_us = now - p->value;
+      rtt_histogram_.observe(static_cast<double>(stats_.rtt_us) / 1e6);
+    }
     return true;
   }
   if (auto* g = std::get_if<protocol::GoAway>(&frame)) {

@@ -20,6 +20,7 @@
 #include "udptun/runtime/backoff.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/log.hpp"
+#include "udptun/runtime/prometheus_text.hpp"
 #include "udptun/runtime/tcp_stream.hpp"
 #include "udptun/runtime/tls.hpp"
 #include "udptun/udplocal.h"
@@ -47,6 +48,8 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
   // Says goodbye (GOAWAY) if up and closes; no reconnect after it.
   void stop();
   const protocol::SessionId& session_id() const { return session_id_; }
+  // Heartbeat round trips, in seconds, since the start.
+  const runtime::Histogram& rtt_histogram() const { return rtt_histogram_; }
   // Before start: continue a session an earlier process had (its record was read back).
   void resume_session(const protocol::SessionId& id);
   const char* tag() const { return tag_; }
@@ -85,6 +88,8 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
   runtime::Logger& log_;
   const LocalConfig& config_;
   udplocal_stats& stats_;
+  runtime::Histogram rtt_histogram_{
+      {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}};
   Events& events_;
   protocol::PreSharedKey key_;
   protocol::SessionId session_id_{};

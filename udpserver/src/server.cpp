@@ -65,7 +65,8 @@ int Server::run(const udpserver_callbacks* cb, void* user) {
   bool taken_over =
       open_tls(takeover_error) && (config_.handover_socket.empty() || take_over(takeover_error));
   if (!taken_over) report_error(takeover_error);
-  if (!egress_ok || !taken_over || !open_listeners()) {
+  if (!egress_ok || !taken_over || !open_listeners() ||
+      !open_metrics(config_.metrics, [this] { return render_metrics(); })) {
     rc = -1;
     loop_.request_stop();  // the loop runs once to close what was opened, then returns
   } else {
@@ -408,11 +409,15 @@ void Server::report_session(Session& s, bool up) {
   cb_.session(user_, hex, up ? 1 : 0);
 }
 
-void Server::publish_stats() {
+void Server::refresh_derived_stats() {
   stats_.log_lines_suppressed = throttle_.suppressed_total();
   stats_.egress_reassembled = egress_reassembly_.reassembled;
   stats_.egress_fragments_dropped =
       egress_reassembly_.timed_out + egress_reassembly_.abandoned + egress_reassembly_.dropped;
+}
+
+void Server::publish_stats() {
+  refresh_derived_stats();
   {
     std::lock_guard<std::mutex> lock(snapshot_mutex_);
     snapshot_ = stats_;
@@ -429,6 +434,7 @@ void Server::shutdown() {
   stopping_ = true;
   LOG_INFO(log_, "", "stopping");
   listeners_.clear();
+  close_metrics();
   if (handover_) handover_->close(!handed_over_);
   sweep_timer_.close();
   stats_timer_.close();

@@ -86,6 +86,8 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
   void accept_one(uv_stream_t* listener);
   void sweep();
   void publish_stats();
+  void refresh_derived_stats();
+  std::string render_metrics();  // server_metrics.cpp
   void shutdown();
   void bury_dead_links(bool all);
   Session* new_session(const protocol::SessionId& id);

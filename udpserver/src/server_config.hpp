@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,7 @@ struct ServerConfig {
   std::string handover_socket;
   // The built-in TLS carrier: every connection is TLS with this certificate and key (PEM).
   std::string tls_cert_file, tls_key_file;
+  std::optional<protocol::Address> metrics;  // serve /metrics here
   runtime::LogLevel log_level = runtime::LogLevel::info;
 };
 

@@ -6,9 +6,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "udptun/protocol/address.hpp"
 
 namespace udptun::runtime {
 
@@ -30,6 +33,8 @@ class ConfigReader {
   bool get_object(const char* key, std::string& out);
   // An integer or an array of integers, each within [min, max].
   bool get_uints(const char* key, uint64_t min, uint64_t max, std::vector<uint64_t>& out);
+  // "IP:PORT" ("[::1]:9100" for IPv6): an address to listen on, never a name.
+  bool get_ip_endpoint(const char* key, std::optional<protocol::Address>& out);
   bool has(const char* key) const;
   // After reading every known key: fails naming the first key nobody asked for.
   bool no_unknown_keys();

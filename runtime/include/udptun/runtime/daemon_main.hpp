@@ -39,6 +39,8 @@ inline constexpr const char* kStatsFdKey = "stats_fd";
 inline std::vector<CommandLineOption> with_common_options(
     const std::vector<CommandLineOption>& own) {
   std::vector<CommandLineOption> all = own;
+  all.push_back({"--metrics", "metrics", CommandLineOption::Kind::string, "ADDR:PORT",
+                 "serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9101)"});
   all.push_back({"--stats-interval-ms", "stats_interval_ms", CommandLineOption::Kind::integer, "MS",
                  "how often counters are published (default 1000)"});
   all.push_back({"--log-level", "log_level", CommandLineOption::Kind::string, "LEVEL",

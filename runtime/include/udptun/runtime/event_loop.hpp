@@ -36,6 +36,11 @@ class EventLoop {
   // callbacks of the iteration), so one read's worth of datagrams leaves in one syscall.
   void schedule_flush(class UdpSocket* s);
   void cancel_flush(class UdpSocket* s);
+  // Output queued outside an I/O callback (a timer's heartbeat, a retry) is flushed in the
+  // check phase too, which comes after the poll: without this the poll would first sleep
+  // until the next timer. An idle handle keeps that poll from blocking; the loop's own check
+  // handle stops it in the same check phase (whatever became of the stream that asked).
+  void expedite_flush();
 
   // A scratch buffer for receives, shared by every socket of this loop: callbacks run one at
   // a time and nothing keeps a view into it after its callback returns.
@@ -58,6 +63,8 @@ class EventLoop {
   bool thread_started_ = false;
   std::function<void()> thread_body_;
   uv_check_t flush_check_;
+  uv_idle_t flush_pending_;
+  uv_check_t flush_pending_over_;
   std::vector<class UdpSocket*> to_flush_;
 };
 

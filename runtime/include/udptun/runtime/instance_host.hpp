@@ -3,10 +3,14 @@
 // the caller's, and reporting a fatal error.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
 
+#include "udptun/protocol/address.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/log.hpp"
+#include "udptun/runtime/metrics_endpoint.hpp"
 
 namespace udptun::runtime {
 
@@ -41,11 +45,27 @@ class InstanceHost {
     LOG_ERROR(log_, "", "%s", message.c_str());
     if (cb_.error) cb_.error(user_, message.c_str());
   }
+  // Serves /metrics on this loop when an address is configured (the "metrics" key). false,
+  // with the error reported, when it cannot listen there.
+  bool open_metrics(const std::optional<protocol::Address>& address,
+                    MetricsEndpoint::Render render) {
+    if (!address) return true;
+    metrics_ = std::make_unique<MetricsEndpoint>(loop_, log_, std::move(render));
+    int rc = metrics_->listen(*address);
+    if (rc == 0) return true;
+    metrics_.reset();
+    report_error("cannot serve metrics on " + protocol::format_address(*address) + ": " +
+                 uv_strerror(rc));
+    return false;
+  }
+  // Before the loop ends (the instance's shutdown).
+  void close_metrics() { metrics_.reset(); }
 
   EventLoop loop_;
   Logger log_;
   Callbacks cb_{};
   void* user_ = nullptr;
+  std::unique_ptr<MetricsEndpoint> metrics_;
 };
 
 }  // namespace udptun::runtime

@@ -1,0 +1,59 @@
+// GET /metrics over HTTP/1.x for Prometheus, served from the instance's own loop: the page
+// is rendered there (no locks, the counters as they are now), written, and the connection
+// closed. Bounded against slow or hostile scrapers: at most kMaxScrapers connections (more
+// are closed at once), a request of at most kMaxRequestBytes that must be complete within
+// kRequestTimeoutMs, and one response each — nothing grows, nothing waits on a client.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <string>
+
+#include "udptun/protocol/address.hpp"
+#include "udptun/runtime/tcp_stream.hpp"
+#include "udptun/runtime/uv_handle.hpp"
+
+namespace udptun::runtime {
+
+class EventLoop;
+class Logger;
+
+class MetricsEndpoint {
+ public:
+  static constexpr size_t kMaxScrapers = 16;
+  static constexpr size_t kMaxRequestBytes = 4096;
+  static constexpr uint64_t kRequestTimeoutMs = 5000;
+  static constexpr size_t kMaxResponseBytes = 4 << 20;
+
+  using Render = std::function<std::string()>;  // the exposition text, on the loop
+
+  MetricsEndpoint(EventLoop& loop, Logger& log, Render render);
+  ~MetricsEndpoint();
+  MetricsEndpoint(const MetricsEndpoint&) = delete;
+  MetricsEndpoint& operator=(const MetricsEndpoint&) = delete;
+
+  // 0 or a libuv error. Port 0 picks one: bound_address() tells which.
+  int listen(const protocol::Address& address);
+  std::string bound_address() const;
+
+  uint64_t scrapes() const { return scrapes_; }  // answered 200
+  uint64_t refused() const { return refused_; }  // over the cap, malformed, timed out
+
+ private:
+  class Scraper;
+  static void on_connection(uv_stream_t* listener, int status);
+  void finished(Scraper* s);
+  std::string respond(const std::string& request_line);
+
+  EventLoop& loop_;
+  Logger& log_;
+  Render render_;
+  UvHandle<uv_tcp_t> listener_;
+  std::list<std::unique_ptr<Scraper>> scrapers_;
+  uint64_t scrapes_ = 0;
+  uint64_t refused_ = 0;
+};
+
+}  // namespace udptun::runtime

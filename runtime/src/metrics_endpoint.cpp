@@ -1,0 +1,156 @@
+#include "udptun/runtime/metrics_endpoint.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "udptun/runtime/event_loop.hpp"
+#include "udptun/runtime/log.hpp"
+
+namespace udptun::runtime {
+
+// One scrape: read the request head, answer once, close after the answer is written.
+class MetricsEndpoint::Scraper : public TcpStream::Events {
+ public:
+  Scraper(MetricsEndpoint& owner)
+      : owner_(owner), stream_(owner.loop_, *this, MetricsEndpoint::kMaxResponseBytes) {}
+
+  int accept(uv_stream_t* listener) {
+    int rc = stream_.accept_from(listener);
+    if (rc != 0) return rc;
+    rc = deadline_.init(this, [&](uv_timer_t* t) { return uv_timer_init(owner_.loop_.get(), t); });
+    if (rc == 0)
+      rc = uv_timer_start(
+          deadline_.get(),
+          [](uv_timer_t* t) {
+            if (auto* self = owner_of<Scraper>(t)) self->give_up();
+          },
+          MetricsEndpoint::kRequestTimeoutMs, 0);
+    if (rc == 0) rc = stream_.start_reading();
+    return rc;
+  }
+
+  void close_now() { stream_.close(); }
+
+  void on_stream_data(protocol::ByteView data) override {
+    if (answered_) return;  // anything after the request is ignored
+    request_.append(reinterpret_cast<const char*>(data.data), data.size);
+    size_t head_end = request_.find("\r\n\r\n");
+    if (head_end == std::string::npos) head_end = request_.find("\n\n");
+    if (head_end == std::string::npos) {
+      if (request_.size() > MetricsEndpoint::kMaxRequestBytes) give_up();
+      return;
+    }
+    answered_ = true;
+    std::string line = request_.substr(0, request_.find_first_of("\r\n"));
+    std::string response = owner_.respond(line);
+    // The deadline keeps running: a scraper that does not read its answer is cut off too.
+    stream_.write({reinterpret_cast<const uint8_t*>(response.data()), response.size()}, true);
+  }
+
+  void on_stream_drained() override {  // the answer is written
+    stream_.close();
+    owner_.finished(this);  // last: destroys us
+  }
+
+  void on_stream_closed(const char*) override { owner_.finished(this); }  // last: destroys us
+
+ private:
+  void give_up() {
+    owner_.refused_++;
+    stream_.close();
+    owner_.finished(this);
+  }
+
+  MetricsEndpoint& owner_;
+  TcpStream stream_;
+  UvHandle<uv_timer_t> deadline_;
+  std::string request_;
+  bool answered_ = false;
+};
+
+MetricsEndpoint::MetricsEndpoint(EventLoop& loop, Logger& log, Render render)
+    : loop_(loop), log_(log), render_(std::move(render)) {}
+
+MetricsEndpoint::~MetricsEndpoint() {
+  listener_.close();
+  auto scrapers = std::move(scrapers_);
+  for (auto& s : scrapers) s->close_now();
+}
+
+int MetricsEndpoint::listen(const protocol::Address& address) {
+  sockaddr_storage ss;
+  protocol::address_to_sockaddr(address, &ss);
+  int rc = listener_.init(this, [&](uv_tcp_t* t) { return uv_tcp_init(loop_.get(), t); });
+  if (rc == 0) rc = uv_tcp_bind(listener_.get(), reinterpret_cast<sockaddr*>(&ss), 0);
+  if (rc == 0) rc = uv_listen(listener_.stream(), 32, on_connection);
+  if (rc != 0) {
+    listener_.close();
+    return rc;
+  }
+  LOG_INFO(log_, "", "metrics on http://%s/metrics", bound_address().c_str());
+  return 0;
+}
+
+std::string MetricsEndpoint::bound_address() const {
+  if (!listener_) return "";
+  sockaddr_storage bound;
+  int len = sizeof bound;
+  if (uv_tcp_getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&bound), &len) != 0)
+    return "";
+  auto a = protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&bound));
+  return a ? protocol::format_address(*a) : "";
+}
+
+void MetricsEndpoint::on_connection(uv_stream_t* listener, int status) {
+  auto* self = owner_of<MetricsEndpoint>(listener);
+  if (!self || status != 0) return;
+  auto scraper = std::make_unique<Scraper>(*self);
+  if (scraper->accept(listener) != 0) return;
+  if (self->scrapers_.size() >= kMaxScrapers) {
+    self->refused_++;  // accepted only to be closed: the backlog drains, the scraper learns
+    scraper->close_now();
+    return;
+  }
+  self->scrapers_.push_back(std::move(scraper));
+}
+
+void MetricsEndpoint::finished(Scraper* s) {
+  auto it = std::find_if(scrapers_.begin(), scrapers_.end(),
+                         [s](const std::unique_ptr<Scraper>& p) { return p.get() == s; });
+  if (it == scrapers_.end()) return;
+  // Not destroyed inside its own callback's stack frame beyond this point: the stream's
+  // callbacks may destroy their owner (TcpStream's rule).
+  scrapers_.erase(it);
+}
+
+std::string MetricsEndpoint::respond(const std::string& line) {
+  auto reply = [](const char* status, const std::string& type, const std::string& body) {
+    return std::string("HTTP/1.1 ") + status + "\r\nContent-Type: " + type +
+           "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" +
+           body;
+  };
+  size_t sp1 = line.find(' ');
+  size_t sp2 = sp1 == std::string::npos ? std::string::npos : line.find(' ', sp1 + 1);
+  if (sp2 == std::string::npos || line.compare(sp2 + 1, 5, "HTTP/") != 0) {
+    refused_++;
+    return reply("400 Bad Request", "text/plain", "malformed request\n");
+  }
+  std::string method = line.substr(0, sp1);
+  std::string target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  std::string path = target.substr(0, target.find('?'));
+  if (method != "GET" && method != "HEAD") {
+    refused_++;
+    return reply("405 Method Not Allowed", "text/plain", "only GET /metrics\n");
+  }
+  if (path != "/metrics") {
+    refused_++;
+    return reply("404 Not Found", "text/plain", "only /metrics is served here\n");
+  }
+  scrapes_++;
+  std::string body = render_();
+  std::string head = reply("200 OK", "text/plain; version=0.0.4; charset=utf-8", body);
+  if (method == "HEAD") head.resize(head.size() - body.size());
+  return head;
+}
+
+}  // namespace udptun::runtime

@@ -1,0 +1,24 @@
+// tun2socks' /metrics: its counters as they are now, and its in-process udp-local's (the
+// latest snapshot from that instance's thread) with component="udp-local".
+#include "engine.hpp"
+#include "udptun/runtime/metric_names.hpp"
+
+namespace udptun::t2s {
+
+std::string Engine::render_metrics() {
+  refresh_derived_stats();
+  char json[4096];
+  runtime::PrometheusText text;
+  size_t n = tun2socks_stats_json(&stats_, json, sizeof json);
+  if (n < sizeof json) text.add_stats(json, runtime::tun2socks_metric_rules());
+  if (udp_local_) {
+    udplocal_stats u{};
+    udplocal_get_stats(udp_local_, &u);
+    n = udplocal_stats_json(&u, json, sizeof json);
+    if (n < sizeof json)
+      text.add_stats(json, runtime::local_metric_rules(), "component=\"udp-local\"");
+  }
+  return text.text();
+}
+
+}  // namespace udptun::t2s

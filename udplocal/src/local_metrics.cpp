@@ -1,0 +1,18 @@
+// udp-local's /metrics: its counters as they are now and the link's round trips.
+#include "client.hpp"
+#include "udptun/runtime/metric_names.hpp"
+
+namespace udptun::local {
+
+std::string Client::render_metrics() {
+  refresh_derived_stats();
+  char json[4096];
+  size_t n = udplocal_stats_json(&stats_, json, sizeof json);
+  runtime::PrometheusText text;
+  if (n < sizeof json) text.add_stats(json, runtime::local_metric_rules());
+  text.add_histogram("link_rtt_seconds", "Heartbeat round trips to udp-server.", "",
+                     tunnel_.rtt_histogram());
+  return text.text();
+}
+
+}  // namespace udptun::local
