@@ -79,7 +79,7 @@ int Controller::run() {
     routing_->reset(*left);
     journal_.remove();
   }
-  if (!listen(error)) {
+  if (!listen(error) || !open_metrics(error)) {
     LOG_ERROR(log_, "", "%s", error.c_str());
     rc = -1;
     loop_.request_stop();
@@ -96,6 +96,18 @@ int Controller::run() {
   }
   loop_.run([this] { shutdown(); });
   return rc;
+}
+
+bool Controller::open_metrics(std::string& error) {
+  if (!config_.metrics) return true;
+  metrics_ =
+      std::make_unique<runtime::MetricsEndpoint>(loop_, log_, [this] { return render_metrics(); });
+  int rc = metrics_->listen(*config_.metrics);
+  if (rc == 0) return true;
+  metrics_.reset();
+  error = "cannot serve metrics on " + protocol::format_address(*config_.metrics) + ": " +
+          uv_strerror(rc);
+  return false;
 }
 
 bool Controller::prepare_state_dir(std::string& error) {
@@ -285,6 +297,7 @@ void Controller::shutdown() {
   if (listener_) unlink(services_journal_.path().c_str());  // not when it never served
   if (routing_state_) reset_routing();
   listener_.close();
+  metrics_.reset();
   change_watch_.close();
   settle_.close();
   session_watch_.close();

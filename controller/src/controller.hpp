@@ -23,6 +23,7 @@
 #include "udptun/controller.h"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/log.hpp"
+#include "udptun/runtime/metrics_endpoint.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 
 namespace udptun::controller {
@@ -46,6 +47,7 @@ struct ControllerConfig {
   // The services root declared: the "services" object of the configuration (JSON text).
   std::string services_json;
   runtime::LogLevel log_level = runtime::LogLevel::info;
+  std::optional<protocol::Address> metrics;  // serve /metrics here
   // Called (on the controller's thread) when it cannot run, e.g. the socket cannot be bound;
   // the controller has stopped by then.
   std::function<void(const std::string& why)> on_fatal;
@@ -117,6 +119,7 @@ class Controller {
   // routing (and to subscribers) whenever it changes.
   static constexpr int kConnected = 0, kDisconnected = 1, kReconnecting = 2;
   static constexpr uint64_t kNetworkSettleMs = 150;
+  bool open_metrics(std::string& error);
   void watch_network();
   void network_changed();
   int current_tunnel_status() const;
@@ -156,6 +159,8 @@ class Controller {
   std::string pending_tun_release_;
   bool network_ok_ = true;
   int tunnel_status_ = kConnected;
+  std::unique_ptr<runtime::MetricsEndpoint> metrics_;
+  std::string render_metrics() const;  // controller_metrics.cpp
 };
 
 }  // namespace udptun::controller

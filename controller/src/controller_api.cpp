@@ -31,7 +31,7 @@ bool parse_config(const char* json, udptun::controller::ControllerConfig& c, std
             r.get_uint("max_connections", 1, 100000, connections) &&
             r.get_uint("max_services", 1, 10000, services) && r.get_string("service_user", user) &&
             r.get_object("services", c.services_json) && r.get_string("log_level", level) &&
-            r.no_unknown_keys();
+            r.get_ip_endpoint("metrics", c.metrics) && r.no_unknown_keys();
   if (!ok) {
     error = r.error();
     return false;

@@ -27,6 +27,9 @@ const std::vector<CommandLineOption> kOptions = {
     {"--service-user", "service_user", Kind::string, "USER",
      "services run as USER (default udptun, else nobody; never root)"},
     {"--log-level", "log_level", Kind::string, "LEVEL", "error, warn, info (default) or debug"},
+    {"--metrics", "metrics", Kind::string, "ADDR:PORT",
+     "serve Prometheus metrics at http://ADDR:PORT/metrics: every service's state, restarts "
+     "and counters, labelled service=\"NAME\""},
 };
 
 udptun::runtime::ProgramManual manual() {

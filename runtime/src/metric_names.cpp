@@ -115,4 +115,10 @@ const std::vector<MetricRule>& tun2socks_metric_rules() {
   return rules;
 }
 
+const std::vector<MetricRule>& metric_rules_for_stats(const std::string& stats_json) {
+  if (stats_json.find("\"packets_in\"") != std::string::npos) return tun2socks_metric_rules();
+  if (stats_json.find("\"sessions_attached\"") != std::string::npos) return server_metric_rules();
+  return local_metric_rules();
+}
+
 }  // namespace udptun::runtime

@@ -24,7 +24,7 @@ class MetricsEndpoint::Scraper : public TcpStream::Events {
           [](uv_timer_t* t) {
             if (auto* self = owner_of<Scraper>(t)) self->give_up();
           },
-          MetricsEndpoint::kRequestTimeoutMs, 0);
+          owner_.limits_.deadline_ms, 0);
     if (rc == 0) rc = stream_.start_reading();
     return rc;
   }
@@ -37,7 +37,7 @@ class MetricsEndpoint::Scraper : public TcpStream::Events {
     size_t head_end = request_.find("\r\n\r\n");
     if (head_end == std::string::npos) head_end = request_.find("\n\n");
     if (head_end == std::string::npos) {
-      if (request_.size() > MetricsEndpoint::kMaxRequestBytes) give_up();
+      if (request_.size() > owner_.limits_.max_request_bytes) give_up();
       return;
     }
     answered_ = true;
@@ -68,8 +68,8 @@ class MetricsEndpoint::Scraper : public TcpStream::Events {
   bool answered_ = false;
 };
 
-MetricsEndpoint::MetricsEndpoint(EventLoop& loop, Logger& log, Render render)
-    : loop_(loop), log_(log), render_(std::move(render)) {}
+MetricsEndpoint::MetricsEndpoint(EventLoop& loop, Logger& log, Render render, Limits limits)
+    : loop_(loop), log_(log), render_(std::move(render)), limits_(limits) {}
 
 MetricsEndpoint::~MetricsEndpoint() {
   listener_.close();
@@ -106,7 +106,7 @@ void MetricsEndpoint::on_connection(uv_stream_t* listener, int status) {
   if (!self || status != 0) return;
   auto scraper = std::make_unique<Scraper>(*self);
   if (scraper->accept(listener) != 0) return;
-  if (self->scrapers_.size() >= kMaxScrapers) {
+  if (self->scrapers_.size() >= self->limits_.max_scrapers) {
     self->refused_++;  // accepted only to be closed: the backlog drains, the scraper learns
     scraper->close_now();
     return;

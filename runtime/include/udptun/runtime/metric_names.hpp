@@ -3,6 +3,7 @@
 // use these, so a counter has the same name wherever it is scraped.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "udptun/runtime/prometheus_text.hpp"
@@ -12,5 +13,7 @@ namespace udptun::runtime {
 const std::vector<MetricRule>& server_metric_rules();     // udpserver_stats_json keys
 const std::vector<MetricRule>& local_metric_rules();      // udplocal_stats_json keys
 const std::vector<MetricRule>& tun2socks_metric_rules();  // tun2socks_stats_json keys
+// The table for a stats object of any of the three, told apart by a key only it has.
+const std::vector<MetricRule>& metric_rules_for_stats(const std::string& stats_json);
 
 }  // namespace udptun::runtime

@@ -1,8 +1,8 @@
 // GET /metrics over HTTP/1.x for Prometheus, served from the instance's own loop: the page
 // is rendered there (no locks, the counters as they are now), written, and the connection
-// closed. Bounded against slow or hostile scrapers: at most kMaxScrapers connections (more
-// are closed at once), a request of at most kMaxRequestBytes that must be complete within
-// kRequestTimeoutMs, and one response each — nothing grows, nothing waits on a client.
+// closed. Bounded against slow or hostile scrapers (Limits): a few connections at once (more
+// are closed at once), a request head of at most 4 KiB, and 5 s from connect to the last
+// byte of the answer — nothing grows, nothing waits on a client.
 #pragma once
 
 #include <cstdint>
@@ -20,16 +20,20 @@ namespace udptun::runtime {
 class EventLoop;
 class Logger;
 
+struct MetricsEndpointLimits {
+  size_t max_scrapers = 16;
+  size_t max_request_bytes = 4096;
+  uint64_t deadline_ms = 5000;  // from accept to the answer written
+};
+
 class MetricsEndpoint {
  public:
-  static constexpr size_t kMaxScrapers = 16;
-  static constexpr size_t kMaxRequestBytes = 4096;
-  static constexpr uint64_t kRequestTimeoutMs = 5000;
+  using Limits = MetricsEndpointLimits;
   static constexpr size_t kMaxResponseBytes = 4 << 20;
 
   using Render = std::function<std::string()>;  // the exposition text, on the loop
 
-  MetricsEndpoint(EventLoop& loop, Logger& log, Render render);
+  MetricsEndpoint(EventLoop& loop, Logger& log, Render render, Limits limits = {});
   ~MetricsEndpoint();
   MetricsEndpoint(const MetricsEndpoint&) = delete;
   MetricsEndpoint& operator=(const MetricsEndpoint&) = delete;
@@ -50,6 +54,7 @@ class MetricsEndpoint {
   EventLoop& loop_;
   Logger& log_;
   Render render_;
+  Limits limits_;
   UvHandle<uv_tcp_t> listener_;
   std::list<std::unique_ptr<Scraper>> scrapers_;
   uint64_t scrapes_ = 0;
