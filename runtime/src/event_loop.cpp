@@ -67,6 +67,12 @@ EventLoop::~EventLoop() {
 
 void EventLoop::on_async(uv_async_t* a) {
   auto* self = static_cast<EventLoop*>(a->data);
+  std::vector<std::function<void()>> posted;
+  {
+    std::lock_guard<std::mutex> lock(self->stop_mutex_);
+    posted.swap(self->posted_);
+  }
+  for (auto& fn : posted) fn();
   if (!self->stop_requested_.load()) return;
   self->close_stop_handle();
   if (self->on_stop_) {
@@ -87,6 +93,14 @@ void EventLoop::request_stop() {
   stop_requested_.store(true);
   std::lock_guard<std::mutex> lock(stop_mutex_);
   if (stop_handle_open_) uv_async_send(&stop_async_);
+}
+
+bool EventLoop::post(std::function<void()> fn) {
+  std::lock_guard<std::mutex> lock(stop_mutex_);
+  if (!stop_handle_open_ || stop_requested_.load()) return false;
+  posted_.push_back(std::move(fn));
+  uv_async_send(&stop_async_);
+  return true;
 }
 
 void EventLoop::run(std::function<void()> on_stop) {

@@ -155,16 +155,19 @@ void ClientLink::on_stream_closed(const char* reason) {
   server_.forget_link(*this, reason);
 }
 
+void ClientLink::ask_to_move(protocol::GoAwayReason reason, const char* why) {
+  if (state_ != State::established) return;
+  protocol::GoAway g;
+  g.reason = reason;
+  g.message = ByteView(reinterpret_cast<const uint8_t*>(why), std::strlen(why));
+  std::vector<uint8_t> out;
+  protocol::append_frame(out, g);
+  stream_.write(ByteView(out), true);
+}
+
 void ClientLink::end(protocol::GoAwayReason reason, const char* why) {
   if (state_ == State::closed) return;
-  if (state_ == State::established) {
-    protocol::GoAway g;
-    g.reason = reason;
-    g.message = ByteView(reinterpret_cast<const uint8_t*>(why), std::strlen(why));
-    std::vector<uint8_t> out;
-    protocol::append_frame(out, g);
-    stream_.write(ByteView(out), true);
-  }
+  ask_to_move(reason, why);
   state_ = State::closed;
   stream_.close_after_flush();
   server_.forget_link(*this, why);

@@ -35,6 +35,8 @@ class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink
   const std::string& source_key() const { return source_key_; }
   bool pending_counted = false;
 
+  // Tells the client to move (GOAWAY) but keeps relaying until it closes: a drain.
+  void ask_to_move(protocol::GoAwayReason reason, const char* why);
   // Reads again after yielding its turn (unless backpressure holds it).
   void resume_after_yield();
 

@@ -37,6 +37,9 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
 
   int run(const udpserver_callbacks* cb, void* user);
   int start(const udpserver_callbacks* cb, void* user);
+  // Thread-safe: stop accepting, ask every client to move (GOAWAY), stop once they all left
+  // or config().drain_grace_ms passed. false when the instance is stopping already.
+  bool drain();
   void snapshot(udpserver_stats* out);
 
   // For links, sessions and flows (loop thread only).
@@ -89,6 +92,7 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
   void refresh_derived_stats();
   std::string render_metrics();  // server_metrics.cpp
   void shutdown();
+  void begin_drain();
   void bury_dead_links(bool all);
   Session* new_session(const protocol::SessionId& id);
   void evict_one_session();
@@ -127,6 +131,8 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
   uint64_t own_addresses_at_ms_ = 0;
   runtime::LogThrottle throttle_;
   bool stopping_ = false;
+  bool draining_ = false;
+  runtime::UvHandle<uv_timer_t> drain_timer_;
 
   udpserver_stats stats_{};
   protocol::socks5::ReassemblyCounters egress_reassembly_;

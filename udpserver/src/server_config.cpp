@@ -43,7 +43,9 @@ bool parse_server_config(const char* json, ServerConfig& out, std::string& error
       r.get_uint("max_queued_bytes", 65'536, 1u << 30, c.max_queued_bytes) &&
       r.get_uint("stats_interval_ms", 100, kDay, c.stats_interval_ms) &&
       r.get_string("handover_socket", c.handover_socket) &&
-      r.get_ip_endpoint("metrics", c.metrics) && r.get_string("tls_cert_file", c.tls_cert_file) &&
+      r.get_ip_endpoint("metrics", c.metrics) &&
+      r.get_uint("drain_grace_ms", 0, 600'000, c.drain_grace_ms) &&
+      r.get_string("tls_cert_file", c.tls_cert_file) &&
       r.get_string("tls_key_file", c.tls_key_file) && r.get_string("log_level", level) &&
       r.no_unknown_keys();
   if (!ok) {

@@ -74,6 +74,7 @@ struct ServerConfig {
   // The built-in TLS carrier: every connection is TLS with this certificate and key (PEM).
   std::string tls_cert_file, tls_key_file;
   std::optional<protocol::Address> metrics;  // serve /metrics here
+  uint64_t drain_grace_ms = 10'000;          // udpserver_drain: how long clients get to move
   runtime::LogLevel log_level = runtime::LogLevel::info;
 };
 

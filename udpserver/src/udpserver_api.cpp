@@ -59,6 +59,11 @@ void udpserver_stop(udpserver_t* s) {
   if (s) s->server->stop();
 }
 
+int udpserver_drain(udpserver_t* s) {
+  if (!s) return -1;
+  return s->server->drain() ? 0 : -1;
+}
+
 void udpserver_get_stats(udpserver_t* s, udpserver_stats* out) {
   if (!s || !out) return;
   s->server->snapshot(out);

@@ -82,6 +82,9 @@ const std::vector<CommandLineOption> kOptions = {
      "planned restarts: a new udp-server started with the same PATH (or SIGHUP, which starts "
      "one) takes over the listeners, sessions and flow sockets; clients resume, targets see "
      "the same ports"},
+    {"--drain-grace-ms", "drain_grace_ms", Kind::integer, "MS",
+     "on SIGTERM: stop accepting, send every client GOAWAY (it reconnects elsewhere, e.g. "
+     "through a balancer), stop once all left or after MS (default 10000; 0: at once)"},
     {"--max-queued-bytes", "max_queued_bytes", Kind::integer, "BYTES",
      "per-connection output queue; replies beyond it are dropped (default 4194304)"},
 };
@@ -107,9 +110,10 @@ int main(int argc, char** argv) {
        {"FILES",
         "/etc/udptun/udp-server.json and /etc/udptun/psk, as the shipped systemd unit "
         "udp-server.service reads them (the key through a systemd credential).",
-        {}}}};
-  return udptun::runtime::run_daemon(
-      argc, argv, spec,
-      udptun::runtime::DaemonApi<udpserver_t, udpserver_callbacks>{
-          udpserver_new, udpserver_start, udpserver_stop, udpserver_free, udpserver_stats_json});
+        {}}},
+      /*sigterm_drains=*/true};
+  return udptun::runtime::run_daemon(argc, argv, spec,
+                                     udptun::runtime::DaemonApi<udpserver_t, udpserver_callbacks>{
+                                         udpserver_new, udpserver_start, udpserver_stop,
+                                         udpserver_free, udpserver_stats_json, udpserver_drain});
 }

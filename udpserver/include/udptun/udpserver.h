@@ -82,6 +82,13 @@ int udpserver_run(udpserver_t* s, const udpserver_callbacks* cb, void* user);
 /* Asks the instance to stop; returns at once. Thread-safe. The stopped callback follows. */
 void udpserver_stop(udpserver_t* s);
 
+/* A graceful stop, for rolling upgrades behind a balancer: stops accepting connections, sends
+ * every client GOAWAY ("shutting down": it reconnects, through the balancer, elsewhere) and
+ * keeps relaying for those still here; stops by itself once all have left or after the
+ * configuration's "drain_grace_ms" (default 10000). Thread-safe; returns at once, the stopped
+ * callback follows. -1 when it is stopping already. */
+int udpserver_drain(udpserver_t* s);
+
 /* The latest stats snapshot (refreshed every stats_interval_ms). Thread-safe. */
 void udpserver_get_stats(udpserver_t* s, udpserver_stats* out);
 /* The counters as one flat JSON object ({"flows":3,...}, the field names above), snprintf

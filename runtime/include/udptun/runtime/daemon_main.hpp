@@ -30,6 +30,8 @@ struct DaemonSpec {
   bool hup_starts_successor = false;
   // The man page's sections between OPTIONS and the common ones (EXAMPLES, FILES).
   std::vector<ManualSection> sections = {};
+  // SIGTERM drains (DaemonApi::drain) rather than stopping at once.
+  bool sigterm_drains = false;
 };
 
 // Taken by run_daemon itself, never passed to the library.
@@ -65,11 +67,16 @@ inline ProgramManual daemon_manual(const DaemonSpec& spec) {
   m.sections = spec.sections;
   m.sections.push_back(
       {"SIGNALS",
-       spec.hup_starts_successor
-           ? "SIGTERM and SIGINT stop the daemon. SIGHUP starts a successor (the program on "
-             "disk now, with the same arguments) that takes the instance over through the "
-             "handover socket; this process exits once it has."
-           : "SIGTERM, SIGINT and SIGHUP stop the daemon.",
+       std::string(spec.sigterm_drains
+                       ? "SIGTERM drains: no new connections, every client is told to move "
+                         "(GOAWAY) and the daemon exits once all left or after "
+                         "--drain-grace-ms; a second SIGTERM, or SIGINT, stops at once. "
+                       : "SIGTERM and SIGINT stop the daemon. ") +
+           (spec.hup_starts_successor
+                ? "SIGHUP starts a successor (the program on disk now, with the same "
+                  "arguments) that takes the instance over through the handover socket; this "
+                  "process exits once it has."
+                : "SIGHUP stops it too."),
        {}});
   m.sections.push_back({"EXIT STATUS",
                         "0 after a clean stop, 1 after a fatal error, 2 for a bad command line "
@@ -101,6 +108,9 @@ struct DaemonApi {
   void (*stop)(Handle* h);
   void (*destroy)(Handle* h);
   size_t (*stats_json)(const Stats* stats, char* out, size_t cap);
+  // A graceful stop on SIGTERM (udpserver_drain): the instance stops by itself once drained;
+  // a second SIGTERM or SIGINT stops it at once. nullptr: SIGTERM stops at once.
+  int (*drain)(Handle* h) = nullptr;
 };
 
 namespace detail {
@@ -210,7 +220,8 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec,
     return 1;
   }
   notify_service_manager();
-  while (wait_for_stop_signal() == SIGHUP && spec.hup_starts_successor) {
+  int sig;
+  while ((sig = wait_for_stop_signal()) == SIGHUP && spec.hup_starts_successor) {
     std::string why = start_successor(argv, state.stats_fd);
     if (why.empty())
       std::fprintf(stderr, "%s: SIGHUP: a successor is starting; it takes over from us\n",
@@ -218,6 +229,11 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec,
     else
       std::fprintf(stderr, "%s: SIGHUP: cannot start a successor (%s); still serving\n",
                    spec.program, why.c_str());
+  }
+  if (sig == SIGTERM && api.drain && !state.failed && api.drain(instance) == 0) {
+    std::fprintf(stderr, "%s: SIGTERM: draining (SIGTERM again or SIGINT: stop now)\n",
+                 spec.program);
+    wait_for_stop_signal();  // the instance stopped by itself (drained), or a second signal
   }
   api.stop(instance);
   api.destroy(instance);

@@ -31,6 +31,9 @@ class EventLoop {
 
   // Thread-safe; may be called any number of times, before, during or after run.
   void request_stop();
+  // Thread-safe: runs `fn` on the loop's thread soon (before a requested stop takes effect).
+  // false, and `fn` is dropped, once the loop is stopping.
+  bool post(std::function<void()> fn);
 
   // Sockets with datagrams queued this iteration: flushed in the check phase (after all I/O
   // callbacks of the iteration), so one read's worth of datagrams leaves in one syscall.
@@ -58,6 +61,7 @@ class EventLoop {
   bool stop_handle_open_ = false;
   std::atomic<bool> stop_requested_{false};
   std::function<void()> on_stop_;
+  std::vector<std::function<void()>> posted_;  // guarded by stop_mutex_
   std::vector<char> recv_buffer_;
   uv_thread_t thread_;
   bool thread_started_ = false;
