@@ -21,6 +21,7 @@
 
 #include "udptun/controller.h"
 #include "udptun/runtime/program_manual.hpp"
+#include "udptunctl_top.hpp"
 
 namespace {
 
@@ -51,7 +52,10 @@ udptun::runtime::ProgramManual manual() {
         {"configure-routing --proxy-ip IP [--proxy-ip IP] --router-ip IP [--tun NAME] [--mtu N]",
          "create the TUN device and send the machine's traffic into it, except to the proxies"},
         {"reset-routing", "undo configure-routing exactly"},
-        {"events", "print events (services, routing, connection status) until interrupted"}},
+        {"events", "print events (services, routing, connection status) until interrupted"},
+        {"top",
+         "a live view: every service's state, session, link round trip, flows, datagrams "
+         "and bytes per second each way, drops by reason; refreshed every second, q quits"}},
        /*in_help=*/true},
       {"EXIT STATUS",
        "0 done, 1 the controller refused (its message on standard error), 2 bad usage, 3 the "
@@ -250,6 +254,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string& cmd = args[0];
+  if (cmd == "top") {
+    if (args.size() > 1) {
+      std::fprintf(stderr, "udptunctl: top takes no arguments\n");
+      return 2;
+    }
+    return udptun::ctl::run_top(socket_path);
+  }
   cJSON* req = cJSON_CreateObject();
   cJSON* params = cJSON_CreateObject();
   auto usage = [&](const char* why) {

@@ -111,6 +111,8 @@ const std::vector<MetricRule>& tun2socks_metric_rules() {
       {"udp_tunnel_up", "link_up", "", MetricType::gauge,
        "1 while the in-process udp-local's connection is authenticated, else 0."},
       {"udp_flows", "flows", "", MetricType::gauge, "The in-process udp-local's flows now."},
+      {"udp_rtt_us", "link_rtt_last_seconds", "", MetricType::gauge,
+       "The in-process udp-local's last heartbeat round trip to udp-server.", 1e-6},
   };
   return rules;
 }

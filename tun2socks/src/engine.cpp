@@ -275,6 +275,7 @@ void Engine::refresh_derived_stats() {
     udplocal_stats u{};
     udplocal_get_stats(udp_local_, &u);
     stats_.udp_tunnel_up = u.link_up;
+    stats_.udp_rtt_us = u.rtt_us;
     stats_.udp_flows = u.flows;
   }
 }

@@ -81,6 +81,7 @@ size_t tun2socks_stats_json(const tun2socks_stats* s, char* out, size_t cap) {
         .add("udp_datagrams_down", s->udp_datagrams_down)
         .add("udp_dropped", s->udp_dropped)
         .add("udp_tunnel_up", s->udp_tunnel_up)
+        .add("udp_rtt_us", s->udp_rtt_us)
         .add("udp_flows", s->udp_flows)
         .copy_to(out, cap);
   } catch (...) {

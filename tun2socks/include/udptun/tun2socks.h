@@ -26,6 +26,7 @@ typedef struct tun2socks_stats {
   uint64_t udp_dropped; /* ports dropped by policy, UDP off, full queues */
   /* With the in-process udp-local: 1 while its tunnel is up, and its flows now. */
   uint64_t udp_tunnel_up, udp_flows;
+  uint64_t udp_rtt_us; /* its last heartbeat round trip to udp-server */
 } tun2socks_stats;
 
 typedef struct tun2socks_callbacks {
