@@ -10,6 +10,11 @@ std::string Client::render_metrics() {
   size_t n = udplocal_stats_json(&stats_, json, sizeof json);
   runtime::PrometheusText text;
   if (n < sizeof json) text.add_stats(json, runtime::local_metric_rules());
+  text.add("queued_bytes", runtime::MetricType::gauge,
+           "Bytes waiting: in the link's TCP output queue, or held while the link is down.",
+           "queue=\"link_output\"", static_cast<double>(tunnel_.output_queued_bytes()));
+  text.add("queued_bytes", runtime::MetricType::gauge, "", "queue=\"link_down\"",
+           static_cast<double>(tunnel_.held_bytes()));
   text.add_histogram("link_rtt_seconds", "Heartbeat round trips to udp-server.", "",
                      tunnel_.rtt_histogram());
   return text.text();

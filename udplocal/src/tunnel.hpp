@@ -50,6 +50,9 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
   const protocol::SessionId& session_id() const { return session_id_; }
   // Heartbeat round trips, in seconds, since the start.
   const runtime::Histogram& rtt_histogram() const { return rtt_histogram_; }
+  // Bytes waiting: in the TCP output queue, and held while the link is down.
+  size_t output_queued_bytes() const { return stream_ ? stream_->queued_bytes() : 0; }
+  size_t held_bytes() const { return queued_bytes_; }
   // Before start: continue a session an earlier process had (its record was read back).
   void resume_session(const protocol::SessionId& id);
   const char* tag() const { return tag_; }

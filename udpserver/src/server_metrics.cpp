@@ -1,4 +1,7 @@
 // udp-server's /metrics: its counters as they are now, named by runtime/metric_names.
+#include <algorithm>
+
+#include "client_link.hpp"
 #include "server.hpp"
 #include "udptun/runtime/metric_names.hpp"
 
@@ -10,6 +13,18 @@ std::string Server::render_metrics() {
   size_t n = udpserver_stats_json(&stats_, json, sizeof json);
   runtime::PrometheusText text;
   if (n < sizeof json) text.add_stats(json, runtime::server_metric_rules());
+  // Queue depths: replies waiting in the clients' TCP output queues, all and the deepest.
+  size_t total = 0, deepest = 0;
+  for (const auto& l : links_) {
+    size_t q = l->stream().queued_bytes();
+    total += q;
+    deepest = std::max(deepest, q);
+  }
+  text.add("queued_bytes", runtime::MetricType::gauge,
+           "Replies waiting in the clients' TCP output queues (all connections).", "",
+           static_cast<double>(total));
+  text.add("queued_bytes_max", runtime::MetricType::gauge,
+           "The deepest one connection's output queue.", "", static_cast<double>(deepest));
   return text.text();
 }
 
