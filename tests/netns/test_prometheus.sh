@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prometheus scrapes udptun for real: in a network namespace of its own, udp-server,
-# udp-local (a forward to a UDP echo) and proxy-controller (running an in-process udp-local
-# as a service) serve /metrics; Debian's prometheus server scrapes them every second, and its
+# udp-local (a forward to a UDP echo), tun2socks (on a TUN device, with its in-process
+# udp-local) and proxy-controller (running an in-process udp-local as a service) serve
+# /metrics; Debian's prometheus server scrapes them every second, and its
 # HTTP API must show the traffic this test sent, the link's round trips, and the service the
 # controller runs. The shipped example configuration and alerting rules pass promtool.
 #   test_prometheus.sh BUILD_DIR SOURCE_DIR
@@ -42,6 +43,12 @@ bg udp-local "$build/udplocal/udp-local" --server 127.0.0.1:7301 --psk-file "$wo
 mkdir -m 0700 "$work/state"
 bg controller "$build/controller/proxy-controller" "$work/ctl.sock" --state-dir "$work/state" \
   --metrics 127.0.0.1:9103
+# tun2socks on a TUN device of this namespace, its UDP through an in-process udp-local.
+cat >"$work/t2s-local.json" <<JSON
+{"server": "127.0.0.1:7301", "psk_file": "$work/psk"}
+JSON
+bg tun2socks "$build/tun2socks/tun2socks" --tun "udptunp$$" --socks5 127.0.0.1:1080 \
+  --udp-local "$work/t2s-local.json" --metrics 127.0.0.1:9104
 cat >"$work/inproc-local.json" <<JSON
 {"server": "127.0.0.1:7301", "psk_file": "$work/psk", "forward": ["127.0.0.1:6302=127.0.0.1:5301"]}
 JSON
@@ -56,6 +63,7 @@ scrape_configs:
   - {job_name: udp-server, static_configs: [{targets: ["127.0.0.1:9101"]}]}
   - {job_name: udp-local, static_configs: [{targets: ["127.0.0.1:9102"]}]}
   - {job_name: proxy-controller, static_configs: [{targets: ["127.0.0.1:9103"]}]}
+  - {job_name: tun2socks, static_configs: [{targets: ["127.0.0.1:9104"]}]}
 YML
 bg prometheus prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/tsdb" \
   --web.listen-address=127.0.0.1:9390 --log.level=warn
@@ -101,7 +109,7 @@ wait_for() {  # query, condition
   echo "  $1 = '${v:-}' (waited 30 s)"
   return 1
 }
-check "every target is up" wait_for 'sum(up{job=~"udp-server|udp-local|proxy-controller"})' "v == 3"
+check "every target is up" wait_for 'sum(up{job=~"udp-server|udp-local|proxy-controller|tun2socks"})' "v == 4"
 check "udp-local's datagrams up counted the traffic (>= $sent)" \
   wait_for 'udptun_datagrams_total{job="udp-local",direction="up"}' "v >= $sent"
 check "udp-server's datagrams up counted it too" \
@@ -112,8 +120,12 @@ check "udp-local's link round trips are a histogram" \
   wait_for 'udptun_link_rtt_seconds_count{job="udp-local"}' "v >= 1"
 check "the median link round trip on loopback is under 10 ms" \
   wait_for 'histogram_quantile(0.5, udptun_link_rtt_seconds_bucket{job="udp-local"})' "v < 0.01"
-check "udp-server counts the sessions (two clients)" \
-  wait_for 'udptun_sessions_attached{job="udp-server"}' "v == 2"
+check "udp-server counts the sessions (three clients)" \
+  wait_for 'udptun_sessions_attached{job="udp-server"}' "v == 3"
+check "tun2socks shows its in-process udp-local's link (component=\"udp-local\")" \
+  wait_for 'udptun_link_up{job="tun2socks",component="udp-local"}' "v == 1"
+check "and its own link gauge" wait_for 'udptun_link_up{job="tun2socks",component=""}' "v == 1"
+check "and its packet counters, in and out" wait_for 'count(udptun_packets_total{job="tun2socks"})' "v == 2"
 check "the controller shows its service running" \
   wait_for 'udptun_service_up{job="proxy-controller",service="udp-local"}' "v == 1"
 check "and the service's own counters, labelled with its name" \
@@ -128,7 +140,7 @@ check "a scrape has HELP and TYPE for its families" \
            grep -q '^# HELP udptun_sessions ' '$work/page.txt'"
 
 if [ $failures -ne 0 ]; then
-  for f in udp-server udp-local controller prometheus udptunctl send; do
+  for f in udp-server udp-local tun2socks controller prometheus udptunctl send; do
     echo "---- $f.log"; tail -15 "$work/$f.log" 2>/dev/null
   done
 fi

@@ -7,16 +7,13 @@ namespace udptun::t2s {
 
 std::string Engine::render_metrics() {
   refresh_derived_stats();
-  char json[4096];
   runtime::PrometheusText text;
-  size_t n = tun2socks_stats_json(&stats_, json, sizeof json);
-  if (n < sizeof json) text.add_stats(json, runtime::tun2socks_metric_rules());
+  runtime::add_stats_struct(text, tun2socks_stats_json, stats_, runtime::tun2socks_metric_rules());
   if (udp_local_) {
     udplocal_stats u{};
     udplocal_get_stats(udp_local_, &u);
-    n = udplocal_stats_json(&u, json, sizeof json);
-    if (n < sizeof json)
-      text.add_stats(json, runtime::local_metric_rules(), "component=\"udp-local\"");
+    runtime::add_stats_struct(text, udplocal_stats_json, u, runtime::local_metric_rules(),
+                              "component=\"udp-local\"");
   }
   return text.text();
 }

@@ -6,10 +6,8 @@ namespace udptun::local {
 
 std::string Client::render_metrics() {
   refresh_derived_stats();
-  char json[4096];
-  size_t n = udplocal_stats_json(&stats_, json, sizeof json);
   runtime::PrometheusText text;
-  if (n < sizeof json) text.add_stats(json, runtime::local_metric_rules());
+  runtime::add_stats_struct(text, udplocal_stats_json, stats_, runtime::local_metric_rules());
   text.add("queued_bytes", runtime::MetricType::gauge,
            "Bytes waiting: in the link's TCP output queue, or held while the link is down.",
            "queue=\"link_output\"", static_cast<double>(tunnel_.output_queued_bytes()));

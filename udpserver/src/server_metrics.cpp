@@ -9,10 +9,8 @@ namespace udptun::server {
 
 std::string Server::render_metrics() {
   refresh_derived_stats();
-  char json[4096];
-  size_t n = udpserver_stats_json(&stats_, json, sizeof json);
   runtime::PrometheusText text;
-  if (n < sizeof json) text.add_stats(json, runtime::server_metric_rules());
+  runtime::add_stats_struct(text, udpserver_stats_json, stats_, runtime::server_metric_rules());
   // Queue depths: replies waiting in the clients' TCP output queues, all and the deepest.
   size_t total = 0, deepest = 0;
   for (const auto& l : links_) {

@@ -5,6 +5,7 @@
 // flow or per address.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -71,6 +72,16 @@ class PrometheusText {
   std::string common_labels_;
   std::vector<Family> families_;
 };
+
+// A component's stats struct through its *_stats_json function, then add_stats.
+template <class Stats>
+bool add_stats_struct(PrometheusText& text, size_t (*to_json)(const Stats*, char*, size_t),
+                      const Stats& stats, const std::vector<MetricRule>& rules,
+                      const std::string& labels = "") {
+  char json[4096];
+  size_t n = to_json(&stats, json, sizeof json);
+  return n < sizeof json && text.add_stats(json, rules, labels);
+}
 
 // A label value as the format wants it: backslash, quote and newline escaped.
 std::string prometheus_label_value(const std::string& value);
