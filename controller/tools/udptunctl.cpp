@@ -66,10 +66,9 @@ udptun::runtime::ProgramManual manual() {
   m.general_options = {
       {"--socket PATH", "the control socket (default " PROXY_CONTROLLER_DEFAULT_SOCKET ")"},
       {"--json", "print the controller's replies as they are"},
-      {"--help", "this text"},
-      {"--version", "the program's version"},
-      {"--manpage", "this program's manual page (roff), as installed with the package"},
   };
+  for (const auto& o : udptun::runtime::general_command_line_options(/*with_config=*/false))
+    m.general_options.push_back(o);
   return m;
 }
 

@@ -115,13 +115,16 @@ std::string upper(std::string text) {
 
 }  // namespace
 
-std::vector<ManualEntry> general_command_line_options() {
-  return {
-      {"--config FILE.json", "read options from a JSON object; flags override it"},
+std::vector<ManualEntry> general_command_line_options(bool with_config) {
+  std::vector<ManualEntry> options = {
       {"--help", "this text"},
       {"--version", "the program's version"},
       {"--manpage", "this program's manual page (roff), as installed with the package"},
   };
+  if (with_config)
+    options.insert(options.begin(),
+                   {"--config FILE.json", "read options from a JSON object; flags override it"});
+  return options;
 }
 
 std::string usage_text(const ProgramManual& m) {

@@ -35,8 +35,9 @@ struct ProgramManual {
   std::vector<ManualSection> sections;       // after OPTIONS
 };
 
-// The options every program built on build_config_from_args has.
-std::vector<ManualEntry> general_command_line_options();
+// The options every program built on build_config_from_args has (--config first), and
+// --help, --version, --manpage, which every program has.
+std::vector<ManualEntry> general_command_line_options(bool with_config = true);
 
 std::string usage_text(const ProgramManual& manual);
 // man(7) source: .TH, NAME, SYNOPSIS, DESCRIPTION, OPTIONS, then the manual's sections.
