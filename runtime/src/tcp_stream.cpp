@@ -25,6 +25,20 @@ int TcpStream::accept_from(uv_stream_t* listener) {
 }
 
 int TcpStream::connect(const struct sockaddr* to) {
+  if (protector_) {
+    // The socket must exist before connect for the protector to see it: made now, for
+    // the destination's family.
+    int rc = tcp_.init(this, [&](uv_tcp_t* t) {
+      return uv_tcp_init_ex(loop_.get(), t, static_cast<unsigned>(to->sa_family));
+    });
+    uv_os_fd_t fd = -1;
+    if (rc == 0) rc = uv_fileno(tcp_.base(), &fd);
+    if (rc != 0) return rc;
+    if (protector_(fd) != 0) {
+      tcp_.close();
+      return kSocketRefused;
+    }
+  }
   auto req = std::make_unique<ConnectRequest>();
   req->owner = this;
   req->req.data = req.get();

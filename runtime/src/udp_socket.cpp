@@ -25,6 +25,15 @@ int UdpSocket::open(const struct sockaddr* at, int buffer_bytes) {
     return uv_udp_init_ex(loop_.get(), u, static_cast<unsigned>(family_) | UV_UDP_RECVMMSG);
   });
   if (rc != 0) return rc;
+  if (protector_) {
+    uv_os_fd_t fd = -1;
+    rc = uv_fileno(udp_.base(), &fd);
+    if (rc == 0 && protector_(fd) != 0) rc = kSocketRefused;
+    if (rc != 0) {
+      udp_.close();
+      return rc;
+    }
+  }
   rc = uv_udp_bind(udp_.get(), at, 0);
   if (rc == 0) {
     uv_os_fd_t fd;

@@ -100,6 +100,12 @@ bool Engine::open_everything(std::string& error) {
     }
     udplocal_callbacks ucb{};
     ucb.datagram = on_udp_reply;
+    if (cb_.protect_socket) {  // called on udp-local's thread; cb_ does not change meanwhile
+      ucb.protect_socket = [](void* u, int fd) {
+        auto* self = static_cast<Engine*>(u);
+        return self->cb_.protect_socket(self->user_, fd);
+      };
+    }
     // udp-local's lines join ours (it logs from its own thread; the logger keeps no state).
     ucb.log = [](void* u, int level, const char* line) {
       static_cast<Engine*>(u)->log_.log(static_cast<runtime::LogLevel>(level), "udp-local", "%s",

@@ -39,6 +39,11 @@ class Engine : public runtime::InstanceHost<tun2socks_callbacks> {
   runtime::EventLoop& loop() { return loop_; }
   runtime::Logger& log() { return log_; }
   const Tun2SocksConfig& config() const { return config_; }
+  // The app's protect_socket callback as a protector (empty without one).
+  runtime::SocketProtector protector() {
+    if (!cb_.protect_socket) return nullptr;
+    return [this](int fd) { return cb_.protect_socket(user_, fd); };
+  }
   tun2socks_stats& stats() { return stats_; }
   // A session wants its end-of-iteration pass (TcpSession::on_deferred).
   void defer(TcpSession* s);

@@ -25,7 +25,10 @@ class Socks5UdpPath::Association : public runtime::Socks5UdpAssociation::Events 
 
   const Address& app() const { return app_; }
   uint64_t last_active_ms() const { return last_active_ms_; }
-  bool start() { return association_.start(); }
+  bool start() {
+    if (auto protector = engine_.protector()) association_.set_protector(protector);
+    return association_.start();
+  }
 
   void send(const Address& dst, ByteView payload) {
     last_active_ms_ = engine_.loop().now_ms();

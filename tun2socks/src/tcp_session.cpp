@@ -40,6 +40,7 @@ TcpSession::~TcpSession() {
 void TcpSession::start() {
   sockaddr_storage ss;
   protocol::address_to_sockaddr(engine_.config().socks5, &ss);
+  if (auto protector = engine_.protector()) socks_.set_protector(protector);
   int rc = socks_.connect(reinterpret_cast<sockaddr*>(&ss));
   if (rc != 0) finish(uv_strerror(rc), true);
 }

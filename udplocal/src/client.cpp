@@ -80,6 +80,8 @@ int Client::run(const udplocal_callbacks* cb, void* user) {
     loop_.request_stop();  // the loop runs once to close what was opened, then returns
   } else {
     restore_session();
+    if (cb_.protect_socket)
+      tunnel_.set_protector([this](int fd) { return cb_.protect_socket(user_, fd); });
     tunnel_.start();
     sweep_timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
     uv_timer_start(

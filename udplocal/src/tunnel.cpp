@@ -130,8 +130,12 @@ void Tunnel::on_resolved(uv_getaddrinfo_t* r, int status, struct addrinfo* res) 
 void Tunnel::connect_to(const struct sockaddr* to) {
   state_ = State::connecting;
   stream_ = std::make_unique<runtime::TcpStream>(loop_, *this, config_.max_queued_bytes);
+  if (protector_) stream_->set_protector(protector_);
   int rc = stream_->connect(to);
-  if (rc != 0) link_failed(uv_strerror(rc));
+  if (rc == runtime::kSocketRefused && protector_)
+    link_failed("protect_socket refused the socket");
+  else if (rc != 0)
+    link_failed(uv_strerror(rc));
 }
 
 void Tunnel::on_stream_connected(int status) {

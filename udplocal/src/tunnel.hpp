@@ -42,6 +42,8 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
          udplocal_stats& stats, Events& events);
   ~Tunnel() override;
 
+  // Before start: every connection's socket goes through `protector` before it connects.
+  void set_protector(runtime::SocketProtector protector) { protector_ = std::move(protector); }
   // Before start: the frames will travel inside TLS. false with `error` (a bad pin, CA file).
   bool enable_tls(std::string& error);
   void start();
@@ -91,6 +93,7 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
   runtime::Logger& log_;
   const LocalConfig& config_;
   udplocal_stats& stats_;
+  runtime::SocketProtector protector_;
   runtime::Histogram rtt_histogram_{
       {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}};
   Events& events_;

@@ -39,6 +39,13 @@ typedef struct tun2socks_callbacks {
   /* With "device": "callbacks": an IP packet for the embedding app (iOS NEPacketTunnelFlow
    * style). Valid during the call only. */
   void (*packet_out)(void* user, const uint8_t* packet, size_t len);
+  /* Optional, for Android's VpnService: called with every socket tun2socks opens out of the
+   * tunnel — SOCKS5 CONNECTs for TCP, the SOCKS5 UDP ASSOCIATE control connection and relay
+   * socket, and its in-process udp-local's link (on that instance's thread) — after it is
+   * created and before it connects; call VpnService.protect(fd) there. Return 0 to go on;
+   * non-zero refuses it: that connection fails as a refused one would (a TCP connection is
+   * reset, a UDP association or the udp-local link is retried later). */
+  int (*protect_socket)(void* user, int fd);
 } tun2socks_callbacks;
 
 /* JSON configuration (docs/CONFIG.md). NULL and a message in err when invalid. */

@@ -66,6 +66,13 @@ typedef struct udplocal_callbacks {
    * address it is for. The data is valid only during the call. */
   void (*datagram)(void* user, const struct sockaddr* src, const struct sockaddr* dst,
                    const uint8_t* data, size_t len);
+  /* Optional, for Android's VpnService: called (on the instance's thread) with every socket
+   * the instance opens toward the server — the TCP link, also through "via_socks5" — after
+   * it is created and before it connects; call VpnService.protect(fd) there. Return 0 to go
+   * on; non-zero refuses it: that attempt fails ("protect_socket refused the socket") and
+   * the usual reconnect backoff follows. The server's name is resolved with the system's
+   * resolver: give an IP address, or let the VPN route DNS. */
+  int (*protect_socket)(void* user, int fd);
 } udplocal_callbacks;
 
 /* Creates an instance from a JSON configuration (docs/CONFIG.md). NULL and a message in err

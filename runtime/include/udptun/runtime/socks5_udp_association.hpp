@@ -54,6 +54,11 @@ class Socks5UdpAssociation : TcpStream::Events, UdpSocket::Events {
 
   // Connects the control connection; the rest follows through Events. false: it cannot even
   // try (on_association_failed is not called then).
+  // Before start: the control connection and the relay socket go through it (Android).
+  void set_protector(const SocketProtector& protector) {
+    control_.set_protector(protector);
+    relay_socket_.set_protector(protector);
+  }
   bool start();
   bool ready() const { return ready_; }
   // Queues a datagram for `dst` through the relay (only when ready).

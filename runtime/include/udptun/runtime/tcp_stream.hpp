@@ -15,6 +15,7 @@
 
 #include "udptun/protocol/address.hpp"
 #include "udptun/protocol/bytes.hpp"
+#include "udptun/runtime/socket_protector.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 
 struct sockaddr;
@@ -47,6 +48,9 @@ class TcpStream {
   TcpStream& operator=(const TcpStream&) = delete;
 
   int accept_from(uv_stream_t* listener);
+  // Before connect: the new socket goes through `protector` first (Android's protect()).
+  void set_protector(SocketProtector protector) { protector_ = std::move(protector); }
+  // 0, a libuv error, or kSocketRefused when the protector said no.
   int connect(const struct sockaddr* to);
   int start_reading();
   void stop_reading();
@@ -107,6 +111,7 @@ class TcpStream {
   std::vector<uint8_t> spare_;  // the last written buffer, reused to avoid reallocating
   WriteRequest* inflight_ = nullptr;
   std::unique_ptr<TlsSession> tls_;
+  SocketProtector protector_;
   std::vector<uint8_t> tls_records_;    // TLS records waiting to be written
   std::vector<uint8_t> tls_plaintext_;  // decrypted bytes, handed to on_stream_data
 };

@@ -9,6 +9,7 @@
 
 #include "udptun/protocol/address.hpp"
 #include "udptun/protocol/bytes.hpp"
+#include "udptun/runtime/socket_protector.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 
 namespace udptun::runtime {
@@ -35,6 +36,9 @@ class UdpSocket {
   // the kernel receive and send buffers (0 keeps the system default): fronts that take bursts
   // from many clients want large ones; per-flow sockets keep the default to stay small.
   int open(const struct sockaddr* at, int buffer_bytes = 0);
+  // Before open: the new socket goes through `protector` before it is bound (Android's
+  // protect(), for sockets that send out of the tunnel); kSocketRefused when it says no.
+  void set_protector(SocketProtector protector) { protector_ = std::move(protector); }
   // Takes over an open, bound UDP socket (one a predecessor handed over) and starts
   // receiving. On failure the descriptor is closed.
   int adopt(int fd);
@@ -80,6 +84,7 @@ class UdpSocket {
   std::vector<Queued> out_;
   bool scheduled_ = false;  // registered with the loop for an end-of-iteration flush
   bool gso_ = true;         // cleared if the kernel refuses UDP_SEGMENT here
+  SocketProtector protector_;
 };
 
 }  // namespace udptun::runtime

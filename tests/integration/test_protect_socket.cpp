@@ -1,0 +1,180 @@
+// What mobile apps and rolling upgrades need from the C APIs, in one process:
+// - protect_socket (Android's VpnService.protect): every socket udp-local opens toward the
+//   server passes through it before it connects — a fresh, unconnected TCP socket — and a
+//   refusal is a failed attempt followed by the usual backoff, not a crash; tun2socks hands
+//   its in-process udp-local's sockets to its own callback;
+// - udpserver_drain: the client is told to move, the server stops by itself once it left.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "harness.hpp"
+#include "udptun/tun2socks.h"
+#include "udptun/udplocal.h"
+#include "udptun/udpserver.h"
+// Last: cmocka defines macros the headers above must not see.
+#include "../unit/cmocka_support.hpp"
+
+namespace {
+
+const char* kKey = "protect socket test key 0123456789";
+
+struct ServerSeen {
+  std::atomic<int> port{0}, stopped{0};
+};
+
+struct Protector {
+  std::atomic<int> calls{0};
+  std::atomic<int> refuse_first{0};
+  std::atomic<int> fresh_tcp{0};  // calls with an unconnected TCP socket, as promised
+  std::atomic<int> sessions_up{0}, sessions_down{0}, errors{0};
+  std::mutex mutex;
+  std::vector<std::string> log;
+};
+
+int protect(void* user, int fd) {
+  auto* p = static_cast<Protector*>(user);
+  int n = ++p->calls;
+  int type = 0;
+  socklen_t len = sizeof type;
+  sockaddr_storage peer;
+  socklen_t plen = sizeof peer;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM &&
+      getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &plen) != 0 && errno == ENOTCONN)
+    p->fresh_tcp++;
+  return n <= p->refuse_first ? -1 : 0;
+}
+
+udpserver_t* start_server(ServerSeen& seen) {
+  char err[256];
+  std::string json = std::string(R"({"listen":"127.0.0.1:0","psk":")") + kKey +
+                     R"(","allow_targets":["127.0.0.0/8"],"drain_grace_ms":3000})";
+  udpserver_t* s = udpserver_new(json.c_str(), err, sizeof err);
+  assert_non_null(s);
+  udpserver_callbacks cb{};
+  cb.started = [](void* u, const char* a) {
+    static_cast<ServerSeen*>(u)->port = std::atoi(std::strrchr(a, ':') + 1);
+  };
+  cb.stopped = [](void* u) { static_cast<ServerSeen*>(u)->stopped++; };
+  cb.log = [](void*, int, const char*) {};
+  assert_int_equal(udpserver_start(s, &cb, &seen), 0);
+  assert_true(harness::eventually([&] { return seen.port != 0; }, 3000));
+  return s;
+}
+
+// `front`: a forward for a udp-local of its own; tun2socks' in-process one needs none.
+std::string local_json(int server_port, bool front = true) {
+  return std::string(R"({"server":"127.0.0.1:)") + std::to_string(server_port) + R"(","psk":")" +
+         kKey + (front ? R"(","forward":"127.0.0.1:0=127.0.0.1:9"})" : R"("})");
+}
+
+udplocal_callbacks local_callbacks() {
+  udplocal_callbacks cb{};
+  cb.protect_socket = protect;
+  cb.session = [](void* u, const char*, int up, int) {
+    auto* p = static_cast<Protector*>(u);
+    (up ? p->sessions_up : p->sessions_down)++;
+  };
+  cb.error = [](void* u, const char*) { static_cast<Protector*>(u)->errors++; };
+  cb.log = [](void* u, int, const char* line) {
+    auto* p = static_cast<Protector*>(u);
+    std::lock_guard<std::mutex> lock(p->mutex);
+    p->log.emplace_back(line);
+  };
+  return cb;
+}
+
+bool logged(Protector& p, const char* text) {
+  std::lock_guard<std::mutex> lock(p.mutex);
+  for (const auto& l : p.log) {
+    if (l.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+static void test_udplocal_protects_its_link_and_survives_refusals(void**) {
+  ServerSeen ss;
+  udpserver_t* server = start_server(ss);
+  char err[256];
+  udplocal_t* local = udplocal_new(local_json(ss.port).c_str(), err, sizeof err);
+  assert_non_null(local);
+  Protector p;
+  p.refuse_first = 3;  // the app is not ready yet: three attempts are refused
+  auto cb = local_callbacks();
+  assert_int_equal(udplocal_start(local, &cb, &p), 0);
+  assert_true(harness::eventually([&] { return p.sessions_up == 1; }, 5000));
+  assert_int_equal(p.calls, 4);  // every attempt, refused or not, went through it
+  assert_int_equal(p.fresh_tcp, 4);
+  assert_true(logged(p, "protect_socket refused the socket"));
+  assert_int_equal(p.errors, 0);  // refusals are retried, never fatal
+  udplocal_stop(local);
+  udplocal_free(local);
+  udpserver_stop(server);
+  udpserver_free(server);
+}
+
+static void test_drain_moves_the_client_and_stops_the_server(void**) {
+  ServerSeen ss;
+  udpserver_t* server = start_server(ss);
+  char err[256];
+  udplocal_t* local = udplocal_new(local_json(ss.port).c_str(), err, sizeof err);
+  Protector p;
+  auto cb = local_callbacks();
+  assert_int_equal(udplocal_start(local, &cb, &p), 0);
+  assert_true(harness::eventually([&] { return p.sessions_up == 1; }, 5000));
+  assert_int_equal(udpserver_drain(server), 0);
+  // The client hears GOAWAY and leaves; with no one left the server stops well before the
+  // grace period (3 s) is over.
+  assert_true(harness::eventually([&] { return ss.stopped == 1; }, 2000));
+  assert_true(harness::eventually([&] { return p.sessions_down >= 1; }, 2000));
+  assert_true(logged(p, "server draining"));
+  assert_int_equal(udpserver_drain(server), -1);  // stopped: nothing to drain
+  udplocal_stop(local);
+  udplocal_free(local);
+  udpserver_free(server);
+}
+
+static void test_tun2socks_hands_its_udp_local_sockets_to_the_app(void**) {
+  ServerSeen ss;
+  udpserver_t* server = start_server(ss);
+  std::string json = R"({"device":"callbacks","socks5":"127.0.0.1:1080","udp_local":)" +
+                     local_json(ss.port, /*front=*/false) + "}";
+  char err[256];
+  tun2socks_t* t = tun2socks_new(json.c_str(), err, sizeof err);
+  assert_non_null(t);
+  Protector p;
+  tun2socks_callbacks cb{};
+  cb.protect_socket = protect;
+  cb.log = [](void*, int, const char*) {};
+  assert_int_equal(tun2socks_start(t, &cb, &p), 0);
+  tun2socks_stats st{};
+  assert_true(harness::eventually(
+      [&] {
+        tun2socks_get_stats(t, &st);
+        return st.udp_tunnel_up == 1;
+      },
+      5000));
+  assert_true(p.calls >= 1);
+  assert_int_equal(p.fresh_tcp, p.calls.load());
+  tun2socks_stop(t);
+  tun2socks_free(t);
+  udpserver_stop(server);
+  udpserver_free(server);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_udplocal_protects_its_link_and_survives_refusals),
+      cmocka_unit_test(test_drain_moves_the_client_and_stops_the_server),
+      cmocka_unit_test(test_tun2socks_hands_its_udp_local_sockets_to_the_app),
+  };
+  return cmocka_run_group_tests_name("protect_socket", tests, nullptr, nullptr);
+}
