@@ -4,6 +4,7 @@
 //   refusal is a failed attempt followed by the usual backoff, not a crash; tun2socks hands
 //   its in-process udp-local's sockets to its own callback;
 // - udpserver_drain: the client is told to move, the server stops by itself once it left.
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "../unit/packet_builder.hpp"
 #include "harness.hpp"
 #include "udptun/tun2socks.h"
 #include "udptun/udplocal.h"
@@ -170,11 +172,86 @@ static void test_tun2socks_hands_its_udp_local_sockets_to_the_app(void**) {
   udpserver_free(server);
 }
 
+// tun2socks' own sockets: a SOCKS5 CONNECT for a TCP connection from the device, the UDP
+// ASSOCIATE control connection for a datagram. Refused, the TCP connection is reset.
+static void test_tun2socks_protects_its_socks5_sockets(void**) {
+  // A SOCKS5 server that never answers: connections complete in its backlog, which is all
+  // the test needs (the protector runs before connect).
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_storage at = harness::loopback(AF_INET, 0);
+  assert_int_equal(bind(listener, reinterpret_cast<sockaddr*>(&at), sizeof(sockaddr_in)), 0);
+  assert_int_equal(listen(listener, 16), 0);
+  socklen_t len = sizeof at;
+  getsockname(listener, reinterpret_cast<sockaddr*>(&at), &len);
+  int port = ntohs(reinterpret_cast<sockaddr_in*>(&at)->sin_port);
+  for (bool refuse : {false, true}) {
+    std::string json = R"({"device":"callbacks","udp":"socks5","socks5":"127.0.0.1:)" +
+                       std::to_string(port) + R"("})";
+    char err[256];
+    tun2socks_t* t = tun2socks_new(json.c_str(), err, sizeof err);
+    assert_non_null(t);
+    struct Seen : Protector {
+      std::mutex out_mutex;
+      std::vector<std::vector<uint8_t>> out;
+    } p;
+    p.refuse_first = refuse ? 1000 : 0;
+    tun2socks_callbacks cb{};
+    cb.protect_socket = protect;
+    cb.log = [](void*, int, const char*) {};
+    cb.packet_out = [](void* u, const uint8_t* packet, size_t n) {
+      auto* s = static_cast<Seen*>(u);
+      std::lock_guard<std::mutex> lock(s->out_mutex);
+      s->out.emplace_back(packet, packet + n);
+    };
+    assert_int_equal(tun2socks_start(t, &cb, &p), 0);
+    auto syn = packet_builder::ipv4_packet(6, "10.0.85.2", 40001, "192.0.2.1", 80, "");
+    auto udp = packet_builder::ipv4_packet(17, "10.0.85.2", 40002, "192.0.2.1", 53, "a query");
+    // Taken once the instance runs (-EPIPE before).
+    assert_true(harness::eventually(
+        [&] { return tun2socks_packet_in(t, syn.data(), syn.size()) == 0; }, 3000));
+    // The connection is handed over once established: answer the SYN-ACK.
+    uint32_t their_seq = 0;
+    assert_true(harness::eventually(
+        [&] {
+          std::lock_guard<std::mutex> lock(p.out_mutex);
+          for (const auto& o : p.out) {
+            if (o.size() >= 40 && o[9] == 6 && (o[33] & 0x12) == 0x12) {
+              their_seq = static_cast<uint32_t>(o[24]) << 24 | o[25] << 16 | o[26] << 8 | o[27];
+              return true;
+            }
+          }
+          return false;
+        },
+        3000));
+    auto ack = packet_builder::ipv4_packet(6, "10.0.85.2", 40001, "192.0.2.1", 80, "", 0x10,
+                                           0x12000001, their_seq + 1);
+    assert_int_equal(tun2socks_packet_in(t, ack.data(), ack.size()), 0);
+    assert_true(harness::eventually([&] { return p.calls >= 1; }, 3000));
+    assert_int_equal(tun2socks_packet_in(t, udp.data(), udp.size()), 0);
+    assert_true(harness::eventually([&] { return p.calls >= 2; }, 3000));
+    assert_int_equal(p.fresh_tcp, p.calls.load());
+    if (refuse) {
+      auto reset = [&] {
+        std::lock_guard<std::mutex> lock(p.out_mutex);
+        for (const auto& o : p.out) {
+          if (o.size() >= 40 && o[9] == 6 && (o[33] & 0x04)) return true;  // TCP RST
+        }
+        return false;
+      };
+      assert_true(harness::eventually(reset, 3000));
+    }
+    tun2socks_stop(t);
+    tun2socks_free(t);
+  }
+  close(listener);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_udplocal_protects_its_link_and_survives_refusals),
       cmocka_unit_test(test_drain_moves_the_client_and_stops_the_server),
       cmocka_unit_test(test_tun2socks_hands_its_udp_local_sockets_to_the_app),
+      cmocka_unit_test(test_tun2socks_protects_its_socks5_sockets),
   };
   return cmocka_run_group_tests_name("protect_socket", tests, nullptr, nullptr);
 }

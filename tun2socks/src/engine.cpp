@@ -175,9 +175,12 @@ int Engine::on_tcp_accept(void* user, t2s_tcp* conn, const struct sockaddr* /*sr
   auto session = std::make_unique<TcpSession>(*self, conn, *destination, self->next_serial_++);
   TcpSession* raw = session.get();
   self->sessions_.push_back(std::move(session));
-  self->stats_.tcp_opened++;
   self->stats_.tcp_connections++;
-  raw->start();
+  if (!raw->start()) {  // finished and retired already; lwIP resets the connection
+    self->stats_.tcp_refused++;
+    return 0;
+  }
+  self->stats_.tcp_opened++;
   return 1;
 }
 

@@ -37,12 +37,16 @@ TcpSession::~TcpSession() {
   socks_.close();
 }
 
-void TcpSession::start() {
+bool TcpSession::start() {
   sockaddr_storage ss;
   protocol::address_to_sockaddr(engine_.config().socks5, &ss);
   if (auto protector = engine_.protector()) socks_.set_protector(protector);
   int rc = socks_.connect(reinterpret_cast<sockaddr*>(&ss));
-  if (rc != 0) finish(uv_strerror(rc), true);
+  if (rc == 0) return true;
+  conn_ = nullptr;  // lwIP's, refused by our caller
+  finish(rc == runtime::kSocketRefused ? "protect_socket refused the socket" : uv_strerror(rc),
+         false);
+  return false;
 }
 
 void TcpSession::abort(const char* why) {

@@ -20,7 +20,10 @@ class TcpSession : public runtime::TcpStream::Events {
  public:
   TcpSession(Engine& engine, t2s_tcp* conn, const protocol::Address& destination, uint64_t serial);
   ~TcpSession() override;
-  void start();
+  // Starts the SOCKS5 CONNECT. false when it failed at once (protect_socket refused the
+  // socket, no route): the session is finished without touching the lwIP connection, which
+  // the caller (inside lwIP's accept) refuses — closing it from there would break lwIP.
+  bool start();
   uint64_t created_ms() const { return created_ms_; }
   bool connecting() const { return stage_ != Stage::relaying && stage_ != Stage::done; }
   // The engine shuts everything: RST toward the TUN side, close the SOCKS side.
