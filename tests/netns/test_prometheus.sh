@@ -118,8 +118,8 @@ check "and the echoes came back down through udp-local" \
   wait_for 'udptun_datagrams_total{job="udp-local",direction="down"}' "v >= $sent"
 check "udp-local's link round trips are a histogram" \
   wait_for 'udptun_link_rtt_seconds_count{job="udp-local"}' "v >= 1"
-check "the median link round trip on loopback is under 10 ms" \
-  wait_for 'histogram_quantile(0.5, udptun_link_rtt_seconds_bucket{job="udp-local"})' "v < 0.01"
+check "the median link round trip on loopback is under 50 ms" \
+  wait_for 'histogram_quantile(0.5, udptun_link_rtt_seconds_bucket{job="udp-local"})' "v < 0.05"
 check "udp-server counts the sessions (three clients)" \
   wait_for 'udptun_sessions_attached{job="udp-server"}' "v == 3"
 check "tun2socks shows its in-process udp-local's link (component=\"udp-local\")" \
