@@ -6,6 +6,16 @@
 
 namespace udptun::protocol {
 
+std::string session_id_hex(const SessionId& id, size_t bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < bytes && i < id.size(); ++i) {
+    out += kDigits[id[i] >> 4];
+    out += kDigits[id[i] & 0xF];
+  }
+  return out;
+}
+
 namespace {
 
 // Domain separation: a client MAC can never pass as a server MAC or the other way round.

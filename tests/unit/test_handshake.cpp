@@ -218,8 +218,18 @@ static void test_mac_comparison(void**) {
   assert_false(macs_equal(a, b));
 }
 
+static void test_session_id_hex(void**) {
+  udptun::protocol::SessionId id{};
+  for (size_t i = 0; i < id.size(); ++i) id[i] = static_cast<uint8_t>(i * 17);
+  assert_string_equal(udptun::protocol::session_id_hex(id).c_str(),
+                      "00112233445566778899aabbccddeeff");
+  assert_string_equal(udptun::protocol::session_id_hex(id, 4).c_str(), "00112233");
+  assert_string_equal(udptun::protocol::session_id_hex(id, 99).size() == 32 ? "ok" : "long", "ok");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_session_id_hex),
       cmocka_unit_test(test_client_hello_layout_and_round_trip),
       cmocka_unit_test(test_client_hello_wrong_key_fails_verification),
       cmocka_unit_test(test_client_hello_any_changed_byte_is_caught),

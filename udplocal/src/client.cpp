@@ -297,9 +297,8 @@ void Client::sweep() {
 
 void Client::report_session(bool up, bool resumed) {
   if (!cb_.session) return;
-  char hex[33];
-  for (size_t i = 0; i < 16; ++i) std::snprintf(hex + 2 * i, 3, "%02x", tunnel_.session_id()[i]);
-  cb_.session(user_, hex, up ? 1 : 0, resumed ? 1 : 0);
+  cb_.session(user_, protocol::session_id_hex(tunnel_.session_id()).c_str(), up ? 1 : 0,
+              resumed ? 1 : 0);
 }
 
 void Client::refresh_derived_stats() {

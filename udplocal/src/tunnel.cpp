@@ -34,15 +34,13 @@ Tunnel::Tunnel(runtime::EventLoop& loop, runtime::Logger& log, const LocalConfig
       key_(ByteView(config.key)),
       backoff_(config.reconnect_min_ms, config.reconnect_max_ms) {
   for (auto& b : session_id_) b = static_cast<uint8_t>(arc4random());
-  std::snprintf(tag_, sizeof tag_, "s=%02x%02x%02x%02x", session_id_[0], session_id_[1],
-                session_id_[2], session_id_[3]);
+  std::snprintf(tag_, sizeof tag_, "s=%s", protocol::session_id_hex(session_id_, 4).c_str());
 }
 
 void Tunnel::resume_session(const protocol::SessionId& id) {
   session_id_ = id;
   has_session_ = true;
-  std::snprintf(tag_, sizeof tag_, "s=%02x%02x%02x%02x", session_id_[0], session_id_[1],
-                session_id_[2], session_id_[3]);
+  std::snprintf(tag_, sizeof tag_, "s=%s", protocol::session_id_hex(session_id_, 4).c_str());
 }
 
 Tunnel::~Tunnel() {

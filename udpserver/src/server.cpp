@@ -408,9 +408,7 @@ void Server::sweep() {
 
 void Server::report_session(Session& s, bool up) {
   if (!cb_.session) return;
-  char hex[33];
-  for (size_t i = 0; i < 16; ++i) std::snprintf(hex + 2 * i, 3, "%02x", s.id()[i]);
-  cb_.session(user_, hex, up ? 1 : 0);
+  cb_.session(user_, protocol::session_id_hex(s.id()).c_str(), up ? 1 : 0);
 }
 
 void Server::refresh_derived_stats() {

@@ -18,7 +18,7 @@ using protocol::ByteView;
 using protocol::FlowState;
 
 Session::Session(Server& server, const protocol::SessionId& id) : server_(server), id_(id) {
-  std::snprintf(tag_, sizeof tag_, "s=%02x%02x%02x%02x", id[0], id[1], id[2], id[3]);
+  std::snprintf(tag_, sizeof tag_, "s=%s", protocol::session_id_hex(id, 4).c_str());
   last_active_ms_ = server.loop().now_ms();
   detached_since_ms_ = last_active_ms_;
   open_tokens_ = static_cast<double>(server.config().flow_opens_per_second);

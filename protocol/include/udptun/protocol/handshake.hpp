@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -19,6 +20,9 @@ constexpr std::array<uint8_t, 4> kMagic = {'U', 'D', 'P', 'T'};
 constexpr uint8_t kProtocolVersion = 2;
 
 using SessionId = std::array<uint8_t, 16>;
+// The id in lower-case hex: all 32 digits (the C APIs' session callbacks), or the first
+// `bytes` of it (8 digits in log tags, "s=1a2b3c4d").
+std::string session_id_hex(const SessionId& id, size_t bytes = 16);
 using Nonce = std::array<uint8_t, 16>;
 using Mac = std::array<uint8_t, 32>;  // HMAC-SHA256
 using Challenge = std::array<uint8_t, 16>;
