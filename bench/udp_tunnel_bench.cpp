@@ -2,7 +2,9 @@
 // straight to the target, and plain TCP over loopback. Every load is bounded in count and
 // time; only loopback addresses are used. Prints a table (and --json a JSON object).
 //
-//   udp_tunnel_bench [--seconds S] [--json]
+//   udp_tunnel_bench [--seconds S] [--json] [--tls] [--sweep]
+// --sweep: every size (64, 512, 1400 B) at offered rates of 25k to 400k/s and unpaced, for
+// delivered-vs-offered curves (scripts/bench --plot draws them).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -247,11 +249,13 @@ int main(int argc, char** argv) {
   double seconds = 2.0;
   bool json = false;
   bool tls = false;  // the first pair talks through the built-in TLS carrier
+  bool sweep = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--seconds" && i + 1 < argc) seconds = std::atof(argv[++i]);
     if (a == "--json") json = true;
     if (a == "--tls") tls = true;
+    if (a == "--sweep") sweep = true;
   }
   // Room for 10,000 flows' sockets in the daemons (they inherit the limit) and here.
   rlimit rl{65536, 65536};
@@ -330,26 +334,40 @@ int main(int argc, char** argv) {
               "Mbit/s", "deliv.%", "raw UDP /s", "raw Mbit/s", "vs UDP", "vs TCP");
   std::string json_rows;
   struct Load {
-    const char* name;
+    std::string name;
     size_t size;
     double rate;
-  } loads[] = {{"1400 B, unpaced", 1400, 0},     {"512 B, unpaced", 512, 0},
-               {"64 B, unpaced", 64, 0},         {"512 B at 100k/s", 512, 100000},
-               {"512 B at 200k/s", 512, 200000}, {"512 B at 400k/s", 512, 400000}};
+  };
+  std::vector<Load> loads = {{"1400 B, unpaced", 1400, 0},     {"512 B, unpaced", 512, 0},
+                             {"64 B, unpaced", 64, 0},         {"512 B at 100k/s", 512, 100000},
+                             {"512 B at 200k/s", 512, 200000}, {"512 B at 400k/s", 512, 400000}};
+  if (sweep) {
+    loads.clear();
+    for (size_t size : {64, 512, 1400}) {
+      for (double rate : {25e3, 50e3, 100e3, 200e3, 300e3, 400e3, 0.0}) {
+        std::string name = std::to_string(size) + " B " +
+                           (rate ? "at " + std::to_string(static_cast<int>(rate / 1000)) + "k/s"
+                                 : std::string("unpaced"));
+        loads.push_back({name, size, rate});
+      }
+    }
+  }
   for (const Load& l : loads) {
     Throughput raw = measure(sink, direct, l.size, seconds, l.rate);
     Throughput tun = measure(sink, front, l.size, seconds, l.rate);
-    std::printf("%-26s %12.0f %12.0f %10.0f %8.2f%% | %12.0f %10.0f | %6.2fx %6.2fx\n", l.name,
-                tun.sent_per_s, tun.delivered_per_s, tun.mbit_s, tun.delivered_pct,
+    std::printf("%-26s %12.0f %12.0f %10.0f %8.2f%% | %12.0f %10.0f | %6.2fx %6.2fx\n",
+                l.name.c_str(), tun.sent_per_s, tun.delivered_per_s, tun.mbit_s, tun.delivered_pct,
                 raw.delivered_per_s, raw.mbit_s, raw.mbit_s > 0 ? tun.mbit_s / raw.mbit_s : 0,
                 tun.mbit_s / (tcp * 1000));
     char row[512];
     std::snprintf(
         row, sizeof row,
         "%s{\"load\":\"%s\",\"size\":%zu,\"rate\":%.0f,\"delivered_per_s\":%.0f,\"mbit_s\":%.1f,"
-        "\"delivered_pct\":%.3f,\"raw_udp_per_s\":%.0f,\"raw_udp_mbit_s\":%.1f}",
-        json_rows.empty() ? "" : ",", l.name, l.size, l.rate, tun.delivered_per_s, tun.mbit_s,
-        tun.delivered_pct, raw.delivered_per_s, raw.mbit_s);
+        "\"delivered_pct\":%.3f,\"raw_udp_per_s\":%.0f,\"raw_udp_mbit_s\":%.1f,"
+        "\"sent_per_s\":%.0f,\"raw_sent_per_s\":%.0f}",
+        json_rows.empty() ? "" : ",", l.name.c_str(), l.size, l.rate, tun.delivered_per_s,
+        tun.mbit_s, tun.delivered_pct, raw.delivered_per_s, raw.mbit_s, tun.sent_per_s,
+        raw.sent_per_s);
     json_rows += row;
   }
 
