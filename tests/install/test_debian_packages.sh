@@ -15,14 +15,15 @@ version=$(sed -n '1s/^udptun (\([^)]*\)).*/\1/p' "$src/debian/changelog")
 work=$(mktemp -d /tmp/udptun-deb-$$-XXXXXX)
 trap 'umount -R "$work/ovl" 2>/dev/null; rm -rf "$work"' EXIT
 failures=0
-check() { local name=$1; shift; if "$@"; then echo "ok: $name"; else echo "FAILED: $name"; failures=$((failures + 1)); fi; }
+check() { local name=$1; shift; if "$@"; then echo "ok: $name"; else echo "FAILED: $name"; failures=$((failures + 1)); return 1; fi; }
 
 # What the host looks like before: it must look the same afterwards.
 host_before=$(dpkg-query -W -f='${Package} ${Status}\n' 2>/dev/null | md5sum; getent passwd | md5sum; ls /etc/systemd/system/*.wants 2>/dev/null | md5sum)
 
 # 1. Build (scripts/package: dpkg-buildpackage on a copy of the source).
 "$src/scripts/package" "$work" >"$work/build.log" 2>&1
-check "dpkg-buildpackage -b builds the packages" [ $? -eq 0 ]
+check "dpkg-buildpackage -b builds the packages" [ $? -eq 0 ] ||
+  { tail -30 "$work/build.log"; echo "$failures failed"; exit 1; }
 debs=()
 for p in udptun libudplocal0 libudpserver0 libudptun-tun2socks0 libudptun-controller0 libudptun-dev; do
   deb=$(ls "$work"/${p}_"$version"_*.deb 2>/dev/null | head -1)
