@@ -100,14 +100,9 @@ int Controller::run() {
 
 bool Controller::open_metrics(std::string& error) {
   if (!config_.metrics) return true;
-  metrics_ =
-      std::make_unique<runtime::MetricsEndpoint>(loop_, log_, [this] { return render_metrics(); });
-  int rc = metrics_->listen(*config_.metrics);
-  if (rc == 0) return true;
-  metrics_.reset();
-  error = "cannot serve metrics on " + protocol::format_address(*config_.metrics) + ": " +
-          uv_strerror(rc);
-  return false;
+  metrics_ = runtime::MetricsEndpoint::open(
+      loop_, log_, *config_.metrics, [this] { return render_metrics(); }, error);
+  return metrics_ != nullptr;
 }
 
 bool Controller::prepare_state_dir(std::string& error) {

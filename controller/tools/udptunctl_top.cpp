@@ -107,7 +107,6 @@ int run_top(const std::string& socket_path, int refresh_ms) {
   RawTerminal terminal;
   TopView view;
   std::fputs("\x1b[?1049h\x1b[?25l", stdout);  // the alternate screen, no cursor
-  int rc = 0;
   while (!g_interrupted) {
     std::string line = ask(socket_path, "{\"action\":\"status\",\"parameters\":{}}");
     std::string frame = "\x1b[H\x1b[2J";
@@ -126,7 +125,7 @@ int run_top(const std::string& socket_path, int refresh_ms) {
   }
   std::fputs("\x1b[?25h\x1b[?1049l", stdout);
   std::fflush(stdout);
-  return rc;
+  return 0;
 }
 
 }  // namespace udptun::ctl

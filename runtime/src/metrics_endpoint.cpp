@@ -91,6 +91,16 @@ int MetricsEndpoint::listen(const protocol::Address& address) {
   return 0;
 }
 
+std::unique_ptr<MetricsEndpoint> MetricsEndpoint::open(EventLoop& loop, Logger& log,
+                                                       const protocol::Address& address,
+                                                       Render render, std::string& error) {
+  auto endpoint = std::make_unique<MetricsEndpoint>(loop, log, std::move(render));
+  int rc = endpoint->listen(address);
+  if (rc == 0) return endpoint;
+  error = "cannot serve metrics on " + protocol::format_address(address) + ": " + uv_strerror(rc);
+  return nullptr;
+}
+
 std::string MetricsEndpoint::bound_address() const {
   if (!listener_) return "";
   sockaddr_storage bound;

@@ -110,8 +110,7 @@ int main(int argc, char** argv) {
        {"FILES",
         "/etc/udptun/udp-server.json and /etc/udptun/psk, as the shipped systemd unit "
         "udp-server.service reads them (the key through a systemd credential).",
-        {}}},
-      /*sigterm_drains=*/true};
+        {}}}};
   return udptun::runtime::run_daemon(argc, argv, spec,
                                      udptun::runtime::DaemonApi<udpserver_t, udpserver_callbacks>{
                                          udpserver_new, udpserver_start, udpserver_stop,

@@ -30,8 +30,6 @@ struct DaemonSpec {
   bool hup_starts_successor = false;
   // The man page's sections between OPTIONS and the common ones (EXAMPLES, FILES).
   std::vector<ManualSection> sections = {};
-  // SIGTERM drains (DaemonApi::drain) rather than stopping at once.
-  bool sigterm_drains = false;
 };
 
 // Taken by run_daemon itself, never passed to the library.
@@ -54,7 +52,8 @@ inline std::vector<CommandLineOption> with_common_options(
 }
 
 // The daemon's --help and man page.
-inline ProgramManual daemon_manual(const DaemonSpec& spec) {
+// `sigterm_drains`: the C API has a drain (DaemonApi::drain), which SIGTERM uses.
+inline ProgramManual daemon_manual(const DaemonSpec& spec, bool sigterm_drains) {
   ProgramManual m;
   m.program = spec.program;
   m.purpose = spec.purpose;
@@ -67,7 +66,7 @@ inline ProgramManual daemon_manual(const DaemonSpec& spec) {
   m.sections = spec.sections;
   m.sections.push_back(
       {"SIGNALS",
-       std::string(spec.sigterm_drains
+       std::string(sigterm_drains
                        ? "SIGTERM drains: no new connections, every client is told to move "
                          "(GOAWAY) and the daemon exits once all left or after "
                          "--drain-grace-ms; a second SIGTERM, or SIGINT, stops at once. "
@@ -189,9 +188,11 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec,
     return 2;
   }
   if (request != CommandLineRequest::run) {
-    std::string text = request == CommandLineRequest::help      ? usage_text(daemon_manual(spec))
-                       : request == CommandLineRequest::manpage ? manual_page(daemon_manual(spec))
-                                                                : version_text(spec.program);
+    const bool drains = api.drain != nullptr;
+    std::string text = request == CommandLineRequest::help ? usage_text(daemon_manual(spec, drains))
+                       : request == CommandLineRequest::manpage
+                           ? manual_page(daemon_manual(spec, drains))
+                           : version_text(spec.program);
     std::fputs(text.c_str(), stdout);
     return 0;
   }

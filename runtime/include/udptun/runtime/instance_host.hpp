@@ -50,13 +50,10 @@ class InstanceHost {
   bool open_metrics(const std::optional<protocol::Address>& address,
                     MetricsEndpoint::Render render) {
     if (!address) return true;
-    metrics_ = std::make_unique<MetricsEndpoint>(loop_, log_, std::move(render));
-    int rc = metrics_->listen(*address);
-    if (rc == 0) return true;
-    metrics_.reset();
-    report_error("cannot serve metrics on " + protocol::format_address(*address) + ": " +
-                 uv_strerror(rc));
-    return false;
+    std::string error;
+    metrics_ = MetricsEndpoint::open(loop_, log_, *address, std::move(render), error);
+    if (!metrics_) report_error(error);
+    return metrics_ != nullptr;
   }
   // Before the loop ends (the instance's shutdown).
   void close_metrics() { metrics_.reset(); }

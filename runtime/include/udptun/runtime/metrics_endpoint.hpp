@@ -42,6 +42,11 @@ class MetricsEndpoint {
   int listen(const protocol::Address& address);
   std::string bound_address() const;
 
+  // Made and listening on `address`, or nullptr with `error` ("cannot serve metrics on ...").
+  static std::unique_ptr<MetricsEndpoint> open(EventLoop& loop, Logger& log,
+                                               const protocol::Address& address, Render render,
+                                               std::string& error);
+
   uint64_t scrapes() const { return scrapes_; }  // answered 200
   uint64_t refused() const { return refused_; }  // over the cap, malformed, timed out
 
