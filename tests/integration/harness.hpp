@@ -157,6 +157,10 @@ long resident_kib(pid_t pid = 0);
 // quarantine) and allow sanitizer_slack_kib() more (0 in a normal build).
 long sanitizer_slack_kib();
 void bound_sanitizer_quarantine();
+// Why this process's own resident size cannot judge a leak here, or nullptr when it can:
+// under AddressSanitizer (its quarantine holds freed memory; LeakSanitizer checks at exit) and
+// under QEMU user emulation (it keeps ~280 KiB of its own for every thread ever started).
+const char* own_rss_unjudgeable();
 
 // The value of "name" in the last complete JSON line of a stats file (-1 if none yet).
 double last_counter(const std::string& stats_path, const std::string& name);
