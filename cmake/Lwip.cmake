@@ -1,12 +1,12 @@
 # lwIP 2.1.3 core, from the pinned Debian source tarball (never copied into this repo).
-# scripts/fetch-lwip downloads it; here it is checked, unpacked into the build tree and
+# scripts/fetch-sources downloads it; here it is checked, unpacked into the build tree and
 # compiled with our own lwipopts.h and arch/cc.h (NO_SYS=1, driven by our event loop).
 set(UDPTUN_LWIP_SHA256 0a8276d09fc4e97bbba2f953d74af2388fc2195ea156be9d7589e297a68fde24)
 set(UDPTUN_LWIP_CONFIG_DIR ${CMAKE_SOURCE_DIR}/tun2socks/lwip)
 
 if(NOT EXISTS "${UDPTUN_LWIP_TARBALL}")
   message(FATAL_ERROR "lwIP source tarball not found at ${UDPTUN_LWIP_TARBALL}.\n"
-                      "Run scripts/setup (or scripts/fetch-lwip) first.")
+                      "Run scripts/setup (or scripts/fetch-sources) first.")
 endif()
 file(SHA256 "${UDPTUN_LWIP_TARBALL}" _lwip_sha)
 if(NOT _lwip_sha STREQUAL UDPTUN_LWIP_SHA256)

@@ -9,6 +9,7 @@
 
 #include "udptun/controller.h"
 #include "udptun/runtime/command_line.hpp"
+#include "udptun/runtime/process_control.hpp"
 #include "udptun/runtime/program_manual.hpp"
 
 namespace {

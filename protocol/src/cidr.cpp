@@ -1,8 +1,6 @@
 #include "udptun/protocol/cidr.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
+#include "udptun/protocol/socket_api.hpp"
 
 #include <cstring>
 

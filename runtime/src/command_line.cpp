@@ -2,12 +2,6 @@
 
 #include "udptun/runtime/small_file.hpp"
 
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstddef>
 #include <cstdlib>
@@ -148,67 +142,6 @@ bool build_config_from_args(int argc, char** argv, const std::vector<CommandLine
   json_out = text ? text : "{}";
   cJSON_free(text);
   return true;
-}
-
-void block_stop_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-}
-
-int wait_for_stop_signal() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGHUP);
-  int sig = 0;
-  sigwait(&set, &sig);
-  return sig;
-}
-
-void raise_stop_signal() {
-  kill(getpid(), SIGTERM);
-}
-
-std::string start_successor(char** argv, int keep_fd) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  // dup2 onto itself clears close-on-exec in the child only.
-  if (keep_fd >= 0) posix_spawn_file_actions_adddup2(&actions, keep_fd, keep_fd);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = 0;
-  // /proc/self/exe: the binary on disk now (an upgrade replaced it), whatever argv[0] says.
-  int rc = posix_spawn(&pid, "/proc/self/exe", &actions, &attr, argv, environ);
-  posix_spawnattr_destroy(&attr);
-  posix_spawn_file_actions_destroy(&actions);
-  return rc == 0 ? std::string() : std::string(std::strerror(rc));
-}
-
-void notify_service_manager() {
-  const char* path = getenv("NOTIFY_SOCKET");
-  if (!path || !*path) return;
-  sockaddr_un sa{};
-  sa.sun_family = AF_UNIX;
-  size_t len = std::strlen(path);
-  if (len >= sizeof sa.sun_path) return;
-  std::memcpy(sa.sun_path, path, len);
-  if (sa.sun_path[0] == '@') sa.sun_path[0] = '\0';  // an abstract socket
-  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return;
-  std::string msg = "READY=1\nMAINPID=" + std::to_string(getpid()) + "\n";
-  sendto(fd, msg.data(), msg.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&sa),
-         static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + len));
-  close(fd);
 }
 
 }  // namespace udptun::runtime

@@ -1,8 +1,8 @@
 #include "udptun/runtime/descriptor_passing.hpp"
 
 #include <poll.h>
-#include <sys/socket.h>
 #include <unistd.h>
+#include "udptun/protocol/socket_api.hpp"
 
 #include <cerrno>
 #include <chrono>

@@ -1,6 +1,6 @@
 #include "udptun/runtime/log.hpp"
 
-#include <sys/time.h>
+#include "udptun/runtime/wall_clock.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -70,13 +70,11 @@ void Logger::vlog(LogLevel l, const char* context, const char* fmt, va_list ap) 
     sink_(l, line);
     return;
   }
-  timeval tv;
-  gettimeofday(&tv, nullptr);
-  tm utc;
-  gmtime_r(&tv.tv_sec, &utc);
+  uint64_t now_ms = wall_clock_ms();
+  std::tm utc = utc_calendar(static_cast<std::time_t>(now_ms / 1000));
   char stamp[32];
   strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
-  std::fprintf(stderr, "%s.%03ldZ %s\n", stamp, static_cast<long>(tv.tv_usec / 1000), line);
+  std::fprintf(stderr, "%s.%03uZ %s\n", stamp, static_cast<unsigned>(now_ms % 1000), line);
 }
 
 bool LogThrottle::allow(Logger& log, const char* kind, uint64_t now_ms) {

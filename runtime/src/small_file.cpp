@@ -1,44 +1,74 @@
 #include "udptun/runtime/small_file.hpp"
 
-#include <fcntl.h>
 #include <sys/stat.h>
+#include <uv.h>
+#ifndef _WIN32
 #include <unistd.h>
+#endif
 
-#include <cerrno>
-#include <cstring>
+#include <string>
 
+// libuv's synchronous file calls (no loop, no callback): the same code on every platform.
+// Where a flag has no meaning (O_NOFOLLOW, O_NONBLOCK on Windows) libuv makes it 0.
 namespace udptun::runtime {
+namespace {
+
+// One synchronous uv_fs request, cleaned up whatever happens.
+struct FsCall {
+  uv_fs_t req{};
+  ~FsCall() { uv_fs_req_cleanup(&req); }
+};
+
+std::string reason(long long rc) {
+  return uv_strerror(static_cast<int>(rc));
+}
+
+bool writable_by_others(const uv_stat_t& st) {
+#ifdef _WIN32
+  (void)st;
+  return false;  // Windows says who may write in ACLs, not in these bits
+#else
+  return (st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH));
+#endif
+}
+
+}  // namespace
 
 bool read_small_file(const std::string& path, const FileLimits& limits, std::string& out,
                      std::string& error) {
-  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  FsCall open_call;
+  int fd = uv_fs_open(nullptr, &open_call.req, path.c_str(),
+                      UV_FS_O_RDONLY | UV_FS_O_NONBLOCK | UV_FS_O_NOCTTY, 0, nullptr);
   if (fd < 0) {
-    error = "cannot read " + path + ": " + std::strerror(errno);
+    error = "cannot read " + path + ": " + reason(fd);
     return false;
   }
-  struct stat st {};
-  bool ok = fstat(fd, &st) == 0;
+  FsCall stat_call;
+  int rc = uv_fs_fstat(nullptr, &stat_call.req, fd, nullptr);
+  const uv_stat_t& st = stat_call.req.statbuf;
+  bool ok = rc == 0;
   if (!ok) {
-    error = "cannot read " + path + ": " + std::strerror(errno);
-  } else if (!S_ISREG(st.st_mode)) {
+    error = "cannot read " + path + ": " + reason(rc);
+  } else if ((st.st_mode & S_IFMT) != S_IFREG) {
     error = path + " is not a regular file";
     ok = false;
-  } else if (static_cast<unsigned long long>(st.st_size) > limits.max_bytes) {
+  } else if (st.st_size > limits.max_bytes) {
     error = path + " is too large (" + std::to_string(st.st_size) + " bytes, at most " +
             std::to_string(limits.max_bytes) + ")";
     ok = false;
-  } else if (limits.owner_only_writable &&
-             ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH)))) {
+  } else if (limits.owner_only_writable && writable_by_others(st)) {
     error = path + " must belong to root (or to us) and be writable by its owner only";
     ok = false;
   }
   out.clear();
-  char buf[16384];
+  char chunk[16384];
   while (ok) {
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
+    FsCall read_call;
+    uv_buf_t buf = uv_buf_init(chunk, sizeof chunk);
+    int n = uv_fs_read(nullptr, &read_call.req, fd, &buf, 1, -1, nullptr);
+    if (n == UV_EINTR) continue;
     if (n < 0) {
-      error = "cannot read " + path + ": " + std::strerror(errno);
+      error = "cannot read " + path + ": " + reason(n);
       ok = false;
     } else if (n == 0) {
       break;
@@ -46,25 +76,46 @@ bool read_small_file(const std::string& path, const FileLimits& limits, std::str
       error = path + " is too large (more than " + std::to_string(limits.max_bytes) + " bytes)";
       ok = false;
     } else {
-      out.append(buf, static_cast<size_t>(n));
+      out.append(chunk, static_cast<size_t>(n));
     }
   }
-  close(fd);
+  FsCall close_call;
+  uv_fs_close(nullptr, &close_call.req, fd, nullptr);
   return ok;
 }
 
 bool replace_small_file(const std::string& path, const std::string& body, bool sync,
                         std::string& error) {
   std::string tmp = path + ".tmp";
-  unlink(tmp.c_str());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  bool ok = fd >= 0 && write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size()) &&
-            (!sync || fsync(fd) == 0);
-  int e = errno;
-  if (fd >= 0) close(fd);
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
-    error = "cannot write " + path + ": " + std::strerror(ok ? errno : e);
-    unlink(tmp.c_str());
+  {
+    FsCall unlink_call;
+    uv_fs_unlink(nullptr, &unlink_call.req, tmp.c_str(), nullptr);
+  }
+  FsCall open_call;
+  int fd =
+      uv_fs_open(nullptr, &open_call.req, tmp.c_str(),
+                 UV_FS_O_WRONLY | UV_FS_O_CREAT | UV_FS_O_EXCL | UV_FS_O_NOFOLLOW, 0600, nullptr);
+  int rc = fd;
+  if (fd >= 0) {
+    FsCall write_call;
+    uv_buf_t buf = uv_buf_init(const_cast<char*>(body.data()), static_cast<unsigned>(body.size()));
+    rc = uv_fs_write(nullptr, &write_call.req, fd, &buf, 1, -1, nullptr);
+    if (rc >= 0 && static_cast<size_t>(rc) != body.size()) rc = UV_EIO;
+    if (rc >= 0 && sync) {
+      FsCall sync_call;
+      rc = uv_fs_fsync(nullptr, &sync_call.req, fd, nullptr);
+    }
+    FsCall close_call;
+    uv_fs_close(nullptr, &close_call.req, fd, nullptr);
+  }
+  if (rc >= 0) {
+    FsCall rename_call;
+    rc = uv_fs_rename(nullptr, &rename_call.req, tmp.c_str(), path.c_str(), nullptr);
+  }
+  if (rc < 0) {
+    error = "cannot write " + path + ": " + reason(rc);
+    FsCall unlink_call;
+    uv_fs_unlink(nullptr, &unlink_call.req, tmp.c_str(), nullptr);
     return false;
   }
   return true;

@@ -31,12 +31,11 @@ int TcpStream::connect(const struct sockaddr* to) {
     int rc = tcp_.init(this, [&](uv_tcp_t* t) {
       return uv_tcp_init_ex(loop_.get(), t, static_cast<unsigned>(to->sa_family));
     });
-    uv_os_fd_t fd = -1;
-    if (rc == 0) rc = uv_fileno(tcp_.base(), &fd);
     if (rc != 0) return rc;
-    if (protector_(fd) != 0) {
+    rc = ask_protector(protector_, tcp_.base());
+    if (rc != 0) {
       tcp_.close();
-      return kSocketRefused;
+      return rc;
     }
   }
   auto req = std::make_unique<ConnectRequest>();

@@ -1,19 +1,11 @@
 #include "udptun/runtime/udp_socket.hpp"
 
-#include <netinet/udp.h>
-#include <sys/socket.h>
+#include "udptun/protocol/socket_api.hpp"
 
 #include <cerrno>
 #include <cstring>
 
 #include "udptun/runtime/event_loop.hpp"
-
-#ifndef UDP_SEGMENT
-#define UDP_SEGMENT 103
-#endif
-#ifndef SOL_UDP
-#define SOL_UDP 17
-#endif
 
 namespace udptun::runtime {
 
@@ -25,20 +17,12 @@ int UdpSocket::open(const struct sockaddr* at, int buffer_bytes) {
     return uv_udp_init_ex(loop_.get(), u, static_cast<unsigned>(family_) | UV_UDP_RECVMMSG);
   });
   if (rc != 0) return rc;
-  if (protector_) {
-    uv_os_fd_t fd = -1;
-    rc = uv_fileno(udp_.base(), &fd);
-    if (rc == 0 && protector_(fd) != 0) rc = kSocketRefused;
-    if (rc != 0) {
-      udp_.close();
-      return rc;
-    }
+  rc = ask_protector(protector_, udp_.base());
+  if (rc != 0) {
+    udp_.close();
+    return rc;
   }
   rc = uv_udp_bind(udp_.get(), at, 0);
-  if (rc == 0) {
-    uv_os_fd_t fd;
-    if (uv_fileno(udp_.base(), &fd) == 0) fd_ = fd;
-  }
   if (rc == 0 && buffer_bytes > 0) {
     int size = buffer_bytes;  // the kernel caps it at net.core.[rw]mem_max
     uv_recv_buffer_size(udp_.base(), &size);
@@ -47,38 +31,6 @@ int UdpSocket::open(const struct sockaddr* at, int buffer_bytes) {
   }
   if (rc == 0) rc = uv_udp_recv_start(udp_.get(), on_alloc, on_recv);
   if (rc != 0) udp_.close();
-  return rc;
-}
-
-int UdpSocket::adopt(int fd) {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  int type = 0;
-  socklen_t tlen = sizeof type;
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0 ||
-      getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 || type != SOCK_DGRAM ||
-      (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)) {
-    ::close(fd);
-    return UV_EINVAL;
-  }
-  family_ = ss.ss_family;
-  // AF_UNSPEC: libuv makes no socket of its own, so it can take this one.
-  int rc = udp_.init(this, [&](uv_udp_t* u) {
-    return uv_udp_init_ex(loop_.get(), u, AF_UNSPEC | UV_UDP_RECVMMSG);
-  });
-  if (rc != 0) {
-    ::close(fd);
-    return rc;
-  }
-  rc = uv_udp_open(udp_.get(), fd);
-  if (rc != 0) {
-    ::close(fd);
-    udp_.close();
-    return rc;
-  }
-  fd_ = fd;
-  rc = uv_udp_recv_start(udp_.get(), on_alloc, on_recv);
-  if (rc != 0) udp_.close();  // closes fd with the handle
   return rc;
 }
 
@@ -127,12 +79,11 @@ void UdpSocket::close() {
   out_.clear();
   out_bytes_.clear();
   udp_.close();
-  fd_ = -1;
 }
 
 void UdpSocket::queue(protocol::ByteView header, protocol::ByteView payload,
                       const struct sockaddr* to) {
-  if (fd_ < 0) {
+  if (!udp_) {
     events_.on_send_dropped(1);
     return;
   }
@@ -172,59 +123,6 @@ size_t UdpSocket::flush() {
     out_bytes_.clear();
   }
   if (dropped) events_.on_send_dropped(dropped);
-  return dropped;
-}
-
-size_t UdpSocket::send_gso() {
-  iovec iov{out_bytes_.data(), out_bytes_.size()};
-  msghdr msg{};
-  msg.msg_name = &out_[0].to;
-  msg.msg_namelen = out_[0].to_len;
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint16_t))] = {};
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-  cm->cmsg_level = SOL_UDP;
-  cm->cmsg_type = UDP_SEGMENT;
-  cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-  uint16_t segment = static_cast<uint16_t>(out_[0].size);
-  std::memcpy(CMSG_DATA(cm), &segment, sizeof segment);
-  ssize_t n = sendmsg(fd_, &msg, MSG_DONTWAIT);
-  if (n >= 0) return 0;
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return out_.size();
-  // Not supported here (old kernel, a device without GSO): never try again on this socket.
-  gso_ = false;
-  return send_each();
-}
-
-size_t UdpSocket::send_each() {
-  mmsghdr msgs[kMaxBatch];
-  iovec iov[kMaxBatch];
-  size_t n = out_.size();
-  for (size_t i = 0; i < n; ++i) {
-    iov[i] = {out_bytes_.data() + out_[i].offset, out_[i].size};
-    msgs[i].msg_hdr = {};
-    msgs[i].msg_hdr.msg_name = &out_[i].to;
-    msgs[i].msg_hdr.msg_namelen = out_[i].to_len;
-    msgs[i].msg_hdr.msg_iov = &iov[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
-    msgs[i].msg_len = 0;
-  }
-  size_t done = 0, dropped = 0;
-  while (done < n) {
-    int r = sendmmsg(fd_, msgs + done, static_cast<unsigned>(n - done), MSG_DONTWAIT);
-    if (r > 0) {
-      done += static_cast<size_t>(r);
-    } else if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
-      ++dropped;  // this one failed for itself (e.g. unreachable): skip it, keep the rest
-      ++done;
-    } else {
-      dropped += n - done;  // the socket buffer is full: the rest is dropped
-      break;
-    }
-  }
   return dropped;
 }
 

@@ -43,8 +43,10 @@ auto assert_parses_only_when_whole(Parse parse, const std::vector<uint8_t>& msg)
   for (size_t k = 0; k < msg.size(); ++k) {
     auto p = parse(ByteView(msg.data(), k));
     if (!p.need_more()) {
-      print_error("prefix of %zu/%zu bytes: status %d (%s)\n", k, msg.size(),
-                  static_cast<int>(p.status), p.error ? p.error : "-");
+      // Sizes as unsigned long: cmocka's format checks take MinGW's printf for msvcrt's.
+      print_error("prefix of %lu/%lu bytes: status %d (%s)\n", static_cast<unsigned long>(k),
+                  static_cast<unsigned long>(msg.size()), static_cast<int>(p.status),
+                  p.error ? p.error : "-");
     }
     assert_true(p.need_more());
   }

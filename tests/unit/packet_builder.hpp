@@ -1,7 +1,7 @@
 // Hand-built IP packets for tests that feed a stack directly (no TUN, no root).
 #pragma once
 
-#include <arpa/inet.h>
+#include "udptun/protocol/socket_api.hpp"
 
 #include <cstdint>
 #include <cstring>

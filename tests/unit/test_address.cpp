@@ -1,5 +1,4 @@
-#include <netinet/in.h>
-#include <sys/socket.h>
+#include "udptun/protocol/socket_api.hpp"
 
 #include <string>
 

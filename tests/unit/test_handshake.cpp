@@ -113,7 +113,7 @@ static void test_client_hello_any_changed_byte_is_caught(void**) {
     // A flipped magic/version/flag byte fails to parse; anything else fails the MAC.
     if (p.ok()) {
       if (verify_client_hello(key(), h.challenge, p.value))
-        print_error("byte %zu flipped unnoticed\n", i);
+        print_error("byte %lu flipped unnoticed\n", static_cast<unsigned long>(i));
       assert_false(verify_client_hello(key(), h.challenge, p.value));
     } else {
       assert_true(p.failed());

@@ -1,7 +1,6 @@
 // The lwIP glue as tun2socks uses it, fed packets by hand (no TUN, no root): UDP and TCP to
 // any address are accepted, and replies leave with the original destination as source.
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include "udptun/protocol/socket_api.hpp"
 
 #include <cstring>
 #include <string>

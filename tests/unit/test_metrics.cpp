@@ -1,11 +1,9 @@
 // Prometheus metrics below the daemons: the text format (families, HELP/TYPE once, labels,
 // escaping, histograms, stats objects through the naming tables) and the /metrics endpoint
 // on a loop of its own, against well-behaved and hostile scrapers over loopback.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include "udptun/protocol/socket_api.hpp"
 
 #include <atomic>
 #include <future>

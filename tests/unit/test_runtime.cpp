@@ -2,8 +2,8 @@
 // the clock passed in), descriptor passing over a socketpair, and TLS sessions talking to each
 // other in memory (certificates made by openssl, as the integration tests make them).
 #include <fcntl.h>
-#include <sys/socket.h>
 #include <unistd.h>
+#include "udptun/protocol/socket_api.hpp"
 
 #include <cstdio>
 #include <cstdlib>

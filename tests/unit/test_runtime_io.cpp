@@ -3,9 +3,8 @@
 // output queue, close after flush, EOF), UdpSocket (send, queued batches leaving at the end
 // of the iteration, the sender's address), EventLoop::post from another thread, and
 // ConfigReader's refusals.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <uv.h>
+#include "udptun/protocol/socket_api.hpp"
 
 #include <functional>
 #include <memory>

@@ -1,8 +1,7 @@
 // udp-server's target policy: what a client may reach through the server. Special-purpose
 // ranges are refused, including IPv6 addresses that carry a refused IPv4 address inside
 // (NAT64, 6to4) and the server's own addresses; allow rules open any of them.
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include "udptun/protocol/socket_api.hpp"
 
 #include <cstring>
 #include <string>

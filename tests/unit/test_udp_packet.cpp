@@ -1,6 +1,6 @@
 // IPv4/IPv6 UDP packets built and read by protocol/udp_packet: byte-identical to the tests'
 // independent packet builder, checksums that verify, and every malformed packet refused.
-#include <arpa/inet.h>
+#include "udptun/protocol/socket_api.hpp"
 
 #include <cstring>
 #include <string>

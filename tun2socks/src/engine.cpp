@@ -1,6 +1,6 @@
 #include "engine.hpp"
 
-#include <netinet/in.h>
+#include "udptun/protocol/socket_api.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -2,7 +2,9 @@
  * that lets one netif accept every destination. */
 #include "lwip_glue.h"
 
-#include <netinet/in.h>
+#ifndef _WIN32
+#include <netinet/in.h> /* on Windows, lwip_glue.h brought Winsock's */
+#endif
 #include <stdlib.h>
 #include <string.h>
 

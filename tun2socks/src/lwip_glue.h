@@ -9,8 +9,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#ifdef _WIN32
+#include <winsock2.h> /* struct sockaddr */
+#include <ws2tcpip.h> /* struct sockaddr_in6 */
+#else
 #include <sys/socket.h>
-#include <sys/uio.h>
+#endif
+
+#include "iovec.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -3,8 +3,8 @@
 // NEPacketTunnelFlow style, or a pipe).
 #pragma once
 
-#include <sys/uio.h>
 #include <uv.h>
+#include "iovec.h"
 
 #include <cstdint>
 #include <functional>

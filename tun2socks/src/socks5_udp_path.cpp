@@ -1,6 +1,6 @@
 #include "socks5_udp_path.hpp"
 
-#include <netinet/in.h>
+#include "udptun/protocol/socket_api.hpp"
 
 #include <algorithm>
 #include <cstring>

@@ -4,8 +4,8 @@
 // small bounded queue (drop when full) and one async wake-up per batch.
 #pragma once
 
-#include <sys/socket.h>
 #include <uv.h>
+#include "udptun/protocol/socket_api.hpp"
 
 #include <mutex>
 #include <vector>

@@ -1,6 +1,7 @@
 #include "tunnel.hpp"
 
-#include <sys/time.h>
+#include "udptun/runtime/secure_random.hpp"
+#include "udptun/runtime/wall_clock.hpp"
 
 #include <cstdio>
 #include <cstring>
@@ -12,11 +13,7 @@ using protocol::ByteView;
 
 namespace {
 
-uint64_t wall_clock_ms() {
-  timeval tv;
-  gettimeofday(&tv, nullptr);
-  return static_cast<uint64_t>(tv.tv_sec) * 1000 + static_cast<uint64_t>(tv.tv_usec) / 1000;
-}
+using runtime::wall_clock_ms;
 
 uint64_t monotonic_us() {
   return uv_hrtime() / 1000;
@@ -33,7 +30,7 @@ Tunnel::Tunnel(runtime::EventLoop& loop, runtime::Logger& log, const LocalConfig
       events_(events),
       key_(ByteView(config.key)),
       backoff_(config.reconnect_min_ms, config.reconnect_max_ms) {
-  for (auto& b : session_id_) b = static_cast<uint8_t>(arc4random());
+  runtime::fill_secure_random(session_id_);
   std::snprintf(tag_, sizeof tag_, "s=%s", protocol::session_id_hex(session_id_, 4).c_str());
 }
 
@@ -177,7 +174,7 @@ void Tunnel::send_hello(const protocol::Challenge& challenge) {
   hello.resume = has_session_;
   hello.session = session_id_;
   hello.timestamp_ms = wall_clock_ms();
-  for (auto& b : hello.nonce) b = static_cast<uint8_t>(arc4random());
+  runtime::fill_secure_random(hello.nonce);
   std::array<uint8_t, protocol::kClientHelloSize> wire;
   protocol::encode_client_hello(key_, hello, wire);
   hello_mac_ = hello.mac;

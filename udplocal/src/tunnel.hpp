@@ -4,8 +4,8 @@
 // has it. While the link is down, datagrams wait in a small bounded queue.
 #pragma once
 
-#include <netdb.h>
 #include <uv.h>
+#include "udptun/protocol/socket_api.hpp"
 
 #include <deque>
 #include <memory>

@@ -1,4 +1,5 @@
 #include "client_link.hpp"
+#include "udptun/runtime/secure_random.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -31,7 +32,7 @@ int ClientLink::accept(uv_stream_t* listener) {
   // recorded anywhere else (another connection, before a restart, at another server with the
   // same key) is ever accepted here.
   protocol::ServerChallenge c;
-  for (auto& b : challenge_) b = static_cast<uint8_t>(arc4random());
+  runtime::fill_secure_random(challenge_);
   c.challenge = challenge_;
   std::array<uint8_t, protocol::kServerChallengeSize> wire;
   protocol::encode_server_challenge(c, wire);

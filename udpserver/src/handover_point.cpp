@@ -1,9 +1,9 @@
 #include "handover_point.hpp"
 
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include "udptun/protocol/socket_api.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -1,9 +1,10 @@
 #include "server.hpp"
 
-#include "tun2socks_egress.hpp"
+#include "udptun/runtime/process_control.hpp"
+#include "udptun/runtime/secure_random.hpp"
+#include "udptun/runtime/wall_clock.hpp"
 
-#include <sys/resource.h>
-#include <sys/time.h>
+#include "tun2socks_egress.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -20,11 +21,7 @@ using protocol::RefuseReason;
 
 namespace {
 
-uint64_t wall_clock_ms() {
-  timeval tv;
-  gettimeofday(&tv, nullptr);
-  return static_cast<uint64_t>(tv.tv_sec) * 1000 + static_cast<uint64_t>(tv.tv_usec) / 1000;
-}
+using runtime::wall_clock_ms;
 
 constexpr uint64_t kSweepIntervalMs = 250;
 constexpr uint64_t kDeadLinkLingerMs = 5'000;
@@ -102,16 +99,7 @@ bool Server::open_tls(std::string& error) {
 void Server::derive_limits() {
   // Every descriptor the hard limit allows: a busy server needs them, and the totals below
   // keep it from running out.
-  rlimit nofile{};
-  uint64_t available = 1024;
-  if (getrlimit(RLIMIT_NOFILE, &nofile) == 0) {
-    if (nofile.rlim_cur < nofile.rlim_max) {
-      rlimit raised = nofile;
-      raised.rlim_cur = nofile.rlim_max;
-      if (setrlimit(RLIMIT_NOFILE, &raised) == 0) nofile = raised;
-    }
-    available = nofile.rlim_cur == RLIM_INFINITY ? (1u << 20) : nofile.rlim_cur;
-  }
+  uint64_t available = runtime::raise_descriptor_limit();
   // Headroom for listeners, resolver, logs; a quarter of the rest for connections, the rest
   // for flows (one socket each; two through a SOCKS5 egress: its TCP and its UDP).
   uint64_t budget = available > 128 ? available - 64 : 64;
@@ -210,7 +198,7 @@ void Server::accept_one(uv_stream_t* listener) {
 protocol::ServerHello Server::admit(ClientLink& link, const protocol::ClientHello& hello) {
   protocol::ServerHello reply;
   reply.session = hello.session;
-  for (auto& b : reply.nonce) b = static_cast<uint8_t>(arc4random());
+  runtime::fill_secure_random(reply.nonce);
   auto refuse = [&](RefuseReason r) {
     stats_.auth_failures++;
     LOG_WARN_THROTTLED(log_, throttle_, "handshake refused", loop_.now_ms(), link.tag(),

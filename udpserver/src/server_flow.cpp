@@ -1,8 +1,6 @@
 #include "server_flow.hpp"
 
-#include <netdb.h>
-#include <netinet/in.h>
-#include <unistd.h>
+#include "udptun/protocol/socket_api.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -289,18 +287,6 @@ void ServerFlow::on_datagram(ByteView payload, const struct sockaddr* from) {
   auto source = protocol::address_from_sockaddr(from);
   if (!source) return;
   from_internet(payload, *source);
-}
-
-bool ServerFlow::adopt(int fd, const Address& target_ip, bool dns_only) {
-  if (!target_ip.is_ip() || protocol::address_to_sockaddr(target_ip, &target_sa_) == 0) {
-    close(fd);
-    return false;
-  }
-  if (socket_.adopt(fd) != 0) return false;  // closed it
-  target_ip_ = target_ip;
-  dns_only_ = dns_only;
-  ready_reported_ = true;  // the client re-announces it on resume and hears "open" then
-  return true;
 }
 
 bool ServerFlow::bound_address(Address& out) const {

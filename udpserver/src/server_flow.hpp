@@ -4,8 +4,8 @@
 // mode: anyone (endpoint-independent, full cone) or only endpoints it has sent to.
 #pragma once
 
-#include <sys/socket.h>
 #include <uv.h>
+#include "udptun/protocol/socket_api.hpp"
 
 #include <cstdint>
 #include <memory>

@@ -11,6 +11,7 @@
 #include "client_link.hpp"
 #include "handover_point.hpp"
 #include "server.hpp"
+#include "server_flow.hpp"
 #include "session.hpp"
 #include "udptun/protocol/server_handover.hpp"
 #include "udptun/runtime/descriptor_passing.hpp"
@@ -154,6 +155,50 @@ void Server::hand_over(int fd) {
   }
   handed_over_ = true;
   loop_.request_stop();
+}
+
+// A flow the predecessor handed over, its socket adopted as it is.
+bool ServerFlow::adopt(int fd, const protocol::Address& target_ip, bool dns_only) {
+  if (!target_ip.is_ip() || protocol::address_to_sockaddr(target_ip, &target_sa_) == 0) {
+    close(fd);
+    return false;
+  }
+  if (socket_.adopt(fd) != 0) return false;  // closed it
+  target_ip_ = target_ip;
+  dns_only_ = dns_only;
+  ready_reported_ = true;  // the client re-announces it on resume and hears "open" then
+  return true;
+}
+
+bool Session::adopt_flow(const protocol::HandoverRecord::Flow& rf, int fd) {
+  if (flows_.count(rf.id) || server_.stats().flows >= server_.max_total_flows()) {
+    close(fd);
+    return false;
+  }
+  auto flow = std::make_unique<ServerFlow>(*this, rf.id, rf.target);
+  if (!flow->adopt(fd, rf.target_ip, rf.dns_only)) return false;
+  flows_.emplace(rf.id, std::move(flow));
+  server_.stats().flows++;
+  return true;
+}
+
+// A session's flows as the successor needs them, each with a duplicate of its socket.
+void Session::describe(protocol::HandoverRecord::Session& out, std::vector<int>& fds) const {
+  out.id = id_;
+  for (const auto& [id, flow] : flows_) {
+    int fd = flow->handover_fd();
+    if (fd < 0) continue;  // re-made when the client re-announces it
+    int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (copy < 0) continue;
+    protocol::HandoverRecord::Flow f;
+    f.id = id;
+    f.fd_index = static_cast<uint32_t>(fds.size());
+    f.target = flow->target();
+    f.target_ip = flow->target_ip();
+    f.dns_only = flow->is_dns();
+    fds.push_back(copy);
+    out.flows.push_back(f);
+  }
 }
 
 }  // namespace udptun::server

@@ -1,8 +1,5 @@
 #include "session.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <string>
@@ -218,36 +215,6 @@ bool Session::hold(size_t bytes) {
 
 void Session::release_held(size_t bytes) {
   held_bytes_ -= std::min(held_bytes_, bytes);
-}
-
-void Session::describe(protocol::HandoverRecord::Session& out, std::vector<int>& fds) const {
-  out.id = id_;
-  for (const auto& [id, flow] : flows_) {
-    int fd = flow->handover_fd();
-    if (fd < 0) continue;  // re-made when the client re-announces it
-    int copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-    if (copy < 0) continue;
-    protocol::HandoverRecord::Flow f;
-    f.id = id;
-    f.fd_index = static_cast<uint32_t>(fds.size());
-    f.target = flow->target();
-    f.target_ip = flow->target_ip();
-    f.dns_only = flow->is_dns();
-    fds.push_back(copy);
-    out.flows.push_back(f);
-  }
-}
-
-bool Session::adopt_flow(const protocol::HandoverRecord::Flow& rf, int fd) {
-  if (flows_.count(rf.id) || server_.stats().flows >= server_.max_total_flows()) {
-    close(fd);
-    return false;
-  }
-  auto flow = std::make_unique<ServerFlow>(*this, rf.id, rf.target);
-  if (!flow->adopt(fd, rf.target_ip, rf.dns_only)) return false;
-  flows_.emplace(rf.id, std::move(flow));
-  server_.stats().flows++;
-  return true;
 }
 
 void Session::sweep(uint64_t now_ms) {

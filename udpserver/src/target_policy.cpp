@@ -1,8 +1,7 @@
 #include "target_policy.hpp"
 
-#include <arpa/inet.h>
-#include <ifaddrs.h>
-#include <netinet/in.h>
+#include <uv.h>
+#include "udptun/protocol/socket_api.hpp"
 
 #include <cstring>
 
@@ -109,25 +108,26 @@ void TargetPolicy::set_own_addresses(std::vector<Cidr> own) {
 
 std::vector<Cidr> TargetPolicy::interface_addresses() {
   std::vector<Cidr> out;
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) return out;
-  for (ifaddrs* i = list; i; i = i->ifa_next) {
-    if (!i->ifa_addr) continue;
+  uv_interface_address_t* list = nullptr;
+  int count = 0;
+  if (uv_interface_addresses(&list, &count) != 0) return out;
+  for (int i = 0; i < count; ++i) {
+    const auto& a = list[i].address;
     Cidr c;
-    if (i->ifa_addr->sa_family == AF_INET) {
+    if (a.address4.sin_family == AF_INET) {
       c.family = AF_INET;
-      std::memcpy(c.bytes, &reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, 4);
+      std::memcpy(c.bytes, &a.address4.sin_addr, 4);
       c.prefix = 32;
-    } else if (i->ifa_addr->sa_family == AF_INET6) {
+    } else if (a.address6.sin6_family == AF_INET6) {
       c.family = AF_INET6;
-      std::memcpy(c.bytes, &reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr, 16);
+      std::memcpy(c.bytes, &a.address6.sin6_addr, 16);
       c.prefix = 128;
     } else {
       continue;
     }
     out.push_back(c);
   }
-  freeifaddrs(list);
+  uv_free_interface_addresses(list, count);
   return out;
 }
 

@@ -4,7 +4,7 @@
 // client could use the server to reach its own network (no open relay inward either).
 #pragma once
 
-#include <sys/socket.h>
+#include "udptun/protocol/socket_api.hpp"
 
 #include <cstdint>
 #include <string>

@@ -37,17 +37,4 @@ bool build_config_from_args(int argc, char** argv, const std::vector<CommandLine
                             const CommandLineSyntax& syntax, std::string& json_out,
                             std::string& error, CommandLineRequest& request);
 
-// Blocks SIGINT/SIGTERM/SIGHUP in this thread (and the threads it starts) and waits for one.
-void block_stop_signals();
-int wait_for_stop_signal();
-// Wakes wait_for_stop_signal from any thread (e.g. after a fatal error in the instance).
-void raise_stop_signal();
-// Starts this program again with the same arguments, signals unblocked, `keep_fd` (if >= 0,
-// e.g. the --stats-fd channel) still open in it: a successor for a planned restart. "" or
-// why not.
-std::string start_successor(char** argv, int keep_fd);
-// Tells systemd (Type=notify, $NOTIFY_SOCKET) that we are ready and which process is the
-// service's main one now — a successor says so after SIGHUP. Nothing without systemd.
-void notify_service_manager();
-
 }  // namespace udptun::runtime

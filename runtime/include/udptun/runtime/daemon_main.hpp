@@ -5,9 +5,6 @@
 #pragma once
 
 #include <cJSON.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cstdio>
@@ -16,6 +13,7 @@
 #include <vector>
 
 #include "udptun/runtime/command_line.hpp"
+#include "udptun/runtime/process_control.hpp"
 #include "udptun/runtime/program_manual.hpp"
 
 namespace udptun::runtime {
@@ -129,16 +127,14 @@ inline bool take_stats_fd(std::string& json, int& fd, std::string& error) {
   cJSON* v = cJSON_DetachItemFromObjectCaseSensitive(root, kStatsFdKey);
   bool ok = true;
   if (v) {
-    if (!cJSON_IsNumber(v) || v->valuedouble < 3 || v->valuedouble > 65535 ||
-        fcntl(static_cast<int>(v->valuedouble), F_GETFD) < 0) {
-      error = "--stats-fd must be an open descriptor above 2";
-      ok = false;
-    } else {
+    std::string why = cJSON_IsNumber(v) && v->valuedouble >= 3 && v->valuedouble <= 65535
+                          ? claim_stats_descriptor(static_cast<int>(v->valuedouble))
+                          : "--stats-fd must be an open descriptor above 2";
+    if (why.empty()) {
       fd = static_cast<int>(v->valuedouble);
-      // Never block the instance's loop on a slow reader: a snapshot that does not fit is
-      // dropped (the next one follows).
-      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-      fcntl(fd, F_SETFD, FD_CLOEXEC);
+    } else {
+      error = why;
+      ok = false;
     }
     cJSON_Delete(v);
     char* text = cJSON_PrintUnformatted(root);
@@ -161,8 +157,7 @@ void on_stats(void* user, const typename DaemonApi<Handle, Callbacks>::Stats* st
   if (n + head + 2 >= sizeof line) return;
   line[head + n] = '}';
   line[head + n + 1] = '\n';
-  ssize_t w = write(st->stats_fd, line, head + n + 2);
-  (void)w;  // a full pipe drops this snapshot; the reader gets the next
+  write_stats_line(st->stats_fd, line, head + n + 2);
 }
 inline void on_stopped(void*) {
   raise_stop_signal();  // the instance stopped by itself (handed over): the process ends too
@@ -221,8 +216,8 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec,
     return 1;
   }
   notify_service_manager();
-  int sig;
-  while ((sig = wait_for_stop_signal()) == SIGHUP && spec.hup_starts_successor) {
+  StopSignal sig;
+  while ((sig = wait_for_stop_signal()) == StopSignal::hang_up && spec.hup_starts_successor) {
     std::string why = start_successor(argv, state.stats_fd);
     if (why.empty())
       std::fprintf(stderr, "%s: SIGHUP: a successor is starting; it takes over from us\n",
@@ -231,7 +226,7 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec,
       std::fprintf(stderr, "%s: SIGHUP: cannot start a successor (%s); still serving\n",
                    spec.program, why.c_str());
   }
-  if (sig == SIGTERM && api.drain && !state.failed && api.drain(instance) == 0) {
+  if (sig == StopSignal::terminate && api.drain && !state.failed && api.drain(instance) == 0) {
     std::fprintf(stderr, "%s: SIGTERM: draining (SIGTERM again or SIGINT: stop now)\n",
                  spec.program);
     wait_for_stop_signal();  // the instance stopped by itself (drained), or a second signal

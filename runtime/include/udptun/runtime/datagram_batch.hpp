@@ -4,8 +4,7 @@
 // consumer swaps it with an empty one. Not synchronised: the owner guards it.
 #pragma once
 
-#include <netinet/in.h>
-#include <sys/socket.h>
+#include "udptun/protocol/socket_api.hpp"
 
 #include <cstdint>
 #include <cstring>

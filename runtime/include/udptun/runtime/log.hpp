@@ -2,6 +2,14 @@
 // several instances in one process never share state; lines carry session and flow ids.
 #pragma once
 
+// MinGW's `printf` archetype is msvcrt's; we print through C99 vsnprintf everywhere
+// (__USE_MINGW_ANSI_STDIO), so %zu and %llu are checked as GNU's.
+#ifdef __MINGW32__
+#define UDPTUN_PRINTF_FORMAT gnu_printf
+#else
+#define UDPTUN_PRINTF_FORMAT printf
+#endif
+
 #include <cstdarg>
 #include <cstdint>
 #include <functional>
@@ -28,7 +36,7 @@ class Logger {
 
   // context is e.g. "s=1a2b3c4d f=7" or "" ; fmt is printf-style.
   void log(LogLevel l, const char* context, const char* fmt, ...)
-      __attribute__((format(printf, 4, 5)));
+      __attribute__((format(UDPTUN_PRINTF_FORMAT, 4, 5)));
   void vlog(LogLevel l, const char* context, const char* fmt, va_list ap);
 
  private:

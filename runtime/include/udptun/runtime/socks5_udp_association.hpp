@@ -4,7 +4,7 @@
 // ss-local) and by udp-server's socks5 egress.
 #pragma once
 
-#include <sys/socket.h>
+#include "udptun/protocol/socket_api.hpp"
 
 #include <memory>
 #include <string>

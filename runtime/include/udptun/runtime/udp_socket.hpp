@@ -2,7 +2,7 @@
 // non-blocking sends that drop on a full socket buffer instead of queueing.
 #pragma once
 
-#include <sys/socket.h>
+#include "udptun/protocol/socket_api.hpp"
 
 #include <uv.h>
 #include <vector>
@@ -43,7 +43,7 @@ class UdpSocket {
   // receiving. On failure the descriptor is closed.
   int adopt(int fd);
   // The socket's descriptor (-1 when closed): to hand over, duplicated by the caller.
-  int fd() const { return udp_ ? fd_ : -1; }
+  int fd() const;
   // 0, or a libuv error (UV_EAGAIN when the socket buffer is full: the datagram is dropped).
   int send(protocol::ByteView payload, const struct sockaddr* to);
   // The same with a header in front, without copying either (one sendmsg with two iovecs).
@@ -72,7 +72,6 @@ class UdpSocket {
   Events& events_;
   UvHandle<uv_udp_t> udp_;
   int family_ = 0;
-  int fd_ = -1;
 
   struct Queued {
     size_t offset, size;

@@ -1,0 +1,35 @@
+// Windows has no descriptor passing: a udp-server there cannot hand its sockets to a
+// successor, so --handover-socket is refused at start and nothing is ever adopted. A restart
+// on Windows is a new process: clients reconnect and get new sessions (see the README's
+// table of what survives which restart).
+#include "handover_point.hpp"
+#include "server.hpp"
+
+namespace udptun::server {
+
+bool Server::take_over(std::string& error) {
+  error = "--handover-socket is not supported on Windows";
+  return false;
+}
+
+bool Server::adopt_listener(int, const protocol::Address&) {
+  return false;
+}
+
+void Server::hand_over(int) {}
+
+void Server::listen_for_successor() {}
+
+int HandoverPoint::connect_to_predecessor(std::string& error) const {
+  error = "--handover-socket is not supported on Windows";
+  return -2;
+}
+
+bool HandoverPoint::listen(Successor, std::string& error) {
+  error = "--handover-socket is not supported on Windows";
+  return false;
+}
+
+void HandoverPoint::close(bool) {}
+
+}  // namespace udptun::server
