@@ -33,3 +33,5 @@ install(FILES
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/udptun)
 install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/LICENSE
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
+# lwIP is compiled into libudptun-tun2socks and tun2socks.exe: its BSD licence goes along.
+install(FILES ${UDPTUN_LWIP_DIR}/COPYING DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME LICENSE.lwIP)

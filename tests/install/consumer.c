@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#ifndef _WIN32 /* the controller is Linux-only */
 #include <udptun/controller.h>
+#endif
 #include <udptun/tun2socks.h>
 #include <udptun/udplocal.h>
 #include <udptun/udpserver.h>
@@ -85,20 +87,24 @@ int main(int argc, char** argv) {
         slurp(argv[4], text, sizeof text) ? tun2socks_new(text, err, sizeof err) : NULL;
     if (!t2) return fprintf(stderr, "%s: %s\n", argv[4], err), 1;
     tun2socks_free(t2);
+#ifndef _WIN32
     if (argc > 5) { /* the controller's, with its declared services */
       proxy_controller_t* c2 =
           slurp(argv[5], text, sizeof text) ? proxy_controller_new(text, err, sizeof err) : NULL;
       if (!c2) return fprintf(stderr, "%s: %s\n", argv[5], err), 1;
       proxy_controller_free(c2);
     }
+#endif
     printf("the example configurations are accepted\n");
   }
   if (tun2socks_new("{\"no_such_key\":1}", err, sizeof err) != NULL) return 1;
   printf("tun2socks refused a bad configuration: %s\n", err);
+#ifndef _WIN32
   proxy_controller_t* controller =
       proxy_controller_new("{\"socket\":\"/tmp/x.sock\"}", err, sizeof err);
   if (!controller) return fprintf(stderr, "proxy_controller_new: %s\n", err), 1;
   proxy_controller_free(controller);
+#endif
   printf("ok\n");
   return 0;
 }

@@ -26,6 +26,12 @@ extern char** environ;
 
 namespace harness {
 
+// A setting the run gives in the environment (scripts/test), or the built-in one.
+static std::string from_environment(const char* name, const char* otherwise) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : otherwise;
+}
+
 TempDir::TempDir() {
   char tmpl[] = "/tmp/udptun-test-XXXXXX";
   char* p = mkdtemp(tmpl);
@@ -155,7 +161,11 @@ int Process::wait_exit(int ms) {
 }
 
 bool Process::start() {
+  // A Windows program runs under the launcher the run names (Wine).
+  static std::string launcher = from_environment("UDPTUN_TEST_LAUNCHER", "");
   std::vector<char*> argv;
+  if (!launcher.empty() && program_.size() > 4 && program_.substr(program_.size() - 4) == ".exe")
+    argv.push_back(launcher.data());
   argv.push_back(const_cast<char*>(program_.c_str()));
   for (auto& a : args_) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -207,6 +217,9 @@ void Process::kill9() {
   waitpid(pid_, nullptr, 0);
   track(pid_, false);
   pid_ = -1;
+  // Wine's server releases a killed program's sockets a moment after the process is gone; a
+  // successor started at once could find its port still taken (on Windows itself it is free).
+  if (daemons_are_windows()) usleep(500'000);
 }
 
 int Process::terminate(int ms) {
@@ -472,11 +485,22 @@ void CuttableRelay::serve() {
   }
 }
 
+// The Windows build's daemons, when the run says so: these same tests then drive
+// udp-server.exe and udp-local.exe under Wine.
 std::string udp_server_bin() {
-  return UDPTUN_UDP_SERVER_BIN;
+  return from_environment("UDPTUN_TEST_UDP_SERVER", UDPTUN_UDP_SERVER_BIN);
 }
 std::string udp_local_bin() {
-  return UDPTUN_UDP_LOCAL_BIN;
+  return from_environment("UDPTUN_TEST_UDP_LOCAL", UDPTUN_UDP_LOCAL_BIN);
+}
+bool daemons_are_windows() {
+  static const bool windows = !from_environment("UDPTUN_TEST_LAUNCHER", "").empty();
+  return windows;
+}
+
+void report_skip(const char* why) {
+  std::printf("SKIP: %s\n", why);
+  std::fflush(stdout);
 }
 
 int count_open_fds(pid_t pid) {

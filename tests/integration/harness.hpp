@@ -145,8 +145,14 @@ struct Certificate {
 Certificate make_certificate(const std::string& dir, const std::string& name);
 
 // The daemons under test, built alongside the tests.
+// UDPTUN_TEST_UDP_SERVER / UDPTUN_TEST_UDP_LOCAL (with UDPTUN_TEST_LAUNCHER, e.g. wine64)
+// replace them: the Windows build's daemons driven by these same tests.
 std::string udp_server_bin();
 std::string udp_local_bin();
+bool daemons_are_windows();
+// "SKIP: WHY" on stdout, where scripts/test collects it: a case that cannot run here says so
+// (then calls cmocka's skip()), never passes silently.
+void report_skip(const char* why);
 
 // Open file descriptors and resident memory of this process (or of another).
 int count_open_fds(pid_t pid = 0);

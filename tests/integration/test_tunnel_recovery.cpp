@@ -61,7 +61,9 @@ static void test_local_restarted_with_state_dir_keeps_source_port(void**) {
   REQUIRE(fx.echo_eventually(client, "before", 5000), fx);
   uint16_t port_before = target.last_source_port();
   struct stat st {};
-  REQUIRE(stat((state + "/udp-local.state").c_str(), &st) == 0 && (st.st_mode & 0777) == 0600, fx);
+  REQUIRE(stat((state + "/udp-local.state").c_str(), &st) == 0, fx);
+  // Owner-only; on Windows the state directory's ACL says who may read it, not mode bits.
+  REQUIRE(harness::daemons_are_windows() || (st.st_mode & 0777) == 0600, fx);
   for (int i = 0; i < 3; ++i) {
     // Mid-traffic: datagrams in flight when it dies are lost, nothing else.
     for (int j = 0; j < 20; ++j) client.send_to(fx.front(), "in flight", 9);
@@ -85,6 +87,10 @@ static void test_local_restarted_with_state_dir_keeps_source_port(void**) {
 // which starts one) hands the listener, the session and the flow's socket over: traffic goes
 // on by itself and the target sees the same source port; the old process exits cleanly.
 static void test_server_planned_restart_keeps_session_and_source_port(void**) {
+  if (harness::daemons_are_windows()) {
+    harness::report_skip("planned restart with socket handover: no descriptor passing on Windows");
+    skip();
+  }
   EchoServer target;
   TunnelFixture fx;
   std::string handover = fx.dir.path() + "/handover.sock";

@@ -40,8 +40,10 @@ struct TunnelFixture {
                                      "--allow-target", "127.0.0.0/8",
                                      "--allow-target", "::1/128",
                                      "--log-level",    "debug"};
-    // Counters every 100 ms as JSON lines, for server_counter().
-    args.insert(args.end(), {"--stats-fd", "3", "--stats-interval-ms", "100"});
+    // Counters every 100 ms as JSON lines, for server_counter() (a POSIX descriptor: not for
+    // the Windows daemons, whose tests never read them).
+    if (!harness::daemons_are_windows())
+      args.insert(args.end(), {"--stats-fd", "3", "--stats-interval-ms", "100"});
     args.insert(args.end(), extra.begin(), extra.end());
     server_stats = dir.path() + "/server-" + std::to_string(server_starts) + ".stats";
     server = std::make_unique<harness::Process>(
