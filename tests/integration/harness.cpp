@@ -258,15 +258,6 @@ std::string Process::log() const {
   return s.str();
 }
 
-bool eventually(const std::function<bool()>& pred, int timeout_ms) {
-  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < end) {
-    if (pred()) return true;
-    usleep(10'000);
-  }
-  return pred();
-}
-
 // ---- EchoServer ----
 
 static int bound_udp(int family, uint16_t& port) {
@@ -498,11 +489,6 @@ bool daemons_are_windows() {
   return windows;
 }
 
-void report_skip(const char* why) {
-  std::printf("SKIP: %s\n", why);
-  std::fflush(stdout);
-}
-
 int count_open_fds(pid_t pid) {
   int n = 0;
   std::string dir = pid ? "/proc/" + std::to_string(pid) + "/fd" : "/proc/self/fd";
@@ -537,16 +523,6 @@ long sanitizer_slack_kib() {
   return 48 * 1024;  // the quarantine below, ASan's own bookkeeping and allocator caches
 #else
   return 0;
-#endif
-}
-
-const char* own_rss_unjudgeable() {
-#if defined(UDPTUN_TEST_ASAN)
-  return "AddressSanitizer's quarantine holds freed memory; LeakSanitizer checks at exit";
-#elif defined(UDPTUN_TEST_EMULATED)
-  return "QEMU user emulation keeps memory for every thread ever started";
-#else
-  return nullptr;
 #endif
 }
 

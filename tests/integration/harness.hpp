@@ -3,9 +3,10 @@
 // and a UDP client. Everything binds to loopback only.
 #pragma once
 
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/types.h>
+
+#include "portable_harness.hpp"
+#include "udptun/protocol/socket_api.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -59,9 +60,6 @@ class Process {
   pid_t pid_ = -1;
   pid_t orphaned_group_ = -1;  // the group of a process reaped by wait_exit
 };
-
-// Polls `pred` every 10 ms until it holds or `timeout_ms` passes.
-bool eventually(const std::function<bool()>& pred, int timeout_ms);
 
 sockaddr_storage loopback(int family, uint16_t port);
 std::string endpoint(int family, uint16_t port);  // "127.0.0.1:P" or "[::1]:P"
@@ -150,9 +148,6 @@ Certificate make_certificate(const std::string& dir, const std::string& name);
 std::string udp_server_bin();
 std::string udp_local_bin();
 bool daemons_are_windows();
-// "SKIP: WHY" on stdout, where scripts/test collects it: a case that cannot run here says so
-// (then calls cmocka's skip()), never passes silently.
-void report_skip(const char* why);
 
 // Open file descriptors and resident memory of this process (or of another).
 int count_open_fds(pid_t pid = 0);
@@ -163,10 +158,6 @@ long resident_kib(pid_t pid = 0);
 // quarantine) and allow sanitizer_slack_kib() more (0 in a normal build).
 long sanitizer_slack_kib();
 void bound_sanitizer_quarantine();
-// Why this process's own resident size cannot judge a leak here, or nullptr when it can:
-// under AddressSanitizer (its quarantine holds freed memory; LeakSanitizer checks at exit) and
-// under QEMU user emulation (it keeps ~280 KiB of its own for every thread ever started).
-const char* own_rss_unjudgeable();
 
 // The value of "name" in the last complete JSON line of a stats file (-1 if none yet).
 double last_counter(const std::string& stats_path, const std::string& name);

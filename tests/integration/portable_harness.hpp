@@ -1,0 +1,25 @@
+// The part of the test harness that builds on every platform (Linux, and Windows for the
+// tests that run under Wine): waiting for a condition, and this process's own resources.
+#pragma once
+
+#include <functional>
+
+namespace harness {
+
+// Polls `pred` every 10 ms until it holds or `timeout_ms` passes.
+bool eventually(const std::function<bool()>& pred, int timeout_ms);
+
+// This process's open descriptors (Linux) or handles (Windows), -1 where the platform does
+// not tell (Wine answers 0), and its resident memory.
+int own_open_handles();
+long own_resident_kib();
+// Why this process's own resident size cannot judge a leak here, or nullptr when it can:
+// under AddressSanitizer (its quarantine holds freed memory; LeakSanitizer checks at exit) and
+// under emulation (QEMU keeps ~280 KiB for every thread ever started; Wine has its own heap).
+const char* own_rss_unjudgeable();
+
+// "SKIP: WHY" on stdout, where scripts/test collects it: a check that cannot run here says so,
+// never passes silently.
+void report_skip(const char* why);
+
+}  // namespace harness
