@@ -1,5 +1,6 @@
-// What the library tests share: a key, each instance's callbacks counting what they saw, and
-// configurations for a server and a forwarding client on loopback.
+// What the library tests share: a key, each instance's callbacks counting what they saw,
+// configurations for a server and a forwarding client on loopback, and the two started with
+// the tunnel up between them. Include after cmocka_support.hpp (the pair asserts).
 #pragma once
 
 #include <atomic>
@@ -7,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "portable_harness.hpp"
 #include "udptun/udplocal.h"
 #include "udptun/udpserver.h"
 
@@ -56,3 +58,39 @@ static std::string local_json(int server_port, int target_port) {
          kKey + R"(","forward":"127.0.0.1:0=127.0.0.1:)" + std::to_string(target_port) +
          R"(","stats_interval_ms":100})";
 }
+
+// A udp-server and a udp-local forwarding to `target_port`, both started, the session up
+// (asserted). stop() stops and frees both (also at destruction) and asserts a clean stop.
+struct TunnelPair {
+  Seen server_seen, local_seen;
+  udpserver_t* server = nullptr;
+  udplocal_t* local = nullptr;
+  udpserver_callbacks server_cb = server_callbacks();
+  udplocal_callbacks local_cb = local_callbacks();
+
+  explicit TunnelPair(int target_port) {
+    char err[256];
+    server = udpserver_new(server_json().c_str(), err, sizeof err);
+    assert_non_null(server);
+    assert_int_equal(udpserver_start(server, &server_cb, &server_seen), 0);
+    assert_true(harness::eventually([&] { return server_seen.started == 1; }, 3000));
+    local = udplocal_new(local_json(server_seen.port, target_port).c_str(), err, sizeof err);
+    assert_non_null(local);
+    assert_int_equal(udplocal_start(local, &local_cb, &local_seen), 0);
+    assert_true(harness::eventually(
+        [&] { return local_seen.started == 1 && local_seen.sessions_up == 1; }, 3000));
+  }
+  ~TunnelPair() { stop(); }
+
+  void stop() {
+    if (!server) return;
+    udplocal_stop(local);
+    udpserver_stop(server);
+    udplocal_free(local);
+    udpserver_free(server);
+    local = nullptr;
+    server = nullptr;
+    assert_int_equal(local_seen.stopped + server_seen.stopped, 2);
+    assert_int_equal(local_seen.errors + server_seen.errors, 0);
+  }
+};

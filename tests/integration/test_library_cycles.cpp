@@ -15,24 +15,7 @@ constexpr int kUnusedTarget = 9;
 
 // One instance pair's whole life: started, the tunnel up between them, stopped, freed.
 static void cycle_once() {
-  char err[256];
-  Seen ss, ls;
-  udpserver_t* server = udpserver_new(server_json().c_str(), err, sizeof err);
-  assert_non_null(server);
-  auto scb = server_callbacks();
-  assert_int_equal(udpserver_start(server, &scb, &ss), 0);
-  assert_true(harness::eventually([&] { return ss.started == 1; }, 3000));
-  udplocal_t* local = udplocal_new(local_json(ss.port, kUnusedTarget).c_str(), err, sizeof err);
-  assert_non_null(local);
-  auto lcb = local_callbacks();
-  assert_int_equal(udplocal_start(local, &lcb, &ls), 0);
-  assert_true(harness::eventually([&] { return ls.sessions_up == 1; }, 3000));
-  udplocal_stop(local);
-  udplocal_free(local);
-  udpserver_stop(server);
-  udpserver_free(server);
-  assert_int_equal(ls.stopped + ss.stopped, 2);
-  assert_int_equal(ls.errors + ss.errors, 0);
+  TunnelPair(kUnusedTarget).stop();
 }
 
 static void test_start_stop_200_times_leaks_nothing(void**) {

@@ -23,45 +23,29 @@ using harness::UdpClient;
 
 static void test_server_and_client_in_one_process(void**) {
   EchoServer target;
-  char err[256];
-  Seen ss, ls;
-  udpserver_t* server = udpserver_new(server_json().c_str(), err, sizeof err);
-  assert_non_null(server);
-  auto scb = server_callbacks();
-  assert_int_equal(udpserver_start(server, &scb, &ss), 0);
-  assert_true(harness::eventually([&] { return ss.started == 1; }, 3000));
-  udplocal_t* local = udplocal_new(local_json(ss.port, target.port()).c_str(), err, sizeof err);
-  assert_non_null(local);
-  auto lcb = local_callbacks();
-  assert_int_equal(udplocal_start(local, &lcb, &ls), 0);
-  assert_true(harness::eventually([&] { return ls.started == 1 && ls.sessions_up == 1; }, 3000));
+  TunnelPair pair(target.port());
   UdpClient client;
   for (int i = 0; i < 20; ++i) {
-    assert_true(client.echo(harness::loopback(AF_INET, static_cast<uint16_t>(ls.port.load())),
-                            "in-process " + std::to_string(i), 2000));
+    assert_true(
+        client.echo(harness::loopback(AF_INET, static_cast<uint16_t>(pair.local_seen.port.load())),
+                    "in-process " + std::to_string(i), 2000));
   }
   // Stats arrive through the snapshot API from another thread.
   udplocal_stats st{};
   assert_true(harness::eventually(
       [&] {
-        udplocal_get_stats(local, &st);
+        udplocal_get_stats(pair.local, &st);
         return st.datagrams_up >= 20 && st.datagrams_down >= 20 && st.link_up == 1;
       },
       3000));
   udpserver_stats sst{};
   assert_true(harness::eventually(
       [&] {
-        udpserver_get_stats(server, &sst);
+        udpserver_get_stats(pair.server, &sst);
         return sst.sessions == 1 && sst.flows == 1 && sst.datagrams_to_targets >= 20;
       },
       3000));
-  udplocal_stop(local);
-  udpserver_stop(server);
-  udplocal_free(local);
-  udpserver_free(server);
-  assert_int_equal(ls.stopped, 1);
-  assert_int_equal(ss.stopped, 1);
-  assert_int_equal(ss.errors + ls.errors, 0);
+  pair.stop();
 }
 
 static void test_listen_failure_reports_error(void**) {
