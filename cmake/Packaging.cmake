@@ -49,19 +49,11 @@ udptun_shared_library(udptun-tun2socks tun2socks tun2socks_
 udptun_shared_library(udptun-controller udptun_controller proxy_controller_
   "udptun proxy-controller: JSON control socket, TUN and routes, service supervision")
 
-install(TARGETS proxy-controller udptunctl udp-local udp-server tun2socks-bin
-        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(FILES
-  ${CMAKE_SOURCE_DIR}/udplocal/include/udptun/udplocal.h
-  ${CMAKE_SOURCE_DIR}/udpserver/include/udptun/udpserver.h
-  ${CMAKE_SOURCE_DIR}/tun2socks/include/udptun/tun2socks.h
-  ${CMAKE_SOURCE_DIR}/controller/include/udptun/controller.h
-  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/udptun)
-install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/LICENSE
-        DESTINATION ${CMAKE_INSTALL_DOCDIR})
+include(ReleaseCommon)
+install(TARGETS proxy-controller udptunctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(FILES ${CMAKE_SOURCE_DIR}/controller/include/udptun/controller.h
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/udptun)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR})
-# lwIP is compiled into libudptun-tun2socks and the tun2socks daemon: its BSD licence goes along.
-install(FILES ${UDPTUN_LWIP_DIR}/COPYING DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME LICENSE.lwIP)
 # docs/examples (configurations for every daemon and for shadowsocks) went in with docs/;
 # the systemd units also go where systemd looks.
 # Relative to the prefix unless told (the Debian packages: /lib/systemd/system).

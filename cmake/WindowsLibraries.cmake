@@ -25,13 +25,4 @@ udptun_windows_dll(udplocal udplocal udplocal_)
 udptun_windows_dll(udpserver udpserver udpserver_)
 udptun_windows_dll(udptun-tun2socks tun2socks tun2socks_)
 
-install(TARGETS udp-local udp-server tun2socks-bin RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(FILES
-  ${CMAKE_SOURCE_DIR}/udplocal/include/udptun/udplocal.h
-  ${CMAKE_SOURCE_DIR}/udpserver/include/udptun/udpserver.h
-  ${CMAKE_SOURCE_DIR}/tun2socks/include/udptun/tun2socks.h
-  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/udptun)
-install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/LICENSE
-        DESTINATION ${CMAKE_INSTALL_DOCDIR})
-# lwIP is compiled into libudptun-tun2socks and tun2socks.exe: its BSD licence goes along.
-install(FILES ${UDPTUN_LWIP_DIR}/COPYING DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME LICENSE.lwIP)
+include(ReleaseCommon)
