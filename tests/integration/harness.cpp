@@ -57,6 +57,20 @@ std::string TempDir::write(const std::string& name, const std::string& content) 
 // Ports are drawn below the kernel's ephemeral range (32768+ by default), so no outgoing
 // connection of a parallel test can take one between this check and its use; and both TCP
 // and UDP must be free, so a daemon may use it for either.
+// Whether a UDP socket can bind `port` on loopback now.
+static bool udp_port_free(int family, uint16_t port) {
+  int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_storage ss = loopback(family, port);
+  socklen_t len = family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+  bool free = bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0;
+  close(fd);
+  return free;
+}
+
+bool wait_udp_port_free(int family, uint16_t port, int timeout_ms) {
+  return eventually([&] { return udp_port_free(family, port); }, timeout_ms);
+}
+
 uint16_t free_port(int family, int) {
   static std::mt19937 rng(static_cast<unsigned>(getpid()) * 7919u +
                           static_cast<unsigned>(time(nullptr)));
@@ -217,9 +231,6 @@ void Process::kill9() {
   waitpid(pid_, nullptr, 0);
   track(pid_, false);
   pid_ = -1;
-  // Wine's server releases a killed program's sockets a moment after the process is gone; a
-  // successor started at once could find its port still taken (on Windows itself it is free).
-  if (daemons_are_windows()) usleep(500'000);
 }
 
 int Process::terminate(int ms) {

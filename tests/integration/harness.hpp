@@ -32,6 +32,8 @@ class TempDir {
 
 // A port that was free a moment ago (bind port 0, read it, close).
 uint16_t free_port(int family = AF_INET, int type = SOCK_DGRAM);
+// Waits until nothing holds UDP `port` on loopback (false after `timeout_ms`).
+bool wait_udp_port_free(int family, uint16_t port, int timeout_ms);
 
 // A child process with its output in a log file.
 class Process {
