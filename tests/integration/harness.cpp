@@ -501,33 +501,26 @@ bool daemons_are_windows() {
 }
 
 int count_open_fds(pid_t pid) {
+  if (!pid) return own_open_handles();
   int n = 0;
-  std::string dir = pid ? "/proc/" + std::to_string(pid) + "/fd" : "/proc/self/fd";
-  if (DIR* d = opendir(dir.c_str())) {
+  if (DIR* d = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str())) {
     while (dirent* e = readdir(d)) {
       if (e->d_name[0] != '.') ++n;
     }
     closedir(d);
   }
-  return pid ? n : n - 1;  // our own count includes the directory itself
+  return n;
 }
 
 long resident_kib(pid_t pid) {
-  std::ifstream in(pid ? "/proc/" + std::to_string(pid) + "/status" : "/proc/self/status");
+  if (!pid) return own_resident_kib();
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
   }
   return -1;
 }
-
-#if defined(__SANITIZE_ADDRESS__)
-#define UDPTUN_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UDPTUN_TEST_ASAN 1
-#endif
-#endif
 
 long sanitizer_slack_kib() {
 #ifdef UDPTUN_TEST_ASAN

@@ -67,16 +67,8 @@ void report_skip(const char* why) {
   std::fflush(stdout);
 }
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UDPTUN_TEST_OWN_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UDPTUN_TEST_OWN_ASAN 1
-#endif
-#endif
-
 const char* own_rss_unjudgeable() {
-#if defined(UDPTUN_TEST_OWN_ASAN)
+#if defined(UDPTUN_TEST_ASAN)
   return "AddressSanitizer's quarantine holds freed memory; LeakSanitizer checks at exit";
 #elif defined(UDPTUN_TEST_EMULATED)
   return "under emulation (QEMU, Wine) the emulator's own memory counts in it";

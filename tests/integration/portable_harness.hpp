@@ -4,6 +4,15 @@
 
 #include <functional>
 
+// Whether this build runs under AddressSanitizer (gcc and clang spell it differently).
+#if defined(__SANITIZE_ADDRESS__)
+#define UDPTUN_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UDPTUN_TEST_ASAN 1
+#endif
+#endif
+
 namespace harness {
 
 // Polls `pred` every 10 ms until it holds or `timeout_ms` passes.

@@ -37,7 +37,8 @@ class Logger {
   // context is e.g. "s=1a2b3c4d f=7" or "" ; fmt is printf-style.
   void log(LogLevel l, const char* context, const char* fmt, ...)
       __attribute__((format(UDPTUN_PRINTF_FORMAT, 4, 5)));
-  void vlog(LogLevel l, const char* context, const char* fmt, va_list ap);
+  void vlog(LogLevel l, const char* context, const char* fmt, va_list ap)
+      __attribute__((format(UDPTUN_PRINTF_FORMAT, 4, 0)));
 
  private:
   LogLevel level_ = LogLevel::info;
