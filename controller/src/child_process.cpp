@@ -100,20 +100,16 @@ ChildProcess::~ChildProcess() {
   if (pidfd_ >= 0) close(pidfd_);
 }
 
-int ChildProcess::spawn(uv_loop_t* loop, const ChildSpec& spec, ExitCallback on_exit,
-                        std::string& error) {
+Status ChildProcess::spawn(uv_loop_t* loop, const ChildSpec& spec, ExitCallback on_exit) {
   if (pid_ > 0) {
-    error = "already running";
-    return -EBUSY;
+    return Status::failure("already running", -EBUSY);
   }
   reap_failed(false);
   if (spec.argv.empty() || spec.argv[0].empty() || spec.argv[0][0] != '/') {
-    error = "the command must be an absolute path";
-    return -EINVAL;
+    return Status::failure("the command must be an absolute path", -EINVAL);
   }
   if (spec.fds.size() > 16) {
-    error = "too many descriptors for a child";
-    return -EINVAL;
+    return Status::failure("too many descriptors for a child", -EINVAL);
   }
   std::vector<char*> argv;
   for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
@@ -123,8 +119,7 @@ int ChildProcess::spawn(uv_loop_t* loop, const ChildSpec& spec, ExitCallback on_
   if (devnull < 0 || pipe2(report, O_CLOEXEC) != 0) {
     int e = errno;
     if (devnull >= 0) close(devnull);
-    error = std::string("cannot prepare the child: ") + std::strerror(e);
-    return -e;
+    return Status::failure(std::string("cannot prepare the child: ") + std::strerror(e), -e);
   }
   pid_t parent = getpid();
   // vfork: no copy of our address space to make (a fork costs milliseconds, and a client may
@@ -137,8 +132,7 @@ int ChildProcess::spawn(uv_loop_t* loop, const ChildSpec& spec, ExitCallback on_
   close(report[1]);
   if (pid < 0) {
     close(report[0]);
-    error = std::string("vfork failed: ") + std::strerror(fork_errno);
-    return -fork_errno;
+    return Status::failure(std::string("vfork failed: ") + std::strerror(fork_errno), -fork_errno);
   }
   setpgid(pid, pid);  // also from here: a signal to the group may come before the child ran
   // The report pipe closes at exec (success) or carries (step, errno) from a failed child.
@@ -154,9 +148,9 @@ int ChildProcess::spawn(uv_loop_t* loop, const ChildSpec& spec, ExitCallback on_
     failed_.push_back(pid);
     static const char* const kStep[] = {"", "cannot pass descriptors", "cannot drop privileges",
                                         "cannot execute"};
-    error = std::string(kStep[e[0] >= 1 && e[0] <= 3 ? e[0] : 0]) + " " + spec.argv[0] + ": " +
-            std::strerror(e[1]);
-    return -e[1];
+    return Status::failure(std::string(kStep[e[0] >= 1 && e[0] <= 3 ? e[0] : 0]) + " " +
+                               spec.argv[0] + ": " + std::strerror(e[1]),
+                           -e[1]);
   }
   pid_ = pid;
   on_exit_ = std::move(on_exit);
@@ -173,10 +167,9 @@ int ChildProcess::spawn(uv_loop_t* loop, const ChildSpec& spec, ExitCallback on_
     watch_.close();
     if (pidfd_ >= 0) close(pidfd_);
     pidfd_ = -1;
-    error = std::string("cannot watch the child: ") + std::strerror(-rc);
-    return rc;
+    return Status::failure(std::string("cannot watch the child: ") + std::strerror(-rc), rc);
   }
-  return 0;
+  return Status::success();
 }
 
 void ChildProcess::signal(int sig) const {
@@ -212,8 +205,7 @@ void ChildProcess::reap() {
   }
 }
 
-std::optional<Credentials> lookup_service_user(const std::string& name, bool is_default,
-                                               std::string& error) {
+Result<Credentials> lookup_service_user(const std::string& name, bool is_default) {
   for (const std::string& candidate : {name, std::string("nobody")}) {
     if (candidate != name && !is_default) break;
     passwd pw{};
@@ -221,8 +213,7 @@ std::optional<Credentials> lookup_service_user(const std::string& name, bool is_
     std::vector<char> buf(16384);
     if (getpwnam_r(candidate.c_str(), &pw, buf.data(), buf.size(), &found) == 0 && found) {
       if (found->pw_uid == 0) {
-        error = "services never run as root: \"" + candidate + "\" has uid 0";
-        return std::nullopt;
+        return Status::failure("services never run as root: \"" + candidate + "\" has uid 0");
       }
       Credentials c;
       c.uid = found->pw_uid;
@@ -231,8 +222,7 @@ std::optional<Credentials> lookup_service_user(const std::string& name, bool is_
       return c;
     }
   }
-  error = "no such user: " + name;
-  return std::nullopt;
+  return Status::failure("no such user: " + name);
 }
 
 }  // namespace udptun::controller

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "udptun/protocol/status.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 
 namespace udptun::controller {
@@ -42,9 +43,9 @@ class ChildProcess {
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
 
-  // 0, or a negative errno with `error` saying what failed (exec's own error included: the
+  // A failure has a negative errno and says what failed (exec's own error included: the
   // child reports it through a close-on-exec pipe before it exits).
-  int spawn(uv_loop_t* loop, const ChildSpec& spec, ExitCallback on_exit, std::string& error);
+  Status spawn(uv_loop_t* loop, const ChildSpec& spec, ExitCallback on_exit);
   pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0; }
   // To its whole process group.
@@ -63,8 +64,7 @@ class ChildProcess {
 };
 
 // The user and group that services run as: `name` if it exists, else "nobody" when `name` is
-// the default. nullopt with `error` when neither exists.
-std::optional<Credentials> lookup_service_user(const std::string& name, bool is_default,
-                                               std::string& error);
+// the default. A failure when neither exists (or it is root).
+Result<Credentials> lookup_service_user(const std::string& name, bool is_default);
 
 }  // namespace udptun::controller

@@ -48,26 +48,24 @@ int Controller::start() {
 }
 
 int Controller::run() {
-  std::string error;
-  int rc = 0;
-  bool usable = prepare_state_dir(error);
-  if (usable) {
+  Status usable = prepare_state_dir();
+  if (usable.ok()) {
     Json services(
         cJSON_Parse(config_.services_json.empty() ? "{}" : config_.services_json.c_str()));
-    usable = catalog_.load(services.p, error);
+    usable = catalog_.load(services.p);
   }
-  if (usable && geteuid() == 0) {
-    service_credentials_ =
-        lookup_service_user(config_.service_user, config_.service_user_is_default, error);
-    usable = service_credentials_.has_value();
-    if (usable && service_credentials_->user != config_.service_user)
-      LOG_WARN(log_, "", "no user \"%s\": services run as \"%s\"", config_.service_user.c_str(),
-               service_credentials_->user.c_str());
+  if (usable.ok() && geteuid() == 0) {
+    auto user = lookup_service_user(config_.service_user, config_.service_user_is_default);
+    usable = user.status();
+    if (user.ok()) {
+      service_credentials_ = user.value();
+      if (service_credentials_->user != config_.service_user)
+        LOG_WARN(log_, "", "no user \"%s\": services run as \"%s\"", config_.service_user.c_str(),
+                 service_credentials_->user.c_str());
+    }
   }
-  if (!usable) {
-    LOG_ERROR(log_, "", "%s", error.c_str());
-    loop_.request_stop();
-    if (config_.on_fatal) config_.on_fatal(error);
+  if (!usable.ok()) {
+    fail_to_start(usable);
     loop_.run([this] { shutdown(); });
     return -1;
   }
@@ -76,20 +74,24 @@ int Controller::run() {
   if (auto left = journal_.load()) {
     LOG_WARN(log_, "routing", "found %s from a previous run: undoing its routing changes",
              journal_.path().c_str());
-    routing_->reset(*left);
+    Status undone = routing_->reset(*left);
+    if (!undone.ok())
+      LOG_WARN(log_, "routing", "not all of it could be undone: %s", undone.message().c_str());
     journal_.remove();
   }
-  if (!listen(error) || !open_metrics(error)) {
-    LOG_ERROR(log_, "", "%s", error.c_str());
+  Status serving = listen();
+  if (serving.ok()) serving = open_metrics();
+  int rc = 0;
+  if (!serving.ok()) {
+    fail_to_start(serving);
     rc = -1;
-    loop_.request_stop();
-    if (config_.on_fatal) config_.on_fatal(error);
   }
   if (rc == 0) {
     for (const auto& s : recovered) {
-      std::string why = launch(s.name, s.plan);
-      if (!why.empty())
-        LOG_WARN(log_, "service", "%s: cannot start again: %s", s.name.c_str(), why.c_str());
+      Status launched = launch(s.name, s.plan);
+      if (!launched.ok())
+        LOG_WARN(log_, "service", "%s: cannot start again: %s", s.name.c_str(),
+                 launched.message().c_str());
     }
     autostart_declared();
     save_services();
@@ -98,87 +100,85 @@ int Controller::run() {
   return rc;
 }
 
-bool Controller::open_metrics(std::string& error) {
-  if (!config_.metrics) return true;
-  metrics_ = runtime::MetricsEndpoint::open(
-      loop_, log_, *config_.metrics, [this] { return render_metrics(); }, error);
-  return metrics_ != nullptr;
+void Controller::fail_to_start(const Status& why) {
+  LOG_ERROR(log_, "", "%s", why.message().c_str());
+  loop_.request_stop();
+  if (config_.on_fatal) config_.on_fatal(why.message());
 }
 
-bool Controller::prepare_state_dir(std::string& error) {
+Status Controller::open_metrics() {
+  if (!config_.metrics) return Status::success();
+  auto metrics = runtime::MetricsEndpoint::open(loop_, log_, *config_.metrics,
+                                                [this] { return render_metrics(); });
+  if (!metrics.ok()) return metrics.status();
+  metrics_ = std::move(metrics).value();
+  return Status::success();
+}
+
+Status Controller::prepare_state_dir() {
   // The state directory holds the routing journal, which a restarted controller acts on as
   // root: only root may be able to write there.
   const std::string& dir = config_.state_dir;
   if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    error = "cannot create the state directory " + dir + ": " + std::strerror(errno);
-    return false;
+    return Status::failure("cannot create the state directory " + dir + ": " +
+                           std::strerror(errno));
   }
   struct stat st {};
   if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    error = "the state directory " + dir + " is not a directory";
-    return false;
+    return Status::failure("the state directory " + dir + " is not a directory");
   }
   if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-    error = "the state directory " + dir +
-            " must belong to the controller's user and be writable by it alone";
-    return false;
+    return Status::failure("the state directory " + dir +
+                           " must belong to the controller's user and be writable by it alone");
   }
-  return true;
+  return Status::success();
 }
 
-std::string Controller::service_state_dir(const std::string& name,
-                                          const std::optional<Credentials>& run_as,
-                                          std::string& error) {
+Result<std::string> Controller::service_state_dir(const std::string& name,
+                                                  const std::optional<Credentials>& run_as) {
   // The service user must reach its own directory without seeing the rest: the state
   // directory and services/ are traversable (x) but not listable or writable by others.
   const std::string base = config_.state_dir + "/services";
   if (mkdir(base.c_str(), 0711) != 0 && errno != EEXIST) {
-    error = "cannot create " + base + ": " + std::strerror(errno);
-    return {};
+    return Status::failure("cannot create " + base + ": " + std::strerror(errno));
   }
   struct stat st {};
   if (lstat(base.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
       (st.st_mode & (S_IWGRP | S_IWOTH))) {
-    error = base + " must be a directory of the controller's user, writable by it alone";
-    return {};
+    return Status::failure(base +
+                           " must be a directory of the controller's user, writable by it alone");
   }
   if (run_as) {
     struct stat top {};
     if (stat(config_.state_dir.c_str(), &top) != 0 ||
         chmod(config_.state_dir.c_str(), (top.st_mode & 07755) | 0011) != 0 ||
         chmod(base.c_str(), 0711) != 0) {
-      error = "cannot make " + base + " traversable: " + std::strerror(errno);
-      return {};
+      return Status::failure("cannot make " + base + " traversable: " + std::strerror(errno));
     }
   }
   const std::string dir = base + "/" + name;
   if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    error = "cannot create " + dir + ": " + std::strerror(errno);
-    return {};
+    return Status::failure("cannot create " + dir + ": " + std::strerror(errno));
   }
   if (lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    error = dir + " is not a directory";
-    return {};
+    return Status::failure(dir + " is not a directory");
   }
   uid_t uid = run_as ? run_as->uid : geteuid();
   gid_t gid = run_as ? run_as->gid : getegid();
   if ((st.st_uid != uid || st.st_gid != gid) && lchown(dir.c_str(), uid, gid) != 0) {
-    error = "cannot give " + dir + " to its service: " + std::strerror(errno);
-    return {};
+    return Status::failure("cannot give " + dir + " to its service: " + std::strerror(errno));
   }
   if (chmod(dir.c_str(), 0700) != 0) {
-    error = "cannot restrict " + dir + ": " + std::strerror(errno);
-    return {};
+    return Status::failure("cannot restrict " + dir + ": " + std::strerror(errno));
   }
   return dir;
 }
 
-bool Controller::listen(std::string& error) {
+Status Controller::listen() {
   if (!config_.socket_group.empty()) {
     group* g = getgrnam(config_.socket_group.c_str());
     if (!g) {
-      error = "no such group: " + config_.socket_group;
-      return false;
+      return Status::failure("no such group: " + config_.socket_group);
     }
     socket_gid_ = g->gr_gid;
   }
@@ -219,8 +219,7 @@ bool Controller::listen(std::string& error) {
     rc = uv_translate_sys_error(errno);
   if (rc != 0) {
     unlink(fresh.c_str());
-    error = "cannot listen on " + config_.socket_path + ": " + uv_strerror(rc);
-    return false;
+    return Status::failure("cannot listen on " + config_.socket_path + ": " + uv_strerror(rc));
   }
   burial_.init(this, [&](uv_check_t* c) { return uv_check_init(loop_.get(), c); });
   uv_check_start(burial_.get(),
@@ -234,7 +233,7 @@ bool Controller::listen(std::string& error) {
         if (auto* self = static_cast<Controller*>(t->data)) self->watch_sessions();
       },
       kSessionWatchMs, kSessionWatchMs);
-  return true;
+  return Status::success();
 }
 
 std::optional<PeerRole> Controller::peer_role(uid_t uid, const std::vector<gid_t>& groups) const {
@@ -290,7 +289,11 @@ void Controller::shutdown() {
   // A clean stop: nothing to start again next time (declared autostart services aside).
   stopping_ = true;
   if (listener_) unlink(services_journal_.path().c_str());  // not when it never served
-  if (routing_state_) reset_routing();
+  if (routing_state_) {
+    Status undone = reset_routing();
+    if (!undone.ok())
+      LOG_WARN(log_, "routing", "not all routing was restored: %s", undone.message().c_str());
+  }
   listener_.close();
   metrics_.reset();
   change_watch_.close();

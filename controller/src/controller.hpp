@@ -75,13 +75,13 @@ class Controller {
   size_t max_output_bytes() const { return config_.max_output_bytes; }
 
  private:
-  bool listen(std::string& error);
-  bool prepare_state_dir(std::string& error);
+  Status listen();
+  Status prepare_state_dir();
   // STATE_DIR/services/NAME, owned by the user the service runs as (mode 0700): where a
   // built-in keeps what must outlive its process (udp-local's session record). Empty with
   // `error` when it cannot be made safely.
-  std::string service_state_dir(const std::string& name, const std::optional<Credentials>& run_as,
-                                std::string& error);
+  Result<std::string> service_state_dir(const std::string& name,
+                                        const std::optional<Credentials>& run_as);
   void shutdown();
   // Supervisor events: to subscribers, and into the tunnel's connection status.
   void service_event(const std::string& event, const std::string& name, const std::string& detail);
@@ -89,37 +89,38 @@ class Controller {
                        const std::string& detail);
   std::string builtin_path(const std::string& name) const;
   // The control actions, one handler each, found by name in a table.
-  using Action = std::string (Controller::*)(ControlConnection& from, const cJSON* params,
-                                             cJSON*& result);
+  using Action = Status (Controller::*)(ControlConnection& from, const cJSON* params,
+                                        cJSON*& result);
   static const std::map<std::string, Action>& actions();
-  std::string action_status(ControlConnection& from, const cJSON* params, cJSON*& result);
-  std::string action_stats(ControlConnection& from, const cJSON* params, cJSON*& result);
-  std::string action_start(ControlConnection& from, const cJSON* params, cJSON*& result);
-  std::string action_stop(ControlConnection& from, const cJSON* params, cJSON*& result);
-  std::string action_restart(ControlConnection& from, const cJSON* params, cJSON*& result);
+  Status action_status(ControlConnection& from, const cJSON* params, cJSON*& result);
+  Status action_stats(ControlConnection& from, const cJSON* params, cJSON*& result);
+  Status action_start(ControlConnection& from, const cJSON* params, cJSON*& result);
+  Status action_stop(ControlConnection& from, const cJSON* params, cJSON*& result);
+  Status action_restart(ControlConnection& from, const cJSON* params, cJSON*& result);
   // stop/restart: the named service, then the services journal.
-  std::string by_name(const cJSON* params,
-                      const std::function<std::string(const std::string&)>& act);
-  std::string action_subscribe(ControlConnection& from, const cJSON* params, cJSON*& result);
-  std::string action_configure_routing(ControlConnection& from, const cJSON* params,
-                                       cJSON*& result);
-  std::string action_reset_routing(ControlConnection& from, const cJSON* params, cJSON*& result);
-  std::string start_service(ControlConnection& from, const cJSON* params);
+  Status by_name(const cJSON* params, const std::function<Status(const std::string&)>& act);
+  Status action_subscribe(ControlConnection& from, const cJSON* params, cJSON*& result);
+  Status action_configure_routing(ControlConnection& from, const cJSON* params, cJSON*& result);
+  Status action_reset_routing(ControlConnection& from, const cJSON* params, cJSON*& result);
+  Status start_service(ControlConnection& from, const cJSON* params);
   // The plan as the supervisor runs it: the program, its descriptors, its user.
-  std::string launch(const std::string& name, const LaunchPlan& plan);
+  Status launch(const std::string& name, const LaunchPlan& plan);
   void autostart_declared();
   static std::string tun_in_config_file(const std::vector<std::string>& flags);
   // The services journal: what should be running, rewritten whenever that changes.
   void save_services();
   // After a crash: what the journal says was running is cleaned up and started again.
   std::vector<JournaledService> take_over_journal();
-  std::string configure_routing(ControlConnection& from, const cJSON* params);
-  std::string reset_routing();
+  Status configure_routing(ControlConnection& from, const cJSON* params);
+  Status reset_routing();
+  void save_routing_journal(const RoutingState& state);
   // statusChanged: the Outline-style connectionStatus pushed to the clients that configured
   // routing (and to subscribers) whenever it changes.
   static constexpr int kConnected = 0, kDisconnected = 1, kReconnecting = 2;
   static constexpr uint64_t kNetworkSettleMs = 150;
-  bool open_metrics(std::string& error);
+  Status open_metrics();
+  // A fatal error before serving: logged, reported (on_fatal), the loop told to stop.
+  void fail_to_start(const Status& why);
   void watch_network();
   void network_changed();
   int current_tunnel_status() const;

@@ -31,7 +31,7 @@ std::string reply(const std::string& action, int code, const std::string& error,
 
 }  // namespace
 
-std::string Controller::start_service(ControlConnection& from, const cJSON* params) {
+Status Controller::start_service(ControlConnection& from, const cJSON* params) {
   auto param = [&](const char* key) {
     return params ? cJSON_GetObjectItemCaseSensitive(params, key) : nullptr;
   };
@@ -42,27 +42,27 @@ std::string Controller::start_service(ControlConnection& from, const cJSON* para
       !param("config") && !param("mode"))
     return supervisor_.start_again(name->valuestring);
   LaunchPlan plan;
-  std::string why = catalog_.plan_start(params, from.role(), plan);
-  if (!why.empty()) return why;
+  Status planned = catalog_.plan_start(params, from.role(), plan);
+  if (!planned.ok()) return planned;
   return launch(name->valuestring, plan);
 }
 
-std::string Controller::launch(const std::string& name, const LaunchPlan& plan) {
+Status Controller::launch(const std::string& name, const LaunchPlan& plan) {
   plans_[name] = plan;
   ServiceOptions options;
   std::vector<std::string> command;
-  if (plan.inproc) {
-    options.inproc_kind = plan.builtin;
-    options.inproc_config = plan.config;
+  if (plan.in_process) {
+    options.in_process_kind = plan.builtin;
+    options.in_process_config = plan.config;
     return supervisor_.start(name, {}, options);
   }
   if (service_credentials_) {
     if (plan.user.empty()) {
       options.run_as = service_credentials_;
     } else {
-      std::string error;
-      options.run_as = lookup_service_user(plan.user, false, error);
-      if (!options.run_as) return error;
+      auto user = lookup_service_user(plan.user, false);
+      if (!user.ok()) return user.status();
+      options.run_as = user.value();
     }
   }
   if (plan.builtin.empty()) {
@@ -88,10 +88,9 @@ std::string Controller::launch(const std::string& name, const LaunchPlan& plan) 
     if (plan.builtin == "udp-local" || plan.builtin == "tun2socks") {
       // Its session record lives here, so a restart (ours, or after a crash) resumes the
       // session and keeps the flows' server-side ports.
-      std::string error;
-      std::string dir = service_state_dir(name, options.run_as, error);
-      if (dir.empty()) return error;
-      command.insert(command.end(), {"--state-dir", dir});
+      auto dir = service_state_dir(name, options.run_as);
+      if (!dir.ok()) return dir.status();
+      command.insert(command.end(), {"--state-dir", dir.value()});
     }
     std::string tun_name = plan.tun;
     if (tun_name.empty() && plan.builtin == "tun2socks" && plan.trusted)
@@ -101,15 +100,14 @@ std::string Controller::launch(const std::string& name, const LaunchPlan& plan) 
       // tun2socks runs without privileges: the controller opens the device for it, at every
       // (re)start. Only our routed TUN, or a new device that lives as long as tun2socks.
       std::string tun = tun_name;
-      options.prepare_fds = [this, tun](std::vector<std::pair<int, int>>& fds) -> std::string {
+      options.prepare_fds = [this, tun](std::vector<std::pair<int, int>>& fds) {
         bool ours = routing_state_ && routing_state_->tun_name == tun;
         if (!ours && routing_->device_exists(tun))
-          return "the device " + tun + " exists and is not the controller's TUN";
-        std::string error;
-        int fd = routing_->open_tun(tun, error);
-        if (fd < 0) return error;
-        fds.push_back({4, fd});
-        return "";
+          return Status::failure("the device " + tun + " exists and is not the controller's TUN");
+        auto fd = routing_->open_tun(tun);
+        if (!fd.ok()) return fd.status();
+        fds.push_back({4, fd.value()});
+        return Status::success();
       };
     }
   }
@@ -131,8 +129,8 @@ void Controller::save_services() {
     j.start_time = process_start_time(s.pid);
     wanted.push_back(std::move(j));
   }
-  std::string error;
-  if (!services_journal_.save(wanted, error)) LOG_WARN(log_, "service", "%s", error.c_str());
+  Status saved = services_journal_.save(wanted);
+  if (!saved.ok()) LOG_WARN(log_, "service", "%s", saved.message().c_str());
 }
 
 std::vector<JournaledService> Controller::take_over_journal() {
@@ -150,11 +148,11 @@ std::string Controller::tun_in_config_file(const std::vector<std::string>& flags
   // Only for what root decided (the file is read as root).
   for (size_t i = 0; i + 1 < flags.size(); ++i) {
     if (flags[i] != "--config") continue;
-    std::string text, error;
     runtime::FileLimits limits;
     limits.owner_only_writable = true;
-    if (!runtime::read_small_file(flags[i + 1], limits, text, error)) return "";
-    Json config(cJSON_Parse(text.c_str()));
+    auto text = runtime::read_small_file(flags[i + 1], limits);
+    if (!text.ok()) return "";
+    Json config(cJSON_Parse(text->c_str()));
     const cJSON* tun = cJSON_GetObjectItemCaseSensitive(config.p, "tun");
     return cJSON_IsString(tun) ? tun->valuestring : "";
   }
@@ -164,8 +162,9 @@ std::string Controller::tun_in_config_file(const std::vector<std::string>& flags
 void Controller::autostart_declared() {
   for (const auto& [name, plan] : catalog_.declared()) {
     if (!plan.autostart || supervisor_.exists(name)) continue;
-    std::string why = launch(name, plan);
-    if (!why.empty()) LOG_WARN(log_, "service", "%s: cannot start: %s", name.c_str(), why.c_str());
+    Status launched = launch(name, plan);
+    if (!launched.ok())
+      LOG_WARN(log_, "service", "%s: cannot start: %s", name.c_str(), launched.message().c_str());
   }
 }
 
@@ -182,7 +181,7 @@ std::string Controller::builtin_path(const std::string& name) const {
   return "";
 }
 
-// Each action's handler: "" or why it failed; `result` (taken) is the reply's data.
+// Each action's handler: success, or why it failed; `result` (taken) is the reply's data.
 const std::map<std::string, Controller::Action>& Controller::actions() {
   static const std::map<std::string, Action> table = {
       {"status", &Controller::action_status},
@@ -212,28 +211,28 @@ std::string Controller::handle(ControlConnection& from, const std::string& reque
     return reply(name, 1, "unknown action \"" + name + "\"", id, nullptr);
   LOG_DEBUG(log_, "control", "request %s", name.c_str());
   cJSON* result = nullptr;
-  std::string why = (this->*handler->second)(from, params, result);
-  if (!why.empty()) {
+  Status done = (this->*handler->second)(from, params, result);
+  if (!done.ok()) {
     cJSON_Delete(result);
-    return reply(name, 1, why, id, nullptr);
+    return reply(name, 1, done.message(), id, nullptr);
   }
   return reply(name, 0, "", id, result);
 }
 
 namespace {
 
-// A required, non-empty string parameter: "" and `out` set, or why not.
-std::string string_param(const cJSON* params, const char* key, std::string& out) {
+// A required, non-empty string parameter into `out`.
+Status string_param(const cJSON* params, const char* key, std::string& out) {
   const cJSON* v = params ? cJSON_GetObjectItemCaseSensitive(params, key) : nullptr;
   if (!cJSON_IsString(v) || !*v->valuestring)
-    return std::string("parameter \"") + key + "\" (a string) is required";
+    return Status::failure(std::string("parameter \"") + key + "\" (a string) is required");
   out = v->valuestring;
-  return "";
+  return Status::success();
 }
 
 }  // namespace
 
-std::string Controller::action_status(ControlConnection&, const cJSON*, cJSON*& result) {
+Status Controller::action_status(ControlConnection&, const cJSON*, cJSON*& result) {
   result = cJSON_CreateObject();
   cJSON* list = cJSON_AddArrayToObject(result, "services");
   for (const auto& s : supervisor_.status()) {
@@ -257,16 +256,16 @@ std::string Controller::action_status(ControlConnection&, const cJSON*, cJSON*& 
     cJSON_AddBoolToObject(r, "ipv6", routing_state_->split_default6);
     cJSON_AddNumberToObject(r, "connectionStatus", tunnel_status_);
   }
-  return "";
+  return Status::success();
 }
 
-std::string Controller::action_stats(ControlConnection&, const cJSON* params, cJSON*& result) {
+Status Controller::action_stats(ControlConnection&, const cJSON* params, cJSON*& result) {
   // Each service's latest counters: what our daemons report on their stats channel.
   std::string only;
   if (params && cJSON_GetObjectItemCaseSensitive(params, "name")) {
-    std::string why = string_param(params, "name", only);
-    if (!why.empty()) return why;
-    if (!supervisor_.exists(only)) return "no such service: " + only;
+    Status named = string_param(params, "name", only);
+    if (!named.ok()) return named;
+    if (!supervisor_.exists(only)) return Status::failure("no such service: " + only);
   }
   result = cJSON_CreateObject();
   cJSON* list = cJSON_AddArrayToObject(result, "services");
@@ -279,41 +278,40 @@ std::string Controller::action_stats(ControlConnection&, const cJSON* params, cJ
     cJSON_AddItemToObject(o, "stats", counters ? counters : cJSON_CreateObject());
     cJSON_AddItemToArray(list, o);
   }
-  return "";
+  return Status::success();
 }
 
-std::string Controller::action_start(ControlConnection& from, const cJSON* params, cJSON*&) {
+Status Controller::action_start(ControlConnection& from, const cJSON* params, cJSON*&) {
   return start_service(from, params);
 }
 
-std::string Controller::action_stop(ControlConnection&, const cJSON* params, cJSON*&) {
+Status Controller::action_stop(ControlConnection&, const cJSON* params, cJSON*&) {
   return by_name(params, [this](const std::string& n) { return supervisor_.stop(n); });
 }
 
-std::string Controller::action_restart(ControlConnection&, const cJSON* params, cJSON*&) {
+Status Controller::action_restart(ControlConnection&, const cJSON* params, cJSON*&) {
   return by_name(params, [this](const std::string& n) { return supervisor_.restart(n); });
 }
 
-std::string Controller::by_name(const cJSON* params,
-                                const std::function<std::string(const std::string&)>& act) {
+Status Controller::by_name(const cJSON* params,
+                           const std::function<Status(const std::string&)>& act) {
   std::string name;
-  std::string why = string_param(params, "name", name);
-  if (why.empty()) why = act(name);
-  if (why.empty()) save_services();
-  return why;
+  Status done = string_param(params, "name", name);
+  if (done.ok()) done = act(name);
+  if (done.ok()) save_services();
+  return done;
 }
 
-std::string Controller::action_subscribe(ControlConnection& from, const cJSON*, cJSON*&) {
+Status Controller::action_subscribe(ControlConnection& from, const cJSON*, cJSON*&) {
   from.set_subscribed();
-  return "";
+  return Status::success();
 }
 
-std::string Controller::action_configure_routing(ControlConnection& from, const cJSON* params,
-                                                 cJSON*&) {
+Status Controller::action_configure_routing(ControlConnection& from, const cJSON* params, cJSON*&) {
   return configure_routing(from, params);
 }
 
-std::string Controller::action_reset_routing(ControlConnection&, const cJSON*, cJSON*&) {
+Status Controller::action_reset_routing(ControlConnection&, const cJSON*, cJSON*&) {
   return reset_routing();
 }
 

@@ -47,9 +47,12 @@ bool parse_config(const char* json, udptun::controller::ControllerConfig& c, std
   // Declarations are checked now, so a typo is a clear error at start, not a surprise later.
   udptun::controller::ServiceCatalog catalog;
   cJSON* declared = cJSON_Parse(c.services_json.empty() ? "{}" : c.services_json.c_str());
-  ok = catalog.load(declared, error);
+  udptun::Status loaded = catalog.load(declared);
   cJSON_Delete(declared);
-  if (!ok) return false;
+  if (!loaded.ok()) {
+    error = loaded.message();
+    return false;
+  }
   if (c.socket_path.empty() || c.state_dir.empty()) {
     error = "\"socket\" and \"state_dir\" must not be empty";
     return false;

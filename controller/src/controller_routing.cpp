@@ -13,31 +13,37 @@
 
 namespace udptun::controller {
 
-std::string Controller::configure_routing(ControlConnection& from, const cJSON* params) {
+Status Controller::configure_routing(ControlConnection& from, const cJSON* params) {
   RoutingRequest req;
-  std::string why = parse_routing_request(params, req);
-  if (!why.empty()) return why;         // nothing was changed
-  if (routing_state_) reset_routing();  // a new configuration replaces the old one
+  Status valid = parse_routing_request(params, req);
+  if (!valid.ok()) return valid;  // nothing was changed
+  if (routing_state_) {
+    // A new configuration replaces the old one; what could not be undone is said, and the
+    // new routes go in all the same (they are what the user asks for now).
+    Status reset = reset_routing();
+    if (!reset.ok())
+      LOG_WARN(log_, "routing", "the previous routing was not fully undone: %s",
+               reset.message().c_str());
+  }
   // The journal lists only what this controller added, written after every step: a restart
   // after a crash undoes exactly that, never a route or device that was there before us.
   req.reuse_tun = !pending_tun_release_.empty() && pending_tun_release_ == req.tun_name;
   RoutingState planned;
   planned.tun_name = req.tun_name;
-  std::string error;
-  if (!journal_.save(planned, error)) return error;
+  Status journaled = journal_.save(planned);
+  if (!journaled.ok()) return journaled;
   RoutingState state;
-  error = routing_->configure(req, state, [this](const RoutingState& now) {
-    std::string e;
-    if (!journal_.save(now, e)) LOG_WARN(log_, "routing", "%s", e.c_str());
-  });
-  if (!error.empty()) {
-    routing_->reset(state);
+  Status configured = routing_->configure(
+      req, state, [this](const RoutingState& now) { save_routing_journal(now); });
+  if (!configured.ok()) {
+    Status undone = routing_->reset(state);
     journal_.remove();
-    LOG_WARN(log_, "routing", "configureRouting failed: %s", error.c_str());
-    return error;
+    LOG_WARN(log_, "routing", "configureRouting failed: %s%s%s", configured.message().c_str(),
+             undone.ok() ? "" : "; undoing it: ", undone.message().c_str());
+    return configured;
   }
   if (req.reuse_tun) pending_tun_release_.clear();
-  journal_.save(state, error);  // now exact: what really was added
+  save_routing_journal(state);  // now exact: what really was added
   routing_state_ = state;
   from.set_wants_status();
   network_ok_ = true;
@@ -46,7 +52,13 @@ std::string Controller::configure_routing(ControlConnection& from, const cJSON* 
            state.split_default6 ? " (IPv4 and IPv6)" : " (IPv4)",
            state.gateway.empty() ? state.gateway_dev.c_str() : state.gateway.c_str());
   broadcast_event("routing-changed", "", "configured through " + state.tun_name);
-  return "";
+  return Status::success();
+}
+
+void Controller::save_routing_journal(const RoutingState& state) {
+  // A journal that cannot be written costs only the undo after a crash: routing goes on.
+  Status saved = journal_.save(state);
+  if (!saved.ok()) LOG_WARN(log_, "routing", "%s", saved.message().c_str());
 }
 
 void Controller::release_pending_tun() {
@@ -129,13 +141,14 @@ void Controller::network_changed() {
   }
   const std::string before = routing_state_->gateway + "%" + routing_state_->gateway_dev;
   bool changed = false;
-  std::string why = routing_->follow_uplink(*routing_state_, changed);
+  Status followed = routing_->follow_uplink(*routing_state_, changed);
+  if (!followed.ok() && !changed)
+    LOG_WARN(log_, "routing", "cannot follow the uplink: %s", followed.message().c_str());
   if (changed) {
-    std::string error;
-    journal_.save(*routing_state_, error);
+    save_routing_journal(*routing_state_);
     LOG_INFO(log_, "routing", "routes re-applied: proxy via %s%%%s (was %s)%s%s",
              routing_state_->gateway.c_str(), routing_state_->gateway_dev.c_str(), before.c_str(),
-             why.empty() ? "" : "; ", why.c_str());
+             followed.ok() ? "" : "; ", followed.message().c_str());
     broadcast_event("routing-changed", "", "re-applied via " + routing_state_->gateway_dev);
     // The proxy's path changed under the tunnel: clients see it reconnect.
     if (network_ok_ && tunnel_status_ == kConnected) push_status(kReconnecting);
@@ -177,13 +190,14 @@ void Controller::push_status(int status) {
   cJSON_free(text);
 }
 
-std::string Controller::reset_routing() {
+Status Controller::reset_routing() {
   if (!routing_state_) {
-    if (auto left = journal_.load()) routing_->reset(*left);
+    Status undone;
+    if (auto left = journal_.load()) undone = routing_->reset(*left);
     journal_.remove();
-    return "";  // idempotent
+    return undone;  // idempotent
   }
-  std::string error = routing_->reset(*routing_state_);
+  Status undone = routing_->reset(*routing_state_);
   if (routing_state_->tun_created) {
     pending_tun_release_ = routing_state_->tun_name;
     release_pending_tun();
@@ -193,7 +207,7 @@ std::string Controller::reset_routing() {
   if (settle_) uv_timer_stop(settle_.get());
   LOG_INFO(log_, "routing", "routing restored");
   broadcast_event("routing-changed", "", "restored");
-  return error;
+  return undone;
 }
 
 }  // namespace udptun::controller

@@ -212,13 +212,13 @@ class LinuxRouting : public RoutingPlatform {
     if (monitor_ >= 0) close(monitor_);
   }
 
-  std::string configure(const RoutingRequest& req, RoutingState& state,
-                        const Checkpoint& checkpoint) override {
+  Status configure(const RoutingRequest& req, RoutingState& state,
+                   const Checkpoint& checkpoint) override {
     Netlink nl;
-    if (!nl.ok()) return "cannot open rtnetlink";
+    if (!nl.ok()) return Status::failure("cannot open rtnetlink");
     int old_oif = 0;
     if (!nl.default_route(AF_INET, state.gateway, old_oif))
-      return "no IPv4 default route to keep the proxy on";
+      return Status::failure("no IPv4 default route to keep the proxy on");
     state.gateway_dev = name_of(old_oif);
     int old_oif6 = 0;
     std::string gateway6;
@@ -226,7 +226,8 @@ class LinuxRouting : public RoutingPlatform {
     bool wants6 = req.ipv6 && have6;
     for (const auto& p : req.proxy_ips) {
       if (p.type == protocol::AddressType::ipv6 && !have6)
-        return "no IPv6 default route to keep the IPv6 proxy address " + host_of(p) + " on";
+        return Status::failure("no IPv6 default route to keep the IPv6 proxy address " +
+                               host_of(p) + " on");
     }
 
     // The TUN: created persistent, so tun2socks can attach to it later. IFF_TUN_EXCL: a
@@ -234,16 +235,18 @@ class LinuxRouting : public RoutingPlatform {
     ifreq ifr{};
     if (!(req.reuse_tun && index_of(req.tun_name))) {
       if (index_of(req.tun_name))
-        return "a device named " + req.tun_name + " exists already and is not ours: choose " +
-               "another \"tunName\"";
+        return Status::failure("a device named " + req.tun_name +
+                               " exists already and is not ours: choose " + "another \"tunName\"");
       int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-      if (fd < 0) return std::string("cannot open /dev/net/tun: ") + std::strerror(errno);
+      if (fd < 0)
+        return Status::failure(std::string("cannot open /dev/net/tun: ") + std::strerror(errno));
       ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL;
       std::strncpy(ifr.ifr_name, req.tun_name.c_str(), IFNAMSIZ - 1);
       if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0) {
         int e = errno;
         close(fd);
-        return "cannot create TUN device " + req.tun_name + ": " + std::strerror(e);
+        return Status::failure("cannot create TUN device " + req.tun_name + ": " +
+                               std::strerror(e));
       }
       close(fd);
     }
@@ -268,11 +271,13 @@ class LinuxRouting : public RoutingPlatform {
     if (rc == 0) rc = ioctl(sock, SIOCSIFFLAGS, &ifr);
     int e = errno;
     close(sock);
-    if (rc != 0) return "cannot set up " + req.tun_name + ": " + std::strerror(e);
+    if (rc != 0) return Status::failure("cannot set up " + req.tun_name + ": " + std::strerror(e));
     int tun_index = index_of(req.tun_name);
     if (wants6) {
       int r = add_address6(nl, tun_index, req.router_ip6, 64);
-      if (r != 0) return "cannot give " + req.tun_name + " its IPv6 address: " + errno_text(r);
+      if (r != 0)
+        return Status::failure("cannot give " + req.tun_name +
+                               " its IPv6 address: " + errno_text(r));
       state.gateway6 = gateway6;
       state.gateway6_dev = name_of(old_oif6);
     }
@@ -282,7 +287,8 @@ class LinuxRouting : public RoutingPlatform {
     for (const auto& p : req.proxy_ips) {
       std::string dst = host_of(p);
       int g = proxy_guard(nl, true, dst);
-      if (g != 0 && g != -EEXIST) return "cannot guard " + dst + ": " + errno_text(g);
+      if (g != 0 && g != -EEXIST)
+        return Status::failure("cannot guard " + dst + ": " + errno_text(g));
       if (g == 0) {
         state.proxy_guards.push_back(dst);
         checkpoint(state);
@@ -294,7 +300,7 @@ class LinuxRouting : public RoutingPlatform {
       int r = v6 ? route(nl, true, dst, 128, gateway6, old_oif6)
                  : route(nl, true, dst, 32, state.gateway, old_oif);
       if (r != 0 && r != -EEXIST)
-        return "cannot route " + dst + " via the old gateway: " + errno_text(r);
+        return Status::failure("cannot route " + dst + " via the old gateway: " + errno_text(r));
       if (r == 0) {
         state.proxy_routes.push_back(dst);
         checkpoint(state);
@@ -303,7 +309,8 @@ class LinuxRouting : public RoutingPlatform {
     for (const char* half : kHalves4) {
       int r = route(nl, true, half, 1, "", tun_index);
       if (r != 0 && r != -EEXIST)
-        return std::string("cannot route ") + half + "/1 into the TUN: " + errno_text(r);
+        return Status::failure(std::string("cannot route ") + half +
+                               "/1 into the TUN: " + errno_text(r));
     }
     state.split_default = true;
     checkpoint(state);
@@ -311,22 +318,22 @@ class LinuxRouting : public RoutingPlatform {
       for (const char* half : kHalves6) {
         int r = route(nl, true, half, 1, "", tun_index);
         if (r != 0 && r != -EEXIST)
-          return std::string("cannot route ") + half + "/1 into the TUN: " + errno_text(r);
+          return Status::failure(std::string("cannot route ") + half +
+                                 "/1 into the TUN: " + errno_text(r));
       }
       state.split_default6 = true;
       checkpoint(state);
     }
-    return "";
+    return Status::success();
   }
 
   bool device_exists(const std::string& name) override { return index_of(name) != 0; }
 
-  int open_tun(const std::string& name, std::string& error) override {
+  Result<int> open_tun(const std::string& name) override {
     int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
     if (fd < 0) {
       int e = errno;
-      error = std::string("cannot open /dev/net/tun: ") + std::strerror(e);
-      return -e;
+      return Status::failure(std::string("cannot open /dev/net/tun: ") + std::strerror(e), -e);
     }
     bool fresh = !index_of(name);
     ifreq ifr{};
@@ -341,8 +348,7 @@ class LinuxRouting : public RoutingPlatform {
     if (!attached) {
       int e = errno;
       close(fd);
-      error = "cannot open TUN device " + name + ": " + std::strerror(e);
-      return -e;
+      return Status::failure("cannot open TUN device " + name + ": " + std::strerror(e), -e);
     }
     if (fresh) {
       int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -357,9 +363,9 @@ class LinuxRouting : public RoutingPlatform {
     return fd;
   }
 
-  std::string reset(const RoutingState& state) override {
+  Status reset(const RoutingState& state) override {
     Netlink nl;
-    if (!nl.ok()) return "cannot open rtnetlink";
+    if (!nl.ok()) return Status::failure("cannot open rtnetlink");
     int tun_index = index_of(state.tun_name);
     if (state.split_default && tun_index) {
       for (const char* half : kHalves4) route(nl, false, half, 1, "", tun_index);
@@ -377,7 +383,7 @@ class LinuxRouting : public RoutingPlatform {
     }
     for (const auto& dst : state.proxy_guards) proxy_guard(nl, false, dst);
     if (state.tun_created && tun_index) release_tun(state.tun_name);
-    return "";
+    return Status::success();
   }
 
   bool release_tun(const std::string& name) override {
@@ -403,12 +409,12 @@ class LinuxRouting : public RoutingPlatform {
     return u;
   }
 
-  std::string follow_uplink(RoutingState& state, bool& changed) override {
+  Status follow_uplink(RoutingState& state, bool& changed) override {
     changed = false;
     Netlink nl;
-    if (!nl.ok()) return "cannot open rtnetlink";
+    if (!nl.ok()) return Status::failure("cannot open rtnetlink");
     int tun_index = index_of(state.tun_name);
-    if (!tun_index) return "the TUN device " + state.tun_name + " is gone";
+    if (!tun_index) return Status::failure("the TUN device " + state.tun_name + " is gone");
     std::string why;
     for (bool v6 : {false, true}) {
       if (v6 && !state.split_default6) continue;
@@ -441,7 +447,7 @@ class LinuxRouting : public RoutingPlatform {
         if (route(nl, true, half, 1, "", tun_index) == 0) changed = true;
       }
     }
-    return why;
+    return why.empty() ? Status::success() : Status::failure(why);
   }
 
   int change_fd() override {

@@ -11,7 +11,7 @@
 
 namespace udptun::controller {
 
-bool RouteJournal::save(const RoutingState& s, std::string& error) {
+Status RouteJournal::save(const RoutingState& s) {
   cJSON* j = cJSON_CreateObject();
   cJSON_AddStringToObject(j, "tun", s.tun_name.c_str());
   cJSON_AddBoolToObject(j, "tunCreated", s.tun_created);
@@ -30,15 +30,15 @@ bool RouteJournal::save(const RoutingState& s, std::string& error) {
   cJSON_free(text);
   cJSON_Delete(j);
   // Synced: it must survive the crash it is there for.
-  return runtime::replace_small_file(path_, body, true, error);
+  return runtime::replace_small_file(path_, body, true).within("routing journal");
 }
 
 std::optional<RoutingState> RouteJournal::load() const {
-  std::string text, error;
   runtime::FileLimits limits;
   limits.owner_only_writable = true;
-  if (!runtime::read_small_file(path_, limits, text, error)) return std::nullopt;
-  cJSON* j = cJSON_Parse(text.c_str());
+  auto text = runtime::read_small_file(path_, limits);
+  if (!text.ok()) return std::nullopt;
+  cJSON* j = cJSON_Parse(text->c_str());
   if (!j) return std::nullopt;
   RoutingState s;
   auto str = [&](const char* k) {

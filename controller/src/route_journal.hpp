@@ -3,6 +3,8 @@
 // without its own routes.
 #pragma once
 
+#include "udptun/protocol/status.hpp"
+
 #include <optional>
 #include <string>
 
@@ -14,7 +16,7 @@ class RouteJournal {
  public:
   explicit RouteJournal(std::string path) : path_(std::move(path)) {}
   // Written to a temporary file, synced, then renamed over the old one: never half-written.
-  bool save(const RoutingState& state, std::string& error);
+  Status save(const RoutingState& state);
   std::optional<RoutingState> load() const;
   void remove();
   const std::string& path() const { return path_; }

@@ -2,6 +2,8 @@
 // behind one small interface (Linux today; macOS, Windows and Android later).
 #pragma once
 
+#include "udptun/protocol/status.hpp"
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -50,10 +52,10 @@ class RoutingPlatform {
   // `checkpoint` is called with the state after every change made, so a journal can list
   // exactly what was added (never what was there before us).
   using Checkpoint = std::function<void(const RoutingState&)>;
-  virtual std::string configure(const RoutingRequest& req, RoutingState& state,
-                                const Checkpoint& checkpoint) = 0;
+  virtual Status configure(const RoutingRequest& req, RoutingState& state,
+                           const Checkpoint& checkpoint) = 0;
   // Undoes what `state` says; idempotent (what is already gone is skipped).
-  virtual std::string reset(const RoutingState& state) = 0;
+  virtual Status reset(const RoutingState& state) = 0;
   // Makes the TUN device we created go away: true when it is gone or will be as soon as the
   // process holding it (tun2socks) lets go; false while that could not be arranged yet (its
   // holder blocks the change): try again later.
@@ -61,8 +63,9 @@ class RoutingPlatform {
   virtual Uplink uplink(bool ipv6) = 0;
   // After the network changed under us: the proxy routes follow the current default gateways
   // (re-added when a link flap removed them) and the TUN's routes are put back if missing.
-  // Updates `state`; `changed` tells whether anything had to be done.
-  virtual std::string follow_uplink(RoutingState& state, bool& changed) = 0;
+  // Updates `state`; `changed` tells whether anything had to be done. A failure says what
+  // could not be put back (what could was, and `changed` says so).
+  virtual Status follow_uplink(RoutingState& state, bool& changed) = 0;
   // A descriptor that becomes readable when links, addresses or routes change (-1: none);
   // drain_changes() consumes what is pending.
   virtual int change_fd() = 0;
@@ -70,8 +73,8 @@ class RoutingPlatform {
   virtual bool device_exists(const std::string& name) = 0;
   // The TUN device `name` opened for a tun2socks that runs without privileges (it gets the
   // descriptor): attached if it exists, created for as long as the descriptor lives if not.
-  // The descriptor, or a negative errno with `error`.
-  virtual int open_tun(const std::string& name, std::string& error) = 0;
+  // The descriptor, or a failure with a negative errno.
+  virtual Result<int> open_tun(const std::string& name) = 0;
 };
 
 std::unique_ptr<RoutingPlatform> make_linux_routing();

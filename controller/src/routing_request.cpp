@@ -5,7 +5,7 @@
 
 namespace udptun::controller {
 
-std::string parse_routing_request(const cJSON* params, RoutingRequest& req) {
+Status parse_routing_request(const cJSON* params, RoutingRequest& req) {
   auto param = [&](const char* key) {
     return params ? cJSON_GetObjectItemCaseSensitive(params, key) : nullptr;
   };
@@ -26,17 +26,17 @@ std::string parse_routing_request(const cJSON* params, RoutingRequest& req) {
   };
   if (!cJSON_IsString(router) || !ip(router->valuestring, req.router_ip) ||
       req.router_ip.type != protocol::AddressType::ipv4) {
-    return "parameter \"routerIp\" must be an IPv4 address";
+    return Status::failure("parameter \"routerIp\" must be an IPv4 address");
   }
   if (router6) {
     protocol::Address a;
     if (!cJSON_IsString(router6) || !ip(router6->valuestring, a) ||
         a.type != protocol::AddressType::ipv6)
-      return "\"routerIp6\" must be an IPv6 address";
+      return Status::failure("\"routerIp6\" must be an IPv6 address");
     req.router_ip6 = router6->valuestring;
   }
   if (ipv6) {
-    if (!cJSON_IsBool(ipv6)) return "\"ipv6\" must be true or false";
+    if (!cJSON_IsBool(ipv6)) return Status::failure("\"ipv6\" must be true or false");
     req.ipv6 = cJSON_IsTrue(ipv6);
   }
   std::vector<const cJSON*> proxies;
@@ -47,29 +47,31 @@ std::string parse_routing_request(const cJSON* params, RoutingRequest& req) {
     cJSON_ArrayForEach(p, proxy) proxies.push_back(p);
   }
   if (proxies.empty())
-    return "parameter \"proxyIp\" (an IP address or an array of them) is required";
+    return Status::failure("parameter \"proxyIp\" (an IP address or an array of them) is required");
   for (const cJSON* p : proxies) {
     protocol::Address a;
     if (!cJSON_IsString(p) || !ip(p->valuestring, a))
-      return "\"proxyIp\" must hold IPv4 or IPv6 addresses";
+      return Status::failure("\"proxyIp\" must hold IPv4 or IPv6 addresses");
     req.proxy_ips.push_back(a);
   }
   if (tun) {
     std::string n = cJSON_IsString(tun) ? tun->valuestring : "";
     if (n.empty() || n.size() >= 16 ||
         n.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.") != std::string::npos) {
-      return "\"tunName\" must be an interface name (lower-case letters, digits, - _ ., under 16 "
-             "bytes)";
+      return Status::failure(
+          "\"tunName\" must be an interface name (lower-case letters, digits, - _ ., under 16 "
+          "bytes)");
     }
     req.tun_name = n;
   }
   if (mtu) {
     if (!cJSON_IsNumber(mtu) || mtu->valueint < 576 || mtu->valueint > 65535)
-      return "\"mtu\" must be 576..65535";
+      return Status::failure("\"mtu\" must be 576..65535");
     req.mtu = static_cast<unsigned>(mtu->valueint);
   }
-  if (automatic && !cJSON_IsBool(automatic)) return "\"isAutoConnect\" must be true or false";
-  return "";
+  if (automatic && !cJSON_IsBool(automatic))
+    return Status::failure("\"isAutoConnect\" must be true or false");
+  return Status::success();
 }
 
 }  // namespace udptun::controller

@@ -7,10 +7,11 @@
 #include <string>
 
 #include "routing_platform.hpp"
+#include "udptun/protocol/status.hpp"
 
 namespace udptun::controller {
 
-// "" and `out` filled, or what is wrong, naming the parameter.
-std::string parse_routing_request(const cJSON* params, RoutingRequest& out);
+// `out` filled, or what is wrong, naming the parameter (and `out` unchanged).
+Status parse_routing_request(const cJSON* params, RoutingRequest& out);
 
 }  // namespace udptun::controller

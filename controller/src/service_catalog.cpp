@@ -69,21 +69,19 @@ bool valid_service_name(const std::string& name) {
              std::string::npos;
 }
 
-bool ServiceCatalog::load(const cJSON* services, std::string& error) {
+Status ServiceCatalog::load(const cJSON* services) {
   declared_.clear();
-  if (!services) return true;
-  if (!cJSON_IsObject(services)) {
-    error = "\"services\" must be an object of service declarations";
-    return false;
-  }
+  if (!services) return Status::success();
+  if (!cJSON_IsObject(services))
+    return Status::failure("\"services\" must be an object of service declarations");
   static const std::set<std::string> kKeys = {"exec", "builtin", "args",     "config",
                                               "mode", "user",    "autostart"};
   const cJSON* s;
   cJSON_ArrayForEach(s, services) {
     std::string name = s->string;
     auto fail = [&](const std::string& why) {
-      error = "service \"" + name + "\": " + why;
-      return false;
+      declared_.clear();  // all or nothing
+      return Status::failure("service \"" + name + "\": " + why);
     };
     if (!valid_service_name(name))
       return fail("not a valid name (letters, digits, . _ -, not starting with .)");
@@ -117,14 +115,14 @@ bool ServiceCatalog::load(const cJSON* services, std::string& error) {
       if (mode && (!cJSON_IsString(mode) || (std::string(mode->valuestring) != "process" &&
                                              std::string(mode->valuestring) != "inproc")))
         return fail("\"mode\" must be \"process\" or \"inproc\"");
-      plan.inproc = mode && std::string(mode->valuestring) == "inproc";
+      plan.in_process = mode && std::string(mode->valuestring) == "inproc";
       if (args && config) return fail("give \"args\" or \"config\", not both");
-      if (plan.inproc && !config) return fail("in-process needs \"config\"");
+      if (plan.in_process && !config) return fail("in-process needs \"config\"");
       std::string why = config ? builtin_config(plan.builtin, config, plan)
                         : args ? builtin_flags(plan.builtin, args, plan)
                                : "";
       if (!why.empty()) return fail(why);
-      if (plan.inproc) plan.tun.clear();  // in-process, tun2socks opens its device itself
+      if (plan.in_process) plan.tun.clear();  // in-process, tun2socks opens its device itself
       if (!plan.tun.empty() && !valid_device_name(plan.tun))
         return fail("\"tun\": not a valid device name");
     }
@@ -139,19 +137,20 @@ bool ServiceCatalog::load(const cJSON* services, std::string& error) {
     plan.trusted = true;
     declared_[name] = plan;
   }
-  return true;
+  return Status::success();
 }
 
-std::string ServiceCatalog::plan_start(const cJSON* params, PeerRole role, LaunchPlan& out) const {
+Status ServiceCatalog::plan_start(const cJSON* params, PeerRole role, LaunchPlan& out) const {
   auto param = [&](const char* key) {
     return params ? cJSON_GetObjectItemCaseSensitive(params, key) : nullptr;
   };
   const cJSON* name_item = param("name");
   if (!cJSON_IsString(name_item) || !*name_item->valuestring)
-    return "parameter \"name\" (a string) is required";
+    return Status::failure("parameter \"name\" (a string) is required");
   std::string name = name_item->valuestring;
   if (!valid_service_name(name))
-    return "\"name\" must be 1-64 letters, digits, '.', '_' or '-', not starting with '.'";
+    return Status::failure(
+        "\"name\" must be 1-64 letters, digits, '.', '_' or '-', not starting with '.'");
   const cJSON* argv = param("argv");
   const cJSON* args = param("args");
   const cJSON* config = param("config");
@@ -160,51 +159,58 @@ std::string ServiceCatalog::plan_start(const cJSON* params, PeerRole role, Launc
   if (is_declared(name)) {
     // Root declared it: it runs as declared, whoever asks.
     if (argv || args || config || mode)
-      return "\"" + name +
-             "\" is declared in the controller's configuration: start it by name only";
+      return Status::failure(
+          "\"" + name + "\" is declared in the controller's configuration: start it by name only");
     out = declared_.at(name);
-    return "";
+    return Status::success();
   }
   if (mode && (!cJSON_IsString(mode) || (std::string(mode->valuestring) != "process" &&
                                          std::string(mode->valuestring) != "inproc")))
-    return "\"mode\" must be \"process\" or \"inproc\"";
-  bool inproc = mode && std::string(mode->valuestring) == "inproc";
+    return Status::failure("\"mode\" must be \"process\" or \"inproc\"");
+  bool in_process = mode && std::string(mode->valuestring) == "inproc";
   out.trusted = role == PeerRole::admin;
   if (is_builtin_service(name)) {
     out.builtin = name;
-    if (argv) return "\"" + name + "\" is ours: give its options as \"args\" or \"config\"";
-    if (inproc) {
+    if (argv)
+      return Status::failure("\"" + name +
+                             "\" is ours: give its options as \"args\" or \"config\"");
+    if (in_process) {
       // Inside the controller it runs as root: only root's clients may do that.
       if (role != PeerRole::admin)
-        return "in-process services run as root: only root may start one (or declare it)";
+        return Status::failure(
+            "in-process services run as root: only root may start one (or declare it)");
       if (!config)
-        return "parameter \"config\" (the service's JSON configuration, docs/CONFIG.md) is "
-               "required in-process";
-      out.inproc = true;
+        return Status::failure(
+            "parameter \"config\" (the service's JSON configuration, docs/CONFIG.md) is "
+            "required in-process");
+      out.in_process = true;
       std::string why = builtin_config(name, config, out);
       out.tun.clear();
-      return why;
+      return why.empty() ? Status::success() : Status::failure(why);
     }
-    if (args && config) return "give \"args\" or \"config\", not both";
+    if (args && config) return Status::failure("give \"args\" or \"config\", not both");
     std::string why = config ? builtin_config(name, config, out)
                       : args ? builtin_flags(name, args, out)
                              : "";
-    if (!why.empty()) return why;
-    if (!out.tun.empty() && !valid_device_name(out.tun)) return "\"tun\": not a valid device name";
-    return "";
+    if (!why.empty()) return Status::failure(why);
+    if (!out.tun.empty() && !valid_device_name(out.tun))
+      return Status::failure("\"tun\": not a valid device name");
+    return Status::success();
   }
-  if (inproc) return "only tun2socks, udp-local and udp-server can run in-process";
+  if (in_process)
+    return Status::failure("only tun2socks, udp-local and udp-server can run in-process");
   if (!argv)
-    return "no such service: \"" + name +
-           "\" (declare it in the controller's configuration, or give \"argv\")";
+    return Status::failure("no such service: \"" + name +
+                           "\" (declare it in the controller's configuration, or give \"argv\")");
   if (role != PeerRole::admin)
-    return "only root may start a command of its choosing: declare \"" + name +
-           "\" in the controller's configuration";
+    return Status::failure("only root may start a command of its choosing: declare \"" + name +
+                           "\" in the controller's configuration");
   std::string why = strings_of(argv, "argv", out.argv);
-  if (!why.empty()) return why;
+  if (!why.empty()) return Status::failure(why);
   if (out.argv.empty() || out.argv[0].empty() || out.argv[0][0] != '/')
-    return "the command must be an absolute path (it is exec'd, never run by a shell)";
-  return "";
+    return Status::failure(
+        "the command must be an absolute path (it is exec'd, never run by a shell)");
+  return Status::success();
 }
 
 }  // namespace udptun::controller

@@ -4,6 +4,8 @@
 // socket becomes a LaunchPlan here; nothing in this file runs anything.
 #pragma once
 
+#include "udptun/protocol/status.hpp"
+
 #include <cJSON.h>
 
 #include <map>
@@ -25,7 +27,7 @@ struct LaunchPlan {
   std::string builtin;            // "udp-local", "udp-server", "tun2socks"; "" for a program
   std::vector<std::string> argv;  // a program: itself and its arguments; a built-in: its flags
   std::string config;             // a built-in's JSON configuration, "" when given as flags
-  bool inproc = false;
+  bool in_process = false;
   std::string tun;         // tun2socks in a process: the TUN the controller opens and hands it
   std::string user;        // run as this user ("" = the controller's service user)
   bool autostart = false;  // declared: started with the controller
@@ -45,13 +47,13 @@ class ServiceCatalog {
   //             "autostart": true},
   //    "NAME": {"builtin": "tun2socks", "args": [...] | "config": {...},
   //             "mode": "process" | "inproc", "user": ..., "autostart": ...}}
-  // false with `error` naming the service and the key.
-  bool load(const cJSON* services, std::string& error);
+  // A failure names the service and the key.
+  Status load(const cJSON* services);
   const std::map<std::string, LaunchPlan>& declared() const { return declared_; }
   bool is_declared(const std::string& name) const { return declared_.count(name) != 0; }
 
   // The "parameters" of a start request → the plan, or why it is refused for this role.
-  std::string plan_start(const cJSON* params, PeerRole role, LaunchPlan& out) const;
+  Status plan_start(const cJSON* params, PeerRole role, LaunchPlan& out) const;
 
  private:
   std::map<std::string, LaunchPlan> declared_;

@@ -28,10 +28,10 @@ std::string text_of(const cJSON* o, const char* key) {
 }  // namespace
 
 uint64_t process_start_time(pid_t pid) {
-  std::string stat, error;
-  if (pid <= 0 ||
-      !runtime::read_small_file("/proc/" + std::to_string(pid) + "/stat", {}, stat, error))
-    return 0;
+  if (pid <= 0) return 0;
+  auto read = runtime::read_small_file("/proc/" + std::to_string(pid) + "/stat", {});
+  if (!read.ok()) return 0;
+  const std::string& stat = read.value();
   // Field 22; the command (field 2) may hold spaces and parentheses: count after its ')'.
   size_t at = stat.rfind(')');
   if (at == std::string::npos) return 0;
@@ -44,7 +44,7 @@ uint64_t process_start_time(pid_t pid) {
   return std::strtoull(p, nullptr, 10);
 }
 
-bool ServiceJournal::save(const std::vector<JournaledService>& services, std::string& error) {
+Status ServiceJournal::save(const std::vector<JournaledService>& services) {
   cJSON* root = cJSON_CreateObject();
   cJSON* list = cJSON_AddArrayToObject(root, "services");
   for (const auto& s : services) {
@@ -53,7 +53,7 @@ bool ServiceJournal::save(const std::vector<JournaledService>& services, std::st
     cJSON_AddStringToObject(o, "builtin", s.plan.builtin.c_str());
     cJSON_AddItemToObject(o, "argv", strings(s.plan.argv));
     cJSON_AddStringToObject(o, "config", s.plan.config.c_str());
-    cJSON_AddBoolToObject(o, "inproc", s.plan.inproc);
+    cJSON_AddBoolToObject(o, "inproc", s.plan.in_process);
     cJSON_AddStringToObject(o, "tun", s.plan.tun.c_str());
     cJSON_AddStringToObject(o, "user", s.plan.user.c_str());
     cJSON_AddBoolToObject(o, "trusted", s.plan.trusted);
@@ -67,16 +67,16 @@ bool ServiceJournal::save(const std::vector<JournaledService>& services, std::st
   cJSON_Delete(root);
   // Not synced: it is for a controller killed, not a machine losing power (and it is
   // rewritten on every service event).
-  return runtime::replace_small_file(path_, body, false, error);
+  return runtime::replace_small_file(path_, body, false).within("service journal");
 }
 
 std::vector<JournaledService> ServiceJournal::load() const {
   std::vector<JournaledService> out;
-  std::string text, error;
   runtime::FileLimits limits;
   limits.owner_only_writable = true;
-  if (!runtime::read_small_file(path_, limits, text, error)) return out;
-  cJSON* root = cJSON_Parse(text.c_str());
+  auto text = runtime::read_small_file(path_, limits);
+  if (!text.ok()) return out;
+  cJSON* root = cJSON_Parse(text->c_str());
   const cJSON* o;
   cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(root, "services")) {
     JournaledService s;
@@ -88,7 +88,7 @@ std::vector<JournaledService> ServiceJournal::load() const {
       if (cJSON_IsString(a)) s.plan.argv.emplace_back(a->valuestring);
     }
     s.plan.config = text_of(o, "config");
-    s.plan.inproc = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "inproc"));
+    s.plan.in_process = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "inproc"));
     s.plan.tun = text_of(o, "tun");
     s.plan.user = text_of(o, "user");
     s.plan.trusted = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "trusted"));

@@ -4,6 +4,8 @@
 // first, then each service is started again from its plan.
 #pragma once
 
+#include "udptun/protocol/status.hpp"
+
 #include <sys/types.h>
 
 #include <cstdint>
@@ -24,7 +26,7 @@ struct JournaledService {
 class ServiceJournal {
  public:
   explicit ServiceJournal(std::string path) : path_(std::move(path)) {}
-  bool save(const std::vector<JournaledService>& services, std::string& error);
+  Status save(const std::vector<JournaledService>& services);
   std::vector<JournaledService> load() const;
   // Kills what is left of each service's process group, if it is still the one journaled.
   static void kill_leftovers(const JournaledService& s);

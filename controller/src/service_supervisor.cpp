@@ -5,7 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "inproc_instance.hpp"
+#include "in_process_instance.hpp"
 
 namespace udptun::controller {
 
@@ -24,8 +24,8 @@ struct ServiceSupervisor::Service {
   std::string last_exit;
   runtime::ExponentialBackoff backoff{200, 10'000};
   ServiceOptions options;
-  std::unique_ptr<InprocInstance> inproc;  // "mode":"inproc"
-  runtime::UvHandle<uv_pipe_t> reports;    // the stats channel, when options.stats_channel
+  std::unique_ptr<InProcessInstance> in_process;  // "mode":"inproc"
+  runtime::UvHandle<uv_pipe_t> reports;           // the stats channel, when options.stats_channel
   std::string report_line;
   std::string stats;
   char read_buffer[4096];
@@ -61,23 +61,24 @@ ServiceSupervisor::~ServiceSupervisor() {
 }
 
 bool ServiceSupervisor::alive(const Service& s) {
-  return s.child.running() || (s.inproc && s.inproc->running());
+  return s.child.running() || (s.in_process && s.in_process->running());
 }
 
-std::string ServiceSupervisor::start(const std::string& name, const std::vector<std::string>& argv,
-                                     ServiceOptions options) {
-  if (argv.empty() && options.inproc_kind.empty()) return "a service needs a command (argv)";
+Status ServiceSupervisor::start(const std::string& name, const std::vector<std::string>& argv,
+                                ServiceOptions options) {
+  if (argv.empty() && options.in_process_kind.empty())
+    return Status::failure("a service needs a command (argv)");
   auto existing = services_.find(name);
   if (existing != services_.end() && alive(*existing->second))
-    return "already running (stop or restart it)";
-  std::unique_ptr<InprocInstance> inproc;
-  if (!options.inproc_kind.empty()) {
-    std::string error;
-    inproc = InprocInstance::make(options.inproc_kind, loop_, error);
-    if (!inproc) return error;
+    return Status::failure("already running (stop or restart it)");
+  std::unique_ptr<InProcessInstance> in_process;
+  if (!options.in_process_kind.empty()) {
+    auto made = InProcessInstance::make(options.in_process_kind, loop_);
+    if (!made.ok()) return made.status();
+    in_process = std::move(made).value();
   }
   if (existing == services_.end() && !make_room())
-    return "too many services (" + std::to_string(max_services_) + " running)";
+    return Status::failure("too many services (" + std::to_string(max_services_) + " running)");
   auto& slot = services_[name];
   if (!slot) {
     slot = std::make_unique<Service>();
@@ -88,21 +89,21 @@ std::string ServiceSupervisor::start(const std::string& name, const std::vector<
   Service& s = *slot;
   s.argv = argv;
   s.options = options;
-  s.inproc = std::move(inproc);
+  s.in_process = std::move(in_process);
   s.wanted = true;
   s.quick_deaths = 0;
   s.backoff.reset();
   uv_timer_stop(s.timer.get());
   spawn(s);
-  return alive(s) ? "" : "cannot start: " + s.last_exit;
+  return alive(s) ? Status::success() : Status::failure("cannot start: " + s.last_exit);
 }
 
 void ServiceSupervisor::spawn(Service& s) {
-  if (s.inproc) {
-    std::string why = s.inproc->start(s.options.inproc_config,
-                                      [this, &s](const std::string& r) { on_exit(s, r); });
-    if (!why.empty()) {
-      spawn_failed(s, why);
+  if (s.in_process) {
+    Status started = s.in_process->start(s.options.in_process_config,
+                                         [this, &s](const std::string& r) { on_exit(s, r); });
+    if (!started.ok()) {
+      spawn_failed(s, started.message());
       return;
     }
     s.started_ms = loop_.now_ms();
@@ -135,14 +136,14 @@ void ServiceSupervisor::spawn(Service& s) {
   }
   if (s.options.prepare_fds) {
     std::vector<std::pair<int, int>> extra;
-    std::string why = s.options.prepare_fds(extra);
+    Status prepared = s.options.prepare_fds(extra);
     for (auto& [target, fd] : extra) {
       spec.fds.push_back({target, fd});
       ours.push_back(fd);
     }
-    if (!why.empty()) {
+    if (!prepared.ok()) {
       close_ours();
-      spawn_failed(s, why);
+      spawn_failed(s, prepared.message());
       return;
     }
   }
@@ -160,18 +161,14 @@ void ServiceSupervisor::spawn(Service& s) {
     spec.stdin_fd = fd;
     ours.push_back(fd);
   }
-  std::string error;
-  int rc = s.child.spawn(
-      loop_.get(), spec,
-      [svc = &s](int status, int signal) {
-        svc->owner->on_exit(
-            *svc, signal ? "signal " + std::to_string(signal) : "exit " + std::to_string(status));
-      },
-      error);
+  Status spawned = s.child.spawn(loop_.get(), spec, [svc = &s](int status, int signal) {
+    svc->owner->on_exit(
+        *svc, signal ? "signal " + std::to_string(signal) : "exit " + std::to_string(status));
+  });
   close_ours();
-  if (rc != 0) {
+  if (!spawned.ok()) {
     s.reports.close();
-    spawn_failed(s, error);
+    spawn_failed(s, spawned.message());
     return;
   }
   if (s.reports) {
@@ -258,10 +255,10 @@ void ServiceSupervisor::schedule_restart(Service& s) {
       delay, 0);
 }
 
-std::string ServiceSupervisor::start_again(const std::string& name) {
+Status ServiceSupervisor::start_again(const std::string& name) {
   auto it = services_.find(name);
-  if (it == services_.end()) return "no such service";
-  if (alive(*it->second)) return "already running (stop or restart it)";
+  if (it == services_.end()) return Status::failure("no such service");
+  if (alive(*it->second)) return Status::failure("already running (stop or restart it)");
   std::vector<std::string> argv = it->second->argv;
   ServiceOptions options = it->second->options;
   return start(name, argv, options);
@@ -280,14 +277,14 @@ bool ServiceSupervisor::make_room() {
   return true;
 }
 
-std::string ServiceSupervisor::stop(const std::string& name) {
+Status ServiceSupervisor::stop(const std::string& name) {
   auto it = services_.find(name);
-  if (it == services_.end()) return "no such service";
+  if (it == services_.end()) return Status::failure("no such service");
   Service& s = *it->second;
   s.wanted = false;
   uv_timer_stop(s.timer.get());
-  if (s.inproc && s.inproc->running()) {
-    s.inproc->stop();  // synchronous: the instance's thread is joined
+  if (s.in_process && s.in_process->running()) {
+    s.in_process->stop();  // synchronous: the instance's thread is joined
     on_exit(s, "stopped");
   } else if (s.child.running()) {
     s.child.signal(SIGTERM);
@@ -302,20 +299,20 @@ std::string ServiceSupervisor::stop(const std::string& name) {
   } else {
     s.state = ServiceState::stopped;
   }
-  return "";
+  return Status::success();
 }
 
-std::string ServiceSupervisor::restart(const std::string& name) {
+Status ServiceSupervisor::restart(const std::string& name) {
   auto it = services_.find(name);
-  if (it == services_.end()) return "no such service";
+  if (it == services_.end()) return Status::failure("no such service");
   Service& s = *it->second;
-  if (s.inproc && s.inproc->running()) {
-    s.inproc->stop();
+  if (s.in_process && s.in_process->running()) {
+    s.in_process->stop();
     s.restarts++;
     s.wanted = true;
     sink_("down", s.name, "restart");
     spawn(s);
-    return alive(s) ? "" : "cannot start: " + s.last_exit;
+    return alive(s) ? Status::success() : Status::failure("cannot start: " + s.last_exit);
   }
   if (s.child.running()) {
     // Killing it makes the exit path restart it (it stays wanted), with no crash counted.
@@ -323,7 +320,7 @@ std::string ServiceSupervisor::restart(const std::string& name) {
     s.quick_deaths = 0;
     s.started_ms = 0;
     s.child.signal(SIGTERM);
-    return "";
+    return Status::success();
   }
   return start(name, s.argv, s.options);
 }
@@ -336,12 +333,12 @@ std::vector<ServiceStatus> ServiceSupervisor::status() const {
     st.state = s->state;
     st.pid = s->child.pid();
     st.uptime_ms = alive(*s) ? loop_.now_ms() - s->started_ms : 0;
-    st.mode = s->inproc ? "inproc" : "process";
+    st.mode = s->in_process ? "inproc" : "process";
     st.restarts = s->restarts;
     st.last_exit = s->last_exit;
     st.argv = s->argv;
-    if (s->inproc)
-      st.stats = s->inproc->stats_json();
+    if (s->in_process)
+      st.stats = s->in_process->stats_json();
     else if (s->child.running())
       st.stats = s->stats;
     out.push_back(st);
@@ -351,7 +348,7 @@ std::vector<ServiceStatus> ServiceSupervisor::status() const {
 
 void ServiceSupervisor::stop_all(std::function<void()> done) {
   all_stopped_ = std::move(done);
-  for (auto& [name, s] : services_) stop(name);
+  for (auto& [name, s] : services_) (void)stop(name);  // a known name: it cannot fail
   check_all_stopped();
 }
 
@@ -363,7 +360,7 @@ void ServiceSupervisor::check_all_stopped() {
   for (auto& [name, s] : services_) {
     s->timer.close();
     s->reports.close();
-    s->inproc.reset();
+    s->in_process.reset();
   }
   auto done = std::move(all_stopped_);
   all_stopped_ = nullptr;

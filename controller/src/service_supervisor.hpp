@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "child_process.hpp"
+#include "udptun/protocol/status.hpp"
 #include "udptun/runtime/backoff.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/uv_handle.hpp"
@@ -41,15 +42,15 @@ struct ServiceOptions {
   bool stats_channel = false;
   // Run inside this process through the library of this kind ("udp-local", ...) with this
   // JSON configuration, instead of exec'ing argv.
-  std::string inproc_kind;
-  std::string inproc_config;
+  std::string in_process_kind;
+  std::string in_process_config;
   // Who the child runs as; nullopt only when the controller itself is not root.
   std::optional<Credentials> run_as;
   // Given to the child on its standard input (our daemons read `--config /dev/stdin`).
   std::string stdin_text;
   // Called before every spawn for descriptors the child gets (as (its number, ours)); the
-  // supervisor closes ours once the child has its copies. "" or why the spawn cannot happen.
-  std::function<std::string(std::vector<std::pair<int, int>>& fds)> prepare_fds;
+  // supervisor closes ours once the child has its copies. A failure: the spawn cannot happen.
+  std::function<Status(std::vector<std::pair<int, int>>& fds)> prepare_fds;
 };
 
 class ServiceSupervisor {
@@ -65,13 +66,13 @@ class ServiceSupervisor {
                     size_t max_services);
   ~ServiceSupervisor();
 
-  // Starts (or replaces the argv or configuration of) a service. Returns "" or why not.
-  std::string start(const std::string& name, const std::vector<std::string>& argv,
-                    ServiceOptions options = {});
+  // Starts (or replaces the argv or configuration of) a service.
+  Status start(const std::string& name, const std::vector<std::string>& argv,
+               ServiceOptions options = {});
   // A known service that is not running, started again as it was last configured.
-  std::string start_again(const std::string& name);
-  std::string stop(const std::string& name);
-  std::string restart(const std::string& name);
+  Status start_again(const std::string& name);
+  Status stop(const std::string& name);
+  Status restart(const std::string& name);
   std::vector<ServiceStatus> status() const;
   bool exists(const std::string& name) const { return services_.count(name) != 0; }
   // Stops every service (SIGTERM, then SIGKILL after a grace period); calls done when all exited.

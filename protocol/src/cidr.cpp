@@ -43,18 +43,15 @@ bool Cidr::contains(int fam, const uint8_t* a) const {
   return (a[full] & mask) == (bytes[full] & mask);
 }
 
-bool AllowList::parse(const std::vector<std::string>& texts, std::string& error) {
+Status AllowList::parse(const std::vector<std::string>& texts) {
   std::vector<Cidr> ranges;
   for (const auto& t : texts) {
     Cidr c;
-    if (!Cidr::parse(t, c)) {
-      error = t + " is not an address or CIDR range";
-      return false;
-    }
+    if (!Cidr::parse(t, c)) return Status::failure(t + " is not an address or CIDR range");
     ranges.push_back(c);
   }
   ranges_ = std::move(ranges);
-  return true;
+  return Status::success();
 }
 
 bool AllowList::permits(const struct sockaddr* peer) const {

@@ -30,9 +30,12 @@ bool build_config_from_args(int argc, char** argv, const std::vector<CommandLine
       error = "--config needs a FILE";
       return false;
     }
-    std::string text;
-    if (!read_small_file(argv[i + 1], syntax.config_file_limits, text, error)) return false;
-    config.reset(cJSON_Parse(text.c_str()));
+    auto text = read_small_file(argv[i + 1], syntax.config_file_limits);
+    if (!text.ok()) {
+      error = text.message();
+      return false;
+    }
+    config.reset(cJSON_Parse(text->c_str()));
     if (!config || !cJSON_IsObject(config.get())) {
       error = std::string(argv[i + 1]) + ": not a JSON object";
       return false;

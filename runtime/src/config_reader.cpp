@@ -147,23 +147,35 @@ bool ConfigReader::no_unknown_keys() {
   return ok();
 }
 
-bool read_key_file(const std::string& path, std::vector<uint8_t>& key, std::string& error) {
+Result<std::vector<uint8_t>> read_key_file(const std::string& path) {
   // A key is short: anything past 4 KiB is not a key file (or is /dev/zero).
   FileLimits limits;
   limits.max_bytes = 4096;
-  std::string text;
-  if (!read_small_file(path, limits, text, error)) {
-    error = "key file: " + error;
-    return false;
-  }
-  key.assign(text.begin(), text.end());
+  auto text = read_small_file(path, limits);
+  if (!text.ok()) return text.status().within("key file");
+  std::vector<uint8_t> key(text->begin(), text->end());
   while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
   if (key.size() < 16) {
-    error = "key file " + path + " holds " + std::to_string(key.size()) +
-            " bytes; a pre-shared key needs at least 16";
-    return false;
+    return Status::failure("key file " + path + " holds " + std::to_string(key.size()) +
+                           " bytes; a pre-shared key needs at least 16");
   }
-  return true;
+  return key;
+}
+
+Result<std::vector<uint8_t>> read_pre_shared_key(const std::string& psk_file,
+                                                 const std::string& psk) {
+  if (!psk_file.empty() && !psk.empty())
+    return Status::failure("give either \"psk_file\" or \"psk\", not both");
+  if (!psk_file.empty()) return read_key_file(psk_file);
+  if (psk.empty())
+    return Status::failure("a pre-shared key is required: \"psk_file\" (or \"psk\")");
+  if (psk.size() < 16) return Status::failure("\"psk\" must be at least 16 bytes");
+  return std::vector<uint8_t>(psk.begin(), psk.end());
+}
+
+Status read_log_level(const std::string& text, LogLevel& out) {
+  if (text.empty() || parse_log_level(text, out)) return Status::success();
+  return Status::failure("\"log_level\" must be error, warn, info or debug");
 }
 
 }  // namespace udptun::runtime

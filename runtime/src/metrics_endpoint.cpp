@@ -1,5 +1,7 @@
 #include "udptun/runtime/metrics_endpoint.hpp"
 
+#include "udptun/runtime/tcp_listener.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -77,37 +79,25 @@ MetricsEndpoint::~MetricsEndpoint() {
   for (auto& s : scrapers) s->close_now();
 }
 
-int MetricsEndpoint::listen(const protocol::Address& address) {
-  sockaddr_storage ss;
-  protocol::address_to_sockaddr(address, &ss);
-  int rc = listener_.init(this, [&](uv_tcp_t* t) { return uv_tcp_init(loop_.get(), t); });
-  if (rc == 0) rc = uv_tcp_bind(listener_.get(), reinterpret_cast<sockaddr*>(&ss), 0);
-  if (rc == 0) rc = uv_listen(listener_.stream(), 32, on_connection);
-  if (rc != 0) {
-    listener_.close();
-    return rc;
-  }
-  LOG_INFO(log_, "", "metrics on http://%s/metrics", bound_address().c_str());
-  return 0;
+Status MetricsEndpoint::listen(const protocol::Address& address) {
+  auto bound = listen_tcp(loop_, this, address, on_connection, listener_);
+  if (!bound.ok()) return bound.status().within("metrics");
+  LOG_INFO(log_, "", "metrics on http://%s/metrics",
+           protocol::format_address(bound.value()).c_str());
+  return Status::success();
 }
 
-std::unique_ptr<MetricsEndpoint> MetricsEndpoint::open(EventLoop& loop, Logger& log,
-                                                       const protocol::Address& address,
-                                                       Render render, std::string& error) {
+Result<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::open(EventLoop& loop, Logger& log,
+                                                               const protocol::Address& address,
+                                                               Render render) {
   auto endpoint = std::make_unique<MetricsEndpoint>(loop, log, std::move(render));
-  int rc = endpoint->listen(address);
-  if (rc == 0) return endpoint;
-  error = "cannot serve metrics on " + protocol::format_address(address) + ": " + uv_strerror(rc);
-  return nullptr;
+  Status listening = endpoint->listen(address);
+  if (!listening.ok()) return listening;
+  return endpoint;
 }
 
 std::string MetricsEndpoint::bound_address() const {
-  if (!listener_) return "";
-  sockaddr_storage bound;
-  int len = sizeof bound;
-  if (uv_tcp_getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&bound), &len) != 0)
-    return "";
-  auto a = protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&bound));
+  auto a = runtime::bound_address(listener_.get());
   return a ? protocol::format_address(*a) : "";
 }
 

@@ -34,18 +34,15 @@ bool writable_by_others(const uv_stat_t& st) {
 
 }  // namespace
 
-bool read_small_file(const std::string& path, const FileLimits& limits, std::string& out,
-                     std::string& error) {
+Result<std::string> read_small_file(const std::string& path, const FileLimits& limits) {
   FsCall open_call;
   int fd = uv_fs_open(nullptr, &open_call.req, path.c_str(),
                       UV_FS_O_RDONLY | UV_FS_O_NONBLOCK | UV_FS_O_NOCTTY, 0, nullptr);
-  if (fd < 0) {
-    error = "cannot read " + path + ": " + reason(fd);
-    return false;
-  }
+  if (fd < 0) return Status::failure("cannot read " + path + ": " + reason(fd), fd);
   FsCall stat_call;
   int rc = uv_fs_fstat(nullptr, &stat_call.req, fd, nullptr);
   const uv_stat_t& st = stat_call.req.statbuf;
+  std::string error;
   bool ok = rc == 0;
   if (!ok) {
     error = "cannot read " + path + ": " + reason(rc);
@@ -60,7 +57,7 @@ bool read_small_file(const std::string& path, const FileLimits& limits, std::str
     error = path + " must belong to root (or to us) and be writable by its owner only";
     ok = false;
   }
-  out.clear();
+  std::string out;
   char chunk[16384];
   while (ok) {
     FsCall read_call;
@@ -81,11 +78,11 @@ bool read_small_file(const std::string& path, const FileLimits& limits, std::str
   }
   FsCall close_call;
   uv_fs_close(nullptr, &close_call.req, fd, nullptr);
-  return ok;
+  if (!ok) return Status::failure(error);
+  return out;
 }
 
-bool replace_small_file(const std::string& path, const std::string& body, bool sync,
-                        std::string& error) {
+Status replace_small_file(const std::string& path, const std::string& body, bool sync) {
   std::string tmp = path + ".tmp";
   {
     FsCall unlink_call;
@@ -113,12 +110,11 @@ bool replace_small_file(const std::string& path, const std::string& body, bool s
     rc = uv_fs_rename(nullptr, &rename_call.req, tmp.c_str(), path.c_str(), nullptr);
   }
   if (rc < 0) {
-    error = "cannot write " + path + ": " + reason(rc);
     FsCall unlink_call;
     uv_fs_unlink(nullptr, &unlink_call.req, tmp.c_str(), nullptr);
-    return false;
+    return Status::failure("cannot write " + path + ": " + reason(rc), rc);
   }
-  return true;
+  return Status::success();
 }
 
 }  // namespace udptun::runtime

@@ -108,14 +108,14 @@ struct TlsContext::Impl {
 TlsContext::TlsContext(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 TlsContext::~TlsContext() = default;
 
-std::unique_ptr<TlsContext> TlsContext::client(const TlsClientOptions& o, std::string& error) {
+Result<std::unique_ptr<TlsContext>> TlsContext::client(const TlsClientOptions& o) {
   auto impl = std::make_unique<Impl>();
-  if (!impl->setup(MBEDTLS_SSL_IS_CLIENT, error)) return nullptr;
+  std::string error;
+  if (!impl->setup(MBEDTLS_SSL_IS_CLIENT, error)) return Status::failure(error);
   impl->server_name = o.server_name;
   if (!o.pin_sha256.empty()) {
     if (!parse_pin(o.pin_sha256, impl->pin)) {
-      error = "the TLS pin must be a SHA-256 in hex (64 digits, colons allowed)";
-      return nullptr;
+      return Status::failure("the TLS pin must be a SHA-256 in hex (64 digits, colons allowed)");
     }
     impl->pinned = true;
     mbedtls_ssl_conf_authmode(&impl->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
@@ -125,35 +125,31 @@ std::unique_ptr<TlsContext> TlsContext::client(const TlsClientOptions& o, std::s
   } else if (!o.ca_file.empty()) {
     int rc = mbedtls_x509_crt_parse_file(&impl->cert, o.ca_file.c_str());
     if (rc != 0) {
-      error = "TLS CA file " + o.ca_file + ": " + describe(rc);
-      return nullptr;
+      return Status::failure("TLS CA file " + o.ca_file + ": " + describe(rc));
     }
     mbedtls_ssl_conf_authmode(&impl->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
     mbedtls_ssl_conf_ca_chain(&impl->conf, &impl->cert, nullptr);
   } else {
-    error = "TLS needs a way to know the server: a certificate pin or a CA file";
-    return nullptr;
+    return Status::failure("TLS needs a way to know the server: a certificate pin or a CA file");
   }
   return std::unique_ptr<TlsContext>(new TlsContext(std::move(impl)));
 }
 
-std::unique_ptr<TlsContext> TlsContext::server(const TlsServerOptions& o, std::string& error) {
+Result<std::unique_ptr<TlsContext>> TlsContext::server(const TlsServerOptions& o) {
   auto impl = std::make_unique<Impl>();
-  if (!impl->setup(MBEDTLS_SSL_IS_SERVER, error)) return nullptr;
+  std::string error;
+  if (!impl->setup(MBEDTLS_SSL_IS_SERVER, error)) return Status::failure(error);
   int rc = mbedtls_x509_crt_parse_file(&impl->cert, o.cert_file.c_str());
   if (rc != 0) {
-    error = "TLS certificate " + o.cert_file + ": " + describe(rc);
-    return nullptr;
+    return Status::failure("TLS certificate " + o.cert_file + ": " + describe(rc));
   }
   rc = mbedtls_pk_parse_keyfile(&impl->key, o.key_file.c_str(), nullptr);
   if (rc != 0) {
-    error = "TLS key " + o.key_file + ": " + describe(rc);
-    return nullptr;
+    return Status::failure("TLS key " + o.key_file + ": " + describe(rc));
   }
   rc = mbedtls_ssl_conf_own_cert(&impl->conf, &impl->cert, &impl->key);
   if (rc != 0) {
-    error = "TLS certificate and key: " + describe(rc);
-    return nullptr;
+    return Status::failure("TLS certificate and key: " + describe(rc));
   }
   return std::unique_ptr<TlsContext>(new TlsContext(std::move(impl)));
 }

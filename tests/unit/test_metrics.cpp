@@ -45,8 +45,7 @@ class ServedEndpoint {
           loop_, log_,
           [this] { return "udptun_renders_total " + std::to_string(++renders_) + "\n"; }, limits);
       udptun::protocol::Address any = *udptun::protocol::parse_address_text("127.0.0.1:0").address;
-      endpoint_->listen(any);
-      bound.set_value(endpoint_->bound_address());
+      bound.set_value(endpoint_->listen(any).ok() ? endpoint_->bound_address() : "");
       loop_.run([this] {
         scrapes_ = endpoint_->scrapes();
         refused_ = endpoint_->refused();

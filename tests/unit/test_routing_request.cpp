@@ -20,9 +20,9 @@ namespace {
 
 std::string parse(const char* json, RoutingRequest& req) {
   cJSON* params = cJSON_Parse(json);
-  std::string why = parse_routing_request(params, req);
+  udptun::Status parsed = parse_routing_request(params, req);
   cJSON_Delete(params);
-  return why;
+  return parsed.message();
 }
 
 bool refused_naming(const char* json, const char* name) {
@@ -80,7 +80,7 @@ static void test_bad_requests_name_the_parameter(void**) {
   assert_true(refused_naming(
       R"({"proxyIp":"1.2.3.4","routerIp":"10.0.85.1","isAutoConnect":"yes"})", "isAutoConnect"));
   RoutingRequest req;
-  assert_false(parse_routing_request(nullptr, req).empty());  // no parameters at all
+  assert_false(parse_routing_request(nullptr, req).ok());  // no parameters at all
 }
 
 static void test_journal_round_trip_and_hostile_files(void**) {
@@ -100,8 +100,7 @@ static void test_journal_round_trip_and_hostile_files(void**) {
   s.proxy_guards = {"203.0.113.10/32"};
   s.split_default = true;
   s.split_default6 = true;
-  std::string error;
-  assert_true(journal.save(s, error));
+  assert_true(journal.save(s).ok());
   struct stat st {};
   assert_int_equal(stat(path.c_str(), &st), 0);
   assert_int_equal(st.st_mode & 0777, 0600);  // only root reads what it will act on
@@ -121,7 +120,7 @@ static void test_journal_round_trip_and_hostile_files(void**) {
   chmod(path.c_str(), 0600);
   assert_false(journal.load().has_value());
   // One that others may write is refused: a root daemon acts on root's decisions only.
-  assert_true(journal.save(s, error));
+  assert_true(journal.save(s).ok());
   chmod(path.c_str(), 0666);
   assert_false(journal.load().has_value());
   journal.remove();

@@ -115,11 +115,11 @@ static void test_tls_sessions_in_memory(void**) {
   harness::Certificate c = harness::make_certificate(dir.path(), "unit.test");
   assert_false(c.pin.empty());
   std::string error;
-  auto server_ctx = TlsContext::server({c.cert, c.key}, error);
-  assert_true(server_ctx != nullptr);
-  auto client_ctx = TlsContext::client({c.pin, "", ""}, error);
-  assert_true(client_ctx != nullptr);
-  TlsSession client(*client_ctx), server(*server_ctx);
+  auto server_ctx = TlsContext::server({c.cert, c.key});
+  assert_true(server_ctx.ok());
+  auto client_ctx = TlsContext::client({c.pin, "", ""});
+  assert_true(client_ctx.ok());
+  TlsSession client(*client_ctx.value()), server(*server_ctx.value());
   assert_true(handshake(client, server, error));
   // 100 KB one way, in records, back to the same bytes.
   std::string message(100'000, '\0');
@@ -134,15 +134,19 @@ static void test_tls_sessions_in_memory(void**) {
   assert_true(std::string(plain.begin(), plain.end()) == message);
   // Another certificate's pin: the handshake fails, saying why.
   harness::Certificate other = harness::make_certificate(dir.path(), "other.test");
-  auto wrong_ctx = TlsContext::client({other.pin, "", ""}, error);
-  assert_true(wrong_ctx != nullptr);
-  TlsSession wrong(*wrong_ctx), server2(*server_ctx);
+  auto wrong_ctx = TlsContext::client({other.pin, "", ""});
+  assert_true(wrong_ctx.ok());
+  TlsSession wrong(*wrong_ctx.value()), server2(*server_ctx.value());
   assert_false(handshake(wrong, server2, error));
   assert_non_null(std::strstr(error.c_str(), "not the one expected"));
   // Bad options are refused up front.
-  assert_true(TlsContext::client({"12ab", "", ""}, error) == nullptr);
-  assert_true(TlsContext::client({"", "", ""}, error) == nullptr);
-  assert_true(TlsContext::server({dir.path() + "/none.pem", c.key}, error) == nullptr);
+  auto bad_pin = TlsContext::client({"12ab", "", ""});
+  assert_false(bad_pin.ok());
+  assert_non_null(std::strstr(bad_pin.message().c_str(), "SHA-256"));
+  assert_false(TlsContext::client({"", "", ""}).ok());
+  auto no_cert = TlsContext::server({dir.path() + "/none.pem", c.key});
+  assert_false(no_cert.ok());
+  assert_non_null(std::strstr(no_cert.message().c_str(), "none.pem"));
 }
 
 int main(void) {

@@ -23,53 +23,35 @@ uint16_t port_of(const struct sockaddr* sa) {
 }
 }  // namespace
 
-Engine::Engine(Tun2SocksConfig config) : config_(std::move(config)) {
+Engine::Engine(Tun2SocksConfig config)
+    : InstanceHost({kSweepIntervalMs, config.stats_interval_ms, config.metrics}),
+      config_(std::move(config)) {
   log_.set_level(config_.log_level);
 }
 
 Engine::~Engine() {
-  stop();
-  loop_.join();
+  stop_and_join();
 }
 
-int Engine::start(const tun2socks_callbacks* cb, void* user) {
-  return start_thread(cb, user, [this] { run(nullptr, user_); });
+void Engine::on_running() {
+  LOG_INFO(log_, "", "running on %s (MTU %u%s), TCP via SOCKS5 %s, UDP %s", device_->name().c_str(),
+           config_.mtu, device_->features().c_str(),
+           protocol::format_address(config_.socks5).c_str(),
+           config_.udp == UdpMode::udp_local ? "via the in-process udp-local"
+           : config_.udp == UdpMode::socks5  ? "via SOCKS5 UDP ASSOCIATE"
+                                             : "off");
+  if (cb_.started) cb_.started(user_, device_->name().c_str());
 }
 
-int Engine::run(const tun2socks_callbacks* cb, void* user) {
-  adopt(cb ? cb : &cb_, user);
-  std::string error;
-  int rc = 0;
-  if (!open_everything(error) ||
-      !open_metrics(config_.metrics, [this] { return render_metrics(); })) {
-    report_error(error);
-    rc = -1;
-    loop_.request_stop();
-  } else {
-    LOG_INFO(log_, "", "running on %s (MTU %u%s), TCP via SOCKS5 %s, UDP %s",
-             device_->name().c_str(), config_.mtu, device_->features().c_str(),
-             protocol::format_address(config_.socks5).c_str(),
-             config_.udp == UdpMode::udp_local ? "via the in-process udp-local"
-             : config_.udp == UdpMode::socks5  ? "via SOCKS5 UDP ASSOCIATE"
-                                               : "off");
-    if (cb_.started) cb_.started(user_, device_->name().c_str());
-  }
-  loop_.run([this] { shutdown(); });
-  publish_stats();
-  if (cb_.stopped) cb_.stopped(user_);
-  return rc;
-}
-
-bool Engine::open_everything(std::string& error) {
+Status Engine::open() {
   t2s_stack_callbacks scb{};
   scb.output = on_output;
   scb.tcp_accept = on_tcp_accept;
   scb.udp_datagram = on_udp;
   stack_ = t2s_stack_new(config_.mtu, &scb, this);
-  if (!stack_) {
-    error = "another tun2socks instance is running in this process (lwIP is process-wide)";
-    return false;
-  }
+  if (!stack_)
+    return Status::failure(
+        "another tun2socks instance is running in this process (lwIP is process-wide)");
   if (config_.device == DeviceKind::callbacks) {
     auto dev = std::make_unique<CallbackDevice>(loop_, [this](const uint8_t* p, size_t n) {
       if (cb_.packet_out) cb_.packet_out(user_, p, n);
@@ -82,22 +64,21 @@ bool Engine::open_everything(std::string& error) {
   } else {
     device_ = std::make_unique<TunDevice>(loop_, config_.tun_name, config_.tun_fd);
   }
-  if (device_->start([this](const uint8_t* p, size_t n) { on_packet(p, n); }, error) != 0)
-    return false;
+  Status device = device_->start([this](const uint8_t* p, size_t n) { on_packet(p, n); });
+  if (!device.ok()) return device;
 
   if (config_.udp == UdpMode::udp_local) {
     char err[512];
     udp_local_ = udplocal_new(config_.udp_local_config.c_str(), err, sizeof err);
-    if (!udp_local_) {
-      error = std::string("udp-local: ") + err;
-      return false;
-    }
-    reply_wake_.init(this,
-                     [&](uv_async_t* a) { return uv_async_init(loop_.get(), a, on_reply_wake); });
-    {
-      std::lock_guard<std::mutex> lock(reply_mutex_);
-      replies_open_ = true;
-    }
+    if (!udp_local_) return Status::failure(std::string("udp-local: ") + err);
+    int rc = replies_.open(loop_, [this](runtime::DatagramBatch& batch) {
+      batch.for_each([this](const sockaddr* src, const sockaddr* dst, protocol::ByteView payload) {
+        deliver_udp(src, dst, payload);
+      });
+    });
+    if (rc != 0)
+      return Status::failure(std::string("cannot set up udp-local's replies: ") + uv_strerror(rc),
+                             rc);
     udplocal_callbacks ucb{};
     ucb.datagram = on_udp_reply;
     if (cb_.protect_socket) {  // called on udp-local's thread; cb_ does not change meanwhile
@@ -111,26 +92,19 @@ bool Engine::open_everything(std::string& error) {
       static_cast<Engine*>(u)->log_.log(static_cast<runtime::LogLevel>(level), "udp-local", "%s",
                                         line);
     };
-    if (udplocal_start(udp_local_, &ucb, this) != 0) {
-      error = "cannot start the in-process udp-local";
-      return false;
-    }
+    if (udplocal_start(udp_local_, &ucb, this) != 0)
+      return Status::failure("cannot start the in-process udp-local");
   }
   if (config_.udp == UdpMode::socks5) udp_socks5_ = std::make_unique<Socks5UdpPath>(*this);
-  auto timer = [&](runtime::UvHandle<uv_timer_t>& t, uint64_t every, uv_timer_cb fn) {
-    t.init(this, [&](uv_timer_t* h) { return uv_timer_init(loop_.get(), h); });
-    uv_timer_start(t.get(), fn, every, every);
-  };
-  timer(lwip_timer_, kLwipTickMs,
-        [](uv_timer_t* t) { t2s_stack_check_timeouts(static_cast<Engine*>(t->data)->stack_); });
-  timer(stats_timer_, config_.stats_interval_ms,
-        [](uv_timer_t* t) { static_cast<Engine*>(t->data)->publish_stats(); });
-  timer(sweep_timer_, kSweepIntervalMs,
-        [](uv_timer_t* t) { static_cast<Engine*>(t->data)->sweep(); });
+  lwip_timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
+  uv_timer_start(
+      lwip_timer_.get(),
+      [](uv_timer_t* t) { t2s_stack_check_timeouts(static_cast<Engine*>(t->data)->stack_); },
+      kLwipTickMs, kLwipTickMs);
   end_of_iteration_.init(this, [&](uv_check_t* c) { return uv_check_init(loop_.get(), c); });
   uv_check_start(end_of_iteration_.get(),
                  [](uv_check_t* c) { static_cast<Engine*>(c->data)->end_of_iteration(); });
-  return true;
+  return Status::success();
 }
 
 // An ICMP or ICMPv6 echo request (the common, extension-header-free case).
@@ -209,25 +183,11 @@ void Engine::on_udp(void* user, const struct sockaddr* src, const struct sockadd
 
 void Engine::on_udp_reply(void* user, const struct sockaddr* src, const struct sockaddr* dst,
                           const uint8_t* data, size_t len) {
-  auto* self = static_cast<Engine*>(user);
-  std::lock_guard<std::mutex> lock(self->reply_mutex_);
-  if (!self->replies_open_ || self->replies_.size() >= kMaxQueuedReplies) return;
-  bool was_empty = self->replies_.empty();
-  if (self->replies_.push(src, dst, data, len) && was_empty) uv_async_send(self->reply_wake_.get());
-}
-
-void Engine::on_reply_wake(uv_async_t* a) {
-  auto* self = static_cast<Engine*>(a->data);
-  if (!self) return;
-  self->delivering_.clear();
-  {
-    std::lock_guard<std::mutex> lock(self->reply_mutex_);
-    std::swap(self->delivering_, self->replies_);
-  }
-  self->delivering_.for_each(
-      [self](const sockaddr* src, const sockaddr* dst, protocol::ByteView payload) {
-        self->deliver_udp(src, dst, payload);
-      });
+  // Refusals (full) are counted by the mailbox and join udp_dropped at the next publication.
+  (void)static_cast<Engine*>(user)->replies_.post([&](runtime::DatagramBatch& pending) {
+    if (pending.size() >= kMaxQueuedReplies) return -EAGAIN;
+    return pending.push(src, dst, data, len) ? 0 : -EINVAL;
+  });
 }
 
 void Engine::deliver_udp(const struct sockaddr* src, const struct sockaddr* dst,
@@ -287,28 +247,14 @@ void Engine::refresh_derived_stats() {
     stats_.udp_rtt_us = u.rtt_us;
     stats_.udp_flows = u.flows;
   }
-}
-
-void Engine::publish_stats() {
-  refresh_derived_stats();
-  {
-    std::lock_guard<std::mutex> lock(snapshot_mutex_);
-    snapshot_ = stats_;
-  }
-  if (cb_.stats) cb_.stats(user_, &stats_);
-}
-
-void Engine::snapshot(tun2socks_stats* out) {
-  std::lock_guard<std::mutex> lock(snapshot_mutex_);
-  *out = snapshot_;
+  uint64_t refused = replies_.dropped();
+  stats_.udp_dropped += refused - replies_dropped_counted_;
+  replies_dropped_counted_ = refused;
 }
 
 void Engine::shutdown() {
   LOG_INFO(log_, "", "stopping");
   lwip_timer_.close();
-  stats_timer_.close();
-  close_metrics();
-  sweep_timer_.close();
   end_of_iteration_.close();
   {
     std::lock_guard<std::mutex> lock(device_mutex_);
@@ -322,16 +268,11 @@ void Engine::shutdown() {
   retired_.clear();
   udp_socks5_.reset();
   if (udp_local_) {
-    {
-      std::lock_guard<std::mutex> lock(reply_mutex_);
-      replies_open_ = false;
-      replies_.clear();
-    }
+    replies_.close();
     udplocal_stop(udp_local_);
     udplocal_free(udp_local_);  // joins its thread: no more replies after this
     udp_local_ = nullptr;
   }
-  reply_wake_.close();
   if (stack_) {
     t2s_stack_free(stack_);
     stack_ = nullptr;

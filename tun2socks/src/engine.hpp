@@ -15,6 +15,7 @@
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/instance_host.hpp"
 #include "udptun/runtime/log.hpp"
+#include "udptun/runtime/mailbox.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 #include "udptun/tun2socks.h"
 #include "udptun/udplocal.h"
@@ -24,16 +25,11 @@ namespace udptun::t2s {
 class TcpSession;
 class Socks5UdpPath;
 
-class Engine : public runtime::InstanceHost<tun2socks_callbacks> {
+class Engine : public runtime::InstanceHost<tun2socks_callbacks, tun2socks_stats> {
  public:
   explicit Engine(Tun2SocksConfig config);
-  ~Engine();
-  Engine(const Engine&) = delete;
-  Engine& operator=(const Engine&) = delete;
+  ~Engine() override;
 
-  int run(const tun2socks_callbacks* cb, void* user);
-  int start(const tun2socks_callbacks* cb, void* user);
-  void snapshot(tun2socks_stats* out);
   int packet_in(const uint8_t* packet, size_t len);
 
   runtime::EventLoop& loop() { return loop_; }
@@ -54,14 +50,14 @@ class Engine : public runtime::InstanceHost<tun2socks_callbacks> {
                    protocol::ByteView payload);
 
  private:
-  bool open_everything(std::string& error);
-  void shutdown();
+  Status open() override;
+  void on_running() override;
+  void shutdown() override;
   void on_packet(const uint8_t* packet, size_t len);
   void end_of_iteration();
-  void publish_stats();
-  void refresh_derived_stats();
-  std::string render_metrics();  // engine_metrics.cpp
-  void sweep();
+  void refresh_derived_stats() override;
+  std::string render_metrics() override;  // engine_metrics.cpp
+  void sweep() override;
   static void on_output(void* user, const struct iovec* iov, int iovcnt);
   static int on_tcp_accept(void* user, t2s_tcp* conn, const struct sockaddr* src,
                            const struct sockaddr* dst);
@@ -70,20 +66,14 @@ class Engine : public runtime::InstanceHost<tun2socks_callbacks> {
   // Replies from the in-process udp-local (its own thread) cross over here.
   static void on_udp_reply(void* user, const struct sockaddr* src, const struct sockaddr* dst,
                            const uint8_t* data, size_t len);
-  static void on_reply_wake(uv_async_t* a);
 
   Tun2SocksConfig config_;
-  tun2socks_stats stats_{};
-  std::mutex snapshot_mutex_;
-  tun2socks_stats snapshot_{};
 
   std::unique_ptr<PacketDevice> device_;
   CallbackDevice* callback_device_ = nullptr;  // the same object when device is "callbacks"
   std::mutex device_mutex_;                    // guards callback_device_ against packet_in
   t2s_stack* stack_ = nullptr;
   runtime::UvHandle<uv_timer_t> lwip_timer_;
-  runtime::UvHandle<uv_timer_t> stats_timer_;
-  runtime::UvHandle<uv_timer_t> sweep_timer_;
   runtime::UvHandle<uv_check_t> end_of_iteration_;
   std::list<std::unique_ptr<TcpSession>> sessions_;
   std::vector<std::unique_ptr<TcpSession>> retired_;
@@ -92,12 +82,8 @@ class Engine : public runtime::InstanceHost<tun2socks_callbacks> {
 
   udplocal_t* udp_local_ = nullptr;
   std::unique_ptr<Socks5UdpPath> udp_socks5_;
-  runtime::UvHandle<uv_async_t> reply_wake_;
-  // Replies from the in-process udp-local's thread, double-buffered (see DatagramBatch).
-  std::mutex reply_mutex_;
-  runtime::DatagramBatch replies_;
-  runtime::DatagramBatch delivering_;  // loop thread only
-  bool replies_open_ = false;
+  runtime::Mailbox<runtime::DatagramBatch> replies_;  // from the in-process udp-local's thread
+  uint64_t replies_dropped_counted_ = 0;              // of replies_.dropped(), in udp_dropped
 };
 
 }  // namespace udptun::t2s

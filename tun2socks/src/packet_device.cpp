@@ -12,16 +12,15 @@ CallbackDevice::~CallbackDevice() {
   stop();
 }
 
-int CallbackDevice::start(Receiver receiver, std::string& error) {
+Status CallbackDevice::start(Receiver receiver) {
   receiver_ = std::move(receiver);
-  int rc = wake_.init(this, [&](uv_async_t* a) { return uv_async_init(loop_.get(), a, on_wake); });
-  if (rc != 0) {
-    error = std::string("cannot set up the packet interface: ") + uv_strerror(rc);
-    return rc;
-  }
-  std::lock_guard<std::mutex> lock(mutex_);
-  open_ = true;
-  return 0;
+  int rc = inbox_.open(loop_, [this](Packets& packets) {
+    for (const auto& p : packets) receiver_(p.data(), p.size());
+  });
+  if (rc != 0)
+    return Status::failure(std::string("cannot set up the packet interface: ") + uv_strerror(rc),
+                           rc);
+  return Status::success();
 }
 
 bool CallbackDevice::send(const struct iovec* iov, int iovcnt) {
@@ -40,31 +39,15 @@ bool CallbackDevice::send(const struct iovec* iov, int iovcnt) {
 }
 
 int CallbackDevice::push(const uint8_t* packet, size_t len) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (!open_) return -EPIPE;
-  if (inbox_.size() >= kMaxQueued) return -EAGAIN;
-  bool was_empty = inbox_.empty();
-  inbox_.emplace_back(packet, packet + len);
-  if (was_empty) uv_async_send(wake_.get());
-  return 0;
-}
-
-void CallbackDevice::on_wake(uv_async_t* a) {
-  auto* self = static_cast<CallbackDevice*>(a->data);
-  if (!self) return;
-  std::vector<std::vector<uint8_t>> batch;
-  {
-    std::lock_guard<std::mutex> lock(self->mutex_);
-    batch.swap(self->inbox_);
-  }
-  for (const auto& p : batch) self->receiver_(p.data(), p.size());
+  return inbox_.post([&](Packets& pending) {
+    if (pending.size() >= kMaxQueued) return -EAGAIN;
+    pending.emplace_back(packet, packet + len);
+    return 0;
+  });
 }
 
 void CallbackDevice::stop() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  open_ = false;
-  inbox_.clear();
-  wake_.close();
+  inbox_.close();
 }
 
 }  // namespace udptun::t2s

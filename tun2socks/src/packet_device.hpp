@@ -8,11 +8,12 @@
 
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "udptun/protocol/status.hpp"
 #include "udptun/runtime/event_loop.hpp"
+#include "udptun/runtime/mailbox.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 
 namespace udptun::t2s {
@@ -21,8 +22,8 @@ class PacketDevice {
  public:
   using Receiver = std::function<void(const uint8_t* packet, size_t len)>;
   virtual ~PacketDevice() = default;
-  // Starts delivering packets to `receiver` (on the loop thread). Returns 0 or an error.
-  virtual int start(Receiver receiver, std::string& error) = 0;
+  // Starts delivering packets to `receiver` (on the loop thread).
+  virtual Status start(Receiver receiver) = 0;
   // One packet out; false when it was dropped (device full or gone).
   virtual bool send(const struct iovec* iov, int iovcnt) = 0;
   virtual void stop() = 0;
@@ -36,7 +37,7 @@ class TunDevice : public PacketDevice {
  public:
   TunDevice(runtime::EventLoop& loop, std::string name, int fd);
   ~TunDevice() override;
-  int start(Receiver receiver, std::string& error) override;
+  Status start(Receiver receiver) override;
   bool send(const struct iovec* iov, int iovcnt) override;
   void stop() override;
   std::string name() const override { return name_; }
@@ -70,21 +71,18 @@ class CallbackDevice : public PacketDevice {
 
   CallbackDevice(runtime::EventLoop& loop, Output output);
   ~CallbackDevice() override;
-  int start(Receiver receiver, std::string& error) override;
+  Status start(Receiver receiver) override;
   bool send(const struct iovec* iov, int iovcnt) override;
   void stop() override;
   std::string name() const override { return "callbacks"; }
   int push(const uint8_t* packet, size_t len);  // any thread
 
  private:
-  static void on_wake(uv_async_t* a);
+  using Packets = std::vector<std::vector<uint8_t>>;
   runtime::EventLoop& loop_;
   Output output_;
   Receiver receiver_;
-  runtime::UvHandle<uv_async_t> wake_;
-  std::mutex mutex_;
-  bool open_ = false;
-  std::vector<std::vector<uint8_t>> inbox_;
+  runtime::Mailbox<Packets> inbox_;  // pushed by the app's threads
   std::vector<uint8_t> flat_;
 };
 

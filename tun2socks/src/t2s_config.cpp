@@ -10,7 +10,7 @@
 
 namespace udptun::t2s {
 
-bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string& error) {
+Result<Tun2SocksConfig> parse_tun2socks_config(const char* json) {
   runtime::ConfigReader r(json);
   Tun2SocksConfig c;
   std::string device, socks5, udp, level, udp_local_file, udp_local_json, udp_socks5, state_dir;
@@ -30,12 +30,10 @@ bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string&
             r.get_string("state_dir", state_dir) && r.get_ip_endpoint("metrics", c.metrics) &&
             r.no_unknown_keys();
   if (!ok) {
-    error = r.error();
-    return false;
+    return Status::failure(r.error());
   }
   if (!device.empty() && device != "callbacks" && device != "tun") {
-    error = "\"device\" must be \"tun\" or \"callbacks\"";
-    return false;
+    return Status::failure("\"device\" must be \"tun\" or \"callbacks\"");
   }
   if (device == "callbacks") {
     c.device = DeviceKind::callbacks;
@@ -44,23 +42,21 @@ bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string&
     c.tun_fd = static_cast<int>(tun_fd);
   } else if (!c.tun_name.empty()) {
     if (c.tun_name.size() >= 16 || c.tun_name.find_first_of("/ \t\n") != std::string::npos) {
-      error = "\"tun\": not a valid interface name";
-      return false;
+      return Status::failure("\"tun\": not a valid interface name");
     }
     c.device = DeviceKind::tun_name;
   } else {
-    error = "give a device: \"tun\": NAME, \"tun_fd\": N, or \"device\": \"callbacks\"";
-    return false;
+    return Status::failure(
+        "give a device: \"tun\": NAME, \"tun_fd\": N, or \"device\": \"callbacks\"");
   }
   c.mtu = static_cast<unsigned>(mtu);
   if (socks5.empty()) {
-    error = "\"socks5\" is required: the SOCKS5 server for TCP (e.g. ss-local)";
-    return false;
+    return Status::failure("\"socks5\" is required: the SOCKS5 server for TCP (e.g. ss-local)");
   }
   auto s5 = protocol::parse_address_text(socks5);
   if (!s5.address || !s5.address->is_ip()) {
-    error = "\"socks5\": " + socks5 + ": " + (s5.error ? s5.error : "must be an IP address");
-    return false;
+    return Status::failure("\"socks5\": " + socks5 + ": " +
+                           (s5.error ? s5.error : "must be an IP address"));
   }
   c.socks5 = *s5.address;
   // A UDP path named without "udp" picks its mode: --udp-local FILE or --udp-socks5 ADDR alone.
@@ -75,22 +71,20 @@ bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string&
   } else if (udp == "udp-local") {
     c.udp = UdpMode::udp_local;
     if (!udp_local_file.empty()) {
-      if (!runtime::read_small_file(udp_local_file, runtime::FileLimits{}, udp_local_json, error)) {
-        error = "\"udp_local_config\": " + error;
-        return false;
-      }
+      auto text = runtime::read_small_file(udp_local_file, runtime::FileLimits{});
+      if (!text.ok()) return text.status().within("\"udp_local_config\"");
+      udp_local_json = std::move(text).value();
     }
     if (udp_local_json.empty()) {
-      error =
-          "\"udp\": \"udp-local\" needs \"udp_local\" (an object) or \"udp_local_config\" (a file)";
-      return false;
+      return Status::failure(
+          "\"udp\": \"udp-local\" needs \"udp_local\" (an object) or \"udp_local_config\" (a "
+          "file)");
     }
     // The in-process udp-local takes datagrams from us: make sure it says so.
     cJSON* o = cJSON_Parse(udp_local_json.c_str());
     if (!cJSON_IsObject(o)) {
       cJSON_Delete(o);
-      error = "the udp-local configuration is not a JSON object";
-      return false;
+      return Status::failure("the udp-local configuration is not a JSON object");
     }
     cJSON_DeleteItemFromObjectCaseSensitive(o, "in_process");
     cJSON_AddBoolToObject(o, "in_process", 1);
@@ -106,24 +100,18 @@ bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string&
     if (!udp_socks5.empty()) {
       auto u = protocol::parse_address_text(udp_socks5);
       if (!u.address || !u.address->is_ip()) {
-        error =
-            "\"udp_socks5\": " + udp_socks5 + ": " + (u.error ? u.error : "must be an IP address");
-        return false;
+        return Status::failure("\"udp_socks5\": " + udp_socks5 + ": " +
+                               (u.error ? u.error : "must be an IP address"));
       }
       c.udp_socks5 = *u.address;
       c.has_udp_socks5 = true;
     }
   } else {
-    error = "\"udp\" must be \"off\", \"udp-local\" or \"socks5\"";
-    return false;
+    return Status::failure("\"udp\" must be \"off\", \"udp-local\" or \"socks5\"");
   }
   for (uint64_t p : drop_ports) c.drop_udp_ports.push_back(static_cast<uint16_t>(p));
-  if (!level.empty() && !runtime::parse_log_level(level, c.log_level)) {
-    error = "\"log_level\" must be error, warn, info or debug";
-    return false;
-  }
-  out = std::move(c);
-  return true;
+  if (Status e = runtime::read_log_level(level, c.log_level); !e.ok()) return e;
+  return c;
 }
 
 }  // namespace udptun::t2s

@@ -1,6 +1,8 @@
 // tun2socks' configuration: what the JSON (and so every command-line flag) may say.
 #pragma once
 
+#include "udptun/protocol/status.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -40,6 +42,6 @@ struct Tun2SocksConfig {
 // "udp_local": { udp-local configuration } or "udp_local_config": FILE; "drop_udp_ports":
 // [443]; "answer_ping": true; "max_tcp_connections"; "tcp_connect_timeout_ms"; "stats_interval_ms";
 // "log_level"; "metrics": "IP:PORT".
-bool parse_tun2socks_config(const char* json, Tun2SocksConfig& out, std::string& error);
+Result<Tun2SocksConfig> parse_tun2socks_config(const char* json);
 
 }  // namespace udptun::t2s

@@ -23,13 +23,13 @@ TunDevice::~TunDevice() {
   stop();
 }
 
-int TunDevice::start(Receiver receiver, std::string& error) {
+Status TunDevice::start(Receiver receiver) {
   receiver_ = std::move(receiver);
   if (fd_ < 0) {
     fd_ = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
     if (fd_ < 0) {
-      error = std::string("cannot open /dev/net/tun: ") + std::strerror(errno);
-      return -errno;
+      int e = errno;
+      return Status::failure(std::string("cannot open /dev/net/tun: ") + std::strerror(e), -e);
     }
     ifreq ifr{};
     // With a virtio-net header on every packet the kernel may hand us TCP as 64 KiB
@@ -44,10 +44,9 @@ int TunDevice::start(Receiver receiver, std::string& error) {
     }
     if (!attached) {
       int e = errno;
-      error = "cannot create TUN device " + name_ + ": " + std::strerror(e);
       close(fd_);
       fd_ = -1;
-      return -e;
+      return Status::failure("cannot create TUN device " + name_ + ": " + std::strerror(e), -e);
     }
     name_ = ifr.ifr_name;
     raise_queue_length();
@@ -60,8 +59,9 @@ int TunDevice::start(Receiver receiver, std::string& error) {
   buffer_.resize(kVnetHeader + 65536);
   int rc = poll_.init(this, [&](uv_poll_t* p) { return uv_poll_init(loop_.get(), p, fd_); });
   if (rc == 0) rc = uv_poll_start(poll_.get(), UV_READABLE, on_readable);
-  if (rc != 0) error = std::string("cannot watch the TUN device: ") + uv_strerror(rc);
-  return rc;
+  if (rc != 0)
+    return Status::failure(std::string("cannot watch the TUN device: ") + uv_strerror(rc), rc);
+  return Status::success();
 }
 
 void TunDevice::raise_queue_length() {

@@ -10,9 +10,10 @@ TunDevice::TunDevice(runtime::EventLoop& loop, std::string name, int fd)
 
 TunDevice::~TunDevice() = default;
 
-int TunDevice::start(Receiver, std::string& error) {
-  error = "TUN devices are not supported on Windows: feed packets through the packet callbacks";
-  return UV_ENOTSUP;
+Status TunDevice::start(Receiver) {
+  return Status::failure(
+      "TUN devices are not supported on Windows: feed packets through the packet callbacks",
+      UV_ENOTSUP);
 }
 
 bool TunDevice::send(const struct iovec*, int) {

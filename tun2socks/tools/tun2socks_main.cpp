@@ -2,7 +2,7 @@
 #include <vector>
 
 #include "udptun/runtime/daemon_main.hpp"
-#include "udptun/tun2socks.h"
+#include "udptun/tun2socks_instance_api.hpp"
 
 using udptun::runtime::CommandLineOption;
 using Kind = CommandLineOption::Kind;
@@ -60,8 +60,5 @@ int main(int argc, char** argv) {
         "/etc/udptun/tun2socks.json and /etc/udptun/psk, as the shipped systemd unit "
         "tun2socks.service and proxy-controller's built-in tun2socks service read them.",
         {}}}};
-  return udptun::runtime::run_daemon(
-      argc, argv, spec,
-      udptun::runtime::DaemonApi<tun2socks_t, tun2socks_callbacks>{
-          tun2socks_new, tun2socks_start, tun2socks_stop, tun2socks_free, tun2socks_stats_json});
+  return udptun::runtime::run_daemon(argc, argv, spec, udptun::tun2socks_instance_api());
 }

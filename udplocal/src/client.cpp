@@ -6,7 +6,7 @@
 #include <cerrno>
 
 #include "forward_front.hpp"
-#include "inproc_front.hpp"
+#include "in_process_front.hpp"
 #include "socks5_front.hpp"
 
 namespace udptun::local {
@@ -19,7 +19,8 @@ constexpr uint64_t kRefusedHoldMs = 5'000;  // a refused flow drops datagrams th
 }  // namespace
 
 Client::Client(LocalConfig config)
-    : config_(std::move(config)),
+    : InstanceHost({kSweepIntervalMs, config.stats_interval_ms, config.metrics}),
+      config_(std::move(config)),
       flows_(config_.max_flows),
       tunnel_(loop_, log_, config_, stats_, *this),
       store_(config_.state_dir, log_) {
@@ -28,27 +29,17 @@ Client::Client(LocalConfig config)
 }
 
 Client::~Client() {
-  stop();
-  loop_.join();
+  stop_and_join();
 }
 
-int Client::start(const udplocal_callbacks* cb, void* user) {
-  return start_thread(cb, user, [this] { run(nullptr, user_); });
-}
-
-int Client::run(const udplocal_callbacks* cb, void* user) {
-  adopt(cb ? cb : &cb_, user);
-  int rc = 0;
-  auto fail = [&](const std::string& msg) {
-    report_error(msg);
-    rc = -1;
-  };
+Status Client::open() {
   for (const auto& rule : config_.forwards) {
     auto front = std::make_unique<ForwardFront>(*this, rule);
     int err = front->open();
     if (err != 0) {
-      fail("cannot listen on " + protocol::format_address(rule.listen) + ": " + uv_strerror(err));
-      break;
+      return Status::failure(
+          "cannot listen on " + protocol::format_address(rule.listen) + ": " + uv_strerror(err),
+          err);
     }
     LOG_INFO(log_, "", "forwarding %s to %s", front->bound_name().c_str(),
              protocol::format_address(rule.target).c_str());
@@ -62,40 +53,29 @@ int Client::run(const udplocal_callbacks* cb, void* user) {
     report_started("forward", front->bound_name());
     forwards_.push_back(std::move(front));
   }
-  if (rc == 0 && in_process_) {
+  if (in_process_) {
     int err = in_process_->open();
-    if (err != 0) fail(std::string("cannot open the in-process front: ") + uv_strerror(err));
+    if (err != 0)
+      return Status::failure(std::string("cannot open the in-process front: ") + uv_strerror(err),
+                             err);
   }
-  if (rc == 0 && config_.tls) {
-    std::string error;
-    if (!tunnel_.enable_tls(error)) fail(error);
+  if (config_.tls) {
+    Status tls = tunnel_.enable_tls();
+    if (!tls.ok()) return tls;
   }
-  if (rc == 0 && !open_metrics(config_.metrics, [this] { return render_metrics(); })) rc = -1;
-  if (rc == 0 && config_.has_socks5) {
+  if (config_.has_socks5) {
     socks5_ = std::make_unique<Socks5Front>(*this);
-    std::string error;
-    if (!socks5_->open(error)) fail(error);
+    Status listening = socks5_->open();
+    if (!listening.ok()) return listening;
   }
-  if (rc != 0) {
-    loop_.request_stop();  // the loop runs once to close what was opened, then returns
-  } else {
-    restore_session();
-    if (cb_.protect_socket)
-      tunnel_.set_protector([this](int fd) { return cb_.protect_socket(user_, fd); });
-    tunnel_.start();
-    sweep_timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
-    uv_timer_start(
-        sweep_timer_.get(), [](uv_timer_t* t) { static_cast<Client*>(t->data)->sweep(); },
-        kSweepIntervalMs, kSweepIntervalMs);
-    stats_timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
-    uv_timer_start(
-        stats_timer_.get(), [](uv_timer_t* t) { static_cast<Client*>(t->data)->publish_stats(); },
-        config_.stats_interval_ms, config_.stats_interval_ms);
-  }
-  loop_.run([this] { shutdown(); });
-  publish_stats();
-  if (cb_.stopped) cb_.stopped(user_);
-  return rc;
+  return Status::success();
+}
+
+void Client::on_running() {
+  restore_session();
+  if (cb_.protect_socket)
+    tunnel_.set_protector([this](int fd) { return cb_.protect_socket(user_, fd); });
+  tunnel_.start();
 }
 
 void Client::report_started(const char* kind, const std::string& address) {
@@ -240,10 +220,13 @@ void Client::save_session() {
     if (!origin.empty()) record.flows.push_back({f.id, std::move(origin), f.source, f.target});
   });
   saved_at_ms_ = loop_.now_ms();
-  if (store_.save(record)) {
-    reserved_ids_until_ = record.next_flow_id;
-    record_dirty_ = false;
+  Status saved = store_.save(record);
+  if (!saved.ok()) {
+    LOG_WARN(log_, tunnel_.tag(), "cannot save: %s", saved.message().c_str());
+    return;
   }
+  reserved_ids_until_ = record.next_flow_id;
+  record_dirty_ = false;
 }
 
 void Client::on_tunnel_up(bool resumed) {
@@ -309,26 +292,9 @@ void Client::refresh_derived_stats() {
   stats_.drops_socks5_fragment = reassembly_.dropped;
 }
 
-void Client::publish_stats() {
-  refresh_derived_stats();
-  {
-    std::lock_guard<std::mutex> lock(snapshot_mutex_);
-    snapshot_ = stats_;
-  }
-  if (cb_.stats) cb_.stats(user_, &stats_);
-}
-
-void Client::snapshot(udplocal_stats* out) {
-  std::lock_guard<std::mutex> lock(snapshot_mutex_);
-  *out = snapshot_;
-}
-
 void Client::shutdown() {
   LOG_INFO(log_, tunnel_.tag(), "stopping");
   save_session();  // before the fronts close their flows: a restart resumes them
-  sweep_timer_.close();
-  stats_timer_.close();
-  close_metrics();
   tunnel_.stop();
   socks5_.reset();
   forwards_.clear();

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <vector>
 
 #include "flow_table.hpp"
@@ -22,16 +21,11 @@ class ForwardFront;
 class InProcessFront;
 class Socks5Front;
 
-class Client : public runtime::InstanceHost<udplocal_callbacks>, public Tunnel::Events {
+class Client : public runtime::InstanceHost<udplocal_callbacks, udplocal_stats>,
+               public Tunnel::Events {
  public:
   explicit Client(LocalConfig config);
   ~Client() override;
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
-
-  int run(const udplocal_callbacks* cb, void* user);
-  int start(const udplocal_callbacks* cb, void* user);
-  void snapshot(udplocal_stats* out);
 
   // For fronts (loop thread).
   runtime::EventLoop& loop() { return loop_; }
@@ -58,17 +52,17 @@ class Client : public runtime::InstanceHost<udplocal_callbacks>, public Tunnel::
   void on_tunnel_frame(const protocol::Frame& frame) override;
   void announce(const LocalFlow& flow);
   void close_flow(uint32_t id, bool tell_server);
-  void sweep();
-  void publish_stats();
-  void refresh_derived_stats();
-  std::string render_metrics();  // local_metrics.cpp
-  void shutdown();
+  Status open() override;
+  void on_running() override;
+  void sweep() override;
+  void refresh_derived_stats() override;
+  std::string render_metrics() override;  // local_metrics.cpp
+  void shutdown() override;
   void report_session(bool up, bool resumed);
   void restore_session();
   void save_session();
 
   LocalConfig config_;
-  udplocal_stats stats_{};
   protocol::socks5::ReassemblyCounters reassembly_;
   FlowTable flows_;
   Tunnel tunnel_;
@@ -80,10 +74,6 @@ class Client : public runtime::InstanceHost<udplocal_callbacks>, public Tunnel::
   std::vector<std::unique_ptr<ForwardFront>> forwards_;
   std::unique_ptr<Socks5Front> socks5_;
   std::unique_ptr<InProcessFront> in_process_;  // created with the Client: submit may race start
-  runtime::UvHandle<uv_timer_t> sweep_timer_;
-  runtime::UvHandle<uv_timer_t> stats_timer_;
-  std::mutex snapshot_mutex_;
-  udplocal_stats snapshot_{};
 };
 
 }  // namespace udptun::local

@@ -6,24 +6,19 @@ namespace udptun::local {
 
 namespace {
 
-bool parse_endpoint(const std::string& key, const std::string& text, bool ip_only,
-                    protocol::Address& out, std::string& error) {
+Status parse_endpoint(const std::string& key, const std::string& text, bool ip_only,
+                      protocol::Address& out) {
   auto t = protocol::parse_address_text(text);
-  if (!t.address) {
-    error = "\"" + key + "\": " + text + ": " + t.error;
-    return false;
-  }
-  if (ip_only && !t.address->is_ip()) {
-    error = "\"" + key + "\": " + text + ": must be an IP address";
-    return false;
-  }
+  if (!t.address) return Status::failure("\"" + key + "\": " + text + ": " + t.error);
+  if (ip_only && !t.address->is_ip())
+    return Status::failure("\"" + key + "\": " + text + ": must be an IP address");
   out = *t.address;
-  return true;
+  return Status::success();
 }
 
 }  // namespace
 
-bool parse_local_config(const char* json, LocalConfig& out, std::string& error) {
+Result<LocalConfig> parse_local_config(const char* json) {
   runtime::ConfigReader r(json);
   LocalConfig c;
   std::string server, psk_file, psk, via, socks5, upstream, level;
@@ -58,83 +53,63 @@ bool parse_local_config(const char* json, LocalConfig& out, std::string& error) 
       r.get_uint("socks5_bytes_per_second", 0, 1ull << 40, c.socks5_bytes_per_second) &&
       r.get_string("log_level", level) && r.no_unknown_keys();
   if (!ok) {
-    error = r.error();
-    return false;
+    return Status::failure(r.error());
   }
   if (!c.tls && (!c.tls_pin.empty() || !c.tls_ca_file.empty() || !c.tls_server_name.empty()))
     c.tls = true;  // any TLS option asks for TLS
   if (c.tls && c.tls_pin.empty() && c.tls_ca_file.empty()) {
-    error = "\"tls\" needs \"tls_pin\" (the server certificate's SHA-256) or \"tls_ca_file\"";
-    return false;
+    return Status::failure(
+        "\"tls\" needs \"tls_pin\" (the server certificate's SHA-256) or \"tls_ca_file\"");
   }
-  if (!c.allow_clients.parse(allow_clients, error)) {
-    error = "\"allow_clients\": " + error;
-    return false;
-  }
+  if (Status e = c.allow_clients.parse(allow_clients); !e.ok())
+    return e.within("\"allow_clients\"");
   if (server.empty()) {
-    error = "\"server\" is required (udp-server's HOST:PORT, or the port forward that reaches it)";
-    return false;
+    return Status::failure(
+        "\"server\" is required (udp-server's HOST:PORT, or the port forward that reaches it)");
   }
-  if (!parse_endpoint("server", server, false, c.server, error)) return false;
+  if (Status e = parse_endpoint("server", server, false, c.server); !e.ok()) return e;
   if (!via.empty()) {
-    if (!parse_endpoint("via_socks5", via, false, c.via_socks5, error)) return false;
+    if (Status e = parse_endpoint("via_socks5", via, false, c.via_socks5); !e.ok()) return e;
     c.has_via_socks5 = true;
   }
   for (const auto& f : forwards) {
     size_t eq = f.find('=');
     if (eq == std::string::npos) {
-      error = "\"forward\": " + f + ": expected LISTEN_ADDR:PORT=TARGET_HOST:PORT";
-      return false;
+      return Status::failure("\"forward\": " + f + ": expected LISTEN_ADDR:PORT=TARGET_HOST:PORT");
     }
     ForwardRule rule;
-    if (!parse_endpoint("forward", f.substr(0, eq), true, rule.listen, error) ||
-        !parse_endpoint("forward", f.substr(eq + 1), false, rule.target, error)) {
-      return false;
-    }
+    Status e = parse_endpoint("forward", f.substr(0, eq), true, rule.listen);
+    if (e.ok()) e = parse_endpoint("forward", f.substr(eq + 1), false, rule.target);
+    if (!e.ok()) return e;
     if (rule.target.port == 0) {
-      error = "\"forward\": " + f + ": the target needs a port";
-      return false;
+      return Status::failure("\"forward\": " + f + ": the target needs a port");
     }
     c.forwards.push_back(rule);
   }
   if (!socks5.empty()) {
-    if (!parse_endpoint("socks5", socks5, true, c.socks5_listen, error)) return false;
+    if (Status e = parse_endpoint("socks5", socks5, true, c.socks5_listen); !e.ok()) return e;
     c.has_socks5 = true;
   }
   if (!upstream.empty()) {
-    if (!parse_endpoint("upstream_socks5", upstream, false, c.upstream_socks5, error)) return false;
+    if (Status e = parse_endpoint("upstream_socks5", upstream, false, c.upstream_socks5); !e.ok())
+      return e;
     c.has_upstream_socks5 = true;
   }
   if (c.socks5_username.size() > 255 || c.socks5_password.size() > 255 ||
       (c.socks5_username.empty() != c.socks5_password.empty())) {
-    error = "\"socks5_username\" and \"socks5_password\" go together, up to 255 bytes each";
-    return false;
+    return Status::failure(
+        "\"socks5_username\" and \"socks5_password\" go together, up to 255 bytes each");
   }
   if (c.forwards.empty() && !c.has_socks5 && !c.in_process) {
-    error =
-        "nothing to serve: give at least one \"forward\" or \"socks5\" (or \"in_process\": true)";
-    return false;
+    return Status::failure(
+        "nothing to serve: give at least one \"forward\" or \"socks5\" (or \"in_process\": true)");
   }
-  if (!psk_file.empty() && !psk.empty()) {
-    error = "give either \"psk_file\" or \"psk\", not both";
-    return false;
-  }
-  if (!psk_file.empty()) {
-    if (!runtime::read_key_file(psk_file, c.key, error)) return false;
-  } else if (psk.size() >= 16) {
-    c.key.assign(psk.begin(), psk.end());
-  } else {
-    error = psk.empty() ? "a pre-shared key is required: \"psk_file\" (or \"psk\")"
-                        : "\"psk\" must be at least 16 bytes";
-    return false;
-  }
+  auto key = runtime::read_pre_shared_key(psk_file, psk);
+  if (!key.ok()) return key.status();
+  c.key = std::move(key).value();
   if (c.reconnect_max_ms < c.reconnect_min_ms) c.reconnect_max_ms = c.reconnect_min_ms;
-  if (!level.empty() && !runtime::parse_log_level(level, c.log_level)) {
-    error = "\"log_level\" must be error, warn, info or debug";
-    return false;
-  }
-  out = std::move(c);
-  return true;
+  if (Status e = runtime::read_log_level(level, c.log_level); !e.ok()) return e;
+  return c;
 }
 
 }  // namespace udptun::local

@@ -1,6 +1,8 @@
 // udp-local's configuration: what the JSON (and so every command-line flag) may say.
 #pragma once
 
+#include "udptun/protocol/status.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -60,6 +62,6 @@ struct LocalConfig {
   runtime::LogLevel log_level = runtime::LogLevel::info;
 };
 
-bool parse_local_config(const char* json, LocalConfig& out, std::string& error);
+Result<LocalConfig> parse_local_config(const char* json);
 
 }  // namespace udptun::local

@@ -19,28 +19,25 @@ std::optional<protocol::SessionRecord> SessionStore::load() {
   if (stat(path_.c_str(), &st) != 0 && errno == ENOENT) return std::nullopt;  // first start
   runtime::FileLimits limits;
   limits.max_bytes = protocol::kMaxSessionRecordBytes;
-  std::string text, error;
-  if (!runtime::read_small_file(path_, limits, text, error)) {
-    LOG_WARN(log_, "", "session record not used: %s", error.c_str());
+  auto text = runtime::read_small_file(path_, limits);
+  if (!text.ok()) {
+    LOG_WARN(log_, "", "session record not used: %s", text.message().c_str());
     return std::nullopt;
   }
   protocol::SessionRecord record;
-  if (!protocol::decode_session_record(text, record, error)) {
+  std::string error;
+  if (!protocol::decode_session_record(text.value(), record, error)) {
     LOG_WARN(log_, "", "session record %s not used: %s", path_.c_str(), error.c_str());
     return std::nullopt;
   }
   return record;
 }
 
-bool SessionStore::save(const protocol::SessionRecord& record) {
-  if (!enabled()) return true;
-  std::string error;
+Status SessionStore::save(const protocol::SessionRecord& record) {
+  if (!enabled()) return Status::success();
   // No fsync: losing the record in a power cut costs a new session, not correctness.
-  if (!runtime::replace_small_file(path_, protocol::encode_session_record(record), false, error)) {
-    LOG_WARN(log_, "", "cannot save the session record: %s", error.c_str());
-    return false;
-  }
-  return true;
+  return runtime::replace_small_file(path_, protocol::encode_session_record(record), false)
+      .within("session record");
 }
 
 }  // namespace udptun::local

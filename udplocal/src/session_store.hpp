@@ -8,6 +8,7 @@
 #include <string>
 
 #include "udptun/protocol/session_record.hpp"
+#include "udptun/protocol/status.hpp"
 #include "udptun/runtime/log.hpp"
 
 namespace udptun::local {
@@ -23,7 +24,7 @@ class SessionStore {
   // The record an earlier process left, if any and if sound (a defect is logged and the
   // record ignored: a new session is not worse than a wrong one).
   std::optional<protocol::SessionRecord> load();
-  bool save(const protocol::SessionRecord& record);
+  Status save(const protocol::SessionRecord& record);
 
  private:
   std::string path_;

@@ -1,5 +1,7 @@
 #include "socks5_front.hpp"
 
+#include "udptun/runtime/tcp_listener.hpp"
+
 #include <algorithm>
 
 #include "client.hpp"
@@ -20,25 +22,14 @@ Socks5Front::~Socks5Front() {
   finished_.clear();
 }
 
-bool Socks5Front::open(std::string& error) {
+Status Socks5Front::open() {
   const auto& at = client_.config().socks5_listen;
-  sockaddr_storage ss;
-  protocol::address_to_sockaddr(at, &ss);
-  int rc = listener_.init(this, [&](uv_tcp_t* t) { return uv_tcp_init(client_.loop().get(), t); });
-  if (rc == 0) rc = uv_tcp_bind(listener_.get(), reinterpret_cast<sockaddr*>(&ss), 0);
-  if (rc == 0) rc = uv_listen(listener_.stream(), 128, on_connection);
-  if (rc != 0) {
-    error = "cannot listen (SOCKS5) on " + protocol::format_address(at) + ": " + uv_strerror(rc);
-    return false;
-  }
+  auto bound = runtime::listen_tcp(client_.loop(), this, at, on_connection, listener_);
+  if (!bound.ok()) return bound.status().within("SOCKS5");
   burial_.init(this, [&](uv_check_t* c) { return uv_check_init(client_.loop().get(), c); });
   uv_check_start(burial_.get(),
                  [](uv_check_t* c) { static_cast<Socks5Front*>(c->data)->finished_.clear(); });
-  sockaddr_storage bound;
-  int len = sizeof bound;
-  uv_tcp_getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&bound), &len);
-  std::string name = protocol::format_address(
-      *protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&bound)));
+  std::string name = protocol::format_address(bound.value());
   LOG_INFO(client_.log(), "", "SOCKS5 front on %s%s", name.c_str(),
            client_.config().socks5_username.empty() ? "" : " (username/password required)");
   const auto& listen_at = client_.config().socks5_listen;
@@ -52,7 +43,7 @@ bool Socks5Front::open(std::string& error) {
              name.c_str());
   }
   client_.report_started("socks5", name);
-  return true;
+  return Status::success();
 }
 
 void Socks5Front::on_connection(uv_stream_t* listener, int status) {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "socks5_session.hpp"
+#include "udptun/protocol/status.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 
 namespace udptun::local {
@@ -16,7 +17,7 @@ class Socks5Front {
  public:
   explicit Socks5Front(Client& client);
   ~Socks5Front();
-  bool open(std::string& error);
+  Status open();
   Client& client() { return client_; }
   size_t connection_count() const { return sessions_.size(); }
   // A session is finished: it is freed at the end of this loop iteration (it may be the

@@ -154,10 +154,12 @@ void Tunnel::on_stream_connected(int status) {
   begin_handshake();
 }
 
-bool Tunnel::enable_tls(std::string& error) {
-  tls_ = runtime::TlsContext::client(
-      {config_.tls_pin, config_.tls_ca_file, config_.tls_server_name}, error);
-  return tls_ != nullptr;
+Status Tunnel::enable_tls() {
+  auto tls =
+      runtime::TlsContext::client({config_.tls_pin, config_.tls_ca_file, config_.tls_server_name});
+  if (!tls.ok()) return tls.status();
+  tls_ = std::move(tls).value();
+  return Status::success();
 }
 
 void Tunnel::begin_handshake() {

@@ -45,7 +45,7 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
   // Before start: every connection's socket goes through `protector` before it connects.
   void set_protector(runtime::SocketProtector protector) { protector_ = std::move(protector); }
   // Before start: the frames will travel inside TLS. false with `error` (a bad pin, CA file).
-  bool enable_tls(std::string& error);
+  Status enable_tls();
   void start();
   // Says goodbye (GOAWAY) if up and closes; no reconnect after it.
   void stop();

@@ -2,7 +2,7 @@
 #include <vector>
 
 #include "udptun/runtime/daemon_main.hpp"
-#include "udptun/udplocal.h"
+#include "udptun/udplocal_instance_api.hpp"
 
 using udptun::runtime::CommandLineOption;
 using Kind = CommandLineOption::Kind;
@@ -91,8 +91,5 @@ int main(int argc, char** argv) {
         "/etc/udptun/udp-local.json and /etc/udptun/psk, as the shipped systemd unit "
         "udp-local.service reads them; the session record udp-local.state in --state-dir.",
         {}}}};
-  return udptun::runtime::run_daemon(
-      argc, argv, spec,
-      udptun::runtime::DaemonApi<udplocal_t, udplocal_callbacks>{
-          udplocal_new, udplocal_start, udplocal_stop, udplocal_free, udplocal_stats_json});
+  return udptun::runtime::run_daemon(argc, argv, spec, udptun::udplocal_instance_api());
 }

@@ -1,17 +1,16 @@
 #include "server.hpp"
 
-#include "udptun/runtime/process_control.hpp"
-#include "udptun/runtime/secure_random.hpp"
-#include "udptun/runtime/wall_clock.hpp"
-
-#include "tun2socks_egress.hpp"
-
 #include <algorithm>
 #include <cstring>
 
 #include "client_link.hpp"
 #include "handover_point.hpp"
 #include "session.hpp"
+#include "tun2socks_egress.hpp"
+#include "udptun/runtime/process_control.hpp"
+#include "udptun/runtime/secure_random.hpp"
+#include "udptun/runtime/tcp_listener.hpp"
+#include "udptun/runtime/wall_clock.hpp"
 
 namespace udptun::server {
 
@@ -29,71 +28,50 @@ constexpr uint64_t kOwnAddressesRefreshMs = 10'000;  // interfaces come and go (
 
 }  // namespace
 
-Server::Server(ServerConfig config) : config_(std::move(config)), key_(ByteView(config_.key)) {
+Server::Server(ServerConfig config)
+    : InstanceHost({kSweepIntervalMs, config.stats_interval_ms, config.metrics}),
+      config_(std::move(config)),
+      key_(ByteView(config_.key)) {
   for (const Cidr& c : config_.allow_targets) policy_.allow(c);
   log_.set_level(config_.log_level);
 }
 
 Server::~Server() {
-  stop();
-  loop_.join();
+  stop_and_join();
 }
 
-int Server::start(const udpserver_callbacks* cb, void* user) {
-  return start_thread(cb, user, [this] { run(nullptr, user_); });
-}
-
-int Server::run(const udpserver_callbacks* cb, void* user) {
-  adopt(cb ? cb : &cb_, user);
-  int rc = 0;
-  bool egress_ok = true;
+Status Server::open() {
   if (config_.egress == ServerConfig::Egress::tun2socks) {
     egress_ = std::make_unique<Tun2socksEgress>(loop_, log_);
-    std::string why = egress_->start(config_.egress_socks5, config_.egress_socks5_username,
-                                     config_.egress_socks5_password);
-    if (!why.empty()) {
-      report_error(why);
-      egress_ok = false;
-    }
+    Status egress = egress_->start(config_.egress_socks5, config_.egress_socks5_username,
+                                   config_.egress_socks5_password);
+    if (!egress.ok()) return egress;
   }
   derive_limits();
   policy_.set_own_addresses(TargetPolicy::interface_addresses());
-  std::string takeover_error;
-  bool taken_over =
-      open_tls(takeover_error) && (config_.handover_socket.empty() || take_over(takeover_error));
-  if (!taken_over) report_error(takeover_error);
-  if (!egress_ok || !taken_over || !open_listeners() ||
-      !open_metrics(config_.metrics, [this] { return render_metrics(); })) {
-    rc = -1;
-    loop_.request_stop();  // the loop runs once to close what was opened, then returns
-  } else {
-    sweep_timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
-    uv_timer_start(
-        sweep_timer_.get(), [](uv_timer_t* t) { static_cast<Server*>(t->data)->sweep(); },
-        kSweepIntervalMs, kSweepIntervalMs);
-    stats_timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
-    uv_timer_start(
-        stats_timer_.get(), [](uv_timer_t* t) { static_cast<Server*>(t->data)->publish_stats(); },
-        config_.stats_interval_ms, config_.stats_interval_ms);
-    burial_.init(this, [&](uv_check_t* c) { return uv_check_init(loop_.get(), c); });
-    uv_check_start(burial_.get(),
-                   [](uv_check_t* c) { static_cast<Server*>(c->data)->bury_dead_links(false); });
-    turn_counter_.init(this, [&](uv_prepare_t* p) { return uv_prepare_init(loop_.get(), p); });
-    uv_prepare_start(turn_counter_.get(),
-                     [](uv_prepare_t* p) { static_cast<Server*>(p->data)->turn_++; });
-    resume_yielded_.init(this, [&](uv_check_t* c) { return uv_check_init(loop_.get(), c); });
-    listen_for_successor();
-  }
-  loop_.run([this] { shutdown(); });
-  publish_stats();
-  if (cb_.stopped) cb_.stopped(user_);
-  return rc;
+  Status opened = open_tls();
+  if (opened.ok() && !config_.handover_socket.empty()) opened = take_over();
+  if (opened.ok()) opened = open_listeners();
+  return opened;
 }
 
-bool Server::open_tls(std::string& error) {
-  if (config_.tls_cert_file.empty()) return true;
-  tls_ = runtime::TlsContext::server({config_.tls_cert_file, config_.tls_key_file}, error);
-  return tls_ != nullptr;
+void Server::on_running() {
+  burial_.init(this, [&](uv_check_t* c) { return uv_check_init(loop_.get(), c); });
+  uv_check_start(burial_.get(),
+                 [](uv_check_t* c) { static_cast<Server*>(c->data)->bury_dead_links(false); });
+  turn_counter_.init(this, [&](uv_prepare_t* p) { return uv_prepare_init(loop_.get(), p); });
+  uv_prepare_start(turn_counter_.get(),
+                   [](uv_prepare_t* p) { static_cast<Server*>(p->data)->turn_++; });
+  resume_yielded_.init(this, [&](uv_check_t* c) { return uv_check_init(loop_.get(), c); });
+  listen_for_successor();
+}
+
+Status Server::open_tls() {
+  if (config_.tls_cert_file.empty()) return Status::success();
+  auto tls = runtime::TlsContext::server({config_.tls_cert_file, config_.tls_key_file});
+  if (!tls.ok()) return tls.status();
+  tls_ = std::move(tls).value();
+  return Status::success();
 }
 
 void Server::derive_limits() {
@@ -118,7 +96,7 @@ void Server::derive_limits() {
             static_cast<unsigned long long>(available));
 }
 
-bool Server::open_listeners() {
+Status Server::open_listeners() {
   for (const auto& addr : config_.listen) {
     bool adopted = false;
     for (const auto& a : adopted_listeners_) {
@@ -126,26 +104,15 @@ bool Server::open_listeners() {
         adopted = true;
     }
     if (adopted) continue;  // a predecessor's, already listening
-    sockaddr_storage ss;
-    protocol::address_to_sockaddr(addr, &ss);
     runtime::UvHandle<uv_tcp_t> l;
-    int rc = l.init(this, [&](uv_tcp_t* t) { return uv_tcp_init(loop_.get(), t); });
-    if (rc == 0) rc = uv_tcp_bind(l.get(), reinterpret_cast<sockaddr*>(&ss), 0);
-    if (rc == 0) rc = uv_listen(l.stream(), 128, on_connection);
-    if (rc != 0) {
-      report_error("cannot listen on " + protocol::format_address(addr) + ": " + uv_strerror(rc));
-      return false;
-    }
-    sockaddr_storage bound;
-    int len = sizeof bound;
-    uv_tcp_getsockname(l.get(), reinterpret_cast<sockaddr*>(&bound), &len);
-    std::string name = protocol::format_address(
-        *protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&bound)));
+    auto bound = runtime::listen_tcp(loop_, this, addr, on_connection, l);
+    if (!bound.ok()) return bound.status();
+    std::string name = protocol::format_address(bound.value());
     LOG_INFO(log_, "", "listening on %s", name.c_str());
     if (cb_.started) cb_.started(user_, name.c_str());
     listeners_.push_back(std::move(l));
   }
-  return true;
+  return Status::success();
 }
 
 void Server::on_connection(uv_stream_t* listener, int status) {
@@ -406,29 +373,12 @@ void Server::refresh_derived_stats() {
       egress_reassembly_.timed_out + egress_reassembly_.abandoned + egress_reassembly_.dropped;
 }
 
-void Server::publish_stats() {
-  refresh_derived_stats();
-  {
-    std::lock_guard<std::mutex> lock(snapshot_mutex_);
-    snapshot_ = stats_;
-  }
-  if (cb_.stats) cb_.stats(user_, &stats_);
-}
-
-void Server::snapshot(udpserver_stats* out) {
-  std::lock_guard<std::mutex> lock(snapshot_mutex_);
-  *out = snapshot_;
-}
-
 void Server::shutdown() {
   stopping_ = true;
   LOG_INFO(log_, "", "stopping");
   listeners_.clear();
   drain_timer_.close();
-  close_metrics();
   if (handover_) handover_->close(!handed_over_);
-  sweep_timer_.close();
-  stats_timer_.close();
   burial_.close();
   turn_counter_.close();
   resume_yielded_.close();

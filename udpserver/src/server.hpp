@@ -28,19 +28,14 @@ class HandoverPoint;
 class Session;
 class Tun2socksEgress;
 
-class Server : public runtime::InstanceHost<udpserver_callbacks> {
+class Server : public runtime::InstanceHost<udpserver_callbacks, udpserver_stats> {
  public:
   explicit Server(ServerConfig config);
-  ~Server();
-  Server(const Server&) = delete;
-  Server& operator=(const Server&) = delete;
+  ~Server() override;
 
-  int run(const udpserver_callbacks* cb, void* user);
-  int start(const udpserver_callbacks* cb, void* user);
   // Thread-safe: stop accepting, ask every client to move (GOAWAY), stop once they all left
   // or config().drain_grace_ms passed. false when the instance is stopping already.
   bool drain();
-  void snapshot(udpserver_stats* out);
 
   // For links, sessions and flows (loop thread only).
   runtime::EventLoop& loop() { return loop_; }
@@ -76,22 +71,23 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
   runtime::LogThrottle& throttle() { return throttle_; }
 
  private:
-  bool open_listeners();
-  bool open_tls(std::string& error);
+  Status open() override;
+  void on_running() override;
+  Status open_listeners();
+  Status open_tls();
   // Planned restarts (server_handover.cpp): take a predecessor's listeners and sessions
   // before ours open; hand ours to a successor, then stop.
-  bool take_over(std::string& error);
+  Status take_over();
   bool adopt_listener(int fd, const protocol::Address& address);
   void hand_over(int fd);
   void listen_for_successor();
   void derive_limits();
   static void on_connection(uv_stream_t* listener, int status);
   void accept_one(uv_stream_t* listener);
-  void sweep();
-  void publish_stats();
-  void refresh_derived_stats();
-  std::string render_metrics();  // server_metrics.cpp
-  void shutdown();
+  void sweep() override;
+  void refresh_derived_stats() override;
+  std::string render_metrics() override;  // server_metrics.cpp
+  void shutdown() override;
   void begin_drain();
   void bury_dead_links(bool all);
   Session* new_session(const protocol::SessionId& id);
@@ -109,8 +105,6 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
   std::unique_ptr<HandoverPoint> handover_;
   std::unique_ptr<runtime::TlsContext> tls_;
   bool handed_over_ = false;
-  runtime::UvHandle<uv_timer_t> sweep_timer_;
-  runtime::UvHandle<uv_timer_t> stats_timer_;
   runtime::UvHandle<uv_check_t> burial_;
   runtime::UvHandle<uv_prepare_t> turn_counter_;
   runtime::UvHandle<uv_check_t> resume_yielded_;
@@ -134,10 +128,7 @@ class Server : public runtime::InstanceHost<udpserver_callbacks> {
   bool draining_ = false;
   runtime::UvHandle<uv_timer_t> drain_timer_;
 
-  udpserver_stats stats_{};
   protocol::socks5::ReassemblyCounters egress_reassembly_;
-  std::mutex snapshot_mutex_;
-  udpserver_stats snapshot_{};
 };
 
 }  // namespace udptun::server

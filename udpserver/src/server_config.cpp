@@ -4,7 +4,7 @@
 
 namespace udptun::server {
 
-bool parse_server_config(const char* json, ServerConfig& out, std::string& error) {
+Result<ServerConfig> parse_server_config(const char* json) {
   runtime::ConfigReader r(json);
   ServerConfig c;
   std::vector<std::string> listen, allow, allow_clients;
@@ -49,83 +49,58 @@ bool parse_server_config(const char* json, ServerConfig& out, std::string& error
       r.get_string("tls_key_file", c.tls_key_file) && r.get_string("log_level", level) &&
       r.no_unknown_keys();
   if (!ok) {
-    error = r.error();
-    return false;
+    return Status::failure(r.error());
   }
   if (listen.empty()) {
-    error = "\"listen\" is required (e.g. \"127.0.0.1:7001\")";
-    return false;
+    return Status::failure("\"listen\" is required (e.g. \"127.0.0.1:7001\")");
   }
   for (const auto& l : listen) {
     auto t = protocol::parse_address_text(l);
     if (!t.address || !t.address->is_ip()) {
-      error = "\"listen\": " + l + ": " + (t.error ? t.error : "must be an IP address, not a name");
-      return false;
+      return Status::failure("\"listen\": " + l + ": " +
+                             (t.error ? t.error : "must be an IP address, not a name"));
     }
     c.listen.push_back(*t.address);
   }
   for (const auto& a : allow) {
     Cidr cidr;
     if (!Cidr::parse(a, cidr)) {
-      error = "\"allow_targets\": " + a + " is not an address or CIDR range";
-      return false;
+      return Status::failure("\"allow_targets\": " + a + " is not an address or CIDR range");
     }
     c.allow_targets.push_back(cidr);
   }
   if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
-    error = "\"tls_cert_file\" and \"tls_key_file\" go together";
-    return false;
+    return Status::failure("\"tls_cert_file\" and \"tls_key_file\" go together");
   }
-  if (!c.allow_clients.parse(allow_clients, error)) {
-    error = "\"allow_clients\": " + error;
-    return false;
-  }
+  if (Status e = c.allow_clients.parse(allow_clients); !e.ok())
+    return e.within("\"allow_clients\"");
+
   if (egress == "socks5" || egress == "tun2socks" || (egress.empty() && !egress_socks5.empty())) {
     auto t = protocol::parse_address_text(egress_socks5);
     if (!t.address || !t.address->is_ip() || t.address->port == 0) {
-      error = "\"egress\": \"" + (egress.empty() ? std::string("socks5") : egress) +
-              "\" needs \"egress_socks5\": \"IP:PORT\" (e.g. ss-local -U)";
-      return false;
+      return Status::failure("\"egress\": \"" + (egress.empty() ? std::string("socks5") : egress) +
+                             "\" needs \"egress_socks5\": \"IP:PORT\" (e.g. ss-local -U)");
     }
     c.egress =
         egress == "tun2socks" ? ServerConfig::Egress::tun2socks : ServerConfig::Egress::socks5;
     c.egress_socks5 = *t.address;
   } else if (!egress.empty() && egress != "direct") {
-    error = "\"egress\" must be \"direct\", \"socks5\" or \"tun2socks\"";
-    return false;
+    return Status::failure("\"egress\" must be \"direct\", \"socks5\" or \"tun2socks\"");
   }
   if (filtering == "address-dependent") {
     c.filtering = ServerConfig::Filtering::address_dependent;
   } else if (filtering == "address-and-port-dependent") {
     c.filtering = ServerConfig::Filtering::address_and_port_dependent;
   } else if (!filtering.empty() && filtering != "endpoint-independent") {
-    error =
+    return Status::failure(
         "\"nat_filtering\" must be \"endpoint-independent\", \"address-dependent\" or "
-        "\"address-and-port-dependent\"";
-    return false;
+        "\"address-and-port-dependent\"");
   }
-  if (!psk_file.empty() && !psk.empty()) {
-    error = "give either \"psk_file\" or \"psk\", not both";
-    return false;
-  }
-  if (!psk_file.empty()) {
-    if (!runtime::read_key_file(psk_file, c.key, error)) return false;
-  } else if (!psk.empty()) {
-    if (psk.size() < 16) {
-      error = "\"psk\" must be at least 16 bytes";
-      return false;
-    }
-    c.key.assign(psk.begin(), psk.end());
-  } else {
-    error = "a pre-shared key is required: \"psk_file\" (or \"psk\")";
-    return false;
-  }
-  if (!level.empty() && !runtime::parse_log_level(level, c.log_level)) {
-    error = "\"log_level\" must be error, warn, info or debug";
-    return false;
-  }
-  out = std::move(c);
-  return true;
+  auto key = runtime::read_pre_shared_key(psk_file, psk);
+  if (!key.ok()) return key.status();
+  c.key = std::move(key).value();
+  if (Status e = runtime::read_log_level(level, c.log_level); !e.ok()) return e;
+  return c;
 }
 
 }  // namespace udptun::server

@@ -1,6 +1,8 @@
 // udp-server's configuration: what the JSON (and so every command-line flag) may say.
 #pragma once
 
+#include "udptun/protocol/status.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -91,6 +93,6 @@ struct ServerConfig {
 //   max_pending_handshakes_per_source, max_connections, max_total_flows,
 //   max_held_bytes_per_session, flow_setup_timeout_ms, max_clock_skew_ms, max_queued_bytes,
 //   stats_interval_ms, handover_socket: path, log_level: "error"|"warn"|"info"|"debug"
-bool parse_server_config(const char* json, ServerConfig& out, std::string& error);
+Result<ServerConfig> parse_server_config(const char* json);
 
 }  // namespace udptun::server

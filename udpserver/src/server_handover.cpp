@@ -23,11 +23,12 @@ constexpr int kTransferTimeoutMs = 10'000;
 constexpr uint8_t kAck = 'A';
 }  // namespace
 
-bool Server::take_over(std::string& error) {
+Status Server::take_over() {
   handover_ = std::make_unique<HandoverPoint>(loop_, config_.handover_socket);
+  std::string error;
   int fd = handover_->connect_to_predecessor(error);
-  if (fd == -1) return true;  // a first start
-  if (fd < 0) return false;
+  if (fd == -1) return Status::success();  // a first start
+  if (fd < 0) return Status::failure(error);
   std::string text;
   std::vector<int> fds;
   bool ok = runtime::receive_package(fd, text, fds, protocol::kMaxHandoverRecordBytes,
@@ -37,8 +38,7 @@ bool Server::take_over(std::string& error) {
   if (!ok) {
     for (int f : fds) close(f);
     close(fd);
-    error = "the handover from the predecessor failed: " + error;
-    return false;
+    return Status::failure("the handover from the predecessor failed: " + error);
   }
   std::vector<bool> taken(fds.size(), false);
   for (const auto& l : record.listeners) {
@@ -66,7 +66,7 @@ bool Server::take_over(std::string& error) {
   close(fd);
   LOG_INFO(log_, "", "took over from the predecessor: %zu listeners, %zu sessions, %zu flows",
            adopted_listeners_.size(), sessions, flows);
-  return true;
+  return Status::success();
 }
 
 bool Server::adopt_listener(int fd, const protocol::Address& address) {

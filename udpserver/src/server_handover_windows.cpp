@@ -7,9 +7,8 @@
 
 namespace udptun::server {
 
-bool Server::take_over(std::string& error) {
-  error = "--handover-socket is not supported on Windows";
-  return false;
+Status Server::take_over() {
+  return Status::failure("--handover-socket is not supported on Windows");
 }
 
 bool Server::adopt_listener(int, const protocol::Address&) {

@@ -23,8 +23,8 @@ Tun2socksEgress::~Tun2socksEgress() {
   stop();
 }
 
-std::string Tun2socksEgress::start(const Address& socks5, const std::string& username,
-                                   const std::string& password) {
+Status Tun2socksEgress::start(const Address& socks5, const std::string& username,
+                              const std::string& password) {
   std::string server = protocol::format_address(socks5);
   std::string config = R"({"device":"callbacks","mtu":65535,"socks5":")" + server +
                        R"(","udp":"socks5","udp_socks5":")" + server + R"(","answer_ping":false)";
@@ -32,7 +32,7 @@ std::string Tun2socksEgress::start(const Address& socks5, const std::string& use
     // Credentials go through cJSON-free escaping: refuse what would need it.
     if (username.find_first_of("\"\\") != std::string::npos ||
         password.find_first_of("\"\\") != std::string::npos)
-      return "egress SOCKS5 credentials must not contain quotes or backslashes";
+      return Status::failure("egress SOCKS5 credentials must not contain quotes or backslashes");
     config += R"(,"socks5_username":")" + username + R"(","socks5_password":")" + password + "\"";
   }
   std::string level = runtime::log_level_name(log_.level());  // "INFO": the config wants "info"
@@ -40,24 +40,25 @@ std::string Tun2socksEgress::start(const Address& socks5, const std::string& use
   config += R"(,"log_level":")" + level + "\"}";
   char err[256] = "";
   stack_ = tun2socks_new(config.c_str(), err, sizeof err);
-  if (!stack_) return std::string("egress tun2socks: ") + err;
-  wake_.init(this, [&](uv_async_t* a) {
-    return uv_async_init(loop_.get(), a, [](uv_async_t* h) {
-      if (auto* self = static_cast<Tun2socksEgress*>(h->data)) self->drain();
-    });
-  });
+  if (!stack_) return Status::failure(std::string("egress tun2socks: ") + err);
+  int rc = inbox_.open(loop_, [this](Inbox& inbox) { drain(inbox); });
+  if (rc != 0) {
+    tun2socks_free(stack_);
+    stack_ = nullptr;
+    return Status::failure(std::string("egress tun2socks: ") + uv_strerror(rc), rc);
+  }
   tun2socks_callbacks cb{};
   cb.packet_out = on_packet_out;
   cb.error = on_error;
   if (tun2socks_start(stack_, &cb, this) != 0) {
     tun2socks_free(stack_);
     stack_ = nullptr;
-    wake_.close();
-    return "egress tun2socks: cannot start its thread";
+    inbox_.close();
+    return Status::failure("egress tun2socks: cannot start its thread");
   }
   LOG_INFO(log_, "egress", "datagrams leave through an in-process tun2socks, UDP via SOCKS5 %s",
            server.c_str());
-  return "";
+  return Status::success();
 }
 
 void Tun2socksEgress::stop() {
@@ -65,9 +66,7 @@ void Tun2socksEgress::stop() {
   tun2socks_stop(stack_);
   tun2socks_free(stack_);  // joins its thread: no packet_out after this
   stack_ = nullptr;
-  wake_.close();
-  std::lock_guard<std::mutex> lock(mutex_);
-  queue_.clear();
+  inbox_.close();
 }
 
 uint64_t Tun2socksEgress::key(const Address& a) {
@@ -118,32 +117,25 @@ bool Tun2socksEgress::send(const Address& endpoint, const Address& dst, ByteView
 }
 
 void Tun2socksEgress::on_packet_out(void* user, const uint8_t* packet, size_t len) {
-  auto* self = static_cast<Tun2socksEgress*>(user);
-  {
-    std::lock_guard<std::mutex> lock(self->mutex_);
-    if (self->queue_.size() >= kMaxQueuedPackets) return;  // counted as lost by the flow's peer
-    self->queue_.emplace_back(packet, packet + len);
-  }
-  uv_async_send(self->wake_.get());
+  // A refusal (full) is counted by the mailbox: dropped() adds it.
+  (void)static_cast<Tun2socksEgress*>(user)->inbox_.post([&](Inbox& pending) {
+    if (pending.packets.size() >= kMaxQueuedPackets) return -EAGAIN;
+    pending.packets.emplace_back(packet, packet + len);
+    return 0;
+  });
 }
 
 void Tun2socksEgress::on_error(void* user, const char* message) {
-  auto* self = static_cast<Tun2socksEgress*>(user);
-  std::lock_guard<std::mutex> lock(self->mutex_);
-  self->error_ = message ? message : "fatal error";
-  uv_async_send(self->wake_.get());
+  std::string why = message ? message : "fatal error";
+  (void)static_cast<Tun2socksEgress*>(user)->inbox_.post([&](Inbox& pending) {
+    pending.error = why;
+    return 0;
+  });
 }
 
-void Tun2socksEgress::drain() {
-  std::deque<std::vector<uint8_t>> packets;
-  std::string error;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    packets.swap(queue_);
-    error.swap(error_);
-  }
-  if (!error.empty()) LOG_ERROR(log_, "egress", "tun2socks stopped: %s", error.c_str());
-  for (const auto& p : packets) {
+void Tun2socksEgress::drain(Inbox& inbox) {
+  if (!inbox.error.empty()) LOG_ERROR(log_, "egress", "tun2socks stopped: %s", inbox.error.c_str());
+  for (const auto& p : inbox.packets) {
     auto u = protocol::parse_udp_packet(ByteView(p));
     if (!u.ok()) continue;  // ICMP and the like: nothing a flow can take
     const Address& to = u.value.dst;

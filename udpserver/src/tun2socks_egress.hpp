@@ -12,16 +12,16 @@
 #include <uv.h>
 
 #include <cstdint>
-#include <deque>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "udptun/protocol/address.hpp"
 #include "udptun/protocol/bytes.hpp"
+#include "udptun/protocol/status.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/log.hpp"
+#include "udptun/runtime/mailbox.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 #include "udptun/tun2socks.h"
 
@@ -43,9 +43,9 @@ class Tun2socksEgress {
   Tun2socksEgress(const Tun2socksEgress&) = delete;
   Tun2socksEgress& operator=(const Tun2socksEgress&) = delete;
 
-  // Starts the in-process tun2socks with UDP through `socks5`. "" or why not.
-  std::string start(const protocol::Address& socks5, const std::string& username,
-                    const std::string& password);
+  // Starts the in-process tun2socks with UDP through `socks5`.
+  Status start(const protocol::Address& socks5, const std::string& username,
+               const std::string& password);
   void stop();
 
   // A virtual endpoint for a flow toward a target of this family.
@@ -54,22 +54,30 @@ class Tun2socksEgress {
   // Sends a datagram from the endpoint to dst. false: dropped (queue full, not running).
   bool send(const protocol::Address& endpoint, const protocol::Address& dst,
             protocol::ByteView payload);
-  uint64_t dropped() const { return dropped_; }
+  // Sent datagrams refused, and replies lost to a full queue.
+  uint64_t dropped() const { return dropped_ + inbox_.dropped(); }
 
  private:
   // Endpoints are looked up for every reply packet: a plain 64-bit key, no string.
   static uint64_t key(const protocol::Address& a);
   static void on_packet_out(void* user, const uint8_t* packet, size_t len);
   static void on_error(void* user, const char* message);
-  void drain();
+  // What tun2socks' thread hands over: reply packets, and a fatal error.
+  struct Inbox {
+    std::vector<std::vector<uint8_t>> packets;
+    std::string error;
+    bool empty() const { return packets.empty() && error.empty(); }
+    void clear() {
+      packets.clear();
+      error.clear();
+    }
+  };
+  void drain(Inbox& inbox);
 
   runtime::EventLoop& loop_;
   runtime::Logger& log_;
   tun2socks_t* stack_ = nullptr;
-  runtime::UvHandle<uv_async_t> wake_;
-  std::mutex mutex_;  // the queue between tun2socks' thread and ours
-  std::deque<std::vector<uint8_t>> queue_;
-  std::string error_;
+  runtime::Mailbox<Inbox> inbox_;
   uint32_t next_ = 0;
   std::unordered_map<uint64_t, Receiver*> endpoints_;
   std::vector<uint8_t> packet_;

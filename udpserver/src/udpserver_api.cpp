@@ -5,116 +5,82 @@
 #include <new>
 
 #include "server.hpp"
+#include "udptun/runtime/c_api_shim.hpp"
 #include "udptun/runtime/stats_json.hpp"
 #include "udptun/udpserver.h"
 
-struct udpserver {
-  std::unique_ptr<udptun::server::Server> server;
-};
-
-namespace {
-void copy_error(char* err, size_t errlen, const std::string& msg) {
-  if (err && errlen) std::snprintf(err, errlen, "%s", msg.c_str());
-}
-}  // namespace
+struct udpserver : udptun::runtime::CApiHandle<udptun::server::Server> {};
 
 extern "C" {
 
 udpserver_t* udpserver_new(const char* config_json, char* err, size_t errlen) {
-  try {
-    udptun::server::ServerConfig cfg;
-    std::string error;
-    if (!udptun::server::parse_server_config(config_json, cfg, error)) {
-      copy_error(err, errlen, error);
-      return nullptr;
-    }
-    auto handle = std::make_unique<udpserver>();
-    handle->server = std::make_unique<udptun::server::Server>(std::move(cfg));
-    return handle.release();
-  } catch (const std::exception& e) {
-    copy_error(err, errlen, e.what());
-    return nullptr;
-  }
+  return udptun::runtime::c_api_new<udpserver_t, udptun::server::Server>(
+      config_json, err, errlen, udptun::server::parse_server_config);
 }
 
 int udpserver_start(udpserver_t* s, const udpserver_callbacks* cb, void* user) {
-  if (!s) return -EINVAL;
-  try {
-    return s->server->start(cb, user);
-  } catch (...) {
-    return -ENOMEM;
-  }
+  return udptun::runtime::c_api_call(s, [&](auto& i) { return i.start(cb, user); });
 }
 
 int udpserver_run(udpserver_t* s, const udpserver_callbacks* cb, void* user) {
-  if (!s) return -EINVAL;
-  try {
-    return s->server->run(cb, user);
-  } catch (...) {
-    return -ENOMEM;
-  }
+  return udptun::runtime::c_api_call(s, [&](auto& i) { return i.run(cb, user); });
 }
 
 void udpserver_stop(udpserver_t* s) {
-  if (s) s->server->stop();
+  if (s) s->instance->stop();
 }
 
 int udpserver_drain(udpserver_t* s) {
   if (!s) return -1;
-  return s->server->drain() ? 0 : -1;
+  return s->instance->drain() ? 0 : -1;
 }
 
 void udpserver_get_stats(udpserver_t* s, udpserver_stats* out) {
   if (!s || !out) return;
-  s->server->snapshot(out);
+  s->instance->snapshot(out);
 }
 
 size_t udpserver_stats_json(const udpserver_stats* s, char* out, size_t cap) {
-  if (!s) return 0;
-  try {
-    return udptun::runtime::StatsJson()
-        .add("sessions", s->sessions)
-        .add("sessions_attached", s->sessions_attached)
-        .add("flows", s->flows)
-        .add("connections", s->connections)
-        .add("sessions_opened", s->sessions_opened)
-        .add("sessions_resumed", s->sessions_resumed)
-        .add("sessions_reaped", s->sessions_reaped)
-        .add("sessions_evicted", s->sessions_evicted)
-        .add("flows_opened", s->flows_opened)
-        .add("flows_closed_idle", s->flows_closed_idle)
-        .add("flows_evicted", s->flows_evicted)
-        .add("flows_refused", s->flows_refused)
-        .add("auth_failures", s->auth_failures)
-        .add("protocol_errors", s->protocol_errors)
-        .add("datagrams_to_targets", s->datagrams_to_targets)
-        .add("bytes_to_targets", s->bytes_to_targets)
-        .add("datagrams_from_targets", s->datagrams_from_targets)
-        .add("bytes_from_targets", s->bytes_from_targets)
-        .add("drops_send_failed", s->drops_send_failed)
-        .add("drops_queue_full", s->drops_queue_full)
-        .add("drops_detached", s->drops_detached)
-        .add("drops_forbidden", s->drops_forbidden)
-        .add("drops_unknown_flow", s->drops_unknown_flow)
-        .add("links_paused", s->links_paused)
-        .add("drops_duplicate_open", s->drops_duplicate_open)
-        .add("drops_held", s->drops_held)
-        .add("flows_setup_timeout", s->flows_setup_timeout)
-        .add("flows_refused_full", s->flows_refused_full)
-        .add("connections_refused", s->connections_refused)
-        .add("log_lines_suppressed", s->log_lines_suppressed)
-        .add("drops_not_from_relay", s->drops_not_from_relay)
-        .add("drops_filtered", s->drops_filtered)
-        .add("drops_amplification", s->drops_amplification)
-        .add("drops_rate_limited_up", s->drops_rate_limited_up)
-        .add("drops_rate_limited_down", s->drops_rate_limited_down)
-        .add("egress_reassembled", s->egress_reassembled)
-        .add("egress_fragments_dropped", s->egress_fragments_dropped)
-        .copy_to(out, cap);
-  } catch (...) {
-    if (out && cap) *out = '\0';
-    return 0;
-  }
+  return udptun::runtime::c_api_stats_json(
+      s, out, cap, [](udptun::runtime::StatsJson& j, const auto& v) {
+        j.add("sessions", v.sessions)
+            .add("sessions_attached", v.sessions_attached)
+            .add("flows", v.flows)
+            .add("connections", v.connections)
+            .add("sessions_opened", v.sessions_opened)
+            .add("sessions_resumed", v.sessions_resumed)
+            .add("sessions_reaped", v.sessions_reaped)
+            .add("sessions_evicted", v.sessions_evicted)
+            .add("flows_opened", v.flows_opened)
+            .add("flows_closed_idle", v.flows_closed_idle)
+            .add("flows_evicted", v.flows_evicted)
+            .add("flows_refused", v.flows_refused)
+            .add("auth_failures", v.auth_failures)
+            .add("protocol_errors", v.protocol_errors)
+            .add("datagrams_to_targets", v.datagrams_to_targets)
+            .add("bytes_to_targets", v.bytes_to_targets)
+            .add("datagrams_from_targets", v.datagrams_from_targets)
+            .add("bytes_from_targets", v.bytes_from_targets)
+            .add("drops_send_failed", v.drops_send_failed)
+            .add("drops_queue_full", v.drops_queue_full)
+            .add("drops_detached", v.drops_detached)
+            .add("drops_forbidden", v.drops_forbidden)
+            .add("drops_unknown_flow", v.drops_unknown_flow)
+            .add("links_paused", v.links_paused)
+            .add("drops_duplicate_open", v.drops_duplicate_open)
+            .add("drops_held", v.drops_held)
+            .add("flows_setup_timeout", v.flows_setup_timeout)
+            .add("flows_refused_full", v.flows_refused_full)
+            .add("connections_refused", v.connections_refused)
+            .add("log_lines_suppressed", v.log_lines_suppressed)
+            .add("drops_not_from_relay", v.drops_not_from_relay)
+            .add("drops_filtered", v.drops_filtered)
+            .add("drops_amplification", v.drops_amplification)
+            .add("drops_rate_limited_up", v.drops_rate_limited_up)
+            .add("drops_rate_limited_down", v.drops_rate_limited_down)
+            .add("egress_reassembled", v.egress_reassembled)
+            .add("egress_fragments_dropped", v.egress_fragments_dropped);
+      });
 }
 
 void udpserver_free(udpserver_t* s) {

@@ -2,7 +2,7 @@
 #include <vector>
 
 #include "udptun/runtime/daemon_main.hpp"
-#include "udptun/udpserver.h"
+#include "udptun/udpserver_instance_api.hpp"
 
 using udptun::runtime::CommandLineOption;
 using Kind = CommandLineOption::Kind;
@@ -111,8 +111,5 @@ int main(int argc, char** argv) {
         "/etc/udptun/udp-server.json and /etc/udptun/psk, as the shipped systemd unit "
         "udp-server.service reads them (the key through a systemd credential).",
         {}}}};
-  return udptun::runtime::run_daemon(argc, argv, spec,
-                                     udptun::runtime::DaemonApi<udpserver_t, udpserver_callbacks>{
-                                         udpserver_new, udpserver_start, udpserver_stop,
-                                         udpserver_free, udpserver_stats_json, udpserver_drain});
+  return udptun::runtime::run_daemon(argc, argv, spec, udptun::udpserver_instance_api());
 }

@@ -2,6 +2,8 @@
 // target policy and the client allow-lists (--allow-client) of udp-server and udp-local.
 #pragma once
 
+#include "udptun/protocol/status.hpp"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -24,8 +26,8 @@ struct Cidr {
 // An IPv4-mapped IPv6 peer (a dual-stack socket) is judged as the IPv4 address it is.
 class AllowList {
  public:
-  // false with `error` naming the bad entry.
-  bool parse(const std::vector<std::string>& texts, std::string& error);
+  // A failure names the bad entry and changes nothing.
+  Status parse(const std::vector<std::string>& texts);
   bool empty() const { return ranges_.empty(); }
   bool permits(const struct sockaddr* peer) const;
 

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "udptun/protocol/address.hpp"
+#include "udptun/protocol/status.hpp"
+#include "udptun/runtime/log.hpp"
 
 namespace udptun::runtime {
 
@@ -51,6 +53,11 @@ class ConfigReader {
 
 // Reads a pre-shared key file: its bytes, less trailing newlines (so `echo KEY > file`
 // works). Errors say which file and why.
-bool read_key_file(const std::string& path, std::vector<uint8_t>& key, std::string& error);
+Result<std::vector<uint8_t>> read_key_file(const std::string& path);
+// The key of a configuration that has "psk_file" and "psk" (at most one, at least 16 bytes).
+Result<std::vector<uint8_t>> read_pre_shared_key(const std::string& psk_file,
+                                                 const std::string& psk);
+// "log_level" (empty: `out` unchanged).
+Status read_log_level(const std::string& text, LogLevel& out);
 
 }  // namespace udptun::runtime

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "udptun/runtime/command_line.hpp"
+#include "udptun/runtime/instance_api.hpp"
 #include "udptun/runtime/process_control.hpp"
 #include "udptun/runtime/program_manual.hpp"
 
@@ -50,7 +51,7 @@ inline std::vector<CommandLineOption> with_common_options(
 }
 
 // The daemon's --help and man page.
-// `sigterm_drains`: the C API has a drain (DaemonApi::drain), which SIGTERM uses.
+// `sigterm_drains`: the C API has a drain (InstanceApi::drain), which SIGTERM uses.
 inline ProgramManual daemon_manual(const DaemonSpec& spec, bool sigterm_drains) {
   ProgramManual m;
   m.program = spec.program;
@@ -85,30 +86,6 @@ inline ProgramManual daemon_manual(const DaemonSpec& spec, bool sigterm_drains) 
                         {}});
   return m;
 }
-
-// The instance's C API (udpserver_*, udplocal_*, tun2socks_*).
-namespace detail {
-// The stats struct a callbacks table reports (udplocal_stats for udplocal_callbacks, ...).
-template <class F>
-struct StatsArgument;
-template <class S>
-struct StatsArgument<void (*)(void*, const S*)> {
-  using type = S;
-};
-}  // namespace detail
-
-template <class Handle, class Callbacks>
-struct DaemonApi {
-  using Stats = typename detail::StatsArgument<decltype(Callbacks::stats)>::type;
-  Handle* (*create)(const char* json, char* err, size_t errlen);
-  int (*start)(Handle* h, const Callbacks* cb, void* user);
-  void (*stop)(Handle* h);
-  void (*destroy)(Handle* h);
-  size_t (*stats_json)(const Stats* stats, char* out, size_t cap);
-  // A graceful stop on SIGTERM (udpserver_drain): the instance stops by itself once drained;
-  // a second SIGTERM or SIGINT stops it at once. nullptr: SIGTERM stops at once.
-  int (*drain)(Handle* h) = nullptr;
-};
 
 namespace detail {
 struct DaemonState {
@@ -146,9 +123,9 @@ inline bool take_stats_fd(std::string& json, int& fd, std::string& error) {
 }
 
 template <class Handle, class Callbacks>
-void on_stats(void* user, const typename DaemonApi<Handle, Callbacks>::Stats* stats) {
+void on_stats(void* user, const typename InstanceApi<Handle, Callbacks>::Stats* stats) {
   auto* st = static_cast<DaemonState*>(user);
-  auto* api = static_cast<const DaemonApi<Handle, Callbacks>*>(st->api);
+  auto* api = static_cast<const InstanceApi<Handle, Callbacks>*>(st->api);
   char line[2048];
   static constexpr char kHead[] = "{\"stats\":";
   size_t head = sizeof kHead - 1;
@@ -174,7 +151,7 @@ inline void on_fatal_error(void* user, const char* message) {
 // configuration.
 template <class Handle, class Callbacks>
 int run_daemon(int argc, char** argv, const DaemonSpec& spec,
-               const DaemonApi<Handle, Callbacks>& api) {
+               const InstanceApi<Handle, Callbacks>& api) {
   const std::vector<CommandLineOption> options = with_common_options(*spec.options);
   std::string json, error;
   CommandLineRequest request = CommandLineRequest::run;

@@ -1,31 +1,119 @@
-// What every instance behind a C API (udp-server, udp-local, tun2socks) shares: its own loop
-// and logger, the embedding application's callbacks, running on a thread of its own or on
-// the caller's, and reporting a fatal error.
+// The lifecycle every instance behind a C API (udp-server, udp-local, tun2socks) shares,
+// written once: its own loop and logger, the embedding application's callbacks, running on a
+// thread of its own or on the caller's, the periodic sweep and stats timers, /metrics, the
+// stats snapshot other threads read, and reporting a fatal error.
+//
+// An instance derives from InstanceHost<Callbacks, Stats> and supplies open() (everything it
+// serves; a failure is reported and the loop runs once to close what was opened), sweep(),
+// shutdown() (closes its own handles when a stop is requested) and, optionally,
+// refresh_derived_stats() and on_running(). Its destructor must call stop_and_join() first:
+// the loop thread runs the instance's own code until then.
 #pragma once
 
+#include <uv.h>
+
+#include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
 #include "udptun/protocol/address.hpp"
+#include "udptun/protocol/status.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/log.hpp"
 #include "udptun/runtime/metrics_endpoint.hpp"
+#include "udptun/runtime/uv_handle.hpp"
 
 namespace udptun::runtime {
 
-template <class Callbacks>
+// What each instance's configuration says about the common part.
+struct InstanceSchedule {
+  uint64_t sweep_interval_ms = 1'000;
+  uint64_t stats_interval_ms = 1'000;
+  std::optional<protocol::Address> metrics;  // serve /metrics here
+};
+
+template <class Callbacks, class Stats>
 class InstanceHost {
  public:
+  InstanceHost(const InstanceHost&) = delete;
+  InstanceHost& operator=(const InstanceHost&) = delete;
+
+  // Thread-safe, any number of times.
   void stop() { loop_.request_stop(); }
+  // Runs on a new thread; returns 0 or a libuv error.
+  int start(const Callbacks* cb, void* user) {
+    adopt(cb, user);
+    return loop_.start_thread([this] { run(nullptr, user_); });
+  }
+  // Runs on the caller's thread until stopped: 0 after a clean stop, -1 when it could not open
+  // what it serves (reported through the error callback).
+  int run(const Callbacks* cb, void* user) {
+    adopt(cb ? cb : &cb_, user);
+    Status opened = open();
+    if (opened.ok()) opened = open_metrics();
+    if (!opened.ok()) {
+      report_error(opened.message());
+      loop_.request_stop();  // the loop runs once to close what was opened, then returns
+    } else {
+      start_timer(sweep_timer_, schedule_.sweep_interval_ms,
+                  [](uv_timer_t* t) { static_cast<InstanceHost*>(t->data)->sweep(); });
+      start_timer(stats_timer_, schedule_.stats_interval_ms,
+                  [](uv_timer_t* t) { static_cast<InstanceHost*>(t->data)->publish_stats(); });
+      on_running();
+    }
+    loop_.run([this] {
+      sweep_timer_.close();
+      stats_timer_.close();
+      metrics_.reset();
+      shutdown();
+    });
+    publish_stats();
+    if (cb_.stopped) cb_.stopped(user_);
+    return opened.ok() ? 0 : -1;
+  }
+  // Thread-safe: the counters as of the last publication (every stats interval).
+  void snapshot(Stats* out) {
+    std::lock_guard<std::mutex> lock(snapshot_mutex_);
+    *out = snapshot_;
+  }
 
  protected:
-  InstanceHost() = default;
-  ~InstanceHost() {
+  explicit InstanceHost(InstanceSchedule schedule) : schedule_(std::move(schedule)) {}
+  virtual ~InstanceHost() { stop_and_join(); }
+
+  // The instance's own part (loop thread).
+  virtual Status open() = 0;
+  virtual void on_running() {}
+  virtual void sweep() = 0;
+  virtual void shutdown() = 0;
+  virtual void refresh_derived_stats() {}
+  virtual std::string render_metrics() = 0;
+
+  void stop_and_join() {
     loop_.request_stop();
     loop_.join();
   }
+  void report_error(const std::string& message) {
+    LOG_ERROR(log_, "", "%s", message.c_str());
+    if (cb_.error) cb_.error(user_, message.c_str());
+  }
+  void publish_stats() {
+    refresh_derived_stats();
+    {
+      std::lock_guard<std::mutex> lock(snapshot_mutex_);
+      snapshot_ = stats_;
+    }
+    if (cb_.stats) cb_.stats(user_, &stats_);
+  }
+  EventLoop loop_;
+  Logger log_;
+  Callbacks cb_{};
+  void* user_ = nullptr;
+  Stats stats_{};
 
+ private:
   // Takes the callbacks (when given) and sends log lines to the application's log callback.
   void adopt(const Callbacks* cb, void* user) {
     if (cb) cb_ = *cb;
@@ -35,34 +123,26 @@ class InstanceHost {
           [this](LogLevel l, const char* line) { cb_.log(user_, static_cast<int>(l), line); });
     }
   }
-  // Runs `body` (the instance's run(), which adopts nothing more) on a new thread.
-  template <class Body>
-  int start_thread(const Callbacks* cb, void* user, Body body) {
-    adopt(cb, user);
-    return loop_.start_thread(body);
+  // `fn` gets this host as the handle's data.
+  void start_timer(UvHandle<uv_timer_t>& timer, uint64_t every_ms, uv_timer_cb fn) {
+    timer.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
+    uv_timer_start(timer.get(), fn, every_ms, every_ms);
   }
-  void report_error(const std::string& message) {
-    LOG_ERROR(log_, "", "%s", message.c_str());
-    if (cb_.error) cb_.error(user_, message.c_str());
+  Status open_metrics() {
+    if (!schedule_.metrics) return Status::success();
+    auto metrics =
+        MetricsEndpoint::open(loop_, log_, *schedule_.metrics, [this] { return render_metrics(); });
+    if (!metrics.ok()) return metrics.status();
+    metrics_ = std::move(metrics).value();
+    return Status::success();
   }
-  // Serves /metrics on this loop when an address is configured (the "metrics" key). false,
-  // with the error reported, when it cannot listen there.
-  bool open_metrics(const std::optional<protocol::Address>& address,
-                    MetricsEndpoint::Render render) {
-    if (!address) return true;
-    std::string error;
-    metrics_ = MetricsEndpoint::open(loop_, log_, *address, std::move(render), error);
-    if (!metrics_) report_error(error);
-    return metrics_ != nullptr;
-  }
-  // Before the loop ends (the instance's shutdown).
-  void close_metrics() { metrics_.reset(); }
 
-  EventLoop loop_;
-  Logger log_;
-  Callbacks cb_{};
-  void* user_ = nullptr;
+  InstanceSchedule schedule_;
+  UvHandle<uv_timer_t> sweep_timer_;
+  UvHandle<uv_timer_t> stats_timer_;
   std::unique_ptr<MetricsEndpoint> metrics_;
+  std::mutex snapshot_mutex_;
+  Stats snapshot_{};
 };
 
 }  // namespace udptun::runtime

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "udptun/protocol/address.hpp"
+#include "udptun/protocol/status.hpp"
 #include "udptun/runtime/tcp_stream.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 
@@ -38,14 +39,14 @@ class MetricsEndpoint {
   MetricsEndpoint(const MetricsEndpoint&) = delete;
   MetricsEndpoint& operator=(const MetricsEndpoint&) = delete;
 
-  // 0 or a libuv error. Port 0 picks one: bound_address() tells which.
-  int listen(const protocol::Address& address);
+  // Port 0 picks one: bound_address() tells which.
+  Status listen(const protocol::Address& address);
   std::string bound_address() const;
 
-  // Made and listening on `address`, or nullptr with `error` ("cannot serve metrics on ...").
-  static std::unique_ptr<MetricsEndpoint> open(EventLoop& loop, Logger& log,
-                                               const protocol::Address& address, Render render,
-                                               std::string& error);
+  // Made and listening on `address`, or why not ("metrics: cannot listen on ...").
+  static Result<std::unique_ptr<MetricsEndpoint>> open(EventLoop& loop, Logger& log,
+                                                       const protocol::Address& address,
+                                                       Render render);
 
   uint64_t scrapes() const { return scrapes_; }  // answered 200
   uint64_t refused() const { return refused_; }  // over the cap, malformed, timed out

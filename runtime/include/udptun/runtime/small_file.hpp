@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <string>
 
+#include "udptun/protocol/status.hpp"
+
 namespace udptun::runtime {
 
 struct FileLimits {
@@ -15,14 +17,12 @@ struct FileLimits {
   bool owner_only_writable = false;
 };
 
-// false with `error` naming the file and the reason.
-bool read_small_file(const std::string& path, const FileLimits& limits, std::string& out,
-                     std::string& error);
+// Its contents, or a failure naming the file and the reason.
+Result<std::string> read_small_file(const std::string& path, const FileLimits& limits);
 
 // Writes `body` to PATH.tmp (a fresh file, mode 0600, never through a link planted there),
 // optionally fsyncs it, and renames it over `path`: readers see the old file or the new one,
-// never half of one. false with `error` naming the file.
-bool replace_small_file(const std::string& path, const std::string& body, bool sync,
-                        std::string& error);
+// never half of one. A failure names the file.
+Status replace_small_file(const std::string& path, const std::string& body, bool sync);
 
 }  // namespace udptun::runtime

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "udptun/protocol/bytes.hpp"
+#include "udptun/protocol/status.hpp"
 
 namespace udptun::runtime {
 
@@ -25,8 +26,8 @@ struct TlsServerOptions {
 
 class TlsContext {
  public:
-  static std::unique_ptr<TlsContext> client(const TlsClientOptions& options, std::string& error);
-  static std::unique_ptr<TlsContext> server(const TlsServerOptions& options, std::string& error);
+  static Result<std::unique_ptr<TlsContext>> client(const TlsClientOptions& options);
+  static Result<std::unique_ptr<TlsContext>> server(const TlsServerOptions& options);
   ~TlsContext();
   TlsContext(const TlsContext&) = delete;
   TlsContext& operator=(const TlsContext&) = delete;

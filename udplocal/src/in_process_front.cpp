@@ -1,4 +1,4 @@
-#include "inproc_front.hpp"
+#include "in_process_front.hpp"
 
 #include <cerrno>
 
@@ -18,20 +18,18 @@ InProcessFront::~InProcessFront() {
 
 int InProcessFront::open() {
   loop_thread_ = uv_thread_self();
-  int rc = wake_.init(
-      this, [&](uv_async_t* a) { return uv_async_init(client_.loop().get(), a, on_wake); });
-  if (rc == 0) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    open_ = true;
-  }
-  return rc;
+  return inbox_.open(client_.loop(), [this](runtime::DatagramBatch& batch) {
+    batch.for_each([this](const sockaddr* src, const sockaddr* dst, ByteView payload) {
+      auto source = protocol::address_from_sockaddr(src);
+      auto target = protocol::address_from_sockaddr(dst);
+      if (source && target) client_.submit(this, *source, *target, payload);
+    });
+  });
 }
 
 void InProcessFront::close() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  open_ = false;
-  pending_.clear();
-  wake_.close();  // under the lock: no submitter can be inside uv_async_send meanwhile
+  closed_ = true;
+  inbox_.close();
 }
 
 int InProcessFront::submit(const struct sockaddr* src, const struct sockaddr* dst,
@@ -42,34 +40,14 @@ int InProcessFront::submit(const struct sockaddr* src, const struct sockaddr* ds
     auto source = protocol::address_from_sockaddr(src);
     auto target = protocol::address_from_sockaddr(dst);
     if (!source || !target) return -EINVAL;
-    if (!open_) return -EPIPE;
+    if (closed_) return -EPIPE;
     client_.submit(this, *source, *target, ByteView(data, len));
     return 0;
   }
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (!open_) return -EPIPE;
-  if (pending_.size() >= kMaxQueuedDatagrams || pending_.byte_count() + len > kMaxQueuedBytes)
-    return -EAGAIN;
-  bool was_empty = pending_.empty();
-  if (!pending_.push(src, dst, data, len)) return -EINVAL;  // not IPv4/IPv6
-  if (was_empty) uv_async_send(wake_.get());
-  return 0;
-}
-
-void InProcessFront::on_wake(uv_async_t* a) {
-  if (auto* self = static_cast<InProcessFront*>(a->data)) self->drain();
-}
-
-void InProcessFront::drain() {
-  draining_.clear();
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    std::swap(draining_, pending_);
-  }
-  draining_.for_each([this](const sockaddr* src, const sockaddr* dst, ByteView payload) {
-    auto source = protocol::address_from_sockaddr(src);
-    auto target = protocol::address_from_sockaddr(dst);
-    if (source && target) client_.submit(this, *source, *target, payload);
+  return inbox_.post([&](runtime::DatagramBatch& pending) {
+    if (pending.size() >= kMaxQueuedDatagrams || pending.byte_count() + len > kMaxQueuedBytes)
+      return -EAGAIN;
+    return pending.push(src, dst, data, len) ? 0 : -EINVAL;  // not IPv4/IPv6
   });
 }
 

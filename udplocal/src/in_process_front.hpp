@@ -7,11 +7,11 @@
 #include <uv.h>
 #include "udptun/protocol/socket_api.hpp"
 
-#include <mutex>
 #include <vector>
 
 #include "flow_table.hpp"
 #include "udptun/runtime/datagram_batch.hpp"
+#include "udptun/runtime/mailbox.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 
 namespace udptun::local {
@@ -37,18 +37,10 @@ class InProcessFront : public FlowOrigin {
   std::string persistent_name() const override { return "in-process"; }
 
  private:
-  static void on_wake(uv_async_t* a);
-  void drain();
-
   Client& client_;
   uv_thread_t loop_thread_{};
-  runtime::UvHandle<uv_async_t> wake_;
-  std::mutex mutex_;  // guards the fields below (cross-thread handoff only)
-  bool open_ = false;
-  // The queue is the hot path of an embedded tun2socks: double-buffered (pending_ filled by
-  // submitters, swapped with draining_ on the loop) so neither reallocates once warm.
-  runtime::DatagramBatch pending_;
-  runtime::DatagramBatch draining_;
+  bool closed_ = false;                             // loop thread only
+  runtime::Mailbox<runtime::DatagramBatch> inbox_;  // submissions from other threads
 };
 
 }  // namespace udptun::local
