@@ -5,6 +5,7 @@
 
 #include "controller.hpp"
 #include "udptun/controller.h"
+#include "udptun/runtime/c_api_shim.hpp"
 #include "udptun/runtime/config_reader.hpp"
 
 struct proxy_controller {
@@ -16,7 +17,9 @@ struct proxy_controller {
 
 namespace {
 
-bool parse_config(const char* json, udptun::controller::ControllerConfig& c, std::string& error) {
+udptun::Result<udptun::controller::ControllerConfig> parse_config(const char* json) {
+  using udptun::Status;
+  udptun::controller::ControllerConfig c;
   udptun::runtime::ConfigReader r(json && *json ? json : "{}");
   std::string level;
   uint64_t request_bytes = c.max_request_bytes, output_bytes = c.max_output_bytes,
@@ -32,10 +35,7 @@ bool parse_config(const char* json, udptun::controller::ControllerConfig& c, std
             r.get_uint("max_services", 1, 10000, services) && r.get_string("service_user", user) &&
             r.get_object("services", c.services_json) && r.get_string("log_level", level) &&
             r.get_ip_endpoint("metrics", c.metrics) && r.no_unknown_keys();
-  if (!ok) {
-    error = r.error();
-    return false;
-  }
+  if (!ok) return Status::failure(r.error());
   c.max_request_bytes = request_bytes;
   c.max_output_bytes = output_bytes;
   c.max_connections = connections;
@@ -47,21 +47,13 @@ bool parse_config(const char* json, udptun::controller::ControllerConfig& c, std
   // Declarations are checked now, so a typo is a clear error at start, not a surprise later.
   udptun::controller::ServiceCatalog catalog;
   cJSON* declared = cJSON_Parse(c.services_json.empty() ? "{}" : c.services_json.c_str());
-  udptun::Status loaded = catalog.load(declared);
+  Status loaded = catalog.load(declared);
   cJSON_Delete(declared);
-  if (!loaded.ok()) {
-    error = loaded.message();
-    return false;
-  }
-  if (c.socket_path.empty() || c.state_dir.empty()) {
-    error = "\"socket\" and \"state_dir\" must not be empty";
-    return false;
-  }
-  if (!level.empty() && !udptun::runtime::parse_log_level(level, c.log_level)) {
-    error = "\"log_level\" must be error, warn, info or debug";
-    return false;
-  }
-  return true;
+  if (!loaded.ok()) return loaded;
+  if (c.socket_path.empty() || c.state_dir.empty())
+    return Status::failure("\"socket\" and \"state_dir\" must not be empty");
+  if (Status e = udptun::runtime::read_log_level(level, c.log_level); !e.ok()) return e;
+  return c;
 }
 
 void prepare(proxy_controller_t* c, const proxy_controller_callbacks* cb, void* user) {
@@ -79,15 +71,16 @@ extern "C" {
 
 proxy_controller_t* proxy_controller_new(const char* config_json, char* err, size_t errlen) {
   try {
-    auto handle = std::make_unique<proxy_controller>();
-    std::string error;
-    if (!parse_config(config_json, handle->config, error)) {
-      if (err && errlen) std::snprintf(err, errlen, "%s", error.c_str());
+    auto config = parse_config(config_json);
+    if (!config.ok()) {
+      udptun::runtime::copy_c_error(err, errlen, config.message());
       return nullptr;
     }
+    auto handle = std::make_unique<proxy_controller>();
+    handle->config = std::move(config).value();
     return handle.release();
   } catch (const std::exception& e) {
-    if (err && errlen) std::snprintf(err, errlen, "%s", e.what());
+    udptun::runtime::copy_c_error(err, errlen, e.what());
     return nullptr;
   }
 }

@@ -87,13 +87,13 @@ int main(int argc, char** argv) {
   udptun::runtime::CommandLineSyntax syntax;
   syntax.positional_key = "socket";
   syntax.config_file_limits.owner_only_writable = true;  // it says what runs as whom
-  std::string json, error;
-  auto request = udptun::runtime::CommandLineRequest::run;
-  if (!udptun::runtime::build_config_from_args(argc, argv, kOptions, syntax, json, error,
-                                               request)) {
-    std::fprintf(stderr, "proxy-controller: %s\n", error.c_str());
+  auto command_line = udptun::runtime::build_config_from_args(argc, argv, kOptions, syntax);
+  if (!command_line.ok()) {
+    std::fprintf(stderr, "proxy-controller: %s\n", command_line.message().c_str());
     return 2;
   }
+  const auto request = command_line->request;
+  const std::string& json = command_line->json;
   if (request != udptun::runtime::CommandLineRequest::run) {
     std::string text = request == udptun::runtime::CommandLineRequest::help ? usage_text(manual())
                        : request == udptun::runtime::CommandLineRequest::manpage

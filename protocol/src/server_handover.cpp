@@ -24,18 +24,14 @@ std::string encode_handover_record(const HandoverRecord& r) {
   return out;
 }
 
-bool decode_handover_record(std::string_view text, size_t descriptors, HandoverRecord& out,
-                            std::string& error) {
-  if (text.size() > kMaxHandoverRecordBytes || descriptors > kMaxHandoverDescriptors) {
-    error = "larger than a handover can be";
-    return false;
-  }
+Result<HandoverRecord> decode_handover_record(std::string_view text, size_t descriptors) {
+  if (text.size() > kMaxHandoverRecordBytes || descriptors > kMaxHandoverDescriptors)
+    return Status::failure("larger than a handover can be");
   HandoverRecord r;
   std::vector<bool> used(descriptors, false);
   size_t line_no = 0, pos = 0;
   auto fail = [&](const char* why) {
-    error = "line " + std::to_string(line_no) + ": " + why;
-    return false;
+    return Status::failure("line " + std::to_string(line_no) + ": " + why);
   };
   auto take_fd = [&](std::string_view word, uint32_t& index) {
     if (!record_text::parse_u32(word, index) || index >= descriptors || used[index]) return false;
@@ -86,8 +82,7 @@ bool decode_handover_record(std::string_view text, size_t descriptors, HandoverR
     }
   }
   if (line_no == 0) return fail("empty");
-  out = std::move(r);
-  return true;
+  return r;
 }
 
 }  // namespace udptun::protocol

@@ -33,17 +33,14 @@ std::string encode_session_record(const SessionRecord& r) {
   return out;
 }
 
-bool decode_session_record(std::string_view text, SessionRecord& out, std::string& error) {
-  if (text.size() > kMaxSessionRecordBytes) {
-    error = "larger than a session record can be";
-    return false;
-  }
+Result<SessionRecord> decode_session_record(std::string_view text) {
+  if (text.size() > kMaxSessionRecordBytes)
+    return Status::failure("larger than a session record can be");
   SessionRecord r;
   bool have_session = false, have_next = false;
   size_t line_no = 0, pos = 0;
   auto fail = [&](const char* why) {
-    error = "line " + std::to_string(line_no) + ": " + why;
-    return false;
+    return Status::failure("line " + std::to_string(line_no) + ": " + why);
   };
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
@@ -83,8 +80,7 @@ bool decode_session_record(std::string_view text, SessionRecord& out, std::strin
   }
   if (line_no == 0) return fail("empty");
   if (!have_session || !have_next) return fail("no session or next-flow line");
-  out = std::move(r);
-  return true;
+  return r;
 }
 
 }  // namespace udptun::protocol

@@ -18,42 +18,33 @@ struct JsonDeleter {
 };
 }  // namespace
 
-bool build_config_from_args(int argc, char** argv, const std::vector<CommandLineOption>& options,
-                            const CommandLineSyntax& syntax, std::string& json_out,
-                            std::string& error, CommandLineRequest& request) {
-  request = CommandLineRequest::run;
+Result<CommandLine> build_config_from_args(int argc, char** argv,
+                                           const std::vector<CommandLineOption>& options,
+                                           const CommandLineSyntax& syntax) {
   std::unique_ptr<cJSON, JsonDeleter> config(cJSON_CreateObject());
   // --config first, wherever it stands, so flags always override the file.
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--config") != 0) continue;
     if (i + 1 >= argc) {
-      error = "--config needs a FILE";
-      return false;
+      return Status::failure("--config needs a FILE");
     }
     auto text = read_small_file(argv[i + 1], syntax.config_file_limits);
-    if (!text.ok()) {
-      error = text.message();
-      return false;
-    }
+    if (!text.ok()) return text.status();
     config.reset(cJSON_Parse(text->c_str()));
     if (!config || !cJSON_IsObject(config.get())) {
-      error = std::string(argv[i + 1]) + ": not a JSON object";
-      return false;
+      return Status::failure(std::string(argv[i + 1]) + ": not a JSON object");
     }
   }
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      request = CommandLineRequest::help;
-      return true;
+      return CommandLine{CommandLineRequest::help, ""};
     }
     if (arg == "--version") {
-      request = CommandLineRequest::version;
-      return true;
+      return CommandLine{CommandLineRequest::version, ""};
     }
     if (arg == "--manpage") {
-      request = CommandLineRequest::manpage;
-      return true;
+      return CommandLine{CommandLineRequest::manpage, ""};
     }
     if (arg == "--config") {
       ++i;
@@ -69,8 +60,7 @@ bool build_config_from_args(int argc, char** argv, const std::vector<CommandLine
       continue;
     }
     if (!opt) {
-      error = "unknown option " + arg + " (see --help)";
-      return false;
+      return Status::failure("unknown option " + arg + " (see --help)");
     }
     if (opt->kind == CommandLineOption::Kind::flag ||
         opt->kind == CommandLineOption::Kind::clear_flag) {
@@ -84,8 +74,7 @@ bool build_config_from_args(int argc, char** argv, const std::vector<CommandLine
       continue;
     }
     if (i + 1 >= argc) {
-      error = arg + " needs a value (" + opt->value_name + ")";
-      return false;
+      return Status::failure(arg + " needs a value (" + opt->value_name + ")");
     }
     const char* value = argv[++i];
     switch (opt->kind) {
@@ -112,8 +101,7 @@ bool build_config_from_args(int argc, char** argv, const std::vector<CommandLine
         errno = 0;
         unsigned long long v = std::strtoull(value, &end, 10);
         if (errno || !end || *end || *value == '-' || *value == '\0') {
-          error = arg + ": not a non-negative integer: " + value;
-          return false;
+          return Status::failure(arg + ": not a non-negative integer: " + value);
         }
         cJSON* list = cJSON_GetObjectItemCaseSensitive(config.get(), opt->key);
         if (!list || !cJSON_IsArray(list)) {
@@ -128,8 +116,7 @@ bool build_config_from_args(int argc, char** argv, const std::vector<CommandLine
         errno = 0;
         unsigned long long v = std::strtoull(value, &end, 10);
         if (errno || !end || *end || *value == '-' || *value == '\0') {
-          error = arg + ": not a non-negative integer: " + value;
-          return false;
+          return Status::failure(arg + ": not a non-negative integer: " + value);
         }
         cJSON_DeleteItemFromObjectCaseSensitive(config.get(), opt->key);
         cJSON_AddNumberToObject(config.get(), opt->key, static_cast<double>(v));
@@ -142,9 +129,9 @@ bool build_config_from_args(int argc, char** argv, const std::vector<CommandLine
     }
   }
   char* text = cJSON_PrintUnformatted(config.get());
-  json_out = text ? text : "{}";
+  CommandLine out{CommandLineRequest::run, text ? text : "{}"};
   cJSON_free(text);
-  return true;
+  return out;
 }
 
 }  // namespace udptun::runtime

@@ -105,8 +105,8 @@ uint32_t get32(const uint8_t* p) {
 
 }  // namespace
 
-bool send_package(int socket_fd, const std::string& body, const std::vector<int>& fds,
-                  int timeout_ms, std::string& error) {
+Status send_package(int socket_fd, const std::string& body, const std::vector<int>& fds,
+                    int timeout_ms) {
   auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   // Header: body length, descriptor count. Then the descriptors, a batch per one-byte
   // message; then the body.
@@ -115,33 +115,34 @@ bool send_package(int socket_fd, const std::string& body, const std::vector<int>
   put32(header + 4, fds.size());
   if (body.size() > UINT32_MAX ||
       !send_all(socket_fd, header, sizeof header, nullptr, 0, deadline)) {
-    error = std::string("cannot send the handover header: ") + std::strerror(errno);
-    return false;
+    return Status::failure(std::string("cannot send the handover header: ") + std::strerror(errno),
+                           -errno);
   }
   for (size_t i = 0; i < fds.size(); i += kFdsPerMessage) {
     size_t n = std::min(kFdsPerMessage, fds.size() - i);
     uint8_t mark = 'F';
     if (!send_all(socket_fd, &mark, 1, fds.data() + i, n, deadline)) {
-      error = std::string("cannot send descriptors: ") + std::strerror(errno);
-      return false;
+      return Status::failure(std::string("cannot send descriptors: ") + std::strerror(errno),
+                             -errno);
     }
   }
   if (!send_all(socket_fd, body.data(), body.size(), nullptr, 0, deadline)) {
-    error = std::string("cannot send the handover record: ") + std::strerror(errno);
-    return false;
+    return Status::failure(std::string("cannot send the handover record: ") + std::strerror(errno),
+                           -errno);
   }
-  return true;
+  return Status::success();
 }
 
-bool receive_package(int socket_fd, std::string& body, std::vector<int>& fds, size_t max_body,
-                     size_t max_fds, int timeout_ms, std::string& error) {
+Status receive_package(int socket_fd, std::string& body, std::vector<int>& fds, size_t max_body,
+                       size_t max_fds, int timeout_ms) {
   auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   fds.clear();
   auto fail = [&](const char* what) {
-    error = std::string(what) + (errno ? std::string(": ") + std::strerror(errno) : "");
+    int e = errno;
     for (int fd : fds) close(fd);
     fds.clear();
-    return false;
+    return Status::failure(std::string(what) + (e ? std::string(": ") + std::strerror(e) : ""),
+                           e ? -e : Status::kFailed);
   };
   errno = 0;
   uint8_t header[8];
@@ -159,7 +160,7 @@ bool receive_package(int socket_fd, std::string& body, std::vector<int>& fds, si
   body.assign(body_size, '\0');
   if (body_size > 0 && !receive_all(socket_fd, body.data(), body_size, fds, fd_count, deadline))
     return fail("handover record cut short");
-  return true;
+  return Status::success();
 }
 
 }  // namespace udptun::runtime

@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
@@ -46,7 +47,7 @@ void raise_stop_signal() {
   kill(getpid(), SIGTERM);
 }
 
-std::string start_successor(char** argv, int keep_fd) {
+Status start_successor(char** argv, int keep_fd) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   // dup2 onto itself clears close-on-exec in the child only.
@@ -62,7 +63,7 @@ std::string start_successor(char** argv, int keep_fd) {
   int rc = posix_spawn(&pid, "/proc/self/exe", &actions, &attr, argv, environ);
   posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&actions);
-  return rc == 0 ? std::string() : std::string(std::strerror(rc));
+  return rc == 0 ? Status::success() : Status::failure(std::strerror(rc), -rc);
 }
 
 void notify_service_manager() {
@@ -93,11 +94,12 @@ uint64_t raise_descriptor_limit() {
   return nofile.rlim_cur == RLIM_INFINITY ? (1u << 20) : nofile.rlim_cur;
 }
 
-std::string claim_stats_descriptor(int fd) {
-  if (fd < 3 || fcntl(fd, F_GETFD) < 0) return "--stats-fd must be an open descriptor above 2";
+Status claim_stats_descriptor(int fd) {
+  if (fd < 3 || fcntl(fd, F_GETFD) < 0)
+    return Status::failure("--stats-fd must be an open descriptor above 2", -EBADF);
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   fcntl(fd, F_SETFD, FD_CLOEXEC);
-  return "";
+  return Status::success();
 }
 
 void write_stats_line(int fd, const char* line, size_t size) {

@@ -48,8 +48,8 @@ void raise_stop_signal() {
   post_stop(StopSignal::terminate);
 }
 
-std::string start_successor(char**, int) {
-  return "planned restarts (handover) are not supported on Windows";
+Status start_successor(char**, int) {
+  return Status::failure("planned restarts (handover) are not supported on Windows");
 }
 
 void notify_service_manager() {}
@@ -58,8 +58,8 @@ uint64_t raise_descriptor_limit() {
   return 16384;  // Winsock sockets are kernel handles, not C runtime descriptors: no rlimit
 }
 
-std::string claim_stats_descriptor(int) {
-  return "--stats-fd is not supported on Windows (use --metrics)";
+Status claim_stats_descriptor(int) {
+  return Status::failure("--stats-fd is not supported on Windows (use --metrics)");
 }
 
 void write_stats_line(int, const char*, size_t) {}

@@ -12,17 +12,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   size_t descriptors = data[0];
   std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
-  HandoverRecord r;
-  std::string error;
-  if (!decode_handover_record(text, descriptors, r, error)) {
-    FUZZ_CHECK(!error.empty());
+  auto decoded = decode_handover_record(text, descriptors);
+  if (!decoded.ok()) {
+    FUZZ_CHECK(!decoded.message().empty());
     return 0;
   }
+  const HandoverRecord& r = decoded.value();
   size_t used = r.listeners.size();
   for (const auto& s : r.sessions) used += s.flows.size();
   FUZZ_CHECK(used <= descriptors);
-  HandoverRecord again;
-  FUZZ_CHECK(decode_handover_record(encode_handover_record(r), descriptors, again, error));
+  auto redecoded = decode_handover_record(encode_handover_record(r), descriptors);
+  FUZZ_CHECK(redecoded.ok());
+  const HandoverRecord& again = redecoded.value();
   FUZZ_CHECK(again.listeners.size() == r.listeners.size());
   FUZZ_CHECK(again.sessions.size() == r.sessions.size());
   for (size_t i = 0; i < r.sessions.size(); ++i) {

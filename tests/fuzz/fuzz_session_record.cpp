@@ -9,15 +9,16 @@ using namespace udptun::protocol;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  SessionRecord r;
-  std::string error;
-  if (!decode_session_record(text, r, error)) {
-    FUZZ_CHECK(!error.empty());
+  auto decoded = decode_session_record(text);
+  if (!decoded.ok()) {
+    FUZZ_CHECK(!decoded.message().empty());
     return 0;
   }
+  const SessionRecord& r = decoded.value();
   FUZZ_CHECK(r.next_flow_id != 0 && r.flows.size() <= kMaxRecordedFlows);
-  SessionRecord again;
-  FUZZ_CHECK(decode_session_record(encode_session_record(r), again, error));
+  auto redecoded = decode_session_record(encode_session_record(r));
+  FUZZ_CHECK(redecoded.ok());
+  const SessionRecord& again = redecoded.value();
   FUZZ_CHECK(again.session == r.session && again.next_flow_id == r.next_flow_id &&
              again.flows.size() == r.flows.size());
   for (size_t i = 0; i < r.flows.size(); ++i) {

@@ -41,10 +41,9 @@ Outcome parse(std::vector<std::string> args, const CommandLineSyntax& syntax = {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  Outcome o{};
-  o.ok = build_config_from_args(static_cast<int>(args.size()), argv.data(), kOptions, syntax,
-                                o.json, o.error, o.request);
-  return o;
+  auto built = build_config_from_args(static_cast<int>(args.size()), argv.data(), kOptions, syntax);
+  if (!built.ok()) return Outcome{false, "", built.message(), CommandLineRequest::run};
+  return Outcome{true, built->json, "", built->request};
 }
 
 std::string write_temp(const std::string& text, mode_t mode) {

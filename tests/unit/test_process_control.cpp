@@ -38,8 +38,8 @@ static void test_console_events_stop(void**) {
 }
 
 static void test_stats_descriptor_is_refused(void**) {
-  assert_false(udptun::runtime::claim_stats_descriptor(3).empty());
-  assert_false(udptun::runtime::start_successor(nullptr, -1).empty());
+  assert_false(udptun::runtime::claim_stats_descriptor(3).ok());
+  assert_false(udptun::runtime::start_successor(nullptr, -1).ok());
 }
 #else
 static void test_signals_stop(void**) {
@@ -56,15 +56,15 @@ static void test_stats_descriptor_is_claimed_or_refused(void**) {
   int p[2];
   assert_int_equal(pipe(p), 0);
   int fd = fcntl(p[1], F_DUPFD, 10);
-  assert_true(udptun::runtime::claim_stats_descriptor(fd).empty());
+  assert_true(udptun::runtime::claim_stats_descriptor(fd).ok());
   assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);  // a slow reader never blocks the loop
   assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
   udptun::runtime::write_stats_line(fd, "{}\n", 3);
   char buf[8] = {};
   assert_int_equal(read(p[0], buf, sizeof buf), 3);
   close(fd);
-  assert_false(udptun::runtime::claim_stats_descriptor(fd).empty());  // closed now
-  assert_false(udptun::runtime::claim_stats_descriptor(1).empty());   // stdout: not ours
+  assert_false(udptun::runtime::claim_stats_descriptor(fd).ok());  // closed now
+  assert_false(udptun::runtime::claim_stats_descriptor(1).ok());   // stdout: not ours
   close(p[0]);
   close(p[1]);
 }

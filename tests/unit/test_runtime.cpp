@@ -58,16 +58,16 @@ static void test_descriptor_passing(void**) {
     read_ends.push_back(p[0]);
     write_ends.push_back(p[1]);
   }
-  std::string body(100'000, 'b'), error;
+  std::string body(100'000, 'b');
   // The sender blocks until the receiver reads: both sides in this thread, so the socket
   // buffers must hold it all (they do for this size).
   int big = 1 << 20;
   setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
   setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-  assert_true(send_package(sv[0], body, write_ends, 2'000, error));
+  assert_true(send_package(sv[0], body, write_ends, 2'000).ok());
   std::string got;
   std::vector<int> fds;
-  assert_true(receive_package(sv[1], got, fds, 1 << 20, 1'000, 2'000, error));
+  assert_true(receive_package(sv[1], got, fds, 1 << 20, 1'000, 2'000).ok());
   assert_true(got == body);
   assert_int_equal(fds.size(), 300);
   for (size_t i = 0; i < fds.size(); i += 37) {
@@ -77,10 +77,11 @@ static void test_descriptor_passing(void**) {
     assert_int_equal(back, c);
   }
   // Over the receiver's limit: refused, and nothing it received is left open.
-  assert_true(
-      send_package(sv[0], "x", {write_ends[0], write_ends[1], write_ends[2]}, 2'000, error));
+  assert_true(send_package(sv[0], "x", {write_ends[0], write_ends[1], write_ends[2]}, 2'000).ok());
   std::vector<int> few;
-  assert_false(receive_package(sv[1], got, few, 100, 2, 500, error));
+  udptun::Status refused = receive_package(sv[1], got, few, 100, 2, 500);
+  assert_false(refused.ok());
+  assert_non_null(std::strstr(refused.message().c_str(), "larger than allowed"));
   assert_true(few.empty());
   for (int fd : fds) close(fd);
   for (int fd : read_ends) close(fd);

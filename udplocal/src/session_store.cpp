@@ -24,13 +24,12 @@ std::optional<protocol::SessionRecord> SessionStore::load() {
     LOG_WARN(log_, "", "session record not used: %s", text.message().c_str());
     return std::nullopt;
   }
-  protocol::SessionRecord record;
-  std::string error;
-  if (!protocol::decode_session_record(text.value(), record, error)) {
-    LOG_WARN(log_, "", "session record %s not used: %s", path_.c_str(), error.c_str());
+  auto record = protocol::decode_session_record(text.value());
+  if (!record.ok()) {
+    LOG_WARN(log_, "", "session record %s not used: %s", path_.c_str(), record.message().c_str());
     return std::nullopt;
   }
-  return record;
+  return std::move(record).value();
 }
 
 Status SessionStore::save(const protocol::SessionRecord& record) {

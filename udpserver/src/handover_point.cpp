@@ -20,39 +20,34 @@ bool fill_address(const std::string& path, sockaddr_un& sa) {
 }
 }  // namespace
 
-int HandoverPoint::connect_to_predecessor(std::string& error) const {
+Result<int> HandoverPoint::connect_to_predecessor() const {
   sockaddr_un sa;
   if (!fill_address(path_, sa)) {
-    error = "the handover socket path is empty or too long";
-    return -2;
+    return Status::failure("the handover socket path is empty or too long");
   }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    error = std::string("socket: ") + std::strerror(errno);
-    return -2;
+    return Status::failure(std::string("socket: ") + std::strerror(errno));
   }
   if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
     int e = errno;
     ::close(fd);
-    if (e == ENOENT || e == ECONNREFUSED) return -1;  // nobody to take over from
-    error = "cannot reach the predecessor at " + path_ + ": " + std::strerror(e);
-    return -2;
+    if (e == ENOENT || e == ECONNREFUSED) return kNoPredecessor;
+    return Status::failure("cannot reach the predecessor at " + path_ + ": " + std::strerror(e));
   }
   return fd;
 }
 
-bool HandoverPoint::listen(Successor on_successor, std::string& error) {
+Status HandoverPoint::listen(Successor on_successor) {
   on_successor_ = std::move(on_successor);
   sockaddr_un sa;
   const std::string fresh = path_ + ".new";
   if (!fill_address(fresh, sa)) {
-    error = "the handover socket path is empty or too long";
-    return false;
+    return Status::failure("the handover socket path is empty or too long");
   }
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    error = std::string("socket: ") + std::strerror(errno);
-    return false;
+    return Status::failure(std::string("socket: ") + std::strerror(errno));
   }
   unlink(fresh.c_str());
   // Bound, then renamed over the path: a successor never finds no socket there, and the
@@ -63,21 +58,21 @@ bool HandoverPoint::listen(Successor on_successor, std::string& error) {
   umask(old);
   struct stat st {};
   if (!ok || stat(path_.c_str(), &st) != 0) {
-    error = "cannot listen for a successor at " + path_ + ": " + std::strerror(errno);
+    int e = errno;
     ::close(fd);
     unlink(fresh.c_str());
-    return false;
+    return Status::failure("cannot listen for a successor at " + path_ + ": " + std::strerror(e),
+                           -e);
   }
   inode_ = st.st_ino;
   fd_ = fd;
   int rc = poll_.init(this, [&](uv_poll_t* p) { return uv_poll_init(loop_.get(), p, fd_); });
   if (rc == 0) rc = uv_poll_start(poll_.get(), UV_READABLE, on_readable);
   if (rc != 0) {
-    error = std::string("cannot listen for a successor: ") + uv_strerror(rc);
     close();
-    return false;
+    return Status::failure(std::string("cannot listen for a successor: ") + uv_strerror(rc), rc);
   }
-  return true;
+  return Status::success();
 }
 
 void HandoverPoint::on_readable(uv_poll_t* poll, int status, int) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <string>
 
+#include "udptun/protocol/status.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 
@@ -20,11 +21,12 @@ class HandoverPoint {
   HandoverPoint(runtime::EventLoop& loop, std::string path) : loop_(loop), path_(std::move(path)) {}
   ~HandoverPoint() { close(false); }
 
-  // The successor's side, before our loop runs: a connected descriptor to a predecessor, -1
-  // when none listens there (a first start), or -2 with `error` for anything else.
-  int connect_to_predecessor(std::string& error) const;
+  static constexpr int kNoPredecessor = -1;
+  // The successor's side, before our loop runs: a connected descriptor to a predecessor, or
+  // kNoPredecessor when none listens there (a first start).
+  Result<int> connect_to_predecessor() const;
   // Listens at the path (replacing a predecessor's socket file atomically).
-  bool listen(Successor on_successor, std::string& error);
+  Status listen(Successor on_successor);
   // Stops listening; removes the socket file if asked (never after a handover: the successor
   // renames its own socket over the path, and checking then removing would race with that).
   void close(bool remove_file = true);

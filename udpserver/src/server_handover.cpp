@@ -25,28 +25,28 @@ constexpr uint8_t kAck = 'A';
 
 Status Server::take_over() {
   handover_ = std::make_unique<HandoverPoint>(loop_, config_.handover_socket);
-  std::string error;
-  int fd = handover_->connect_to_predecessor(error);
-  if (fd == -1) return Status::success();  // a first start
-  if (fd < 0) return Status::failure(error);
+  auto connected = handover_->connect_to_predecessor();
+  if (!connected.ok()) return connected.status();
+  int fd = connected.value();
+  if (fd == HandoverPoint::kNoPredecessor) return Status::success();  // a first start
   std::string text;
   std::vector<int> fds;
-  bool ok = runtime::receive_package(fd, text, fds, protocol::kMaxHandoverRecordBytes,
-                                     protocol::kMaxHandoverDescriptors, kTransferTimeoutMs, error);
-  protocol::HandoverRecord record;
-  if (ok) ok = protocol::decode_handover_record(text, fds.size(), record, error);
-  if (!ok) {
+  Status received = runtime::receive_package(fd, text, fds, protocol::kMaxHandoverRecordBytes,
+                                             protocol::kMaxHandoverDescriptors, kTransferTimeoutMs);
+  auto record = received.ok() ? protocol::decode_handover_record(text, fds.size())
+                              : Result<protocol::HandoverRecord>(received);
+  if (!record.ok()) {
     for (int f : fds) close(f);
     close(fd);
-    return Status::failure("the handover from the predecessor failed: " + error);
+    return record.status().within("the handover from the predecessor failed");
   }
   std::vector<bool> taken(fds.size(), false);
-  for (const auto& l : record.listeners) {
+  for (const auto& l : record->listeners) {
     taken[l.fd_index] = true;
     if (!adopt_listener(fds[l.fd_index], l.address)) close(fds[l.fd_index]);
   }
   size_t sessions = 0, flows = 0;
-  for (const auto& rs : record.sessions) {
+  for (const auto& rs : record->sessions) {
     Session* s = sessions_.count(rs.id) ? nullptr : new_session(rs.id);
     for (const auto& rf : rs.flows) {
       taken[rf.fd_index] = true;
@@ -98,9 +98,9 @@ bool Server::adopt_listener(int fd, const protocol::Address& address) {
 
 void Server::listen_for_successor() {
   if (!handover_) return;
-  std::string error;
-  if (!handover_->listen([this](int fd) { hand_over(fd); }, error))
-    LOG_WARN(log_, "", "planned restarts will not keep sessions: %s", error.c_str());
+  Status listening = handover_->listen([this](int fd) { hand_over(fd); });
+  if (!listening.ok())
+    LOG_WARN(log_, "", "planned restarts will not keep sessions: %s", listening.message().c_str());
 }
 
 void Server::hand_over(int fd) {
@@ -135,23 +135,22 @@ void Server::hand_over(int fd) {
     record.sessions.emplace_back();
     s->describe(record.sessions.back(), fds);
   }
-  std::string error;
-  bool ok = runtime::send_package(fd, protocol::encode_handover_record(record), fds,
-                                  kTransferTimeoutMs, error);
+  Status sent =
+      runtime::send_package(fd, protocol::encode_handover_record(record), fds, kTransferTimeoutMs);
   uint8_t ack = 0;
-  if (ok) {
+  if (sent.ok()) {
     pollfd p{fd, POLLIN, 0};
-    ok = poll(&p, 1, kTransferTimeoutMs) == 1 && read(fd, &ack, 1) == 1 && ack == kAck;
-    if (!ok) error = "the successor did not confirm";
+    bool confirmed = poll(&p, 1, kTransferTimeoutMs) == 1 && read(fd, &ack, 1) == 1 && ack == kAck;
+    if (!confirmed) sent = Status::failure("the successor did not confirm");
   }
   for (int f : fds) close(f);
   close(fd);
   size_t flows = fds.size() - record.listeners.size();
-  if (ok) {
+  if (sent.ok()) {
     LOG_INFO(log_, "", "handed over %zu listeners, %zu sessions, %zu flows; stopping",
              record.listeners.size(), record.sessions.size(), flows);
   } else {
-    LOG_ERROR(log_, "", "the handover failed (%s); stopping anyway", error.c_str());
+    LOG_ERROR(log_, "", "the handover failed (%s); stopping anyway", sent.message().c_str());
   }
   handed_over_ = true;
   loop_.request_stop();

@@ -19,14 +19,12 @@ void Server::hand_over(int) {}
 
 void Server::listen_for_successor() {}
 
-int HandoverPoint::connect_to_predecessor(std::string& error) const {
-  error = "--handover-socket is not supported on Windows";
-  return -2;
+Result<int> HandoverPoint::connect_to_predecessor() const {
+  return Status::failure("--handover-socket is not supported on Windows");
 }
 
-bool HandoverPoint::listen(Successor, std::string& error) {
-  error = "--handover-socket is not supported on Windows";
-  return false;
+Status HandoverPoint::listen(Successor) {
+  return Status::failure("--handover-socket is not supported on Windows");
 }
 
 void HandoverPoint::close(bool) {}

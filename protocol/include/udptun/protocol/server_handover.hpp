@@ -17,6 +17,7 @@
 
 #include "udptun/protocol/address.hpp"
 #include "udptun/protocol/handshake.hpp"
+#include "udptun/protocol/status.hpp"
 
 namespace udptun::protocol {
 
@@ -44,9 +45,8 @@ constexpr size_t kMaxHandoverDescriptors = 1u << 20;
 constexpr size_t kMaxHandoverRecordBytes = 256u << 20;
 
 std::string encode_handover_record(const HandoverRecord& record);
-// false with `error` naming the line; `descriptors` is how many arrived beside it: every
-// index must be below it and used once.
-bool decode_handover_record(std::string_view text, size_t descriptors, HandoverRecord& out,
-                            std::string& error);
+// A failure names the line; `descriptors` is how many arrived beside it: every index must be
+// below it and used once.
+Result<HandoverRecord> decode_handover_record(std::string_view text, size_t descriptors);
 
 }  // namespace udptun::protocol

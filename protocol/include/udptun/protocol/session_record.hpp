@@ -16,6 +16,7 @@
 
 #include "udptun/protocol/address.hpp"
 #include "udptun/protocol/handshake.hpp"
+#include "udptun/protocol/status.hpp"
 
 namespace udptun::protocol {
 
@@ -35,7 +36,7 @@ constexpr size_t kMaxRecordedFlows = 4096;
 constexpr size_t kMaxSessionRecordBytes = 1 << 20;
 
 std::string encode_session_record(const SessionRecord& record);
-// false with `error` naming the line and the defect.
-bool decode_session_record(std::string_view text, SessionRecord& out, std::string& error);
+// A failure names the line and the defect.
+Result<SessionRecord> decode_session_record(std::string_view text);
 
 }  // namespace udptun::protocol

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "udptun/protocol/status.hpp"
 #include "udptun/runtime/small_file.hpp"
 
 namespace udptun::runtime {
@@ -31,10 +32,15 @@ struct CommandLineSyntax {
 // What the command line asks for besides running: --help, --version, --manpage.
 enum class CommandLineRequest { run, help, version, manpage };
 
+struct CommandLine {
+  CommandLineRequest request = CommandLineRequest::run;
+  std::string json;  // the configuration, when the request is to run
+};
+
 // Builds the configuration JSON: the --config FILE object (if given), then each flag on top
-// (list flags append). Returns false with `error` set on a bad flag, value or file.
-bool build_config_from_args(int argc, char** argv, const std::vector<CommandLineOption>& options,
-                            const CommandLineSyntax& syntax, std::string& json_out,
-                            std::string& error, CommandLineRequest& request);
+// (list flags append). A failure names the bad flag, value or file.
+Result<CommandLine> build_config_from_args(int argc, char** argv,
+                                           const std::vector<CommandLineOption>& options,
+                                           const CommandLineSyntax& syntax);
 
 }  // namespace udptun::runtime

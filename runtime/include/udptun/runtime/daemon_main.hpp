@@ -95,31 +95,25 @@ struct DaemonState {
   const void* api = nullptr;
 };
 
-// Takes --stats-fd out of the configuration. -1 when absent; false when it is not a usable
-// descriptor.
-inline bool take_stats_fd(std::string& json, int& fd, std::string& error) {
-  fd = -1;
+// Takes --stats-fd out of the configuration: the descriptor, -1 when absent; a failure when
+// it is not a usable descriptor.
+inline Result<int> take_stats_fd(std::string& json) {
   cJSON* root = cJSON_Parse(json.c_str());
-  if (!root) return true;  // the library reports a bad configuration itself
+  if (!root) return -1;  // the library reports a bad configuration itself
   cJSON* v = cJSON_DetachItemFromObjectCaseSensitive(root, kStatsFdKey);
-  bool ok = true;
+  Result<int> fd = -1;
   if (v) {
-    std::string why = cJSON_IsNumber(v) && v->valuedouble >= 3 && v->valuedouble <= 65535
-                          ? claim_stats_descriptor(static_cast<int>(v->valuedouble))
-                          : "--stats-fd must be an open descriptor above 2";
-    if (why.empty()) {
-      fd = static_cast<int>(v->valuedouble);
-    } else {
-      error = why;
-      ok = false;
-    }
+    Status claimed = cJSON_IsNumber(v) && v->valuedouble >= 3 && v->valuedouble <= 65535
+                         ? claim_stats_descriptor(static_cast<int>(v->valuedouble))
+                         : Status::failure("--stats-fd must be an open descriptor above 2");
+    fd = claimed.ok() ? Result<int>(static_cast<int>(v->valuedouble)) : Result<int>(claimed);
     cJSON_Delete(v);
     char* text = cJSON_PrintUnformatted(root);
     if (text) json = text;
     cJSON_free(text);
   }
   cJSON_Delete(root);
-  return ok;
+  return fd;
 }
 
 template <class Handle, class Callbacks>
@@ -153,12 +147,13 @@ template <class Handle, class Callbacks>
 int run_daemon(int argc, char** argv, const DaemonSpec& spec,
                const InstanceApi<Handle, Callbacks>& api) {
   const std::vector<CommandLineOption> options = with_common_options(*spec.options);
-  std::string json, error;
-  CommandLineRequest request = CommandLineRequest::run;
-  if (!build_config_from_args(argc, argv, options, CommandLineSyntax{}, json, error, request)) {
-    std::fprintf(stderr, "%s: %s\n", spec.program, error.c_str());
+  auto command_line = build_config_from_args(argc, argv, options, CommandLineSyntax{});
+  if (!command_line.ok()) {
+    std::fprintf(stderr, "%s: %s\n", spec.program, command_line.message().c_str());
     return 2;
   }
+  const CommandLineRequest request = command_line->request;
+  std::string json = command_line->json;
   if (request != CommandLineRequest::run) {
     const bool drains = api.drain != nullptr;
     std::string text = request == CommandLineRequest::help ? usage_text(daemon_manual(spec, drains))
@@ -171,10 +166,12 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec,
   detail::DaemonState state;
   state.program = spec.program;
   state.api = &api;
-  if (!detail::take_stats_fd(json, state.stats_fd, error)) {
-    std::fprintf(stderr, "%s: %s\n", spec.program, error.c_str());
+  auto stats_fd = detail::take_stats_fd(json);
+  if (!stats_fd.ok()) {
+    std::fprintf(stderr, "%s: %s\n", spec.program, stats_fd.message().c_str());
     return 2;
   }
+  state.stats_fd = stats_fd.value();
   char err[512];
   Handle* instance = api.create(json.c_str(), err, sizeof err);
   if (!instance) {
@@ -195,13 +192,13 @@ int run_daemon(int argc, char** argv, const DaemonSpec& spec,
   notify_service_manager();
   StopSignal sig;
   while ((sig = wait_for_stop_signal()) == StopSignal::hang_up && spec.hup_starts_successor) {
-    std::string why = start_successor(argv, state.stats_fd);
-    if (why.empty())
+    Status started = start_successor(argv, state.stats_fd);
+    if (started.ok())
       std::fprintf(stderr, "%s: SIGHUP: a successor is starting; it takes over from us\n",
                    spec.program);
     else
       std::fprintf(stderr, "%s: SIGHUP: cannot start a successor (%s); still serving\n",
-                   spec.program, why.c_str());
+                   spec.program, started.message().c_str());
   }
   if (sig == StopSignal::terminate && api.drain && !state.failed && api.drain(instance) == 0) {
     std::fprintf(stderr, "%s: SIGTERM: draining (SIGTERM again or SIGINT: stop now)\n",
