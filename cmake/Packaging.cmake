@@ -9,8 +9,11 @@
 option(UDPTUN_RELOCATABLE_PKGCONFIG "pkg-config files find the prefix from their own place" ON)
 
 # A shared library from one of our static component libraries: everything inside, only the
-# C API (symbols starting with `export_prefix`) visible.
+# C API (symbols starting with `export_prefix`) visible. Its pkg-config name is udptun-COMPONENT
+# for every library; FORMER_PKGCONFIG NAME also installs the name an earlier release used, as
+# an alias that requires the new one (existing builds keep working).
 function(udptun_shared_library name static_target export_prefix description)
+  cmake_parse_arguments(ARG "" "PKGCONFIG;FORMER_PKGCONFIG" "" ${ARGN})
   set(EXPORT_PREFIX ${export_prefix})
   configure_file(${CMAKE_SOURCE_DIR}/cmake/packaging/exports.map.in
                  ${CMAKE_BINARY_DIR}/packaging/${name}.map @ONLY)
@@ -22,7 +25,7 @@ function(udptun_shared_library name static_target export_prefix description)
   set_target_properties(${name}_shared PROPERTIES OUTPUT_NAME ${name}
                         VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR})
   install(TARGETS ${name}_shared LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
-  set(PC_NAME ${name})
+  set(PC_NAME ${ARG_PKGCONFIG})
   if(UDPTUN_RELOCATABLE_PKGCONFIG)
     # The prefix found from the .pc file's own place, however deep the (multiarch) library
     # directory is.
@@ -35,19 +38,30 @@ function(udptun_shared_library name static_target export_prefix description)
   set(PC_LIBRARY ${name})
   set(PC_DESCRIPTION "${description}")
   configure_file(${CMAKE_SOURCE_DIR}/cmake/packaging/udptun-library.pc.in
-                 ${CMAKE_BINARY_DIR}/packaging/${name}.pc @ONLY)
-  install(FILES ${CMAKE_BINARY_DIR}/packaging/${name}.pc
+                 ${CMAKE_BINARY_DIR}/packaging/${PC_NAME}.pc @ONLY)
+  install(FILES ${CMAKE_BINARY_DIR}/packaging/${PC_NAME}.pc
           DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+  if(ARG_FORMER_PKGCONFIG)
+    set(PC_FORMER_NAME ${ARG_FORMER_PKGCONFIG})
+    configure_file(${CMAKE_SOURCE_DIR}/cmake/packaging/udptun-former-name.pc.in
+                   ${CMAKE_BINARY_DIR}/packaging/${PC_FORMER_NAME}.pc @ONLY)
+    install(FILES ${CMAKE_BINARY_DIR}/packaging/${PC_FORMER_NAME}.pc
+            DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+  endif()
 endfunction()
 
 udptun_shared_library(udplocal udplocal udplocal_
-  "udptun client end: UDP over one resumable TCP connection")
+  "udptun client end: UDP over one resumable TCP connection"
+  PKGCONFIG udptun-udplocal FORMER_PKGCONFIG udplocal)
 udptun_shared_library(udpserver udpserver udpserver_
-  "udptun server end: authenticated UDP relay behind a TCP listener")
+  "udptun server end: authenticated UDP relay behind a TCP listener"
+  PKGCONFIG udptun-udpserver FORMER_PKGCONFIG udpserver)
 udptun_shared_library(udptun-tun2socks tun2socks tun2socks_
-  "udptun tun2socks: a TUN device's TCP to SOCKS5, its UDP to udp-local or SOCKS5")
+  "udptun tun2socks: a TUN device's TCP to SOCKS5, its UDP to udp-local or SOCKS5"
+  PKGCONFIG udptun-tun2socks)
 udptun_shared_library(udptun-controller udptun_controller proxy_controller_
-  "udptun proxy-controller: JSON control socket, TUN and routes, service supervision")
+  "udptun proxy-controller: JSON control socket, TUN and routes, service supervision"
+  PKGCONFIG udptun-controller)
 
 include(ReleaseCommon)
 install(TARGETS proxy-controller udptunctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

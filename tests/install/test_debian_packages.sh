@@ -40,7 +40,7 @@ check "each library is in the package named after its SONAME" bash -c \
 check "the -dev package holds headers, .so links and pkg-config files (multiarch)" bash -c \
   "dpkg-deb -c '$work'/libudptun-dev_*.deb | grep -q 'usr/include/udptun/udplocal.h' &&
    dpkg-deb -c '$work'/libudptun-dev_*.deb | grep -q 'usr/lib/x86_64-linux-gnu/libudplocal.so ->' &&
-   dpkg-deb -c '$work'/libudptun-dev_*.deb | grep -q 'usr/lib/x86_64-linux-gnu/pkgconfig/udplocal.pc'"
+   dpkg-deb -c '$work'/libudptun-dev_*.deb | grep -q 'usr/lib/x86_64-linux-gnu/pkgconfig/udptun-udplocal.pc'"
 
 # 2. lintian: no error, no warning.
 lintian --fail-on none "$work"/udptun_"$version"_*.changes >"$work/lintian.log" 2>&1
@@ -77,9 +77,11 @@ for p in $programs; do
   check "man -l $p.1 renders, and its options are --help's" \
     bash -c "[ -n '$help_flags' ] && [ '$help_flags' = '$man_flags' ]"
 done
+libs=$(pkg-config --libs udptun-udplocal | xargs)
+check "pkg-config --libs udptun-udplocal says -ludplocal, no -L (got: $libs)" [ "$libs" = "-ludplocal" ]
 libs=$(pkg-config --libs udplocal | xargs)
-check "pkg-config --libs udplocal says -ludplocal, no -L (got: $libs)" [ "$libs" = "-ludplocal" ]
-cc -Wall -Wextra -Werror -o consumer consumer.c $(pkg-config --cflags --libs udplocal udpserver udptun-tun2socks udptun-controller) 2>cc.log
+check "the former name udplocal still says -ludplocal (got: $libs)" [ "$libs" = "-ludplocal" ]
+cc -Wall -Wextra -Werror -o consumer consumer.c $(pkg-config --cflags --libs udptun-udplocal udptun-udpserver udptun-tun2socks udptun-controller) 2>cc.log
 check "a C program builds against libudptun-dev" [ $? -eq 0 ]
 printf 'package test key, long enough\n' >psk
 for c in udp-server udp-local tun2socks controller; do sed -i "s|/etc/udptun/psk|/debs/psk|" $c.json; done

@@ -27,8 +27,11 @@ for f in bin/proxy-controller bin/udptunctl bin/udp-local bin/udp-server bin/tun
          share/man/man1/udp-server.1 share/man/man1/udptunctl.1 share/man/man1/proxy-controller.1; do
   check "installs $f" [ -e "$prefix/$f" ]
 done
-for l in udplocal udpserver udptun-tun2socks udptun-controller; do
-  check "installs lib$l.so and $l.pc" bash -c "[ -e '$libdir/lib$l.so' ] && [ -e '$libdir/pkgconfig/$l.pc' ]"
+for l in udplocal udpserver tun2socks controller; do
+  lib=$l
+  case $l in tun2socks | controller) lib=udptun-$l ;; esac
+  check "installs lib$lib.so and udptun-$l.pc" \
+    bash -c "[ -e '$libdir/lib$lib.so' ] && [ -e '$libdir/pkgconfig/udptun-$l.pc' ]"
 done
 check "the lwIP licence is lwIP's" grep -q "Swedish Institute of Computer Science" "$prefix/share/doc/udptun/LICENSE.lwIP"
 check "the libraries export only their C API" bash -c \
@@ -36,8 +39,11 @@ check "the libraries export only their C API" bash -c \
 check "the installed daemon runs" bash -c "'$prefix/bin/udp-server' --help | grep -q listen"
 
 export PKG_CONFIG_PATH=$libdir/pkgconfig
-flags=$(pkg-config --cflags --libs udplocal udpserver udptun-tun2socks udptun-controller)
+flags=$(pkg-config --cflags --libs udptun-udplocal udptun-udpserver udptun-tun2socks udptun-controller)
 check "pkg-config knows the libraries" [ -n "$flags" ]
+former=$(pkg-config --libs udplocal udpserver)
+check "the former names udplocal and udpserver still resolve (got: $former)" \
+  bash -c "grep -q -- '-ludplocal' <<<'$former' && grep -q -- '-ludpserver' <<<'$former'"
 # shellcheck disable=SC2086
 cc -Wall -Wextra -Werror -o "$work/consumer" "$src/tests/install/consumer.c" $flags 2>"$work/cc.log"
 check "a C program builds against the installed headers" [ $? -eq 0 ]

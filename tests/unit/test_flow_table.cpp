@@ -4,11 +4,11 @@
 #include "cmocka_support.hpp"
 #include "flow_table.hpp"
 
-using udptun::local::FlowOrigin;
-using udptun::local::FlowTable;
-using udptun::local::LocalFlow;
 using udptun::protocol::Address;
 using udptun::protocol::ByteView;
+using udptun::udplocal::FlowOrigin;
+using udptun::udplocal::FlowTable;
+using udptun::udplocal::LocalFlow;
 
 namespace {
 struct Origin : FlowOrigin {

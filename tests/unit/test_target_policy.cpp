@@ -10,8 +10,8 @@
 #include "cmocka_support.hpp"
 #include "target_policy.hpp"
 
-using udptun::server::Cidr;
-using udptun::server::TargetPolicy;
+using udptun::udpserver::Cidr;
+using udptun::udpserver::TargetPolicy;
 
 static const char* judge(const TargetPolicy& p, const std::string& ip, uint16_t port = 53) {
   sockaddr_storage ss{};
@@ -69,7 +69,7 @@ static void test_client_allow_list(void**) {
 // The amplification guard: allowance + ratio x sent until the client sends after a reply;
 // then free while it keeps sending within the window; ratio 0 is no guard.
 static void test_amplification_guard(void**) {
-  using udptun::server::AmplificationGuard;
+  using udptun::udpserver::AmplificationGuard;
   AmplificationGuard g({3, 1'000, 30'000});
   g.on_request(100, 0);  // credit 1,300
   assert_true(g.admit_reply(1'200, 1));

@@ -10,7 +10,7 @@
 #include "tcp_session.hpp"
 #include "udptun/protocol/ip_fragment_guard.hpp"
 
-namespace udptun::t2s {
+namespace udptun::tun2socks {
 
 namespace {
 constexpr uint64_t kLwipTickMs = 50;  // lwIP's fastest timer is 250 ms; this keeps them on time
@@ -23,7 +23,7 @@ uint16_t port_of(const struct sockaddr* sa) {
 }
 }  // namespace
 
-Engine::Engine(Tun2SocksConfig config)
+Engine::Engine(EngineConfig config)
     : InstanceHost({kSweepIntervalMs, config.stats_interval_ms, config.metrics}),
       config_(std::move(config)) {
   log_.set_level(config_.log_level);
@@ -280,4 +280,4 @@ void Engine::shutdown() {
   device_.reset();
 }
 
-}  // namespace udptun::t2s
+}  // namespace udptun::tun2socks

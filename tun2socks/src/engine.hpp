@@ -8,9 +8,9 @@
 #include <set>
 #include <vector>
 
+#include "engine_config.hpp"
 #include "lwip_glue.h"
 #include "packet_device.hpp"
-#include "t2s_config.hpp"
 #include "udptun/runtime/datagram_batch.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/instance_host.hpp"
@@ -20,21 +20,21 @@
 #include "udptun/tun2socks.h"
 #include "udptun/udplocal.h"
 
-namespace udptun::t2s {
+namespace udptun::tun2socks {
 
 class TcpSession;
 class Socks5UdpPath;
 
 class Engine : public runtime::InstanceHost<tun2socks_callbacks, tun2socks_stats> {
  public:
-  explicit Engine(Tun2SocksConfig config);
+  explicit Engine(EngineConfig config);
   ~Engine() override;
 
   int packet_in(const uint8_t* packet, size_t len);
 
   runtime::EventLoop& loop() { return loop_; }
   runtime::Logger& log() { return log_; }
-  const Tun2SocksConfig& config() const { return config_; }
+  const EngineConfig& config() const { return config_; }
   // The app's protect_socket callback as a protector (empty without one).
   runtime::SocketProtector protector() {
     if (!cb_.protect_socket) return nullptr;
@@ -67,7 +67,7 @@ class Engine : public runtime::InstanceHost<tun2socks_callbacks, tun2socks_stats
   static void on_udp_reply(void* user, const struct sockaddr* src, const struct sockaddr* dst,
                            const uint8_t* data, size_t len);
 
-  Tun2SocksConfig config_;
+  EngineConfig config_;
 
   std::unique_ptr<PacketDevice> device_;
   CallbackDevice* callback_device_ = nullptr;  // the same object when device is "callbacks"
@@ -86,4 +86,4 @@ class Engine : public runtime::InstanceHost<tun2socks_callbacks, tun2socks_stats
   uint64_t replies_dropped_counted_ = 0;              // of replies_.dropped(), in udp_dropped
 };
 
-}  // namespace udptun::t2s
+}  // namespace udptun::tun2socks

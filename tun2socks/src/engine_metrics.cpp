@@ -3,7 +3,7 @@
 #include "engine.hpp"
 #include "udptun/runtime/metric_names.hpp"
 
-namespace udptun::t2s {
+namespace udptun::tun2socks {
 
 std::string Engine::render_metrics() {
   refresh_derived_stats();
@@ -18,4 +18,4 @@ std::string Engine::render_metrics() {
   return text.text();
 }
 
-}  // namespace udptun::t2s
+}  // namespace udptun::tun2socks

@@ -3,7 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace udptun::t2s {
+namespace udptun::tun2socks {
 
 CallbackDevice::CallbackDevice(runtime::EventLoop& loop, Output output)
     : loop_(loop), output_(std::move(output)) {}
@@ -50,4 +50,4 @@ void CallbackDevice::stop() {
   inbox_.close();
 }
 
-}  // namespace udptun::t2s
+}  // namespace udptun::tun2socks

@@ -16,7 +16,7 @@
 #include "udptun/runtime/mailbox.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 
-namespace udptun::t2s {
+namespace udptun::tun2socks {
 
 class PacketDevice {
  public:
@@ -86,4 +86,4 @@ class CallbackDevice : public PacketDevice {
   std::vector<uint8_t> flat_;
 };
 
-}  // namespace udptun::t2s
+}  // namespace udptun::tun2socks

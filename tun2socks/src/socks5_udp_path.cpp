@@ -7,7 +7,7 @@
 
 #include "engine.hpp"
 
-namespace udptun::t2s {
+namespace udptun::tun2socks {
 
 using protocol::Address;
 using protocol::ByteView;
@@ -141,4 +141,4 @@ void Socks5UdpPath::sweep(uint64_t now_ms) {
   }
 }
 
-}  // namespace udptun::t2s
+}  // namespace udptun::tun2socks

@@ -13,7 +13,7 @@
 #include "udptun/protocol/address.hpp"
 #include "udptun/runtime/socks5_udp_association.hpp"
 
-namespace udptun::t2s {
+namespace udptun::tun2socks {
 
 class Engine;
 
@@ -39,4 +39,4 @@ class Socks5UdpPath {
   std::vector<std::unique_ptr<Association>> dead_;
 };
 
-}  // namespace udptun::t2s
+}  // namespace udptun::tun2socks

@@ -4,7 +4,7 @@
 
 #include "engine.hpp"
 
-namespace udptun::t2s {
+namespace udptun::tun2socks {
 
 using protocol::ByteView;
 namespace socks5 = protocol::socks5;
@@ -217,4 +217,4 @@ void TcpSession::finish(const char* why, bool reset_tun) {
   engine_.retire(this);
 }
 
-}  // namespace udptun::t2s
+}  // namespace udptun::tun2socks

@@ -12,7 +12,7 @@
 #include "udptun/protocol/socks5_client.hpp"
 #include "udptun/runtime/tcp_stream.hpp"
 
-namespace udptun::t2s {
+namespace udptun::tun2socks {
 
 class Engine;
 
@@ -64,4 +64,4 @@ class TcpSession : public runtime::TcpStream::Events {
   char tag_[24];
 };
 
-}  // namespace udptun::t2s
+}  // namespace udptun::tun2socks

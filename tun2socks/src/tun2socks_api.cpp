@@ -8,13 +8,13 @@
 #include "udptun/runtime/stats_json.hpp"
 #include "udptun/tun2socks.h"
 
-struct tun2socks : udptun::runtime::CApiHandle<udptun::t2s::Engine> {};
+struct tun2socks : udptun::runtime::CApiHandle<udptun::tun2socks::Engine> {};
 
 extern "C" {
 
 tun2socks_t* tun2socks_new(const char* config_json, char* err, size_t errlen) {
-  return udptun::runtime::c_api_new<tun2socks_t, udptun::t2s::Engine>(
-      config_json, err, errlen, udptun::t2s::parse_tun2socks_config);
+  return udptun::runtime::c_api_new<tun2socks_t, udptun::tun2socks::Engine>(
+      config_json, err, errlen, udptun::tun2socks::parse_engine_config);
 }
 
 int tun2socks_start(tun2socks_t* t, const tun2socks_callbacks* cb, void* user) {

@@ -14,7 +14,7 @@
 
 #include "packet_device.hpp"
 
-namespace udptun::t2s {
+namespace udptun::tun2socks {
 
 TunDevice::TunDevice(runtime::EventLoop& loop, std::string name, int fd)
     : loop_(loop), name_(std::move(name)), fd_(fd), owns_fd_(fd < 0) {}
@@ -122,4 +122,4 @@ void TunDevice::stop() {
   fd_ = -1;
 }
 
-}  // namespace udptun::t2s
+}  // namespace udptun::tun2socks

@@ -3,7 +3,7 @@
 // opened itself (README, "Inside an app on Windows"). A TUN name or descriptor is refused.
 #include "packet_device.hpp"
 
-namespace udptun::t2s {
+namespace udptun::tun2socks {
 
 TunDevice::TunDevice(runtime::EventLoop& loop, std::string name, int fd)
     : loop_(loop), name_(std::move(name)), fd_(fd), owns_fd_(false) {}
@@ -22,4 +22,4 @@ bool TunDevice::send(const struct iovec*, int) {
 
 void TunDevice::stop() {}
 
-}  // namespace udptun::t2s
+}  // namespace udptun::tun2socks

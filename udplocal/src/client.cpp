@@ -9,7 +9,7 @@
 #include "in_process_front.hpp"
 #include "socks5_front.hpp"
 
-namespace udptun::local {
+namespace udptun::udplocal {
 
 using protocol::ByteView;
 
@@ -18,7 +18,7 @@ constexpr uint64_t kSweepIntervalMs = 1'000;
 constexpr uint64_t kRefusedHoldMs = 5'000;  // a refused flow drops datagrams this long
 }  // namespace
 
-Client::Client(LocalConfig config)
+Client::Client(ClientConfig config)
     : InstanceHost({kSweepIntervalMs, config.stats_interval_ms, config.metrics}),
       config_(std::move(config)),
       flows_(config_.max_flows),
@@ -304,4 +304,4 @@ void Client::shutdown() {
   }
 }
 
-}  // namespace udptun::local
+}  // namespace udptun::udplocal

@@ -5,8 +5,8 @@
 #include <memory>
 #include <vector>
 
+#include "client_config.hpp"
 #include "flow_table.hpp"
-#include "local_config.hpp"
 #include "session_store.hpp"
 #include "tunnel.hpp"
 #include "udptun/protocol/socks5_reassembly.hpp"
@@ -15,7 +15,7 @@
 #include "udptun/runtime/log.hpp"
 #include "udptun/udplocal.h"
 
-namespace udptun::local {
+namespace udptun::udplocal {
 
 class ForwardFront;
 class InProcessFront;
@@ -24,13 +24,13 @@ class Socks5Front;
 class Client : public runtime::InstanceHost<udplocal_callbacks, udplocal_stats>,
                public Tunnel::Events {
  public:
-  explicit Client(LocalConfig config);
+  explicit Client(ClientConfig config);
   ~Client() override;
 
   // For fronts (loop thread).
   runtime::EventLoop& loop() { return loop_; }
   runtime::Logger& log() { return log_; }
-  const LocalConfig& config() const { return config_; }
+  const ClientConfig& config() const { return config_; }
   udplocal_stats& stats() { return stats_; }
   protocol::socks5::ReassemblyCounters& reassembly() { return reassembly_; }
   void submit(FlowOrigin* origin, const protocol::Address& source, const protocol::Address& target,
@@ -56,13 +56,13 @@ class Client : public runtime::InstanceHost<udplocal_callbacks, udplocal_stats>,
   void on_running() override;
   void sweep() override;
   void refresh_derived_stats() override;
-  std::string render_metrics() override;  // local_metrics.cpp
+  std::string render_metrics() override;  // client_metrics.cpp
   void shutdown() override;
   void report_session(bool up, bool resumed);
   void restore_session();
   void save_session();
 
-  LocalConfig config_;
+  ClientConfig config_;
   protocol::socks5::ReassemblyCounters reassembly_;
   FlowTable flows_;
   Tunnel tunnel_;
@@ -76,4 +76,4 @@ class Client : public runtime::InstanceHost<udplocal_callbacks, udplocal_stats>,
   std::unique_ptr<InProcessFront> in_process_;  // created with the Client: submit may race start
 };
 
-}  // namespace udptun::local
+}  // namespace udptun::udplocal

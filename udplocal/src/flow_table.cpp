@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-namespace udptun::local {
+namespace udptun::udplocal {
 
 using protocol::Address;
 
@@ -91,4 +91,4 @@ uint32_t FlowTable::least_recent() const {
   return oldest ? oldest->id : 0;
 }
 
-}  // namespace udptun::local
+}  // namespace udptun::udplocal

@@ -17,7 +17,7 @@
 #include "udptun/protocol/address.hpp"
 #include "udptun/protocol/bytes.hpp"
 
-namespace udptun::local {
+namespace udptun::udplocal {
 
 struct LocalFlow;
 
@@ -83,4 +83,4 @@ class FlowTable {
   std::string scratch_;  // reused for lookups: no allocation per datagram
 };
 
-}  // namespace udptun::local
+}  // namespace udptun::udplocal

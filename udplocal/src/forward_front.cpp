@@ -2,7 +2,7 @@
 
 #include "client.hpp"
 
-namespace udptun::local {
+namespace udptun::udplocal {
 
 ForwardFront::ForwardFront(Client& client, const ForwardRule& rule)
     : client_(client), rule_(rule), socket_(client.loop(), *this) {}
@@ -47,4 +47,4 @@ std::string ForwardFront::persistent_name() const {
   return "forward:" + protocol::format_address(rule_.listen);
 }
 
-}  // namespace udptun::local
+}  // namespace udptun::udplocal

@@ -2,11 +2,11 @@
 // one fixed target through the tunnel; replies go back to the sender from the same port.
 #pragma once
 
+#include "client_config.hpp"
 #include "flow_table.hpp"
-#include "local_config.hpp"
 #include "udptun/runtime/udp_socket.hpp"
 
-namespace udptun::local {
+namespace udptun::udplocal {
 
 class Client;
 
@@ -30,4 +30,4 @@ class ForwardFront : public runtime::UdpSocket::Events, public FlowOrigin {
   runtime::UdpSocket socket_;
 };
 
-}  // namespace udptun::local
+}  // namespace udptun::udplocal

@@ -4,7 +4,7 @@
 
 #include "client.hpp"
 
-namespace udptun::local {
+namespace udptun::udplocal {
 
 using protocol::Address;
 using protocol::ByteView;
@@ -65,4 +65,4 @@ void InProcessFront::deliver(LocalFlow& flow, ByteView payload, const Address& s
                              payload);
 }
 
-}  // namespace udptun::local
+}  // namespace udptun::udplocal

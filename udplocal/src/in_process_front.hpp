@@ -14,7 +14,7 @@
 #include "udptun/runtime/mailbox.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 
-namespace udptun::local {
+namespace udptun::udplocal {
 
 class Client;
 
@@ -43,4 +43,4 @@ class InProcessFront : public FlowOrigin {
   runtime::Mailbox<runtime::DatagramBatch> inbox_;  // submissions from other threads
 };
 
-}  // namespace udptun::local
+}  // namespace udptun::udplocal

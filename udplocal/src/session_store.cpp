@@ -7,7 +7,7 @@
 
 #include "udptun/runtime/small_file.hpp"
 
-namespace udptun::local {
+namespace udptun::udplocal {
 
 SessionStore::SessionStore(std::string state_dir, runtime::Logger& log) : log_(log) {
   if (!state_dir.empty()) path_ = state_dir + "/udp-local.state";
@@ -39,4 +39,4 @@ Status SessionStore::save(const protocol::SessionRecord& record) {
       .within("session record");
 }
 
-}  // namespace udptun::local
+}  // namespace udptun::udplocal

@@ -11,7 +11,7 @@
 #include "udptun/protocol/status.hpp"
 #include "udptun/runtime/log.hpp"
 
-namespace udptun::local {
+namespace udptun::udplocal {
 
 class SessionStore {
  public:
@@ -31,4 +31,4 @@ class SessionStore {
   runtime::Logger& log_;
 };
 
-}  // namespace udptun::local
+}  // namespace udptun::udplocal

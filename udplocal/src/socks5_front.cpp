@@ -6,7 +6,7 @@
 
 #include "client.hpp"
 
-namespace udptun::local {
+namespace udptun::udplocal {
 
 namespace {
 constexpr uint64_t kNegotiationTimeoutMs = 10'000;  // slowloris: finish the handshake or go
@@ -87,4 +87,4 @@ void Socks5Front::sweep(uint64_t now_ms) {
   }
 }
 
-}  // namespace udptun::local
+}  // namespace udptun::udplocal

@@ -9,7 +9,7 @@
 #include "udptun/protocol/status.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 
-namespace udptun::local {
+namespace udptun::udplocal {
 
 class Client;
 
@@ -36,4 +36,4 @@ class Socks5Front {
   uint64_t next_serial_ = 1;
 };
 
-}  // namespace udptun::local
+}  // namespace udptun::udplocal

@@ -7,7 +7,7 @@
 #include "client.hpp"
 #include "socks5_front.hpp"
 
-namespace udptun::local {
+namespace udptun::udplocal {
 
 using protocol::Address;
 using protocol::ByteView;
@@ -117,7 +117,7 @@ void Socks5Session::refuse(socks5::Reply code, const char* why) {
 }
 
 void Socks5Session::negotiate() {
-  const LocalConfig& cfg = client_.config();
+  const ClientConfig& cfg = client_.config();
   while (stage_ == Stage::greeting || stage_ == Stage::auth || stage_ == Stage::request) {
     ByteView in(inbox_);
     size_t used = 0;
@@ -216,7 +216,7 @@ void Socks5Session::associate(const socks5::Request& req) {
 }
 
 void Socks5Session::connect_upstream(const socks5::Request& req) {
-  const LocalConfig& cfg = client_.config();
+  const ClientConfig& cfg = client_.config();
   if (!cfg.has_upstream_socks5) {
     refuse(socks5::Reply::command_not_supported, "CONNECT needs --upstream-socks5");
     return;
@@ -308,4 +308,4 @@ void Socks5Session::upstream_drained() {
   if (stage_ == Stage::relaying) stream_.start_reading();
 }
 
-}  // namespace udptun::local
+}  // namespace udptun::udplocal

@@ -12,7 +12,7 @@
 #include "udptun/protocol/socks5_client.hpp"
 #include "udptun/runtime/tcp_stream.hpp"
 
-namespace udptun::local {
+namespace udptun::udplocal {
 
 class Client;
 class Socks5Front;
@@ -66,4 +66,4 @@ class Socks5Session : public runtime::TcpStream::Events {
   char tag_[24];
 };
 
-}  // namespace udptun::local
+}  // namespace udptun::udplocal

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <string>
 
-namespace udptun::local {
+namespace udptun::udplocal {
 
 using protocol::ByteView;
 
@@ -21,7 +21,7 @@ uint64_t monotonic_us() {
 
 }  // namespace
 
-Tunnel::Tunnel(runtime::EventLoop& loop, runtime::Logger& log, const LocalConfig& config,
+Tunnel::Tunnel(runtime::EventLoop& loop, runtime::Logger& log, const ClientConfig& config,
                udplocal_stats& stats, Events& events)
     : loop_(loop),
       log_(log),
@@ -29,6 +29,7 @@ Tunnel::Tunnel(runtime::EventLoop& loop, runtime::Logger& log, const LocalConfig
       stats_(stats),
       events_(events),
       key_(ByteView(config.key)),
+      resolver_(loop),
       backoff_(config.reconnect_min_ms, config.reconnect_max_ms) {
   runtime::fill_secure_random(session_id_);
   std::snprintf(tag_, sizeof tag_, "s=%s", protocol::session_id_hex(session_id_, 4).c_str());
@@ -40,9 +41,7 @@ void Tunnel::resume_session(const protocol::SessionId& id) {
   std::snprintf(tag_, sizeof tag_, "s=%s", protocol::session_id_hex(session_id_, 4).c_str());
 }
 
-Tunnel::~Tunnel() {
-  if (resolving_) resolving_->owner = nullptr;
-}
+Tunnel::~Tunnel() = default;
 
 void Tunnel::start() {
   retry_timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
@@ -65,10 +64,7 @@ void Tunnel::stop() {
   stream_.reset();
   retry_timer_.close();
   tick_timer_.close();
-  if (resolving_) {
-    resolving_->owner = nullptr;
-    resolving_ = nullptr;
-  }
+  resolver_.cancel();
 }
 
 void Tunnel::attempt() {
@@ -87,39 +83,15 @@ void Tunnel::attempt() {
 
 void Tunnel::resolve(const protocol::Address& name) {
   state_ = State::resolving;
-  auto req = std::make_unique<ResolveRequest>();
-  req->owner = this;
-  req->req.data = req.get();
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  std::string host(name.domain_name());
-  std::string port = std::to_string(name.port);
-  int rc = uv_getaddrinfo(loop_.get(), &req->req, on_resolved, host.c_str(), port.c_str(), &hints);
-  if (rc != 0) {
-    link_failed(uv_strerror(rc));
-    return;
-  }
-  resolving_ = req.release();
-}
-
-void Tunnel::on_resolved(uv_getaddrinfo_t* r, int status, struct addrinfo* res) {
-  std::unique_ptr<ResolveRequest> req(static_cast<ResolveRequest*>(r->data));
-  Tunnel* self = req->owner;
-  if (!self) {
-    uv_freeaddrinfo(res);
-    return;
-  }
-  self->resolving_ = nullptr;
-  if (status != 0 || !res) {
-    uv_freeaddrinfo(res);
-    self->link_failed(status ? uv_strerror(status) : "name has no address");
-    return;
-  }
-  sockaddr_storage ss{};
-  std::memcpy(&ss, res->ai_addr, res->ai_addrlen);
-  uv_freeaddrinfo(res);
-  self->connect_to(reinterpret_cast<sockaddr*>(&ss));
+  Status started = resolver_.resolve(name, {SOCK_STREAM, false, false},
+                                     [this](Result<sockaddr_storage> address) {
+                                       if (!address.ok()) {
+                                         link_failed(address.message().c_str());
+                                         return;
+                                       }
+                                       connect_to(reinterpret_cast<sockaddr*>(&address.value()));
+                                     });
+  if (!started.ok()) link_failed(started.message().c_str());
 }
 
 void Tunnel::connect_to(const struct sockaddr* to) {
@@ -441,4 +413,4 @@ void Tunnel::send_control(const protocol::Frame& frame) {
   stream_->write(ByteView(out), true);
 }
 
-}  // namespace udptun::local
+}  // namespace udptun::udplocal

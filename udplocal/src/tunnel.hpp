@@ -12,7 +12,7 @@
 #include <optional>
 #include <vector>
 
-#include "local_config.hpp"
+#include "client_config.hpp"
 #include "udptun/protocol/frame.hpp"
 #include "udptun/protocol/frame_decoder.hpp"
 #include "udptun/protocol/handshake.hpp"
@@ -20,12 +20,13 @@
 #include "udptun/runtime/backoff.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/log.hpp"
+#include "udptun/runtime/name_resolver.hpp"
 #include "udptun/runtime/prometheus_text.hpp"
 #include "udptun/runtime/tcp_stream.hpp"
 #include "udptun/runtime/tls.hpp"
 #include "udptun/udplocal.h"
 
-namespace udptun::local {
+namespace udptun::udplocal {
 
 class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
  public:
@@ -38,7 +39,7 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
     virtual void on_tunnel_frame(const protocol::Frame& frame) = 0;
   };
 
-  Tunnel(runtime::EventLoop& loop, runtime::Logger& log, const LocalConfig& config,
+  Tunnel(runtime::EventLoop& loop, runtime::Logger& log, const ClientConfig& config,
          udplocal_stats& stats, Events& events);
   ~Tunnel() override;
 
@@ -78,7 +79,6 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
 
   void attempt();
   void resolve(const protocol::Address& name);
-  static void on_resolved(uv_getaddrinfo_t* req, int status, struct addrinfo* res);
   void connect_to(const struct sockaddr* to);
   void begin_handshake();
   void send_hello(const protocol::Challenge& challenge);
@@ -91,7 +91,7 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
 
   runtime::EventLoop& loop_;
   runtime::Logger& log_;
-  const LocalConfig& config_;
+  const ClientConfig& config_;
   udplocal_stats& stats_;
   runtime::SocketProtector protector_;
   runtime::Histogram rtt_histogram_{
@@ -112,11 +112,7 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
   bool challenged_ = false;                // the server's challenge arrived and our hello is sent
   const char* pending_failure_ = nullptr;  // set inside frame handling, acted on after it
 
-  struct ResolveRequest {
-    uv_getaddrinfo_t req;
-    Tunnel* owner = nullptr;
-  };
-  ResolveRequest* resolving_ = nullptr;
+  runtime::NameResolver resolver_;
 
   runtime::ExponentialBackoff backoff_;
   runtime::UvHandle<uv_timer_t> retry_timer_;
@@ -136,4 +132,4 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
   size_t queued_bytes_ = 0;
 };
 
-}  // namespace udptun::local
+}  // namespace udptun::udplocal

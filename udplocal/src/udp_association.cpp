@@ -5,7 +5,7 @@
 #include "client.hpp"
 #include "udptun/protocol/socks5.hpp"
 
-namespace udptun::local {
+namespace udptun::udplocal {
 
 using protocol::Address;
 using protocol::ByteView;
@@ -86,4 +86,4 @@ void UdpAssociation::on_send_dropped(size_t count) {
   owner_.count_dropped_deliveries(count);
 }
 
-}  // namespace udptun::local
+}  // namespace udptun::udplocal

@@ -8,7 +8,7 @@
 #include "udptun/runtime/token_bucket.hpp"
 #include "udptun/runtime/udp_socket.hpp"
 
-namespace udptun::local {
+namespace udptun::udplocal {
 
 class Client;
 
@@ -37,4 +37,4 @@ class UdpAssociation : public runtime::UdpSocket::Events, public FlowOrigin {
   runtime::RateLimit up_, down_;
 };
 
-}  // namespace udptun::local
+}  // namespace udptun::udplocal

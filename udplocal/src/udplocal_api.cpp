@@ -8,13 +8,13 @@
 #include "udptun/runtime/stats_json.hpp"
 #include "udptun/udplocal.h"
 
-struct udplocal : udptun::runtime::CApiHandle<udptun::local::Client> {};
+struct udplocal : udptun::runtime::CApiHandle<udptun::udplocal::Client> {};
 
 extern "C" {
 
 udplocal_t* udplocal_new(const char* config_json, char* err, size_t errlen) {
-  return udptun::runtime::c_api_new<udplocal_t, udptun::local::Client>(
-      config_json, err, errlen, udptun::local::parse_local_config);
+  return udptun::runtime::c_api_new<udplocal_t, udptun::udplocal::Client>(
+      config_json, err, errlen, udptun::udplocal::parse_client_config);
 }
 
 int udplocal_start(udplocal_t* c, const udplocal_callbacks* cb, void* user) {

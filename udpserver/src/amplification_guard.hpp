@@ -12,7 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace udptun::server {
+namespace udptun::udpserver {
 
 class AmplificationGuard {
  public:
@@ -51,4 +51,4 @@ class AmplificationGuard {
   uint64_t validated_until_ms_ = 0;
 };
 
-}  // namespace udptun::server
+}  // namespace udptun::udpserver

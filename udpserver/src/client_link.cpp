@@ -8,7 +8,7 @@
 #include "server.hpp"
 #include "session.hpp"
 
-namespace udptun::server {
+namespace udptun::udpserver {
 
 using protocol::ByteView;
 
@@ -174,4 +174,4 @@ void ClientLink::end(protocol::GoAwayReason reason, const char* why) {
   server_.forget_link(*this, why);
 }
 
-}  // namespace udptun::server
+}  // namespace udptun::udpserver

@@ -11,7 +11,7 @@
 #include "udptun/protocol/handshake.hpp"
 #include "udptun/runtime/tcp_stream.hpp"
 
-namespace udptun::server {
+namespace udptun::udpserver {
 
 class Server;
 class Session;
@@ -68,4 +68,4 @@ class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink
   char tag_[40];
 };
 
-}  // namespace udptun::server
+}  // namespace udptun::udpserver

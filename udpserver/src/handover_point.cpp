@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace udptun::server {
+namespace udptun::udpserver {
 
 namespace {
 bool fill_address(const std::string& path, sockaddr_un& sa) {
@@ -101,4 +101,4 @@ void HandoverPoint::close(bool remove_file) {
   if (stat(path_.c_str(), &st) == 0 && st.st_ino == inode_) unlink(path_.c_str());
 }
 
-}  // namespace udptun::server
+}  // namespace udptun::udpserver

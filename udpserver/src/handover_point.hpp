@@ -12,7 +12,7 @@
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 
-namespace udptun::server {
+namespace udptun::udpserver {
 
 class HandoverPoint {
  public:
@@ -42,4 +42,4 @@ class HandoverPoint {
   ino_t inode_ = 0;  // of the socket file we bound
 };
 
-}  // namespace udptun::server
+}  // namespace udptun::udpserver

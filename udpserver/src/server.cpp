@@ -12,7 +12,7 @@
 #include "udptun/runtime/tcp_listener.hpp"
 #include "udptun/runtime/wall_clock.hpp"
 
-namespace udptun::server {
+namespace udptun::udpserver {
 
 using protocol::ByteView;
 using protocol::HelloStatus;
@@ -395,4 +395,4 @@ void Server::shutdown() {
   if (egress_) egress_->stop();  // after the flows: they detach from it
 }
 
-}  // namespace udptun::server
+}  // namespace udptun::udpserver

@@ -20,7 +20,7 @@
 #include "udptun/runtime/uv_handle.hpp"
 #include "udptun/udpserver.h"
 
-namespace udptun::server {
+namespace udptun::udpserver {
 
 class ClientLink;
 struct ClientRate;
@@ -131,4 +131,4 @@ class Server : public runtime::InstanceHost<udpserver_callbacks, udpserver_stats
   protocol::socks5::ReassemblyCounters egress_reassembly_;
 };
 
-}  // namespace udptun::server
+}  // namespace udptun::udpserver

@@ -2,7 +2,7 @@
 
 #include "udptun/runtime/config_reader.hpp"
 
-namespace udptun::server {
+namespace udptun::udpserver {
 
 Result<ServerConfig> parse_server_config(const char* json) {
   runtime::ConfigReader r(json);
@@ -103,4 +103,4 @@ Result<ServerConfig> parse_server_config(const char* json) {
   return c;
 }
 
-}  // namespace udptun::server
+}  // namespace udptun::udpserver

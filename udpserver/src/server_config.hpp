@@ -12,7 +12,7 @@
 #include "udptun/protocol/address.hpp"
 #include "udptun/runtime/log.hpp"
 
-namespace udptun::server {
+namespace udptun::udpserver {
 
 struct ServerConfig {
   std::vector<protocol::Address> listen;  // TCP listen addresses (IP literals)
@@ -95,4 +95,4 @@ struct ServerConfig {
 //   stats_interval_ms, handover_socket: path, log_level: "error"|"warn"|"info"|"debug"
 Result<ServerConfig> parse_server_config(const char* json);
 
-}  // namespace udptun::server
+}  // namespace udptun::udpserver

@@ -4,7 +4,7 @@
 #include "client_link.hpp"
 #include "server.hpp"
 
-namespace udptun::server {
+namespace udptun::udpserver {
 
 bool Server::drain() {
   return loop_.post([this] { begin_drain(); });
@@ -42,4 +42,4 @@ void Server::begin_drain() {
       config_.drain_grace_ms, 0);
 }
 
-}  // namespace udptun::server
+}  // namespace udptun::udpserver

@@ -11,7 +11,7 @@
 #include "server_config.hpp"
 #include "session.hpp"
 
-namespace udptun::server {
+namespace udptun::udpserver {
 
 using protocol::Address;
 using protocol::ByteView;
@@ -32,14 +32,14 @@ ServerFlow::ServerFlow(Session& session, uint32_t id, const Address& target)
       id_(id),
       target_(target),
       socket_(session.server().loop(), *this),
-      guard_(guard_limits(session.server().config())) {
+      guard_(guard_limits(session.server().config())),
+      resolver_(session.server().loop()) {
   last_active_ms_ = created_ms_ = session.server().loop().now_ms();
   dns_only_ = target.port == 53;
 }
 
 ServerFlow::~ServerFlow() {
   session_.release_held(waiting_bytes_);
-  if (resolving_) resolving_->owner = nullptr;
   if (via_tun2socks_) {
     if (Tun2socksEgress* e = session_.server().tun2socks_egress()) e->detach(endpoint_);
   }
@@ -51,49 +51,19 @@ void ServerFlow::start() {
     open_socket();
     return;
   }
-  auto req = std::make_unique<ResolveRequest>();
-  req->owner = this;
-  req->req.data = req.get();
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_DGRAM;
-  hints.ai_flags = AI_ADDRCONFIG;
-  std::string name(target_.domain_name());
-  std::string port = std::to_string(target_.port);
-  int rc = uv_getaddrinfo(session_.server().loop().get(), &req->req, on_resolved, name.c_str(),
-                          port.c_str(), &hints);
-  if (rc != 0) {
-    session_.flow_failed(*this, protocol::FlowState::resolve_failed, uv_strerror(rc));
-    return;
-  }
-  resolving_ = req.release();
-}
-
-void ServerFlow::on_resolved(uv_getaddrinfo_t* r, int status, struct addrinfo* res) {
-  std::unique_ptr<ResolveRequest> req(static_cast<ResolveRequest*>(r->data));
-  ServerFlow* self = req->owner;
-  if (!self) {
-    uv_freeaddrinfo(res);
-    return;
-  }
-  self->resolving_ = nullptr;
-  if (status != 0 || !res) {
-    uv_freeaddrinfo(res);
-    self->session_.flow_failed(*self, protocol::FlowState::resolve_failed,
-                               status ? uv_strerror(status) : "no address");
-    return;  // the session may have destroyed us
-  }
   // Prefer IPv4 when both exist: every server has IPv4 egress, not every one has IPv6.
-  const addrinfo* pick = res;
-  for (const addrinfo* a = res; a; a = a->ai_next) {
-    if (a->ai_family == AF_INET) {
-      pick = a;
-      break;
-    }
-  }
-  std::memcpy(&self->target_sa_, pick->ai_addr, pick->ai_addrlen);
-  uv_freeaddrinfo(res);
-  self->open_socket();
+  Status started = resolver_.resolve(
+      target_, {SOCK_DGRAM, true, true}, [this](Result<sockaddr_storage> address) {
+        if (!address.ok()) {
+          session_.flow_failed(*this, protocol::FlowState::resolve_failed,
+                               address.message().c_str());
+          return;  // the session may have destroyed us
+        }
+        target_sa_ = address.value();
+        open_socket();
+      });
+  if (!started.ok())
+    session_.flow_failed(*this, protocol::FlowState::resolve_failed, started.message().c_str());
 }
 
 void ServerFlow::open_socket() {
@@ -231,7 +201,7 @@ void ServerFlow::send(ByteView payload, const Address* to) {
   udpserver_stats& st = server.stats();
   last_active_ms_ = server.loop().now_ms();
   if (!ready()) {
-    if ((resolving_ || via_socks5_) && waiting_.size() < kMaxWaitingDatagrams) {
+    if ((resolver_.busy() || via_socks5_) && waiting_.size() < kMaxWaitingDatagrams) {
       if (session_.hold(payload.size)) {  // else counted as drops_held
         waiting_.emplace_back(payload.data, payload.data + payload.size);
         waiting_bytes_ += payload.size;
@@ -299,4 +269,4 @@ bool ServerFlow::bound_address(Address& out) const {
   return true;
 }
 
-}  // namespace udptun::server
+}  // namespace udptun::udpserver

@@ -14,10 +14,11 @@
 #include "amplification_guard.hpp"
 #include "tun2socks_egress.hpp"
 #include "udptun/protocol/address.hpp"
+#include "udptun/runtime/name_resolver.hpp"
 #include "udptun/runtime/socks5_udp_association.hpp"
 #include "udptun/runtime/udp_socket.hpp"
 
-namespace udptun::server {
+namespace udptun::udpserver {
 
 class Session;
 
@@ -63,11 +64,6 @@ class ServerFlow : public runtime::UdpSocket::Events,
   const protocol::Address& target_ip() const { return target_ip_; }
 
  private:
-  struct ResolveRequest {
-    uv_getaddrinfo_t req;
-    ServerFlow* owner = nullptr;  // cleared if the flow dies first
-  };
-  static void on_resolved(uv_getaddrinfo_t* req, int status, struct addrinfo* res);
   void open_socket();
   void became_ready();
   void on_datagram(protocol::ByteView payload, const struct sockaddr* from) override;
@@ -111,10 +107,10 @@ class ServerFlow : public runtime::UdpSocket::Events,
   size_t contacted_next_ = 0;
   bool reopen_answered_ = false;
   uint64_t reopen_answered_ms_ = 0;
-  ResolveRequest* resolving_ = nullptr;
+  runtime::NameResolver resolver_;  // a name target, until it resolved
   // Datagrams sent while resolving or associating: a few, within the session's budget.
   std::vector<std::vector<uint8_t>> waiting_;
   size_t waiting_bytes_ = 0;
 };
 
-}  // namespace udptun::server
+}  // namespace udptun::udpserver

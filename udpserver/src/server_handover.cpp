@@ -16,7 +16,7 @@
 #include "udptun/protocol/server_handover.hpp"
 #include "udptun/runtime/descriptor_passing.hpp"
 
-namespace udptun::server {
+namespace udptun::udpserver {
 
 namespace {
 constexpr int kTransferTimeoutMs = 10'000;
@@ -200,4 +200,4 @@ void Session::describe(protocol::HandoverRecord::Session& out, std::vector<int>&
   }
 }
 
-}  // namespace udptun::server
+}  // namespace udptun::udpserver

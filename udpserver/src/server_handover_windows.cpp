@@ -5,7 +5,7 @@
 #include "handover_point.hpp"
 #include "server.hpp"
 
-namespace udptun::server {
+namespace udptun::udpserver {
 
 Status Server::take_over() {
   return Status::failure("--handover-socket is not supported on Windows");
@@ -29,4 +29,4 @@ Status HandoverPoint::listen(Successor) {
 
 void HandoverPoint::close(bool) {}
 
-}  // namespace udptun::server
+}  // namespace udptun::udpserver

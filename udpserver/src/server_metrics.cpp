@@ -5,7 +5,7 @@
 #include "server.hpp"
 #include "udptun/runtime/metric_names.hpp"
 
-namespace udptun::server {
+namespace udptun::udpserver {
 
 std::string Server::render_metrics() {
   refresh_derived_stats();
@@ -26,4 +26,4 @@ std::string Server::render_metrics() {
   return text.text();
 }
 
-}  // namespace udptun::server
+}  // namespace udptun::udpserver

@@ -8,7 +8,7 @@
 #include "client_link.hpp"
 #include "server.hpp"
 
-namespace udptun::server {
+namespace udptun::udpserver {
 
 using protocol::Address;
 using protocol::ByteView;
@@ -243,4 +243,4 @@ void Session::sweep(uint64_t now_ms) {
   }
 }
 
-}  // namespace udptun::server
+}  // namespace udptun::udpserver

@@ -13,7 +13,7 @@
 #include "udptun/protocol/server_handover.hpp"
 #include "udptun/runtime/token_bucket.hpp"
 
-namespace udptun::server {
+namespace udptun::udpserver {
 
 class Server;
 class ClientLink;
@@ -82,4 +82,4 @@ class Session {
   std::shared_ptr<ClientRate> client_;  // its address's (nullptr: no client limits)
 };
 
-}  // namespace udptun::server
+}  // namespace udptun::udpserver

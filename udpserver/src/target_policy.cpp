@@ -5,7 +5,7 @@
 
 #include <cstring>
 
-namespace udptun::server {
+namespace udptun::udpserver {
 
 namespace {
 
@@ -131,4 +131,4 @@ std::vector<Cidr> TargetPolicy::interface_addresses() {
   return out;
 }
 
-}  // namespace udptun::server
+}  // namespace udptun::udpserver

@@ -12,7 +12,7 @@
 
 #include "udptun/protocol/cidr.hpp"
 
-namespace udptun::server {
+namespace udptun::udpserver {
 
 using protocol::Cidr;
 
@@ -32,4 +32,4 @@ class TargetPolicy {
   std::vector<Cidr> own_;
 };
 
-}  // namespace udptun::server
+}  // namespace udptun::udpserver

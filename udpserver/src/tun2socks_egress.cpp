@@ -6,7 +6,7 @@
 
 #include "udptun/protocol/udp_packet.hpp"
 
-namespace udptun::server {
+namespace udptun::udpserver {
 
 namespace {
 // The /96 our IPv6 endpoints live in (fd75:6470:7475::/48, the rest zero up to the host part).
@@ -148,4 +148,4 @@ void Tun2socksEgress::drain(Inbox& inbox) {
   }
 }
 
-}  // namespace udptun::server
+}  // namespace udptun::udpserver

@@ -25,7 +25,7 @@
 #include "udptun/runtime/uv_handle.hpp"
 #include "udptun/tun2socks.h"
 
-namespace udptun::server {
+namespace udptun::udpserver {
 
 class Tun2socksEgress {
  public:
@@ -84,4 +84,4 @@ class Tun2socksEgress {
   uint64_t dropped_ = 0;
 };
 
-}  // namespace udptun::server
+}  // namespace udptun::udpserver

@@ -9,13 +9,13 @@
 #include "udptun/runtime/stats_json.hpp"
 #include "udptun/udpserver.h"
 
-struct udpserver : udptun::runtime::CApiHandle<udptun::server::Server> {};
+struct udpserver : udptun::runtime::CApiHandle<udptun::udpserver::Server> {};
 
 extern "C" {
 
 udpserver_t* udpserver_new(const char* config_json, char* err, size_t errlen) {
-  return udptun::runtime::c_api_new<udpserver_t, udptun::server::Server>(
-      config_json, err, errlen, udptun::server::parse_server_config);
+  return udptun::runtime::c_api_new<udpserver_t, udptun::udpserver::Server>(
+      config_json, err, errlen, udptun::udpserver::parse_server_config);
 }
 
 int udpserver_start(udpserver_t* s, const udpserver_callbacks* cb, void* user) {

@@ -12,14 +12,14 @@
 #include "udptun/protocol/cidr.hpp"
 #include "udptun/runtime/log.hpp"
 
-namespace udptun::local {
+namespace udptun::udplocal {
 
 struct ForwardRule {
   protocol::Address listen;  // IP
   protocol::Address target;  // IP or name (resolved by the server)
 };
 
-struct LocalConfig {
+struct ClientConfig {
   protocol::Address server;  // IP or name
   std::vector<uint8_t> key;
   // The built-in TLS carrier: frames inside TLS to udp-server (its --tls-cert), the server
@@ -62,6 +62,6 @@ struct LocalConfig {
   runtime::LogLevel log_level = runtime::LogLevel::info;
 };
 
-Result<LocalConfig> parse_local_config(const char* json);
+Result<ClientConfig> parse_client_config(const char* json);
 
-}  // namespace udptun::local
+}  // namespace udptun::udplocal

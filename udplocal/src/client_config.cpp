@@ -1,8 +1,8 @@
-#include "local_config.hpp"
+#include "client_config.hpp"
 
 #include "udptun/runtime/config_reader.hpp"
 
-namespace udptun::local {
+namespace udptun::udplocal {
 
 namespace {
 
@@ -18,9 +18,9 @@ Status parse_endpoint(const std::string& key, const std::string& text, bool ip_o
 
 }  // namespace
 
-Result<LocalConfig> parse_local_config(const char* json) {
+Result<ClientConfig> parse_client_config(const char* json) {
   runtime::ConfigReader r(json);
-  LocalConfig c;
+  ClientConfig c;
   std::string server, psk_file, psk, via, socks5, upstream, level;
   std::vector<std::string> forwards, allow_clients;
   constexpr uint64_t kDay = 86'400'000;
@@ -112,4 +112,4 @@ Result<LocalConfig> parse_local_config(const char* json) {
   return c;
 }
 
-}  // namespace udptun::local
+}  // namespace udptun::udplocal

@@ -11,12 +11,12 @@
 #include "udptun/protocol/address.hpp"
 #include "udptun/runtime/log.hpp"
 
-namespace udptun::t2s {
+namespace udptun::tun2socks {
 
 enum class DeviceKind { tun_name, tun_fd, callbacks };
 enum class UdpMode { off, udp_local, socks5 };
 
-struct Tun2SocksConfig {
+struct EngineConfig {
   DeviceKind device = DeviceKind::tun_name;
   std::string tun_name;
   int tun_fd = -1;
@@ -42,6 +42,6 @@ struct Tun2SocksConfig {
 // "udp_local": { udp-local configuration } or "udp_local_config": FILE; "drop_udp_ports":
 // [443]; "answer_ping": true; "max_tcp_connections"; "tcp_connect_timeout_ms"; "stats_interval_ms";
 // "log_level"; "metrics": "IP:PORT".
-Result<Tun2SocksConfig> parse_tun2socks_config(const char* json);
+Result<EngineConfig> parse_engine_config(const char* json);
 
-}  // namespace udptun::t2s
+}  // namespace udptun::tun2socks

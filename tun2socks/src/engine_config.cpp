@@ -1,4 +1,4 @@
-#include "t2s_config.hpp"
+#include "engine_config.hpp"
 
 #include <cJSON.h>
 
@@ -8,11 +8,11 @@
 #include "udptun/runtime/config_reader.hpp"
 #include "udptun/runtime/small_file.hpp"
 
-namespace udptun::t2s {
+namespace udptun::tun2socks {
 
-Result<Tun2SocksConfig> parse_tun2socks_config(const char* json) {
+Result<EngineConfig> parse_engine_config(const char* json) {
   runtime::ConfigReader r(json);
-  Tun2SocksConfig c;
+  EngineConfig c;
   std::string device, socks5, udp, level, udp_local_file, udp_local_json, udp_socks5, state_dir;
   std::vector<uint64_t> drop_ports;
   uint64_t tun_fd = UINT64_MAX, mtu = 1500;
@@ -114,4 +114,4 @@ Result<Tun2SocksConfig> parse_tun2socks_config(const char* json) {
   return c;
 }
 
-}  // namespace udptun::t2s
+}  // namespace udptun::tun2socks

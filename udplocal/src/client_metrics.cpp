@@ -2,7 +2,7 @@
 #include "client.hpp"
 #include "udptun/runtime/metric_names.hpp"
 
-namespace udptun::local {
+namespace udptun::udplocal {
 
 std::string Client::render_metrics() {
   refresh_derived_stats();
@@ -18,4 +18,4 @@ std::string Client::render_metrics() {
   return text.text();
 }
 
-}  // namespace udptun::local
+}  // namespace udptun::udplocal
