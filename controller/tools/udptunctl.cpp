@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "udptun/controller.h"
+#include "udptun/protocol/status.hpp"
 #include "udptun/runtime/program_manual.hpp"
 #include "udptunctl_top.hpp"
 
@@ -223,6 +224,156 @@ void print_stats(cJSON* reply) {
   }
 }
 
+// Each command's request: its parameters from the words after it, or why they are wrong.
+using Parameters = udptun::Status (*)(const std::vector<std::string>& args, cJSON* params);
+
+udptun::Status no_parameters(const std::vector<std::string>& args, cJSON*) {
+  return args.size() > 1 ? udptun::Status::failure("too many arguments") : udptun::Status();
+}
+
+udptun::Status stats_parameters(const std::vector<std::string>& args, cJSON* params) {
+  if (args.size() > 2) return udptun::Status::failure("too many arguments");
+  if (args.size() == 2) cJSON_AddStringToObject(params, "name", args[1].c_str());
+  return udptun::Status::success();
+}
+
+udptun::Status service_parameters(const std::vector<std::string>& args, cJSON* params) {
+  if (args.size() < 2) return udptun::Status::failure("which service?");
+  const std::string& cmd = args[0];
+  cJSON_AddStringToObject(params, "name", args[1].c_str());
+  if (cmd != "start")
+    return args.size() > 2 ? udptun::Status::failure("too many arguments") : udptun::Status();
+  if (args.size() >= 3 && (args[2] == "--inproc" || args[2] == "--config")) {
+    // The service's JSON configuration file goes in the request.
+    if (args.size() != 4)
+      return udptun::Status::failure("start NAME --inproc|--config CONFIG.json");
+    std::ifstream in(args[3]);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    cJSON* config = in ? cJSON_Parse(text.c_str()) : nullptr;
+    if (!cJSON_IsObject(config)) {
+      cJSON_Delete(config);
+      return udptun::Status::failure("cannot read a JSON object from " + args[3]);
+    }
+    if (args[2] == "--inproc") cJSON_AddStringToObject(params, "mode", "inproc");
+    cJSON_AddItemToObject(params, "config", config);
+  } else if (args.size() > 2) {
+    bool builtin = args[1] == "tun2socks" || args[1] == "udp-local" || args[1] == "udp-server";
+    cJSON* list = cJSON_AddArrayToObject(params, builtin ? "args" : "argv");
+    size_t from = args[2] == "--" ? 3 : 2;
+    for (size_t i = from; i < args.size(); ++i)
+      cJSON_AddItemToArray(list, cJSON_CreateString(args[i].c_str()));
+  }
+  return udptun::Status::success();
+}
+
+udptun::Status routing_parameters(const std::vector<std::string>& args, cJSON* params) {
+  cJSON* proxies = cJSON_AddArrayToObject(params, "proxyIp");
+  for (size_t i = 1; i < args.size(); i += 2) {
+    if (i + 1 >= args.size()) return udptun::Status::failure("every option needs a value");
+    const std::string& o = args[i];
+    const std::string& v = args[i + 1];
+    if (o == "--proxy-ip")
+      cJSON_AddItemToArray(proxies, cJSON_CreateString(v.c_str()));
+    else if (o == "--router-ip")
+      cJSON_AddStringToObject(params, "routerIp", v.c_str());
+    else if (o == "--tun")
+      cJSON_AddStringToObject(params, "tunName", v.c_str());
+    else if (o == "--mtu")
+      cJSON_AddNumberToObject(params, "mtu", std::atof(v.c_str()));
+    else
+      return udptun::Status::failure("unknown option " + o);
+  }
+  return udptun::Status::success();
+}
+
+void print_ok(cJSON*) {
+  std::puts("ok");
+}
+
+struct Command {
+  const char* name;
+  const char* action;  // the controller's
+  Parameters parameters;
+  void (*print)(cJSON* reply);  // the reply of a successful request; nullptr: events follow
+};
+
+const Command kCommands[] = {
+    {"status", "status", no_parameters, print_status},
+    {"stats", "stats", stats_parameters, print_stats},
+    {"start", "start", service_parameters, print_ok},
+    {"stop", "stop", service_parameters, print_ok},
+    {"restart", "restart", service_parameters, print_ok},
+    {"configure-routing", "configureRouting", routing_parameters, print_ok},
+    {"reset-routing", "resetRouting", no_parameters, print_ok},
+    {"events", "subscribe", no_parameters, nullptr},
+};
+
+// The request line for `args` (the command and its words), or why they are wrong.
+udptun::Result<std::string> build_request(const Command& command,
+                                          const std::vector<std::string>& args) {
+  cJSON* req = cJSON_CreateObject();
+  cJSON_AddStringToObject(req, "action", command.action);
+  cJSON* params = cJSON_AddObjectToObject(req, "parameters");
+  udptun::Status built = command.parameters(args, params);
+  char* text = built.ok() ? cJSON_PrintUnformatted(req) : nullptr;
+  std::string request = text ? text : "{}";
+  cJSON_free(text);
+  cJSON_Delete(req);
+  if (!built.ok()) return built;
+  return request;
+}
+
+void print_events(int fd, std::string& pending, bool json) {
+  std::string line;
+  while (read_line(fd, pending, line)) {
+    if (json) {
+      std::puts(line.c_str());
+    } else if (cJSON* e = cJSON_Parse(line.c_str())) {
+      if (std::strcmp(text_of(e, "action"), "statusChanged") == 0) {
+        std::printf("%-20s %-16s %s\n", "status-changed", "-",
+                    connection_status_name(number_of(e, "connectionStatus")));
+      } else {
+        std::printf("%-20s %-16s %s\n", text_of(e, "event"), text_of(e, "service"),
+                    text_of(e, "detail"));
+      }
+      cJSON_Delete(e);
+    }
+    std::fflush(stdout);
+  }
+}
+
+// Sends the request, prints the reply (and then the events, for "events"). The exit code.
+int exchange(const std::string& socket_path, const Command& command, const std::string& request,
+             bool json) {
+  int fd = connect_to(socket_path);
+  if (fd < 0) {
+    std::fprintf(stderr, "udptunctl: cannot reach the controller at %s: %s\n", socket_path.c_str(),
+                 std::strerror(errno));
+    return 3;
+  }
+  std::string pending, line;
+  if (write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size()) ||
+      !read_line(fd, pending, line)) {
+    std::fprintf(stderr, "udptunctl: the controller closed the connection\n");
+    close(fd);
+    return 3;
+  }
+  cJSON* reply = cJSON_Parse(line.c_str());
+  int code = reply ? static_cast<int>(number_of(reply, "statusCode", 1)) : 1;
+  if (json) {
+    std::puts(line.c_str());
+  } else if (code != 0) {
+    cJSON* e = cJSON_GetObjectItem(reply, "errorMessage");
+    std::fprintf(stderr, "udptunctl: %s\n", cJSON_IsString(e) ? e->valuestring : "failed");
+  } else if (command.print) {
+    command.print(reply);
+  }
+  cJSON_Delete(reply);
+  if (!command.print && code == 0) print_events(fd, pending, json);
+  close(fd);
+  return code == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -248,138 +399,21 @@ int main(int argc, char** argv) {
       args.push_back(a);
     }
   }
-  if (args.empty()) {
+  auto usage = [&](const std::string& why) {
+    if (!why.empty()) std::fprintf(stderr, "udptunctl: %s\n", why.c_str());
     std::fputs(usage_text(manual()).c_str(), stderr);
     return 2;
-  }
-  const std::string& cmd = args[0];
-  if (cmd == "top") {
-    if (args.size() > 1) {
-      std::fprintf(stderr, "udptunctl: top takes no arguments\n");
-      return 2;
-    }
+  };
+  if (args.empty()) return usage("");
+  if (args[0] == "top") {
+    if (args.size() > 1) return usage("top takes no arguments");
     return udptun::ctl::run_top(socket_path);
   }
-  cJSON* req = cJSON_CreateObject();
-  cJSON* params = cJSON_CreateObject();
-  auto usage = [&](const char* why) {
-    std::fprintf(stderr, "udptunctl: %s\n%s", why, usage_text(manual()).c_str());
-    cJSON_Delete(req);
-    cJSON_Delete(params);
-    return 2;
-  };
-  if (cmd == "status") {
-    cJSON_AddStringToObject(req, "action", "status");
-  } else if (cmd == "stats") {
-    cJSON_AddStringToObject(req, "action", "stats");
-    if (args.size() > 2) return usage("too many arguments");
-    if (args.size() == 2) cJSON_AddStringToObject(params, "name", args[1].c_str());
-  } else if (cmd == "start" || cmd == "stop" || cmd == "restart") {
-    if (args.size() < 2) return usage("which service?");
-    cJSON_AddStringToObject(req, "action", cmd.c_str());
-    cJSON_AddStringToObject(params, "name", args[1].c_str());
-    if (cmd == "start" && args.size() >= 3 && (args[2] == "--inproc" || args[2] == "--config")) {
-      // The service's JSON configuration file goes in the request.
-      if (args.size() != 4) return usage("start NAME --inproc|--config CONFIG.json");
-      std::ifstream in(args[3]);
-      std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      cJSON* config = in ? cJSON_Parse(text.c_str()) : nullptr;
-      if (!cJSON_IsObject(config)) {
-        cJSON_Delete(config);
-        return usage(("cannot read a JSON object from " + args[3]).c_str());
-      }
-      if (args[2] == "--inproc") cJSON_AddStringToObject(params, "mode", "inproc");
-      cJSON_AddItemToObject(params, "config", config);
-    } else if (cmd == "start" && args.size() > 2) {
-      bool builtin = args[1] == "tun2socks" || args[1] == "udp-local" || args[1] == "udp-server";
-      cJSON* list = cJSON_AddArrayToObject(params, builtin ? "args" : "argv");
-      size_t from = args.size() > 2 && args[2] == "--" ? 3 : 2;
-      for (size_t i = from; i < args.size(); ++i)
-        cJSON_AddItemToArray(list, cJSON_CreateString(args[i].c_str()));
-    } else if (cmd != "start" && args.size() > 2) {
-      return usage("too many arguments");
-    }
-  } else if (cmd == "configure-routing") {
-    cJSON_AddStringToObject(req, "action", "configureRouting");
-    cJSON* proxies = cJSON_CreateArray();
-    for (size_t i = 1; i < args.size(); ++i) {
-      if (i + 1 >= args.size()) {
-        cJSON_Delete(proxies);
-        return usage("every option needs a value");
-      }
-      const std::string& o = args[i];
-      const std::string& v = args[++i];
-      if (o == "--proxy-ip")
-        cJSON_AddItemToArray(proxies, cJSON_CreateString(v.c_str()));
-      else if (o == "--router-ip")
-        cJSON_AddStringToObject(params, "routerIp", v.c_str());
-      else if (o == "--tun")
-        cJSON_AddStringToObject(params, "tunName", v.c_str());
-      else if (o == "--mtu")
-        cJSON_AddNumberToObject(params, "mtu", std::atof(v.c_str()));
-      else {
-        cJSON_Delete(proxies);
-        return usage(("unknown option " + o).c_str());
-      }
-    }
-    cJSON_AddItemToObject(params, "proxyIp", proxies);
-  } else if (cmd == "reset-routing") {
-    cJSON_AddStringToObject(req, "action", "resetRouting");
-  } else if (cmd == "events") {
-    cJSON_AddStringToObject(req, "action", "subscribe");
-  } else {
-    return usage(("unknown command " + cmd).c_str());
+  for (const Command& command : kCommands) {
+    if (args[0] != command.name) continue;
+    auto request = build_request(command, args);
+    if (!request.ok()) return usage(request.message());
+    return exchange(socket_path, command, request.value(), json);
   }
-  cJSON_AddItemToObject(req, "parameters", params);
-  char* text = cJSON_PrintUnformatted(req);
-  std::string request = text ? text : "{}";
-  cJSON_free(text);
-  cJSON_Delete(req);
-
-  int fd = connect_to(socket_path);
-  if (fd < 0) {
-    std::fprintf(stderr, "udptunctl: cannot reach the controller at %s: %s\n", socket_path.c_str(),
-                 std::strerror(errno));
-    return 3;
-  }
-  if (write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) return 3;
-  std::string pending, line;
-  if (!read_line(fd, pending, line)) {
-    std::fprintf(stderr, "udptunctl: the controller closed the connection\n");
-    return 3;
-  }
-  cJSON* reply = cJSON_Parse(line.c_str());
-  int code = reply ? static_cast<int>(number_of(reply, "statusCode", 1)) : 1;
-  if (json) {
-    std::puts(line.c_str());
-  } else if (code != 0) {
-    cJSON* e = cJSON_GetObjectItem(reply, "errorMessage");
-    std::fprintf(stderr, "udptunctl: %s\n", cJSON_IsString(e) ? e->valuestring : "failed");
-  } else if (cmd == "status") {
-    print_status(reply);
-  } else if (cmd == "stats") {
-    print_stats(reply);
-  } else if (cmd != "events") {
-    std::puts("ok");
-  }
-  cJSON_Delete(reply);
-  if (cmd == "events" && code == 0) {
-    while (read_line(fd, pending, line)) {
-      if (json) {
-        std::puts(line.c_str());
-      } else if (cJSON* e = cJSON_Parse(line.c_str())) {
-        if (std::strcmp(text_of(e, "action"), "statusChanged") == 0) {
-          std::printf("%-20s %-16s %s\n", "status-changed", "-",
-                      connection_status_name(number_of(e, "connectionStatus")));
-        } else {
-          std::printf("%-20s %-16s %s\n", text_of(e, "event"), text_of(e, "service"),
-                      text_of(e, "detail"));
-        }
-        cJSON_Delete(e);
-      }
-      std::fflush(stdout);
-    }
-  }
-  close(fd);
-  return code == 0 ? 0 : 1;
+  return usage("unknown command " + args[0]);
 }
