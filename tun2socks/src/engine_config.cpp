@@ -2,13 +2,81 @@
 
 #include <cJSON.h>
 
-#include <fstream>
-#include <iterator>
-
 #include "udptun/runtime/config_reader.hpp"
 #include "udptun/runtime/small_file.hpp"
 
 namespace udptun::tun2socks {
+
+namespace {
+
+// The in-process udp-local's configuration (a file or an object), marked in-process and given
+// our state directory unless it names its own.
+Result<std::string> udp_local_configuration(const std::string& file, std::string json,
+                                            const std::string& state_dir) {
+  if (!file.empty()) {
+    auto text = runtime::read_small_file(file, runtime::FileLimits{});
+    if (!text.ok()) return text.status().within("\"udp_local_config\"");
+    json = std::move(text).value();
+  }
+  if (json.empty()) {
+    return Status::failure(
+        "\"udp\": \"udp-local\" needs \"udp_local\" (an object) or \"udp_local_config\" (a "
+        "file)");
+  }
+  // The in-process udp-local takes datagrams from us: make sure it says so.
+  cJSON* o = cJSON_Parse(json.c_str());
+  if (!cJSON_IsObject(o)) {
+    cJSON_Delete(o);
+    return Status::failure("the udp-local configuration is not a JSON object");
+  }
+  cJSON_DeleteItemFromObjectCaseSensitive(o, "in_process");
+  cJSON_AddBoolToObject(o, "in_process", 1);
+  // Ours is the in-process udp-local's too (its session record), unless it names its own.
+  if (!state_dir.empty() && !cJSON_GetObjectItemCaseSensitive(o, "state_dir"))
+    cJSON_AddStringToObject(o, "state_dir", state_dir.c_str());
+  char* text = cJSON_PrintUnformatted(o);
+  std::string out = text ? text : "{}";
+  cJSON_free(text);
+  cJSON_Delete(o);
+  return out;
+}
+
+// "udp" and what goes with it. Named without "udp", the path picks its mode: --udp-local FILE
+// or --udp-socks5 ADDR alone.
+Status read_udp_path(std::string udp, const std::string& udp_local_file,
+                     const std::string& udp_local_json, const std::string& udp_socks5,
+                     const std::string& state_dir, EngineConfig& c) {
+  if (udp.empty()) {
+    if (!udp_local_file.empty() || !udp_local_json.empty())
+      udp = "udp-local";
+    else if (!udp_socks5.empty())
+      udp = "socks5";
+  }
+  if (udp.empty() || udp == "off") {
+    c.udp = UdpMode::off;
+  } else if (udp == "udp-local") {
+    c.udp = UdpMode::udp_local;
+    auto config = udp_local_configuration(udp_local_file, udp_local_json, state_dir);
+    if (!config.ok()) return config.status();
+    c.udp_local_config = std::move(config).value();
+  } else if (udp == "socks5") {
+    c.udp = UdpMode::socks5;
+    if (!udp_socks5.empty()) {
+      auto u = protocol::parse_address_text(udp_socks5);
+      if (!u.address || !u.address->is_ip()) {
+        return Status::failure("\"udp_socks5\": " + udp_socks5 + ": " +
+                               (u.error ? u.error : "must be an IP address"));
+      }
+      c.udp_socks5 = *u.address;
+      c.has_udp_socks5 = true;
+    }
+  } else {
+    return Status::failure("\"udp\" must be \"off\", \"udp-local\" or \"socks5\"");
+  }
+  return Status::success();
+}
+
+}  // namespace
 
 Result<EngineConfig> parse_engine_config(const char* json) {
   runtime::ConfigReader r(json);
@@ -59,56 +127,9 @@ Result<EngineConfig> parse_engine_config(const char* json) {
                            (s5.error ? s5.error : "must be an IP address"));
   }
   c.socks5 = *s5.address;
-  // A UDP path named without "udp" picks its mode: --udp-local FILE or --udp-socks5 ADDR alone.
-  if (udp.empty()) {
-    if (!udp_local_file.empty() || !udp_local_json.empty())
-      udp = "udp-local";
-    else if (!udp_socks5.empty())
-      udp = "socks5";
-  }
-  if (udp.empty() || udp == "off") {
-    c.udp = UdpMode::off;
-  } else if (udp == "udp-local") {
-    c.udp = UdpMode::udp_local;
-    if (!udp_local_file.empty()) {
-      auto text = runtime::read_small_file(udp_local_file, runtime::FileLimits{});
-      if (!text.ok()) return text.status().within("\"udp_local_config\"");
-      udp_local_json = std::move(text).value();
-    }
-    if (udp_local_json.empty()) {
-      return Status::failure(
-          "\"udp\": \"udp-local\" needs \"udp_local\" (an object) or \"udp_local_config\" (a "
-          "file)");
-    }
-    // The in-process udp-local takes datagrams from us: make sure it says so.
-    cJSON* o = cJSON_Parse(udp_local_json.c_str());
-    if (!cJSON_IsObject(o)) {
-      cJSON_Delete(o);
-      return Status::failure("the udp-local configuration is not a JSON object");
-    }
-    cJSON_DeleteItemFromObjectCaseSensitive(o, "in_process");
-    cJSON_AddBoolToObject(o, "in_process", 1);
-    // Ours is the in-process udp-local's too (its session record), unless it names its own.
-    if (!state_dir.empty() && !cJSON_GetObjectItemCaseSensitive(o, "state_dir"))
-      cJSON_AddStringToObject(o, "state_dir", state_dir.c_str());
-    char* text = cJSON_PrintUnformatted(o);
-    c.udp_local_config = text ? text : "{}";
-    cJSON_free(text);
-    cJSON_Delete(o);
-  } else if (udp == "socks5") {
-    c.udp = UdpMode::socks5;
-    if (!udp_socks5.empty()) {
-      auto u = protocol::parse_address_text(udp_socks5);
-      if (!u.address || !u.address->is_ip()) {
-        return Status::failure("\"udp_socks5\": " + udp_socks5 + ": " +
-                               (u.error ? u.error : "must be an IP address"));
-      }
-      c.udp_socks5 = *u.address;
-      c.has_udp_socks5 = true;
-    }
-  } else {
-    return Status::failure("\"udp\" must be \"off\", \"udp-local\" or \"socks5\"");
-  }
+  if (Status e = read_udp_path(udp, udp_local_file, udp_local_json, udp_socks5, state_dir, c);
+      !e.ok())
+    return e;
   for (uint64_t p : drop_ports) c.drop_udp_ports.push_back(static_cast<uint16_t>(p));
   if (Status e = runtime::read_log_level(level, c.log_level); !e.ok()) return e;
   return c;

@@ -16,6 +16,20 @@ Status parse_endpoint(const std::string& key, const std::string& text, bool ip_o
   return Status::success();
 }
 
+// "LISTEN_ADDR:PORT=TARGET_HOST:PORT".
+Result<ForwardRule> parse_forward(const std::string& f) {
+  size_t eq = f.find('=');
+  if (eq == std::string::npos)
+    return Status::failure("\"forward\": " + f + ": expected LISTEN_ADDR:PORT=TARGET_HOST:PORT");
+  ForwardRule rule;
+  Status e = parse_endpoint("forward", f.substr(0, eq), true, rule.listen);
+  if (e.ok()) e = parse_endpoint("forward", f.substr(eq + 1), false, rule.target);
+  if (!e.ok()) return e;
+  if (rule.target.port == 0)
+    return Status::failure("\"forward\": " + f + ": the target needs a port");
+  return rule;
+}
+
 }  // namespace
 
 Result<ClientConfig> parse_client_config(const char* json) {
@@ -73,18 +87,9 @@ Result<ClientConfig> parse_client_config(const char* json) {
     c.has_via_socks5 = true;
   }
   for (const auto& f : forwards) {
-    size_t eq = f.find('=');
-    if (eq == std::string::npos) {
-      return Status::failure("\"forward\": " + f + ": expected LISTEN_ADDR:PORT=TARGET_HOST:PORT");
-    }
-    ForwardRule rule;
-    Status e = parse_endpoint("forward", f.substr(0, eq), true, rule.listen);
-    if (e.ok()) e = parse_endpoint("forward", f.substr(eq + 1), false, rule.target);
-    if (!e.ok()) return e;
-    if (rule.target.port == 0) {
-      return Status::failure("\"forward\": " + f + ": the target needs a port");
-    }
-    c.forwards.push_back(rule);
+    auto rule = parse_forward(f);
+    if (!rule.ok()) return rule.status();
+    c.forwards.push_back(rule.value());
   }
   if (!socks5.empty()) {
     if (Status e = parse_endpoint("socks5", socks5, true, c.socks5_listen); !e.ok()) return e;

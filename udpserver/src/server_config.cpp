@@ -4,6 +4,40 @@
 
 namespace udptun::udpserver {
 
+namespace {
+
+// "egress" and its SOCKS5 server ("direct" when neither is given).
+Status read_egress(const std::string& egress, const std::string& egress_socks5, ServerConfig& c) {
+  if (egress == "socks5" || egress == "tun2socks" || (egress.empty() && !egress_socks5.empty())) {
+    auto t = protocol::parse_address_text(egress_socks5);
+    if (!t.address || !t.address->is_ip() || t.address->port == 0) {
+      return Status::failure("\"egress\": \"" + (egress.empty() ? std::string("socks5") : egress) +
+                             "\" needs \"egress_socks5\": \"IP:PORT\" (e.g. ss-local -U)");
+    }
+    c.egress =
+        egress == "tun2socks" ? ServerConfig::Egress::tun2socks : ServerConfig::Egress::socks5;
+    c.egress_socks5 = *t.address;
+  } else if (!egress.empty() && egress != "direct") {
+    return Status::failure("\"egress\" must be \"direct\", \"socks5\" or \"tun2socks\"");
+  }
+  return Status::success();
+}
+
+Status read_filtering(const std::string& filtering, ServerConfig& c) {
+  if (filtering == "address-dependent") {
+    c.filtering = ServerConfig::Filtering::address_dependent;
+  } else if (filtering == "address-and-port-dependent") {
+    c.filtering = ServerConfig::Filtering::address_and_port_dependent;
+  } else if (!filtering.empty() && filtering != "endpoint-independent") {
+    return Status::failure(
+        "\"nat_filtering\" must be \"endpoint-independent\", \"address-dependent\" or "
+        "\"address-and-port-dependent\"");
+  }
+  return Status::success();
+}
+
+}  // namespace
+
 Result<ServerConfig> parse_server_config(const char* json) {
   runtime::ConfigReader r(json);
   ServerConfig c;
@@ -74,28 +108,8 @@ Result<ServerConfig> parse_server_config(const char* json) {
   }
   if (Status e = c.allow_clients.parse(allow_clients); !e.ok())
     return e.within("\"allow_clients\"");
-
-  if (egress == "socks5" || egress == "tun2socks" || (egress.empty() && !egress_socks5.empty())) {
-    auto t = protocol::parse_address_text(egress_socks5);
-    if (!t.address || !t.address->is_ip() || t.address->port == 0) {
-      return Status::failure("\"egress\": \"" + (egress.empty() ? std::string("socks5") : egress) +
-                             "\" needs \"egress_socks5\": \"IP:PORT\" (e.g. ss-local -U)");
-    }
-    c.egress =
-        egress == "tun2socks" ? ServerConfig::Egress::tun2socks : ServerConfig::Egress::socks5;
-    c.egress_socks5 = *t.address;
-  } else if (!egress.empty() && egress != "direct") {
-    return Status::failure("\"egress\" must be \"direct\", \"socks5\" or \"tun2socks\"");
-  }
-  if (filtering == "address-dependent") {
-    c.filtering = ServerConfig::Filtering::address_dependent;
-  } else if (filtering == "address-and-port-dependent") {
-    c.filtering = ServerConfig::Filtering::address_and_port_dependent;
-  } else if (!filtering.empty() && filtering != "endpoint-independent") {
-    return Status::failure(
-        "\"nat_filtering\" must be \"endpoint-independent\", \"address-dependent\" or "
-        "\"address-and-port-dependent\"");
-  }
+  if (Status e = read_egress(egress, egress_socks5, c); !e.ok()) return e;
+  if (Status e = read_filtering(filtering, c); !e.ok()) return e;
   auto key = runtime::read_pre_shared_key(psk_file, psk);
   if (!key.ok()) return key.status();
   c.key = std::move(key).value();
