@@ -100,24 +100,53 @@ Status ServiceSupervisor::start(const std::string& name, const std::vector<std::
 
 void ServiceSupervisor::spawn(Service& s) {
   if (s.in_process) {
-    Status started = s.in_process->start(s.options.in_process_config,
-                                         [this, &s](const std::string& r) { on_exit(s, r); });
-    if (!started.ok()) {
-      spawn_failed(s, started.message());
-      return;
-    }
-    s.started_ms = loop_.now_ms();
-    s.state = ServiceState::running;
-    sink_("up", s.name, "in-process");
+    start_in_process(s);
     return;
   }
   ChildSpec spec;
   spec.argv = s.argv;
   spec.run_as = s.options.run_as;
   std::vector<int> ours;  // closed once the child has its copies
-  auto close_ours = [&] {
-    for (int fd : ours) close(fd);
-  };
+  Status spawned = prepare_descriptors(s, spec, ours);
+  if (spawned.ok()) {
+    spawned = s.child.spawn(loop_.get(), spec, [svc = &s](int status, int signal) {
+      svc->owner->on_exit(
+          *svc, signal ? "signal " + std::to_string(signal) : "exit " + std::to_string(status));
+    });
+  }
+  for (int fd : ours) close(fd);
+  if (!spawned.ok()) {
+    s.reports.close();
+    spawn_failed(s, spawned.message());
+    return;
+  }
+  if (s.reports) {
+    uv_read_start(
+        s.reports.stream(),
+        [](uv_handle_t* h, size_t, uv_buf_t* b) {
+          auto* svc = static_cast<Service*>(h->data);
+          *b = uv_buf_init(svc->read_buffer, sizeof svc->read_buffer);
+        },
+        on_report);
+  }
+  s.started_ms = s.changed_ms = loop_.now_ms();
+  s.state = ServiceState::running;
+  sink_("up", s.name, "pid " + std::to_string(s.child.pid()));
+}
+
+void ServiceSupervisor::start_in_process(Service& s) {
+  Status started = s.in_process->start(s.options.in_process_config,
+                                       [this, &s](const std::string& r) { on_exit(s, r); });
+  if (!started.ok()) {
+    spawn_failed(s, started.message());
+    return;
+  }
+  s.started_ms = loop_.now_ms();
+  s.state = ServiceState::running;
+  sink_("up", s.name, "in-process");
+}
+
+Status ServiceSupervisor::prepare_descriptors(Service& s, ChildSpec& spec, std::vector<int>& ours) {
   s.reports.close();
   s.report_line.clear();
   s.stats.clear();
@@ -141,48 +170,19 @@ void ServiceSupervisor::spawn(Service& s) {
       spec.fds.push_back({target, fd});
       ours.push_back(fd);
     }
-    if (!prepared.ok()) {
-      close_ours();
-      spawn_failed(s, prepared.message());
-      return;
-    }
+    if (!prepared.ok()) return prepared;
   }
   if (!s.options.stdin_text.empty()) {
     // A memfd, not a pipe: any size, and nothing for us to feed later.
     int fd = memfd_create("udptun-service-config", MFD_CLOEXEC);
+    if (fd >= 0) ours.push_back(fd);
     const std::string& text = s.options.stdin_text;
     if (fd < 0 || write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
-        lseek(fd, 0, SEEK_SET) != 0) {
-      if (fd >= 0) close(fd);
-      close_ours();
-      spawn_failed(s, "cannot hand the configuration over");
-      return;
-    }
+        lseek(fd, 0, SEEK_SET) != 0)
+      return Status::failure("cannot hand the configuration over");
     spec.stdin_fd = fd;
-    ours.push_back(fd);
   }
-  Status spawned = s.child.spawn(loop_.get(), spec, [svc = &s](int status, int signal) {
-    svc->owner->on_exit(
-        *svc, signal ? "signal " + std::to_string(signal) : "exit " + std::to_string(status));
-  });
-  close_ours();
-  if (!spawned.ok()) {
-    s.reports.close();
-    spawn_failed(s, spawned.message());
-    return;
-  }
-  if (s.reports) {
-    uv_read_start(
-        s.reports.stream(),
-        [](uv_handle_t* h, size_t, uv_buf_t* b) {
-          auto* svc = static_cast<Service*>(h->data);
-          *b = uv_buf_init(svc->read_buffer, sizeof svc->read_buffer);
-        },
-        on_report);
-  }
-  s.started_ms = s.changed_ms = loop_.now_ms();
-  s.state = ServiceState::running;
-  sink_("up", s.name, "pid " + std::to_string(s.child.pid()));
+  return Status::success();
 }
 
 void ServiceSupervisor::spawn_failed(Service& s, const std::string& why) {

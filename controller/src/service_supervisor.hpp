@@ -81,6 +81,10 @@ class ServiceSupervisor {
  private:
   struct Service;
   void spawn(Service& s);
+  void start_in_process(Service& s);
+  // The child's descriptors: its stats channel (3), what prepare_fds gives, its configuration
+  // on stdin. `ours` collects our copies, closed once the child has its own.
+  Status prepare_descriptors(Service& s, ChildSpec& spec, std::vector<int>& ours);
   void spawn_failed(Service& s, const std::string& why);
   static void on_report(uv_stream_t* stream, ssize_t n, const uv_buf_t* buf);
   void on_exit(Service& s, const std::string& reason);
