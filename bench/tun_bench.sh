@@ -8,6 +8,9 @@
 #      MTU. (Not microsocks: it copies through a 1 KiB buffer and would be what is measured.)
 # UDP: iperf3 -u (512-byte datagrams, unpaced) through TUN → tun2socks → in-process udp-local
 #      → udp-server (target ns) → iperf3; baseline: the same straight over the veth.
+# Echo: round trips of 64-byte datagrams, one at a time at 1,000/s (bench/udp_ping), through
+#      the TUN to an echo server in the target ns, idle and beside 100k/s × 512 B of iperf3
+#      through the same TUN; baseline: the same echo straight over the veth.
 set -uo pipefail
 build=${1:?build directory}
 secs=${2:-3}
@@ -30,6 +33,7 @@ client pass { from: 0.0.0.0/0 to: 0.0.0.0/0 }
 socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 command: connect }
 CONF
 bg_t danted -f "$work/danted.conf" -N 2
+bg_t "$build/bench/udp_ping" echo 0.0.0.0:7777 600
 head -c 24 /dev/urandom | base64 > "$work/psk"
 bg_t "$build/udpserver/udp-server" --listen 10.202.0.2:7001 --psk-file "$work/psk" --allow-target 192.0.2.0/24 --log-level warn
 echo "{\"server\": \"10.202.0.2:7001\", \"psk_file\": \"$work/psk\"}" > "$work/udp-local.json"
@@ -75,7 +79,19 @@ for rate in 100M 400M 800M; do
   read -r pps loss < <(in_c iperf3 -c 192.0.2.1 -p 5201 -u -b "$rate" -l 512 -w 4M -t "$secs" -J | udp_summary)
   printf '%-34s %9s /s (loss %s%%)\n' "UDP 512 B paced at $rate bit/s" "$pps" "$loss"
 done
+echo_ping() { in_c "$build/bench/udp_ping" ping "$1" "${PINGS:-3000}" 1000 64; }
+echo_base=$(echo_ping 10.202.0.2:7777)
+echo_idle=$(echo_ping 192.0.2.1:7777)
+# ~100k/s of 512-byte datagrams through the same TUN while the pings run.
+in_c iperf3 -c 192.0.2.1 -p 5201 -u -b 410M -l 512 -w 4M -t $(( ${PINGS:-3000} / 1000 + 2 )) >/dev/null 2>&1 &
+load=$!
+sleep 0.5
+echo_load=$(echo_ping 192.0.2.1:7777)
+wait "$load"
 stop_t2s
 ratio=$(python3 -c "print('%.2f' % ($tun_pps/$base_pps))" 2>/dev/null || echo "?")
 printf '%-34s %9s /s %11s /s %7sx   (loss %s%% vs %s%%)\n' "UDP 512 B unpaced (delivered/s)" "$tun_pps" "$base_pps" "$ratio" "$tun_loss" "$base_loss"
 printf '%-34s %9s KiB\n' "tun2socks + udp-local idle RSS" "${idle_rss:-?}"
+printf '%-34s %s\n' "UDP echo, plain veth" "$echo_base"
+printf '%-34s %s\n' "UDP echo through the TUN, idle" "$echo_idle"
+printf '%-34s %s\n' "UDP echo through the TUN, 100k/s" "$echo_load"

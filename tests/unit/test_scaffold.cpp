@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -28,9 +29,9 @@ using namespace udptun::runtime;
 
 namespace {
 
-// Runs the loop until `done` or 5 s (a failing test ends, it does not hang).
-bool run_until(EventLoop& loop, const std::function<bool()>& done) {
-  uint64_t deadline = uv_now(loop.get()) + 5000;
+// Runs the loop until `done` or `limit_ms` (a failing test ends, it does not hang).
+bool run_until(EventLoop& loop, const std::function<bool()>& done, uint64_t limit_ms = 5000) {
+  uint64_t deadline = uv_now(loop.get()) + limit_ms;
   uv_timer_t tick;  // wakes the loop so `done` is looked at even without I/O
   uv_timer_init(loop.get(), &tick);
   uv_timer_start(
@@ -194,8 +195,8 @@ struct Heard {
 // An instance of the scaffold and nothing else: counts its sweeps, opens or refuses to.
 class ProbeInstance : public InstanceHost<Callbacks, Counters> {
  public:
-  explicit ProbeInstance(bool open_fails)
-      : InstanceHost({/*sweep_interval_ms=*/5, /*stats_interval_ms=*/5, std::nullopt}),
+  explicit ProbeInstance(bool open_fails, EventLoop* host = nullptr)
+      : InstanceHost({/*sweep_interval_ms=*/5, /*stats_interval_ms=*/5, std::nullopt}, host),
         open_fails_(open_fails) {}
   ~ProbeInstance() override { stop_and_join(); }
   std::atomic<int> shutdowns{0}, running{0};
@@ -252,11 +253,48 @@ static void test_instance_lifecycle(void**) {
   assert_int_equal(refused.stopped.load(), 1);
 }
 
+// A guest runs on the host's loop and thread: start opens it there and returns, its timers
+// run as the host's loop runs, stop closes it at once (stopped comes before stop returns),
+// and run is refused. A guest that cannot open is closed again at once.
+static void test_guest_instance_on_a_host_loop(void**) {
+  EventLoop host;
+  Heard heard;
+  Callbacks cb = callbacks();
+  auto guest = std::make_unique<ProbeInstance>(false, &host);
+  assert_int_equal(guest->run(&cb, &heard), -EINVAL);
+  assert_int_equal(guest->start(&cb, &heard), 0);
+  assert_int_equal(guest->running.load(), 1);
+  assert_true(run_until(host, [&] { return heard.stats >= 2; }));
+  Counters snap{};
+  guest->snapshot(&snap);
+  assert_true(snap.sweeps >= 1);
+  guest->stop();
+  assert_int_equal(guest->shutdowns.load(), 1);
+  assert_int_equal(heard.stopped.load(), 1);
+  guest->stop();  // once only
+  guest.reset();  // nothing runs on the host for it after this
+  assert_int_equal(heard.stopped.load(), 1);
+  int before = heard.stats;
+  run_until(
+      host, [] { return false; }, 50);  // the host loop goes on without it (10 stats periods)
+  assert_int_equal(heard.stats.load(), before);
+
+  Heard refused;
+  ProbeInstance failing(true, &host);
+  assert_int_equal(failing.start(&cb, &refused), -1);
+  assert_string_equal(refused.error.c_str(), "probe refuses to open");
+  assert_int_equal(failing.shutdowns.load(), 1);
+  assert_int_equal(refused.stopped.load(), 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_status_and_result),  cmocka_unit_test(test_mailbox_hands_over_in_order),
-      cmocka_unit_test(test_name_resolver),      cmocka_unit_test(test_listen_tcp),
+      cmocka_unit_test(test_status_and_result),
+      cmocka_unit_test(test_mailbox_hands_over_in_order),
+      cmocka_unit_test(test_name_resolver),
+      cmocka_unit_test(test_listen_tcp),
       cmocka_unit_test(test_instance_lifecycle),
+      cmocka_unit_test(test_guest_instance_on_a_host_loop),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -9,13 +9,13 @@
 #include "socks5_udp_path.hpp"
 #include "tcp_session.hpp"
 #include "udptun/protocol/ip_fragment_guard.hpp"
+#include "udptun/udplocal_guest.hpp"
 
 namespace udptun::tun2socks {
 
 namespace {
 constexpr uint64_t kLwipTickMs = 50;  // lwIP's fastest timer is 250 ms; this keeps them on time
 constexpr uint64_t kSweepIntervalMs = 1'000;
-constexpr size_t kMaxQueuedReplies = 8'192;
 
 uint16_t port_of(const struct sockaddr* sa) {
   return sa->sa_family == AF_INET ? ntohs(reinterpret_cast<const sockaddr_in*>(sa)->sin_port)
@@ -69,25 +69,18 @@ Status Engine::open() {
 
   if (config_.udp == UdpMode::udp_local) {
     char err[512];
-    udp_local_ = udplocal_new(config_.udp_local_config.c_str(), err, sizeof err);
+    // A guest on our loop: datagrams go in and replies come out on this thread, no hop.
+    udp_local_ = udplocal::new_guest(config_.udp_local_config.c_str(), loop_, err, sizeof err);
     if (!udp_local_) return Status::failure(std::string("udp-local: ") + err);
-    int rc = replies_.open(loop_, [this](runtime::DatagramBatch& batch) {
-      batch.for_each([this](const sockaddr* src, const sockaddr* dst, protocol::ByteView payload) {
-        deliver_udp(src, dst, payload);
-      });
-    });
-    if (rc != 0)
-      return Status::failure(std::string("cannot set up udp-local's replies: ") + uv_strerror(rc),
-                             rc);
     udplocal_callbacks ucb{};
     ucb.datagram = on_udp_reply;
-    if (cb_.protect_socket) {  // called on udp-local's thread; cb_ does not change meanwhile
+    if (cb_.protect_socket) {
       ucb.protect_socket = [](void* u, int fd) {
         auto* self = static_cast<Engine*>(u);
         return self->cb_.protect_socket(self->user_, fd);
       };
     }
-    // udp-local's lines join ours (it logs from its own thread; the logger keeps no state).
+    // udp-local's lines join ours.
     ucb.log = [](void* u, int level, const char* line) {
       static_cast<Engine*>(u)->log_.log(static_cast<runtime::LogLevel>(level), "udp-local", "%s",
                                         line);
@@ -183,11 +176,7 @@ void Engine::on_udp(void* user, const struct sockaddr* src, const struct sockadd
 
 void Engine::on_udp_reply(void* user, const struct sockaddr* src, const struct sockaddr* dst,
                           const uint8_t* data, size_t len) {
-  // Refusals (full) are counted by the mailbox and join udp_dropped at the next publication.
-  (void)static_cast<Engine*>(user)->replies_.post([&](runtime::DatagramBatch& pending) {
-    if (pending.size() >= kMaxQueuedReplies) return -EAGAIN;
-    return pending.push(src, dst, data, len) ? 0 : -EINVAL;
-  });
+  static_cast<Engine*>(user)->deliver_udp(src, dst, protocol::ByteView(data, len));
 }
 
 void Engine::deliver_udp(const struct sockaddr* src, const struct sockaddr* dst,
@@ -247,9 +236,6 @@ void Engine::refresh_derived_stats() {
     stats_.udp_rtt_us = u.rtt_us;
     stats_.udp_flows = u.flows;
   }
-  uint64_t refused = replies_.dropped();
-  stats_.udp_dropped += refused - replies_dropped_counted_;
-  replies_dropped_counted_ = refused;
 }
 
 void Engine::shutdown() {
@@ -268,9 +254,8 @@ void Engine::shutdown() {
   retired_.clear();
   udp_socks5_.reset();
   if (udp_local_) {
-    replies_.close();
-    udplocal_stop(udp_local_);
-    udplocal_free(udp_local_);  // joins its thread: no more replies after this
+    udplocal_stop(udp_local_);  // a guest: closes its handles now, no reply after this
+    udplocal_free(udp_local_);
     udp_local_ = nullptr;
   }
   if (stack_) {

@@ -11,11 +11,9 @@
 #include "engine_config.hpp"
 #include "lwip_glue.h"
 #include "packet_device.hpp"
-#include "udptun/runtime/datagram_batch.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/instance_host.hpp"
 #include "udptun/runtime/log.hpp"
-#include "udptun/runtime/mailbox.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 #include "udptun/tun2socks.h"
 #include "udptun/udplocal.h"
@@ -63,7 +61,7 @@ class Engine : public runtime::InstanceHost<tun2socks_callbacks, tun2socks_stats
                            const struct sockaddr* dst);
   static void on_udp(void* user, const struct sockaddr* src, const struct sockaddr* dst,
                      const uint8_t* data, size_t len);
-  // Replies from the in-process udp-local (its own thread) cross over here.
+  // Replies from the in-process udp-local (a guest on our loop: this thread).
   static void on_udp_reply(void* user, const struct sockaddr* src, const struct sockaddr* dst,
                            const uint8_t* data, size_t len);
 
@@ -82,8 +80,6 @@ class Engine : public runtime::InstanceHost<tun2socks_callbacks, tun2socks_stats
 
   udplocal_t* udp_local_ = nullptr;
   std::unique_ptr<Socks5UdpPath> udp_socks5_;
-  runtime::Mailbox<runtime::DatagramBatch> replies_;  // from the in-process udp-local's thread
-  uint64_t replies_dropped_counted_ = 0;              // of replies_.dropped(), in udp_dropped
 };
 
 }  // namespace udptun::tun2socks

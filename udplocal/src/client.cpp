@@ -18,8 +18,8 @@ constexpr uint64_t kSweepIntervalMs = 1'000;
 constexpr uint64_t kRefusedHoldMs = 5'000;  // a refused flow drops datagrams this long
 }  // namespace
 
-Client::Client(ClientConfig config)
-    : InstanceHost({kSweepIntervalMs, config.stats_interval_ms, config.metrics}),
+Client::Client(ClientConfig config, runtime::EventLoop* host)
+    : InstanceHost({kSweepIntervalMs, config.stats_interval_ms, config.metrics}, host),
       config_(std::move(config)),
       flows_(config_.max_flows),
       tunnel_(loop_, log_, config_, stats_, *this),

@@ -24,7 +24,8 @@ class Socks5Front;
 class Client : public runtime::InstanceHost<udplocal_callbacks, udplocal_stats>,
                public Tunnel::Events {
  public:
-  explicit Client(ClientConfig config);
+  // With `host`, a guest on that loop (tun2socks' in-process udp-local).
+  explicit Client(ClientConfig config, runtime::EventLoop* host = nullptr);
   ~Client() override;
 
   // For fronts (loop thread).

@@ -7,8 +7,15 @@
 #include "udptun/runtime/c_api_shim.hpp"
 #include "udptun/runtime/stats_json.hpp"
 #include "udptun/udplocal.h"
+#include "udptun/udplocal_guest.hpp"
 
 struct udplocal : udptun::runtime::CApiHandle<udptun::udplocal::Client> {};
+
+udplocal_t* udptun::udplocal::new_guest(const char* config_json, runtime::EventLoop& host,
+                                        char* err, size_t errlen) {
+  return udptun::runtime::c_api_new<udplocal_t, udptun::udplocal::Client>(
+      config_json, err, errlen, udptun::udplocal::parse_client_config, &host);
+}
 
 extern "C" {
 

@@ -9,6 +9,7 @@
 #include <exception>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "udptun/protocol/status.hpp"
 #include "udptun/runtime/stats_json.hpp"
@@ -25,10 +26,10 @@ inline void copy_c_error(char* err, size_t errlen, const std::string& message) {
   if (err && errlen) std::snprintf(err, errlen, "%s", message.c_str());
 }
 
-// *_new: the configuration parsed by `parse` (json → Result<Config>) into a new instance, or
-// nullptr with the reason in `err`.
-template <class Handle, class Instance, class Parse>
-Handle* c_api_new(const char* json, char* err, size_t errlen, Parse parse) {
+// *_new: the configuration parsed by `parse` (json → Result<Config>) into a new instance
+// (constructed from it and `more`), or nullptr with the reason in `err`.
+template <class Handle, class Instance, class Parse, class... More>
+Handle* c_api_new(const char* json, char* err, size_t errlen, Parse parse, More&&... more) {
   try {
     if (!json) {
       copy_c_error(err, errlen, "no configuration");
@@ -40,7 +41,8 @@ Handle* c_api_new(const char* json, char* err, size_t errlen, Parse parse) {
       return nullptr;
     }
     auto handle = std::make_unique<Handle>();
-    handle->instance = std::make_unique<Instance>(std::move(config).value());
+    handle->instance =
+        std::make_unique<Instance>(std::move(config).value(), std::forward<More>(more)...);
     return handle.release();
   } catch (const std::exception& e) {
     copy_c_error(err, errlen, e.what());

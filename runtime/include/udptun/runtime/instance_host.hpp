@@ -8,10 +8,14 @@
 // shutdown() (closes its own handles when a stop is requested) and, optionally,
 // refresh_derived_stats() and on_running(). Its destructor must call stop_and_join() first:
 // the loop thread runs the instance's own code until then.
+//
+// A guest instance has no loop of its own: it runs on a host instance's loop and thread (see
+// the protected constructor), opened by start() and closed by stop(), both on that thread.
 #pragma once
 
 #include <uv.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -40,37 +44,30 @@ class InstanceHost {
   InstanceHost(const InstanceHost&) = delete;
   InstanceHost& operator=(const InstanceHost&) = delete;
 
-  // Thread-safe, any number of times.
-  void stop() { loop_.request_stop(); }
-  // Runs on a new thread; returns 0 or a libuv error.
+  // Thread-safe, any number of times. A guest (see below) stops at once: call it on the host
+  // loop's thread.
+  void stop() {
+    if (guest())
+      detach();
+    else
+      loop_.request_stop();
+  }
+  // Runs on a new thread; returns 0 or a libuv error. A guest opens on the host loop instead
+  // (on its thread) and returns 0, or -1 when it could not (reported through `error`).
   int start(const Callbacks* cb, void* user) {
     adopt(cb, user);
+    if (guest()) return attach();
     return loop_.start_thread([this] { run(nullptr, user_); });
   }
   // Runs on the caller's thread until stopped: 0 after a clean stop, -1 when it could not open
-  // what it serves (reported through the error callback).
+  // what it serves (reported through the error callback). Not for a guest.
   int run(const Callbacks* cb, void* user) {
+    if (guest()) return -EINVAL;
     adopt(cb ? cb : &cb_, user);
-    Status opened = open();
-    if (opened.ok()) opened = open_metrics();
-    if (!opened.ok()) {
-      report_error(opened.message());
-      loop_.request_stop();  // the loop runs once to close what was opened, then returns
-    } else {
-      start_timer(sweep_timer_, schedule_.sweep_interval_ms,
-                  [](uv_timer_t* t) { static_cast<InstanceHost*>(t->data)->sweep(); });
-      start_timer(stats_timer_, schedule_.stats_interval_ms,
-                  [](uv_timer_t* t) { static_cast<InstanceHost*>(t->data)->publish_stats(); });
-      on_running();
-    }
-    loop_.run([this] {
-      sweep_timer_.close();
-      stats_timer_.close();
-      metrics_.reset();
-      shutdown();
-    });
-    publish_stats();
-    if (cb_.stopped) cb_.stopped(user_);
+    Status opened = begin();
+    if (!opened.ok()) loop_.request_stop();  // the loop runs once to close what was opened
+    loop_.run([this] { end(); });
+    finish();
     return opened.ok() ? 0 : -1;
   }
   // Thread-safe: the counters as of the last publication (every stats interval).
@@ -80,7 +77,13 @@ class InstanceHost {
   }
 
  protected:
-  explicit InstanceHost(InstanceSchedule schedule) : schedule_(std::move(schedule)) {}
+  // With a `host` loop, the instance is a guest on it: it runs on that loop's thread beside the
+  // host's own handles (tun2socks' in-process udp-local: no thread hop per datagram), and
+  // start, stop and destruction happen on that thread.
+  explicit InstanceHost(InstanceSchedule schedule, EventLoop* host = nullptr)
+      : own_loop_(host ? nullptr : std::make_unique<EventLoop>()),
+        loop_(host ? *host : *own_loop_),
+        schedule_(std::move(schedule)) {}
   virtual ~InstanceHost() { stop_and_join(); }
 
   // The instance's own part (loop thread).
@@ -92,9 +95,14 @@ class InstanceHost {
   virtual std::string render_metrics() = 0;
 
   void stop_and_join() {
+    if (guest()) {
+      detach();
+      return;
+    }
     loop_.request_stop();
     loop_.join();
   }
+  bool guest() const { return own_loop_ == nullptr; }
   void report_error(const std::string& message) {
     LOG_ERROR(log_, "", "%s", message.c_str());
     if (cb_.error) cb_.error(user_, message.c_str());
@@ -107,13 +115,54 @@ class InstanceHost {
     }
     if (cb_.stats) cb_.stats(user_, &stats_);
   }
-  EventLoop loop_;
+  std::unique_ptr<EventLoop> own_loop_;  // nullptr for a guest
+  EventLoop& loop_;
   Logger log_;
   Callbacks cb_{};
   void* user_ = nullptr;
   Stats stats_{};
 
  private:
+  // Opens what the instance serves and starts its timers; a failure is reported.
+  Status begin() {
+    Status opened = open();
+    if (opened.ok()) opened = open_metrics();
+    if (!opened.ok()) {
+      report_error(opened.message());
+      return opened;
+    }
+    start_timer(sweep_timer_, schedule_.sweep_interval_ms,
+                [](uv_timer_t* t) { static_cast<InstanceHost*>(t->data)->sweep(); });
+    start_timer(stats_timer_, schedule_.stats_interval_ms,
+                [](uv_timer_t* t) { static_cast<InstanceHost*>(t->data)->publish_stats(); });
+    on_running();
+    return opened;
+  }
+  // Closes every handle (the loop frees them in their close callbacks).
+  void end() {
+    sweep_timer_.close();
+    stats_timer_.close();
+    metrics_.reset();
+    shutdown();
+  }
+  // The last counters and the last callback.
+  void finish() {
+    publish_stats();
+    if (cb_.stopped) cb_.stopped(user_);
+  }
+  int attach() {
+    attached_ = true;
+    if (begin().ok()) return 0;
+    detach();
+    return -1;
+  }
+  void detach() {
+    if (!attached_) return;
+    attached_ = false;
+    end();
+    finish();
+  }
+
   // Takes the callbacks (when given) and sends log lines to the application's log callback.
   void adopt(const Callbacks* cb, void* user) {
     if (cb) cb_ = *cb;
@@ -138,6 +187,7 @@ class InstanceHost {
   }
 
   InstanceSchedule schedule_;
+  bool attached_ = false;  // a guest between start and stop
   UvHandle<uv_timer_t> sweep_timer_;
   UvHandle<uv_timer_t> stats_timer_;
   std::unique_ptr<MetricsEndpoint> metrics_;
