@@ -1,9 +1,10 @@
 #include "in_process_instance.hpp"
 
+#include "udptun/runtime/instance_api.hpp"
 #include "udptun/runtime/mailbox.hpp"
-#include "udptun/tun2socks_instance_api.hpp"
-#include "udptun/udplocal_instance_api.hpp"
-#include "udptun/udpserver_instance_api.hpp"
+#include "udptun/tun2socks.h"
+#include "udptun/udplocal.h"
+#include "udptun/udpserver.h"
 
 namespace udptun::controller {
 
@@ -90,9 +91,9 @@ std::unique_ptr<InProcessInstance> host(runtime::EventLoop& loop,
 
 Result<std::unique_ptr<InProcessInstance>> InProcessInstance::make(const std::string& kind,
                                                                    runtime::EventLoop& loop) {
-  if (kind == "udp-local") return host(loop, udplocal_instance_api());
-  if (kind == "udp-server") return host(loop, udpserver_instance_api());
-  if (kind == "tun2socks") return host(loop, tun2socks_instance_api());
+  if (kind == "udp-local") return host(loop, UDPTUN_INSTANCE_API(udplocal));
+  if (kind == "udp-server") return host(loop, UDPTUN_INSTANCE_API(udpserver));
+  if (kind == "tun2socks") return host(loop, UDPTUN_INSTANCE_API(tun2socks));
   return Status::failure("only tun2socks, udp-local and udp-server can run in-process");
 }
 

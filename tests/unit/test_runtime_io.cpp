@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "loop_driver.hpp"
 #include "udptun/runtime/config_reader.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/tcp_stream.hpp"
@@ -21,22 +22,9 @@
 
 using namespace udptun::runtime;
 using udptun::protocol::ByteView;
+using udptun::test::run_until;
 
 namespace {
-
-// Runs the loop until `done` or 5 s (a failing test ends, it does not hang).
-bool run_until(EventLoop& loop, const std::function<bool()>& done) {
-  uint64_t deadline = uv_now(loop.get()) + 5000;
-  uv_timer_t tick;  // wakes the loop so `done` is looked at even without I/O
-  uv_timer_init(loop.get(), &tick);
-  uv_timer_start(
-      &tick, [](uv_timer_t*) {}, 10, 10);
-  bool ok = false;
-  while (!(ok = done()) && uv_now(loop.get()) < deadline) uv_run(loop.get(), UV_RUN_ONCE);
-  uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);
-  uv_run(loop.get(), UV_RUN_NOWAIT);
-  return ok;
-}
 
 sockaddr_in loopback(uint16_t port) {
   sockaddr_in a{};

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "loop_driver.hpp"
 #include "udptun/protocol/status.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/instance_host.hpp"
@@ -26,22 +27,9 @@
 using udptun::Result;
 using udptun::Status;
 using namespace udptun::runtime;
+using udptun::test::run_until;
 
 namespace {
-
-// Runs the loop until `done` or `limit_ms` (a failing test ends, it does not hang).
-bool run_until(EventLoop& loop, const std::function<bool()>& done, uint64_t limit_ms = 5000) {
-  uint64_t deadline = uv_now(loop.get()) + limit_ms;
-  uv_timer_t tick;  // wakes the loop so `done` is looked at even without I/O
-  uv_timer_init(loop.get(), &tick);
-  uv_timer_start(
-      &tick, [](uv_timer_t*) {}, 10, 10);
-  bool ok = false;
-  while (!(ok = done()) && uv_now(loop.get()) < deadline) uv_run(loop.get(), UV_RUN_ONCE);
-  uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);
-  uv_run(loop.get(), UV_RUN_NOWAIT);
-  return ok;
-}
 
 udptun::protocol::Address address_of(const char* text) {
   return *udptun::protocol::parse_address_text(text).address;

@@ -2,7 +2,8 @@
 #include <vector>
 
 #include "udptun/runtime/daemon_main.hpp"
-#include "udptun/tun2socks_instance_api.hpp"
+#include "udptun/runtime/instance_api.hpp"
+#include "udptun/tun2socks.h"
 
 using udptun::runtime::CommandLineOption;
 using Kind = CommandLineOption::Kind;
@@ -60,5 +61,5 @@ int main(int argc, char** argv) {
         "/etc/udptun/tun2socks.json and /etc/udptun/psk, as the shipped systemd unit "
         "tun2socks.service and proxy-controller's built-in tun2socks service read them.",
         {}}}};
-  return udptun::runtime::run_daemon(argc, argv, spec, udptun::tun2socks_instance_api());
+  return udptun::runtime::run_daemon(argc, argv, spec, UDPTUN_INSTANCE_API(tun2socks));
 }

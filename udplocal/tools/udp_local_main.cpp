@@ -2,7 +2,8 @@
 #include <vector>
 
 #include "udptun/runtime/daemon_main.hpp"
-#include "udptun/udplocal_instance_api.hpp"
+#include "udptun/runtime/instance_api.hpp"
+#include "udptun/udplocal.h"
 
 using udptun::runtime::CommandLineOption;
 using Kind = CommandLineOption::Kind;
@@ -91,5 +92,5 @@ int main(int argc, char** argv) {
         "/etc/udptun/udp-local.json and /etc/udptun/psk, as the shipped systemd unit "
         "udp-local.service reads them; the session record udp-local.state in --state-dir.",
         {}}}};
-  return udptun::runtime::run_daemon(argc, argv, spec, udptun::udplocal_instance_api());
+  return udptun::runtime::run_daemon(argc, argv, spec, UDPTUN_INSTANCE_API(udplocal));
 }

@@ -2,7 +2,8 @@
 #include <vector>
 
 #include "udptun/runtime/daemon_main.hpp"
-#include "udptun/udpserver_instance_api.hpp"
+#include "udptun/runtime/instance_api.hpp"
+#include "udptun/udpserver.h"
 
 using udptun::runtime::CommandLineOption;
 using Kind = CommandLineOption::Kind;
@@ -111,5 +112,7 @@ int main(int argc, char** argv) {
         "/etc/udptun/udp-server.json and /etc/udptun/psk, as the shipped systemd unit "
         "udp-server.service reads them (the key through a systemd credential).",
         {}}}};
-  return udptun::runtime::run_daemon(argc, argv, spec, udptun::udpserver_instance_api());
+  auto api = UDPTUN_INSTANCE_API(udpserver);
+  api.drain = udpserver_drain;  // SIGTERM drains
+  return udptun::runtime::run_daemon(argc, argv, spec, api);
 }

@@ -1,6 +1,6 @@
 // One description of an instance's C API (udplocal_*, udpserver_*, tun2socks_*), the same
 // shape for the three libraries: what a daemon's main() (daemon_main.hpp) and the controller's
-// in-process services drive.
+// in-process services drive. The including file includes the library's C header.
 #pragma once
 
 #include <cstddef>
@@ -32,3 +32,11 @@ struct InstanceApi {
 };
 
 }  // namespace udptun::runtime
+
+// The table of the library whose C API is PREFIX_new, PREFIX_start, ... (udplocal, udpserver,
+// tun2socks): one spelling of it for every user, so the three tables cannot drift apart.
+// udpserver's drain is set after it where it is wanted.
+#define UDPTUN_INSTANCE_API(prefix)                                                   \
+  (::udptun::runtime::InstanceApi<prefix##_t, prefix##_callbacks>{                    \
+      prefix##_new, prefix##_start, prefix##_stop, prefix##_free, prefix##_get_stats, \
+      prefix##_stats_json})
