@@ -182,12 +182,29 @@ void TcpStream::flush() {
     shutdown_write();
 }
 
-// Hands `source`'s bytes to one uv_write; `source` is left empty (reusing the spare buffer).
+// Writes `source`'s bytes; `source` is left empty. Most writes complete at once: tried first
+// as a plain write (no request, and none of the poll changes uv_write makes each time); what
+// the socket did not take goes to one uv_write (reusing the spare buffer).
 void TcpStream::write_buffer(std::vector<uint8_t>& source) {
+  uv_buf_t all =
+      uv_buf_init(reinterpret_cast<char*>(source.data()), static_cast<unsigned>(source.size()));
+  int written = uv_try_write(tcp_.stream(), &all, 1);
+  if (written < 0 && written != UV_EAGAIN) {
+    fail(uv_strerror(written));
+    return;
+  }
+  size_t taken = written > 0 ? static_cast<size_t>(written) : 0;
+  if (taken == source.size()) {
+    source.clear();
+    written_all();  // may destroy us
+    return;
+  }
   auto req = std::make_unique<WriteRequest>();
   req->bytes.swap(source);
   source.swap(spare_);
   source.clear();
+  if (taken > 0)
+    req->bytes.erase(req->bytes.begin(), req->bytes.begin() + static_cast<long>(taken));
   req->size = req->bytes.size();
   req->owner = this;
   req->req.data = req.get();
@@ -214,16 +231,20 @@ void TcpStream::on_write(uv_write_t* r, int status) {
     req->bytes.clear();
     self->spare_.swap(req->bytes);
   }
-  if (self->queued_.empty() && self->tls_records_.empty()) {
-    if (self->close_when_flushed_) {
-      self->close();
+  self->written_all();
+}
+
+void TcpStream::written_all() {
+  if (queued_.empty() && tls_records_.empty()) {
+    if (close_when_flushed_) {
+      close();
       return;
     }
-    if (self->shutdown_when_flushed_) self->shutdown_write();
-    self->events_.on_stream_drained();  // last: may destroy us
+    if (shutdown_when_flushed_) shutdown_write();
+    events_.on_stream_drained();  // last: may destroy us
     return;
   }
-  self->flush();
+  flush();
 }
 
 void TcpStream::shutdown_write() {

@@ -105,16 +105,20 @@ void UdpSocket::queue(protocol::ByteView header, protocol::ByteView payload,
 size_t UdpSocket::flush() {
   scheduled_ = false;
   if (out_.empty()) return 0;
+  // Runs of datagrams to one address and of one size leave as GSO sends (one skb each in the
+  // kernel until the device splits it, instead of one route lookup and skb per datagram),
+  // whatever lies between them in one sendmmsg. Order is kept.
   size_t dropped = 0;
-  // GSO: every datagram to one address, all the same size but the last (which may be
-  // shorter), within the kernel's 64-segment / 64 KiB limit.
-  bool same = gso_ && out_.size() > 1 && out_bytes_.size() <= 65000;
-  for (size_t i = 1; same && i < out_.size(); ++i) {
-    same = out_[i].to_len == out_[0].to_len &&
-           std::memcmp(&out_[i].to, &out_[0].to, out_[0].to_len) == 0 &&
-           (out_[i].size == out_[0].size || (i + 1 == out_.size() && out_[i].size < out_[0].size));
+  for (size_t begin = 0; begin < out_.size();) {
+    size_t end = gso_run_end(begin);
+    if (end - begin > 1) {
+      dropped += send_gso(begin, end);
+    } else {
+      while (end < out_.size() && gso_run_end(end) == end + 1) ++end;
+      dropped += send_each(begin, end);
+    }
+    begin = end;
   }
-  dropped = same ? send_gso() : send_each();
   out_.clear();
   // Keep a modest buffer for the next batch; give back what a burst of big datagrams took.
   if (out_bytes_.capacity() > (256u << 10)) {
@@ -124,6 +128,25 @@ size_t UdpSocket::flush() {
   }
   if (dropped) events_.on_send_dropped(dropped);
   return dropped;
+}
+
+size_t UdpSocket::gso_run_end(size_t begin) const {
+  // The kernel's limits: 64 segments, 64 KiB in all; every segment the first one's size but
+  // the last, which may be shorter.
+  static constexpr size_t kMaxSegments = 64, kMaxBytes = 65000;
+  if (!gso_) return begin + 1;
+  const Queued& first = out_[begin];
+  size_t end = begin + 1, bytes = first.size;
+  while (end < out_.size() && end - begin < kMaxSegments) {
+    const Queued& q = out_[end];
+    if (q.to_len != first.to_len || std::memcmp(&q.to, &first.to, first.to_len) != 0 ||
+        q.size > first.size || bytes + q.size > kMaxBytes)
+      break;
+    bytes += q.size;
+    ++end;
+    if (q.size < first.size) break;  // a shorter one ends the run
+  }
+  return end;
 }
 
 int UdpSocket::local_address(sockaddr_storage* out) const {

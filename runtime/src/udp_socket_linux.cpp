@@ -56,11 +56,13 @@ int UdpSocket::adopt(int fd) {
   return rc;
 }
 
-size_t UdpSocket::send_gso() {
-  iovec iov{out_bytes_.data(), out_bytes_.size()};
+size_t UdpSocket::send_gso(size_t begin, size_t end) {
+  // A run's payloads lie back to back in out_bytes_.
+  const Queued& last = out_[end - 1];
+  iovec iov{out_bytes_.data() + out_[begin].offset, last.offset + last.size - out_[begin].offset};
   msghdr msg{};
-  msg.msg_name = &out_[0].to;
-  msg.msg_namelen = out_[0].to_len;
+  msg.msg_name = const_cast<sockaddr_storage*>(&out_[begin].to);
+  msg.msg_namelen = out_[begin].to_len;
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(uint16_t))] = {};
@@ -70,25 +72,26 @@ size_t UdpSocket::send_gso() {
   cm->cmsg_level = SOL_UDP;
   cm->cmsg_type = UDP_SEGMENT;
   cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-  uint16_t segment = static_cast<uint16_t>(out_[0].size);
+  uint16_t segment = static_cast<uint16_t>(out_[begin].size);
   std::memcpy(CMSG_DATA(cm), &segment, sizeof segment);
   ssize_t n = sendmsg(fd(), &msg, MSG_DONTWAIT);
   if (n >= 0) return 0;
-  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return out_.size();
+  if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return end - begin;
   // Not supported here (old kernel, a device without GSO): never try again on this socket.
   gso_ = false;
-  return send_each();
+  return send_each(begin, end);
 }
 
-size_t UdpSocket::send_each() {
+size_t UdpSocket::send_each(size_t begin, size_t end) {
   mmsghdr msgs[kMaxBatch];
   iovec iov[kMaxBatch];
-  size_t n = out_.size();
+  size_t n = end - begin;
   for (size_t i = 0; i < n; ++i) {
-    iov[i] = {out_bytes_.data() + out_[i].offset, out_[i].size};
+    Queued& q = out_[begin + i];
+    iov[i] = {out_bytes_.data() + q.offset, q.size};
     msgs[i].msg_hdr = {};
-    msgs[i].msg_hdr.msg_name = &out_[i].to;
-    msgs[i].msg_hdr.msg_namelen = out_[i].to_len;
+    msgs[i].msg_hdr.msg_name = &q.to;
+    msgs[i].msg_hdr.msg_namelen = q.to_len;
     msgs[i].msg_hdr.msg_iov = &iov[i];
     msgs[i].msg_hdr.msg_iovlen = 1;
     msgs[i].msg_len = 0;

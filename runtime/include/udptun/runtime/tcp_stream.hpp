@@ -87,6 +87,9 @@ class TcpStream {
 
   static void on_alloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf);
+  // The bytes handed to the socket are all out: close or shut down if asked, tell the owner
+  // (on_stream_drained), or write what was queued meanwhile.
+  void written_all();
   static void on_write(uv_write_t* req, int status);
   static void on_check(uv_check_t* c);
   void schedule_flush();

@@ -65,8 +65,12 @@ class UdpSocket {
   static void on_recv(uv_udp_t* u, ssize_t n, const uv_buf_t* buf, const struct sockaddr* from,
                       unsigned flags);
 
-  size_t send_gso();
-  size_t send_each();
+  // The queued datagrams [begin, end): one GSO send (a run: one address, one size but a
+  // shorter last one), or one sendmmsg. Each returns how many were dropped.
+  size_t send_gso(size_t begin, size_t end);
+  size_t send_each(size_t begin, size_t end);
+  // Where the GSO run that starts at `begin` ends (begin + 1: no run).
+  size_t gso_run_end(size_t begin) const;
 
   EventLoop& loop_;
   Events& events_;
