@@ -203,8 +203,10 @@ bg_in "$ns_s" ss-local-egress-udp ss-local "${ss_args[@]}" -U
 check "[server egress socks5] ss-local -U back: flows are re-made by themselves" udp_ready 20
 # And the seed's packet pipe: udp-server → in-process tun2socks → ss-local -U → ss-server.
 kill "$srv_pid"; wait "$srv_pid" 2>/dev/null
-start_udp_server --egress tun2socks --egress-socks5 127.0.0.1:1090
+start_udp_server --egress tun2socks --egress-socks5 127.0.0.1:1090 --metrics 127.0.0.1:9471
 check "[server egress tun2socks] UDP echo through udp-server → tun2socks → ss-local -U → ss-server" udp_ready 20
+check "[server egress tun2socks] /metrics counts what the egress drops" bash -c \
+  "ip netns exec $ns_s python3 -c \"import urllib.request; t = urllib.request.urlopen('http://127.0.0.1:9471/metrics', timeout=2).read().decode(); assert any(l.startswith('udptun_egress_tun2socks_dropped_total ') for l in t.splitlines())\""
 check "[server egress tun2socks] DNS query" dns_query
 check "[server egress tun2socks] 1 MiB UDP transfer, SHA-256 matches" \
   in_c timeout 90 python3 "$chain_tools/udp_transfer.py" 10.210.2.2 5001 1048576 1024 4000

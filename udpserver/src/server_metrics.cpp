@@ -3,6 +3,7 @@
 
 #include "client_link.hpp"
 #include "server.hpp"
+#include "tun2socks_egress.hpp"
 #include "udptun/runtime/metric_names.hpp"
 
 namespace udptun::udpserver {
@@ -23,6 +24,12 @@ std::string Server::render_metrics() {
            static_cast<double>(total));
   text.add("queued_bytes_max", runtime::MetricType::gauge,
            "The deepest one connection's output queue.", "", static_cast<double>(deepest));
+  if (egress_) {
+    text.add("egress_tun2socks_dropped_total", runtime::MetricType::counter,
+             "Datagrams the tun2socks egress dropped: refused on the way in, or replies lost to "
+             "its full queue.",
+             "", static_cast<double>(egress_->dropped()));
+  }
   return text.text();
 }
 
