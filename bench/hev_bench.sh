@@ -12,6 +12,8 @@ hev_server=${3:?hev-socks5-server binary}
 [ "$(id -u)" = 0 ] || { echo "hev_bench: needs root"; exit 1; }
 # shellcheck source=../tests/netns/two_namespaces.sh
 . "$(dirname "$0")/../tests/netns/two_namespaces.sh"
+# shellcheck source=echo_rounds.sh
+. "$(dirname "$0")/echo_rounds.sh"
 two_namespaces udptun-hev 10.203.0 || { echo "hev_bench: cannot create namespaces"; exit 1; }
 tun=hv$id
 bg_t "$build/bench/udp_ping" echo 0.0.0.0:7777 600
@@ -43,11 +45,4 @@ for _ in $(seq 50); do in_c ip link show "$tun" >/dev/null 2>&1 && break; sleep 
 in_c ip link set "$tun" up
 in_c ip route add 192.0.2.1/32 dev "$tun"
 sleep 0.5
-echo_ping() { in_c "$build/bench/udp_ping" ping "$1" "${PINGS:-3000}" 1000 64; }
-printf '%-34s %s\n' "hev: UDP echo, plain veth" "$(echo_ping 10.203.0.2:7777)"
-printf '%-34s %s\n' "hev: UDP echo through the TUN" "$(echo_ping 192.0.2.1:7777)"
-in_c iperf3 -c 192.0.2.1 -p 5201 -u -b 410M -l 512 -w 4M -t $(( ${PINGS:-3000} / 1000 + 2 )) >/dev/null 2>&1 &
-load=$!
-sleep 0.5
-printf '%-34s %s\n' "hev: the same, beside 100k/s" "$(echo_ping 192.0.2.1:7777)"
-wait "$load"
+echo_rounds "$build" "hev: " 10.203.0.2

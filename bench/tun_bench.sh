@@ -17,6 +17,8 @@ secs=${2:-3}
 [ "$(id -u)" = 0 ] || { echo "tun_bench: needs root"; exit 1; }
 # shellcheck source=../tests/netns/two_namespaces.sh
 . "$(dirname "$0")/../tests/netns/two_namespaces.sh"
+# shellcheck source=echo_rounds.sh
+. "$(dirname "$0")/echo_rounds.sh"
 two_namespaces udptun-bench 10.202.0 || { echo "tun_bench: cannot create namespaces"; exit 1; }
 tun=tb$id
 
@@ -79,19 +81,9 @@ for rate in 100M 400M 800M; do
   read -r pps loss < <(in_c iperf3 -c 192.0.2.1 -p 5201 -u -b "$rate" -l 512 -w 4M -t "$secs" -J | udp_summary)
   printf '%-34s %9s /s (loss %s%%)\n' "UDP 512 B paced at $rate bit/s" "$pps" "$loss"
 done
-echo_ping() { in_c "$build/bench/udp_ping" ping "$1" "${PINGS:-3000}" 1000 64; }
-echo_base=$(echo_ping 10.202.0.2:7777)
-echo_idle=$(echo_ping 192.0.2.1:7777)
-# ~100k/s of 512-byte datagrams through the same TUN while the pings run.
-in_c iperf3 -c 192.0.2.1 -p 5201 -u -b 410M -l 512 -w 4M -t $(( ${PINGS:-3000} / 1000 + 2 )) >/dev/null 2>&1 &
-load=$!
-sleep 0.5
-echo_load=$(echo_ping 192.0.2.1:7777)
-wait "$load"
+echo_lines=$(echo_rounds "$build" "" 10.202.0.2)
 stop_t2s
 ratio=$(python3 -c "print('%.2f' % ($tun_pps/$base_pps))" 2>/dev/null || echo "?")
 printf '%-34s %9s /s %11s /s %7sx   (loss %s%% vs %s%%)\n' "UDP 512 B unpaced (delivered/s)" "$tun_pps" "$base_pps" "$ratio" "$tun_loss" "$base_loss"
 printf '%-34s %9s KiB\n' "tun2socks + udp-local idle RSS" "${idle_rss:-?}"
-printf '%-34s %s\n' "UDP echo, plain veth" "$echo_base"
-printf '%-34s %s\n' "UDP echo through the TUN, idle" "$echo_idle"
-printf '%-34s %s\n' "UDP echo through the TUN, 100k/s" "$echo_load"
+echo "$echo_lines"

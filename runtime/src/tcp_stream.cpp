@@ -203,13 +203,12 @@ void TcpStream::write_buffer(std::vector<uint8_t>& source) {
   req->bytes.swap(source);
   source.swap(spare_);
   source.clear();
-  if (taken > 0)
-    req->bytes.erase(req->bytes.begin(), req->bytes.begin() + static_cast<long>(taken));
-  req->size = req->bytes.size();
+  // The part the socket took stays in the buffer, skipped, not moved.
+  req->size = req->bytes.size() - taken;
   req->owner = this;
   req->req.data = req.get();
-  uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(req->bytes.data()),
-                             static_cast<unsigned>(req->bytes.size()));
+  uv_buf_t buf = uv_buf_init(reinterpret_cast<char*>(req->bytes.data() + taken),
+                             static_cast<unsigned>(req->size));
   int rc = uv_write(&req->req, tcp_.stream(), &buf, 1, on_write);
   if (rc != 0) {
     fail(uv_strerror(rc));

@@ -61,7 +61,7 @@ size_t UdpSocket::send_gso(size_t begin, size_t end) {
   const Queued& last = out_[end - 1];
   iovec iov{out_bytes_.data() + out_[begin].offset, last.offset + last.size - out_[begin].offset};
   msghdr msg{};
-  msg.msg_name = const_cast<sockaddr_storage*>(&out_[begin].to);
+  msg.msg_name = &out_[begin].to;
   msg.msg_namelen = out_[begin].to_len;
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
