@@ -1,5 +1,10 @@
 #include "udptun/runtime/tcp_stream.hpp"
 
+#ifndef _WIN32
+#include <fcntl.h>
+#include <unistd.h>
+#endif
+
 #include "udptun/protocol/address.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/tls.hpp"
@@ -22,6 +27,54 @@ int TcpStream::accept_from(uv_stream_t* listener) {
   int rc = uv_accept(listener, tcp_.stream());
   if (rc == 0) uv_tcp_nodelay(tcp_.get(), 1);
   return rc;
+}
+
+TcpStream::Detached::Detached() = default;
+TcpStream::Detached::Detached(Detached&& other) noexcept { *this = std::move(other); }
+TcpStream::Detached& TcpStream::Detached::operator=(Detached&& other) noexcept {
+  std::swap(fd, other.fd);
+  tls = std::move(other.tls);
+  queued = std::move(other.queued);
+  tls_records = std::move(other.tls_records);
+  return *this;
+}
+TcpStream::Detached::~Detached() {
+#ifndef _WIN32
+  if (fd >= 0) ::close(fd);
+#endif
+}
+
+Result<TcpStream::Detached> TcpStream::detach() {
+#ifdef _WIN32
+  return Status::failure("a connection cannot move to another loop on Windows");
+#else
+  // libuv cannot let go of a socket: the new loop gets a duplicate, and closing this handle
+  // takes the original out of our epoll set.
+  uv_os_fd_t fd;
+  if (!tcp_ || inflight_ || connecting_ || close_when_flushed_ || uv_fileno(tcp_.base(), &fd) != 0)
+    return Status::failure("the connection is busy or closed");
+  Detached d;
+  d.fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  if (d.fd < 0) return Status::failure("cannot duplicate the connection's descriptor");
+  d.tls = std::move(tls_);
+  d.queued = std::move(queued_);
+  d.tls_records = std::move(tls_records_);
+  close();
+  return d;
+#endif
+}
+
+int TcpStream::adopt(Detached&& d) {
+  if (!tcp_) return UV_EBADF;
+  int rc = uv_tcp_open(tcp_.get(), d.fd);
+  if (rc != 0) return rc;  // d closes the descriptor
+  d.fd = -1;
+  uv_tcp_nodelay(tcp_.get(), 1);
+  tls_ = std::move(d.tls);
+  queued_ = std::move(d.queued);
+  tls_records_ = std::move(d.tls_records);
+  if (!queued_.empty() || !tls_records_.empty()) schedule_flush();
+  return 0;
 }
 
 int TcpStream::connect(const struct sockaddr* to) {

@@ -5,17 +5,18 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "server.hpp"
+#include "worker.hpp"
 #include "session.hpp"
 
 namespace udptun::udpserver {
 
 using protocol::ByteView;
 
-ClientLink::ClientLink(Server& server, uint64_t serial)
-    : server_(server),
-      stream_(server.loop(), *this, server.config().max_queued_bytes),
-      created_ms_(server.loop().now_ms()),
+ClientLink::ClientLink(Worker& worker, uint64_t serial)
+    : worker_(worker),
+      stream_(worker.loop(), *this, worker.config().max_queued_bytes),
+      serial_(serial),
+      created_ms_(worker.loop().now_ms()),
       last_heard_ms_(created_ms_) {
   std::snprintf(tag_, sizeof tag_, "c=%llu", static_cast<unsigned long long>(serial));
 }
@@ -24,10 +25,8 @@ int ClientLink::accept(uv_stream_t* listener) {
   int rc = stream_.accept_from(listener);
   if (rc == 0) rc = stream_.start_reading();
   if (rc != 0) return rc;
-  if (runtime::TlsContext* tls = server_.tls()) stream_.start_tls(*tls);  // the challenge waits
-  if (auto peer = stream_.peer_address())
-    source_key_.assign(reinterpret_cast<const char*>(peer->ip.data()),
-                       peer->type == protocol::AddressType::ipv4 ? 4 : 16);
+  if (runtime::TlsContext* tls = worker_.tls()) stream_.start_tls(*tls);  // the challenge waits
+  note_peer();
   // Our first bytes: a challenge this connection's hello must be bound to, so no hello
   // recorded anywhere else (another connection, before a restart, at another server with the
   // same key) is ever accepted here.
@@ -40,10 +39,33 @@ int ClientLink::accept(uv_stream_t* listener) {
   return 0;
 }
 
+void ClientLink::note_peer() {
+  if (auto peer = stream_.peer_address())
+    source_key_.assign(reinterpret_cast<const char*>(peer->ip.data()),
+                       peer->type == protocol::AddressType::ipv4 ? 4 : 16);
+}
+
+void ClientLink::arrive(MovedLink&& moved) {
+  int rc = stream_.adopt(std::move(moved.connection));
+  if (rc == 0) rc = stream_.start_reading();
+  if (rc != 0) {
+    state_ = State::closed;
+    stream_.close();
+    worker_.forget_link(*this, uv_strerror(rc));
+    return;
+  }
+  note_peer();
+  created_ms_ = moved.created_ms;
+  challenge_ = moved.hello.challenge;
+  complete_handshake(moved.hello);
+  if (state_ == State::established && !moved.after_hello.empty())
+    on_stream_data(ByteView(moved.after_hello));
+}
+
 void ClientLink::on_stream_data(ByteView data) {
-  last_heard_ms_ = server_.loop().now_ms();
-  if (turn_ != server_.turn()) {
-    turn_ = server_.turn();
+  last_heard_ms_ = worker_.loop().now_ms();
+  if (turn_ != worker_.turn()) {
+    turn_ = worker_.turn();
     read_this_turn_ = 0;
   }
   read_this_turn_ += data.size;
@@ -54,8 +76,8 @@ void ClientLink::on_stream_data(ByteView data) {
   if (state_ != State::established) return;
   auto status = decoder_.feed(data, *this);
   if (status == protocol::FrameDecoder::Status::error) {
-    server_.stats().protocol_errors++;
-    LOG_WARN_THROTTLED(server_.log(), server_.throttle(), "protocol error", server_.loop().now_ms(),
+    worker_.stats().protocol_errors++;
+    LOG_WARN_THROTTLED(worker_.log(), worker_.throttle(), "protocol error", worker_.loop().now_ms(),
                        session_ ? session_->tag() : tag_, "protocol error from %s: %s",
                        stream_.peer_name().c_str(), decoder_.error());
     end(protocol::GoAwayReason::protocol_error, decoder_.error());
@@ -65,16 +87,16 @@ void ClientLink::on_stream_data(ByteView data) {
   // queue's cap; what bounds them is this: over the cap, the client's frames wait in its own
   // socket until it has read what we have for it.
   if (state_ == State::established && !paused_ &&
-      stream_.queued_bytes() > server_.config().max_queued_bytes) {
+      stream_.queued_bytes() > worker_.config().max_queued_bytes) {
     paused_ = true;
-    server_.stats().links_paused++;
+    worker_.stats().links_paused++;
     stream_.stop_reading();
   }
   if (state_ == State::established && !paused_ && !yielded_ &&
-      read_this_turn_ >= Server::kReadBudgetPerTurn) {
+      read_this_turn_ >= Worker::kReadBudgetPerTurn) {
     yielded_ = true;
     stream_.stop_reading();
-    server_.yield_until_next_turn(*this);
+    worker_.yield_until_next_turn(*this);
   }
 }
 
@@ -95,36 +117,49 @@ void ClientLink::handshake(ByteView& data) {
   data = data.after(take);
   auto parsed = protocol::decode_client_hello(ByteView(hello_));
   if (parsed.need_more()) return;
-  protocol::ServerHello reply;
-  protocol::Mac client_mac{};
   if (parsed.failed()) {
-    server_.stats().auth_failures++;
-    LOG_WARN_THROTTLED(server_.log(), server_.throttle(), "handshake refused",
-                       server_.loop().now_ms(), tag_, "handshake from %s refused: %s",
+    worker_.stats().auth_failures++;
+    LOG_WARN_THROTTLED(worker_.log(), worker_.throttle(), "handshake refused",
+                       worker_.loop().now_ms(), tag_, "handshake from %s refused: %s",
                        stream_.peer_name().c_str(), parsed.error);
     if (parsed.code == 0) {  // not a udptun client at all: say nothing
       state_ = State::closed;
       stream_.close();
-      server_.forget_link(*this, parsed.error);
+      worker_.forget_link(*this, parsed.error);
       return;
     }
+    protocol::ServerHello reply;
     reply.status = protocol::HelloStatus::refused;
     reply.reason = static_cast<protocol::RefuseReason>(parsed.code);
-  } else {
-    client_mac = parsed.value.mac;
-    reply = server_.admit(*this, parsed.value);
+    answer_hello(reply, protocol::Mac{});
+    return;
   }
+  parsed.value.challenge = challenge_;
+  Worker& owner = worker_.owner_of(parsed.value.session);
+  if (&owner != &worker_) {
+    worker_.move_link(*this, owner, parsed.value, data);
+    data = ByteView();
+    return;
+  }
+  complete_handshake(parsed.value);
+}
+
+void ClientLink::complete_handshake(const protocol::ClientHello& hello) {
+  answer_hello(worker_.admit(*this, hello), hello.mac);
+}
+
+void ClientLink::answer_hello(protocol::ServerHello reply, const protocol::Mac& client_mac) {
   std::array<uint8_t, protocol::kServerHelloSize> wire;
-  protocol::encode_server_hello(server_.key(), client_mac, reply, wire);
+  protocol::encode_server_hello(worker_.key(), client_mac, reply, wire);
   stream_.write(ByteView(wire.data(), wire.size()), true);
   if (reply.status == protocol::HelloStatus::refused) {
     state_ = State::closed;
     stream_.close_after_flush();
-    server_.forget_link(*this, protocol::refuse_reason_name(reply.reason));
+    worker_.forget_link(*this, protocol::refuse_reason_name(reply.reason));
     return;
   }
   state_ = State::established;
-  server_.handshake_over(*this);
+  worker_.handshake_over(*this);
   hello_.clear();
   hello_.shrink_to_fit();
 }
@@ -138,12 +173,12 @@ bool ClientLink::on_frame(const protocol::Frame& frame) {
   }
   if (std::holds_alternative<protocol::Pong>(frame)) return true;
   if (auto* g = std::get_if<protocol::GoAway>(&frame)) {
-    LOG_INFO(server_.log(), session_ ? session_->tag() : tag_, "client going away (%u): %.*s",
+    LOG_INFO(worker_.log(), session_ ? session_->tag() : tag_, "client going away (%u): %.*s",
              static_cast<unsigned>(g->reason), static_cast<int>(g->message.size),
              reinterpret_cast<const char*>(g->message.data));
     state_ = State::closed;
     stream_.close();
-    server_.forget_link(*this, "client went away");
+    worker_.forget_link(*this, "client went away");
     return false;
   }
   if (session_) session_->on_frame(frame);
@@ -153,7 +188,7 @@ bool ClientLink::on_frame(const protocol::Frame& frame) {
 void ClientLink::on_stream_closed(const char* reason) {
   if (state_ == State::closed) return;
   state_ = State::closed;
-  server_.forget_link(*this, reason);
+  worker_.forget_link(*this, reason);
 }
 
 void ClientLink::ask_to_move(protocol::GoAwayReason reason, const char* why) {
@@ -171,7 +206,7 @@ void ClientLink::end(protocol::GoAwayReason reason, const char* why) {
   ask_to_move(reason, why);
   state_ = State::closed;
   stream_.close_after_flush();
-  server_.forget_link(*this, why);
+  worker_.forget_link(*this, why);
 }
 
 }  // namespace udptun::udpserver

@@ -13,16 +13,23 @@
 
 namespace udptun::udpserver {
 
-class Server;
+class Worker;
 class Session;
+struct MovedLink;
 
 class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink {
  public:
-  ClientLink(Server& server, uint64_t serial);
+  ClientLink(Worker& worker, uint64_t serial);
   ClientLink(const ClientLink&) = delete;
   ClientLink& operator=(const ClientLink&) = delete;
 
   int accept(uv_stream_t* listener);
+  // A connection another worker took through its hello: adopted here, the hello decided here
+  // (its session is this worker's), then the bytes that followed the hello.
+  void arrive(MovedLink&& moved);
+  // Handed to another worker: this object only waits to be freed.
+  void mark_moved() { state_ = State::closed; }
+  uint64_t serial() const { return serial_; }
   runtime::TcpStream& stream() { return stream_; }
   bool established() const { return state_ == State::established; }
   uint64_t created_ms() const { return created_ms_; }
@@ -50,8 +57,11 @@ class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink
   void on_stream_drained() override;
   bool on_frame(const protocol::Frame& frame) override;
   void handshake(protocol::ByteView& data);
+  void note_peer();
+  void complete_handshake(const protocol::ClientHello& hello);
+  void answer_hello(protocol::ServerHello reply, const protocol::Mac& client_mac);
 
-  Server& server_;
+  Worker& worker_;
   runtime::TcpStream stream_;
   protocol::FrameDecoder decoder_;
   State state_ = State::handshaking;
@@ -63,6 +73,7 @@ class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink
   protocol::Challenge challenge_{};
   std::string source_key_;
   Session* session_ = nullptr;
+  uint64_t serial_;
   uint64_t created_ms_;
   uint64_t last_heard_ms_;
   char tag_[40];

@@ -6,6 +6,7 @@
 #include "client_link.hpp"
 #include "handover_point.hpp"
 #include "session.hpp"
+#include "worker.hpp"
 #include "tun2socks_egress.hpp"
 #include "udptun/runtime/process_control.hpp"
 #include "udptun/runtime/secure_random.hpp"
@@ -15,16 +16,10 @@
 namespace udptun::udpserver {
 
 using protocol::ByteView;
-using protocol::HelloStatus;
-using protocol::RefuseReason;
 
 namespace {
 
-using runtime::wall_clock_ms;
-
-constexpr uint64_t kSweepIntervalMs = 250;
-constexpr uint64_t kDeadLinkLingerMs = 5'000;
-constexpr uint64_t kOwnAddressesRefreshMs = 10'000;  // interfaces come and go (DHCP, VPNs)
+constexpr uint64_t kClientRatesSweepMs = 10'000;
 
 }  // namespace
 
@@ -32,8 +27,17 @@ Server::Server(ServerConfig config)
     : InstanceHost({kSweepIntervalMs, config.stats_interval_ms, config.metrics}),
       config_(std::move(config)),
       key_(ByteView(config_.key)) {
-  for (const Cidr& c : config_.allow_targets) policy_.allow(c);
   log_.set_level(config_.log_level);
+  worker_count_ = config_.workers;
+  if (worker_count_ == 0) {
+#ifdef _WIN32
+    worker_count_ = 1;  // a socket cannot move between loops there
+#else
+    worker_count_ = config_.egress == ServerConfig::Egress::tun2socks
+                        ? 1
+                        : std::max(1u, uv_available_parallelism());
+#endif
+  }
 }
 
 Server::~Server() {
@@ -41,6 +45,8 @@ Server::~Server() {
 }
 
 Status Server::open() {
+  // From now on the application's log callback may be called from every worker: one at a time.
+  if (auto sink = log_sink()) log_.set_sink(std::move(sink));
   if (config_.egress == ServerConfig::Egress::tun2socks) {
     egress_ = std::make_unique<Tun2socksEgress>(loop_, log_);
     Status egress = egress_->start(config_.egress_socks5, config_.egress_socks5_username,
@@ -48,22 +54,52 @@ Status Server::open() {
     if (!egress.ok()) return egress;
   }
   derive_limits();
-  policy_.set_own_addresses(TargetPolicy::interface_addresses());
   Status opened = open_tls();
+  if (opened.ok()) opened = open_workers();
   if (opened.ok() && !config_.handover_socket.empty()) opened = take_over();
   if (opened.ok()) opened = open_listeners();
   return opened;
 }
 
+Status Server::open_workers() {
+  for (size_t i = 0; i < worker_count_; ++i)
+    workers_.push_back(std::make_unique<Worker>(*this, i, i == 0 ? &loop_ : nullptr));
+  LOG_INFO(log_, "", "%zu worker%s", worker_count_, worker_count_ == 1 ? "" : "s");
+  return Status::success();
+}
+
 void Server::on_running() {
-  burial_.init(this, [&](uv_check_t* c) { return uv_check_init(loop_.get(), c); });
-  uv_check_start(burial_.get(),
-                 [](uv_check_t* c) { static_cast<Server*>(c->data)->bury_dead_links(false); });
-  turn_counter_.init(this, [&](uv_prepare_t* p) { return uv_prepare_init(loop_.get(), p); });
-  uv_prepare_start(turn_counter_.get(),
-                   [](uv_prepare_t* p) { static_cast<Server*>(p->data)->turn_++; });
-  resume_yielded_.init(this, [&](uv_check_t* c) { return uv_check_init(loop_.get(), c); });
+  workers_[0]->open();
+  for (size_t i = 1; i < workers_.size(); ++i) {
+    int rc = workers_[i]->start_thread();
+    if (rc != 0) {
+      report_error(std::string("cannot start a worker thread: ") + uv_strerror(rc));
+      loop_.request_stop();
+      return;
+    }
+  }
   listen_for_successor();
+}
+
+Worker& Server::worker_for(const protocol::SessionId& id) {
+  // Session ids are random (the client's secure random): their first bytes spread evenly.
+  uint64_t h = 0;
+  std::memcpy(&h, id.data(), sizeof h);
+  return *workers_[h % workers_.size()];
+}
+
+runtime::Logger::Sink Server::log_sink() {
+  if (!cb_.log) return nullptr;
+  return [this](runtime::LogLevel l, const char* line) {
+    std::lock_guard<std::mutex> lock(callback_mutex_);
+    cb_.log(user_, static_cast<int>(l), line);
+  };
+}
+
+void Server::report_session(const std::string& id_hex, bool up) {
+  if (!cb_.session) return;
+  std::lock_guard<std::mutex> lock(callback_mutex_);
+  cb_.session(user_, id_hex.c_str(), up ? 1 : 0);
 }
 
 Status Server::open_tls() {
@@ -121,15 +157,17 @@ void Server::on_connection(uv_stream_t* listener, int status) {
   self->accept_one(listener);
 }
 
+// Every connection starts on worker 0, which runs its handshake.
 void Server::accept_one(uv_stream_t* listener) {
-  auto link = std::make_unique<ClientLink>(*this, next_link_serial_++);
+  Worker& first = *workers_[0];
+  auto link = std::make_unique<ClientLink>(first, next_link_serial_++);
   if (link->accept(listener) != 0) return;
   uint64_t now = loop_.now_ms();
   // Accepted only to be closed at once (the backlog drains; the peer learns): the descriptor
   // budget is spent, or this address has enough unauthenticated connections already.
   auto refuse = [&](const char* why) {
-    stats_.connections_refused++;
-    LOG_WARN_THROTTLED(log_, throttle_, "connection refused", now, link->tag(),
+    first.stats().connections_refused++;
+    LOG_WARN_THROTTLED(log_, first.throttle(), "connection refused", now, link->tag(),
                        "connection from %s refused: %s", link->stream().peer_name().c_str(), why);
     link->stream().close();
   };
@@ -140,130 +178,22 @@ void Server::accept_one(uv_stream_t* listener) {
         !config_.allow_clients.permits(reinterpret_cast<sockaddr*>(&ss)))
       return refuse("not in --allow-client");
   }
-  if (stats_.connections >= max_connections_) return refuse("too many connections");
-  uint32_t& from_source = pending_by_source_[link->source_key()];
-  if (from_source >= config_.max_pending_handshakes_per_source) {
+  if (open_connections_ >= max_connections_) return refuse("too many connections");
+  if (!first.count_pending(*link))
     return refuse("too many unauthenticated connections from this address");
-  }
-  from_source++;
-  link->pending_counted = true;
-  size_t pending = static_cast<size_t>(
-      std::count_if(links_.begin(), links_.end(), [](const auto& l) { return !l->established(); }));
-  if (pending >= config_.max_pending_handshakes) {
-    // Unauthenticated connections are the cheap attack: past the cap, the oldest one goes.
-    auto oldest =
-        std::find_if(links_.begin(), links_.end(), [](const auto& l) { return !l->established(); });
-    LOG_WARN_THROTTLED(log_, throttle_, "pending handshakes dropped", now, (*oldest)->tag(),
-                       "too many pending handshakes, dropping the oldest");
-    (*oldest)->end(protocol::GoAwayReason::normal, "too many pending handshakes");
-  }
-  stats_.connections++;
+  if (first.pending_links() >= config_.max_pending_handshakes) first.drop_oldest_pending();
+  open_connections_++;
   LOG_DEBUG(log_, link->tag(), "connection from %s", link->stream().peer_name().c_str());
-  links_.push_back(std::move(link));
-}
-
-protocol::ServerHello Server::admit(ClientLink& link, const protocol::ClientHello& hello) {
-  protocol::ServerHello reply;
-  reply.session = hello.session;
-  runtime::fill_secure_random(reply.nonce);
-  auto refuse = [&](RefuseReason r) {
-    stats_.auth_failures++;
-    LOG_WARN_THROTTLED(log_, throttle_, "handshake refused", loop_.now_ms(), link.tag(),
-                       "handshake from %s refused: %s", link.stream().peer_name().c_str(),
-                       protocol::refuse_reason_name(r));
-    reply.status = HelloStatus::refused;
-    reply.reason = r;
-    return reply;
-  };
-  if (stopping_) return refuse(RefuseReason::shutting_down);
-  // Freshness comes from the challenge of this connection (a replayed hello fails here), not
-  // from memory: it holds across restarts and across servers sharing a key.
-  if (!protocol::verify_client_hello(key_, link.challenge(), hello))
-    return refuse(RefuseReason::bad_mac);
-  uint64_t now = wall_clock_ms();
-  uint64_t skew = now > hello.timestamp_ms ? now - hello.timestamp_ms : hello.timestamp_ms - now;
-  if (skew > config_.max_clock_skew_ms) return refuse(RefuseReason::clock_skew);
-
-  Session* session = nullptr;
-  auto it = sessions_.find(hello.session);
-  if (hello.resume && it != sessions_.end()) {
-    session = it->second.get();
-    if (ClientLink* old = session->link()) {
-      old->set_session(nullptr);
-      session->detach();
-      stats_.sessions_attached--;
-      old->end(protocol::GoAwayReason::replaced, "session resumed on another connection");
-    }
-    reply.status = HelloStatus::resumed;
-    stats_.sessions_resumed++;
-  } else {
-    if (it != sessions_.end()) remove_session(hello.session, "replaced by a new session");
-    session = new_session(hello.session);
-    if (!session) return refuse(RefuseReason::server_full);
-    reply.status = HelloStatus::new_session;
-  }
-  session->attach(&link);
-  link.set_session(session);
-  stats_.sessions_attached++;
-  LOG_INFO(log_, session->tag(), "%s from %s (%s, %zu flows)",
-           reply.status == HelloStatus::resumed ? "session resumed" : "session opened",
-           link.stream().peer_name().c_str(), link.tag(), session->flow_count());
-  report_session(*session, true);
-  return reply;
-}
-
-Session* Server::new_session(const protocol::SessionId& id) {
-  if (sessions_.size() >= config_.max_sessions) evict_one_session();
-  if (sessions_.size() >= config_.max_sessions) return nullptr;
-  auto s = std::make_unique<Session>(*this, id);
-  Session* raw = s.get();
-  sessions_.emplace(id, std::move(s));
-  stats_.sessions++;
-  stats_.sessions_opened++;
-  return raw;
-}
-
-// The least recently active session goes, preferring one without a connection.
-void Server::evict_one_session() {
-  Session* victim = nullptr;
-  for (auto& [id, s] : sessions_) {
-    bool better =
-        !victim || (!s->link() && victim->link()) ||
-        ((!s->link()) == (!victim->link()) && s->last_active_ms() < victim->last_active_ms());
-    if (better) victim = s.get();
-  }
-  if (!victim) return;
-  stats_.sessions_evicted++;
-  if (ClientLink* l = victim->link()) {
-    l->set_session(nullptr);
-    victim->detach();
-    stats_.sessions_attached--;
-    l->end(protocol::GoAwayReason::normal, "session evicted: server full");
-  }
-  remove_session(victim->id(), "evicted (server full)");
-}
-
-void Server::remove_session(const protocol::SessionId& id, const char* why) {
-  auto it = sessions_.find(id);
-  if (it == sessions_.end()) return;
-  Session& s = *it->second;
-  if (ClientLink* l = s.link()) {
-    l->set_session(nullptr);
-    stats_.sessions_attached--;
-    l->end(protocol::GoAwayReason::normal, why);
-  }
-  LOG_INFO(log_, s.tag(), "session closed: %s", why);
-  report_session(s, false);
-  sessions_.erase(it);
-  stats_.sessions--;
+  first.add_link(std::move(link));
 }
 
 std::shared_ptr<ClientRate> Server::client_rate(const std::string& source_key) {
   if (!config_.client_packets_per_second && !config_.client_bytes_per_second) return nullptr;
+  std::lock_guard<std::mutex> lock(client_rates_mutex_);
   auto& weak = client_rates_[source_key];
   auto rate = weak.lock();
   if (!rate) {
-    rate = std::make_shared<ClientRate>();
+    rate = std::make_shared<ClientRate>(worker_count_ > 1);
     rate->up = rate->down =
         runtime::RateLimit(config_.client_packets_per_second, config_.client_bytes_per_second);
     weak = rate;
@@ -271,106 +201,35 @@ std::shared_ptr<ClientRate> Server::client_rate(const std::string& source_key) {
   return rate;
 }
 
-void Server::yield_until_next_turn(ClientLink& link) {
-  yielded_.push_back(&link);
-  // After this turn's poll phase: reading again means the next poll serves it, after every
-  // other connection had its turn.
-  uv_check_start(resume_yielded_.get(), [](uv_check_t* c) {
-    auto* self = static_cast<Server*>(c->data);
-    uv_check_stop(c);
-    if (!self) return;
-    auto links = std::move(self->yielded_);
-    self->yielded_.clear();
-    for (ClientLink* l : links) l->resume_after_yield();
-  });
-}
-
-void Server::handshake_over(ClientLink& link) {
-  if (!link.pending_counted) return;
-  link.pending_counted = false;
-  auto it = pending_by_source_.find(link.source_key());
-  if (it != pending_by_source_.end() && --it->second == 0) pending_by_source_.erase(it);
-}
-
-void Server::forget_link(ClientLink& link, const char* reason) {
-  auto it =
-      std::find_if(links_.begin(), links_.end(), [&](const auto& l) { return l.get() == &link; });
-  if (it == links_.end()) return;  // already forgotten
-  handshake_over(link);
-  yielded_.erase(std::remove(yielded_.begin(), yielded_.end(), &link), yielded_.end());
-  if (Session* s = link.session()) {
-    link.set_session(nullptr);
-    s->detach();
-    stats_.sessions_attached--;
-    LOG_INFO(log_, s->tag(), "connection %s lost (%s); session kept for resume", link.tag(),
-             reason);
-    report_session(*s, false);
-  } else {
-    LOG_DEBUG(log_, link.tag(), "connection closed: %s", reason);
-  }
-  stats_.connections--;
-  dead_links_.push_back({std::move(*it), loop_.now_ms()});
-  links_.erase(it);
-  if (draining_ && links_.empty()) {
+void Server::worker_drained() {
+  // From any worker: counted on this loop.
+  loop_.post([this] {
+    if (++workers_drained_ < workers_.size()) return;
     LOG_INFO(log_, "", "drained: every client moved");
     loop_.request_stop();
-  }
-}
-
-void Server::bury_dead_links(bool all) {
-  uint64_t now = loop_.now_ms();
-  for (auto it = dead_links_.begin(); it != dead_links_.end();) {
-    if (all || !it->link->stream().is_open() || now - it->since_ms > kDeadLinkLingerMs) {
-      it = dead_links_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  });
 }
 
 void Server::sweep() {
   uint64_t now = loop_.now_ms();
-  throttle_.flush(log_, now);
-  if (now - own_addresses_at_ms_ >= kOwnAddressesRefreshMs) {
-    own_addresses_at_ms_ = now;
+  workers_[0]->sweep();
+  if (now - client_rates_swept_ms_ >= kClientRatesSweepMs) {
+    client_rates_swept_ms_ = now;
     // Addresses none of whose sessions is left: their shared limits go.
+    std::lock_guard<std::mutex> lock(client_rates_mutex_);
     for (auto it = client_rates_.begin(); it != client_rates_.end();)
       it = it->second.expired() ? client_rates_.erase(it) : std::next(it);
-    policy_.set_own_addresses(TargetPolicy::interface_addresses());
-  }
-  std::vector<ClientLink*> stale;
-  for (auto& l : links_) {
-    uint64_t limit = l->established() ? config_.link_timeout_ms : config_.handshake_timeout_ms;
-    if (now - l->last_heard_ms() > limit) stale.push_back(l.get());
-  }
-  for (ClientLink* l : stale) {
-    LOG_INFO(log_, l->session() ? l->session()->tag() : l->tag(),
-             "connection %s silent for %llu ms, closing", l->tag(),
-             static_cast<unsigned long long>(now - l->last_heard_ms()));
-    l->end(protocol::GoAwayReason::normal, l->established() ? "link timeout" : "handshake timeout");
-  }
-  std::vector<protocol::SessionId> expired;
-  for (auto& [id, s] : sessions_) {
-    s->sweep(now);
-    if (!s->link() && now - s->detached_since_ms() >= config_.session_grace_ms)
-      expired.push_back(id);
-  }
-  for (const auto& id : expired) {
-    stats_.sessions_reaped++;
-    remove_session(id, "no resume within the grace period");
   }
 }
 
-void Server::report_session(Session& s, bool up) {
-  if (!cb_.session) return;
-  cb_.session(user_, protocol::session_id_hex(s.id()).c_str(), up ? 1 : 0);
+WorkerCounters Server::all_counters() {
+  WorkerCounters sum;
+  for (auto& w : workers_) sum_counters(sum, w->counters());
+  return sum;
 }
 
 void Server::refresh_derived_stats() {
-  stats_.log_lines_suppressed = throttle_.suppressed_total();
-  stats_.egress_reassembled = egress_reassembly_.reassembled;
-  stats_.egress_fragments_dropped =
-      egress_reassembly_.timed_out + egress_reassembly_.abandoned + egress_reassembly_.dropped;
+  if (!workers_.empty()) stats_ = all_counters().stats;
 }
 
 void Server::shutdown() {
@@ -379,19 +238,9 @@ void Server::shutdown() {
   listeners_.clear();
   drain_timer_.close();
   if (handover_) handover_->close(!handed_over_);
-  burial_.close();
-  turn_counter_.close();
-  resume_yielded_.close();
-  yielded_.clear();
-  // Tell every client why, then close: sessions go with the process.
-  std::vector<ClientLink*> open;
-  for (auto& l : links_) open.push_back(l.get());
-  for (ClientLink* l : open) l->end(protocol::GoAwayReason::shutting_down, "server shutting down");
-  while (!sessions_.empty())
-    remove_session(sessions_.begin()->first,
-                   handed_over_ ? "handed over to the successor" : "server stopped");
-  for (auto& d : dead_links_) d.link->stream().close_flushing();
-  bury_dead_links(true);
+  // Workers 1..N-1 close on their own threads (their clients told why); worker 0 here.
+  for (size_t i = workers_.size(); i-- > 1;) workers_[i]->stop_thread();
+  if (!workers_.empty()) workers_[0]->shutdown();
   if (egress_) egress_->stop();  // after the flows: they detach from it
 }
 

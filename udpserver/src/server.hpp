@@ -1,35 +1,35 @@
-// The udp-server instance: listeners, the session table, authentication, timers, stats.
-// Everything runs on the instance's own loop; see udptun/udpserver.h for the threading rules.
+// The udp-server instance: listeners, workers (each with its share of the sessions), planned
+// restarts, drain, the summed stats. Runs on the instance's own loop, which worker 0 shares;
+// see udptun/udpserver.h for the threading rules.
 #pragma once
 
-#include <array>
-#include <list>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
 
 #include "server_config.hpp"
-#include "target_policy.hpp"
 #include "udptun/protocol/handshake.hpp"
-#include "udptun/protocol/socks5_reassembly.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/instance_host.hpp"
 #include "udptun/runtime/log.hpp"
 #include "udptun/runtime/tls.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 #include "udptun/udpserver.h"
+#include "worker.hpp"
 
 namespace udptun::udpserver {
 
 class ClientLink;
 struct ClientRate;
 class HandoverPoint;
-class Session;
 class Tun2socksEgress;
 
 class Server : public runtime::InstanceHost<udpserver_callbacks, udpserver_stats> {
  public:
+  static constexpr uint64_t kSweepIntervalMs = 250;
+
   explicit Server(ServerConfig config);
   ~Server() override;
 
@@ -37,44 +37,40 @@ class Server : public runtime::InstanceHost<udpserver_callbacks, udpserver_stats
   // or config().drain_grace_ms passed. false when the instance is stopping already.
   bool drain();
 
-  // For links, sessions and flows (loop thread only).
-  runtime::EventLoop& loop() { return loop_; }
-  runtime::Logger& log() { return log_; }
+  // For workers (any worker's thread unless said otherwise).
   const ServerConfig& config() const { return config_; }
   const protocol::PreSharedKey& key() const { return key_; }
-  const TargetPolicy& policy() const { return policy_; }
-  // The TLS carrier's context (nullptr: connections are plain TCP).
+  // The TLS carrier's context (nullptr: connections are plain TCP). Shared by the workers:
+  // mbedTLS guards its random generator.
   runtime::TlsContext* tls() { return tls_.get(); }
-  udpserver_stats& stats() { return stats_; }
-  protocol::socks5::ReassemblyCounters& egress_reassembly() { return egress_reassembly_; }
-  // The "tun2socks" egress (nullptr with the other egresses).
+  // The "tun2socks" egress (nullptr with the other egresses; only with one worker).
   Tun2socksEgress* tun2socks_egress() { return egress_.get(); }
-
-  // Decides a verified-structure hello: checks MAC, clock and replay, then resumes or
-  // creates the session and attaches the link to it.
-  protocol::ServerHello admit(ClientLink& link, const protocol::ClientHello& hello);
-  // The link is finished (closed, refused or replaced): detach its session, free it later.
-  void forget_link(ClientLink& link, const char* reason);
-  // The link is no longer an unauthenticated one from its address.
-  void handshake_over(ClientLink& link);
-  // Fairness: a link that used its share of this loop turn stops reading until the next
-  // one, so one peer's flood of frames cannot starve every other connection.
-  static constexpr size_t kReadBudgetPerTurn = 128 * 1024;
-  uint64_t turn() const { return turn_; }
-  void yield_until_next_turn(ClientLink& link);
-  // Totals over all sessions (from the configuration, or from RLIMIT_NOFILE).
+  size_t worker_count() const { return worker_count_; }
+  Worker& worker_for(const protocol::SessionId& id);
+  // Totals over all sessions (from the configuration, or from RLIMIT_NOFILE), held by every
+  // worker together: a slot is taken before a flow or session is made, given back after.
   uint64_t max_total_flows() const { return max_total_flows_; }
+  bool reserve_flow() { return reserve(flows_in_use_, max_total_flows_); }
+  void release_flows(uint64_t n) { flows_in_use_ -= n; }
+  bool reserve_session() { return reserve(sessions_in_use_, config_.max_sessions); }
+  void release_session() { sessions_in_use_--; }
   // The rate limits shared by every session from one client address (nullptr when no client
   // limit is configured).
   std::shared_ptr<ClientRate> client_rate(const std::string& source_key);
-  // Events peers can repeat at will are logged through this.
-  runtime::LogThrottle& throttle() { return throttle_; }
+  // The application's log callback, made safe to call from every worker (empty: stderr).
+  runtime::Logger::Sink log_sink();
+  void report_session(const std::string& id_hex, bool up);
+  void connection_closed() { open_connections_--; }
+  void worker_drained();
+  bool stopping() const { return stopping_; }
+  bool handed_over() const { return handed_over_; }
 
  private:
   Status open() override;
   void on_running() override;
   Status open_listeners();
   Status open_tls();
+  Status open_workers();
   // Planned restarts (server_handover.cpp): take a predecessor's listeners and sessions
   // before ours open; hand ours to a successor, then stop.
   Status take_over();
@@ -89,46 +85,40 @@ class Server : public runtime::InstanceHost<udpserver_callbacks, udpserver_stats
   std::string render_metrics() override;  // server_metrics.cpp
   void shutdown() override;
   void begin_drain();
-  void bury_dead_links(bool all);
-  Session* new_session(const protocol::SessionId& id);
-  void evict_one_session();
-  void remove_session(const protocol::SessionId& id, const char* why);
-  void report_session(Session& s, bool up);
+  WorkerCounters all_counters();
+  static bool reserve(std::atomic<uint64_t>& in_use, uint64_t cap) {
+    uint64_t n = in_use.load(std::memory_order_relaxed);
+    do {
+      if (n >= cap) return false;
+    } while (!in_use.compare_exchange_weak(n, n + 1, std::memory_order_relaxed));
+    return true;
+  }
 
   ServerConfig config_;
   std::unique_ptr<Tun2socksEgress> egress_;
   protocol::PreSharedKey key_;
-  TargetPolicy policy_;
+  size_t worker_count_ = 1;
+  std::vector<std::unique_ptr<Worker>> workers_;  // [0] on this loop
 
   std::vector<runtime::UvHandle<uv_tcp_t>> listeners_;
   std::vector<protocol::Address> adopted_listeners_;  // configured addresses a predecessor gave
   std::unique_ptr<HandoverPoint> handover_;
   std::unique_ptr<runtime::TlsContext> tls_;
-  bool handed_over_ = false;
-  runtime::UvHandle<uv_check_t> burial_;
-  runtime::UvHandle<uv_prepare_t> turn_counter_;
-  runtime::UvHandle<uv_check_t> resume_yielded_;
-  std::vector<ClientLink*> yielded_;
-  uint64_t turn_ = 0;
-  std::list<std::unique_ptr<ClientLink>> links_;
-  struct DeadLink {
-    std::unique_ptr<ClientLink> link;
-    uint64_t since_ms;
-  };
-  std::list<DeadLink> dead_links_;  // closing; freed once their last bytes are out
-  std::map<protocol::SessionId, std::unique_ptr<Session>> sessions_;
+  std::atomic<bool> handed_over_{false};
   uint64_t next_link_serial_ = 1;
-  std::map<std::string, uint32_t> pending_by_source_;  // IP bytes → unauthenticated links
-  std::map<std::string, std::weak_ptr<ClientRate>> client_rates_;  // IP bytes → shared limits
+  std::atomic<uint64_t> open_connections_{0};  // all workers'
   uint64_t max_connections_ = 0;
   uint64_t max_total_flows_ = 0;
-  uint64_t own_addresses_at_ms_ = 0;
-  runtime::LogThrottle throttle_;
-  bool stopping_ = false;
+  std::atomic<uint64_t> flows_in_use_{0};
+  std::atomic<uint64_t> sessions_in_use_{0};
+  uint64_t client_rates_swept_ms_ = 0;
+  std::mutex client_rates_mutex_;
+  std::map<std::string, std::weak_ptr<ClientRate>> client_rates_;  // IP bytes → shared limits
+  std::mutex callback_mutex_;  // the application's log and session callbacks, one at a time
+  std::atomic<bool> stopping_{false};
   bool draining_ = false;
+  size_t workers_drained_ = 0;
   runtime::UvHandle<uv_timer_t> drain_timer_;
-
-  protocol::socks5::ReassemblyCounters egress_reassembly_;
 };
 
 }  // namespace udptun::udpserver

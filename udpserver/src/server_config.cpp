@@ -59,6 +59,7 @@ Result<ServerConfig> parse_server_config(const char* json) {
       r.get_uint("max_flows_per_session", 1, 10'000'000, c.max_flows_per_session) &&
       r.get_uint("flow_opens_per_second", 1, 10'000'000, c.flow_opens_per_second) &&
       r.get_uint("max_sessions", 1, 1'000'000, c.max_sessions) &&
+      r.get_uint("workers", 0, 256, c.workers) &&
       r.get_uint("session_packets_per_second", 0, 1'000'000'000, c.session_packets_per_second) &&
       r.get_uint("session_bytes_per_second", 0, 1ull << 40, c.session_bytes_per_second) &&
       r.get_uint("client_packets_per_second", 0, 1'000'000'000, c.client_packets_per_second) &&
@@ -110,6 +111,11 @@ Result<ServerConfig> parse_server_config(const char* json) {
     return e.within("\"allow_clients\"");
   if (Status e = read_egress(egress, egress_socks5, c); !e.ok()) return e;
   if (Status e = read_filtering(filtering, c); !e.ok()) return e;
+  if (c.workers > 1 && c.egress == ServerConfig::Egress::tun2socks)
+    return Status::failure("\"workers\": the tun2socks egress runs on one worker");
+#ifdef _WIN32
+  if (c.workers > 1) return Status::failure("\"workers\": one worker on Windows");
+#endif
   auto key = runtime::read_pre_shared_key(psk_file, psk);
   if (!key.ok()) return key.status();
   c.key = std::move(key).value();

@@ -55,6 +55,10 @@ struct ServerConfig {
   uint64_t client_packets_per_second = 0;
   uint64_t client_bytes_per_second = 0;
   uint64_t max_sessions = 1'024;
+  // Event loops serving sessions, each on its own thread (0: one per core); the limits above
+  // and below are totals over all of them. One with the tun2socks egress (its stack is
+  // single-threaded) and on Windows.
+  uint64_t workers = 0;
   uint64_t max_pending_handshakes = 256;
   // Unauthenticated connections from one IP address at once: past it, its new ones are
   // refused (and not someone else's pending ones dropped).
@@ -89,7 +93,7 @@ struct ServerConfig {
 //   session_grace_ms, link_timeout_ms, handshake_timeout_ms, max_flows_per_session,
 //   flow_opens_per_second, session_packets_per_second, session_bytes_per_second,
 //   client_packets_per_second, client_bytes_per_second, amplification_ratio,
-//   amplification_allowance_bytes, amplification_window_ms, max_sessions, max_pending_handshakes,
+//   amplification_allowance_bytes, amplification_window_ms, max_sessions, workers, max_pending_handshakes,
 //   max_pending_handshakes_per_source, max_connections, max_total_flows,
 //   max_held_bytes_per_session, flow_setup_timeout_ms, max_clock_skew_ms, max_queued_bytes,
 //   stats_interval_ms, handover_socket: path, log_level: "error"|"warn"|"info"|"debug"

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "server.hpp"
+#include "worker.hpp"
 #include "server_config.hpp"
 #include "session.hpp"
 
@@ -31,17 +31,17 @@ ServerFlow::ServerFlow(Session& session, uint32_t id, const Address& target)
     : session_(session),
       id_(id),
       target_(target),
-      socket_(session.server().loop(), *this),
-      guard_(guard_limits(session.server().config())),
-      resolver_(session.server().loop()) {
-  last_active_ms_ = created_ms_ = session.server().loop().now_ms();
+      socket_(session.worker().loop(), *this),
+      guard_(guard_limits(session.worker().config())),
+      resolver_(session.worker().loop()) {
+  last_active_ms_ = created_ms_ = session.worker().loop().now_ms();
   dns_only_ = target.port == 53;
 }
 
 ServerFlow::~ServerFlow() {
   session_.release_held(waiting_bytes_);
   if (via_tun2socks_) {
-    if (Tun2socksEgress* e = session_.server().tun2socks_egress()) e->detach(endpoint_);
+    if (Tun2socksEgress* e = session_.worker().tun2socks_egress()) e->detach(endpoint_);
   }
 }
 
@@ -69,15 +69,15 @@ void ServerFlow::start() {
 void ServerFlow::open_socket() {
   // The policy is applied to the resolved address, so a name cannot smuggle in loopback.
   const sockaddr* to = reinterpret_cast<const sockaddr*>(&target_sa_);
-  if (const char* why = session_.server().policy().refuse_reason(to)) {
+  if (const char* why = session_.worker().policy().refuse_reason(to)) {
     session_.flow_failed(*this, protocol::FlowState::target_forbidden, why);
     return;
   }
   auto resolved = protocol::address_from_sockaddr(to);
   if (resolved) target_ip_ = *resolved;
-  const ServerConfig& cfg = session_.server().config();
-  if (cfg.egress == ServerConfig::Egress::tun2socks && session_.server().tun2socks_egress()) {
-    endpoint_ = session_.server().tun2socks_egress()->attach(*this, target_ip_.type);
+  const ServerConfig& cfg = session_.worker().config();
+  if (cfg.egress == ServerConfig::Egress::tun2socks && session_.worker().tun2socks_egress()) {
+    endpoint_ = session_.worker().tun2socks_egress()->attach(*this, target_ip_.type);
     via_tun2socks_ = true;
     became_ready();
     return;
@@ -86,7 +86,7 @@ void ServerFlow::open_socket() {
     // Our own socket is replaced by a UDP ASSOCIATE at the egress SOCKS5 server; the flow is
     // ready once the relay answered.
     via_socks5_ = std::make_unique<runtime::Socks5UdpAssociation>(
-        session_.server().loop(), *this, cfg.egress_socks5, cfg.egress_socks5_username,
+        session_.worker().loop(), *this, cfg.egress_socks5, cfg.egress_socks5_username,
         cfg.egress_socks5_password);
     if (!via_socks5_->start())
       session_.flow_failed(*this, protocol::FlowState::socket_error,
@@ -125,7 +125,7 @@ void ServerFlow::on_association_datagram(const Address& source, ByteView payload
   bool from_target = target_.is_ip() && source.type == target_ip_.type &&
                      source.port == target_ip_.port && source.ip == target_ip_.ip;
   if (from_target) {
-    last_active_ms_ = session_.server().loop().now_ms();
+    last_active_ms_ = session_.worker().loop().now_ms();
     reply(payload, nullptr);
     return;
   }
@@ -137,25 +137,25 @@ void ServerFlow::from_internet(ByteView payload, const Address& source) {
   // app sent and what it asked for (RFC 4787 REQ-6 leaves this open; a port scan should not
   // pin sockets).
   if (!permitted(source)) {
-    session_.server().stats().drops_filtered++;
+    session_.worker().stats().drops_filtered++;
     return;
   }
-  last_active_ms_ = session_.server().loop().now_ms();
+  last_active_ms_ = session_.worker().loop().now_ms();
   // The client names the source only when it is not the target it asked for (a name is
   // never "the same": the client learns the address it resolved to).
   reply(payload, &source);
 }
 
 void ServerFlow::reply(ByteView payload, const Address* source) {
-  if (!guard_.admit_reply(payload.size, session_.server().loop().now_ms())) {
-    session_.server().stats().drops_amplification++;
+  if (!guard_.admit_reply(payload.size, session_.worker().loop().now_ms())) {
+    session_.worker().stats().drops_amplification++;
     return;
   }
   session_.deliver(*this, payload, source);
 }
 
 void ServerFlow::note_contacted(const Address& to) {
-  if (session_.server().config().filtering == ServerConfig::Filtering::endpoint_independent) return;
+  if (session_.worker().config().filtering == ServerConfig::Filtering::endpoint_independent) return;
   for (const Address& a : contacted_) {
     if (a.type == to.type && a.port == to.port && a.ip == to.ip) return;
   }
@@ -168,7 +168,7 @@ void ServerFlow::note_contacted(const Address& to) {
 }
 
 bool ServerFlow::permitted(const Address& source) const {
-  auto mode = session_.server().config().filtering;
+  auto mode = session_.worker().config().filtering;
   if (mode == ServerConfig::Filtering::endpoint_independent) return true;
   bool with_port = mode == ServerConfig::Filtering::address_and_port_dependent;
   auto matches = [&](const Address& a) {
@@ -179,11 +179,11 @@ bool ServerFlow::permitted(const Address& source) const {
 }
 
 protocol::socks5::ReassemblyCounters* ServerFlow::reassembly_counters() {
-  return &session_.server().egress_reassembly();
+  return &session_.worker().egress_reassembly();
 }
 
 void ServerFlow::on_association_foreign() {
-  session_.server().stats().drops_not_from_relay++;
+  session_.worker().stats().drops_not_from_relay++;
 }
 
 void ServerFlow::on_association_failed(const char* why) {
@@ -197,9 +197,9 @@ void ServerFlow::on_association_failed(const char* why) {
 }
 
 void ServerFlow::send(ByteView payload, const Address* to) {
-  Server& server = session_.server();
-  udpserver_stats& st = server.stats();
-  last_active_ms_ = server.loop().now_ms();
+  Worker& worker = session_.worker();
+  udpserver_stats& st = worker.stats();
+  last_active_ms_ = worker.loop().now_ms();
   if (!ready()) {
     if ((resolver_.busy() || via_socks5_) && waiting_.size() < kMaxWaitingDatagrams) {
       if (session_.hold(payload.size)) {  // else counted as drops_held
@@ -220,7 +220,7 @@ void ServerFlow::send(ByteView payload, const Address* to) {
       return;
     }
     dest = reinterpret_cast<const sockaddr*>(&other);
-    if (server.policy().refuse_reason(dest)) {
+    if (worker.policy().refuse_reason(dest)) {
       st.drops_forbidden++;
       return;
     }
@@ -229,7 +229,7 @@ void ServerFlow::send(ByteView payload, const Address* to) {
   }
   guard_.on_request(payload.size, last_active_ms_);
   if (via_tun2socks_) {
-    if (!server.tun2socks_egress()->send(endpoint_, to ? *to : target_ip_, payload)) {
+    if (!worker.tun2socks_egress()->send(endpoint_, to ? *to : target_ip_, payload)) {
       st.drops_send_failed++;
       return;
     }
@@ -242,7 +242,7 @@ void ServerFlow::send(ByteView payload, const Address* to) {
 }
 
 void ServerFlow::on_send_dropped(size_t count) {
-  udpserver_stats& st = session_.server().stats();
+  udpserver_stats& st = session_.worker().stats();
   st.drops_send_failed += count;
   st.datagrams_to_targets -= std::min<uint64_t>(st.datagrams_to_targets, count);
 }
@@ -250,7 +250,7 @@ void ServerFlow::on_send_dropped(size_t count) {
 void ServerFlow::on_datagram(ByteView payload, const struct sockaddr* from) {
   if (target_.is_ip() &&
       protocol::same_endpoint(from, reinterpret_cast<const sockaddr*>(&target_sa_))) {
-    last_active_ms_ = session_.server().loop().now_ms();
+    last_active_ms_ = session_.worker().loop().now_ms();
     reply(payload, nullptr);
     return;
   }

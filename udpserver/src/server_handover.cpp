@@ -13,6 +13,7 @@
 #include "server.hpp"
 #include "server_flow.hpp"
 #include "session.hpp"
+#include "worker.hpp"
 #include "udptun/protocol/server_handover.hpp"
 #include "udptun/runtime/descriptor_passing.hpp"
 
@@ -47,7 +48,8 @@ Status Server::take_over() {
   }
   size_t sessions = 0, flows = 0;
   for (const auto& rs : record->sessions) {
-    Session* s = sessions_.count(rs.id) ? nullptr : new_session(rs.id);
+    // Each session to the worker that will own it (their threads have not started yet).
+    Session* s = worker_for(rs.id).adopt_session(rs.id);
     for (const auto& rf : rs.flows) {
       taken[rf.fd_index] = true;
       if (!s) {
@@ -127,13 +129,11 @@ void Server::hand_over(int fd) {
   // From here on we serve nobody: no new connections (they wait in the listen backlog for the
   // successor), every client told to reconnect, and our flow sockets left to the successor.
   listeners_.clear();
-  std::vector<ClientLink*> open;
-  for (auto& l : links_) open.push_back(l.get());
-  for (ClientLink* l : open)
-    l->end(protocol::GoAwayReason::shutting_down, "server restarting: reconnect and resume");
-  for (auto& [id, s] : sessions_) {
-    record.sessions.emplace_back();
-    s->describe(record.sessions.back(), fds);
+  for (auto& w : workers_) {
+    Worker* worker = w.get();
+    if (!worker->run_and_wait([&] { worker->hand_over(record.sessions, fds); }))
+      LOG_WARN(log_, "", "worker %zu is stopping: its sessions are not handed over",
+               worker->index());
   }
   Status sent =
       runtime::send_package(fd, protocol::encode_handover_record(record), fds, kTransferTimeoutMs);
@@ -156,6 +156,18 @@ void Server::hand_over(int fd) {
   loop_.request_stop();
 }
 
+void Worker::hand_over(std::vector<protocol::HandoverRecord::Session>& sessions,
+                       std::vector<int>& fds) {
+  std::vector<ClientLink*> open;
+  for (auto& l : links_) open.push_back(l.get());
+  for (ClientLink* l : open)
+    l->end(protocol::GoAwayReason::shutting_down, "server restarting: reconnect and resume");
+  for (auto& [id, s] : sessions_) {
+    sessions.emplace_back();
+    s->describe(sessions.back(), fds);
+  }
+}
+
 // A flow the predecessor handed over, its socket adopted as it is.
 bool ServerFlow::adopt(int fd, const protocol::Address& target_ip, bool dns_only) {
   if (!target_ip.is_ip() || protocol::address_to_sockaddr(target_ip, &target_sa_) == 0) {
@@ -170,14 +182,17 @@ bool ServerFlow::adopt(int fd, const protocol::Address& target_ip, bool dns_only
 }
 
 bool Session::adopt_flow(const protocol::HandoverRecord::Flow& rf, int fd) {
-  if (flows_.count(rf.id) || server_.stats().flows >= server_.max_total_flows()) {
+  if (flows_.count(rf.id) || !worker_.server().reserve_flow()) {
     close(fd);
     return false;
   }
   auto flow = std::make_unique<ServerFlow>(*this, rf.id, rf.target);
-  if (!flow->adopt(fd, rf.target_ip, rf.dns_only)) return false;
+  if (!flow->adopt(fd, rf.target_ip, rf.dns_only)) {
+    worker_.server().release_flows(1);
+    return false;
+  }
   flows_.emplace(rf.id, std::move(flow));
-  server_.stats().flows++;
+  worker_.stats().flows++;
   return true;
 }
 

@@ -7,6 +7,7 @@
 
 #include "client_link.hpp"
 #include "server.hpp"
+#include "worker.hpp"
 
 namespace udptun::udpserver {
 
@@ -14,19 +15,19 @@ using protocol::Address;
 using protocol::ByteView;
 using protocol::FlowState;
 
-Session::Session(Server& server, const protocol::SessionId& id) : server_(server), id_(id) {
+Session::Session(Worker& worker, const protocol::SessionId& id) : worker_(worker), id_(id) {
   std::snprintf(tag_, sizeof tag_, "s=%s", protocol::session_id_hex(id, 4).c_str());
-  last_active_ms_ = server.loop().now_ms();
+  last_active_ms_ = worker.loop().now_ms();
   detached_since_ms_ = last_active_ms_;
-  open_tokens_ = static_cast<double>(server.config().flow_opens_per_second);
+  open_tokens_ = static_cast<double>(worker.config().flow_opens_per_second);
   tokens_at_ms_ = last_active_ms_;
-  const ServerConfig& cfg = server.config();
+  const ServerConfig& cfg = worker.config();
   up_ = down_ = runtime::RateLimit(cfg.session_packets_per_second, cfg.session_bytes_per_second);
 }
 
 bool Session::take_open_token() {
-  uint64_t now = server_.loop().now_ms();
-  double rate = static_cast<double>(server_.config().flow_opens_per_second);
+  uint64_t now = worker_.loop().now_ms();
+  double rate = static_cast<double>(worker_.config().flow_opens_per_second);
   open_tokens_ =
       std::min(rate, open_tokens_ + rate * static_cast<double>(now - tokens_at_ms_) / 1000.0);
   tokens_at_ms_ = now;
@@ -36,31 +37,32 @@ bool Session::take_open_token() {
 }
 
 Session::~Session() {
-  server_.stats().flows -= flows_.size();
+  worker_.stats().flows -= flows_.size();
+  worker_.server().release_flows(flows_.size());
 }
 
 void Session::attach(ClientLink* link) {
   link_ = link;
-  client_ = server_.client_rate(link->source_key());
-  last_active_ms_ = server_.loop().now_ms();
+  client_ = worker_.client_rate(link->source_key());
+  last_active_ms_ = worker_.loop().now_ms();
 }
 
 void Session::detach() {
   link_ = nullptr;
-  detached_since_ms_ = server_.loop().now_ms();
+  detached_since_ms_ = worker_.loop().now_ms();
 }
 
 void Session::on_frame(const protocol::Frame& frame) {
-  last_active_ms_ = server_.loop().now_ms();
+  last_active_ms_ = worker_.loop().now_ms();
   if (auto* d = std::get_if<protocol::Data>(&frame)) {
     auto it = flows_.find(d->flow_id);
     if (it == flows_.end()) {
-      server_.stats().drops_unknown_flow++;
+      worker_.stats().drops_unknown_flow++;
       return;
     }
     uint64_t now = last_active_ms_;
-    if (!up_.admit(d->payload.size, now) || (client_ && !client_->up.admit(d->payload.size, now))) {
-      server_.stats().drops_rate_limited_up++;
+    if (!up_.admit(d->payload.size, now) || (client_ && !client_->admit(client_->up, d->payload.size, now))) {
+      worker_.stats().drops_rate_limited_up++;
       return;
     }
     it->second->send(d->payload, d->has_address ? &d->address : nullptr);
@@ -85,38 +87,40 @@ void Session::open_flow(const protocol::OpenFlow& open) {
     // second at most, so a flood of re-opens costs no more than one answer each.
     Address bound;
     ServerFlow& f = *flows_[open.flow_id];
-    if (!f.take_reopen_answer(server_.loop().now_ms())) {
-      server_.stats().drops_duplicate_open++;
+    if (!f.take_reopen_answer(worker_.loop().now_ms())) {
+      worker_.stats().drops_duplicate_open++;
       return;
     }
     send_status(open.flow_id, FlowState::open,
                 f.ready() && f.bound_address(bound) ? &bound : nullptr);
     return;
   }
-  if (server_.stats().flows >= server_.max_total_flows()) {
+  if (!worker_.server().reserve_flow()) {
     // Every descriptor for flows is in use: this session's other flows, and every other
     // session, go on; this one is refused until some close.
-    server_.stats().flows_refused++;
-    server_.stats().flows_refused_full++;
+    worker_.stats().flows_refused++;
+    worker_.stats().flows_refused_full++;
     send_status(open.flow_id, FlowState::flow_limit, nullptr);
-    LOG_WARN_THROTTLED(server_.log(), server_.throttle(), "flows refused: server full",
-                       server_.loop().now_ms(), tag_, "flow %u refused: %llu flows in all",
-                       open.flow_id, static_cast<unsigned long long>(server_.stats().flows));
+    LOG_WARN_THROTTLED(worker_.log(), worker_.throttle(), "flows refused: server full",
+                       worker_.loop().now_ms(), tag_, "flow %u refused: %llu flows in all",
+                       open.flow_id,
+                       static_cast<unsigned long long>(worker_.server().max_total_flows()));
     return;
   }
   if (!take_open_token()) {
-    server_.stats().flows_refused++;
+    worker_.server().release_flows(1);
+    worker_.stats().flows_refused++;
     send_status(open.flow_id, FlowState::flow_limit, nullptr);
-    LOG_DEBUG(server_.log(), tag_, "flow %u refused: opening flows too fast", open.flow_id);
+    LOG_DEBUG(worker_.log(), tag_, "flow %u refused: opening flows too fast", open.flow_id);
     return;
   }
-  if (flows_.size() >= server_.config().max_flows_per_session) evict_least_recent_flow();
+  if (flows_.size() >= worker_.config().max_flows_per_session) evict_least_recent_flow();
   auto flow = std::make_unique<ServerFlow>(*this, open.flow_id, open.target);
   ServerFlow& f = *flow;
   flows_.emplace(open.flow_id, std::move(flow));
-  server_.stats().flows++;
-  server_.stats().flows_opened++;
-  LOG_DEBUG(server_.log(), tag_, "flow %u open to %s", open.flow_id,
+  worker_.stats().flows++;
+  worker_.stats().flows_opened++;
+  LOG_DEBUG(worker_.log(), tag_, "flow %u open to %s", open.flow_id,
             protocol::format_address(open.target).c_str());
   f.start();  // may finish (or fail, removing the flow) before it returns
 }
@@ -129,7 +133,7 @@ void Session::evict_least_recent_flow() {
     }
   }
   if (oldest == flows_.end()) return;
-  server_.stats().flows_evicted++;
+  worker_.stats().flows_evicted++;
   close_flow(oldest->first, protocol::CloseReason::evicted, true);
 }
 
@@ -137,7 +141,8 @@ void Session::close_flow(uint32_t id, protocol::CloseReason reason, bool tell_cl
   auto it = flows_.find(id);
   if (it == flows_.end()) return;
   flows_.erase(it);
-  server_.stats().flows--;
+  worker_.stats().flows--;
+  worker_.server().release_flows(1);
   if (tell_client && link_) {
     std::vector<uint8_t> out;
     protocol::append_frame(out, protocol::CloseFlow{id, reason});
@@ -160,37 +165,37 @@ void Session::send_status(uint32_t id, FlowState state, const Address* bound) {
 void Session::flow_ready(ServerFlow& flow) {
   Address bound;
   bool have = flow.bound_address(bound);
-  LOG_DEBUG(server_.log(), tag_, "flow %u ready, bound %s", flow.id(),
+  LOG_DEBUG(worker_.log(), tag_, "flow %u ready, bound %s", flow.id(),
             have ? protocol::format_address(bound).c_str() : "?");
   send_status(flow.id(), FlowState::open, have ? &bound : nullptr);
 }
 
 void Session::flow_failed(ServerFlow& flow, FlowState state, const char* why) {
   uint32_t id = flow.id();
-  LOG_INFO(server_.log(), tag_, "flow %u to %s refused: %s", id,
+  LOG_INFO(worker_.log(), tag_, "flow %u to %s refused: %s", id,
            protocol::format_address(flow.target()).c_str(), why);
-  if (state == FlowState::target_forbidden) server_.stats().drops_forbidden++;
-  server_.stats().flows_refused++;
+  if (state == FlowState::target_forbidden) worker_.stats().drops_forbidden++;
+  worker_.stats().flows_refused++;
   send_status(id, state, nullptr);
   close_flow(id, protocol::CloseReason::refused, false);  // destroys `flow`
 }
 
 void Session::flow_lost(ServerFlow& flow, const char* why) {
   uint32_t id = flow.id();
-  LOG_INFO(server_.log(), tag_, "flow %u to %s lost: %s", id,
+  LOG_INFO(worker_.log(), tag_, "flow %u to %s lost: %s", id,
            protocol::format_address(flow.target()).c_str(), why);
   close_flow(id, protocol::CloseReason::error, true);  // destroys `flow`
 }
 
 void Session::deliver(ServerFlow& flow, ByteView payload, const Address* source) {
-  udpserver_stats& st = server_.stats();
-  last_active_ms_ = server_.loop().now_ms();
+  udpserver_stats& st = worker_.stats();
+  last_active_ms_ = worker_.loop().now_ms();
   if (!link_) {
     st.drops_detached++;
     return;
   }
   if (!down_.admit(payload.size, last_active_ms_) ||
-      (client_ && !client_->down.admit(payload.size, last_active_ms_))) {
+      (client_ && !client_->admit(client_->down, payload.size, last_active_ms_))) {
     st.drops_rate_limited_down++;
     return;
   }
@@ -205,8 +210,8 @@ void Session::deliver(ServerFlow& flow, ByteView payload, const Address* source)
 }
 
 bool Session::hold(size_t bytes) {
-  if (held_bytes_ + bytes > server_.config().max_held_bytes_per_session) {
-    server_.stats().drops_held++;
+  if (held_bytes_ + bytes > worker_.config().max_held_bytes_per_session) {
+    worker_.stats().drops_held++;
     return false;
   }
   held_bytes_ += bytes;
@@ -218,7 +223,7 @@ void Session::release_held(size_t bytes) {
 }
 
 void Session::sweep(uint64_t now_ms) {
-  const ServerConfig& cfg = server_.config();
+  const ServerConfig& cfg = worker_.config();
   // Flows still resolving or waiting for their association past the setup timeout: given up
   // (their held datagrams with them); the client hears FLOW_STATUS and may try again.
   std::vector<ServerFlow*> stuck;
@@ -227,7 +232,7 @@ void Session::sweep(uint64_t now_ms) {
       stuck.push_back(flow.get());
   }
   for (ServerFlow* f : stuck) {
-    server_.stats().flows_setup_timeout++;
+    worker_.stats().flows_setup_timeout++;
     flow_failed(*f, f->target().is_ip() ? FlowState::socket_error : FlowState::resolve_failed,
                 "not ready within the setup timeout");
   }
@@ -237,8 +242,8 @@ void Session::sweep(uint64_t now_ms) {
     if (now_ms - flow->last_active_ms() >= timeout) idle.push_back(id);
   }
   for (uint32_t id : idle) {
-    server_.stats().flows_closed_idle++;
-    LOG_DEBUG(server_.log(), tag_, "flow %u idle, closed", id);
+    worker_.stats().flows_closed_idle++;
+    LOG_DEBUG(worker_.log(), tag_, "flow %u idle, closed", id);
     close_flow(id, protocol::CloseReason::idle, true);
   }
 }

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 
 #include "server_flow.hpp"
@@ -15,22 +16,32 @@
 
 namespace udptun::udpserver {
 
-class Server;
+class Worker;
 class ClientLink;
 
-// The rate limits every session from one client address shares.
+// The rate limits every session from one client address shares. With several workers, an
+// address's sessions may live on several threads: then each check takes a short lock (only
+// when per-address limits are configured).
 struct ClientRate {
+  explicit ClientRate(bool shared_between_workers) : shared(shared_between_workers) {}
+  bool admit(runtime::RateLimit& limit, size_t bytes, uint64_t now_ms) {
+    if (!shared) return limit.admit(bytes, now_ms);
+    std::lock_guard<std::mutex> lock(mutex);
+    return limit.admit(bytes, now_ms);
+  }
   runtime::RateLimit up, down;
+  const bool shared;
+  std::mutex mutex;
 };
 
 class Session {
  public:
-  Session(Server& server, const protocol::SessionId& id);
+  Session(Worker& worker, const protocol::SessionId& id);
   ~Session();
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
-  Server& server() { return server_; }
+  Worker& worker() { return worker_; }
   const protocol::SessionId& id() const { return id_; }
   const char* tag() const { return tag_; }  // "s=1a2b3c4d" for log lines
 
@@ -68,7 +79,7 @@ class Session {
   bool take_open_token();
   void send_status(uint32_t id, protocol::FlowState state, const protocol::Address* bound);
 
-  Server& server_;
+  Worker& worker_;
   protocol::SessionId id_;
   char tag_[16];
   ClientLink* link_ = nullptr;

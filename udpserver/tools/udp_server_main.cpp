@@ -62,6 +62,8 @@ const std::vector<CommandLineOption> kOptions = {
      "(default 30000)"},
     {"--max-sessions", "max_sessions", Kind::integer, "N",
      "least recently used sessions are evicted past this (default 1024)"},
+    {"--workers", "workers", Kind::integer, "N",
+     "event loops serving sessions, one thread each (default 0: one per core)"},
     {"--max-pending-handshakes", "max_pending_handshakes", Kind::integer, "N",
      "unauthenticated connections at once (default 256)"},
     {"--max-pending-handshakes-per-source", "max_pending_handshakes_per_source", Kind::integer, "N",

@@ -15,6 +15,7 @@
 
 #include "udptun/protocol/address.hpp"
 #include "udptun/protocol/bytes.hpp"
+#include "udptun/protocol/status.hpp"
 #include "udptun/runtime/socket_protector.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 
@@ -42,12 +43,31 @@ class TcpStream {
     virtual void on_stream_drained() {}
   };
 
+  // A connection on its way to another loop (udp-server's workers): its socket (a descriptor
+  // of its own, closed unless adopted), its TLS session and what was queued but not written.
+  struct Detached {
+    int fd = -1;
+    std::unique_ptr<TlsSession> tls;
+    std::vector<uint8_t> queued, tls_records;
+    Detached();
+    Detached(Detached&& other) noexcept;
+    Detached& operator=(Detached&& other) noexcept;
+    ~Detached();
+  };
+
   TcpStream(EventLoop& loop, Events& events, size_t max_queued_bytes);
   ~TcpStream();
   TcpStream(const TcpStream&) = delete;
   TcpStream& operator=(const TcpStream&) = delete;
 
   int accept_from(uv_stream_t* listener);
+  // Gives the connection up to be adopted on another loop; this stream is closed afterwards
+  // (without on_stream_closed). Refused while a write or a connect is under way, and where a
+  // socket cannot be moved between loops (Windows).
+  Result<Detached> detach();
+  // Takes a detached connection (on this stream's loop, before reading): 0, or a libuv error
+  // and the descriptor closed.
+  int adopt(Detached&& connection);
   // Before connect: the new socket goes through `protector` first (Android's protect()).
   void set_protector(SocketProtector protector) { protector_ = std::move(protector); }
   // 0, a libuv error, or kSocketRefused when the protector said no.

@@ -1,0 +1,463 @@
+#include "worker.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <future>
+
+#include "client_link.hpp"
+#include "server.hpp"
+#include "session.hpp"
+#include "udptun/runtime/secure_random.hpp"
+#include "udptun/runtime/wall_clock.hpp"
+
+namespace udptun::udpserver {
+
+using protocol::HelloStatus;
+using protocol::RefuseReason;
+
+namespace {
+
+constexpr uint64_t kDeadLinkLingerMs = 5'000;
+constexpr uint64_t kOwnAddressesRefreshMs = 10'000;  // interfaces come and go (DHCP, VPNs)
+
+void add_counters(udpserver_stats& sum, const udpserver_stats& part) {
+  static_assert(sizeof(udpserver_stats) % sizeof(uint64_t) == 0, "counters only");
+  constexpr size_t n = sizeof(udpserver_stats) / sizeof(uint64_t);
+  uint64_t a[n], b[n];
+  std::memcpy(a, &sum, sizeof a);
+  std::memcpy(b, &part, sizeof b);
+  for (size_t i = 0; i < n; ++i) a[i] += b[i];  // gauges too: a moved link is -1 here, +1 there
+  std::memcpy(&sum, a, sizeof a);
+}
+
+}  // namespace
+
+Worker::Worker(Server& server, size_t index, runtime::EventLoop* server_loop)
+    : server_(server),
+      index_(index),
+      own_loop_(server_loop ? nullptr : std::make_unique<runtime::EventLoop>()),
+      loop_(server_loop ? *server_loop : *own_loop_) {
+  const ServerConfig& cfg = server.config();
+  for (const Cidr& c : cfg.allow_targets) policy_.allow(c);
+  policy_.set_own_addresses(TargetPolicy::interface_addresses());
+  log_.set_level(cfg.log_level);
+  if (auto sink = server.log_sink()) log_.set_sink(std::move(sink));
+}
+
+Worker::~Worker() {
+  stop_thread();
+}
+
+const ServerConfig& Worker::config() const {
+  return server_.config();
+}
+const protocol::PreSharedKey& Worker::key() const {
+  return server_.key();
+}
+runtime::TlsContext* Worker::tls() {
+  return server_.tls();
+}
+Tun2socksEgress* Worker::tun2socks_egress() {
+  return server_.tun2socks_egress();
+}
+std::shared_ptr<ClientRate> Worker::client_rate(const std::string& source_key) {
+  return server_.client_rate(source_key);
+}
+
+void Worker::open() {
+  burial_.init(this, [&](uv_check_t* c) { return uv_check_init(loop_.get(), c); });
+  uv_check_start(burial_.get(),
+                 [](uv_check_t* c) { static_cast<Worker*>(c->data)->bury_dead_links(false); });
+  turn_counter_.init(this, [&](uv_prepare_t* p) { return uv_prepare_init(loop_.get(), p); });
+  uv_prepare_start(turn_counter_.get(),
+                   [](uv_prepare_t* p) { static_cast<Worker*>(p->data)->turn_++; });
+  resume_yielded_.init(this, [&](uv_check_t* c) { return uv_check_init(loop_.get(), c); });
+  if (own_loop_) {
+    sweep_timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
+    uint64_t every = Server::kSweepIntervalMs;
+    uv_timer_start(
+        sweep_timer_.get(),
+        [](uv_timer_t* t) {
+          auto* self = static_cast<Worker*>(t->data);
+          self->sweep();
+          self->publish();
+        },
+        every, every);
+  }
+}
+
+int Worker::start_thread() {
+  if (!own_loop_ || thread_started_) return 0;
+  int rc = loop_.start_thread([this] {
+    open();
+    loop_.run([this] { shutdown(); });
+    publish();  // the last counters
+  });
+  thread_started_ = rc == 0;
+  return rc;
+}
+
+void Worker::stop_thread() {
+  if (!own_loop_) return;
+  if (thread_started_) {
+    thread_started_ = false;
+    loop_.request_stop();
+    loop_.join();
+    return;
+  }
+  // Never started (the server failed to open, or stops before running): sessions a
+  // predecessor handed over may be here, closed on this thread.
+  if (sessions_.empty() && links_.empty()) return;
+  loop_.request_stop();
+  loop_.run([this] { shutdown(); });
+  publish();
+}
+
+bool Worker::run_and_wait(const std::function<void()>& fn) {
+  if (!own_loop_ || !thread_started_) {
+    fn();
+    return true;
+  }
+  std::promise<void> done;
+  if (!loop_.post([&] {
+        fn();
+        done.set_value();
+      }))
+    return false;
+  done.get_future().wait();
+  return true;
+}
+
+void Worker::add_link(std::unique_ptr<ClientLink> link) {
+  stats_.connections++;
+  links_.push_back(std::move(link));
+}
+
+Worker& Worker::owner_of(const protocol::SessionId& id) {
+  return server_.worker_for(id);
+}
+
+// The link leaves this worker as if closed, except that its connection lives on.
+void Worker::release_link(ClientLink& link) {
+  auto it =
+      std::find_if(links_.begin(), links_.end(), [&](const auto& l) { return l.get() == &link; });
+  if (it == links_.end()) return;
+  handshake_over(link);
+  yielded_.erase(std::remove(yielded_.begin(), yielded_.end(), &link), yielded_.end());
+  stats_.connections--;
+  dead_links_.push_back({std::move(*it), loop_.now_ms()});
+  links_.erase(it);
+}
+
+void Worker::move_link(ClientLink& link, Worker& owner, const protocol::ClientHello& hello,
+                       protocol::ByteView after_hello) {
+  auto connection = link.stream().detach();
+  if (!connection.ok()) {
+    LOG_WARN(log_, link.tag(), "cannot hand the connection to worker %zu: %s", owner.index(),
+             connection.status().message().c_str());
+    link.end(protocol::GoAwayReason::normal, "server busy");
+    return;
+  }
+  auto moved = std::make_shared<MovedLink>();
+  moved->connection = std::move(connection).value();
+  moved->serial = link.serial();
+  moved->created_ms = link.created_ms();
+  moved->hello = hello;
+  moved->after_hello.assign(after_hello.data, after_hello.data + after_hello.size);
+  LOG_DEBUG(log_, link.tag(), "connection handed to worker %zu", owner.index());
+  link.mark_moved();
+  release_link(link);
+  Worker* to = &owner;
+  // std::function copies its target: the move-only connection travels in a shared_ptr. If
+  // the owner is stopping, it is dropped here and its descriptor closed.
+  if (!owner.loop().post([to, moved] { to->receive_link(std::move(*moved)); }))
+    server_.connection_closed();
+}
+
+void Worker::receive_link(MovedLink&& moved) {
+  auto link = std::make_unique<ClientLink>(*this, moved.serial);
+  ClientLink* raw = link.get();
+  add_link(std::move(link));
+  raw->arrive(std::move(moved));
+  if (draining_) raw->ask_to_move(protocol::GoAwayReason::shutting_down, "server draining");
+}
+
+bool Worker::count_pending(ClientLink& link) {
+  uint32_t& from_source = pending_by_source_[link.source_key()];
+  if (from_source >= config().max_pending_handshakes_per_source) return false;
+  from_source++;
+  link.pending_counted = true;
+  return true;
+}
+
+size_t Worker::pending_links() const {
+  return static_cast<size_t>(
+      std::count_if(links_.begin(), links_.end(), [](const auto& l) { return !l->established(); }));
+}
+
+// Unauthenticated connections are the cheap attack: past the cap, the oldest one goes.
+void Worker::drop_oldest_pending() {
+  auto oldest =
+      std::find_if(links_.begin(), links_.end(), [](const auto& l) { return !l->established(); });
+  if (oldest == links_.end()) return;
+  LOG_WARN_THROTTLED(log_, throttle_, "pending handshakes dropped", loop_.now_ms(),
+                     (*oldest)->tag(), "too many pending handshakes, dropping the oldest");
+  (*oldest)->end(protocol::GoAwayReason::normal, "too many pending handshakes");
+}
+
+protocol::ServerHello Worker::admit(ClientLink& link, const protocol::ClientHello& hello) {
+  protocol::ServerHello reply;
+  reply.session = hello.session;
+  runtime::fill_secure_random(reply.nonce);
+  auto refuse = [&](RefuseReason r) {
+    stats_.auth_failures++;
+    LOG_WARN_THROTTLED(log_, throttle_, "handshake refused", loop_.now_ms(), link.tag(),
+                       "handshake from %s refused: %s", link.stream().peer_name().c_str(),
+                       protocol::refuse_reason_name(r));
+    reply.status = HelloStatus::refused;
+    reply.reason = r;
+    return reply;
+  };
+  if (server_.stopping()) return refuse(RefuseReason::shutting_down);
+  // Freshness comes from the challenge of this connection (a replayed hello fails here), not
+  // from memory: it holds across restarts and across servers sharing a key.
+  if (!protocol::verify_client_hello(key(), link.challenge(), hello))
+    return refuse(RefuseReason::bad_mac);
+  uint64_t now = runtime::wall_clock_ms();
+  uint64_t skew = now > hello.timestamp_ms ? now - hello.timestamp_ms : hello.timestamp_ms - now;
+  if (skew > config().max_clock_skew_ms) return refuse(RefuseReason::clock_skew);
+
+  Session* session = nullptr;
+  auto it = sessions_.find(hello.session);
+  if (hello.resume && it != sessions_.end()) {
+    session = it->second.get();
+    if (ClientLink* old = session->link()) {
+      old->set_session(nullptr);
+      session->detach();
+      stats_.sessions_attached--;
+      old->end(protocol::GoAwayReason::replaced, "session resumed on another connection");
+    }
+    reply.status = HelloStatus::resumed;
+    stats_.sessions_resumed++;
+  } else {
+    if (it != sessions_.end()) remove_session(hello.session, "replaced by a new session");
+    session = new_session(hello.session);
+    if (!session) return refuse(RefuseReason::server_full);
+    reply.status = HelloStatus::new_session;
+  }
+  session->attach(&link);
+  link.set_session(session);
+  stats_.sessions_attached++;
+  LOG_INFO(log_, session->tag(), "%s from %s (%s, %zu flows, worker %zu)",
+           reply.status == HelloStatus::resumed ? "session resumed" : "session opened",
+           link.stream().peer_name().c_str(), link.tag(), session->flow_count(), index_);
+  report_session(*session, true);
+  return reply;
+}
+
+Session* Worker::new_session(const protocol::SessionId& id) {
+  // The cap is the server's; what is evicted to make room is this worker's least recent.
+  if (!server_.reserve_session()) {
+    evict_one_session();
+    if (!server_.reserve_session()) return nullptr;
+  }
+  auto s = std::make_unique<Session>(*this, id);
+  Session* raw = s.get();
+  sessions_.emplace(id, std::move(s));
+  stats_.sessions++;
+  stats_.sessions_opened++;
+  return raw;
+}
+
+Session* Worker::adopt_session(const protocol::SessionId& id) {
+  return sessions_.count(id) ? nullptr : new_session(id);
+}
+
+// The least recently active session goes, preferring one without a connection.
+void Worker::evict_one_session() {
+  Session* victim = nullptr;
+  for (auto& [id, s] : sessions_) {
+    bool better =
+        !victim || (!s->link() && victim->link()) ||
+        ((!s->link()) == (!victim->link()) && s->last_active_ms() < victim->last_active_ms());
+    if (better) victim = s.get();
+  }
+  if (!victim) return;
+  stats_.sessions_evicted++;
+  if (ClientLink* l = victim->link()) {
+    l->set_session(nullptr);
+    victim->detach();
+    stats_.sessions_attached--;
+    l->end(protocol::GoAwayReason::normal, "session evicted: server full");
+  }
+  remove_session(victim->id(), "evicted (server full)");
+}
+
+void Worker::remove_session(const protocol::SessionId& id, const char* why) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  Session& s = *it->second;
+  if (ClientLink* l = s.link()) {
+    l->set_session(nullptr);
+    stats_.sessions_attached--;
+    l->end(protocol::GoAwayReason::normal, why);
+  }
+  LOG_INFO(log_, s.tag(), "session closed: %s", why);
+  report_session(s, false);
+  sessions_.erase(it);
+  stats_.sessions--;
+  server_.release_session();
+}
+
+void Worker::report_session(Session& s, bool up) {
+  server_.report_session(protocol::session_id_hex(s.id()), up);
+}
+
+void Worker::yield_until_next_turn(ClientLink& link) {
+  yielded_.push_back(&link);
+  // After this turn's poll phase: reading again means the next poll serves it, after every
+  // other connection had its turn.
+  uv_check_start(resume_yielded_.get(), [](uv_check_t* c) {
+    auto* self = static_cast<Worker*>(c->data);
+    uv_check_stop(c);
+    if (!self) return;
+    auto links = std::move(self->yielded_);
+    self->yielded_.clear();
+    for (ClientLink* l : links) l->resume_after_yield();
+  });
+}
+
+void Worker::handshake_over(ClientLink& link) {
+  if (!link.pending_counted) return;
+  link.pending_counted = false;
+  auto it = pending_by_source_.find(link.source_key());
+  if (it != pending_by_source_.end() && --it->second == 0) pending_by_source_.erase(it);
+}
+
+void Worker::forget_link(ClientLink& link, const char* reason) {
+  auto it =
+      std::find_if(links_.begin(), links_.end(), [&](const auto& l) { return l.get() == &link; });
+  if (it == links_.end()) return;  // already forgotten
+  if (Session* s = link.session()) {
+    link.set_session(nullptr);
+    s->detach();
+    stats_.sessions_attached--;
+    LOG_INFO(log_, s->tag(), "connection %s lost (%s); session kept for resume", link.tag(),
+             reason);
+    report_session(*s, false);
+  } else {
+    LOG_DEBUG(log_, link.tag(), "connection closed: %s", reason);
+  }
+  release_link(link);
+  server_.connection_closed();
+  check_drained();
+}
+
+void Worker::bury_dead_links(bool all) {
+  uint64_t now = loop_.now_ms();
+  for (auto it = dead_links_.begin(); it != dead_links_.end();) {
+    if (all || !it->link->stream().is_open() || now - it->since_ms > kDeadLinkLingerMs) {
+      it = dead_links_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Worker::sweep() {
+  uint64_t now = loop_.now_ms();
+  const ServerConfig& cfg = config();
+  throttle_.flush(log_, now);
+  if (now - own_addresses_at_ms_ >= kOwnAddressesRefreshMs) {
+    own_addresses_at_ms_ = now;
+    policy_.set_own_addresses(TargetPolicy::interface_addresses());
+  }
+  std::vector<ClientLink*> stale;
+  for (auto& l : links_) {
+    uint64_t limit = l->established() ? cfg.link_timeout_ms : cfg.handshake_timeout_ms;
+    if (now - l->last_heard_ms() > limit) stale.push_back(l.get());
+  }
+  for (ClientLink* l : stale) {
+    LOG_INFO(log_, l->session() ? l->session()->tag() : l->tag(),
+             "connection %s silent for %llu ms, closing", l->tag(),
+             static_cast<unsigned long long>(now - l->last_heard_ms()));
+    l->end(protocol::GoAwayReason::normal, l->established() ? "link timeout" : "handshake timeout");
+  }
+  std::vector<protocol::SessionId> expired;
+  for (auto& [id, s] : sessions_) {
+    s->sweep(now);
+    if (!s->link() && now - s->detached_since_ms() >= cfg.session_grace_ms) expired.push_back(id);
+  }
+  for (const auto& id : expired) {
+    stats_.sessions_reaped++;
+    remove_session(id, "no resume within the grace period");
+  }
+}
+
+void Worker::begin_drain() {
+  if (draining_) return;
+  draining_ = true;
+  std::vector<ClientLink*> open;
+  for (auto& l : links_) open.push_back(l.get());
+  for (ClientLink* l : open) {
+    if (l->established())
+      l->ask_to_move(protocol::GoAwayReason::shutting_down, "server draining: reconnect");
+    else
+      l->end(protocol::GoAwayReason::shutting_down, "server draining");
+  }
+  check_drained();
+}
+
+void Worker::check_drained() {
+  if (!draining_ || drained_reported_ || !links_.empty()) return;
+  drained_reported_ = true;
+  server_.worker_drained();
+}
+
+void Worker::publish() {
+  WorkerCounters c;
+  c.stats = stats_;
+  c.stats.log_lines_suppressed = throttle_.suppressed_total();
+  c.stats.egress_reassembled = egress_reassembly_.reassembled;
+  c.stats.egress_fragments_dropped =
+      egress_reassembly_.timed_out + egress_reassembly_.abandoned + egress_reassembly_.dropped;
+  for (const auto& l : links_) {
+    size_t q = l->stream().queued_bytes();
+    c.queued_bytes += q;
+    c.queued_bytes_max = std::max(c.queued_bytes_max, q);
+  }
+  std::lock_guard<std::mutex> lock(published_mutex_);
+  published_ = c;
+}
+
+WorkerCounters Worker::counters() {
+  // Worker 0 shares the Server's thread: its counters are read as they are now.
+  if (!own_loop_) publish();
+  std::lock_guard<std::mutex> lock(published_mutex_);
+  return published_;
+}
+
+void Worker::shutdown() {
+  burial_.close();
+  turn_counter_.close();
+  resume_yielded_.close();
+  sweep_timer_.close();
+  yielded_.clear();
+  // Tell every client why, then close: sessions go with the process.
+  std::vector<ClientLink*> open;
+  for (auto& l : links_) open.push_back(l.get());
+  for (ClientLink* l : open) l->end(protocol::GoAwayReason::shutting_down, "server shutting down");
+  while (!sessions_.empty())
+    remove_session(sessions_.begin()->first,
+                   server_.handed_over() ? "handed over to the successor" : "server stopped");
+  for (auto& d : dead_links_) d.link->stream().close_flushing();
+  bury_dead_links(true);
+}
+
+void sum_counters(WorkerCounters& sum, const WorkerCounters& part) {
+  add_counters(sum.stats, part.stats);
+  sum.queued_bytes += part.queued_bytes;
+  sum.queued_bytes_max = std::max(sum.queued_bytes_max, part.queued_bytes_max);
+}
+
+}  // namespace udptun::udpserver

@@ -1,0 +1,173 @@
+// A worker: one event loop's share of udp-server's sessions. A session lives on one worker
+// (chosen by its id), with its connection and its flows, so nothing on the data path crosses
+// a thread. Worker 0 runs on the instance's own loop and also takes every new connection
+// through its handshake; a connection whose session belongs to another worker moves there
+// after the hello (its socket, TLS state and any bytes read past the hello). Workers 1..N-1
+// run on threads of their own. Their counters are published every sweep and summed by the
+// Server.
+#pragma once
+
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <functional>
+#include <vector>
+
+#include "server_config.hpp"
+#include "target_policy.hpp"
+#include "udptun/protocol/handshake.hpp"
+#include "udptun/protocol/server_handover.hpp"
+#include "udptun/protocol/socks5_reassembly.hpp"
+#include "udptun/runtime/event_loop.hpp"
+#include "udptun/runtime/log.hpp"
+#include "udptun/runtime/tcp_stream.hpp"
+#include "udptun/runtime/tls.hpp"
+#include "udptun/runtime/uv_handle.hpp"
+#include "udptun/udpserver.h"
+
+namespace udptun::udpserver {
+
+class ClientLink;
+struct ClientRate;
+class Server;
+class Session;
+class Tun2socksEgress;
+
+// A connection on its way to the worker that owns its session.
+struct MovedLink {
+  runtime::TcpStream::Detached connection;
+  uint64_t serial = 0;
+  uint64_t created_ms = 0;
+  protocol::ClientHello hello;
+  std::vector<uint8_t> after_hello;  // bytes read past the hello
+};
+
+// What a worker publishes for the Server to sum (under its mutex).
+struct WorkerCounters {
+  udpserver_stats stats{};
+  size_t queued_bytes = 0;      // replies waiting in its clients' TCP output queues
+  size_t queued_bytes_max = 0;  // the deepest one
+};
+
+void sum_counters(WorkerCounters& sum, const WorkerCounters& part);
+
+class Worker {
+ public:
+  // Worker 0 runs on `server_loop`; the others (server_loop == nullptr) on a loop and thread
+  // of their own.
+  Worker(Server& server, size_t index, runtime::EventLoop* server_loop);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  size_t index() const { return index_; }
+  Server& server() { return server_; }
+  runtime::EventLoop& loop() { return loop_; }
+  runtime::Logger& log() { return log_; }
+  const ServerConfig& config() const;
+  const protocol::PreSharedKey& key() const;
+  const TargetPolicy& policy() const { return policy_; }
+  runtime::TlsContext* tls();
+  udpserver_stats& stats() { return stats_; }
+  protocol::socks5::ReassemblyCounters& egress_reassembly() { return egress_reassembly_; }
+  Tun2socksEgress* tun2socks_egress();
+  runtime::LogThrottle& throttle() { return throttle_; }
+  std::shared_ptr<ClientRate> client_rate(const std::string& source_key);
+
+  // Handles and timers (on the worker's loop thread, or before its thread starts).
+  void open();
+  // Workers 1..N-1: run on a thread of their own; stop closes everything and joins. A worker
+  // whose thread never started is closed on the caller's thread.
+  int start_thread();
+  void stop_thread();
+  // Runs `fn` on this worker's loop thread and waits for it (planned restarts only: they stop
+  // the server anyway). false when the worker is stopping.
+  bool run_and_wait(const std::function<void()>& fn);
+
+  // Connections (worker 0 accepts; the owner worker serves).
+  void add_link(std::unique_ptr<ClientLink> link);
+  std::list<std::unique_ptr<ClientLink>>& links() { return links_; }
+  // The worker that owns a session id.
+  Worker& owner_of(const protocol::SessionId& id);
+  // Sends `link` (just past its hello) to `owner`; it is forgotten here.
+  void move_link(ClientLink& link, Worker& owner, const protocol::ClientHello& hello,
+                 protocol::ByteView after_hello);
+  void receive_link(MovedLink&& moved);
+
+  // Decides a verified-structure hello: checks MAC, clock and replay, then resumes or
+  // creates the session and attaches the link to it.
+  protocol::ServerHello admit(ClientLink& link, const protocol::ClientHello& hello);
+  // The link is finished (closed, refused or replaced): detach its session, free it later.
+  void forget_link(ClientLink& link, const char* reason);
+  // The link is no longer an unauthenticated one from its address.
+  void handshake_over(ClientLink& link);
+  // Counts a connection from `source_key` waiting for its handshake; false past the cap.
+  bool count_pending(ClientLink& link);
+  size_t pending_links() const;
+  void drop_oldest_pending();
+
+  // Fairness: a link that used its share of this loop turn stops reading until the next
+  // one, so one peer's flood of frames cannot starve every other connection.
+  static constexpr size_t kReadBudgetPerTurn = 128 * 1024;
+  uint64_t turn() const { return turn_; }
+  void yield_until_next_turn(ClientLink& link);
+
+  void sweep();
+  // Graceful stop: established clients asked to move, the others closed; the server hears
+  // once this worker has no client left.
+  void begin_drain();
+  // Planned restarts: every client told to reconnect, the sessions described (descriptors
+  // duplicated into `fds`), and adopting a handed-over session.
+  void hand_over(std::vector<protocol::HandoverRecord::Session>& sessions, std::vector<int>& fds);
+  Session* adopt_session(const protocol::SessionId& id);
+  size_t session_count() const { return sessions_.size(); }
+  // Refreshes the derived counters and publishes them; the Server reads them with counters().
+  void publish();
+  WorkerCounters counters();
+  void shutdown();
+
+ private:
+  Session* new_session(const protocol::SessionId& id);
+  void evict_one_session();
+  void remove_session(const protocol::SessionId& id, const char* why);
+  void report_session(Session& s, bool up);
+  void bury_dead_links(bool all);
+  void release_link(ClientLink& link);
+  void check_drained();
+
+  Server& server_;
+  size_t index_;
+  std::unique_ptr<runtime::EventLoop> own_loop_;  // workers 1..N-1
+  runtime::EventLoop& loop_;
+  bool thread_started_ = false;
+  runtime::Logger log_;
+  TargetPolicy policy_;
+  udpserver_stats stats_{};
+  protocol::socks5::ReassemblyCounters egress_reassembly_;
+  runtime::LogThrottle throttle_;
+
+  runtime::UvHandle<uv_check_t> burial_;
+  runtime::UvHandle<uv_prepare_t> turn_counter_;
+  runtime::UvHandle<uv_check_t> resume_yielded_;
+  runtime::UvHandle<uv_timer_t> sweep_timer_;  // workers 1..N-1 (worker 0: the Server's)
+  std::vector<ClientLink*> yielded_;
+  uint64_t turn_ = 0;
+  std::list<std::unique_ptr<ClientLink>> links_;
+  struct DeadLink {
+    std::unique_ptr<ClientLink> link;
+    uint64_t since_ms;
+  };
+  std::list<DeadLink> dead_links_;  // closing; freed once their last bytes are out
+  std::map<protocol::SessionId, std::unique_ptr<Session>> sessions_;
+  std::map<std::string, uint32_t> pending_by_source_;  // IP bytes → unauthenticated links
+  uint64_t own_addresses_at_ms_ = 0;
+  bool draining_ = false;
+  bool drained_reported_ = false;
+
+  std::mutex published_mutex_;
+  WorkerCounters published_;
+};
+
+}  // namespace udptun::udpserver
