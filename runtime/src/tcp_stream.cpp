@@ -30,7 +30,9 @@ int TcpStream::accept_from(uv_stream_t* listener) {
 }
 
 TcpStream::Detached::Detached() = default;
-TcpStream::Detached::Detached(Detached&& other) noexcept { *this = std::move(other); }
+TcpStream::Detached::Detached(Detached&& other) noexcept {
+  *this = std::move(other);
+}
 TcpStream::Detached& TcpStream::Detached::operator=(Detached&& other) noexcept {
   std::swap(fd, other.fd);
   tls = std::move(other.tls);

@@ -23,6 +23,7 @@
 
 #include "../unit/cmocka_support.hpp"
 #include "fake_socks5.hpp"
+#include "raw_client.hpp"
 #include "tunnel_fixture.hpp"
 #include "udptun/protocol/frame.hpp"
 #include "udptun/protocol/handshake.hpp"
@@ -30,16 +31,7 @@
 using harness::EchoServer;
 using harness::UdpClient;
 using namespace udptun::protocol;
-
-static int tcp_connect(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_storage to = harness::loopback(AF_INET, port);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(sockaddr_in)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
+using namespace raw_client;
 
 static bool closed_within(int fd, int ms) {
   pollfd p{fd, POLLIN, 0};
@@ -54,69 +46,6 @@ static bool closed_within(int fd, int ms) {
     }
   }
   return false;
-}
-
-static uint64_t now_ms() {
-  timeval tv;
-  gettimeofday(&tv, nullptr);
-  return static_cast<uint64_t>(tv.tv_sec) * 1000 + static_cast<uint64_t>(tv.tv_usec) / 1000;
-}
-
-static PreSharedKey key_of(const std::string& key_text) {
-  std::vector<uint8_t> raw(key_text.begin(), key_text.end());
-  while (!raw.empty() && raw.back() == '\n') raw.pop_back();
-  return PreSharedKey{ByteView(raw)};
-}
-
-// The server's challenge, read off a fresh connection.
-static bool read_challenge(int fd, Challenge& out) {
-  uint8_t wire[kServerChallengeSize];
-  if (!read_exact(fd, wire, sizeof wire)) return false;
-  auto parsed = decode_server_challenge(ByteView(wire, sizeof wire));
-  if (!parsed.ok()) return false;
-  out = parsed.value.challenge;
-  return true;
-}
-
-// The hello a real client would send on a connection with this challenge.
-static std::array<uint8_t, kClientHelloSize> hello_for(const PreSharedKey& key,
-                                                       const Challenge& challenge,
-                                                       ClientHello* sent = nullptr) {
-  ClientHello h;
-  h.timestamp_ms = now_ms();
-  h.challenge = challenge;
-  std::random_device rd;
-  for (auto& b : h.session) b = static_cast<uint8_t>(rd());
-  for (auto& b : h.nonce) b = static_cast<uint8_t>(rd());
-  std::array<uint8_t, kClientHelloSize> wire;
-  encode_client_hello(key, h, wire);
-  if (sent) *sent = h;
-  return wire;
-}
-
-// Sends `wire` as the hello and reads the server's verified reply; the connection, or -1.
-static int finish_handshake(int fd, const PreSharedKey& key, const Mac& hello_mac,
-                            const std::array<uint8_t, kClientHelloSize>& wire,
-                            ServerHello* reply_out) {
-  if (write(fd, wire.data(), wire.size()) != static_cast<ssize_t>(wire.size())) return -1;
-  uint8_t resp[kServerHelloSize];
-  if (!read_exact(fd, resp, sizeof resp)) return -1;
-  auto parsed = decode_server_hello(ByteView(resp, sizeof resp));
-  if (!parsed.ok() || !verify_server_hello(key, hello_mac, parsed.value)) return -1;
-  if (reply_out) *reply_out = parsed.value;
-  return parsed.value.status == HelloStatus::refused ? -1 : fd;
-}
-
-// An authenticated raw connection (the test plays udp-local with the codec).
-static int authenticated(uint16_t port, const std::string& key_text,
-                         ServerHello* reply_out = nullptr) {
-  int fd = tcp_connect(port);
-  PreSharedKey key = key_of(key_text);
-  Challenge challenge;
-  if (fd < 0 || !read_challenge(fd, challenge)) return -1;
-  ClientHello h;
-  auto wire = hello_for(key, challenge, &h);
-  return finish_handshake(fd, key, h.mac, wire, reply_out);
 }
 
 struct GoodClient {

@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "worker.hpp"
 #include "session.hpp"
+#include "worker.hpp"
 
 namespace udptun::udpserver {
 

@@ -93,8 +93,8 @@ struct ServerConfig {
 //   session_grace_ms, link_timeout_ms, handshake_timeout_ms, max_flows_per_session,
 //   flow_opens_per_second, session_packets_per_second, session_bytes_per_second,
 //   client_packets_per_second, client_bytes_per_second, amplification_ratio,
-//   amplification_allowance_bytes, amplification_window_ms, max_sessions, workers, max_pending_handshakes,
-//   max_pending_handshakes_per_source, max_connections, max_total_flows,
+//   amplification_allowance_bytes, amplification_window_ms, max_sessions, workers,
+//   max_pending_handshakes, max_pending_handshakes_per_source, max_connections, max_total_flows,
 //   max_held_bytes_per_session, flow_setup_timeout_ms, max_clock_skew_ms, max_queued_bytes,
 //   stats_interval_ms, handover_socket: path, log_level: "error"|"warn"|"info"|"debug"
 Result<ServerConfig> parse_server_config(const char* json);

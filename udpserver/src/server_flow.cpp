@@ -7,9 +7,9 @@
 #include <memory>
 #include <string>
 
-#include "worker.hpp"
 #include "server_config.hpp"
 #include "session.hpp"
+#include "worker.hpp"
 
 namespace udptun::udpserver {
 

@@ -13,9 +13,9 @@
 #include "server.hpp"
 #include "server_flow.hpp"
 #include "session.hpp"
-#include "worker.hpp"
 #include "udptun/protocol/server_handover.hpp"
 #include "udptun/runtime/descriptor_passing.hpp"
+#include "worker.hpp"
 
 namespace udptun::udpserver {
 

@@ -61,7 +61,8 @@ void Session::on_frame(const protocol::Frame& frame) {
       return;
     }
     uint64_t now = last_active_ms_;
-    if (!up_.admit(d->payload.size, now) || (client_ && !client_->admit(client_->up, d->payload.size, now))) {
+    if (!up_.admit(d->payload.size, now) ||
+        (client_ && !client_->admit(client_->up, d->payload.size, now))) {
       worker_.stats().drops_rate_limited_up++;
       return;
     }

@@ -7,12 +7,12 @@
 // Server.
 #pragma once
 
+#include <functional>
 #include <list>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <functional>
 #include <vector>
 
 #include "server_config.hpp"
