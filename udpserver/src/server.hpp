@@ -86,6 +86,9 @@ class Server : public runtime::InstanceHost<udpserver_callbacks, udpserver_stats
   void shutdown() override;
   void begin_drain();
   WorkerCounters all_counters();
+  std::unique_lock<std::mutex> serialize_callbacks() override {
+    return std::unique_lock<std::mutex>(callback_mutex_);
+  }
   static bool reserve(std::atomic<uint64_t>& in_use, uint64_t cap) {
     uint64_t n = in_use.load(std::memory_order_relaxed);
     do {

@@ -2,9 +2,11 @@
  * instances (directly or through a tunnel such as ss-server), authenticates them with a
  * pre-shared key, and relays their flows' datagrams to UDP targets and back.
  *
- * Threading: every callback runs on the instance's own loop thread. udpserver_stop may be
- * called from any thread (and from a signal-blocked main thread); everything else from the
- * thread that owns the handle. Several instances may live in one process. */
+ * Threading: every callback runs on the instance's own loop thread, except that with more
+ * than one worker ("workers", default one per core) the log and session callbacks may run on
+ * a worker's thread — never two callbacks at once. udpserver_stop may be called from any
+ * thread (and from a signal-blocked main thread); everything else from the thread that owns
+ * the handle. Several instances may live in one process. */
 #ifndef UDPTUN_UDPSERVER_H
 #define UDPTUN_UDPSERVER_H
 

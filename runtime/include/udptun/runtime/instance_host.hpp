@@ -105,6 +105,7 @@ class InstanceHost {
   bool guest() const { return own_loop_ == nullptr; }
   void report_error(const std::string& message) {
     LOG_ERROR(log_, "", "%s", message.c_str());
+    std::unique_lock<std::mutex> serial = serialize_callbacks();
     if (cb_.error) cb_.error(user_, message.c_str());
   }
   void publish_stats() {
@@ -113,8 +114,12 @@ class InstanceHost {
       std::lock_guard<std::mutex> lock(snapshot_mutex_);
       snapshot_ = stats_;
     }
+    std::unique_lock<std::mutex> serial = serialize_callbacks();
     if (cb_.stats) cb_.stats(user_, &stats_);
   }
+  // An instance whose other threads call the application too (udp-server's workers) returns
+  // its lock here, so no two callbacks ever run at once.
+  virtual std::unique_lock<std::mutex> serialize_callbacks() { return {}; }
   std::unique_ptr<EventLoop> own_loop_;  // nullptr for a guest
   EventLoop& loop_;
   Logger log_;
