@@ -17,6 +17,10 @@ secs=${2:-3}
 [ "$(id -u)" = 0 ] || { echo "tun_bench: needs root"; exit 1; }
 # shellcheck source=../tests/netns/two_namespaces.sh
 . "$(dirname "$0")/../tests/netns/two_namespaces.sh"
+# shellcheck source=iperf_json.sh
+. "$(dirname "$0")/iperf_json.sh"
+# shellcheck source=flow_memory.sh
+. "$(dirname "$0")/flow_memory.sh"
 # shellcheck source=echo_rounds.sh
 . "$(dirname "$0")/echo_rounds.sh"
 two_namespaces udptun-bench 10.202.0 || { echo "tun_bench: cannot create namespaces"; exit 1; }
@@ -38,15 +42,9 @@ bg_t danted -f "$work/danted.conf" -N 2
 bg_t "$build/bench/udp_ping" echo 0.0.0.0:7777 600
 head -c 24 /dev/urandom | base64 > "$work/psk"
 bg_t "$build/udpserver/udp-server" --listen 10.202.0.2:7001 --psk-file "$work/psk" --allow-target 192.0.2.0/24 --log-level warn
+server_pid=${pids[-1]}
 echo "{\"server\": \"10.202.0.2:7001\", \"psk_file\": \"$work/psk\"}" > "$work/udp-local.json"
 sleep 0.5
-
-gbit() {  # iperf3 JSON → Gbit/s received
-  python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.2f" % (d["end"]["sum_received"]["bits_per_second"]/1e9))' 2>/dev/null || echo "?"
-}
-udp_summary() {  # iperf3 -u JSON → "datagrams/s delivered, loss %"
-  python3 -c 'import json,sys; d=json.load(sys.stdin); s=d["end"]["sum"]; secs=s["seconds"]; pk=s["packets"]; lost=s["lost_packets"]; print("%.0f %.2f" % ((pk-lost)/secs, s["lost_percent"]))' 2>/dev/null || echo "? ?"
-}
 
 start_t2s() {  # mtu
   bg_c "$build/tun2socks/tun2socks" --tun "$tun" --mtu "$1" --socks5 10.202.0.2:1080 --udp udp-local \
@@ -76,8 +74,9 @@ start_t2s 1500
 # The embedded footprint: tun2socks with its in-process udp-local, idle, after the tunnel is up.
 in_c iperf3 -c 192.0.2.1 -p 5201 -u -b 1M -l 512 -t 1 >/dev/null 2>&1
 idle_rss=$(awk '/VmRSS/ {print $2}' "/proc/$(pgrep -f "tun2socks --tun $tun" | tail -1)/status" 2>/dev/null)
+flows_rss=$(flow_memory "$(pgrep -f "tun2socks --tun $tun" | tail -1)" "$server_pid")
 read -r tun_pps tun_loss < <(in_c iperf3 -c 192.0.2.1 -p 5201 -u -b 0 -l 512 -w 4M -t "$secs" -J | udp_summary)
-for rate in 100M 400M 800M; do
+for rate in 100M 400M 820M; do  # 820 Mbit/s of 512-byte datagrams: 200k/s
   read -r pps loss < <(in_c iperf3 -c 192.0.2.1 -p 5201 -u -b "$rate" -l 512 -w 4M -t "$secs" -J | udp_summary)
   printf '%-34s %9s /s (loss %s%%)\n' "UDP 512 B paced at $rate bit/s" "$pps" "$loss"
 done
@@ -86,4 +85,5 @@ stop_t2s
 ratio=$(python3 -c "print('%.2f' % ($tun_pps/$base_pps))" 2>/dev/null || echo "?")
 printf '%-34s %9s /s %11s /s %7sx   (loss %s%% vs %s%%)\n' "UDP 512 B unpaced (delivered/s)" "$tun_pps" "$base_pps" "$ratio" "$tun_loss" "$base_loss"
 printf '%-34s %9s KiB\n' "tun2socks + udp-local idle RSS" "${idle_rss:-?}"
+printf '%-34s %s\n' "1,000 UDP flows: tun2socks + udp-server" "$flows_rss"
 echo "$echo_lines"
