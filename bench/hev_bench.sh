@@ -17,6 +17,8 @@ secs=${4:-3}
 . "$(dirname "$0")/../tests/netns/two_namespaces.sh"
 # shellcheck source=echo_rounds.sh
 . "$(dirname "$0")/echo_rounds.sh"
+# shellcheck source=danted.sh
+. "$(dirname "$0")/danted.sh"
 # shellcheck source=flow_memory.sh
 . "$(dirname "$0")/flow_memory.sh"
 # shellcheck source=iperf_json.sh
@@ -57,18 +59,7 @@ YML
 }
 stop_hev() { kill "$hev_pid"; wait "$hev_pid" 2>/dev/null; sleep 0.3; }
 
-cat >"$work/danted.conf" <<CONF
-logoutput: $work/danted.log
-internal: 10.203.0.2 port = 1081
-external: 10.203.0.2
-clientmethod: none
-socksmethod: none
-user.privileged: root
-user.unprivileged: nobody
-client pass { from: 0.0.0.0/0 to: 0.0.0.0/0 }
-socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 command: connect }
-CONF
-bg_t danted -f "$work/danted.conf" -N 2
+start_danted 10.203.0.2 1081
 bg_t "$hev_server" "$work/server.yml"
 hev_server_pid=${pids[-1]}
 sleep 0.3

@@ -19,6 +19,8 @@ secs=${2:-3}
 . "$(dirname "$0")/../tests/netns/two_namespaces.sh"
 # shellcheck source=iperf_json.sh
 . "$(dirname "$0")/iperf_json.sh"
+# shellcheck source=danted.sh
+. "$(dirname "$0")/danted.sh"
 # shellcheck source=flow_memory.sh
 . "$(dirname "$0")/flow_memory.sh"
 # shellcheck source=echo_rounds.sh
@@ -27,18 +29,7 @@ two_namespaces udptun-bench 10.202.0 || { echo "tun_bench: cannot create namespa
 tun=tb$id
 
 bg_t iperf3 -s -p 5201
-cat >"$work/danted.conf" <<CONF
-logoutput: $work/danted.log
-internal: 10.202.0.2 port = 1080
-external: 10.202.0.2
-clientmethod: none
-socksmethod: none
-user.privileged: root
-user.unprivileged: nobody
-client pass { from: 0.0.0.0/0 to: 0.0.0.0/0 }
-socks pass { from: 0.0.0.0/0 to: 0.0.0.0/0 command: connect }
-CONF
-bg_t danted -f "$work/danted.conf" -N 2
+start_danted 10.202.0.2 1080
 bg_t "$build/bench/udp_ping" echo 0.0.0.0:7777 600
 head -c 24 /dev/urandom | base64 > "$work/psk"
 bg_t "$build/udpserver/udp-server" --listen 10.202.0.2:7001 --psk-file "$work/psk" --allow-target 192.0.2.0/24 --log-level warn

@@ -91,25 +91,32 @@ static int count_of(const std::string& text, const std::string& what) {
   return n;
 }
 
+// `n` authenticated sessions, alternating between the two workers, each with flow 1 to
+// `target_port` open; the connections (every one REQUIREd).
+static std::vector<int> sessions_on_both_workers(TunnelFixture& fx, unsigned n,
+                                                 uint16_t target_port) {
+  std::vector<int> fds;
+  for (unsigned i = 0; i < n; ++i) {
+    SessionId id = session_on(i % 2, 2, i);
+    ServerHello reply;
+    int fd = authenticated(fx.server_port, kKey, &reply, &id);
+    REQUIRE(fd >= 0, fx);
+    REQUIRE(reply.status == HelloStatus::new_session, fx);
+    open_flow(fd, 1, target_port);
+    fds.push_back(fd);
+  }
+  return fds;
+}
+
 // Eight sessions, four owned by each worker: all served, each on its owner, counted once.
 static void test_sessions_spread_over_workers(void**) {
   EchoServer target;
   TunnelFixture fx;
   REQUIRE(fx.start_server({"--workers", "2", "--log-level", "debug"}), fx);
   REQUIRE(listening(fx), fx);
-  std::vector<int> fds;
-  for (unsigned i = 0; i < 8; ++i) {
-    SessionId id = session_on(i % 2, 2, i);
-    ServerHello reply;
-    int fd = authenticated(fx.server_port, kKey, &reply, &id);
-    REQUIRE(fd >= 0, fx);
-    REQUIRE(reply.status == HelloStatus::new_session, fx);
-    fds.push_back(fd);
-  }
-  for (size_t i = 0; i < fds.size(); ++i) {
-    open_flow(fds[i], 1, target.port());
+  std::vector<int> fds = sessions_on_both_workers(fx, 8, target.port());
+  for (size_t i = 0; i < fds.size(); ++i)
     REQUIRE(echo_on(fds[i], 1, "through worker " + std::to_string(i % 2)), fx);
-  }
   std::string log = fx.server->log();
   REQUIRE(count_of(log, "2 workers") == 1, fx);
   REQUIRE(count_of(log, "flows, worker 0)") == 4, fx);
@@ -230,15 +237,8 @@ static void test_drain_spans_every_worker(void**) {
   TunnelFixture fx;
   REQUIRE(fx.start_server({"--workers", "2", "--drain-grace-ms", "20000"}), fx);
   REQUIRE(listening(fx), fx);
-  std::vector<int> fds;
-  for (unsigned i = 0; i < 4; ++i) {
-    SessionId id = session_on(i % 2, 2, i);
-    int fd = authenticated(fx.server_port, kKey, nullptr, &id);
-    REQUIRE(fd >= 0, fx);
-    open_flow(fd, 1, target.port());
-    REQUIRE(echo_on(fd, 1, "before the drain"), fx);
-    fds.push_back(fd);
-  }
+  std::vector<int> fds = sessions_on_both_workers(fx, 4, target.port());
+  for (int fd : fds) REQUIRE(echo_on(fd, 1, "before the drain"), fx);
   kill(fx.server->pid(), SIGTERM);
   // Each client hears GOAWAY (shutting down) and is still relayed meanwhile.
   for (int fd : fds) {
