@@ -73,17 +73,18 @@ void Worker::open() {
                    [](uv_prepare_t* p) { static_cast<Worker*>(p->data)->turn_++; });
   resume_yielded_.init(this, [&](uv_check_t* c) { return uv_check_init(loop_.get(), c); });
   if (own_loop_) {
-    sweep_timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
-    uint64_t every = Server::kSweepIntervalMs;
-    uv_timer_start(
-        sweep_timer_.get(),
-        [](uv_timer_t* t) {
-          auto* self = static_cast<Worker*>(t->data);
-          self->sweep();
-          self->publish();
-        },
-        every, every);
+    // Worker 0's sweep and counters are the Server's timers; the others run their own, and
+    // publish as often as the Server does, so the sums are at most one interval old.
+    start_timer(sweep_timer_, Server::kSweepIntervalMs,
+                [](uv_timer_t* t) { static_cast<Worker*>(t->data)->sweep(); });
+    start_timer(publish_timer_, config().stats_interval_ms,
+                [](uv_timer_t* t) { static_cast<Worker*>(t->data)->publish(); });
   }
+}
+
+void Worker::start_timer(runtime::UvHandle<uv_timer_t>& timer, uint64_t every_ms, uv_timer_cb fn) {
+  timer.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
+  uv_timer_start(timer.get(), fn, every_ms, every_ms);
 }
 
 int Worker::start_thread() {
@@ -442,6 +443,7 @@ void Worker::shutdown() {
   turn_counter_.close();
   resume_yielded_.close();
   sweep_timer_.close();
+  publish_timer_.close();
   yielded_.clear();
   // Tell every client why, then close: sessions go with the process.
   std::vector<ClientLink*> open;

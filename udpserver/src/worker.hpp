@@ -3,8 +3,8 @@
 // a thread. Worker 0 runs on the instance's own loop and also takes every new connection
 // through its handshake; a connection whose session belongs to another worker moves there
 // after the hello (its socket, TLS state and any bytes read past the hello). Workers 1..N-1
-// run on threads of their own. Their counters are published every sweep and summed by the
-// Server.
+// run on threads of their own. Their counters are published every stats interval and summed
+// by the Server.
 #pragma once
 
 #include <functional>
@@ -136,6 +136,7 @@ class Worker {
   void bury_dead_links(bool all);
   void release_link(ClientLink& link);
   void check_drained();
+  void start_timer(runtime::UvHandle<uv_timer_t>& timer, uint64_t every_ms, uv_timer_cb fn);
 
   Server& server_;
   size_t index_;
@@ -151,7 +152,8 @@ class Worker {
   runtime::UvHandle<uv_check_t> burial_;
   runtime::UvHandle<uv_prepare_t> turn_counter_;
   runtime::UvHandle<uv_check_t> resume_yielded_;
-  runtime::UvHandle<uv_timer_t> sweep_timer_;  // workers 1..N-1 (worker 0: the Server's)
+  runtime::UvHandle<uv_timer_t> sweep_timer_;    // workers 1..N-1 (worker 0: the Server's)
+  runtime::UvHandle<uv_timer_t> publish_timer_;  // the same
   std::vector<ClientLink*> yielded_;
   uint64_t turn_ = 0;
   std::list<std::unique_ptr<ClientLink>> links_;

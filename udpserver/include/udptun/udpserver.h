@@ -91,7 +91,9 @@ void udpserver_stop(udpserver_t* s);
  * callback follows. -1 when it is stopping already. */
 int udpserver_drain(udpserver_t* s);
 
-/* The latest stats snapshot (refreshed every stats_interval_ms). Thread-safe. */
+/* The latest stats snapshot (refreshed every stats_interval_ms; with several workers, the sum
+ * of each worker's counters as it last published them, at most one interval older).
+ * Thread-safe. */
 void udpserver_get_stats(udpserver_t* s, udpserver_stats* out);
 /* The counters as one flat JSON object ({"flows":3,...}, the field names above), snprintf
  * style: at most cap-1 bytes and a NUL are written; returns the length the whole text needs. */
