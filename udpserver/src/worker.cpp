@@ -73,6 +73,12 @@ void Worker::open() {
                    [](uv_prepare_t* p) { static_cast<Worker*>(p->data)->turn_++; });
   resume_yielded_.init(this, [&](uv_check_t* c) { return uv_check_init(loop_.get(), c); });
   if (own_loop_) {
+    // libuv keeps a spare descriptor per loop (its answer to EMFILE at accept) and opens it
+    // with the loop's first TCP handle: taken now, so a worker's descriptors do not step up
+    // at the first connection it is handed.
+    runtime::UvHandle<uv_tcp_t> first;
+    (void)first.init(this, [&](uv_tcp_t* t) { return uv_tcp_init(loop_.get(), t); });
+    first.close();
     // Worker 0's sweep and counters are the Server's timers; the others run their own, and
     // publish as often as the Server does, so the sums are at most one interval old.
     start_timer(sweep_timer_, Server::kSweepIntervalMs,
