@@ -8,9 +8,7 @@
 #include "session.hpp"
 #include "tun2socks_egress.hpp"
 #include "udptun/runtime/process_control.hpp"
-#include "udptun/runtime/secure_random.hpp"
 #include "udptun/runtime/tcp_listener.hpp"
-#include "udptun/runtime/wall_clock.hpp"
 #include "worker.hpp"
 
 namespace udptun::udpserver {
