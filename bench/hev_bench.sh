@@ -13,16 +13,8 @@ hev_tunnel=${2:?hev-socks5-tunnel binary}
 hev_server=${3:?hev-socks5-server binary}
 secs=${4:-3}
 [ "$(id -u)" = 0 ] || { echo "hev_bench: needs root"; exit 1; }
-# shellcheck source=../tests/netns/two_namespaces.sh
-. "$(dirname "$0")/../tests/netns/two_namespaces.sh"
-# shellcheck source=echo_rounds.sh
-. "$(dirname "$0")/echo_rounds.sh"
-# shellcheck source=danted.sh
-. "$(dirname "$0")/danted.sh"
-# shellcheck source=flow_memory.sh
-. "$(dirname "$0")/flow_memory.sh"
-# shellcheck source=iperf_json.sh
-. "$(dirname "$0")/iperf_json.sh"
+# shellcheck source=tun_bench_parts.sh
+. "$(dirname "$0")/tun_bench_parts.sh"
 two_namespaces udptun-hev 10.203.0 || { echo "hev_bench: cannot create namespaces"; exit 1; }
 tun=hv$id
 bg_t "$build/bench/udp_ping" echo 0.0.0.0:7777 600

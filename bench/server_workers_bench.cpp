@@ -25,6 +25,7 @@
 
 #include "../tests/integration/harness.hpp"
 #include "../tests/integration/raw_client.hpp"
+#include "udp_sink.hpp"
 #include "udptun/protocol/frame.hpp"
 #include "udptun/protocol/frame_decoder.hpp"
 
@@ -56,56 +57,6 @@ double cpu_seconds(pid_t pid) {
   std::sscanf(p, "%llu %llu", &utime, &stime);
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
-
-// Counts what arrives on a UDP port (recvmmsg, on a thread of its own). A sink that does not
-// read takes no CPU from the server: the kernel drops what its full buffer cannot take, after
-// the server paid for sending it.
-class Sink {
- public:
-  explicit Sink(bool reading) {
-    fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    int big = reading ? 16 << 20 : 4096;
-    setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-    sockaddr_storage ss = harness::loopback(AF_INET, 0);
-    bind(fd_, reinterpret_cast<sockaddr*>(&ss), sizeof(sockaddr_in));
-    socklen_t len = sizeof ss;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&ss), &len);
-    port_ = ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-    if (reading) thread_ = std::thread([this] { run(); });
-  }
-  ~Sink() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-    close(fd_);
-  }
-  uint16_t port() const { return port_; }
-  uint64_t received() const { return received_.load(); }
-
- private:
-  void run() {
-    constexpr int kBatch = 64;
-    static thread_local char bufs[kBatch][2048];
-    mmsghdr msgs[kBatch];
-    iovec iov[kBatch];
-    while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, 50) != 1) continue;
-      for (int i = 0; i < kBatch; ++i) {
-        iov[i] = {bufs[i], sizeof bufs[i]};
-        msgs[i] = {};
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-      }
-      int n = recvmmsg(fd_, msgs, kBatch, MSG_DONTWAIT, nullptr);
-      if (n > 0) received_ += static_cast<uint64_t>(n);
-    }
-  }
-  int fd_ = -1;
-  uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> received_{0};
-  std::thread thread_;
-};
 
 // udp-server with `workers` workers, listening.
 struct Server {
@@ -170,7 +121,10 @@ LoadResult parallel_load(unsigned workers, unsigned clients, size_t size, double
                          bool sink_reads) {
   LoadResult r;
   Server server;
-  Sink sink(sink_reads);
+  // A sink that does not read takes no CPU from the server: the kernel drops what its small
+  // buffer cannot take, after the server paid for sending it.
+  bench::UdpSink sink(sink_reads ? bench::UdpSink::Mode::count : bench::UdpSink::Mode::not_reading,
+                      sink_reads ? 16 << 20 : 4096);
   if (!server.start(workers)) {
     std::fprintf(stderr, "udp-server did not start\n");
     return r;
@@ -216,13 +170,13 @@ LoadResult parallel_load(unsigned workers, unsigned clients, size_t size, double
     }
   };
   drive(0.5);  // warm-up: every worker busy, every queue full
-  uint64_t before = sink.received();
+  uint64_t before = sink.datagrams();
   double sent_before = server.sent();
   double cpu_before = cpu_seconds(server.process->pid());
   auto t0 = Clock::now();
   drive(seconds);
   double elapsed = seconds_since(t0);
-  r.delivered_per_second = static_cast<double>(sink.received() - before) / elapsed;
+  r.delivered_per_second = static_cast<double>(sink.datagrams() - before) / elapsed;
   r.sent_per_second = (server.sent() - sent_before) / elapsed;
   r.server_cores = (cpu_seconds(server.process->pid()) - cpu_before) / elapsed;
   for (int fd : fds) close(fd);

@@ -15,16 +15,8 @@ set -uo pipefail
 build=${1:?build directory}
 secs=${2:-3}
 [ "$(id -u)" = 0 ] || { echo "tun_bench: needs root"; exit 1; }
-# shellcheck source=../tests/netns/two_namespaces.sh
-. "$(dirname "$0")/../tests/netns/two_namespaces.sh"
-# shellcheck source=iperf_json.sh
-. "$(dirname "$0")/iperf_json.sh"
-# shellcheck source=danted.sh
-. "$(dirname "$0")/danted.sh"
-# shellcheck source=flow_memory.sh
-. "$(dirname "$0")/flow_memory.sh"
-# shellcheck source=echo_rounds.sh
-. "$(dirname "$0")/echo_rounds.sh"
+# shellcheck source=tun_bench_parts.sh
+. "$(dirname "$0")/tun_bench_parts.sh"
 two_namespaces udptun-bench 10.202.0 || { echo "tun_bench: cannot create namespaces"; exit 1; }
 tun=tb$id
 

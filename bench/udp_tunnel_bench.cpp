@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "../tests/integration/harness.hpp"
+#include "udp_sink.hpp"
 
 using Clock = std::chrono::steady_clock;
 using harness::loopback;
@@ -35,79 +36,8 @@ double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-int udp_socket(uint16_t* port_out = nullptr) {
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  int big = 4 << 20;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof big);
-  sockaddr_storage ss = loopback(AF_INET, 0);
-  bind(fd, reinterpret_cast<sockaddr*>(&ss), sizeof(sockaddr_in));
-  if (port_out) {
-    socklen_t len = sizeof ss;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-    *port_out = ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-  }
-  return fd;
-}
-
-// Counts what arrives (recvmmsg batches); optionally echoes it back.
-class Sink {
- public:
-  explicit Sink(bool echo) : echo_(echo) {
-    fd_ = udp_socket(&port_);
-    thread_ = std::thread([this] { run(); });
-  }
-  ~Sink() {
-    stop_ = true;
-    thread_.join();
-    close(fd_);
-  }
-  uint16_t port() const { return port_; }
-  uint64_t datagrams() const { return datagrams_; }
-  uint64_t bytes() const { return bytes_; }
-  void reset() {
-    datagrams_ = 0;
-    bytes_ = 0;
-  }
-
- private:
-  void run() {
-    constexpr int kBatch = 64;
-    std::vector<char> buf(kBatch * 2048);
-    mmsghdr msgs[kBatch];
-    iovec iov[kBatch];
-    sockaddr_storage from[kBatch];
-    std::vector<char> big(65536);
-    while (!stop_) {
-      pollfd p{fd_, POLLIN, 0};
-      if (poll(&p, 1, 50) <= 0) continue;
-      for (int i = 0; i < kBatch; ++i) {
-        iov[i] = {buf.data() + i * 2048, 2048};
-        msgs[i].msg_hdr = {};
-        msgs[i].msg_hdr.msg_iov = &iov[i];
-        msgs[i].msg_hdr.msg_iovlen = 1;
-        msgs[i].msg_hdr.msg_name = &from[i];
-        msgs[i].msg_hdr.msg_namelen = sizeof from[i];
-      }
-      int n = recvmmsg(fd_, msgs, kBatch, MSG_DONTWAIT, nullptr);
-      if (n <= 0) continue;
-      uint64_t b = 0;
-      for (int i = 0; i < n; ++i) b += msgs[i].msg_len;
-      datagrams_ += static_cast<uint64_t>(n);
-      bytes_ += b;
-      if (echo_) {
-        for (int i = 0; i < n; ++i) msgs[i].msg_hdr.msg_iov->iov_len = msgs[i].msg_len;
-        sendmmsg(fd_, msgs, static_cast<unsigned>(n), 0);
-      }
-    }
-  }
-  bool echo_;
-  int fd_;
-  uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> datagrams_{0}, bytes_{0};
-  std::thread thread_;
-};
+using Sink = bench::UdpSink;
+using bench::loopback_udp_socket;
 
 struct BlastResult {
   uint64_t sent = 0;
@@ -118,7 +48,7 @@ struct BlastResult {
 // (0 = as fast as possible), in sendmmsg batches.
 BlastResult blast(const sockaddr_storage& to, size_t size, double seconds, double rate,
                   uint64_t max_count) {
-  int fd = udp_socket();
+  int fd = loopback_udp_socket();
   constexpr int kBatch = 32;
   std::vector<char> payload(size, 'b');
   mmsghdr msgs[kBatch];
@@ -204,7 +134,7 @@ struct Latency {
 };
 
 Latency echo_latency(const sockaddr_storage& to, int count, double max_seconds) {
-  int fd = udp_socket();
+  int fd = loopback_udp_socket();
   std::vector<double> us;
   char buf[2048];
   auto start = Clock::now();
@@ -270,7 +200,7 @@ int main(int argc, char** argv) {
   uint16_t server_port = harness::free_port(AF_INET, SOCK_STREAM);
   uint16_t front_port = harness::free_port(AF_INET, SOCK_DGRAM);
   uint16_t echo_front_port = harness::free_port(AF_INET, SOCK_DGRAM);
-  Sink sink(false), echo(true);
+  Sink sink(Sink::Mode::count), echo(Sink::Mode::echo);
   std::vector<std::string> server_args = {"--listen",
                                           harness::endpoint(AF_INET, server_port),
                                           "--psk-file",

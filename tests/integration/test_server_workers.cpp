@@ -80,9 +80,12 @@ static void open_flow(int fd, uint32_t flow, uint16_t target_port) {
   (void)!write(fd, out.data(), out.size());
 }
 
-static bool listening(TunnelFixture& fx) {
-  return harness::eventually(
-      [&] { return fx.server->log().find("listening on") != std::string::npos; }, 5000);
+// udp-server with two workers (and `extra`), listening.
+static bool start_two_workers(TunnelFixture& fx, std::vector<std::string> extra = {}) {
+  extra.insert(extra.begin(), {"--workers", "2"});
+  return fx.start_server(extra) &&
+         harness::eventually(
+             [&] { return fx.server->log().find("listening on") != std::string::npos; }, 5000);
 }
 
 static int count_of(const std::string& text, const std::string& what) {
@@ -112,8 +115,7 @@ static std::vector<int> sessions_on_both_workers(TunnelFixture& fx, unsigned n,
 static void test_sessions_spread_over_workers(void**) {
   EchoServer target;
   TunnelFixture fx;
-  REQUIRE(fx.start_server({"--workers", "2", "--log-level", "debug"}), fx);
-  REQUIRE(listening(fx), fx);
+  REQUIRE(start_two_workers(fx, {"--log-level", "debug"}), fx);
   std::vector<int> fds = sessions_on_both_workers(fx, 8, target.port());
   for (size_t i = 0; i < fds.size(); ++i)
     REQUIRE(echo_on(fds[i], 1, "through worker " + std::to_string(i % 2)), fx);
@@ -147,8 +149,7 @@ static void test_sessions_spread_over_workers(void**) {
 static void test_bytes_behind_the_hello_move_with_the_connection(void**) {
   EchoServer target;
   TunnelFixture fx;
-  REQUIRE(fx.start_server({"--workers", "2"}), fx);
-  REQUIRE(listening(fx), fx);
+  REQUIRE(start_two_workers(fx), fx);
   int fd = tcp_connect(fx.server_port);
   Challenge challenge;
   REQUIRE(fd >= 0 && read_challenge(fd, challenge), fx);
@@ -180,8 +181,7 @@ static void test_bytes_behind_the_hello_move_with_the_connection(void**) {
 static void test_resumed_session_goes_back_to_its_worker(void**) {
   EchoServer target;
   TunnelFixture fx;
-  REQUIRE(fx.start_server({"--workers", "2"}), fx);
-  REQUIRE(listening(fx), fx);
+  REQUIRE(start_two_workers(fx), fx);
   for (unsigned worker = 0; worker < 2; ++worker) {
     SessionId id = session_on(worker, 2, 3);
     int fd = authenticated(fx.server_port, kKey, nullptr, &id);
@@ -235,8 +235,7 @@ static void test_tls_connection_moves_to_its_worker(void**) {
 static void test_drain_spans_every_worker(void**) {
   EchoServer target;
   TunnelFixture fx;
-  REQUIRE(fx.start_server({"--workers", "2", "--drain-grace-ms", "20000"}), fx);
-  REQUIRE(listening(fx), fx);
+  REQUIRE(start_two_workers(fx, {"--drain-grace-ms", "20000"}), fx);
   std::vector<int> fds = sessions_on_both_workers(fx, 4, target.port());
   for (int fd : fds) REQUIRE(echo_on(fd, 1, "before the drain"), fx);
   kill(fx.server->pid(), SIGTERM);
@@ -273,8 +272,7 @@ static void test_planned_restart_hands_over_every_worker(void**) {
   EchoServer target;
   TunnelFixture fx;
   std::string handover = fx.dir.path() + "/handover.sock";
-  REQUIRE(fx.start_server({"--workers", "2", "--handover-socket", handover}), fx);
-  REQUIRE(listening(fx), fx);
+  REQUIRE(start_two_workers(fx, {"--handover-socket", handover}), fx);
   std::vector<uint16_t> ports;
   std::vector<SessionId> ids;
   for (unsigned i = 0; i < 4; ++i) {
@@ -287,8 +285,7 @@ static void test_planned_restart_hands_over_every_worker(void**) {
     close(fd);
   }
   auto predecessor = std::move(fx.server);
-  REQUIRE(fx.start_server({"--workers", "2", "--handover-socket", handover}), fx);
-  REQUIRE(listening(fx), fx);
+  REQUIRE(start_two_workers(fx, {"--handover-socket", handover}), fx);
   REQUIRE(predecessor->wait_exit(10000) == 0, fx);
   REQUIRE(count_of(predecessor->log(), "handed over 1 listeners, 4 sessions, 4 flows") == 1, fx);
   for (size_t i = 0; i < ids.size(); ++i) {

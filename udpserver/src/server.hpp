@@ -45,7 +45,6 @@ class Server : public runtime::InstanceHost<udpserver_callbacks, udpserver_stats
   runtime::TlsContext* tls() { return tls_.get(); }
   // The "tun2socks" egress (nullptr with the other egresses; only with one worker).
   Tun2socksEgress* tun2socks_egress() { return egress_.get(); }
-  size_t worker_count() const { return worker_count_; }
   Worker& worker_for(const protocol::SessionId& id);
   // Totals over all sessions (from the configuration, or from RLIMIT_NOFILE), held by every
   // worker together: a slot is taken before a flow or session is made, given back after.

@@ -20,10 +20,7 @@ void Server::begin_drain() {
   listeners_.clear();  // a balancer's health check fails now: new clients go elsewhere
   for (auto& w : workers_) {
     Worker* worker = w.get();
-    if (worker->index() == 0)
-      worker->begin_drain();
-    else
-      worker->loop().post([worker] { worker->begin_drain(); });
+    worker->loop().post([worker] { worker->begin_drain(); });  // worker 0's loop is this one
   }
   drain_timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); });
   uv_timer_start(

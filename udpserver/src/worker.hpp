@@ -88,7 +88,6 @@ class Worker {
 
   // Connections (worker 0 accepts; the owner worker serves).
   void add_link(std::unique_ptr<ClientLink> link);
-  std::list<std::unique_ptr<ClientLink>>& links() { return links_; }
   // The worker that owns a session id.
   Worker& owner_of(const protocol::SessionId& id);
   // Sends `link` (just past its hello) to `owner`; it is forgotten here.
@@ -122,7 +121,6 @@ class Worker {
   // duplicated into `fds`), and adopting a handed-over session.
   void hand_over(std::vector<protocol::HandoverRecord::Session>& sessions, std::vector<int>& fds);
   Session* adopt_session(const protocol::SessionId& id);
-  size_t session_count() const { return sessions_.size(); }
   // Refreshes the derived counters and publishes them; the Server reads them with counters().
   void publish();
   WorkerCounters counters();
