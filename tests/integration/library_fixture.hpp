@@ -68,14 +68,19 @@ struct TunnelPair {
   udpserver_callbacks server_cb = server_callbacks();
   udplocal_callbacks local_cb = local_callbacks();
 
+  // Each step is marked for a harness::Watchdog, so a hang says where it is.
   explicit TunnelPair(int target_port) {
     char err[256];
+    harness::progress("udpserver_new");
     server = udpserver_new(server_json().c_str(), err, sizeof err);
     assert_non_null(server);
+    harness::progress("udpserver_start");
     assert_int_equal(udpserver_start(server, &server_cb, &server_seen), 0);
     assert_true(harness::eventually([&] { return server_seen.started == 1; }, 3000));
+    harness::progress("udplocal_new");
     local = udplocal_new(local_json(server_seen.port, target_port).c_str(), err, sizeof err);
     assert_non_null(local);
+    harness::progress("udplocal_start");
     assert_int_equal(udplocal_start(local, &local_cb, &local_seen), 0);
     assert_true(harness::eventually(
         [&] { return local_seen.started == 1 && local_seen.sessions_up == 1; }, 3000));
@@ -84,10 +89,14 @@ struct TunnelPair {
 
   void stop() {
     if (!server) return;
+    harness::progress("udplocal_stop, udpserver_stop");
     udplocal_stop(local);
     udpserver_stop(server);
+    harness::progress("udplocal_free (joins its loop thread)");
     udplocal_free(local);
+    harness::progress("udpserver_free (joins its loop thread)");
     udpserver_free(server);
+    harness::progress("stopped");
     local = nullptr;
     server = nullptr;
     assert_int_equal(local_seen.stopped + server_seen.stopped, 2);

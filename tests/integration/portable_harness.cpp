@@ -1,7 +1,9 @@
 #include "portable_harness.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #ifdef _WIN32
@@ -61,6 +63,51 @@ long own_resident_kib() {
   return -1;
 }
 #endif
+
+static std::atomic<Watchdog*> active_watchdog{nullptr};
+
+Watchdog::Watchdog(const char* what, int limit_ms) : what_(what), limit_ms_(limit_ms) {
+  thread_ = std::thread([this] { watch(); });
+  active_watchdog = this;
+}
+
+Watchdog::~Watchdog() {
+  active_watchdog = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    done_ = true;
+  }
+  changed_.notify_all();
+  thread_.join();
+}
+
+void Watchdog::mark(const char* where) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    where_ = where;
+    steps_++;
+  }
+  changed_.notify_all();
+}
+
+void Watchdog::watch() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!done_) {
+    unsigned long long seen = steps_;
+    if (changed_.wait_for(lock, std::chrono::milliseconds(limit_ms_),
+                          [&] { return done_ || steps_ != seen; }))
+      continue;
+    std::fprintf(stderr, "HUNG: %s: no progress for %d ms in %s (after %llu steps)\n", what_,
+                 limit_ms_, where_, steps_);
+    std::fflush(stderr);
+    std::fflush(stdout);
+    std::_Exit(3);
+  }
+}
+
+void progress(const char* where) {
+  if (Watchdog* w = active_watchdog.load()) w->mark(where);
+}
 
 void report_skip(const char* why) {
   std::printf("SKIP: %s\n", why);

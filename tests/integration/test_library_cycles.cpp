@@ -19,6 +19,8 @@ static void cycle_once() {
 }
 
 static void test_start_stop_200_times_leaks_nothing(void**) {
+  // A step takes milliseconds: a minute means a hang, named before the test's timeout.
+  harness::Watchdog watchdog("start/stop cycles", 60'000);
   for (int i = 0; i < 5; ++i) cycle_once();  // warm-up: allocator arenas, caches
   int handles_before = harness::own_open_handles();
   long rss_before = harness::own_resident_kib();

@@ -2,6 +2,8 @@
 // in a temporary directory, and helpers to (re)start and kill them.
 #pragma once
 
+#include <chrono>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,7 +24,9 @@ struct TunnelFixture {
   harness::TempDir dir;
   std::string key_path;
   uint16_t server_port;
-  uint16_t local_port;  // the forward front's UDP port
+  uint16_t local_port;       // the forward front's UDP port
+  int front_wait_ms = 2000;  // Windows daemons: how long a restart waits for the front's port
+  bool front_moved = false;  // the last start_local fronts on another port (see there)
   std::unique_ptr<harness::Process> server;
   std::unique_ptr<harness::Process> local;
   int server_starts = 0, local_starts = 0;
@@ -64,9 +68,23 @@ struct TunnelFixture {
                    const std::string& server_at = "") {
     // Wine keeps a killed Windows program's socket bound while one of its I/O requests is
     // pending in Wine's server (a Wine limitation; Windows frees it at once): a successor then
-    // fronts on another port, and clients follow front().
-    if (harness::daemons_are_windows() && !harness::wait_udp_port_free(AF_INET, local_port, 2000))
-      local_port = harness::free_port(AF_INET, SOCK_DGRAM);
+    // fronts on another port, and clients follow front(). A test whose assertion needs the
+    // same front waits longer (front_wait_ms) and learns from front_moved that it changed.
+    front_moved = false;
+    if (harness::daemons_are_windows()) {
+      auto waited_from = std::chrono::steady_clock::now();
+      bool freed = harness::wait_udp_port_free(AF_INET, local_port, front_wait_ms);
+      auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - waited_from)
+                        .count();
+      if (waited > 200)
+        std::fprintf(stderr, "    (Wine held the front's port %lld ms%s)\n",
+                     static_cast<long long>(waited), freed ? "" : ": moving it");
+      if (!freed) {
+        local_port = harness::free_port(AF_INET, SOCK_DGRAM);
+        front_moved = true;
+      }
+    }
     std::vector<std::string> args = {
         "--server",    server_at.empty() ? harness::endpoint(AF_INET, server_port) : server_at,
         "--psk-file",  key_path,
