@@ -25,7 +25,6 @@ struct TunnelFixture {
   std::string key_path;
   uint16_t server_port;
   uint16_t local_port;       // the forward front's UDP port
-  int front_wait_ms = 2000;  // Windows daemons: how long a restart waits for the front's port
   bool front_moved = false;  // the last start_local fronts on another port (see there)
   std::unique_ptr<harness::Process> server;
   std::unique_ptr<harness::Process> local;
@@ -68,12 +67,13 @@ struct TunnelFixture {
                    const std::string& server_at = "") {
     // Wine keeps a killed Windows program's socket bound while one of its I/O requests is
     // pending in Wine's server (a Wine limitation; Windows frees it at once): a successor then
-    // fronts on another port, and clients follow front(). A test whose assertion needs the
-    // same front waits longer (front_wait_ms) and learns from front_moved that it changed.
+    // fronts on another port, and clients follow front(); front_moved tells a test whose
+    // assertion needs the same front. Wine keeps such a socket until its server exits: waiting
+    // longer than a moment changes nothing.
     front_moved = false;
     if (harness::daemons_are_windows()) {
       auto waited_from = std::chrono::steady_clock::now();
-      bool freed = harness::wait_udp_port_free(AF_INET, local_port, front_wait_ms);
+      bool freed = harness::wait_udp_port_free(AF_INET, local_port, 2000);
       auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
                         std::chrono::steady_clock::now() - waited_from)
                         .count();
