@@ -2,7 +2,6 @@
 // in a temporary directory, and helpers to (re)start and kill them.
 #pragma once
 
-#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -71,19 +70,11 @@ struct TunnelFixture {
     // assertion needs the same front. Wine keeps such a socket until its server exits: waiting
     // longer than a moment changes nothing.
     front_moved = false;
-    if (harness::daemons_are_windows()) {
-      auto waited_from = std::chrono::steady_clock::now();
-      bool freed = harness::wait_udp_port_free(AF_INET, local_port, 2000);
-      auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        std::chrono::steady_clock::now() - waited_from)
-                        .count();
-      if (waited > 200)
-        std::fprintf(stderr, "    (Wine held the front's port %lld ms%s)\n",
-                     static_cast<long long>(waited), freed ? "" : ": moving it");
-      if (!freed) {
-        local_port = harness::free_port(AF_INET, SOCK_DGRAM);
-        front_moved = true;
-      }
+    if (harness::daemons_are_windows() && !harness::wait_udp_port_free(AF_INET, local_port, 2000)) {
+      std::fprintf(stderr, "    (Wine still holds the front's port %u: moving it)\n",
+                   static_cast<unsigned>(local_port));
+      local_port = harness::free_port(AF_INET, SOCK_DGRAM);
+      front_moved = true;
     }
     std::vector<std::string> args = {
         "--server",    server_at.empty() ? harness::endpoint(AF_INET, server_port) : server_at,
