@@ -114,11 +114,21 @@ int TcpStream::connect(const struct sockaddr* to) {
 
 int TcpStream::start_reading() {
   if (!tcp_) return UV_EBADF;
+  want_reading_ = true;
+  if (held_) return 0;  // resumes once what the peer is owed is written
   return uv_read_start(tcp_.stream(), on_alloc, on_read);
 }
 
 void TcpStream::stop_reading() {
+  want_reading_ = false;
   if (tcp_) uv_read_stop(tcp_.stream());
+}
+
+void TcpStream::hold_if_owing_too_much() {
+  if (held_ || hold_above_ == 0 || !tcp_ || queued_bytes() <= hold_above_) return;
+  held_ = true;
+  uv_read_stop(tcp_.stream());
+  events_.on_stream_reads_held();
 }
 
 void TcpStream::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
@@ -157,6 +167,7 @@ void TcpStream::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
     // Handshake replies to send, or (once established) what waited for it.
     if (!self->tls_records_.empty() || (!was_established && self->tls_->established()))
       self->schedule_flush();
+    self->hold_if_owing_too_much();
     if (status == TlsSession::Status::closed) {
       self->fail("closed by peer");
       return;
@@ -186,6 +197,7 @@ bool TcpStream::write(ByteView bytes, bool essential) {
   if (!essential && queued_bytes() + bytes.size > max_queued_) return false;
   queued_.insert(queued_.end(), bytes.data, bytes.data + bytes.size);
   schedule_flush();
+  hold_if_owing_too_much();
   return true;
 }
 
@@ -293,6 +305,13 @@ void TcpStream::written_all() {
     if (close_when_flushed_) {
       close();
       return;
+    }
+    if (held_) {
+      held_ = false;
+      if (want_reading_ && uv_read_start(tcp_.stream(), on_alloc, on_read) != 0) {
+        fail("cannot read again");
+        return;
+      }
     }
     if (shutdown_when_flushed_) shutdown_write();
     events_.on_stream_drained();  // last: may destroy us

@@ -3,6 +3,7 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/sha256.h>
 #include <mbedtls/ssl.h>
@@ -154,15 +155,24 @@ Result<std::unique_ptr<TlsContext>> TlsContext::server(const TlsServerOptions& o
   return std::unique_ptr<TlsContext>(new TlsContext(std::move(impl)));
 }
 
+// Once the handshake is done, a record we write while reading is one the peer provoked: a
+// no_renegotiation alert per ClientHello it sends (4,096 fit in one record). No udptun peer
+// renegotiates; a peer that keeps doing it is an attack on our memory and CPU.
+constexpr unsigned kMaxProvokedRecords = 16;
+
 struct TlsSession::Impl {
   mbedtls_ssl_context ssl;
   std::vector<uint8_t>* out = nullptr;  // where records go during a call
   protocol::ByteView in;                // records not yet consumed during a call
+  bool reading_established = false;     // inside receive(), after the handshake
+  unsigned provoked = 0;                // records written while reading_established
   Impl() { mbedtls_ssl_init(&ssl); }
   ~Impl() { mbedtls_ssl_free(&ssl); }
   static int bio_send(void* ctx, const unsigned char* buf, size_t len) {
     auto* self = static_cast<Impl*>(ctx);
     if (!self->out) return MBEDTLS_ERR_SSL_WANT_WRITE;
+    if (self->reading_established && ++self->provoked > kMaxProvokedRecords)
+      return MBEDTLS_ERR_NET_SEND_FAILED;  // ends the read with an error: the stream fails
     self->out->insert(self->out->end(), buf, buf + len);
     return static_cast<int>(len);
   }
@@ -213,21 +223,30 @@ TlsSession::Status TlsSession::receive(protocol::ByteView ciphertext, std::vecto
   impl_->in = ciphertext;
   Status s = Status::ok;
   if (!established_) s = drive_handshake(error);
+  impl_->reading_established = established_;
   while (s == Status::ok && established_) {
     uint8_t buf[16 * 1024];
+    size_t unread = impl_->in.size;
     int n = mbedtls_ssl_read(&impl_->ssl, buf, sizeof buf);
     if (n > 0) {
       plaintext.insert(plaintext.end(), buf, buf + n);
       continue;
     }
+    // A record that was not application data (an alert, a handshake message) ends a read
+    // with WANT_READ too: go on while the records given still yield something.
+    if (n == MBEDTLS_ERR_SSL_WANT_READ && impl_->in.size > 0 && impl_->in.size < unread) continue;
     if (n == MBEDTLS_ERR_SSL_WANT_READ || n == MBEDTLS_ERR_SSL_WANT_WRITE) break;
     if (n == 0 || n == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
       s = Status::closed;
       break;
     }
-    error = "TLS: " + describe(n);
+    if (impl_->provoked > kMaxProvokedRecords)
+      error = "TLS: the peer keeps provoking alerts (renegotiation attempts)";
+    else
+      error = "TLS: " + describe(n);
     s = Status::failed;
   }
+  impl_->reading_established = false;
   impl_->out = nullptr;
   impl_->in = {};
   return s;

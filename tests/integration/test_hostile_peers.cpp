@@ -23,6 +23,7 @@
 
 #include "../unit/cmocka_support.hpp"
 #include "fake_socks5.hpp"
+#include "hostile_tls_client.hpp"
 #include "raw_client.hpp"
 #include "tunnel_fixture.hpp"
 #include "udptun/protocol/frame.hpp"
@@ -52,9 +53,10 @@ struct GoodClient {
   EchoServer target;
   TunnelFixture fx;
   UdpClient client;
-  bool start(std::vector<std::string> server_extra = {}) {
+  bool start(std::vector<std::string> server_extra = {},
+             std::vector<std::string> local_extra = {}) {
     return fx.start_server(server_extra) &&
-           fx.start_local(harness::endpoint(AF_INET, target.port())) &&
+           fx.start_local(harness::endpoint(AF_INET, target.port()), local_extra) &&
            fx.echo_eventually(client, "hello", 5000);
   }
   // Served within a bound: a hostile peer may cost latency (more so on a loaded machine
@@ -236,6 +238,85 @@ static void test_peer_that_never_reads_stays_bounded(void**) {
   close(pinger);
   close(reopener);
   REQUIRE(good.still_served("after them"), good.fx);
+}
+
+// Over TLS, a peer that sends records packed with empty ClientHellos (each provokes a
+// no_renegotiation alert) and never reads: before this was fixed the alerts piled up
+// uncounted and one connection took udp-server from 5 to 371 MB. Now the connection is cut
+// at the 17th alert, before or after authentication, memory stays bounded, and a TLS client
+// beside it keeps every echo answered.
+static void test_tls_alert_flood_is_cut_off(void**) {
+  GoodClient good;
+  harness::Certificate c = harness::make_certificate(good.fx.dir.path(), "udptun.test");
+  if (c.pin.empty()) fail_msg("openssl could not make a certificate");
+  REQUIRE(good.start({"--tls-cert", c.cert, "--tls-key", c.key, "--max-queued-bytes", "65536"},
+                     {"--tls", "--tls-pin", c.pin}),
+          good.fx);
+  pid_t server = good.fx.server->pid();
+  long rss_before = harness::resident_kib(server);
+  std::atomic<bool> stop{false};
+  std::atomic<int> echoes{0}, answered{0};
+  std::thread prober([&] {
+    while (!stop) {
+      echoes++;
+      if (good.client.echo(good.fx.front(), "during the alert flood", 1000)) answered++;
+      usleep(20'000);
+    }
+  });
+  int cut = 0, attempts = 0;
+  size_t records = 0;
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+  while (std::chrono::steady_clock::now() < end) {
+    bool authenticate = attempts++ % 2 == 1;  // unauthenticated, then with the key, in turn
+    HostileTlsClient attacker;
+    if (!attacker.connect(good.fx.server_port)) continue;
+    if (authenticate && !attacker.authenticate(kKey)) continue;
+    records += attacker.flood_client_hellos(0.5);
+    if (attacker.closed_within(3000)) cut++;
+  }
+  stop = true;
+  prober.join();
+  long rss_after = harness::resident_kib(server);
+  std::printf(
+      "    TLS alert flood: %d connections, %zu records of 4096 ClientHellos sent, %d cut; "
+      "udp-server RSS %ld -> %ld KiB; echoes %d of %d answered\n",
+      attempts, records, cut, rss_before, rss_after, answered.load(), echoes.load());
+  REQUIRE(attempts >= 2 && cut == attempts, good.fx);
+  REQUIRE(rss_after < 64 * 1024 + harness::sanitizer_slack_kib(), good.fx);
+  REQUIRE(answered == echoes, good.fx);
+  REQUIRE(good.fx.server->log().find("provoking alerts") != std::string::npos, good.fx);
+  REQUIRE(good.still_served("after the alert flood"), good.fx);
+}
+
+// A TLS peer that sends one byte of its hello every 300 ms is cut off at the handshake
+// deadline, counted from accept (before, each byte restarted the clock).
+static void test_tls_handshake_has_a_deadline_from_accept(void**) {
+  GoodClient good;
+  harness::Certificate c = harness::make_certificate(good.fx.dir.path(), "udptun.test");
+  if (c.pin.empty()) fail_msg("openssl could not make a certificate");
+  REQUIRE(good.start({"--tls-cert", c.cert, "--tls-key", c.key, "--handshake-timeout-ms", "1500"},
+                     {"--tls", "--tls-pin", c.pin}),
+          good.fx);
+  HostileTlsClient dripper;
+  auto accepted = std::chrono::steady_clock::now();
+  REQUIRE(dripper.connect(good.fx.server_port), good.fx);
+  uint8_t wire[kServerChallengeSize];
+  REQUIRE(dripper.read_exact(wire, sizeof wire), good.fx);
+  auto challenge = decode_server_challenge(ByteView(wire, sizeof wire));
+  REQUIRE(challenge.ok(), good.fx);
+  auto hello = hello_for(key_of(kKey), challenge.value.challenge);  // valid, byte by byte
+  bool cut = false;
+  for (size_t i = 0; i < 30 && i < hello.size() && !cut; ++i) {  // 9 s of dripping at most
+    if (!dripper.write_all(&hello[i], 1)) cut = true;
+    if (!cut && dripper.closed_within(300)) cut = true;
+  }
+  double after_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - accepted).count();
+  std::printf("    a hello dripped a byte per 300 ms: cut after %.1f s (deadline 1.5 s)\n",
+              after_s);
+  REQUIRE(cut, good.fx);
+  REQUIRE(after_s < 4.0, good.fx);  // the deadline and one sweep, on a loaded machine
+  REQUIRE(good.still_served("after the dripper"), good.fx);
 }
 
 // Flows whose SOCKS5 association never comes hold their datagrams only within the session's
@@ -522,6 +603,8 @@ int main(void) {
       cmocka_unit_test(test_flood_of_flows_is_capped),
       cmocka_unit_test(test_huge_frame_length_closes_connection),
       cmocka_unit_test(test_peer_that_never_reads_stays_bounded),
+      cmocka_unit_test(test_tls_alert_flood_is_cut_off),
+      cmocka_unit_test(test_tls_handshake_has_a_deadline_from_accept),
       cmocka_unit_test(test_held_datagrams_are_bounded),
       cmocka_unit_test(test_handshake_flood_from_one_source),
       cmocka_unit_test(test_replayed_hello_is_refused_everywhere),

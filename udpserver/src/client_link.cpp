@@ -19,6 +19,11 @@ ClientLink::ClientLink(Worker& worker, uint64_t serial)
       created_ms_(worker.loop().now_ms()),
       last_heard_ms_(created_ms_) {
   std::snprintf(tag_, sizeof tag_, "c=%llu", static_cast<unsigned long long>(serial));
+  // Replies to control frames (PONG, FLOW_STATUS), the handshake's and TLS's own records may
+  // pass the queue's cap; what bounds them, before authentication and after, is this: a peer
+  // owed more than the cap (and room for one read's replies) is not read until it has read
+  // what we have for it. Its frames wait in its own socket.
+  stream_.hold_reading_above(worker.config().max_queued_bytes + kReplyReserve);
 }
 
 int ClientLink::accept(uv_stream_t* listener) {
@@ -83,32 +88,20 @@ void ClientLink::on_stream_data(ByteView data) {
     end(protocol::GoAwayReason::protocol_error, decoder_.error());
     return;
   }
-  // Replies to control frames (PONG, FLOW_STATUS) must not be dropped, so they may pass the
-  // queue's cap; what bounds them is this: over the cap, the client's frames wait in its own
-  // socket until it has read what we have for it.
-  if (state_ == State::established && !paused_ &&
-      stream_.queued_bytes() > worker_.config().max_queued_bytes) {
-    paused_ = true;
-    worker_.stats().links_paused++;
-    stream_.stop_reading();
-  }
-  if (state_ == State::established && !paused_ && !yielded_ &&
-      read_this_turn_ >= Worker::kReadBudgetPerTurn) {
+  if (state_ == State::established && !yielded_ && read_this_turn_ >= Worker::kReadBudgetPerTurn) {
     yielded_ = true;
     stream_.stop_reading();
     worker_.yield_until_next_turn(*this);
   }
 }
 
-void ClientLink::on_stream_drained() {
-  if (!paused_ || state_ != State::established) return;
-  paused_ = false;
-  if (!yielded_) stream_.start_reading();
+void ClientLink::on_stream_reads_held() {
+  worker_.stats().links_paused++;
 }
 
 void ClientLink::resume_after_yield() {
   yielded_ = false;
-  if (state_ == State::established && !paused_) stream_.start_reading();
+  if (state_ == State::established) stream_.start_reading();
 }
 
 void ClientLink::handshake(ByteView& data) {

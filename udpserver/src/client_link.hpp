@@ -52,9 +52,10 @@ class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink
 
  private:
   enum class State { handshaking, established, closed };
+  static constexpr size_t kReplyReserve = 64 * 1024;
   void on_stream_data(protocol::ByteView data) override;
   void on_stream_closed(const char* reason) override;
-  void on_stream_drained() override;
+  void on_stream_reads_held() override;
   bool on_frame(const protocol::Frame& frame) override;
   void handshake(protocol::ByteView& data);
   void note_peer();
@@ -65,7 +66,6 @@ class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink
   runtime::TcpStream stream_;
   protocol::FrameDecoder decoder_;
   State state_ = State::handshaking;
-  bool paused_ = false;   // not reading: our replies to it are over the queue's cap
   bool yielded_ = false;  // not reading: it used its share of this loop turn
   uint64_t turn_ = 0;     // the loop turn read_this_turn_ counts for
   size_t read_this_turn_ = 0;

@@ -381,13 +381,20 @@ void Worker::sweep() {
   }
   std::vector<ClientLink*> stale;
   for (auto& l : links_) {
-    uint64_t limit = l->established() ? cfg.link_timeout_ms : cfg.handshake_timeout_ms;
-    if (now - l->last_heard_ms() > limit) stale.push_back(l.get());
+    // A handshake has a deadline from accept: a byte now and then must not keep an
+    // unauthenticated peer (and what it makes us hold) alive.
+    bool stale_link = l->established() ? now - l->last_heard_ms() > cfg.link_timeout_ms
+                                       : now - l->created_ms() > cfg.handshake_timeout_ms;
+    if (stale_link) stale.push_back(l.get());
   }
   for (ClientLink* l : stale) {
-    LOG_INFO(log_, l->session() ? l->session()->tag() : l->tag(),
-             "connection %s silent for %llu ms, closing", l->tag(),
-             static_cast<unsigned long long>(now - l->last_heard_ms()));
+    if (l->established())
+      LOG_INFO(log_, l->session() ? l->session()->tag() : l->tag(),
+               "connection %s silent for %llu ms, closing", l->tag(),
+               static_cast<unsigned long long>(now - l->last_heard_ms()));
+    else
+      LOG_INFO(log_, l->tag(), "connection %s not authenticated %llu ms after accept, closing",
+               l->tag(), static_cast<unsigned long long>(now - l->created_ms()));
     l->end(protocol::GoAwayReason::normal, l->established() ? "link timeout" : "handshake timeout");
   }
   std::vector<protocol::SessionId> expired;

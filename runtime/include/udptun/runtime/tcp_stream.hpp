@@ -41,6 +41,8 @@ class TcpStream {
     virtual void on_stream_connected(int status) { (void)status; }
     // Everything queued has been written (for relays that pause reading meanwhile).
     virtual void on_stream_drained() {}
+    // Reading stopped by itself: the peer is not reading what we owe it (hold_reading_above).
+    virtual void on_stream_reads_held() {}
   };
 
   // A connection on its way to another loop (udp-server's workers): its socket (a descriptor
@@ -72,8 +74,14 @@ class TcpStream {
   void set_protector(SocketProtector protector) { protector_ = std::move(protector); }
   // 0, a libuv error, or kSocketRefused when the protector said no.
   int connect(const struct sockaddr* to);
+  // What the owner wants; a stream held (below) reads again only once the owner wants it.
   int start_reading();
   void stop_reading();
+  // A peer that makes us owe it more than `bytes` (replies, TLS alerts, handshake records: all
+  // it provokes and does not read) is not read until that is written: its requests wait in
+  // its own socket. Off (0) by default: a relay pausing one direction on the other's
+  // backpressure could deadlock the protocol it carries.
+  void hold_reading_above(size_t bytes) { hold_above_ = bytes; }
   // From now on the connection carries TLS (after a plaintext prologue such as a SOCKS5
   // CONNECT): what is read arrives decrypted; what is written waits for the handshake, then
   // leaves encrypted, coalesced as before. A TLS failure closes the stream with its reason.
@@ -92,7 +100,11 @@ class TcpStream {
   void close_flushing();
   bool is_open() const { return static_cast<bool>(tcp_); }
 
-  size_t queued_bytes() const { return queued_.size() + (inflight_ ? inflight_->size : 0); }
+  // Everything this stream will write: application bytes, TLS records (ours, or ones a peer
+  // provoked), and the write under way.
+  size_t queued_bytes() const {
+    return queued_.size() + tls_records_.size() + (inflight_ ? inflight_->size : 0);
+  }
   std::string peer_name() const;  // "1.2.3.4:5678", for logs
   std::optional<protocol::Address> peer_address() const;
   std::optional<protocol::Address> local_address() const;
@@ -116,6 +128,7 @@ class TcpStream {
   void flush();
   void write_buffer(std::vector<uint8_t>& source);
   void fail(const char* reason);
+  void hold_if_owing_too_much();
 
   EventLoop& loop_;
   Events& events_;
@@ -130,6 +143,9 @@ class TcpStream {
   bool close_when_flushed_ = false;
   bool shutdown_when_flushed_ = false;
   bool shut_down_ = false;
+  bool want_reading_ = false;  // the owner's wish
+  bool held_ = false;          // not reading: owing the peer more than hold_above_
+  size_t hold_above_ = 0;
   std::vector<uint8_t> queued_;
   std::vector<uint8_t> spare_;  // the last written buffer, reused to avoid reallocating
   WriteRequest* inflight_ = nullptr;
