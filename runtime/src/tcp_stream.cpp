@@ -5,6 +5,8 @@
 #include <unistd.h>
 #endif
 
+#include "udptun/runtime/carrier_socket.hpp"
+
 #include "udptun/protocol/address.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/tls.hpp"
@@ -25,8 +27,31 @@ TcpStream::~TcpStream() {
 
 int TcpStream::accept_from(uv_stream_t* listener) {
   int rc = uv_accept(listener, tcp_.stream());
-  if (rc == 0) uv_tcp_nodelay(tcp_.get(), 1);
+  if (rc == 0) {
+    uv_tcp_nodelay(tcp_.get(), 1);
+    apply_carrier_options();
+  }
   return rc;
+}
+
+void TcpStream::apply_carrier_options() {
+  int fd = descriptor();
+  if (fd < 0) return;
+  carrier_error_.clear();
+  if (carrier_.notsent_lowat > 0)
+    carrier_error_ = carrier_socket::set_notsent_lowat(fd, carrier_.notsent_lowat);
+  if (!carrier_.congestion.empty() && carrier_error_.empty())
+    carrier_error_ = carrier_socket::set_congestion(fd, carrier_.congestion);
+}
+
+int TcpStream::descriptor() const {
+#ifdef _WIN32
+  return -1;  // no carrier options there (carrier_socket.hpp)
+#else
+  uv_os_fd_t fd;
+  if (!tcp_ || uv_fileno(tcp_.base(), &fd) != 0) return -1;
+  return fd;
+#endif
 }
 
 TcpStream::Detached::Detached() = default;
@@ -72,6 +97,7 @@ int TcpStream::adopt(Detached&& d) {
   if (rc != 0) return rc;  // d closes the descriptor
   d.fd = -1;
   uv_tcp_nodelay(tcp_.get(), 1);
+  apply_carrier_options();
   tls_ = std::move(d.tls);
   queued_ = std::move(d.queued);
   tls_records_ = std::move(d.tls_records);
@@ -103,6 +129,7 @@ int TcpStream::connect(const struct sockaddr* to) {
     self->connecting_ = nullptr;
     if (status == 0) {
       uv_tcp_nodelay(self->tcp_.get(), 1);
+      self->apply_carrier_options();
       self->schedule_flush();
     }
     self->events_.on_stream_connected(status);  // last: may destroy us
@@ -149,6 +176,7 @@ void TcpStream::start_tls(TlsContext& context) {
 void TcpStream::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   auto* self = static_cast<TcpStream*>(s->data);
   if (!self) return;
+  if (n > 0 && self->carrier_.quick_ack) carrier_socket::ask_quick_ack(self->descriptor());
   if (n > 0 && self->tls_) {
     ByteView records(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(n));
     bool was_established = self->tls_->established();
@@ -227,6 +255,11 @@ void TcpStream::on_check(uv_check_t* c) {
 
 void TcpStream::flush() {
   if (!tcp_ || inflight_ || connecting_) return;
+  // Everything given is in the kernel: the next frames, if any wait (not before a TLS
+  // handshake is done, nor once closing).
+  if (source_ && queued_.empty() && tls_records_.empty() && !close_when_flushed_ &&
+      !shutdown_when_flushed_ && (!tls_ || tls_->established()) && source_->pending())
+    source_->pull(queued_, pull_chunk_);
   // On a TLS stream what leaves is records: application bytes wait for the handshake, then
   // follow any records the handshake itself produced.
   if (tls_ && tls_->established() && !queued_.empty()) {
@@ -312,6 +345,10 @@ void TcpStream::written_all() {
         fail("cannot read again");
         return;
       }
+    }
+    if (source_ && source_->pending()) {  // the next frames, in the next check phase
+      schedule_flush();
+      return;
     }
     if (shutdown_when_flushed_) shutdown_write();
     events_.on_stream_drained();  // last: may destroy us

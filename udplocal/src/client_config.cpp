@@ -65,7 +65,8 @@ Result<ClientConfig> parse_client_config(const char* json) {
       r.get_uint("socks5_reassembly_max_bytes", 512, 65'507, c.socks5_reassembly_max_bytes) &&
       r.get_uint("socks5_packets_per_second", 0, 1'000'000'000, c.socks5_packets_per_second) &&
       r.get_uint("socks5_bytes_per_second", 0, 1ull << 40, c.socks5_bytes_per_second) &&
-      r.get_string("log_level", level) && r.no_unknown_keys();
+      r.get_string("log_level", level) && runtime::read_carrier_config(r, c.carrier) &&
+      r.no_unknown_keys();
   if (!ok) {
     return Status::failure(r.error());
   }

@@ -1,6 +1,8 @@
 // udp-local's configuration: what the JSON (and so every command-line flag) may say.
 #pragma once
 
+#include "udptun/runtime/carrier_config.hpp"
+
 #include "udptun/protocol/status.hpp"
 
 #include <cstdint>
@@ -54,6 +56,7 @@ struct ClientConfig {
   uint64_t link_down_queue_datagrams = 256;
   uint64_t link_down_queue_bytes = 1u << 20;
   uint64_t max_queued_bytes = 4u << 20;
+  runtime::CarrierConfig carrier;  // the per-flow queues and the carrier socket's options
   uint64_t stats_interval_ms = 1'000;
   // Where the session record lives (udp-local.state, mode 0600), so a restarted instance
   // resumes its server session and flows; empty: the session lives as long as the process.

@@ -29,10 +29,22 @@ Tunnel::Tunnel(runtime::EventLoop& loop, runtime::Logger& log, const ClientConfi
       stats_(stats),
       events_(events),
       key_(ByteView(config.key)),
+      carrier_(loop, config.carrier.queue(config.max_queued_bytes), stats.drops_queue_aged,
+               stats.drops_queue_full),
       resolver_(loop),
       backoff_(config.reconnect_min_ms, config.reconnect_max_ms) {
   runtime::fill_secure_random(session_id_);
   std::snprintf(tag_, sizeof tag_, "s=%s", protocol::session_id_hex(session_id_, 4).c_str());
+  // While datagrams wait, a PING each tick measures the delay they see (its PONG feeds the
+  // carrier's delay control, and the RTT statistics as heartbeats do).
+  carrier_.set_prober([this] { send_ping(); });
+}
+
+void Tunnel::send_ping() {
+  if (state_ != State::up || !stream_) return;
+  std::vector<uint8_t> out;
+  protocol::append_frame(out, protocol::Ping{monotonic_us()});
+  stream_->write(ByteView(out), true);
 }
 
 void Tunnel::resume_session(const protocol::SessionId& id) {
@@ -53,6 +65,7 @@ void Tunnel::start() {
 }
 
 void Tunnel::stop() {
+  carrier_.attach(nullptr);
   if (state_ == State::up && stream_) {
     protocol::GoAway g{protocol::GoAwayReason::shutting_down, ByteView()};
     std::vector<uint8_t> out;
@@ -97,6 +110,7 @@ void Tunnel::resolve(const protocol::Address& name) {
 void Tunnel::connect_to(const struct sockaddr* to) {
   state_ = State::connecting;
   stream_ = std::make_unique<runtime::TcpStream>(loop_, *this, config_.max_queued_bytes);
+  stream_->set_carrier_options(config_.carrier.socket());
   if (protector_) stream_->set_protector(protector_);
   int rc = stream_->connect(to);
   if (rc == runtime::kSocketRefused && protector_)
@@ -114,6 +128,11 @@ void Tunnel::on_stream_connected(int status) {
   if (rc != 0) {
     link_failed(uv_strerror(rc));
     return;
+  }
+  if (!stream_->carrier_error().empty() && !carrier_warned_) {
+    carrier_warned_ = true;
+    LOG_WARN(log_, tag_, "the carrier runs without an option: %s",
+             stream_->carrier_error().c_str());
   }
   inbox_.clear();
   if (config_.has_via_socks5) {
@@ -282,6 +301,7 @@ void Tunnel::handle_handshake(ByteView& data) {
   LOG_INFO(log_, tag_, "tunnel up (%s session) via %s", resumed ? "resumed" : "new",
            stream_->peer_name().c_str());
   events_.on_tunnel_up(resumed);
+  carrier_.attach(stream_.get());
   flush_queue();
 }
 
@@ -297,6 +317,7 @@ bool Tunnel::on_frame(const protocol::Frame& frame) {
     if (p->value <= now) {
       stats_.rtt_us = now - p->value;
       rtt_histogram_.observe(static_cast<double>(stats_.rtt_us) / 1e6);
+      carrier_.on_round_trip(stats_.rtt_us);
     }
     return true;
   }
@@ -334,6 +355,7 @@ void Tunnel::link_failed(const char* why) {
     LOG_DEBUG(log_, tag_, "cannot reach the server: %s", why);
   }
   failed_attempts_ = was_up ? 0 : failed_attempts_ + 1;
+  carrier_.attach(nullptr);  // what waited for this link goes with it
   // The stream may be the one calling us: TcpStream allows being destroyed from its events.
   stream_.reset();
   proxy_.reset();
@@ -365,9 +387,7 @@ void Tunnel::tick() {
       }
       if (now - last_ping_ms_ >= config_.heartbeat_interval_ms) {
         last_ping_ms_ = now;
-        std::vector<uint8_t> out;
-        protocol::append_frame(out, protocol::Ping{monotonic_us()});
-        stream_->write(ByteView(out), true);
+        send_ping();
       }
       break;
     default:
@@ -379,10 +399,7 @@ bool Tunnel::send_data(uint32_t flow_id, ByteView payload, const protocol::Addre
   if (state_ == State::up) {
     uint8_t prefix[protocol::kMaxDataPrefix];
     size_t n = protocol::encode_data_prefix(prefix, flow_id, to, payload.size);
-    if (!stream_->write(ByteView(prefix, n), payload)) {
-      stats_.drops_queue_full++;
-      return false;
-    }
+    carrier_.send(flow_id, ByteView(prefix, n), payload);  // drops are counted there
     stats_.datagrams_up++;
     stats_.bytes_up += payload.size;
     return true;

@@ -18,6 +18,7 @@
 #include "udptun/protocol/handshake.hpp"
 #include "udptun/protocol/socks5_client.hpp"
 #include "udptun/runtime/backoff.hpp"
+#include "udptun/runtime/carrier_queue.hpp"
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/log.hpp"
 #include "udptun/runtime/name_resolver.hpp"
@@ -53,8 +54,13 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
   const protocol::SessionId& session_id() const { return session_id_; }
   // Heartbeat round trips, in seconds, since the start.
   const runtime::Histogram& rtt_histogram() const { return rtt_histogram_; }
-  // Bytes waiting: in the TCP output queue, and held while the link is down.
-  size_t output_queued_bytes() const { return stream_ ? stream_->queued_bytes() : 0; }
+  // Bytes waiting: in the TCP output queue and the per-flow queues, and held while the link
+  // is down.
+  size_t output_queued_bytes() const {
+    return (stream_ ? stream_->queued_bytes() : 0) + carrier_.scheduler().queued_bytes();
+  }
+  // How long datagrams waited in the per-flow queues (seconds).
+  const runtime::Histogram& queue_sojourn() const { return carrier_.scheduler().sojourn(); }
   size_t held_bytes() const { return queued_bytes_; }
   // Before start: continue a session an earlier process had (its record was read back).
   void resume_session(const protocol::SessionId& id);
@@ -87,6 +93,7 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
   void handle_proxy(protocol::ByteView& data);
   void link_failed(const char* why);
   void tick();
+  void send_ping();
   void flush_queue();
 
   runtime::EventLoop& loop_;
@@ -104,12 +111,15 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
 
   State state_ = State::waiting;
   std::unique_ptr<runtime::TcpStream> stream_;
+  runtime::CarrierQueue carrier_;  // data frames on their way into stream_, by flow
   std::unique_ptr<runtime::TlsContext> tls_;
   std::unique_ptr<protocol::FrameDecoder> decoder_;
   std::unique_ptr<protocol::socks5::ClientHandshake> proxy_;
   std::vector<uint8_t> inbox_;  // handshake bytes not yet complete
   protocol::Mac hello_mac_{};
-  bool challenged_ = false;                // the server's challenge arrived and our hello is sent
+  bool challenged_ = false;
+  bool carrier_warned_ = false;  // a carrier option the system refused was logged                //
+                                 // the server's challenge arrived and our hello is sent
   const char* pending_failure_ = nullptr;  // set inside frame handling, acted on after it
 
   runtime::NameResolver resolver_;

@@ -59,6 +59,7 @@ size_t udplocal_stats_json(const udplocal_stats* s, char* out, size_t cap) {
             .add("bytes_down", v.bytes_down)
             .add("drops_link_down", v.drops_link_down)
             .add("drops_queue_full", v.drops_queue_full)
+            .add("drops_queue_aged", v.drops_queue_aged)
             .add("drops_refused", v.drops_refused)
             .add("drops_flow_limit", v.drops_flow_limit)
             .add("drops_socks5_fragment", v.drops_socks5_fragment)

@@ -1,6 +1,7 @@
 // udp-local: the daemon over libudplocal.
 #include <vector>
 
+#include "udptun/runtime/carrier_config.hpp"
 #include "udptun/runtime/daemon_main.hpp"
 #include "udptun/runtime/instance_api.hpp"
 #include "udptun/udplocal.h"
@@ -10,7 +11,7 @@ using Kind = CommandLineOption::Kind;
 
 namespace {
 
-const std::vector<CommandLineOption> kOptions = {
+const std::vector<CommandLineOption> kOptions = udptun::runtime::with_carrier_options({
     {"--server", "server", Kind::string, "HOST:PORT",
      "udp-server, or the TCP port forward (ss-tunnel) that reaches it"},
     {"--psk-file", "psk_file", Kind::string, "FILE",
@@ -70,7 +71,7 @@ const std::vector<CommandLineOption> kOptions = {
     {"--state-dir", "state_dir", Kind::string, "DIR",
      "keep the session record here (udp-local.state): a restart resumes the session and its "
      "flows, which keep their server-side ports"},
-};
+});
 
 }  // namespace
 

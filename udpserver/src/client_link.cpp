@@ -24,12 +24,17 @@ ClientLink::ClientLink(Worker& worker, uint64_t serial)
   // owed more than the cap (and room for one read's replies) is not read until it has read
   // what we have for it. Its frames wait in its own socket.
   stream_.hold_reading_above(worker.config().max_queued_bytes + kReplyReserve);
+  stream_.set_carrier_options(worker.config().carrier.socket());
 }
 
 int ClientLink::accept(uv_stream_t* listener) {
   int rc = stream_.accept_from(listener);
   if (rc == 0) rc = stream_.start_reading();
   if (rc != 0) return rc;
+  if (!stream_.carrier_error().empty())
+    LOG_WARN_THROTTLED(worker_.log(), worker_.throttle(), "carrier option", worker_.loop().now_ms(),
+                       tag_, "the connection runs without an option: %s",
+                       stream_.carrier_error().c_str());
   if (runtime::TlsContext* tls = worker_.tls()) stream_.start_tls(*tls);  // the challenge waits
   note_peer();
   // Our first bytes: a challenge this connection's hello must be bound to, so no hello
@@ -164,7 +169,10 @@ bool ClientLink::on_frame(const protocol::Frame& frame) {
     stream_.write(ByteView(out), true);
     return true;
   }
-  if (std::holds_alternative<protocol::Pong>(frame)) return true;
+  if (auto* p = std::get_if<protocol::Pong>(&frame)) {
+    if (session_) session_->on_pong(p->value);
+    return true;
+  }
   if (auto* g = std::get_if<protocol::GoAway>(&frame)) {
     LOG_INFO(worker_.log(), session_ ? session_->tag() : tag_, "client going away (%u): %.*s",
              static_cast<unsigned>(g->reason), static_cast<int>(g->message.size),

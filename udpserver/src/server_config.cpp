@@ -82,7 +82,7 @@ Result<ServerConfig> parse_server_config(const char* json) {
       r.get_uint("drain_grace_ms", 0, 600'000, c.drain_grace_ms) &&
       r.get_string("tls_cert_file", c.tls_cert_file) &&
       r.get_string("tls_key_file", c.tls_key_file) && r.get_string("log_level", level) &&
-      r.no_unknown_keys();
+      runtime::read_carrier_config(r, c.carrier) && r.no_unknown_keys();
   if (!ok) {
     return Status::failure(r.error());
   }

@@ -1,6 +1,8 @@
 // udp-server's configuration: what the JSON (and so every command-line flag) may say.
 #pragma once
 
+#include "udptun/runtime/carrier_config.hpp"
+
 #include "udptun/protocol/status.hpp"
 
 #include <cstdint>
@@ -73,6 +75,7 @@ struct ServerConfig {
   uint64_t flow_setup_timeout_ms = 10'000;
   uint64_t max_clock_skew_ms = 120'000;
   uint64_t max_queued_bytes = 4u << 20;  // per connection, toward the client
+  runtime::CarrierConfig carrier;        // the per-flow queues and the carrier socket's options
   uint64_t stats_interval_ms = 1'000;
   // A planned restart hands everything to the next process through this Unix socket: the
   // listeners, the sessions and their flows' sockets (see HandoverPoint). Empty: none.

@@ -15,7 +15,11 @@ using protocol::Address;
 using protocol::ByteView;
 using protocol::FlowState;
 
-Session::Session(Worker& worker, const protocol::SessionId& id) : worker_(worker), id_(id) {
+Session::Session(Worker& worker, const protocol::SessionId& id)
+    : worker_(worker),
+      id_(id),
+      carrier_(worker.loop(), worker.config().carrier.queue(worker.config().max_queued_bytes),
+               worker.stats().drops_queue_aged, worker.stats().drops_queue_full) {
   std::snprintf(tag_, sizeof tag_, "s=%s", protocol::session_id_hex(id, 4).c_str());
   last_active_ms_ = worker.loop().now_ms();
   detached_since_ms_ = last_active_ms_;
@@ -23,6 +27,20 @@ Session::Session(Worker& worker, const protocol::SessionId& id) : worker_(worker
   tokens_at_ms_ = last_active_ms_;
   const ServerConfig& cfg = worker.config();
   up_ = down_ = runtime::RateLimit(cfg.session_packets_per_second, cfg.session_bytes_per_second);
+  // While replies wait, a PING each tick measures the delay they see; udp-local answers.
+  carrier_.set_prober([this] { send_ping(); });
+}
+
+void Session::send_ping() {
+  if (!link_) return;
+  std::vector<uint8_t> out;
+  protocol::append_frame(out, protocol::Ping{uv_hrtime() / 1000});
+  link_->stream().write(ByteView(out), true);
+}
+
+void Session::on_pong(uint64_t value) {
+  uint64_t now = uv_hrtime() / 1000;
+  if (value <= now) carrier_.on_round_trip(now - value);
 }
 
 bool Session::take_open_token() {
@@ -43,12 +61,14 @@ Session::~Session() {
 
 void Session::attach(ClientLink* link) {
   link_ = link;
+  carrier_.attach(&link->stream());
   client_ = worker_.client_rate(link->source_key());
   last_active_ms_ = worker_.loop().now_ms();
 }
 
 void Session::detach() {
   link_ = nullptr;
+  carrier_.attach(nullptr);
   detached_since_ms_ = worker_.loop().now_ms();
 }
 
@@ -142,6 +162,7 @@ void Session::close_flow(uint32_t id, protocol::CloseReason reason, bool tell_cl
   auto it = flows_.find(id);
   if (it == flows_.end()) return;
   flows_.erase(it);
+  carrier_.forget(id);
   worker_.stats().flows--;
   worker_.server().release_flows(1);
   if (tell_client && link_) {
@@ -202,10 +223,7 @@ void Session::deliver(ServerFlow& flow, ByteView payload, const Address* source)
   }
   uint8_t prefix[protocol::kMaxDataPrefix];
   size_t n = protocol::encode_data_prefix(prefix, flow.id(), source, payload.size);
-  if (!link_->stream().write(ByteView(prefix, n), payload)) {
-    st.drops_queue_full++;
-    return;
-  }
+  carrier_.send(flow.id(), ByteView(prefix, n), payload);  // drops are counted there
   st.datagrams_from_targets++;
   st.bytes_from_targets += payload.size;
 }
@@ -225,6 +243,9 @@ void Session::release_held(size_t bytes) {
 
 void Session::sweep(uint64_t now_ms) {
   const ServerConfig& cfg = worker_.config();
+  // The path's round trip without our queues, known before they fill: a PING per sweep
+  // (the carrier's delay control compares later ones with the least of these).
+  if (cfg.carrier.pacing) send_ping();
   // Flows still resolving or waiting for their association past the setup timeout: given up
   // (their held datagrams with them); the client hears FLOW_STATUS and may try again.
   std::vector<ServerFlow*> stuck;

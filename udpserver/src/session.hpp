@@ -12,6 +12,7 @@
 #include "udptun/protocol/frame.hpp"
 #include "udptun/protocol/handshake.hpp"
 #include "udptun/protocol/server_handover.hpp"
+#include "udptun/runtime/carrier_queue.hpp"
 #include "udptun/runtime/token_bucket.hpp"
 
 namespace udptun::udpserver {
@@ -53,6 +54,8 @@ class Session {
 
   // Frames from the client (after the handshake).
   void on_frame(const protocol::Frame& frame);
+  // The answer to one of our PINGs (its value: when we sent it).
+  void on_pong(uint64_t value);
   // From flows.
   void deliver(ServerFlow& flow, protocol::ByteView payload, const protocol::Address* source);
   void flow_ready(ServerFlow& flow);
@@ -78,11 +81,13 @@ class Session {
   void evict_least_recent_flow();
   bool take_open_token();
   void send_status(uint32_t id, protocol::FlowState state, const protocol::Address* bound);
+  void send_ping();
 
   Worker& worker_;
   protocol::SessionId id_;
   char tag_[16];
   ClientLink* link_ = nullptr;
+  runtime::CarrierQueue carrier_;  // replies on their way into link_'s stream, by flow
   uint64_t detached_since_ms_ = 0;
   uint64_t last_active_ms_ = 0;
   double open_tokens_ = 0;  // flow-open rate limit (token bucket)

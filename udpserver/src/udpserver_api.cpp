@@ -63,6 +63,7 @@ size_t udpserver_stats_json(const udpserver_stats* s, char* out, size_t cap) {
             .add("bytes_from_targets", v.bytes_from_targets)
             .add("drops_send_failed", v.drops_send_failed)
             .add("drops_queue_full", v.drops_queue_full)
+            .add("drops_queue_aged", v.drops_queue_aged)
             .add("drops_detached", v.drops_detached)
             .add("drops_forbidden", v.drops_forbidden)
             .add("drops_unknown_flow", v.drops_unknown_flow)

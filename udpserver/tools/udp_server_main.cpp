@@ -1,6 +1,7 @@
 // udp-server: the daemon over libudpserver.
 #include <vector>
 
+#include "udptun/runtime/carrier_config.hpp"
 #include "udptun/runtime/daemon_main.hpp"
 #include "udptun/runtime/instance_api.hpp"
 #include "udptun/udpserver.h"
@@ -10,7 +11,7 @@ using Kind = CommandLineOption::Kind;
 
 namespace {
 
-const std::vector<CommandLineOption> kOptions = {
+const std::vector<CommandLineOption> kOptions = udptun::runtime::with_carrier_options({
     {"--listen", "listen", Kind::string_list, "ADDR:PORT",
      "accept udp-local connections here (repeatable; [::1]:7001 for IPv6)"},
     {"--psk-file", "psk_file", Kind::string, "FILE", "the pre-shared key (at least 16 bytes)"},
@@ -90,7 +91,7 @@ const std::vector<CommandLineOption> kOptions = {
      "through a balancer), stop once all left or after MS (default 10000; 0: at once)"},
     {"--max-queued-bytes", "max_queued_bytes", Kind::integer, "BYTES",
      "per-connection output queue; replies beyond it are dropped (default 4194304)"},
-};
+});
 
 }  // namespace
 

@@ -49,6 +49,8 @@ typedef struct udplocal_stats {
   uint64_t socks5_reassembled;          /* datagrams made whole from fragments */
   uint64_t socks5_reassembly_timeouts;  /* sequences not whole within the timer */
   uint64_t socks5_reassembly_abandoned; /* sequences restarted or with a position skipped */
+  uint64_t drops_queue_aged; /* the link was full: dropped from the head of a flow's queue
+                                (waited too long; counted in drops_queue_full before 0.2) */
 } udplocal_stats;
 
 typedef struct udplocal_callbacks {

@@ -53,6 +53,8 @@ typedef struct udpserver_stats {
   /* egress socks5: fragmented replies from the relay (RFC 1928 §7) */
   uint64_t egress_reassembled;       /* made whole */
   uint64_t egress_fragments_dropped; /* timed out, abandoned or over the size of a datagram */
+  uint64_t drops_queue_aged; /* the client's link was full: dropped from the head of a flow's
+                                queue (waited too long) */
 } udpserver_stats;
 
 typedef struct udpserver_callbacks {

@@ -45,6 +45,28 @@ class TcpStream {
     virtual void on_stream_reads_held() {}
   };
 
+  // Where a stream that has written everything it was given finds more: frames waiting in
+  // a scheduler until the connection can take them (so they wait where they can be
+  // reordered and dropped fairly, not in this stream's FIFO or the kernel's).
+  class Source {
+   public:
+    virtual ~Source() = default;
+    virtual bool pending() const = 0;
+    // Appends about `budget` bytes (whole frames) to `out`.
+    virtual void pull(std::vector<uint8_t>& out, size_t budget) = 0;
+  };
+
+  // What the carrier's socket is asked to do (applied at connect, accept or adoption).
+  struct CarrierOptions {
+    // TCP_NOTSENT_LOWAT: the kernel takes new bytes only while fewer than this wait unsent,
+    // so the queue stays here, where it is scheduled. 0: the kernel's default (unbounded).
+    size_t notsent_lowat = 0;
+    std::string congestion;  // TCP_CONGESTION ("bbr", "cubic"…); empty: the system's
+    // Acknowledge at once what arrives: the peer's writer, held to a few unsent bytes, is
+    // woken by our ACKs; a delayed ACK (40 ms) would stall it that long.
+    bool quick_ack = false;
+  };
+
   // A connection on its way to another loop (udp-server's workers): its socket (a descriptor
   // of its own, closed unless adopted), its TLS session and what was queued but not written.
   struct Detached {
@@ -70,6 +92,19 @@ class TcpStream {
   // Takes a detached connection (on this stream's loop, before reading): 0, or a libuv error
   // and the descriptor closed.
   int adopt(Detached&& connection);
+  // Frames come from `source`, `chunk` bytes at a time, whenever everything given before is
+  // in the kernel. wake() after the source gets something.
+  void set_source(Source* source, size_t chunk) {
+    source_ = source;
+    pull_chunk_ = chunk;
+  }
+  void wake() { schedule_flush(); }
+  // Before connect (or right after accept): the socket options above. An option the system
+  // refuses is reported in `error` (the stream still works, without it).
+  void set_carrier_options(const CarrierOptions& options) { carrier_ = options; }
+  const std::string& carrier_error() const { return carrier_error_; }
+  // The socket, for the carrier's kernel options (carrier_socket.hpp); -1 when closed.
+  int descriptor() const;
   // Before connect: the new socket goes through `protector` first (Android's protect()).
   void set_protector(SocketProtector protector) { protector_ = std::move(protector); }
   // 0, a libuv error, or kSocketRefused when the protector said no.
@@ -129,6 +164,7 @@ class TcpStream {
   void write_buffer(std::vector<uint8_t>& source);
   void fail(const char* reason);
   void hold_if_owing_too_much();
+  void apply_carrier_options();
 
   EventLoop& loop_;
   Events& events_;
@@ -146,6 +182,10 @@ class TcpStream {
   bool want_reading_ = false;  // the owner's wish
   bool held_ = false;          // not reading: owing the peer more than hold_above_
   size_t hold_above_ = 0;
+  Source* source_ = nullptr;
+  size_t pull_chunk_ = 0;
+  CarrierOptions carrier_;
+  std::string carrier_error_;
   std::vector<uint8_t> queued_;
   std::vector<uint8_t> spare_;  // the last written buffer, reused to avoid reallocating
   WriteRequest* inflight_ = nullptr;

@@ -1,0 +1,48 @@
+// How each end feeds its TCP carrier, the same options for udp-local and udp-server: the
+// per-flow queues' delay control (CoDel target and interval), the kernel's unsent-bytes
+// mark, and the congestion control. Declared once: the JSON keys, their bounds and the
+// command-line options that set them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "udptun/runtime/carrier_queue.hpp"
+#include "udptun/runtime/command_line.hpp"
+#include "udptun/runtime/config_reader.hpp"
+#include "udptun/runtime/tcp_stream.hpp"
+
+namespace udptun::runtime {
+
+struct CarrierConfig {
+  uint64_t queue_target_ms = 5;
+  uint64_t queue_interval_ms = 100;
+  uint64_t tcp_notsent_lowat = 16'384;  // the first value; then about 1 ms of sending
+  std::string tcp_congestion;           // empty: the system's
+  bool pacing = true;                   // keep the path's queue short (DelayController)
+
+  CarrierQueue::Config queue(size_t max_bytes) const {
+    CarrierQueue::Config c;
+    c.scheduler.max_bytes = max_bytes;
+    c.scheduler.target_us = queue_target_ms * 1000;
+    c.scheduler.interval_us = queue_interval_ms * 1000;
+    // What the stream pulls at a time: as much as the kernel takes at once.
+    c.chunk = tcp_notsent_lowat > 0 ? tcp_notsent_lowat : 65'536;
+    c.adapt_chunk = tcp_notsent_lowat > 0;
+    c.pacing = pacing;
+    c.delay.target_us = queue_target_ms * 1000;
+    return c;
+  }
+  TcpStream::CarrierOptions socket() const {
+    return {tcp_notsent_lowat, tcp_congestion, tcp_notsent_lowat > 0};
+  }
+};
+
+// Reads the keys above ("queue_target_ms", "queue_interval_ms", "tcp_notsent_lowat",
+// "tcp_congestion", "pacing"); false with the reader's error.
+bool read_carrier_config(ConfigReader& reader, CarrierConfig& out);
+// `options` followed by the command-line options for those keys.
+std::vector<CommandLineOption> with_carrier_options(std::vector<CommandLineOption> options);
+
+}  // namespace udptun::runtime

@@ -1,0 +1,40 @@
+#include "udptun/runtime/carrier_config.hpp"
+
+namespace udptun::runtime {
+
+bool read_carrier_config(ConfigReader& r, CarrierConfig& c) {
+  bool ok = r.get_uint("queue_target_ms", 1, 10'000, c.queue_target_ms) &&
+            r.get_uint("queue_interval_ms", 10, 60'000, c.queue_interval_ms) &&
+            r.get_uint("tcp_notsent_lowat", 0, 1u << 30, c.tcp_notsent_lowat) &&
+            r.get_string("tcp_congestion", c.tcp_congestion) && r.get_bool("pacing", c.pacing);
+  if (ok && c.queue_target_ms >= c.queue_interval_ms) {
+    r.fail("\"queue_target_ms\" must be below \"queue_interval_ms\"");
+    return false;
+  }
+  return ok;
+}
+
+std::vector<CommandLineOption> with_carrier_options(std::vector<CommandLineOption> options) {
+  using Kind = CommandLineOption::Kind;
+  options.insert(
+      options.end(),
+      {{"--queue-target-ms", "queue_target_ms", Kind::integer, "MS",
+        "when the carrier is full, datagrams wait in one queue per flow, served in turn; a "
+        "queue whose datagrams keep waiting longer than this drops its oldest (CoDel; "
+        "default 5)"},
+       {"--queue-interval-ms", "queue_interval_ms", Kind::integer, "MS",
+        "... once that has lasted this long; nothing waits longer than this (default 100)"},
+       {"--tcp-notsent-lowat", "tcp_notsent_lowat", Kind::integer, "BYTES",
+        "the kernel holds about this many unsent bytes of the carrier (TCP_NOTSENT_LOWAT), then "
+        "about 1 ms of sending once the rate is known, so the queue stays where it is "
+        "scheduled (default 16384; 0: the kernel's default, unbounded)"},
+       {"--no-pacing", "pacing", Kind::clear_flag, "",
+        "do not cap the carrier's rate when the path's round trip rises (by default the "
+        "path's queue is kept near --queue-target-ms)"},
+       {"--tcp-congestion", "tcp_congestion", Kind::string, "NAME",
+        "the carrier's congestion control (bbr, cubic, ...: what the kernel offers; default: "
+        "the system's)"}});
+  return options;
+}
+
+}  // namespace udptun::runtime
