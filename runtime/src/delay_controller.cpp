@@ -66,7 +66,7 @@ DelayController::Decision DelayController::update(uint64_t now_us, uint64_t send
   if (queuing > config_.target_us) {
     // Only on a fresh measurement: an old one (its PONG still on the way) says nothing of
     // what the last decrease did, and acting on it again would spiral down.
-    if (fresh && now_us - last_decrease_us_ >= round_trip) {
+    if (fresh && (last_decrease_us_ == 0 || now_us - last_decrease_us_ >= round_trip)) {
       // The further above the target, the deeper the cut (a slow start that filled a
       // router's buffer is drained in a few round trips, not seconds).
       double factor = 1.0 - 0.5 * static_cast<double>(queuing - config_.target_us) /

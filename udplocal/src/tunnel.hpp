@@ -61,6 +61,7 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
   }
   // How long datagrams waited in the per-flow queues (seconds).
   const runtime::Histogram& queue_sojourn() const { return carrier_.scheduler().sojourn(); }
+  uint64_t pacing_Bps() const { return carrier_.pacing_Bps(); }
   size_t held_bytes() const { return queued_bytes_; }
   // Before start: continue a session an earlier process had (its record was read back).
   void resume_session(const protocol::SessionId& id);
