@@ -32,6 +32,15 @@ std::optional<Address> Address::from_domain(std::string_view name, uint16_t port
   return r;
 }
 
+bool Address::is_loopback() const {
+  if (type == AddressType::ipv4) return ip[0] == 127;
+  if (type != AddressType::ipv6) return false;
+  static const uint8_t kOne[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  return std::memcmp(ip.data(), kOne, 16) == 0 ||
+         (std::memcmp(ip.data(), kMapped, 12) == 0 && ip[12] == 127);
+}
+
 bool operator==(const Address& a, const Address& b) {
   if (a.type != b.type || a.port != b.port) return false;
   switch (a.type) {

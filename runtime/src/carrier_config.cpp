@@ -6,7 +6,11 @@ bool read_carrier_config(ConfigReader& r, CarrierConfig& c) {
   bool ok = r.get_uint("queue_target_ms", 1, 10'000, c.queue_target_ms) &&
             r.get_uint("queue_interval_ms", 10, 60'000, c.queue_interval_ms) &&
             r.get_uint("tcp_notsent_lowat", 0, 1u << 30, c.tcp_notsent_lowat) &&
-            r.get_string("tcp_congestion", c.tcp_congestion) && r.get_bool("pacing", c.pacing);
+            r.get_string("tcp_congestion", c.tcp_congestion) && r.get_string("pacing", c.pacing);
+  if (ok && c.pacing != "auto" && c.pacing != "on" && c.pacing != "off") {
+    r.fail("\"pacing\" must be \"auto\", \"on\" or \"off\"");
+    return false;
+  }
   if (ok && c.queue_target_ms >= c.queue_interval_ms) {
     r.fail("\"queue_target_ms\" must be below \"queue_interval_ms\"");
     return false;
@@ -28,9 +32,10 @@ std::vector<CommandLineOption> with_carrier_options(std::vector<CommandLineOptio
         "the kernel holds about this many unsent bytes of the carrier (TCP_NOTSENT_LOWAT), then "
         "about 1 ms of sending once the rate is known, so the queue stays where it is "
         "scheduled (default 16384; 0: the kernel's default, unbounded)"},
-       {"--no-pacing", "pacing", Kind::clear_flag, "",
-        "do not cap the carrier's rate when the path's round trip rises (by default the "
-        "path's queue is kept near --queue-target-ms)"},
+       {"--pacing", "pacing", Kind::string, "auto|on|off",
+        "keep the path's queue near --queue-target-ms by pacing the carrier when the "
+        "tunnel's round trip rises (auto, the default: on unless the peer is on loopback, "
+        "such as ss-tunnel)"},
        {"--tcp-congestion", "tcp_congestion", Kind::string, "NAME",
         "the carrier's congestion control (bbr, cubic, ...: what the kernel offers; default: "
         "the system's)"}});

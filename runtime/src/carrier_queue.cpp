@@ -15,6 +15,12 @@ uint64_t now_us() {
 constexpr uint64_t kTickMs = 10;
 // A rate measured over less than this is mostly noise (ACKs come in bursts).
 constexpr uint64_t kMinRateSampleUs = 2'000;
+// The end-to-end window never closes below this (64 KiB: a few milliseconds of a fast
+// path, and room for the largest datagram).
+constexpr uint64_t kMinWindow = 64 * 1024;
+constexpr size_t kMaxProbesOutstanding = 256;
+constexpr uint64_t kOneFrame = 1500;
+constexpr uint64_t kQueueRateFloor = 1'000'000;  // 8 Mbit/s
 }  // namespace
 
 CarrierQueue::CarrierQueue(EventLoop& loop, const Config& config, uint64_t& drops_aged,
@@ -31,9 +37,10 @@ CarrierQueue::~CarrierQueue() {
   if (stream_) stream_->set_source(nullptr, 0);
 }
 
-void CarrierQueue::attach(TcpStream* stream) {
+void CarrierQueue::attach(TcpStream* stream, bool control_delay) {
   if (stream_ && stream_ != stream) stream_->set_source(nullptr, 0);
   stream_ = stream;
+  control_delay_ = config_.pacing && control_delay;
   scheduler_.clear();
   controller_ = DelayController(config_.delay);
   pacing_Bps_ = 0;
@@ -41,6 +48,11 @@ void CarrierQueue::attach(TcpStream* stream) {
   send_rate_Bps_ = 0;
   last_tick_us_ = 0;
   tokens_ = 0;
+  probes_.clear();
+  acked_bytes_ = sent_bytes_;
+  window_ = 0;
+  acked_at_us_ = 0;
+  e2e_rate_Bps_ = 0;
   timer_.close();
   resume_timer_.close();
   if (stream_) stream_->set_source(this, chunk_);
@@ -48,7 +60,8 @@ void CarrierQueue::attach(TcpStream* stream) {
 
 void CarrierQueue::send(uint32_t flow, protocol::ByteView prefix, protocol::ByteView payload) {
   if (!stream_) return;
-  if (scheduler_.empty() && stream_->queued_bytes() < chunk_) {
+  if (scheduler_.empty() && stream_->queued_bytes() < chunk_ &&
+      (window_ == 0 || in_flight() < window_)) {
     if (stream_->write(prefix, payload))
       sent_bytes_ += prefix.size + payload.size;
     else
@@ -63,6 +76,10 @@ void CarrierQueue::send(uint32_t flow, protocol::ByteView prefix, protocol::Byte
 
 void CarrierQueue::pull(std::vector<uint8_t>& out, size_t budget) {
   uint64_t now = now_us();
+  if (window_ > 0) {  // the next answer (on_pong) wakes the stream
+    if (in_flight() >= window_) return;
+    budget = std::min<uint64_t>(budget, window_ - in_flight());
+  }
   if (pacing_Bps_ > 0) {
     // Paced here, not by the kernel: a kernel-paced socket keeps its unsent tail open and
     // takes every write into it (TCP_NOTSENT_LOWAT is checked only for a new segment), so
@@ -109,7 +126,7 @@ void CarrierQueue::count_drops() {
 }
 
 void CarrierQueue::watch_path() {
-  if ((!config_.pacing && !config_.adapt_chunk) || timer_) return;
+  if ((!control_delay_ && !config_.adapt_chunk) || timer_) return;
   if (timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.get(), t); }) != 0) return;
   uv_timer_start(
       timer_.get(), [](uv_timer_t* t) { static_cast<CarrierQueue*>(t->data)->on_tick(); }, kTickMs,
@@ -118,13 +135,60 @@ void CarrierQueue::watch_path() {
   // buffer) is seen one round trip later, not one tick.
   last_tick_us_ = 0;
   observe(now_us());
-  if (probe_) probe_();
+  probe();
 }
 
-void CarrierQueue::on_round_trip(uint64_t rtt_us) {
+void CarrierQueue::probe() {
+  if (!stream_ || !send_probe_) return;
+  uint64_t value = now_us();
+  if (probes_.size() >= kMaxProbesOutstanding) probes_.pop_front();
+  probes_.push_back({value, sent_bytes_, acked_bytes_});
+  send_probe_(value);
+}
+
+// A delay is a queue of ours when our bytes ahead take at least half the target to drain at
+// the rate the path delivers them (a rate too low to say, under the floor, counts as the
+// floor: a cap at the floor must not read its own slowness as a queue).
+bool CarrierQueue::is_our_queue(uint64_t bytes_ahead, double rate_Bps) const {
+  if (bytes_ahead < kOneFrame) return false;
+  double rate = std::max(rate_Bps, static_cast<double>(kQueueRateFloor));
+  return static_cast<double>(bytes_ahead) * 1e6 / rate >=
+         static_cast<double>(config_.delay.target_us) / 2;
+}
+
+void CarrierQueue::on_pong(uint64_t value) {
   uint64_t now = now_us();
-  controller_.on_rtt(now, rtt_us);
-  if (stream_ && timer_) observe(now);  // act on it at once
+  if (value > now) return;
+  bool ours = false;
+  uint64_t ahead = 0;  // our bytes that were in flight in front of it
+  while (!probes_.empty() && probes_.front().value <= value) {
+    const Probe& p = probes_.front();
+    if (p.value == value) {
+      ours = true;
+      ahead = p.sent_bytes - std::min(p.sent_bytes, p.acked_bytes);
+      acked_bytes_ = std::max(acked_bytes_, p.sent_bytes);
+    }
+    probes_.pop_front();
+  }
+  if (!ours) return;  // an answer to a probe of an earlier link
+  controller_.on_rtt(now, now - value, is_our_queue(ahead, e2e_rate_Bps_));
+  // What arrives end to end per second, and the window that follows from it.
+  if (acked_at_us_ == 0) {
+    acked_at_us_ = now;
+    acked_at_rate_ = acked_bytes_;
+  } else if (now - acked_at_us_ >= kMinRateSampleUs) {
+    double rate = static_cast<double>(acked_bytes_ - acked_at_rate_) * 1e6 /
+                  static_cast<double>(now - acked_at_us_);
+    e2e_rate_Bps_ = e2e_rate_Bps_ > 0 ? 0.75 * e2e_rate_Bps_ + 0.25 * rate : rate;
+    acked_at_us_ = now;
+    acked_at_rate_ = acked_bytes_;
+    if (!control_delay_) return;  // delay control off: no window either
+    double span_us = static_cast<double>(controller_.base_rtt_us() + kTickMs * 1000);
+    window_ =
+        std::max<uint64_t>(kMinWindow, static_cast<uint64_t>(2 * e2e_rate_Bps_ * span_us / 1e6));
+  }
+  if (stream_ && timer_) observe(now);                  // act on it at once
+  if (stream_ && !scheduler_.empty()) stream_->wake();  // the window may allow more now
 }
 
 void CarrierQueue::on_tick() {
@@ -138,7 +202,7 @@ void CarrierQueue::on_tick() {
     timer_.close();  // idle: nothing to watch
     return;
   }
-  if (probe_) probe_();
+  probe();
 }
 
 void CarrierQueue::observe(uint64_t now) {
@@ -149,7 +213,9 @@ void CarrierQueue::observe(uint64_t now) {
   carrier_socket::PathInfo info;
   bool have_info = carrier_socket::read_path_info(stream_->descriptor(), info);
   uint64_t delivered = have_info && info.bytes_acked > 0 ? info.bytes_acked : sent_bytes_;
-  if (have_info) controller_.on_transport_rtt(info.srtt_us, info.min_rtt_us);
+  if (have_info)
+    controller_.on_transport_rtt(info.srtt_us, info.min_rtt_us,
+                                 is_our_queue(info.unacked_bytes, send_rate_Bps_));
   uint64_t elapsed = last_tick_us_ ? now - last_tick_us_ : 0;
   if (last_tick_us_ == 0 || elapsed >= kMinRateSampleUs) {
     if (backlogged && elapsed > 0 && delivered >= delivered_at_last_tick_) {
@@ -165,7 +231,7 @@ void CarrierQueue::observe(uint64_t now) {
 
 void CarrierQueue::apply(const DelayController::Decision& d) {
   int fd = stream_->descriptor();
-  if (config_.pacing && d.pacing_Bps != pacing_Bps_) {
+  if (control_delay_ && d.pacing_Bps != pacing_Bps_) {
     if (pacing_Bps_ == 0) {
       tokens_ = 0;
       tokens_at_us_ = now_us();

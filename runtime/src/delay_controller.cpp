@@ -19,7 +19,7 @@ constexpr double kReleaseAbove = 2.0;
 constexpr uint64_t kBaseWindowUs = 10'000'000;
 }  // namespace
 
-void DelayController::on_rtt(uint64_t now_us, uint64_t rtt_us) {
+void DelayController::on_rtt(uint64_t now_us, uint64_t rtt_us, bool behind_ours) {
   if (window_start_us_ == 0 || now_us - window_start_us_ >= kBaseWindowUs) {
     previous_min_us_ = window_min_us_;
     window_min_us_ = 0;
@@ -27,12 +27,27 @@ void DelayController::on_rtt(uint64_t now_us, uint64_t rtt_us) {
   }
   if (window_min_us_ == 0 || rtt_us < window_min_us_) window_min_us_ = rtt_us;
   base_us_ = previous_min_us_ ? std::min(previous_min_us_, window_min_us_) : window_min_us_;
+  if (!behind_ours) {
+    clean_[clean_count_++ % 16] = rtt_us;
+  }
+  if (clean_count_ >= 4) {
+    size_t n = std::min<size_t>(clean_count_, 16);
+    uint64_t sorted[16];
+    std::copy(clean_, clean_ + n, sorted);
+    std::nth_element(sorted, sorted + n / 2, sorted + n);
+    base_us_ = std::max(base_us_, sorted[n / 2]);
+  }
+  if (!behind_ours) return;
   latest_rtt_us_ = rtt_us;
   fresh_ = true;
 }
 
-void DelayController::on_transport_rtt(uint32_t srtt_us, uint32_t min_rtt_us) {
+void DelayController::on_transport_rtt(uint32_t srtt_us, uint32_t min_rtt_us, bool behind_ours) {
   if (srtt_us == 0 || min_rtt_us == 0) return;
+  if (!behind_ours) {
+    transport_queuing_us_ = 0;
+    return;
+  }
   if (srtt_us != transport_srtt_us_) fresh_ = true;
   transport_srtt_us_ = srtt_us;
   transport_queuing_us_ = srtt_us > min_rtt_us ? srtt_us - min_rtt_us : 0;

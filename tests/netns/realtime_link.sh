@@ -32,13 +32,15 @@ start_udp_server() {
 # udp-local on the client side: forwards 127.0.0.1:6001 → the echo and 127.0.0.1:6002 → the
 # sink (each client socket its own flow); extra arguments are udp-local's.
 start_udp_local() {
-  bg_c "$BUILD/udplocal/udp-local" --server "$server_ip:7001" --psk-file "$work/psk" \
+  bg_c "$BUILD/udplocal/udp-local" --server "${UDP_LOCAL_SERVER:-$server_ip:7001}" --psk-file "$work/psk" \
     --forward 127.0.0.1:6001=192.0.2.1:5001 --forward 127.0.0.1:6002=192.0.2.1:5002 "$@"
 }
 
-stop_udptun() {  # stops udp-server and udp-local (the probe's servers stay)
+stop_udptun() {  # stops udp-server, udp-local and the chain (the probe's servers stay)
   local p
-  for p in $(pgrep -f "$BUILD/(udpserver/udp-server|udplocal/udp-local)"); do kill "$p" 2>/dev/null; done
+  for p in $(pgrep -f "$BUILD/(udpserver/udp-server|udplocal/udp-local)|ss-server -s $server_ip|ss-tunnel -s $server_ip"); do
+    kill "$p" 2>/dev/null
+  done
   sleep 0.3
 }
 
@@ -57,4 +59,16 @@ wait_tunnel() {
 # 192.0.2.1:5002; through udp-local: 127.0.0.1:6001 and 127.0.0.1:6002.
 measure() {  # game_dst, bulk_dst, secs, bulk_mbit, mode, flows
   in_c env REALTIME_SERIES="${REALTIME_SERIES:-}" python3 "$probe" run "$@"
+}
+
+# The seed chain over the same link: ss-server + obfs-server beside udp-server, ss-tunnel +
+# obfs-local on the client (127.0.0.1:7000 → udp-server), both with --no-delay. Then
+# start_udp_local --server 127.0.0.1:7000 goes through it.
+start_chain() {
+  local pw=realtime-bench-password
+  local m=(-m chacha20-ietf-poly1305 -k "$pw" --no-delay)
+  bg_t ss-server -s "$server_ip" -p 8388 "${m[@]}" -t 60 --plugin obfs-server --plugin-opts "obfs=http"
+  bg_c ss-tunnel -s "$server_ip" -p 8388 "${m[@]}" -l 7000 -L "$server_ip:7001" \
+    --plugin obfs-local --plugin-opts "obfs=http;obfs-host=www.example.com"
+  sleep 0.5
 }

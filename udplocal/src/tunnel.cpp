@@ -35,16 +35,14 @@ Tunnel::Tunnel(runtime::EventLoop& loop, runtime::Logger& log, const ClientConfi
       backoff_(config.reconnect_min_ms, config.reconnect_max_ms) {
   runtime::fill_secure_random(session_id_);
   std::snprintf(tag_, sizeof tag_, "s=%s", protocol::session_id_hex(session_id_, 4).c_str());
-  // While datagrams wait, a PING each tick measures the delay they see (its PONG feeds the
-  // carrier's delay control, and the RTT statistics as heartbeats do).
-  carrier_.set_prober([this] { send_ping(); });
-}
-
-void Tunnel::send_ping() {
-  if (state_ != State::up || !stream_) return;
-  std::vector<uint8_t> out;
-  protocol::append_frame(out, protocol::Ping{monotonic_us()});
-  stream_->write(ByteView(out), true);
+  // Heartbeats and, while datagrams wait, a PING each tick go through the carrier's prober:
+  // every PONG feeds its delay control and window, and the RTT statistics.
+  carrier_.set_prober([this](uint64_t value) {
+    if (state_ != State::up || !stream_) return;
+    std::vector<uint8_t> out;
+    protocol::append_frame(out, protocol::Ping{value});
+    stream_->write(ByteView(out), true);
+  });
 }
 
 void Tunnel::resume_session(const protocol::SessionId& id) {
@@ -301,7 +299,11 @@ void Tunnel::handle_handshake(ByteView& data) {
   LOG_INFO(log_, tag_, "tunnel up (%s session) via %s", resumed ? "resumed" : "new",
            stream_->peer_name().c_str());
   events_.on_tunnel_up(resumed);
-  carrier_.attach(stream_.get());
+  // The delay control sees through our own socket to udp-server; a carrier on this machine
+  // (ss-tunnel, a SOCKS5 proxy) has buffers of its own (CarrierConfig::pacing says more).
+  auto peer = stream_->peer_address();
+  carrier_.attach(stream_.get(), config_.carrier.controls_delay(config_.has_via_socks5 ||
+                                                                (peer && peer->is_loopback())));
   flush_queue();
 }
 
@@ -317,7 +319,7 @@ bool Tunnel::on_frame(const protocol::Frame& frame) {
     if (p->value <= now) {
       stats_.rtt_us = now - p->value;
       rtt_histogram_.observe(static_cast<double>(stats_.rtt_us) / 1e6);
-      carrier_.on_round_trip(stats_.rtt_us);
+      carrier_.on_pong(p->value);
     }
     return true;
   }
@@ -387,7 +389,7 @@ void Tunnel::tick() {
       }
       if (now - last_ping_ms_ >= config_.heartbeat_interval_ms) {
         last_ping_ms_ = now;
-        send_ping();
+        carrier_.probe();
       }
       break;
     default:

@@ -94,7 +94,6 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
   void handle_proxy(protocol::ByteView& data);
   void link_failed(const char* why);
   void tick();
-  void send_ping();
   void flush_queue();
 
   runtime::EventLoop& loop_;

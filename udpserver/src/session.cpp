@@ -27,20 +27,18 @@ Session::Session(Worker& worker, const protocol::SessionId& id)
   tokens_at_ms_ = last_active_ms_;
   const ServerConfig& cfg = worker.config();
   up_ = down_ = runtime::RateLimit(cfg.session_packets_per_second, cfg.session_bytes_per_second);
-  // While replies wait, a PING each tick measures the delay they see; udp-local answers.
-  carrier_.set_prober([this] { send_ping(); });
-}
-
-void Session::send_ping() {
-  if (!link_) return;
-  std::vector<uint8_t> out;
-  protocol::append_frame(out, protocol::Ping{uv_hrtime() / 1000});
-  link_->stream().write(ByteView(out), true);
+  // While replies wait, a PING each tick measures the delay they see (and acknowledges
+  // what arrived); udp-local answers.
+  carrier_.set_prober([this](uint64_t value) {
+    if (!link_) return;
+    std::vector<uint8_t> out;
+    protocol::append_frame(out, protocol::Ping{value});
+    link_->stream().write(ByteView(out), true);
+  });
 }
 
 void Session::on_pong(uint64_t value) {
-  uint64_t now = uv_hrtime() / 1000;
-  if (value <= now) carrier_.on_round_trip(now - value);
+  carrier_.on_pong(value);
 }
 
 bool Session::take_open_token() {
@@ -61,7 +59,9 @@ Session::~Session() {
 
 void Session::attach(ClientLink* link) {
   link_ = link;
-  carrier_.attach(&link->stream());
+  auto peer = link->stream().peer_address();
+  carrier_.attach(&link->stream(),
+                  worker_.config().carrier.controls_delay(peer && peer->is_loopback()));
   client_ = worker_.client_rate(link->source_key());
   last_active_ms_ = worker_.loop().now_ms();
 }
@@ -243,9 +243,9 @@ void Session::release_held(size_t bytes) {
 
 void Session::sweep(uint64_t now_ms) {
   const ServerConfig& cfg = worker_.config();
-  // The path's round trip without our queues, known before they fill: a PING per sweep
-  // (the carrier's delay control compares later ones with the least of these).
-  if (cfg.carrier.pacing) send_ping();
+  // The path's round trip without our queues, known before they fill: a PING a second (the
+  // carrier's delay control compares later ones with the least of these).
+  if (cfg.carrier.pacing != "off" && ++sweeps_ % kSweepsPerPing == 0) carrier_.probe();
   // Flows still resolving or waiting for their association past the setup timeout: given up
   // (their held datagrams with them); the client hears FLOW_STATUS and may try again.
   std::vector<ServerFlow*> stuck;

@@ -81,13 +81,14 @@ class Session {
   void evict_least_recent_flow();
   bool take_open_token();
   void send_status(uint32_t id, protocol::FlowState state, const protocol::Address* bound);
-  void send_ping();
 
   Worker& worker_;
   protocol::SessionId id_;
   char tag_[16];
   ClientLink* link_ = nullptr;
   runtime::CarrierQueue carrier_;  // replies on their way into link_'s stream, by flow
+  static constexpr unsigned kSweepsPerPing = 4;  // sweeps are 250 ms apart
+  unsigned sweeps_ = 0;
   uint64_t detached_since_ms_ = 0;
   uint64_t last_active_ms_ = 0;
   double open_tokens_ = 0;  // flow-open rate limit (token bucket)

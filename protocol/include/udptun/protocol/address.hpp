@@ -37,6 +37,8 @@ struct Address {
 
   std::string_view domain_name() const { return {domain.data(), domain_length}; }
   bool is_ip() const { return type != AddressType::domain; }
+  // 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104: this machine.
+  bool is_loopback() const;
 };
 
 bool operator==(const Address& a, const Address& b);

@@ -20,7 +20,14 @@ struct CarrierConfig {
   uint64_t queue_interval_ms = 100;
   uint64_t tcp_notsent_lowat = 16'384;  // the first value; then about 1 ms of sending
   std::string tcp_congestion;           // empty: the system's
-  bool pacing = true;                   // keep the path's queue short (DelayController)
+  // Keep the path's queue short (DelayController: pacing and an end-to-end window): "on",
+  // "off", or "auto": on for a direct carrier, off when the peer is on loopback (ss-tunnel,
+  // ss-server, HAProxy on the same machine), whose buffers and Nagle's algorithm (simple-obfs
+  // leaves it on) it cannot see through well enough yet: there it cut UDP bulk to a tenth.
+  std::string pacing = "auto";
+  bool controls_delay(bool peer_on_loopback) const {
+    return pacing == "on" || (pacing == "auto" && !peer_on_loopback);
+  }
 
   CarrierQueue::Config queue(size_t max_bytes) const {
     CarrierQueue::Config c;
@@ -30,7 +37,7 @@ struct CarrierConfig {
     // What the stream pulls at a time: as much as the kernel takes at once.
     c.chunk = tcp_notsent_lowat > 0 ? tcp_notsent_lowat : 65'536;
     c.adapt_chunk = tcp_notsent_lowat > 0;
-    c.pacing = pacing;
+    c.pacing = pacing != "off";
     c.delay.target_us = queue_target_ms * 1000;
     return c;
   }

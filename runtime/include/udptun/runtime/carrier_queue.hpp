@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 
 #include "udptun/runtime/delay_controller.hpp"
@@ -38,15 +39,22 @@ class CarrierQueue : public TcpStream::Source {
   CarrierQueue& operator=(const CarrierQueue&) = delete;
 
   // The stream frames go to from now on (nullptr: none; what waits is dropped, uncounted:
-  // the link is gone and the owner counts that).
-  void attach(TcpStream* stream);
+  // the link is gone and the owner counts that). `control_delay`: pace it and bound what is
+  // in flight (when the config allows); see CarrierConfig for when.
+  void attach(TcpStream* stream, bool control_delay = true);
   // One data frame of `flow`: sent, queued, or dropped and counted.
   void send(uint32_t flow, protocol::ByteView prefix, protocol::ByteView payload);
   void forget(uint32_t flow) { scheduler_.forget(flow); }
-  // While frames wait, `probe` is called every tick to send a round-trip probe (a PING
-  // with the time); its answer comes back through on_round_trip.
-  void set_prober(std::function<void()> probe) { probe_ = std::move(probe); }
-  void on_round_trip(uint64_t rtt_us);
+  // How a round-trip probe is sent: a PING carrying `value` (the time), written to the
+  // stream at once. probe() sends one (the owner's heartbeats too, so every answer counts);
+  // while frames wait, one goes every tick. The answer (a PONG with the same value) comes
+  // back through on_pong: the round trip, and, the stream being in order, that everything
+  // sent before the probe has arrived: what is in flight end to end, through carriers we
+  // do not own (ss-tunnel, obfs) as through our own socket.
+  void set_prober(std::function<void(uint64_t value)> send) { send_probe_ = std::move(send); }
+  void probe();
+  void on_pong(uint64_t value);
+  uint64_t in_flight() const { return sent_bytes_ - acked_bytes_; }
 
   const FlowScheduler& scheduler() const { return scheduler_; }
   uint64_t pacing_Bps() const { return pacing_Bps_; }
@@ -61,7 +69,9 @@ class CarrierQueue : public TcpStream::Source {
   // Measures the rate, asks the controller, applies what it says.
   void observe(uint64_t now_us);
   void apply(const DelayController::Decision& d);
-  void resume_after(uint64_t us);  // wakes the stream when the pacing bucket allows a chunk
+  void resume_after(uint64_t us);
+  bool is_our_queue(uint64_t bytes_ahead, double rate_Bps)
+      const;  // wakes the stream when the pacing bucket allows a chunk
 
   EventLoop& loop_;
   Config config_;
@@ -78,7 +88,19 @@ class CarrierQueue : public TcpStream::Source {
   uint64_t last_tick_us_ = 0;
   double send_rate_Bps_ = 0;  // what the path delivers: smoothed, measured while frames wait
   TcpStream* stream_ = nullptr;
-  std::function<void()> probe_;
+  bool control_delay_ = false;
+  std::function<void(uint64_t)> send_probe_;
+  struct Probe {
+    uint64_t value, sent_bytes, acked_bytes;  // at the time it was sent
+  };
+  std::deque<Probe> probes_;  // sent, not answered yet (oldest first)
+  uint64_t acked_bytes_ = 0;  // sent before the last answered probe: arrived
+  // Bytes allowed in flight end to end (0: no bound yet): about twice what the path
+  // delivers in a base round trip plus a tick, so a carrier with buffers of its own
+  // (ss-tunnel's sockets) cannot hide a queue of seconds from us.
+  uint64_t window_ = 0;
+  uint64_t acked_at_us_ = 0, acked_at_rate_ = 0;
+  double e2e_rate_Bps_ = 0;
   uint64_t& drops_aged_;
   uint64_t& drops_full_;
   FlowScheduler::Counters seen_;

@@ -14,7 +14,8 @@ struct PathInfo {
   uint32_t min_rtt_us = 0;    // the least seen: the path without queues
   uint64_t delivery_Bps = 0;  // bytes/s the last acknowledged data arrived at
   uint32_t notsent_bytes = 0;
-  uint64_t bytes_acked = 0;  // by the peer, ever: its rate is what the path delivers
+  uint64_t bytes_acked = 0;    // by the peer, ever: its rate is what the path delivers
+  uint64_t unacked_bytes = 0;  // sent, not acknowledged yet
 };
 
 // "" or why not.

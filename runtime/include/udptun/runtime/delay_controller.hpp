@@ -30,13 +30,18 @@ class DelayController {
   };
 
   explicit DelayController(const Config& config) : config_(config) {}
-  // A round trip measured through the tunnel.
-  void on_rtt(uint64_t now_us, uint64_t rtt_us);
+  // A round trip measured through the tunnel. `behind_ours`: the probe waited behind enough
+  // of our own bytes for a queue to be ours; when it did not, what it took above the base is
+  // the carrier's own latency (a proxy's Nagle, a scheduler), which no rate cap removes: it
+  // updates the base, never cuts the rate.
+  void on_rtt(uint64_t now_us, uint64_t rtt_us, bool behind_ours = true);
   // What the carrier's own TCP sees (smoothed and least round trip), where the kernel says:
   // updated with every ACK, it shows a queue building a round trip before a probe that
   // waits in it does (a carrier we do not own shows only its first hop here: the probes
   // still see the rest).
-  void on_transport_rtt(uint32_t srtt_us, uint32_t min_rtt_us);
+  // `behind_ours` as for on_rtt: enough of our bytes unacknowledged for the round trip's
+  // excess to be a queue of ours (a peer that delays its ACKs inflates it otherwise).
+  void on_transport_rtt(uint32_t srtt_us, uint32_t min_rtt_us, bool behind_ours);
   // Every tick: the rate bytes left at (measured while frames waited: the carrier's rate),
   // and whether frames wait now.
   Decision update(uint64_t now_us, uint64_t send_Bps, bool backlogged);
@@ -53,6 +58,12 @@ class DelayController {
   // The least round trip of the current and the previous 10 s windows: the path's base,
   // forgotten when the path changes (a reconnect elsewhere) within 20 s.
   uint64_t base_us_ = 0, window_min_us_ = 0, previous_min_us_ = 0, window_start_us_ = 0;
+  // Round trips of probes with none of our bytes ahead: what the carrier takes on its own.
+  // A carrier with latency of its own (a proxy that holds small writes for Nagle's
+  // algorithm: simple-obfs does) shows it in most of them, so the base is their median,
+  // not the least of all round trips, which a lucky probe sets far below what is usual.
+  uint64_t clean_[16] = {};
+  size_t clean_count_ = 0;
   uint64_t latest_rtt_us_ = 0;
   uint64_t transport_queuing_us_ = 0;
   uint32_t transport_srtt_us_ = 0;
