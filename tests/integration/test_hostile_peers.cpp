@@ -282,7 +282,8 @@ static void test_tls_alert_flood_is_cut_off(void**) {
       "udp-server RSS %ld -> %ld KiB; echoes %d of %d answered\n",
       attempts, records, cut, rss_before, rss_after, answered.load(), echoes.load());
   REQUIRE(attempts >= 2 && cut == attempts, good.fx);
-  REQUIRE(rss_after < 64 * 1024 + harness::sanitizer_slack_kib(), good.fx);
+  // Before the fix one such connection took udp-server from 5 to 371 MB in 15 s.
+  REQUIRE(rss_after < rss_before + 32 * 1024 + harness::sanitizer_slack_kib(), good.fx);
   REQUIRE(answered == echoes, good.fx);
   REQUIRE(good.fx.server->log().find("provoking alerts") != std::string::npos, good.fx);
   REQUIRE(good.still_served("after the alert flood"), good.fx);

@@ -14,6 +14,7 @@ shape_link() {  # mbit
     in_t tc qdisc replace dev "vt$id" root tbf rate "${1}mbit" burst 16kb latency 20ms
 }
 
+udptun_pids=()
 realtime_link() {  # prefix, subnet, mbit
   two_namespaces "$1" "$2" || return 1
   shape_link "$3" || return 1
@@ -27,6 +28,7 @@ realtime_link() {  # prefix, subnet, mbit
 start_udp_server() {
   bg_t "$BUILD/udpserver/udp-server" --listen "$server_ip:7001" --psk-file "$work/psk" \
     --allow-target 192.0.2.0/24 "$@"
+  udptun_pids+=($!)
 }
 
 # udp-local on the client side: forwards 127.0.0.1:6001 → the echo and 127.0.0.1:6002 → the
@@ -34,13 +36,13 @@ start_udp_server() {
 start_udp_local() {
   bg_c "$BUILD/udplocal/udp-local" --server "${UDP_LOCAL_SERVER:-$server_ip:7001}" --psk-file "$work/psk" \
     --forward 127.0.0.1:6001=192.0.2.1:5001 --forward 127.0.0.1:6002=192.0.2.1:5002 "$@"
+  udptun_pids+=($!)
 }
 
 stop_udptun() {  # stops udp-server, udp-local and the chain (the probe's servers stay)
   local p
-  for p in $(pgrep -f "$BUILD/(udpserver/udp-server|udplocal/udp-local)|ss-server -s $server_ip|ss-tunnel -s $server_ip"); do
-    kill "$p" 2>/dev/null
-  done
+  for p in "${udptun_pids[@]}"; do kill "$p" 2>/dev/null; done
+  udptun_pids=()
   sleep 0.3
 }
 
@@ -68,7 +70,9 @@ start_chain() {
   local pw=realtime-bench-password
   local m=(-m chacha20-ietf-poly1305 -k "$pw" --no-delay)
   bg_t ss-server -s "$server_ip" -p 8388 "${m[@]}" -t 60 --plugin obfs-server --plugin-opts "obfs=http"
+  udptun_pids+=($!)
   bg_c ss-tunnel -s "$server_ip" -p 8388 "${m[@]}" -l 7000 -L "$server_ip:7001" \
     --plugin obfs-local --plugin-opts "obfs=http;obfs-host=www.example.com"
+  udptun_pids+=($!)
   sleep 0.5
 }
