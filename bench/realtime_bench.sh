@@ -17,6 +17,8 @@
 # way, the game alone and beside a 4 Mbit/s bulk flow.
 # With BASELINE_BUILD (another build directory, e.g. the release before), its udp-local and
 # udp-server are measured too, in the same run ("before").
+# LOSS_ARGS: more arguments for both daemons in the loss cases (e.g. --pacing off).
+# REALTIME_CASES: which groups run ("link chain loss", the default: all).
 # OUT_DIR (optional): each case's game round trips over time (time_s rtt_ms, or "lost"), for
 # plots (bench/plot_realtime.sh draws them).
 set -uo pipefail
@@ -53,7 +55,7 @@ tunnel_up() {  # build, chain(0|1), udp-local args...
   else
     BUILD=$build start_udp_local "$@"
   fi
-  wait_tunnel || { echo "realtime_bench: the tunnel did not come up"; tail -5 "$work"/*.log; return 1; }
+  wait_tunnel || { echo "realtime_bench: the tunnel did not come up"; tail -n 5 "$work"/*.log; return 1; }
 }
 
 # The TUN path: tun2socks with its in-process udp-local in the client namespace, the target's
@@ -79,7 +81,9 @@ builds=("$BUILD")
 [ -n "${BASELINE_BUILD:-}" ] && builds+=("$(cd "$BASELINE_BUILD" && pwd)")
 name_of() { [ "$1" = "$BUILD" ] && echo udptun || echo "udptun before"; }
 
+cases=${REALTIME_CASES:-link chain loss}  # which groups run
 for c in "upload:up:1" "download:down:1" "4 flows:up:4"; do
+  [[ " $cases " == *" link "* ]] || break
   IFS=: read -r case mode flows <<<"$c"
   run_case "$case" "plain UDP" 192.0.2.1:5001 192.0.2.1:5002 30 "$mode" "$flows"
   for b in "${builds[@]}"; do
@@ -95,6 +99,7 @@ for c in "upload:up:1" "download:down:1" "4 flows:up:4"; do
   fi
 done
 for p in auto on; do
+  [[ " $cases " == *" chain "* ]] || break
   tunnel_up "$BUILD" 1 --pacing "$p" &&
     run_case "chain upload" "udptun via ss+obfs, pacing $p" 127.0.0.1:6001 127.0.0.1:6002 30 up 1
 done
@@ -102,7 +107,7 @@ stop_udptun
 two_namespaces_cleanup
 trap - EXIT
 
-if [ -n "${LINKEM_DIR:-}" ]; then
+if [ -n "${LINKEM_DIR:-}" ] && [[ " $cases " == *" loss "* ]]; then
   lk=$LINKEM_DIR/linkem-path.sh
   for loss in 1 3; do
     la=udptun-lka-$$ lb=udptun-lkb-$$
@@ -124,10 +129,11 @@ if [ -n "${LINKEM_DIR:-}" ]; then
     done
     for b in "${builds[@]}"; do
       ip netns exec "$lb" "$b/udpserver/udp-server" --listen "$addr_b:7001" --psk-file "$lwork/psk" \
-        --allow-target "$addr_b/32" >"$lwork/server.log" 2>&1 &
+        --allow-target "$addr_b/32" ${LOSS_ARGS:-} >"$lwork/server.log" 2>&1 &
       lpids+=($!)
       ip netns exec "$la" "$b/udplocal/udp-local" --server "$addr_b:7001" --psk-file "$lwork/psk" \
-        --forward 127.0.0.1:6001="$addr_b:5001" --forward 127.0.0.1:6002="$addr_b:5002" >"$lwork/local.log" 2>&1 &
+        --forward 127.0.0.1:6001="$addr_b:5001" --forward 127.0.0.1:6002="$addr_b:5002" ${LOSS_ARGS:-} \
+        >"$lwork/local.log" 2>&1 &
       lpids+=($!)
       sleep 1.5
       for bulk in 0 4; do

@@ -171,7 +171,8 @@ void CarrierQueue::on_pong(uint64_t value) {
     probes_.pop_front();
   }
   if (!ours) return;  // an answer to a probe of an earlier link
-  controller_.on_rtt(now, now - value, is_our_queue(ahead, e2e_rate_Bps_));
+  controller_.on_rtt(now, now - value,
+                     now >= stalled_until_us_ && is_our_queue(ahead, e2e_rate_Bps_));
   // What arrives end to end per second, and the window that follows from it.
   if (acked_at_us_ == 0) {
     acked_at_us_ = now;
@@ -213,9 +214,17 @@ void CarrierQueue::observe(uint64_t now) {
   carrier_socket::PathInfo info;
   bool have_info = carrier_socket::read_path_info(stream_->descriptor(), info);
   uint64_t delivered = have_info && info.bytes_acked > 0 ? info.bytes_acked : sent_bytes_;
-  if (have_info)
-    controller_.on_transport_rtt(info.srtt_us, info.min_rtt_us,
-                                 is_our_queue(info.unacked_bytes, send_rate_Bps_));
+  if (have_info) {
+    // A retransmission holds everything behind the lost segment for a round trip or more:
+    // the delays probes see meanwhile are that, not a queue a lower rate would drain.
+    if (info.total_retrans != retrans_seen_) {
+      retrans_seen_ = info.total_retrans;
+      stalled_until_us_ = now + 2 * std::max<uint64_t>(info.srtt_us, controller_.base_rtt_us());
+    }
+    controller_.on_transport_rtt(
+        info.srtt_us, info.min_rtt_us,
+        now >= stalled_until_us_ && is_our_queue(info.unacked_bytes, send_rate_Bps_));
+  }
   uint64_t elapsed = last_tick_us_ ? now - last_tick_us_ : 0;
   if (last_tick_us_ == 0 || elapsed >= kMinRateSampleUs) {
     if (backlogged && elapsed > 0 && delivered >= delivered_at_last_tick_) {

@@ -47,6 +47,7 @@ bool read_path_info(int fd, PathInfo& out) {
   out.notsent_bytes = ti.tcpi_notsent_bytes;
   out.bytes_acked = ti.tcpi_bytes_acked;
   out.unacked_bytes = static_cast<uint64_t>(ti.tcpi_unacked) * ti.tcpi_snd_mss;
+  out.total_retrans = ti.tcpi_total_retrans;
   return len >= offsetof(struct tcp_info, tcpi_delivery_rate) + sizeof ti.tcpi_delivery_rate;
 }
 

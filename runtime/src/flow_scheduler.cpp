@@ -91,8 +91,10 @@ bool FlowScheduler::ok_to_drop(FlowQueue& q, uint64_t now_us) {
 bool FlowScheduler::codel_head(FlowQueue& q, uint64_t now_us) {
   // CoDel's drop rate rises slowly (with the square root of the drops): right for a flow that
   // slows down when it loses datagrams, not for one that does not (most UDP). Whatever has
-  // waited a whole interval goes, so no flow's datagrams wait longer than that.
-  while (!q.frames.empty() &&
+  // waited a whole interval goes, so no flow's datagrams wait longer than that — unless the
+  // flow has no standing queue of its own (about a datagram's worth: a game's few small
+  // datagrams held while the carrier stalled on a lost segment, which are late but wanted).
+  while (q.queued() > kOneDatagram &&
          now_us - std::min(now_us, q.frames.front().enqueued_us) > config_.interval_us) {
     pop(q, nullptr);
     counters_.drops_aged++;

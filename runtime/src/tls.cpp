@@ -48,6 +48,7 @@ struct TlsContext::Impl {
   mbedtls_x509_crt cert;  // ours (server) or the CAs (client)
   mbedtls_pk_context key;
   bool pinned = false;
+  bool has_ca = false;  // with a pin too: both must hold
   uint8_t pin[32] = {};
   std::string server_name;
 
@@ -92,16 +93,15 @@ struct TlsContext::Impl {
     mbedtls_ssl_conf_ciphersuites(&conf, kSuites);
     return true;
   }
-  // The pin replaces chain validation: the leaf's DER hash must match, whoever signed it.
+  // A pin alone replaces chain validation: the leaf's DER hash must match, whoever signed
+  // it. A pin beside a CA file adds to it: the chain and the name must hold as well.
   static int verify_pin(void* ctx, mbedtls_x509_crt* crt, int depth, uint32_t* flags) {
     auto* self = static_cast<Impl*>(ctx);
-    if (depth != 0) {
-      *flags = 0;
-      return 0;
-    }
+    if (!self->has_ca) *flags = 0;
+    if (depth != 0) return 0;
     uint8_t hash[32];
     mbedtls_sha256_ret(crt->raw.p, crt->raw.len, hash, 0);
-    *flags = std::memcmp(hash, self->pin, 32) == 0 ? 0 : MBEDTLS_X509_BADCERT_NOT_TRUSTED;
+    if (std::memcmp(hash, self->pin, 32) != 0) *flags |= MBEDTLS_X509_BADCERT_NOT_TRUSTED;
     return 0;
   }
 };
@@ -114,25 +114,26 @@ Result<std::unique_ptr<TlsContext>> TlsContext::client(const TlsClientOptions& o
   std::string error;
   if (!impl->setup(MBEDTLS_SSL_IS_CLIENT, error)) return Status::failure(error);
   impl->server_name = o.server_name;
+  if (o.pin_sha256.empty() && o.ca_file.empty())
+    return Status::failure("TLS needs a way to know the server: a certificate pin or a CA file");
+  if (!o.ca_file.empty()) {
+    int rc = mbedtls_x509_crt_parse_file(&impl->cert, o.ca_file.c_str());
+    if (rc != 0) {
+      return Status::failure("TLS CA file " + o.ca_file + ": " + describe(rc));
+    }
+    impl->has_ca = true;
+  }
   if (!o.pin_sha256.empty()) {
     if (!parse_pin(o.pin_sha256, impl->pin)) {
       return Status::failure("the TLS pin must be a SHA-256 in hex (64 digits, colons allowed)");
     }
     impl->pinned = true;
-    mbedtls_ssl_conf_authmode(&impl->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
     mbedtls_ssl_conf_verify(&impl->conf, Impl::verify_pin, impl.get());
-    // Chain validation still runs first; an empty CA chain fails it, and the pin decides.
-    mbedtls_ssl_conf_ca_chain(&impl->conf, &impl->cert, nullptr);
-  } else if (!o.ca_file.empty()) {
-    int rc = mbedtls_x509_crt_parse_file(&impl->cert, o.ca_file.c_str());
-    if (rc != 0) {
-      return Status::failure("TLS CA file " + o.ca_file + ": " + describe(rc));
-    }
-    mbedtls_ssl_conf_authmode(&impl->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
-    mbedtls_ssl_conf_ca_chain(&impl->conf, &impl->cert, nullptr);
-  } else {
-    return Status::failure("TLS needs a way to know the server: a certificate pin or a CA file");
   }
+  mbedtls_ssl_conf_authmode(&impl->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+  // Chain validation runs first (an empty CA chain fails it when only a pin is given: the pin
+  // then decides, in verify_pin).
+  mbedtls_ssl_conf_ca_chain(&impl->conf, &impl->cert, nullptr);
   return std::unique_ptr<TlsContext>(new TlsContext(std::move(impl)));
 }
 

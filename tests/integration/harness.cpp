@@ -596,4 +596,33 @@ Certificate make_certificate(const std::string& dir, const std::string& name) {
   return c;
 }
 
+Certificate make_issued_certificate(const std::string& dir, const std::string& ca,
+                                    const std::string& name) {
+  Certificate c;
+  std::string ca_pem = dir + "/" + ca + ".pem", ca_key = dir + "/" + ca + ".key";
+  c.cert = dir + "/" + name + ".pem";
+  c.key = dir + "/" + name + ".key";
+  std::string ext = dir + "/" + name + ".ext";
+  std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes ";
+  std::string cmd =
+      "{ [ -f " + ca_pem + " ] || openssl req -x509" + ec + "-keyout " + ca_key + " -out " +
+      ca_pem + " -days 2 -subj /CN=" + ca +
+      " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign; } && "
+      "printf 'subjectAltName=DNS:" +
+      name + "\\n' > " + ext + " && openssl req" + ec + "-keyout " + c.key + " -out " + c.cert +
+      ".csr -subj /CN=" + name + " && openssl x509 -req -in " + c.cert + ".csr -CA " + ca_pem +
+      " -CAkey " + ca_key + " -CAcreateserial -out " + c.cert + " -days 2 -extfile " + ext +
+      " && openssl x509 -in " + c.cert + " -noout -fingerprint -sha256";
+  cmd = "(" + cmd + ") 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return c;
+  char line[256] = {};
+  if (std::fgets(line, sizeof line, p)) {
+    const char* eq = std::strchr(line, '=');
+    if (eq) c.pin = std::string(eq + 1, std::strcspn(eq + 1, "\n"));
+  }
+  pclose(p);
+  return c;
+}
+
 }  // namespace harness

@@ -143,6 +143,9 @@ struct Certificate {
   std::string cert, key, pin;
 };
 Certificate make_certificate(const std::string& dir, const std::string& name);
+// A certificate for `name` issued by the CA `ca` (made in `dir` on first use: ca.pem).
+Certificate make_issued_certificate(const std::string& dir, const std::string& ca,
+                                    const std::string& name);
 
 // The daemons under test, built alongside the tests.
 // UDPTUN_TEST_UDP_SERVER / UDPTUN_TEST_UDP_LOCAL (with UDPTUN_TEST_LAUNCHER, e.g. wine64)

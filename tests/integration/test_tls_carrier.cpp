@@ -106,6 +106,49 @@ static void test_ca_file_and_server_name(void**) {
   REQUIRE(!fx.echo_eventually(app2, "wrong name", 1500), fx);
 }
 
+// A CA vouches for names: a certificate it issued for another name is refused, whether the
+// name comes from --tls-sni or from --server's host, and a pin beside the CA does not waive
+// the name (before, --tls-ca without --tls-sni took any certificate of the CA, and a pin
+// replaced the CA's checks). An IP address as --server with --tls-ca and no --tls-sni is a
+// configuration error: udp-local says so and does not start.
+static void test_ca_issued_certificate_for_another_name_is_refused(void**) {
+  EchoServer target;
+  TunnelFixture fx;
+  std::string dir = fx.dir.path();
+  harness::Certificate evil = harness::make_issued_certificate(dir, "test-ca", "evil.example");
+  if (evil.pin.empty()) fail_msg("openssl could not issue a certificate");
+  std::string ca = dir + "/test-ca.pem";
+  REQUIRE(fx.start_server({"--tls-cert", evil.cert, "--tls-key", evil.key}), fx);
+  UdpClient app;
+  // Named by --tls-sni: refused.
+  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port()),
+                         {"--tls-ca", ca, "--tls-sni", "udptun.test"}),
+          fx);
+  REQUIRE(!fx.echo_eventually(app, "wrong name via sni", 1500), fx);
+  // With the certificate's own pin beside the CA: still refused (the name is wrong).
+  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port()),
+                         {"--tls-ca", ca, "--tls-pin", evil.pin, "--tls-sni", "udptun.test"}),
+          fx);
+  REQUIRE(!fx.echo_eventually(app, "pin and ca", 1500), fx);
+  // Named by --server's host (localhost resolves to the server here): refused.
+  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port()), {"--tls-ca", ca},
+                         "localhost:" + std::to_string(fx.server_port)),
+          fx);
+  REQUIRE(!fx.echo_eventually(app, "wrong name via server", 1500), fx);
+  REQUIRE(fx.server_counter("sessions_opened") == 0, fx);
+  // An IP address and no name: refused at start, with the reason.
+  fx.start_local(harness::endpoint(AF_INET, target.port()), {"--tls-ca", ca});
+  REQUIRE(harness::eventually([&] { return !fx.local->running(); }, 5000), fx);
+  REQUIRE(fx.local->log().find("tls_server_name") != std::string::npos, fx);
+  // The right name, issued by the same CA: served, by --server's host as by --tls-sni.
+  harness::Certificate good = harness::make_issued_certificate(dir, "test-ca", "localhost");
+  REQUIRE(fx.start_server({"--tls-cert", good.cert, "--tls-key", good.key}), fx);
+  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port()), {"--tls-ca", ca},
+                         "localhost:" + std::to_string(fx.server_port)),
+          fx);
+  REQUIRE(fx.echo_eventually(app, "right name", 5000), fx);
+}
+
 // Kill -9 either end: the session resumes over TLS (same source port at the target).
 static void test_resume_over_tls_after_kill(void**) {
   EchoServer target;
@@ -155,6 +198,7 @@ int main(void) {
       cmocka_unit_test(test_no_payload_in_clear_on_the_wire),
       cmocka_unit_test(test_wrong_pin_and_peers_without_tls_get_nowhere),
       cmocka_unit_test(test_ca_file_and_server_name),
+      cmocka_unit_test(test_ca_issued_certificate_for_another_name_is_refused),
       cmocka_unit_test(test_resume_over_tls_after_kill),
       cmocka_unit_test(test_tls_via_socks5_connect),
   };

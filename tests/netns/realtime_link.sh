@@ -48,8 +48,8 @@ stop_udptun() {  # stops udp-server, udp-local and the chain (the probe's server
 
 # Waits until the game's front answers through the tunnel (bounded: 10 s).
 wait_tunnel() {
-  local i
-  for i in $(seq 1 50); do
+  local end=$((SECONDS + 10))
+  while [ $SECONDS -lt $end ]; do
     in_c python3 "$probe" run 127.0.0.1:6001 127.0.0.1:6002 0.1 0 none 2>/dev/null |
       grep -q '"game_lost": 0' && return 0
     sleep 0.2

@@ -180,12 +180,37 @@ static void test_budget_takes_from_the_longest_queue(void**) {
   assert_true(s.empty());
 }
 
+// The carrier stalls for 300 ms (a lost segment, retransmitted after a timeout): the game's
+// few datagrams held meanwhile are late but all delivered; the bulk flow's standing queue
+// loses what waited longer than the interval.
+static void test_sparse_flow_survives_a_stall(void**) {
+  FlowScheduler s({});
+  Frames f;
+  uint32_t game = 0, bulk = 0;
+  for (uint64_t ms = 0; ms < 300; ++ms) {
+    if (ms % 20 == 0) {
+      f.make(1, game++, 95);
+      s.enqueue(1, ByteView(f.prefix), ByteView(f.payload), ms * 1000);
+    }
+    f.make(2, bulk++, 1245);
+    s.enqueue(2, ByteView(f.prefix), ByteView(f.payload), ms * 1000);
+  }
+  Carrier c;
+  c.take(s, 10'000'000, 300'000, 1245);
+  size_t games = 0, bulks = 0;
+  for (auto& fr : c.frames) (fr.first == 1 ? games : bulks)++;
+  assert_int_equal(games, game);
+  assert_true(bulks < 110);  // about the last 100 ms of it
+  assert_true(s.counters().drops_aged >= 190);
+}
+
 int main() {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sparse_flow_is_never_delayed),
       cmocka_unit_test(test_heavy_flows_share_by_bytes),
       cmocka_unit_test(test_codel_tolerates_bursts),
       cmocka_unit_test(test_budget_takes_from_the_longest_queue),
+      cmocka_unit_test(test_sparse_flow_survives_a_stall),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -83,6 +83,16 @@ Result<ClientConfig> parse_client_config(const char* json) {
         "\"server\" is required (udp-server's HOST:PORT, or the port forward that reaches it)");
   }
   if (Status e = parse_endpoint("server", server, false, c.server); !e.ok()) return e;
+  // A CA vouches for names, so a CA-issued certificate must carry the server's: --tls-sni,
+  // or --server's host name. Without a name any certificate of that CA would pass (mbedTLS
+  // skips the name check when none is set).
+  if (!c.tls_ca_file.empty() && c.tls_server_name.empty()) {
+    if (c.server.is_ip())
+      return Status::failure(
+          "\"tls_ca_file\" checks the certificate's name: give \"tls_server_name\" (--tls-sni "
+          "NAME), since \"server\" is an IP address");
+    c.tls_server_name = std::string(c.server.domain_name());
+  }
   if (!via.empty()) {
     if (Status e = parse_endpoint("via_socks5", via, false, c.via_socks5); !e.ok()) return e;
     c.has_via_socks5 = true;

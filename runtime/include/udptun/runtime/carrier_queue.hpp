@@ -101,6 +101,8 @@ class CarrierQueue : public TcpStream::Source {
   uint64_t window_ = 0;
   uint64_t acked_at_us_ = 0, acked_at_rate_ = 0;
   double e2e_rate_Bps_ = 0;
+  uint32_t retrans_seen_ = 0;
+  uint64_t stalled_until_us_ = 0;  // delays until then come from a retransmission
   uint64_t& drops_aged_;
   uint64_t& drops_full_;
   FlowScheduler::Counters seen_;

@@ -16,6 +16,7 @@ struct PathInfo {
   uint32_t notsent_bytes = 0;
   uint64_t bytes_acked = 0;    // by the peer, ever: its rate is what the path delivers
   uint64_t unacked_bytes = 0;  // sent, not acknowledged yet
+  uint32_t total_retrans = 0;  // segments retransmitted, ever
 };
 
 // "" or why not.
