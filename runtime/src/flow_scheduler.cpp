@@ -6,9 +6,11 @@
 namespace udptun::runtime {
 
 namespace {
-// A queue holding no more than about one datagram is not a standing queue (RFC 8289's MTU
-// test): CoDel never drops its last datagram.
-constexpr size_t kOneDatagram = 1514;
+// A queue holding no more than this is not a standing queue of its own flow: CoDel never
+// drops from it (RFC 8289's MTU test, widened), nor does age. A game or a call held while the
+// carrier stalls behind a lost segment (a retransmission timeout: 15 of a game's datagrams
+// in 300 ms) is late, not too fast; a flow over its share queues far more.
+constexpr size_t kOneDatagram = 8 * 1024;
 }  // namespace
 
 FlowScheduler::FlowScheduler(const Config& config) : config_(config) {}
@@ -92,8 +94,7 @@ bool FlowScheduler::codel_head(FlowQueue& q, uint64_t now_us) {
   // CoDel's drop rate rises slowly (with the square root of the drops): right for a flow that
   // slows down when it loses datagrams, not for one that does not (most UDP). Whatever has
   // waited a whole interval goes, so no flow's datagrams wait longer than that — unless the
-  // flow has no standing queue of its own (about a datagram's worth: a game's few small
-  // datagrams held while the carrier stalled on a lost segment, which are late but wanted).
+  // flow has no standing queue of its own (kOneDatagram).
   while (q.queued() > kOneDatagram &&
          now_us - std::min(now_us, q.frames.front().enqueued_us) > config_.interval_us) {
     pop(q, nullptr);
