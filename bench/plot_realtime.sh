@@ -15,7 +15,7 @@ for spec in "$@"; do
   plots+=("'$file' using 1:2 with lines title '$label'")
 done
 {
-  echo "set terminal svg size 900,420 dynamic font 'sans,11'"
+  echo "set terminal svg size 900,420 dynamic background rgb 'white' font 'sans,11'"
   echo "set output '$out'"
   echo "set title '$title'"
   echo "set xlabel 'time (s)'"
