@@ -10,7 +10,7 @@ namespace {
 // drops from it (RFC 8289's MTU test, widened), nor does age. A game or a call held while the
 // carrier stalls behind a lost segment (a retransmission timeout: 15 of a game's datagrams
 // in 300 ms) is late, not too fast; a flow over its share queues far more.
-constexpr size_t kOneDatagram = 8 * 1024;
+constexpr size_t kNoStandingQueue = 8 * 1024;
 }  // namespace
 
 FlowScheduler::FlowScheduler(const Config& config) : config_(config) {}
@@ -79,7 +79,7 @@ uint64_t FlowScheduler::control_law(uint64_t t, uint32_t count) const {
 
 bool FlowScheduler::ok_to_drop(FlowQueue& q, uint64_t now_us) {
   uint64_t sojourn = now_us - std::min(now_us, q.frames.front().enqueued_us);
-  if (sojourn < config_.target_us || q.queued() <= kOneDatagram) {
+  if (sojourn < config_.target_us || q.queued() <= kNoStandingQueue) {
     q.first_above_us = 0;
     return false;
   }
@@ -94,8 +94,8 @@ bool FlowScheduler::codel_head(FlowQueue& q, uint64_t now_us) {
   // CoDel's drop rate rises slowly (with the square root of the drops): right for a flow that
   // slows down when it loses datagrams, not for one that does not (most UDP). Whatever has
   // waited a whole interval goes, so no flow's datagrams wait longer than that — unless the
-  // flow has no standing queue of its own (kOneDatagram).
-  while (q.queued() > kOneDatagram &&
+  // flow has no standing queue of its own (kNoStandingQueue).
+  while (q.queued() > kNoStandingQueue &&
          now_us - std::min(now_us, q.frames.front().enqueued_us) > config_.interval_us) {
     pop(q, nullptr);
     counters_.drops_aged++;
