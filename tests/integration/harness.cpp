@@ -575,6 +575,21 @@ std::vector<pid_t> processes_with(const std::string& needle) {
   return out;
 }
 
+// Runs `cmd` (openssl, ending in `x509 -noout -fingerprint -sha256`) and returns the
+// fingerprint it printed ("" when it failed).
+static std::string run_for_fingerprint(const std::string& cmd) {
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return "";
+  char line[256] = {};
+  std::string pin;
+  if (std::fgets(line, sizeof line, p)) {
+    const char* eq = std::strchr(line, '=');
+    if (eq) pin = std::string(eq + 1, std::strcspn(eq + 1, "\n"));
+  }
+  pclose(p);
+  return pin;
+}
+
 Certificate make_certificate(const std::string& dir, const std::string& name) {
   Certificate c;
   c.cert = dir + "/" + name + ".pem";
@@ -585,14 +600,7 @@ Certificate make_certificate(const std::string& dir, const std::string& name) {
       c.key + " -out " + c.cert + " -days 2 -subj /CN=" + name +
       " -addext subjectAltName=DNS:" + name + " 2>/dev/null && openssl x509 -in " + c.cert +
       " -noout -fingerprint -sha256";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return c;
-  char line[256] = {};
-  if (std::fgets(line, sizeof line, p)) {
-    const char* eq = std::strchr(line, '=');
-    if (eq) c.pin = std::string(eq + 1, std::strcspn(eq + 1, "\n"));
-  }
-  pclose(p);
+  c.pin = run_for_fingerprint(cmd);
   return c;
 }
 
@@ -614,14 +622,7 @@ Certificate make_issued_certificate(const std::string& dir, const std::string& c
       " -CAkey " + ca_key + " -CAcreateserial -out " + c.cert + " -days 2 -extfile " + ext +
       " && openssl x509 -in " + c.cert + " -noout -fingerprint -sha256";
   cmd = "(" + cmd + ") 2>/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return c;
-  char line[256] = {};
-  if (std::fgets(line, sizeof line, p)) {
-    const char* eq = std::strchr(line, '=');
-    if (eq) c.pin = std::string(eq + 1, std::strcspn(eq + 1, "\n"));
-  }
-  pclose(p);
+  c.pin = run_for_fingerprint(cmd);
   return c;
 }
 
