@@ -1,7 +1,7 @@
 #include "udptun/runtime/carrier_socket.hpp"
 
 #ifdef __linux__
-#include <linux/tcp.h>  // struct tcp_info with the delivery rate (glibc's lacks it)
+#include <linux/tcp.h>  // struct tcp_info with bytes_acked and min_rtt (glibc's lacks them)
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -31,11 +31,6 @@ void ask_quick_ack(int fd) {
   setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
 }
 
-bool set_max_pacing_rate(int fd, uint64_t bytes_per_second) {
-  unsigned long v = bytes_per_second > 0 ? static_cast<unsigned long>(bytes_per_second) : ~0UL;
-  return setsockopt(fd, SOL_SOCKET, SO_MAX_PACING_RATE, &v, sizeof v) == 0;
-}
-
 bool read_path_info(int fd, PathInfo& out) {
   struct tcp_info ti;
   std::memset(&ti, 0, sizeof ti);
@@ -43,12 +38,10 @@ bool read_path_info(int fd, PathInfo& out) {
   if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0) return false;
   out.srtt_us = ti.tcpi_rtt;
   out.min_rtt_us = ti.tcpi_min_rtt;
-  out.delivery_Bps = ti.tcpi_delivery_rate;
-  out.notsent_bytes = ti.tcpi_notsent_bytes;
   out.bytes_acked = ti.tcpi_bytes_acked;
   out.unacked_bytes = static_cast<uint64_t>(ti.tcpi_unacked) * ti.tcpi_snd_mss;
   out.total_retrans = ti.tcpi_total_retrans;
-  return len >= offsetof(struct tcp_info, tcpi_delivery_rate) + sizeof ti.tcpi_delivery_rate;
+  return len >= offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof ti.tcpi_bytes_acked;
 }
 
 #else
@@ -60,9 +53,6 @@ std::string set_congestion(int, const std::string& name) {
   return "congestion control " + name + ": not on this system";
 }
 void ask_quick_ack(int) {}
-bool set_max_pacing_rate(int, uint64_t) {
-  return false;
-}
 bool read_path_info(int, PathInfo&) {
   return false;
 }

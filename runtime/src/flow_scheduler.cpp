@@ -157,7 +157,6 @@ size_t FlowScheduler::dequeue(std::vector<uint8_t>& out, size_t budget, uint64_t
     sojourn_.observe(static_cast<double>(now_us - std::min(now_us, f.enqueued_us)) / 1e6);
     q.deficit -= f.size;
     taken += f.size;
-    counters_.dequeued++;
     pop(q, &out);
   }
   return taken;

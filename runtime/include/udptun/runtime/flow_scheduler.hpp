@@ -31,7 +31,6 @@ class FlowScheduler {
   struct Counters {
     uint64_t drops_aged = 0;  // CoDel dropped them: waited too long
     uint64_t drops_full = 0;  // over the byte budget
-    uint64_t dequeued = 0;
   };
 
   explicit FlowScheduler(const Config& config);
