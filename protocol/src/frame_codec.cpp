@@ -17,6 +17,8 @@ uint8_t type_of(const Frame& f) {
     uint8_t operator()(const Pong&) const { return uint8_t(FrameType::pong); }
     uint8_t operator()(const GoAway&) const { return uint8_t(FrameType::goaway); }
     uint8_t operator()(const FlowStatus&) const { return uint8_t(FrameType::flow_status); }
+    uint8_t operator()(const Lanes&) const { return uint8_t(FrameType::lanes); }
+    uint8_t operator()(const SequencedData&) const { return uint8_t(FrameType::sequenced_data); }
     uint8_t operator()(const Extension& e) const { return e.type; }
   };
   return std::visit(Visitor{}, f);
@@ -116,6 +118,26 @@ P decode_body(uint8_t type, uint8_t flags, ByteView body) {
       if (!fully_read()) return P::reject("FLOW_STATUS has trailing bytes");
       return P::done(s, 0);
     }
+    // Extensions we know: a peer that sends one claims to speak it, so a malformed one is
+    // an error like any other frame's.
+    case FrameType::lanes: {
+      Lanes l;
+      if (!no_flags()) return P::reject("unknown LANES flags");
+      if (!r.u8(l.count) || !r.u8(l.features) || !fully_read())
+        return P::reject("LANES must be 2 bytes");
+      if (l.count == 0 || l.count > kMaxLanes) return P::reject("LANES count out of range");
+      return P::done(l, 0);
+    }
+    case FrameType::sequenced_data: {
+      if (flags & ~frame_flag::kHasAddress) return P::reject("unknown SEQUENCED_DATA flags");
+      SequencedData d;
+      if (!r.u32(d.flow_id) || !r.u32(d.seq)) return P::reject("SEQUENCED_DATA too short");
+      d.has_address = flags & frame_flag::kHasAddress;
+      if (d.has_address && !read_address(r, d.address, why, code)) return P::reject(why, code);
+      d.payload = r.rest();
+      if (d.payload.size > kMaxDatagram) return P::reject("DATA payload larger than a datagram");
+      return P::done(d, 0);
+    }
   }
   if (type >= kFirstExtensionType) return P::done(Extension{type, flags, body}, 0);
   return P::reject("reserved frame type");
@@ -150,6 +172,19 @@ size_t encode_data_prefix(uint8_t* out, uint32_t flow_id, const Address* address
   n += 4;
   if (address) n += encode_address(*address, out + n);
   out[0] = uint8_t(FrameType::data);
+  out[1] = address ? frame_flag::kHasAddress : 0;
+  store_u32(out + 2, static_cast<uint32_t>(n - kFrameHeaderSize + payload_size));
+  return n;
+}
+
+size_t encode_sequenced_prefix(uint8_t* out, uint32_t flow_id, uint32_t seq,
+                               const Address* address, size_t payload_size) {
+  size_t n = kFrameHeaderSize;
+  store_u32(out + n, flow_id);
+  store_u32(out + n + 4, seq);
+  n += 8;
+  if (address) n += encode_address(*address, out + n);
+  out[0] = uint8_t(FrameType::sequenced_data);
   out[1] = address ? frame_flag::kHasAddress : 0;
   store_u32(out + 2, static_cast<uint32_t>(n - kFrameHeaderSize + payload_size));
   return n;
@@ -191,6 +226,17 @@ void append_frame(std::vector<uint8_t>& out, const Frame& f) {
       flags = frame_flag::kHasAddress;
       append_address(w, s->bound);
     }
+  } else if (auto* l = std::get_if<Lanes>(&f)) {
+    w.u8(l->count);
+    w.u8(l->features);
+  } else if (auto* sd = std::get_if<SequencedData>(&f)) {
+    w.u32(sd->flow_id);
+    w.u32(sd->seq);
+    if (sd->has_address) {
+      flags = frame_flag::kHasAddress;
+      append_address(w, sd->address);
+    }
+    w.bytes(sd->payload);
   } else if (auto* e = std::get_if<Extension>(&f)) {
     flags = e->flags;
     w.bytes(e->body);

@@ -32,7 +32,9 @@ constexpr size_t kServerSignedSize = kServerHelloSize - 32;
 void write_client_signed(const ClientHello& h, uint8_t* out) {
   std::memcpy(out, kMagic.data(), 4);
   out[4] = h.version;
-  out[5] = h.resume ? static_cast<uint8_t>(HelloFlag::resume) : 0;
+  out[5] = h.lane != 0 ? static_cast<uint8_t>(static_cast<uint8_t>(HelloFlag::join) | (h.lane << 4))
+          : h.resume ? static_cast<uint8_t>(HelloFlag::resume)
+                     : 0;
   std::memcpy(out + 6, h.session.data(), 16);
   store_u64(out + 22, h.timestamp_ms);
   std::memcpy(out + 30, h.nonce.data(), 16);
@@ -99,6 +101,8 @@ const char* refuse_reason_name(RefuseReason r) {
       return "server shutting down";
     case RefuseReason::malformed:
       return "malformed hello";
+    case RefuseReason::no_session:
+      return "no such session to join";
   }
   return "unknown reason";
 }
@@ -143,13 +147,21 @@ Parsed<ClientHello> decode_client_hello(ByteView in) {
   using P = Parsed<ClientHello>;
   auto pre = check_preface<ClientHello>(in);
   if (pre.failed()) return pre;
-  if (in.size > 5 && (in[5] & ~static_cast<uint8_t>(HelloFlag::resume)) != 0) {
-    return P::reject("unknown hello flags", static_cast<uint8_t>(RefuseReason::malformed));
+  if (in.size > 5) {
+    uint8_t flags = in[5];
+    bool join = flags & static_cast<uint8_t>(HelloFlag::join);
+    uint8_t lane = flags >> 4;
+    if ((flags & 0x0c) != 0 || (!join && lane != 0))
+      return P::reject("unknown hello flags", static_cast<uint8_t>(RefuseReason::malformed));
+    if (join && (lane == 0 || (flags & static_cast<uint8_t>(HelloFlag::resume))))
+      return P::reject("JOIN needs a lane of 1..15 and no RESUME",
+                       static_cast<uint8_t>(RefuseReason::malformed));
   }
   if (in.size < kClientHelloSize) return P::more();
   ClientHello h;
   h.version = in[4];
   h.resume = (in[5] & static_cast<uint8_t>(HelloFlag::resume)) != 0;
+  if (in[5] & static_cast<uint8_t>(HelloFlag::join)) h.lane = in[5] >> 4;
   std::memcpy(h.session.data(), in.data + 6, 16);
   h.timestamp_ms = load_u64(in.data + 22);
   std::memcpy(h.nonce.data(), in.data + 30, 16);
@@ -178,7 +190,7 @@ Parsed<ServerHello> decode_server_hello(ByteView in) {
   if (in.size > 5 && in[5] > static_cast<uint8_t>(HelloStatus::refused)) {
     return P::reject("unknown hello status");
   }
-  if (in.size > 6 && in[6] > static_cast<uint8_t>(RefuseReason::malformed)) {
+  if (in.size > 6 && in[6] > static_cast<uint8_t>(RefuseReason::no_session)) {
     return P::reject("unknown refusal reason");
   }
   if (in.size > 7 && in[7] != 0) return P::reject("reserved byte is not zero");

@@ -6,7 +6,8 @@ bool read_carrier_config(ConfigReader& r, CarrierConfig& c) {
   bool ok = r.get_uint("queue_target_ms", 1, 10'000, c.queue_target_ms) &&
             r.get_uint("queue_interval_ms", 10, 60'000, c.queue_interval_ms) &&
             r.get_uint("tcp_notsent_lowat", 0, 1u << 30, c.tcp_notsent_lowat) &&
-            r.get_string("tcp_congestion", c.tcp_congestion) && r.get_string("pacing", c.pacing);
+            r.get_string("tcp_congestion", c.tcp_congestion) && r.get_string("pacing", c.pacing) &&
+            r.get_uint("duplicate_below_kbps", 0, 1'000'000, c.duplicate_below_kbps);
   if (ok && c.pacing != "auto" && c.pacing != "on" && c.pacing != "off") {
     r.fail("\"pacing\" must be \"auto\", \"on\" or \"off\"");
     return false;
@@ -38,7 +39,11 @@ std::vector<CommandLineOption> with_carrier_options(std::vector<CommandLineOptio
         "such as ss-tunnel)"},
        {"--tcp-congestion", "tcp_congestion", Kind::string, "NAME",
         "the carrier's congestion control (bbr, cubic, ...: what the kernel offers; default: "
-        "the system's)"}});
+        "the system's)"},
+       {"--duplicate-below-kbps", "duplicate_below_kbps", Kind::integer, "KBPS",
+        "when a session has several connections (udp-local --connections), flows below this "
+        "rate are sent on two of them and the first copy is kept: a lost segment delays them "
+        "only when both connections lose one (default 256; 0: never)"}});
   return options;
 }
 

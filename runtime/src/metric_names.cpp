@@ -47,6 +47,11 @@ const std::vector<MetricRule>& server_metric_rules() {
        MetricType::counter, "Fragmented replies from the SOCKS5 egress: made whole or dropped."},
       {"egress_fragments_dropped", "egress_reassembly_total", "outcome=\"dropped\"",
        MetricType::counter, ""},
+      {"lanes_joined", "connections_joined_total", "", MetricType::counter,
+       "Connections that joined a session as an added lane (udp-local --connections)."},
+      {"duplicates_sent", "duplicates_total", "event=\"sent\"", MetricType::counter,
+       "Replies of small flows sent on a second connection too, and second copies dropped."},
+      {"duplicates_dropped", "duplicates_total", "event=\"dropped\"", MetricType::counter, ""},
   };
   return rules;
 }
@@ -85,6 +90,11 @@ const std::vector<MetricRule>& local_metric_rules() {
        MetricType::counter, ""},
       {"socks5_reassembly_abandoned", "socks5_reassembly_total", "outcome=\"abandoned\"",
        MetricType::counter, ""},
+      {"lanes_up", "connections_up", "", MetricType::gauge,
+       "The session's TCP connections to udp-server up now (--connections)."},
+      {"duplicates_sent", "duplicates_total", "event=\"sent\"", MetricType::counter,
+       "Datagrams of small flows sent on a second connection too, and second copies dropped."},
+      {"duplicates_dropped", "duplicates_total", "event=\"dropped\"", MetricType::counter, ""},
   };
   return rules;
 }

@@ -54,6 +54,13 @@ void Histogram::observe(double value) {
   sum_ += value;
 }
 
+void Histogram::add(const Histogram& other) {
+  if (other.bounds_ != bounds_) return;
+  for (size_t i = 0; i < counts_.size(); ++i) counts_[i] += other.counts_[i];
+  count_ += other.count_;
+  sum_ += other.sum_;
+}
+
 PrometheusText::PrometheusText(std::string common_labels)
     : common_labels_(std::move(common_labels)) {}
 

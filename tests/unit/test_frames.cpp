@@ -3,6 +3,7 @@
 #include "cmocka_support.hpp"
 #include "udptun/protocol/frame.hpp"
 #include "udptun/protocol/frame_decoder.hpp"
+#include "udptun/protocol/sequence_window.hpp"
 
 using namespace udptun::protocol;
 using test::bytes;
@@ -39,7 +40,11 @@ static std::vector<Frame> sample_frames(const std::string& payload) {
   GoAway bye{GoAwayReason::shutting_down, ByteView(reinterpret_cast<const uint8_t*>("restart"), 7)};
   FlowStatus st{7, FlowState::open, true, v4(0, 0, 0, 0, 61000)};
   FlowStatus refused{9, FlowState::target_forbidden, false, {}};
-  Extension ext{0x41, 0x80, ByteView(reinterpret_cast<const uint8_t*>("future"), 6)};
+  Extension ext{0x7E, 0x80, ByteView(reinterpret_cast<const uint8_t*>("future"), 6)};
+  SequencedData seq{7, 0xFFFFFFFE, false, {},
+                    ByteView(reinterpret_cast<const uint8_t*>(payload.data()), payload.size())};
+  SequencedData seq_from{7, 3, true, v4(192, 0, 2, 9, 3478),
+                         ByteView(reinterpret_cast<const uint8_t*>("hi"), 2)};
   return {open,
           open_v6,
           to_target,
@@ -51,6 +56,9 @@ static std::vector<Frame> sample_frames(const std::string& payload) {
           bye,
           st,
           refused,
+          Lanes{4, lane_feature::kSequenced},
+          seq,
+          seq_from,
           ext};
 }
 
@@ -71,6 +79,58 @@ static void test_exact_bytes_of_data_and_ping(void**) {
   assert_true(encoded(r) ==
               bytes({0x02, 0x01, 0, 0, 0, 12, 0, 0, 0, 1, 0x01, 1, 2, 3, 4, 0x12, 0x34, 'z'}));
   assert_true(encoded(Ping{1}) == bytes({0x04, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1}));
+}
+
+// The extensions this build knows, byte by byte (docs/PROTOCOL.md §3).
+static void test_exact_bytes_of_lanes_and_sequenced_data(void**) {
+  assert_true(encoded(Lanes{2, lane_feature::kSequenced}) == bytes({0x40, 0, 0, 0, 0, 2, 2, 1}));
+  SequencedData d{0x01020304, 0x0A0B0C0D, false, {},
+                  ByteView(reinterpret_cast<const uint8_t*>("ab"), 2)};
+  assert_true(encoded(d) ==
+              bytes({0x41, 0x00, 0, 0, 0, 10, 1, 2, 3, 4, 0x0A, 0x0B, 0x0C, 0x0D, 'a', 'b'}));
+  std::string payload(1200, 'g');
+  Address src = v4(10, 0, 0, 1, 7);
+  for (const Address* a : std::initializer_list<const Address*>{nullptr, &src}) {
+    uint8_t prefix[kMaxSequencedPrefix];
+    size_t n = encode_sequenced_prefix(prefix, 9, 77, a, payload.size());
+    std::vector<uint8_t> joined(prefix, prefix + n);
+    test::append(joined, bytes(payload));
+    SequencedData s{9, 77, a != nullptr, a ? *a : Address{},
+                    ByteView(reinterpret_cast<const uint8_t*>(payload.data()), payload.size())};
+    assert_true(joined == encoded(s));
+  }
+  // A peer that sends a known extension claims to speak it: malformed is an error.
+  test::assert_rejected(decode_frame, bytes({0x40, 0, 0, 0, 0, 1, 2}), "2 bytes");
+  test::assert_rejected(decode_frame, bytes({0x40, 0, 0, 0, 0, 2, 0, 1}), "count");
+  test::assert_rejected(decode_frame, bytes({0x40, 0, 0, 0, 0, 2, 17, 1}), "count");
+  test::assert_rejected(decode_frame, bytes({0x41, 0x02, 0, 0, 0, 8, 0, 0, 0, 1, 0, 0, 0, 1}),
+                        "flags");
+  test::assert_rejected(decode_frame, bytes({0x41, 0, 0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0}),
+                        "too short");
+}
+
+// Copies on two lanes: each number delivered once, in any order within the window.
+static void test_sequence_window_delivers_each_number_once(void**) {
+  SequenceWindow w;
+  assert_true(w.first_copy(10));
+  assert_false(w.first_copy(10));
+  assert_true(w.first_copy(12));  // 11 is late on its lane
+  assert_true(w.first_copy(11));
+  assert_false(w.first_copy(11));
+  assert_false(w.first_copy(12));
+  assert_true(w.first_copy(10 + 64));  // 10 leaves the window: too old from now on
+  assert_false(w.first_copy(10));
+  assert_true(w.first_copy(13));
+  assert_true(w.first_copy(10 + 1000));  // a jump clears the window
+  assert_false(w.first_copy(13));
+  // The counter wraps.
+  SequenceWindow wrap;
+  assert_true(wrap.first_copy(0xFFFFFFFF));
+  assert_true(wrap.first_copy(0));
+  assert_true(wrap.first_copy(1));
+  assert_false(wrap.first_copy(0xFFFFFFFF));
+  assert_false(wrap.first_copy(0));
+  assert_true(wrap.first_copy(0xFFFFFFFE));
 }
 
 static void test_data_prefix_matches_whole_frame(void**) {
@@ -237,6 +297,8 @@ int main(void) {
       cmocka_unit_test(test_every_frame_round_trips),
       cmocka_unit_test(test_exact_bytes_of_data_and_ping),
       cmocka_unit_test(test_data_prefix_matches_whole_frame),
+      cmocka_unit_test(test_exact_bytes_of_lanes_and_sequenced_data),
+      cmocka_unit_test(test_sequence_window_delivers_each_number_once),
       cmocka_unit_test(test_largest_datagram_and_one_byte_more),
       cmocka_unit_test(test_hostile_length_is_refused_from_the_header_alone),
       cmocka_unit_test(test_reserved_types_and_flags_are_errors),

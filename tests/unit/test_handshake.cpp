@@ -128,8 +128,28 @@ static void test_client_hello_bad_preface(void**) {
   test::assert_rejected(decode_client_hello, test::bytes({'U', 'D', 'P', 'T', 1}),
                         "unsupported protocol version",
                         static_cast<int>(RefuseReason::unsupported_version));
-  test::assert_rejected(decode_client_hello, test::bytes({'U', 'D', 'P', 'T', 2, 0x02}),
+  test::assert_rejected(decode_client_hello, test::bytes({'U', 'D', 'P', 'T', 2, 0x04}),
                         "unknown hello flags", static_cast<int>(RefuseReason::malformed));
+  // A lane index without JOIN, JOIN without a lane, JOIN with RESUME.
+  for (uint8_t flags : {0x10, 0x02, 0x23})
+    test::assert_rejected(decode_client_hello, test::bytes({'U', 'D', 'P', 'T', 2, flags}), "",
+                          static_cast<int>(RefuseReason::malformed));
+}
+
+// JOIN: bit 1 and the lane in bits 4-7 of byte 5, covered by the MAC like every other bit.
+static void test_client_hello_join_carries_its_lane(void**) {
+  for (uint8_t lane : {1, 3, 15}) {
+    ClientHello h = sample_client_hello(false);
+    h.lane = lane;
+    auto wire = encode(h);
+    assert_int_equal(wire[5], 0x02 | (lane << 4));
+    ClientHello back = test::assert_parses_only_when_whole(decode_client_hello, wire);
+    assert_int_equal(back.lane, lane);
+    assert_false(back.resume);
+    assert_true(verify_client_hello(key(), h.challenge, back));
+    back.lane = static_cast<uint8_t>(lane == 15 ? 1 : lane + 1);  // another lane: MAC fails
+    assert_false(verify_client_hello(key(), h.challenge, back));
+  }
 }
 
 static void test_server_hello_round_trip_every_status(void**) {
@@ -234,6 +254,7 @@ int main(void) {
       cmocka_unit_test(test_client_hello_wrong_key_fails_verification),
       cmocka_unit_test(test_client_hello_any_changed_byte_is_caught),
       cmocka_unit_test(test_client_hello_bad_preface),
+      cmocka_unit_test(test_client_hello_join_carries_its_lane),
       cmocka_unit_test(test_server_challenge),
       cmocka_unit_test(test_client_hello_is_bound_to_the_challenge),
       cmocka_unit_test(test_server_hello_round_trip_every_status),

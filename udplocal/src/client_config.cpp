@@ -1,5 +1,6 @@
 #include "client_config.hpp"
 
+#include "udptun/protocol/frame.hpp"
 #include "udptun/runtime/config_reader.hpp"
 
 namespace udptun::udplocal {
@@ -59,6 +60,7 @@ Result<ClientConfig> parse_client_config(const char* json) {
       r.get_uint("link_down_queue_datagrams", 0, 1'000'000, c.link_down_queue_datagrams) &&
       r.get_uint("link_down_queue_bytes", 0, 1u << 30, c.link_down_queue_bytes) &&
       r.get_uint("max_queued_bytes", 65'536, 1u << 30, c.max_queued_bytes) &&
+      r.get_uint("connections", 1, protocol::kMaxLanes, c.connections) &&
       r.get_uint("stats_interval_ms", 100, kDay, c.stats_interval_ms) &&
       r.get_string("state_dir", c.state_dir) && r.get_ip_endpoint("metrics", c.metrics) &&
       r.get_uint("socks5_reassembly_timeout_ms", 5'000, 600'000, c.socks5_reassembly_timeout_ms) &&

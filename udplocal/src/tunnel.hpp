@@ -1,35 +1,34 @@
-// The upstream link to udp-server: connect (directly, or through a SOCKS5 CONNECT), the
-// handshake, heartbeats, and reconnecting with backoff whenever anything fails. The session
-// id lives as long as the instance, so a reconnect resumes the session when the server still
-// has it. While the link is down, datagrams wait in a small bounded queue.
+// The upstream link to udp-server: a session carried by one TCP connection, or by several
+// ("lanes", --connections) that the server agreed to. The session id lives as long as the
+// instance, so a reconnect resumes the session when the server still has it. The session is
+// up while its first connection is; added connections come and go beside it (a flow whose
+// lane is down takes the first connection meanwhile), and start again whenever the first
+// one reconnects: a session's lanes are resumed together. While the link is down,
+// datagrams wait in a small bounded queue.
 #pragma once
 
 #include <uv.h>
-#include "udptun/protocol/socket_api.hpp"
 
 #include <deque>
 #include <memory>
-#include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "client_config.hpp"
+#include "tunnel_connection.hpp"
 #include "udptun/protocol/frame.hpp"
-#include "udptun/protocol/frame_decoder.hpp"
 #include "udptun/protocol/handshake.hpp"
-#include "udptun/protocol/socks5_client.hpp"
-#include "udptun/runtime/backoff.hpp"
-#include "udptun/runtime/carrier_queue.hpp"
+#include "udptun/protocol/sequence_window.hpp"
 #include "udptun/runtime/event_loop.hpp"
+#include "udptun/runtime/lane_chooser.hpp"
 #include "udptun/runtime/log.hpp"
-#include "udptun/runtime/name_resolver.hpp"
 #include "udptun/runtime/prometheus_text.hpp"
-#include "udptun/runtime/tcp_stream.hpp"
 #include "udptun/runtime/tls.hpp"
 #include "udptun/udplocal.h"
 
 namespace udptun::udplocal {
 
-class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
+class Tunnel : public TunnelConnection::Events {
  public:
   class Events {
    public:
@@ -49,19 +48,16 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
   // Before start: the frames will travel inside TLS. false with `error` (a bad pin, CA file).
   Status enable_tls();
   void start();
-  // Says goodbye (GOAWAY) if up and closes; no reconnect after it.
+  // Says goodbye (GOAWAY) on every connection that is up and closes; no reconnect after it.
   void stop();
-  const protocol::SessionId& session_id() const { return session_id_; }
+  const protocol::SessionId& session_id() const override { return session_id_; }
   // Heartbeat round trips, in seconds, since the start.
   const runtime::Histogram& rtt_histogram() const { return rtt_histogram_; }
-  // Bytes waiting: in the TCP output queue and the per-flow queues, and held while the link
-  // is down.
-  size_t output_queued_bytes() const {
-    return (stream_ ? stream_->queued_bytes() : 0) + carrier_.scheduler().queued_bytes();
-  }
-  // How long datagrams waited in the per-flow queues (seconds).
-  const runtime::Histogram& queue_sojourn() const { return carrier_.scheduler().sojourn(); }
-  uint64_t pacing_Bps() const { return carrier_.pacing_Bps(); }
+  // Bytes waiting: in the TCP output queues and the per-flow queues.
+  size_t output_queued_bytes() const;
+  // How long datagrams waited in the per-flow queues (seconds), every lane's.
+  runtime::Histogram queue_sojourn() const;
+  uint64_t pacing_Bps() const;
   size_t held_bytes() const { return queued_bytes_; }
   // Before start: continue a session an earlier process had (its record was read back).
   void resume_session(const protocol::SessionId& id);
@@ -71,29 +67,23 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
   // queued when down, false when dropped.
   bool send_data(uint32_t flow_id, protocol::ByteView payload,
                  const protocol::Address* to = nullptr);
-  // Control frames go out only when up (they are re-derived after a reconnect).
+  // Control frames go out only when up (they are re-derived after a reconnect), on the lane
+  // of the flow they are about.
   void send_control(const protocol::Frame& frame);
 
  private:
-  enum class State { waiting, resolving, connecting, proxying, handshaking, up, stopped };
+  // TunnelConnection::Events
+  bool wants_resume() const override { return has_session_; }
+  void on_connection_up(TunnelConnection& c, bool resumed) override;
+  void on_connection_frame(TunnelConnection& c, const protocol::Frame& frame) override;
+  void on_connection_down(TunnelConnection& c, bool was_up) override;
+  void on_round_trip(uint64_t us) override;
 
-  // TcpStream::Events
-  void on_stream_connected(int status) override;
-  void on_stream_data(protocol::ByteView data) override;
-  void on_stream_closed(const char* reason) override;
-  // FrameSink
-  bool on_frame(const protocol::Frame& frame) override;
-
-  void attempt();
-  void resolve(const protocol::Address& name);
-  void connect_to(const struct sockaddr* to);
-  void begin_handshake();
-  void send_hello(const protocol::Challenge& challenge);
-  void feed_frames(protocol::ByteView data);
-  void handle_handshake(protocol::ByteView& data);
-  void handle_proxy(protocol::ByteView& data);
-  void link_failed(const char* why);
-  void tick();
+  bool up() const { return lanes_[0]->up(); }
+  std::unique_ptr<TunnelConnection> make_lane(unsigned lane);
+  void agree_lanes(const protocol::Lanes& granted);
+  void stop_added_lanes();
+  void deliver_sequenced(const protocol::SequencedData& d);
   void flush_queue();
 
   runtime::EventLoop& loop_;
@@ -104,33 +94,17 @@ class Tunnel : public runtime::TcpStream::Events, public protocol::FrameSink {
   runtime::Histogram rtt_histogram_{
       {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}};
   Events& events_;
-  protocol::PreSharedKey key_;
   protocol::SessionId session_id_{};
   bool has_session_ = false;  // a handshake succeeded once: ask to resume from now on
   char tag_[16];
 
-  State state_ = State::waiting;
-  std::unique_ptr<runtime::TcpStream> stream_;
-  runtime::CarrierQueue carrier_;  // data frames on their way into stream_, by flow
   std::unique_ptr<runtime::TlsContext> tls_;
-  std::unique_ptr<protocol::FrameDecoder> decoder_;
-  std::unique_ptr<protocol::socks5::ClientHandshake> proxy_;
-  std::vector<uint8_t> inbox_;  // handshake bytes not yet complete
-  protocol::Mac hello_mac_{};
-  bool challenged_ = false;
-  bool carrier_warned_ = false;  // a carrier option the system refused was logged                //
-                                 // the server's challenge arrived and our hello is sent
-  const char* pending_failure_ = nullptr;  // set inside frame handling, acted on after it
-
-  runtime::NameResolver resolver_;
-
-  runtime::ExponentialBackoff backoff_;
-  runtime::UvHandle<uv_timer_t> retry_timer_;
-  runtime::UvHandle<uv_timer_t> tick_timer_;
-  uint64_t attempt_started_ms_ = 0;
-  uint64_t last_heard_ms_ = 0;
-  uint64_t last_ping_ms_ = 0;
-  uint64_t failed_attempts_ = 0;  // since the last successful handshake
+  // lanes_[0]: the session's connection, always there; the others exist while it is up and
+  // the server agreed to them.
+  std::vector<std::unique_ptr<TunnelConnection>> lanes_;
+  uint32_t lanes_up_ = 0;  // bit i: lane i is up
+  runtime::LaneChooser chooser_;
+  std::unordered_map<uint32_t, protocol::SequenceWindow> received_;  // copied flows, by id
 
   struct Queued {
     uint32_t flow_id;

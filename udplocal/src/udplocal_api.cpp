@@ -72,7 +72,10 @@ size_t udplocal_stats_json(const udplocal_stats* s, char* out, size_t cap) {
             .add("drops_socks5_malformed", v.drops_socks5_malformed)
             .add("drops_send_failed", v.drops_send_failed)
             .add("socks5_connections", v.socks5_connections)
-            .add("rtt_us", v.rtt_us);
+            .add("rtt_us", v.rtt_us)
+            .add("lanes_up", v.lanes_up)
+            .add("duplicates_sent", v.duplicates_sent)
+            .add("duplicates_dropped", v.duplicates_dropped);
       });
 }
 

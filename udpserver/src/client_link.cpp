@@ -170,7 +170,7 @@ bool ClientLink::on_frame(const protocol::Frame& frame) {
     return true;
   }
   if (auto* p = std::get_if<protocol::Pong>(&frame)) {
-    if (session_) session_->on_pong(p->value);
+    if (session_) session_->on_pong(p->value, lane_);
     return true;
   }
   if (auto* g = std::get_if<protocol::GoAway>(&frame)) {
@@ -182,7 +182,7 @@ bool ClientLink::on_frame(const protocol::Frame& frame) {
     worker_.forget_link(*this, "client went away");
     return false;
   }
-  if (session_) session_->on_frame(frame);
+  if (session_) session_->on_frame(frame, lane_);
   return state_ == State::established;
 }
 

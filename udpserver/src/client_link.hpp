@@ -35,7 +35,12 @@ class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink
   uint64_t created_ms() const { return created_ms_; }
   uint64_t last_heard_ms() const { return last_heard_ms_; }
   Session* session() const { return session_; }
-  void set_session(Session* s) { session_ = s; }
+  // Set by Session::attach / detach only.
+  void set_session(Session* s, unsigned lane) {
+    session_ = s;
+    lane_ = lane;
+  }
+  unsigned lane() const { return lane_; }
   const char* tag() const { return tag_; }
   const protocol::Challenge& challenge() const { return challenge_; }
   // The peer's IP address as a map key ("" if unknown); counted while it is unauthenticated.
@@ -73,6 +78,7 @@ class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink
   protocol::Challenge challenge_{};
   std::string source_key_;
   Session* session_ = nullptr;
+  unsigned lane_ = 0;  // which of its session's connections this is
   uint64_t serial_;
   uint64_t created_ms_;
   uint64_t last_heard_ms_;

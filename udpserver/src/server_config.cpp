@@ -1,5 +1,6 @@
 #include "server_config.hpp"
 
+#include "udptun/protocol/frame.hpp"
 #include "udptun/runtime/config_reader.hpp"
 
 namespace udptun::udpserver {
@@ -57,6 +58,8 @@ Result<ServerConfig> parse_server_config(const char* json) {
       r.get_uint("link_timeout_ms", 500, kDay, c.link_timeout_ms) &&
       r.get_uint("handshake_timeout_ms", 100, 600'000, c.handshake_timeout_ms) &&
       r.get_uint("max_flows_per_session", 1, 10'000'000, c.max_flows_per_session) &&
+      r.get_uint("max_connections_per_session", 1, protocol::kMaxLanes,
+                 c.max_connections_per_session) &&
       r.get_uint("flow_opens_per_second", 1, 10'000'000, c.flow_opens_per_second) &&
       r.get_uint("max_sessions", 1, 1'000'000, c.max_sessions) &&
       r.get_uint("workers", 0, 256, c.workers) &&

@@ -47,6 +47,8 @@ struct ServerConfig {
   uint64_t link_timeout_ms = 10'000;    // nothing heard from a client connection this long: closed
   uint64_t handshake_timeout_ms = 10'000;
   uint64_t max_flows_per_session = 8'192;
+  // TCP connections one session may spread over (udp-local --connections; 1: no lanes).
+  uint64_t max_connections_per_session = 4;
   // New flows per session per second (a token bucket with this as its burst too): a flood of
   // OPEN_FLOW frames costs its session refusals, not everyone else their latency.
   uint64_t flow_opens_per_second = 2'000;
@@ -94,6 +96,7 @@ struct ServerConfig {
 //   "endpoint-independent"|"address-dependent"| "address-and-port-dependent",
 //   egress_socks5_username, egress_socks5_password, flow_idle_timeout_ms, dns_idle_timeout_ms,
 //   session_grace_ms, link_timeout_ms, handshake_timeout_ms, max_flows_per_session,
+//   max_connections_per_session,
 //   flow_opens_per_second, session_packets_per_second, session_bytes_per_second,
 //   client_packets_per_second, client_bytes_per_second, amplification_ratio,
 //   amplification_allowance_bytes, amplification_window_ms, max_sessions, workers,

@@ -14,6 +14,7 @@
 #include "amplification_guard.hpp"
 #include "tun2socks_egress.hpp"
 #include "udptun/protocol/address.hpp"
+#include "udptun/protocol/sequence_window.hpp"
 #include "udptun/runtime/name_resolver.hpp"
 #include "udptun/runtime/socks5_udp_association.hpp"
 #include "udptun/runtime/udp_socket.hpp"
@@ -62,6 +63,8 @@ class ServerFlow : public runtime::UdpSocket::Events,
   // a SOCKS5 association or the tun2socks stack, or it is not ready).
   int handover_fd() const { return via_socks5_ || via_tun2socks_ ? -1 : socket_.fd(); }
   const protocol::Address& target_ip() const { return target_ip_; }
+  // Which of the client's sequenced datagrams (sent on two connections) were delivered.
+  protocol::SequenceWindow& copies() { return copies_; }
 
  private:
   void open_socket();
@@ -98,6 +101,7 @@ class ServerFlow : public runtime::UdpSocket::Events,
   protocol::Address endpoint_;
   bool ready_reported_ = false;
   uint64_t last_active_ms_ = 0;
+  protocol::SequenceWindow copies_;
   uint64_t created_ms_ = 0;
   bool dns_only_ = false;
   AmplificationGuard guard_;

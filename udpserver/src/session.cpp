@@ -15,11 +15,18 @@ using protocol::Address;
 using protocol::ByteView;
 using protocol::FlowState;
 
+namespace {
+
+runtime::LaneChooser::Config chooser_config(const ServerConfig& c) {
+  runtime::LaneChooser::Config l;
+  l.duplicate_below_bps = c.carrier.duplicate_below_kbps * 1000;
+  return l;
+}
+
+}  // namespace
+
 Session::Session(Worker& worker, const protocol::SessionId& id)
-    : worker_(worker),
-      id_(id),
-      carrier_(worker.loop(), worker.config().carrier.queue(worker.config().max_queued_bytes),
-               worker.stats().drops_queue_aged, worker.stats().drops_queue_full) {
+    : worker_(worker), id_(id), chooser_(chooser_config(worker.config())) {
   std::snprintf(tag_, sizeof tag_, "s=%s", protocol::session_id_hex(id, 4).c_str());
   last_active_ms_ = worker.loop().now_ms();
   detached_since_ms_ = last_active_ms_;
@@ -27,18 +34,23 @@ Session::Session(Worker& worker, const protocol::SessionId& id)
   tokens_at_ms_ = last_active_ms_;
   const ServerConfig& cfg = worker.config();
   up_ = down_ = runtime::RateLimit(cfg.session_packets_per_second, cfg.session_bytes_per_second);
-  // While replies wait, a PING each tick measures the delay they see (and acknowledges
-  // what arrived); udp-local answers.
-  carrier_.set_prober([this](uint64_t value) {
-    if (!link_) return;
-    std::vector<uint8_t> out;
-    protocol::append_frame(out, protocol::Ping{value});
-    link_->stream().write(ByteView(out), true);
-  });
 }
 
-void Session::on_pong(uint64_t value) {
-  carrier_.on_pong(value);
+void Session::on_pong(uint64_t value, unsigned lane) {
+  if (lanes_[lane].carrier) lanes_[lane].carrier->on_pong(value);
+}
+
+ClientLink* Session::link() const {
+  for (const Lane& l : lanes_)
+    if (l.link) return l.link;
+  return nullptr;
+}
+
+uint32_t Session::lanes_up() const {
+  uint32_t up = 0;
+  for (unsigned i = 0; i < lanes_agreed_; ++i)
+    if (lanes_[i].link) up |= 1u << i;
+  return up;
 }
 
 bool Session::take_open_token() {
@@ -57,36 +69,109 @@ Session::~Session() {
   worker_.server().release_flows(flows_.size());
 }
 
-void Session::attach(ClientLink* link) {
-  link_ = link;
+void Session::attach(ClientLink* link, unsigned lane) {
+  if (!this->link()) worker_.stats().sessions_attached++;
+  Lane& l = lanes_[lane];
+  l.link = link;
+  link->set_session(this, lane);
+  if (!l.carrier) {
+    const ServerConfig& cfg = worker_.config();
+    l.carrier = std::make_unique<runtime::CarrierQueue>(
+        worker_.loop(), cfg.carrier.queue(cfg.max_queued_bytes), worker_.stats().drops_queue_aged,
+        worker_.stats().drops_queue_full);
+    // While replies wait, a PING each tick measures the delay they see (and acknowledges
+    // what arrived); udp-local answers.
+    l.carrier->set_prober([this, lane](uint64_t value) {
+      if (!lanes_[lane].link) return;
+      std::vector<uint8_t> out;
+      protocol::append_frame(out, protocol::Ping{value});
+      lanes_[lane].link->stream().write(ByteView(out), true);
+    });
+  }
   auto peer = link->stream().peer_address();
-  carrier_.attach(&link->stream(),
-                  worker_.config().carrier.controls_delay(peer && peer->is_loopback()));
-  client_ = worker_.client_rate(link->source_key());
+  l.carrier->attach(&link->stream(),
+                    worker_.config().carrier.controls_delay(peer && peer->is_loopback()));
+  if (lane == 0) client_ = worker_.client_rate(link->source_key());
   last_active_ms_ = worker_.loop().now_ms();
 }
 
-void Session::detach() {
-  link_ = nullptr;
-  carrier_.attach(nullptr);
-  detached_since_ms_ = worker_.loop().now_ms();
+void Session::detach(ClientLink* link) {
+  for (Lane& l : lanes_) {
+    if (l.link != link) continue;
+    l.link = nullptr;
+    l.carrier->attach(nullptr);
+  }
+  link->set_session(nullptr, 0);
+  if (!this->link()) {
+    worker_.stats().sessions_attached--;
+    detached_since_ms_ = worker_.loop().now_ms();
+  }
 }
 
-void Session::on_frame(const protocol::Frame& frame) {
+std::vector<ClientLink*> Session::take_links() {
+  std::vector<ClientLink*> links;
+  for (Lane& l : lanes_)
+    if (l.link) links.push_back(l.link);
+  for (ClientLink* l : links) detach(l);
+  lanes_agreed_ = 1;
+  chooser_.set_lanes(1, false);
+  return links;
+}
+
+void Session::agree_lanes(const protocol::Lanes& asked) {
+  const ServerConfig& cfg = worker_.config();
+  auto count = static_cast<unsigned>(
+      std::min<uint64_t>(asked.count, cfg.max_connections_per_session));
+  bool sequenced = asked.features & protocol::lane_feature::kSequenced;
+  lanes_agreed_ = count;
+  chooser_.set_lanes(count, sequenced);
+  LOG_DEBUG(worker_.log(), tag_, "%u connections agreed (%u asked)", count,
+            static_cast<unsigned>(asked.count));
+  std::vector<uint8_t> out;
+  protocol::append_frame(out, protocol::Lanes{static_cast<uint8_t>(count),
+                                              protocol::lane_feature::kSequenced});
+  if (lanes_[0].link) lanes_[0].link->stream().write(ByteView(out), true);
+}
+
+void Session::write_control(uint32_t flow, const protocol::Frame& frame) {
+  ClientLink* l = lanes_[static_cast<size_t>(chooser_.home_lane(flow, lanes_up()))].link;
+  if (!l) l = link();
+  if (!l) return;
+  std::vector<uint8_t> out;
+  protocol::append_frame(out, frame);
+  l->stream().write(ByteView(out), true);
+}
+
+void Session::on_data(uint32_t flow_id, const Address* to, ByteView payload) {
+  auto it = flows_.find(flow_id);
+  if (it == flows_.end()) {
+    worker_.stats().drops_unknown_flow++;
+    return;
+  }
+  uint64_t now = last_active_ms_;
+  if (!up_.admit(payload.size, now) ||
+      (client_ && !client_->admit(client_->up, payload.size, now))) {
+    worker_.stats().drops_rate_limited_up++;
+    return;
+  }
+  it->second->send(payload, to);
+}
+
+void Session::on_frame(const protocol::Frame& frame, unsigned lane) {
   last_active_ms_ = worker_.loop().now_ms();
   if (auto* d = std::get_if<protocol::Data>(&frame)) {
-    auto it = flows_.find(d->flow_id);
-    if (it == flows_.end()) {
-      worker_.stats().drops_unknown_flow++;
+    on_data(d->flow_id, d->has_address ? &d->address : nullptr, d->payload);
+  } else if (auto* sd = std::get_if<protocol::SequencedData>(&frame)) {
+    // The first copy goes on; the other lane's is dropped (a copy for a flow not open yet
+    // is dropped as unknown: its first copy follows the OPEN_FLOW on the flow's own lane).
+    auto it = flows_.find(sd->flow_id);
+    if (it != flows_.end() && !it->second->copies().first_copy(sd->seq)) {
+      worker_.stats().duplicates_dropped++;
       return;
     }
-    uint64_t now = last_active_ms_;
-    if (!up_.admit(d->payload.size, now) ||
-        (client_ && !client_->admit(client_->up, d->payload.size, now))) {
-      worker_.stats().drops_rate_limited_up++;
-      return;
-    }
-    it->second->send(d->payload, d->has_address ? &d->address : nullptr);
+    on_data(sd->flow_id, sd->has_address ? &sd->address : nullptr, sd->payload);
+  } else if (auto* l = std::get_if<protocol::Lanes>(&frame)) {
+    if (lane == 0) agree_lanes(*l);
   } else if (auto* o = std::get_if<protocol::OpenFlow>(&frame)) {
     open_flow(*o);
   } else if (auto* c = std::get_if<protocol::CloseFlow>(&frame)) {
@@ -162,26 +247,21 @@ void Session::close_flow(uint32_t id, protocol::CloseReason reason, bool tell_cl
   auto it = flows_.find(id);
   if (it == flows_.end()) return;
   flows_.erase(it);
-  carrier_.forget(id);
+  for (Lane& l : lanes_)
+    if (l.carrier) l.carrier->forget(id);
+  chooser_.forget(id);
   worker_.stats().flows--;
   worker_.server().release_flows(1);
-  if (tell_client && link_) {
-    std::vector<uint8_t> out;
-    protocol::append_frame(out, protocol::CloseFlow{id, reason});
-    link_->stream().write(ByteView(out), true);
-  }
+  if (tell_client) write_control(id, protocol::CloseFlow{id, reason});
 }
 
 void Session::send_status(uint32_t id, FlowState state, const Address* bound) {
-  if (!link_) return;
   protocol::FlowStatus st;
   st.flow_id = id;
   st.state = state;
   st.has_bound = bound != nullptr;
   if (bound) st.bound = *bound;
-  std::vector<uint8_t> out;
-  protocol::append_frame(out, st);
-  link_->stream().write(ByteView(out), true);
+  write_control(id, st);
 }
 
 void Session::flow_ready(ServerFlow& flow) {
@@ -212,7 +292,8 @@ void Session::flow_lost(ServerFlow& flow, const char* why) {
 void Session::deliver(ServerFlow& flow, ByteView payload, const Address* source) {
   udpserver_stats& st = worker_.stats();
   last_active_ms_ = worker_.loop().now_ms();
-  if (!link_) {
+  uint32_t up = lanes_up();
+  if (!up) {
     st.drops_detached++;
     return;
   }
@@ -221,9 +302,18 @@ void Session::deliver(ServerFlow& flow, ByteView payload, const Address* source)
     st.drops_rate_limited_down++;
     return;
   }
-  uint8_t prefix[protocol::kMaxDataPrefix];
-  size_t n = protocol::encode_data_prefix(prefix, flow.id(), source, payload.size);
-  carrier_.send(flow.id(), ByteView(prefix, n), payload);  // drops are counted there
+  auto choice = chooser_.choose(flow.id(), payload.size, last_active_ms_, up);
+  uint8_t prefix[protocol::kMaxSequencedPrefix];
+  size_t n = choice.sequenced ? protocol::encode_sequenced_prefix(prefix, flow.id(), choice.seq,
+                                                                 source, payload.size)
+                              : protocol::encode_data_prefix(prefix, flow.id(), source, payload.size);
+  // Drops are counted by the carriers.
+  lanes_[static_cast<size_t>(choice.lane)].carrier->send(flow.id(), ByteView(prefix, n), payload);
+  if (choice.copy_lane >= 0) {
+    lanes_[static_cast<size_t>(choice.copy_lane)].carrier->send(flow.id(), ByteView(prefix, n),
+                                                                payload);
+    st.duplicates_sent++;
+  }
   st.datagrams_from_targets++;
   st.bytes_from_targets += payload.size;
 }
@@ -245,7 +335,9 @@ void Session::sweep(uint64_t now_ms) {
   const ServerConfig& cfg = worker_.config();
   // The path's round trip without our queues, known before they fill: a PING a second (the
   // carrier's delay control compares later ones with the least of these).
-  if (cfg.carrier.pacing != "off" && ++sweeps_ % kSweepsPerPing == 0) carrier_.probe();
+  if (cfg.carrier.pacing != "off" && ++sweeps_ % kSweepsPerPing == 0)
+    for (Lane& l : lanes_)
+      if (l.link) l.carrier->probe();
   // Flows still resolving or waiting for their association past the setup timeout: given up
   // (their held datagrams with them); the client hears FLOW_STATUS and may try again.
   std::vector<ServerFlow*> stuck;

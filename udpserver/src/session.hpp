@@ -1,9 +1,14 @@
 // A session: one udp-local instance's identity at this server and the flows it owns. It
-// outlives its TCP connection: while detached, its flows and their sockets wait (for the
-// grace period) for the client to resume on a new connection.
+// outlives its TCP connections: while detached, its flows and their sockets wait (for the
+// grace period) for the client to resume on a new connection. A client may spread the
+// session over several connections ("lanes", agreed with a LANES frame on the first): each
+// has its own per-flow queues, a flow's replies take the lane of its id (or the first one
+// up), and small flows' replies take two.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <vector>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -13,6 +18,7 @@
 #include "udptun/protocol/handshake.hpp"
 #include "udptun/protocol/server_handover.hpp"
 #include "udptun/runtime/carrier_queue.hpp"
+#include "udptun/runtime/lane_chooser.hpp"
 #include "udptun/runtime/token_bucket.hpp"
 
 namespace udptun::udpserver {
@@ -46,16 +52,21 @@ class Session {
   const protocol::SessionId& id() const { return id_; }
   const char* tag() const { return tag_; }  // "s=1a2b3c4d" for log lines
 
-  ClientLink* link() const { return link_; }
-  void attach(ClientLink* link);
-  void detach();
+  // A connection of the session (nullptr: detached), and the one on `lane`.
+  ClientLink* link() const;
+  ClientLink* link_at(unsigned lane) const { return lanes_[lane].link; }
+  unsigned lanes_agreed() const { return lanes_agreed_; }
+  void attach(ClientLink* link, unsigned lane);
+  void detach(ClientLink* link);
+  // Every connection, detached (the session's lanes resume together): the caller ends them.
+  std::vector<ClientLink*> take_links();
   uint64_t detached_since_ms() const { return detached_since_ms_; }
   uint64_t last_active_ms() const { return last_active_ms_; }
 
-  // Frames from the client (after the handshake).
-  void on_frame(const protocol::Frame& frame);
+  // Frames from the client (after the handshake), on the connection of `lane`.
+  void on_frame(const protocol::Frame& frame, unsigned lane);
   // The answer to one of our PINGs (its value: when we sent it).
-  void on_pong(uint64_t value);
+  void on_pong(uint64_t value, unsigned lane);
   // From flows.
   void deliver(ServerFlow& flow, protocol::ByteView payload, const protocol::Address* source);
   void flow_ready(ServerFlow& flow);
@@ -81,12 +92,22 @@ class Session {
   void evict_least_recent_flow();
   bool take_open_token();
   void send_status(uint32_t id, protocol::FlowState state, const protocol::Address* bound);
+  void on_data(uint32_t flow_id, const protocol::Address* to, protocol::ByteView payload);
+  void agree_lanes(const protocol::Lanes& asked);
+  uint32_t lanes_up() const;
+  // A control frame about `flow`, on that flow's lane.
+  void write_control(uint32_t flow, const protocol::Frame& frame);
 
   Worker& worker_;
   protocol::SessionId id_;
   char tag_[16];
-  ClientLink* link_ = nullptr;
-  runtime::CarrierQueue carrier_;  // replies on their way into link_'s stream, by flow
+  struct Lane {
+    ClientLink* link = nullptr;
+    std::unique_ptr<runtime::CarrierQueue> carrier;  // replies on their way into link
+  };
+  std::array<Lane, protocol::kMaxLanes> lanes_;
+  unsigned lanes_agreed_ = 1;
+  runtime::LaneChooser chooser_;
   static constexpr unsigned kSweepsPerPing = 4;  // sweeps are 250 ms apart
   unsigned sweeps_ = 0;
   uint64_t detached_since_ms_ = 0;

@@ -236,14 +236,27 @@ protocol::ServerHello Worker::admit(ClientLink& link, const protocol::ClientHell
 
   Session* session = nullptr;
   auto it = sessions_.find(hello.session);
+  if (hello.lane != 0) {
+    // An added connection of a live session, on a lane its first connection agreed to.
+    if (it == sessions_.end() || hello.lane >= it->second->lanes_agreed())
+      return refuse(RefuseReason::no_session);
+    session = it->second.get();
+    if (ClientLink* old = session->link_at(hello.lane)) {
+      session->detach(old);
+      old->end(protocol::GoAwayReason::replaced, "lane joined again on another connection");
+    }
+    session->attach(&link, hello.lane);
+    reply.status = HelloStatus::resumed;
+    stats_.lanes_joined++;
+    LOG_DEBUG(log_, session->tag(), "connection %u joined from %s (%s)",
+              static_cast<unsigned>(hello.lane), link.stream().peer_name().c_str(), link.tag());
+    return reply;
+  }
   if (hello.resume && it != sessions_.end()) {
     session = it->second.get();
-    if (ClientLink* old = session->link()) {
-      old->set_session(nullptr);
-      session->detach();
-      stats_.sessions_attached--;
+    // The session's connections resume together: the client's added ones join again.
+    for (ClientLink* old : session->take_links())
       old->end(protocol::GoAwayReason::replaced, "session resumed on another connection");
-    }
     reply.status = HelloStatus::resumed;
     stats_.sessions_resumed++;
   } else {
@@ -252,9 +265,7 @@ protocol::ServerHello Worker::admit(ClientLink& link, const protocol::ClientHell
     if (!session) return refuse(RefuseReason::server_full);
     reply.status = HelloStatus::new_session;
   }
-  session->attach(&link);
-  link.set_session(session);
-  stats_.sessions_attached++;
+  session->attach(&link, 0);
   LOG_INFO(log_, session->tag(), "%s from %s (%s, %zu flows, worker %zu)",
            reply.status == HelloStatus::resumed ? "session resumed" : "session opened",
            link.stream().peer_name().c_str(), link.tag(), session->flow_count(), index_);
@@ -291,12 +302,8 @@ void Worker::evict_one_session() {
   }
   if (!victim) return;
   stats_.sessions_evicted++;
-  if (ClientLink* l = victim->link()) {
-    l->set_session(nullptr);
-    victim->detach();
-    stats_.sessions_attached--;
+  for (ClientLink* l : victim->take_links())
     l->end(protocol::GoAwayReason::normal, "session evicted: server full");
-  }
   remove_session(victim->id(), "evicted (server full)");
 }
 
@@ -304,11 +311,7 @@ void Worker::remove_session(const protocol::SessionId& id, const char* why) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
   Session& s = *it->second;
-  if (ClientLink* l = s.link()) {
-    l->set_session(nullptr);
-    stats_.sessions_attached--;
-    l->end(protocol::GoAwayReason::normal, why);
-  }
+  for (ClientLink* l : s.take_links()) l->end(protocol::GoAwayReason::normal, why);
   LOG_INFO(log_, s.tag(), "session closed: %s", why);
   report_session(s, false);
   sessions_.erase(it);
@@ -346,12 +349,15 @@ void Worker::forget_link(ClientLink& link, const char* reason) {
       std::find_if(links_.begin(), links_.end(), [&](const auto& l) { return l.get() == &link; });
   if (it == links_.end()) return;  // already forgotten
   if (Session* s = link.session()) {
-    link.set_session(nullptr);
-    s->detach();
-    stats_.sessions_attached--;
-    LOG_INFO(log_, s->tag(), "connection %s lost (%s); session kept for resume", link.tag(),
-             reason);
-    report_session(*s, false);
+    unsigned lane = link.lane();
+    s->detach(&link);
+    if (lane != 0) {
+      LOG_DEBUG(log_, s->tag(), "connection %u (%s) lost: %s", lane, link.tag(), reason);
+    } else {
+      LOG_INFO(log_, s->tag(), "connection %s lost (%s); session kept for resume", link.tag(),
+               reason);
+      if (!s->link()) report_session(*s, false);
+    }
   } else {
     LOG_DEBUG(log_, link.tag(), "connection closed: %s", reason);
   }

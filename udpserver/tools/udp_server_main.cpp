@@ -43,6 +43,9 @@ const std::vector<CommandLineOption> kOptions = udptun::runtime::with_carrier_op
      "close a connection that has not authenticated by then (default 10000)"},
     {"--max-flows-per-session", "max_flows_per_session", Kind::integer, "N",
      "least recently used flows are evicted past this (default 8192)"},
+    {"--max-connections-per-session", "max_connections_per_session", Kind::integer, "N",
+     "TCP connections a session may spread over (udp-local --connections; 1..16, default 4; "
+     "1: one each)"},
     {"--flow-opens-per-second", "flow_opens_per_second", Kind::integer, "N",
      "new flows a session may open per second; more are refused (default 2000)"},
     {"--session-packets-per-second", "session_packets_per_second", Kind::integer, "N",

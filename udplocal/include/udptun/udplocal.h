@@ -51,6 +51,10 @@ typedef struct udplocal_stats {
   uint64_t socks5_reassembly_abandoned; /* sequences restarted or with a position skipped */
   uint64_t drops_queue_aged; /* the link was full: dropped from the head of a flow's queue
                                 (waited too long; counted in drops_queue_full before 0.2) */
+  /* --connections: a session over several TCP connections */
+  uint64_t lanes_up;           /* its connections up now (0 or 1 without --connections) */
+  uint64_t duplicates_sent;    /* datagrams of small flows sent on a second connection too */
+  uint64_t duplicates_dropped; /* second copies from the server, dropped */
 } udplocal_stats;
 
 typedef struct udplocal_callbacks {

@@ -55,6 +55,10 @@ typedef struct udpserver_stats {
   uint64_t egress_fragments_dropped; /* timed out, abandoned or over the size of a datagram */
   uint64_t drops_queue_aged; /* the client's link was full: dropped from the head of a flow's
                                 queue (waited too long) */
+  /* sessions over several connections (udp-local --connections) */
+  uint64_t lanes_joined;       /* connections that joined a session as an added lane */
+  uint64_t duplicates_sent;    /* replies of small flows sent on a second connection too */
+  uint64_t duplicates_dropped; /* second copies from clients, dropped */
 } udpserver_stats;
 
 typedef struct udpserver_callbacks {

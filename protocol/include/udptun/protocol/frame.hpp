@@ -18,6 +18,9 @@ constexpr size_t kMaxDatagram = 65507;  // the largest IPv4 UDP payload
 constexpr size_t kMaxFrameBody = 4 + kMaxEncodedAddress + kMaxDatagram;
 constexpr size_t kMaxFrameSize = kFrameHeaderSize + kMaxFrameBody;
 constexpr size_t kMaxGoAwayMessage = 255;
+// A session's connections ("lanes"): lane 0 is its first, the others JOIN it (a 4-bit index
+// in the hello's flags).
+constexpr uint8_t kMaxLanes = 16;
 
 enum class FrameType : uint8_t {
   open_flow = 0x01,
@@ -27,6 +30,9 @@ enum class FrameType : uint8_t {
   pong = 0x05,
   goaway = 0x06,
   flow_status = 0x07,
+  // Extensions this build knows (a peer announces them before using them):
+  lanes = 0x40,           // how many connections a session spreads over
+  sequenced_data = 0x41,  // DATA with a per-flow sequence number, sent on two lanes
 };
 // Types 0x08..0x3F are reserved: receiving one is a protocol error. Types 0x40..0xFF are
 // extensions: a receiver that does not know one skips it (see Extension).
@@ -88,6 +94,25 @@ struct FlowStatus {
   bool has_bound = false;
   Address bound;
 };
+// Both ways, once per first connection (lane 0). Client → server: the lanes it wants and
+// the features it speaks; server → client: what it grants (count ≤ what was asked). A server
+// that does not answer knows neither: the session keeps one connection.
+namespace lane_feature {
+constexpr uint8_t kSequenced = 0x01;  // SEQUENCED_DATA frames are understood
+}  // namespace lane_feature
+struct Lanes {
+  uint8_t count = 1;  // 1..kMaxLanes (16)
+  uint8_t features = 0;
+};
+// DATA whose copies may arrive on two connections: the receiver delivers the first copy of
+// each (flow, seq) and drops the other.
+struct SequencedData {
+  uint32_t flow_id = 0;
+  uint32_t seq = 0;
+  bool has_address = false;
+  Address address;
+  ByteView payload;
+};
 // A frame of an extension type this build may not know.
 struct Extension {
   uint8_t type = 0;
@@ -95,7 +120,8 @@ struct Extension {
   ByteView body;
 };
 
-using Frame = std::variant<OpenFlow, Data, CloseFlow, Ping, Pong, GoAway, FlowStatus, Extension>;
+using Frame = std::variant<OpenFlow, Data, CloseFlow, Ping, Pong, GoAway, FlowStatus, Lanes,
+                           SequencedData, Extension>;
 
 // Parses one frame from the front of `in`.
 Parsed<Frame> decode_frame(ByteView in);
@@ -108,5 +134,9 @@ void append_frame(std::vector<uint8_t>& out, const Frame& f);
 constexpr size_t kMaxDataPrefix = kFrameHeaderSize + 4 + kMaxEncodedAddress;
 size_t encode_data_prefix(uint8_t* out, uint32_t flow_id, const Address* address,
                           size_t payload_size);
+// The same for SEQUENCED_DATA (4 bytes more). Its payload is at most kMaxDatagram - 4 bytes.
+constexpr size_t kMaxSequencedPrefix = kMaxDataPrefix + 4;
+size_t encode_sequenced_prefix(uint8_t* out, uint32_t flow_id, uint32_t seq,
+                               const Address* address, size_t payload_size);
 
 }  // namespace udptun::protocol

@@ -50,11 +50,14 @@ class PreSharedKey {
   std::vector<uint8_t> bytes_;
 };
 
-enum class HelloFlag : uint8_t { resume = 0x01 };
+// FLAGS: bit 0 RESUME; bit 1 JOIN with the lane index in bits 4-7 (an added connection of a
+// live session whose lanes were agreed: see the LANES frame); bits 2-3 are 0.
+enum class HelloFlag : uint8_t { resume = 0x01, join = 0x02 };
 
 struct ClientHello {
   uint8_t version = kProtocolVersion;
   bool resume = false;
+  uint8_t lane = 0;  // 1..15: JOIN as that lane (resume is then false)
   SessionId session{};
   uint64_t timestamp_ms = 0;  // the client's wall clock (Unix epoch, ms): a sanity check
   Nonce nonce{};
@@ -75,6 +78,7 @@ enum class RefuseReason : uint8_t {
   server_full = 5,          // session cap reached and nothing could be evicted
   shutting_down = 6,
   malformed = 7,  // flags or fields out of range
+  no_session = 8,  // a JOIN for a session this server does not have (or with no such lane)
 };
 const char* refuse_reason_name(RefuseReason r);
 

@@ -25,6 +25,9 @@ struct CarrierConfig {
   // ss-server, HAProxy on the same machine), whose buffers and Nagle's algorithm (simple-obfs
   // leaves it on) it cannot see through well enough yet: there it cut UDP bulk to a tenth.
   std::string pacing = "auto";
+  // With several connections per session: flows below this rate (kbit/s) are sent on two of
+  // them, the receiver keeping the first copy (0: never).
+  uint64_t duplicate_below_kbps = 256;
   bool controls_delay(bool peer_on_loopback) const {
     return pacing == "on" || (pacing == "auto" && !peer_on_loopback);
   }

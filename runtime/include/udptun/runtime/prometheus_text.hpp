@@ -30,6 +30,8 @@ class Histogram {
  public:
   explicit Histogram(std::vector<double> upper_bounds);
   void observe(double value);
+  // Adds another histogram's observations (the same bounds: a sum of like instances).
+  void add(const Histogram& other);
   const std::vector<double>& bounds() const { return bounds_; }
   const std::vector<uint64_t>& counts() const { return counts_; }  // per bucket, not cumulative
   uint64_t count() const { return count_; }
