@@ -61,11 +61,12 @@ inline std::array<uint8_t, kClientHelloSize> hello_for(const PreSharedKey& key,
                                                        const Challenge& challenge,
                                                        ClientHello* sent = nullptr,
                                                        const SessionId* session = nullptr,
-                                                       bool resume = false) {
+                                                       bool resume = false, uint8_t lane = 0) {
   ClientHello h;
   h.timestamp_ms = now_ms();
   h.challenge = challenge;
   h.resume = resume;
+  h.lane = lane;
   std::random_device rd;
   for (auto& b : h.session) b = static_cast<uint8_t>(rd());
   if (session) h.session = *session;
@@ -92,13 +93,13 @@ inline int finish_handshake(int fd, const PreSharedKey& key, const Mac& hello_ma
 // An authenticated raw connection (the test plays udp-local with the codec).
 inline int authenticated(uint16_t port, const std::string& key_text,
                          ServerHello* reply_out = nullptr, const SessionId* session = nullptr,
-                         bool resume = false) {
+                         bool resume = false, uint8_t lane = 0) {
   int fd = tcp_connect(port);
   PreSharedKey key = key_of(key_text);
   Challenge challenge;
   if (fd < 0 || !read_challenge(fd, challenge)) return -1;
   ClientHello h;
-  auto wire = hello_for(key, challenge, &h, session, resume);
+  auto wire = hello_for(key, challenge, &h, session, resume, lane);
   return finish_handshake(fd, key, h.mac, wire, reply_out);
 }
 

@@ -28,7 +28,7 @@ struct TunnelFixture {
   std::unique_ptr<harness::Process> server;
   std::unique_ptr<harness::Process> local;
   int server_starts = 0, local_starts = 0;
-  std::string server_stats;
+  std::string server_stats, local_stats;
 
   TunnelFixture() {
     key_path = dir.write("psk", "test key: correct horse battery staple\n");
@@ -81,11 +81,20 @@ struct TunnelFixture {
         "--psk-file",  key_path,
         "--forward",   harness::endpoint(AF_INET, local_port) + "=" + target,
         "--log-level", "debug"};
+    if (!harness::daemons_are_windows())
+      args.insert(args.end(), {"--stats-fd", "3", "--stats-interval-ms", "100"});
     args.insert(args.end(), extra.begin(), extra.end());
+    local_stats = dir.path() + "/local-" + std::to_string(local_starts) + ".stats";
     local = std::make_unique<harness::Process>(
         harness::udp_local_bin(), args,
         dir.path() + "/local-" + std::to_string(local_starts++) + ".log");
+    local->set_fd3_path(local_stats);
     return local->start();
+  }
+
+  // udp-local's latest published value of a counter (-1 before the first snapshot).
+  double local_counter(const std::string& name) const {
+    return harness::last_counter(local_stats, name);
   }
 
   sockaddr_storage front() const { return harness::loopback(AF_INET, local_port); }
