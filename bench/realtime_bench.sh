@@ -18,6 +18,8 @@
 # With BASELINE_BUILD (another build directory, e.g. the release before), its udp-local and
 # udp-server are measured too, in the same run ("before").
 # LOSS_ARGS: more arguments for both daemons in the loss cases (e.g. --pacing off).
+# LOSS_CONNECTIONS: the connections per session tried in the loss cases ("1 2 2/nocopy 4", the
+# default; "/nocopy": with --duplicate-below-kbps 0).
 # REALTIME_CASES: which groups run ("link chain loss", the default: all).
 # OUT_DIR (optional): each case's game round trips over time (time_s rtt_ms, or "lost"), for
 # plots (bench/plot_realtime.sh draws them).
@@ -128,22 +130,35 @@ if [ -n "${LINKEM_DIR:-}" ] && [[ " $cases " == *" loss "* ]]; then
       record "$label" "plain UDP" "$(lmeasure x "$(series "$label" plain)" "$addr_b:5001" "$addr_b:5002" "$secs" "$bulk" "$mode" 1)"
     done
     for b in "${builds[@]}"; do
-      ip netns exec "$lb" "$b/udpserver/udp-server" --listen "$addr_b:7001" --psk-file "$lwork/psk" \
-        --allow-target "$addr_b/32" ${LOSS_ARGS:-} >"$lwork/server.log" 2>&1 &
-      lpids+=($!)
-      ip netns exec "$la" "$b/udplocal/udp-local" --server "$addr_b:7001" --psk-file "$lwork/psk" \
-        --forward 127.0.0.1:6001="$addr_b:5001" --forward 127.0.0.1:6002="$addr_b:5002" ${LOSS_ARGS:-} \
-        >"$lwork/local.log" 2>&1 &
-      lpids+=($!)
-      sleep 1.5
-      for bulk in 0 4; do
-        mode=$([ "$bulk" = 0 ] && echo none || echo up)
-        label="40 ms, $loss% loss, bulk $bulk Mbit"
-        record "$label" "$(name_of "$b") forward" "$(lmeasure x "$(series "$label" "$(name_of "$b")")" 127.0.0.1:6001 127.0.0.1:6002 "$secs" "$bulk" "$mode" 1)"
+      # The build under test with 1, 2 and 4 connections per session (and 2 without copies);
+      # an older build as it is.
+      variants=("")
+      [ "$b" = "$BUILD" ] && variants=(${LOSS_CONNECTIONS:-1 2 2/nocopy 4})
+      for v in "${variants[@]}"; do
+        vargs=() vname=""
+        if [ -n "$v" ]; then
+          vargs=(--connections "${v%%/*}")
+          vname=", ${v%%/*} conn"
+          [[ "$v" == */nocopy ]] && { vargs+=(--duplicate-below-kbps 0); vname+=", no copies"; }
+        fi
+        ip netns exec "$lb" "$b/udpserver/udp-server" --listen "$addr_b:7001" --psk-file "$lwork/psk" \
+          --allow-target "$addr_b/32" ${LOSS_ARGS:-} >"$lwork/server.log" 2>&1 &
+        lpids+=($!)
+        ip netns exec "$la" "$b/udplocal/udp-local" --server "$addr_b:7001" --psk-file "$lwork/psk" \
+          --forward 127.0.0.1:6001="$addr_b:5001" --forward 127.0.0.1:6002="$addr_b:5002" \
+          ${LOSS_ARGS:-} "${vargs[@]}" >"$lwork/local.log" 2>&1 &
+        lpids+=($!)
+        sleep 1.5
+        for bulk in 0 4; do
+          mode=$([ "$bulk" = 0 ] && echo none || echo up)
+          label="40 ms, $loss% loss, bulk $bulk Mbit"
+          path="$(name_of "$b") forward$vname"
+          record "$label" "$path" "$(lmeasure x "$(series "$label" "$path")" 127.0.0.1:6001 127.0.0.1:6002 "$secs" "$bulk" "$mode" 1)"
+        done
+        kill "${lpids[@]:1}" 2>/dev/null
+        lpids=("${lpids[0]}")
+        sleep 0.3
       done
-      kill "${lpids[@]:1}" 2>/dev/null
-      lpids=("${lpids[0]}")
-      sleep 0.3
     done
     kill "${lpids[@]}" 2>/dev/null
     "$lk" down "$la" "$lb" >/dev/null 2>&1

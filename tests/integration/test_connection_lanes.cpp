@@ -3,6 +3,7 @@
 // datagram still reaches the application exactly once, both ways; lanes come back together
 // after a cut; a JOIN for a session or a lane the server does not have is refused.
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <map>
@@ -51,6 +52,8 @@ static void assert_each_reply_once(TunnelFixture& fx, std::vector<UdpClient*> cl
       answered++;
     }
     // Loopback loses nothing: every datagram of every flow came back.
+    if (answered != count)
+      std::fprintf(stderr, "    flow %zu: %d of %d came back\n", c, answered, count);
     REQUIRE(answered == count, fx);
   }
 }
@@ -130,6 +133,31 @@ static void test_lanes_resume_together_after_a_cut(void**) {
           fx);
   assert_int_equal(target.last_source_port(), port_before);
   assert_each_reply_once(fx, {&client}, 30);
+}
+
+// A udp-local killed and started again with its state directory resumes the session and
+// numbers its copies from 0 again: the server, which saw higher numbers on the same flow,
+// must take them (it forgets what it saw when a first connection comes).
+static void test_restarted_local_copies_are_taken(void**) {
+  EchoServer target;
+  TunnelFixture fx;
+  REQUIRE(fx.start_server(), fx);
+  std::string state = fx.dir.path() + "/state";
+  mkdir(state.c_str(), 0700);
+  std::vector<std::string> args = {"--connections", "2", "--state-dir", state};
+  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port()), args), fx);
+  UdpClient client;
+  REQUIRE(fx.echo_eventually(client, "first", 5000), fx);
+  REQUIRE(harness::eventually([&] { return fx.local_counter("lanes_up") == 2; }, 5000), fx);
+  assert_each_reply_once(fx, {&client}, 40);
+  uint16_t port_before = target.last_source_port();
+  fx.local->kill9();
+  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port()), args), fx);
+  REQUIRE(fx.echo_eventually(client, "after the restart", 5000), fx);
+  REQUIRE(harness::eventually([&] { return fx.local_counter("lanes_up") == 2; }, 5000), fx);
+  assert_int_equal(target.last_source_port(), port_before);  // the same flow, resumed
+  assert_each_reply_once(fx, {&client}, 40);
+  REQUIRE(fx.local_counter("duplicates_sent") > 0, fx);
 }
 
 // Reads frames off a raw connection until a LANES frame (or `timeout_ms`).
@@ -212,6 +240,7 @@ int main(void) {
       cmocka_unit_test(test_copies_can_be_turned_off),
       cmocka_unit_test(test_server_that_takes_one_connection),
       cmocka_unit_test(test_lanes_resume_together_after_a_cut),
+      cmocka_unit_test(test_restarted_local_copies_are_taken),
       cmocka_unit_test(test_join_needs_a_live_session_and_an_agreed_lane),
   };
   return cmocka_run_group_tests_name("connection lanes", tests, nullptr, nullptr);

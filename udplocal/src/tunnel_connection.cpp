@@ -277,6 +277,9 @@ void TunnelConnection::handle_handshake(ByteView& data) {
     else
       LOG_INFO(log_, tag_, "the server refused an added connection: %s",
                protocol::refuse_reason_name(reply.reason));
+    // Behind a balancer an added lane may keep landing on a server without the session:
+    // try again now and then, not at the reconnect pace.
+    if (lane_ != 0 && reply.reason == protocol::RefuseReason::no_session) refused_join_ = true;
     refused("refused");
     return;
   }
@@ -362,6 +365,8 @@ void TunnelConnection::link_failed(const char* why) {
   proxy_.reset();
   state_ = State::waiting;
   uint64_t delay = backoff_.next_delay_ms();
+  if (refused_join_) delay = std::max<uint64_t>(delay, kJoinRetryMs);
+  refused_join_ = false;
   uv_timer_start(
       retry_timer_.get(),
       [](uv_timer_t* t) { static_cast<TunnelConnection*>(t->data)->attempt(); }, delay, 0);

@@ -111,6 +111,8 @@ class TunnelConnection : public runtime::TcpStream::Events, public protocol::Fra
   bool challenged_ = false;      // the server's challenge arrived and our hello is sent
   bool carrier_warned_ = false;  // a carrier option the system refused was logged
   const char* pending_failure_ = nullptr;  // set inside frame handling, acted on after it
+  static constexpr uint64_t kJoinRetryMs = 10'000;
+  bool refused_join_ = false;  // the server has no such session: retry slowly
 
   runtime::NameResolver resolver_;
   runtime::ExponentialBackoff backoff_;

@@ -91,7 +91,12 @@ void Session::attach(ClientLink* link, unsigned lane) {
   auto peer = link->stream().peer_address();
   l.carrier->attach(&link->stream(),
                     worker_.config().carrier.controls_delay(peer && peer->is_loopback()));
-  if (lane == 0) client_ = worker_.client_rate(link->source_key());
+  if (lane == 0) {
+    client_ = worker_.client_rate(link->source_key());
+    // A first connection may come from a new udp-local process, which numbers its copies
+    // from 0 again; the session's older connections are gone, and their copies with them.
+    for (auto& [id, flow] : flows_) flow->copies().reset();
+  }
   last_active_ms_ = worker_.loop().now_ms();
 }
 
@@ -162,10 +167,10 @@ void Session::on_frame(const protocol::Frame& frame, unsigned lane) {
   if (auto* d = std::get_if<protocol::Data>(&frame)) {
     on_data(d->flow_id, d->has_address ? &d->address : nullptr, d->payload);
   } else if (auto* sd = std::get_if<protocol::SequencedData>(&frame)) {
-    // The first copy goes on; the other lane's is dropped (a copy for a flow not open yet
-    // is dropped as unknown: its first copy follows the OPEN_FLOW on the flow's own lane).
+    // The first copy goes on; the other lane's is dropped. A copy that overtook its flow's
+    // OPEN_FLOW is one too: the other copy follows the OPEN_FLOW on the flow's own lane.
     auto it = flows_.find(sd->flow_id);
-    if (it != flows_.end() && !it->second->copies().first_copy(sd->seq)) {
+    if (it == flows_.end() || !it->second->copies().first_copy(sd->seq)) {
       worker_.stats().duplicates_dropped++;
       return;
     }

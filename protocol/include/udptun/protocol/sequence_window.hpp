@@ -15,6 +15,9 @@ class SequenceWindow {
   static constexpr uint32_t kSpan = 64;
   // true the first time `seq` is seen (deliver it), false for a copy or one too old.
   bool first_copy(uint32_t seq);
+  // Forget what was seen: the sender may have started numbering again (a new process), and
+  // no copy sent before can still arrive (its connections are gone).
+  void reset() { started_ = false; }
 
  private:
   bool started_ = false;

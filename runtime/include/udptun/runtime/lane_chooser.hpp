@@ -4,7 +4,10 @@
 // the flows of that lane. A small flow — below `duplicate_below_bps`, measured over half a
 // second: games, calls, DNS — is sent on two lanes with a sequence number; the receiver keeps
 // the first copy, so a datagram waits for a retransmission only when both connections lost
-// a segment at once. The same at both ends (each for what it sends).
+// a segment at once. The two are the lanes that carried the fewest bytes lately: a busy lane
+// loses segments more often (more of them) and its losses hold more behind them, so with
+// three lanes or more a game keeps off the lane of a bulk flow. The same at both ends (each
+// for what it sends).
 #pragma once
 
 #include <cstddef>
@@ -18,7 +21,9 @@ class LaneChooser {
   struct Config {
     uint64_t duplicate_below_bps = 256'000;  // 0: never duplicate
     size_t duplicate_max_payload = 16'384;   // larger datagrams are never copied
-    uint64_t settle_ms = 500;                // a flow's rate is known after one window
+    // A new flow's first copies keep one on the flow's own lane, behind its OPEN_FLOW (the
+    // peer drops a copy that overtakes it); after this, any two lanes.
+    uint64_t settle_ms = 500;
   };
   struct Choice {
     int lane = 0;
@@ -27,9 +32,11 @@ class LaneChooser {
     uint32_t seq = 0;
   };
   static constexpr uint64_t kWindowMs = 500;
+  static constexpr unsigned kMaxLanes = 32;  // `up` is a 32-bit mask
 
   explicit LaneChooser(Config config) : config_(config) {}
-  // The lanes agreed with the peer (1: no lanes), and whether it takes SEQUENCED_DATA.
+  // The lanes agreed with the peer (1: no lanes), and whether it takes SEQUENCED_DATA. A
+  // flow's numbers go on rising across agreements: the peer may keep its window.
   void set_lanes(unsigned count, bool sequenced);
   unsigned lanes() const { return lanes_; }
   // `up`: bit i set while lane i can carry frames (bit 0 is the session's first connection).
@@ -47,11 +54,14 @@ class LaneChooser {
     uint32_t next_seq = 0;
   };
   bool is_small(const FlowRate& f) const;
+  void count_lane(int lane, size_t bytes, uint64_t now_ms);
 
   Config config_;
   unsigned lanes_ = 1;
   bool sequenced_ = false;
   std::unordered_map<uint32_t, FlowRate> flows_;
+  uint64_t lane_bytes_[kMaxLanes] = {};  // assigned lately, halved every window
+  uint64_t lanes_decayed_ms_ = 0;
 };
 
 }  // namespace udptun::runtime
