@@ -37,7 +37,9 @@ bool writable_by_others(const uv_stat_t& st) {
 Result<std::string> read_small_file(const std::string& path, const FileLimits& limits) {
   FsCall open_call;
   int fd = uv_fs_open(nullptr, &open_call.req, path.c_str(),
-                      UV_FS_O_RDONLY | UV_FS_O_NONBLOCK | UV_FS_O_NOCTTY, 0, nullptr);
+                      UV_FS_O_RDONLY | UV_FS_O_NONBLOCK | UV_FS_O_NOCTTY |
+                          (limits.no_follow ? UV_FS_O_NOFOLLOW : 0),
+                      0, nullptr);
   if (fd < 0) return Status::failure("cannot read " + path + ": " + reason(fd), fd);
   FsCall stat_call;
   int rc = uv_fs_fstat(nullptr, &stat_call.req, fd, nullptr);

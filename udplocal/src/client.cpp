@@ -33,6 +33,8 @@ Client::~Client() {
 }
 
 Status Client::open() {
+  Status state_dir = store_.prepare();
+  if (!state_dir.ok()) return state_dir;
   for (const auto& rule : config_.forwards) {
     auto front = std::make_unique<ForwardFront>(*this, rule);
     int err = front->open();

@@ -2,6 +2,10 @@
 
 #include <sys/stat.h>
 
+#ifndef _WIN32
+#include <unistd.h>
+#endif
+
 #include <cerrno>
 #include <cstring>
 
@@ -9,8 +13,27 @@
 
 namespace udptun::udplocal {
 
-SessionStore::SessionStore(std::string state_dir, runtime::Logger& log) : log_(log) {
-  if (!state_dir.empty()) path_ = state_dir + "/udp-local.state";
+SessionStore::SessionStore(std::string state_dir, runtime::Logger& log)
+    : dir_(std::move(state_dir)), log_(log) {
+  if (!dir_.empty()) path_ = dir_ + "/udp-local.state";
+}
+
+Status SessionStore::prepare() const {
+  if (!enabled()) return Status::success();
+#ifdef _WIN32
+  return Status::success();  // Windows says who may write in ACLs, not in mode bits
+#else
+  if (mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST)
+    return Status::failure("cannot create the state directory " + dir_ + ": " +
+                           std::strerror(errno));
+  struct stat st {};
+  if (lstat(dir_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return Status::failure("the state directory " + dir_ + " is not a directory");
+  if ((st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & (S_IWGRP | S_IWOTH)))
+    return Status::failure("the state directory " + dir_ +
+                           " must belong to us (or root) and be writable by its owner alone");
+  return Status::success();
+#endif
 }
 
 std::optional<protocol::SessionRecord> SessionStore::load() {
@@ -19,6 +42,8 @@ std::optional<protocol::SessionRecord> SessionStore::load() {
   if (stat(path_.c_str(), &st) != 0 && errno == ENOENT) return std::nullopt;  // first start
   runtime::FileLimits limits;
   limits.max_bytes = protocol::kMaxSessionRecordBytes;
+  limits.no_follow = true;
+  limits.owner_only_writable = true;
   auto text = runtime::read_small_file(path_, limits);
   if (!text.ok()) {
     LOG_WARN(log_, "", "session record not used: %s", text.message().c_str());

@@ -19,6 +19,10 @@ class SessionStore {
   static constexpr uint32_t kReservedIds = 1u << 16;
 
   SessionStore(std::string state_dir, runtime::Logger& log);
+  // Before use: the directory is made (0700) when missing, and must then be a directory of
+  // ours (or root's) that no one else may write: a record there decides which session and
+  // flows this process takes over.
+  Status prepare() const;
   bool enabled() const { return !path_.empty(); }
   const std::string& path() const { return path_; }
   // The record an earlier process left, if any and if sound (a defect is logged and the
@@ -27,6 +31,7 @@ class SessionStore {
   Status save(const protocol::SessionRecord& record);
 
  private:
+  std::string dir_;
   std::string path_;
   runtime::Logger& log_;
 };

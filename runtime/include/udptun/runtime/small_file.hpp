@@ -15,6 +15,9 @@ struct FileLimits {
   // Refuse a file that someone other than its owner may write, or whose owner is neither
   // root nor us: what a root daemon acts on must be root's decision.
   bool owner_only_writable = false;
+  // Refuse a path whose last component is a symbolic link (O_NOFOLLOW): a record that
+  // someone planted a link in place of must not be read from wherever it points.
+  bool no_follow = false;
 };
 
 // Its contents, or a failure naming the file and the reason.
