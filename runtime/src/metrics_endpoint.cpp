@@ -32,6 +32,7 @@ class MetricsEndpoint::Scraper : public TcpStream::Events {
   }
 
   void close_now() { stream_.close(); }
+  bool answered() const { return answered_; }
 
   void on_stream_data(protocol::ByteView data) override {
     if (answered_) return;  // anything after the request is ignored
@@ -58,7 +59,7 @@ class MetricsEndpoint::Scraper : public TcpStream::Events {
 
  private:
   void give_up() {
-    owner_.refused_++;
+    owner_.refuse(answered_ ? "answer not read in time" : "no whole request in time");
     stream_.close();
     owner_.finished(this);
   }
@@ -106,12 +107,40 @@ void MetricsEndpoint::on_connection(uv_stream_t* listener, int status) {
   if (!self || status != 0) return;
   auto scraper = std::make_unique<Scraper>(*self);
   if (scraper->accept(listener) != 0) return;
-  if (self->scrapers_.size() >= self->limits_.max_scrapers) {
-    self->refused_++;  // accepted only to be closed: the backlog drains, the scraper learns
+  if (self->scrapers_.size() >= self->limits_.max_scrapers && !self->evict_oldest_waiting()) {
+    self->refuse("every slot busy");  // accepted only to be closed: the backlog drains
     scraper->close_now();
     return;
   }
   self->scrapers_.push_back(std::move(scraper));
+}
+
+// The oldest connection still without a whole request (the list is in accept order).
+bool MetricsEndpoint::evict_oldest_waiting() {
+  auto it = std::find_if(scrapers_.begin(), scrapers_.end(),
+                         [](const std::unique_ptr<Scraper>& s) { return !s->answered(); });
+  if (it == scrapers_.end()) return false;
+  evicted_++;
+  (*it)->close_now();
+  scrapers_.erase(it);
+  report("every slot taken: the oldest idle connection closed");
+  return true;
+}
+
+void MetricsEndpoint::refuse(const char* why) {
+  refused_++;
+  report(why);
+}
+
+void MetricsEndpoint::report(const char* why) {
+  uint64_t now = loop_.now_ms();
+  if (reported_ms_ != 0 && now - reported_ms_ < 10'000) return;
+  reported_ms_ = now;
+  LOG_WARN(log_, "",
+           "metrics: %s; %llu requests refused and %llu idle connections closed since the start "
+           "(bind --metrics to loopback, or firewall it, if strangers reach it)",
+           why, static_cast<unsigned long long>(refused_),
+           static_cast<unsigned long long>(evicted_));
 }
 
 void MetricsEndpoint::finished(Scraper* s) {
@@ -132,22 +161,29 @@ std::string MetricsEndpoint::respond(const std::string& line) {
   size_t sp1 = line.find(' ');
   size_t sp2 = sp1 == std::string::npos ? std::string::npos : line.find(' ', sp1 + 1);
   if (sp2 == std::string::npos || line.compare(sp2 + 1, 5, "HTTP/") != 0) {
-    refused_++;
+    refuse("malformed request");
     return reply("400 Bad Request", "text/plain", "malformed request\n");
   }
   std::string method = line.substr(0, sp1);
   std::string target = line.substr(sp1 + 1, sp2 - sp1 - 1);
   std::string path = target.substr(0, target.find('?'));
   if (method != "GET" && method != "HEAD") {
-    refused_++;
+    refuse("method not allowed");
     return reply("405 Method Not Allowed", "text/plain", "only GET /metrics\n");
   }
   if (path != "/metrics") {
-    refused_++;
+    refuse("not /metrics");
     return reply("404 Not Found", "text/plain", "only /metrics is served here\n");
   }
   scrapes_++;
   std::string body = render_();
+  // The endpoint's own counters: a scrape that gets through shows how many did not.
+  body += "# HELP udptun_metrics_requests_total Requests to this endpoint: answered, refused "
+          "(malformed, too slow, no free slot), and idle connections closed to make room.\n"
+          "# TYPE udptun_metrics_requests_total counter\n";
+  body += "udptun_metrics_requests_total{outcome=\"answered\"} " + std::to_string(scrapes_) + "\n";
+  body += "udptun_metrics_requests_total{outcome=\"refused\"} " + std::to_string(refused_) + "\n";
+  body += "udptun_metrics_requests_total{outcome=\"evicted\"} " + std::to_string(evicted_) + "\n";
   std::string head = reply("200 OK", "text/plain; version=0.0.4; charset=utf-8", body);
   if (method == "HEAD") head.resize(head.size() - body.size());
   return head;

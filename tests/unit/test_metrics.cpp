@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <future>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -192,13 +193,9 @@ static void test_hostile_scrapers_are_cut_off(void**) {
   send(fd, junk.data(), junk.size(), MSG_NOSIGNAL);
   assert_true(read_all(fd).empty());
   close(fd);
-  // Silent connections fill the slots; one more is closed at once, and the silent ones are
-  // cut at the deadline, after which scraping works again.
+  // Silent connections fill the slots and are cut at the deadline.
   std::vector<int> silent;
   for (size_t i = 0; i < limits.max_scrapers; ++i) silent.push_back(connect_to(served.port()));
-  int extra = connect_to(served.port());
-  assert_true(read_all(extra).empty());  // closed, not left waiting for 3 s
-  close(extra);
   for (int s : silent) {
     assert_true(read_all(s).empty());  // closed at the deadline
     close(s);
@@ -206,7 +203,35 @@ static void test_hostile_scrapers_are_cut_off(void**) {
   assert_true(contains(exchange(served.port(), "GET /metrics HTTP/1.1\r\n\r\n"), "200 OK"));
   served.stop();
   assert_int_equal(served.scrapes(), 1);
-  assert_true(served.refused() >= 1 + 1 + limits.max_scrapers);
+  assert_true(served.refused() >= 1 + limits.max_scrapers);
+}
+
+// Idle connections that take every slot, replaced as they go, cannot lock a scraper out: the
+// one that waited longest makes room, and the page says how many went.
+static void test_idle_connections_cannot_lock_scrapers_out(void**) {
+  MetricsEndpoint::Limits limits;
+  limits.max_scrapers = 4;
+  limits.deadline_ms = 5000;  // long: the scrapes below must not wait for it
+  ServedEndpoint served(limits);
+  std::vector<int> idle;
+  for (size_t i = 0; i < limits.max_scrapers; ++i) idle.push_back(connect_to(served.port()));
+  for (int round = 1; round <= 3; ++round) {
+    auto started = std::chrono::steady_clock::now();
+    std::string page = exchange(served.port(), "GET /metrics HTTP/1.1\r\n\r\n");
+    auto took = std::chrono::steady_clock::now() - started;
+    assert_true(contains(page, "200 OK"));
+    assert_true(took < std::chrono::seconds(1));
+    assert_true(contains(page, "udptun_metrics_requests_total{outcome=\"evicted\"} " +
+                                   std::to_string(round) + "\n"));
+    // The one evicted was the oldest idle one: closed now, not at the deadline.
+    assert_true(read_all(idle.front()).empty());
+    close(idle.front());
+    idle.erase(idle.begin());
+    idle.push_back(connect_to(served.port()));  // the flood replaces it
+  }
+  for (int fd : idle) close(fd);
+  served.stop();
+  assert_int_equal(served.scrapes(), 3);
 }
 
 int main(void) {
@@ -216,6 +241,7 @@ int main(void) {
       cmocka_unit_test(test_stats_objects_get_conventional_names),
       cmocka_unit_test(test_endpoint_answers_get_metrics_and_nothing_else),
       cmocka_unit_test(test_hostile_scrapers_are_cut_off),
+      cmocka_unit_test(test_idle_connections_cannot_lock_scrapers_out),
   };
   return cmocka_run_group_tests_name("metrics", tests, nullptr, nullptr);
 }

@@ -1,8 +1,11 @@
 // GET /metrics over HTTP/1.x for Prometheus, served from the instance's own loop: the page
 // is rendered there (no locks, the counters as they are now), written, and the connection
-// closed. Bounded against slow or hostile scrapers (Limits): a few connections at once (more
-// are closed at once), a request head of at most 4 KiB, and 5 s from connect to the last
-// byte of the answer — nothing grows, nothing waits on a client.
+// closed. Bounded against slow or hostile scrapers (Limits): a few connections at once, a
+// request head of at most 4 KiB, and 5 s from connect to the last byte of the answer —
+// nothing grows, nothing waits on a client. When every slot is taken, the connection that
+// has waited longest without a whole request goes to make room (idle connections cannot
+// lock Prometheus out); only when all are being answered is a newcomer closed. Refusals and
+// evictions are logged (one line per 10 s at most) and exported with the page.
 #pragma once
 
 #include <cstdint>
@@ -50,12 +53,16 @@ class MetricsEndpoint {
 
   uint64_t scrapes() const { return scrapes_; }  // answered 200
   uint64_t refused() const { return refused_; }  // over the cap, malformed, timed out
+  uint64_t evicted() const { return evicted_; }  // idle, closed to make room
 
  private:
   class Scraper;
   static void on_connection(uv_stream_t* listener, int status);
   void finished(Scraper* s);
   std::string respond(const std::string& request_line);
+  void refuse(const char* why);
+  void report(const char* why);  // a log line, at most one per 10 s
+  bool evict_oldest_waiting();
 
   EventLoop& loop_;
   Logger& log_;
@@ -65,6 +72,8 @@ class MetricsEndpoint {
   std::list<std::unique_ptr<Scraper>> scrapers_;
   uint64_t scrapes_ = 0;
   uint64_t refused_ = 0;
+  uint64_t evicted_ = 0;
+  uint64_t reported_ms_ = 0;
 };
 
 }  // namespace udptun::runtime
