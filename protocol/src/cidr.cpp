@@ -80,4 +80,19 @@ bool AllowList::permits(const struct sockaddr* peer) const {
   return false;
 }
 
+std::string source_key(const uint8_t* ip, bool ipv6, unsigned v6_prefix_bits) {
+  static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (!ipv6) return std::string(reinterpret_cast<const char*>(ip), 4);
+  if (std::memcmp(ip, kMapped, sizeof kMapped) == 0)
+    return std::string(reinterpret_cast<const char*>(ip + 12), 4);
+  uint8_t masked[17] = {};
+  unsigned bits = v6_prefix_bits > 128 ? 128 : v6_prefix_bits;
+  for (unsigned i = 0; i < 16; ++i) {
+    unsigned keep = bits >= 8 * (i + 1) ? 8 : bits > 8 * i ? bits - 8 * i : 0;
+    masked[i] = static_cast<uint8_t>(ip[i] & (keep == 0 ? 0 : 0xff << (8 - keep)));
+  }
+  masked[16] = static_cast<uint8_t>(bits);  // a /64 key never equals an IPv4 one or a /128
+  return std::string(reinterpret_cast<const char*>(masked), sizeof masked);
+}
+
 }  // namespace udptun::protocol

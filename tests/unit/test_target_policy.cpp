@@ -170,9 +170,39 @@ static void test_allow_rules_open_any_of_them(void**) {
   assert_false(Cidr::parse("10.0.0.0/", c));
 }
 
+// Per-source limits key an IPv6 peer by its /64 (one host holds them all), an IPv4-mapped
+// one by its IPv4 address.
+static void test_source_keys(void**) {
+  auto v6 = [](const char* text) {
+    in6_addr a{};
+    assert_int_equal(inet_pton(AF_INET6, text, &a), 1);
+    return udptun::protocol::source_key(reinterpret_cast<const uint8_t*>(&a), true, 64);
+  };
+  auto v4 = [](const char* text) {
+    in_addr a{};
+    assert_int_equal(inet_pton(AF_INET, text, &a), 1);
+    return udptun::protocol::source_key(reinterpret_cast<const uint8_t*>(&a), false, 64);
+  };
+  assert_true(v6("2001:db8:1:2::1") == v6("2001:db8:1:2:ffff:ffff:ffff:fffe"));
+  assert_true(v6("2001:db8:1:2::1") != v6("2001:db8:1:3::1"));
+  assert_true(v6("::ffff:192.0.2.7") == v4("192.0.2.7"));
+  assert_true(v6("::ffff:192.0.2.7") != v6("::ffff:192.0.2.8"));
+  assert_true(v4("192.0.2.7") != v4("192.0.2.8"));
+  // A /128 key when asked: every address apart.
+  in6_addr a{}, b{};
+  inet_pton(AF_INET6, "2001:db8::1", &a);
+  inet_pton(AF_INET6, "2001:db8::2", &b);
+  using udptun::protocol::source_key;
+  assert_true(source_key(reinterpret_cast<const uint8_t*>(&a), true, 128) !=
+              source_key(reinterpret_cast<const uint8_t*>(&b), true, 128));
+  assert_true(source_key(reinterpret_cast<const uint8_t*>(&a), true, 48) ==
+              source_key(reinterpret_cast<const uint8_t*>(&b), true, 48));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_public_addresses_pass),
+      cmocka_unit_test(test_source_keys),
       cmocka_unit_test(test_special_ranges_are_refused),
       cmocka_unit_test(test_embedded_ipv4_is_judged),
       cmocka_unit_test(test_own_addresses_are_refused),

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "session.hpp"
+#include "udptun/protocol/cidr.hpp"
 #include "worker.hpp"
 
 namespace udptun::udpserver {
@@ -51,8 +52,9 @@ int ClientLink::accept(uv_stream_t* listener) {
 
 void ClientLink::note_peer() {
   if (auto peer = stream_.peer_address())
-    source_key_.assign(reinterpret_cast<const char*>(peer->ip.data()),
-                       peer->type == protocol::AddressType::ipv4 ? 4 : 16);
+    source_key_ =
+        protocol::source_key(peer->ip.data(), peer->type == protocol::AddressType::ipv6,
+                             static_cast<unsigned>(worker_.config().ipv6_source_prefix));
 }
 
 void ClientLink::arrive(MovedLink&& moved) {

@@ -67,6 +67,8 @@ struct ServerConfig {
   // Unauthenticated connections from one IP address at once: past it, its new ones are
   // refused (and not someone else's pending ones dropped).
   uint64_t max_pending_handshakes_per_source = 8;
+  // Per-source limits count IPv6 peers by this prefix (one host usually holds a /64).
+  uint64_t ipv6_source_prefix = 64;
   // Totals over every session, so one peer (or many) cannot exhaust the descriptors: 0 derives
   // them from RLIMIT_NOFILE (raised to its hard limit at start) with headroom.
   uint64_t max_connections = 0;
@@ -100,7 +102,8 @@ struct ServerConfig {
 //   flow_opens_per_second, session_packets_per_second, session_bytes_per_second,
 //   client_packets_per_second, client_bytes_per_second, amplification_ratio,
 //   amplification_allowance_bytes, amplification_window_ms, max_sessions, workers,
-//   max_pending_handshakes, max_pending_handshakes_per_source, max_connections, max_total_flows,
+//   max_pending_handshakes, max_pending_handshakes_per_source, ipv6_source_prefix,
+//   max_connections, max_total_flows,
 //   max_held_bytes_per_session, flow_setup_timeout_ms, max_clock_skew_ms, max_queued_bytes,
 //   stats_interval_ms, handover_socket: path, log_level: "error"|"warn"|"info"|"debug"
 Result<ServerConfig> parse_server_config(const char* json);

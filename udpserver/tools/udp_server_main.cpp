@@ -72,6 +72,9 @@ const std::vector<CommandLineOption> kOptions = udptun::runtime::with_carrier_op
      "unauthenticated connections at once (default 256)"},
     {"--max-pending-handshakes-per-source", "max_pending_handshakes_per_source", Kind::integer, "N",
      "unauthenticated connections from one address at once (default 8)"},
+    {"--ipv6-source-prefix", "ipv6_source_prefix", Kind::integer, "BITS",
+     "per-source limits count IPv6 clients by this prefix: one host usually holds a whole /64 "
+     "(32..128, default 64)"},
     {"--max-connections", "max_connections", Kind::integer, "N",
      "TCP connections at once (default: from the descriptor limit)"},
     {"--max-total-flows", "max_total_flows", Kind::integer, "N",

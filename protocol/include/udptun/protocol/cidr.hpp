@@ -22,6 +22,12 @@ struct Cidr {
   bool contains(int family, const uint8_t* addr) const;
 };
 
+// The key per-source limits count a peer under: its IPv4 address, or the first
+// `v6_prefix_bits` of its IPv6 address (one host usually holds a whole /64, so counting
+// /128s would let it spread over as many keys as it likes). An IPv4-mapped IPv6 address (a
+// dual-stack socket) is keyed as the IPv4 address it is. `ip` holds 4 or 16 bytes.
+std::string source_key(const uint8_t* ip, bool ipv6, unsigned v6_prefix_bits);
+
 // Who may use a listener: everyone when empty; otherwise a peer inside one of the ranges.
 // An IPv4-mapped IPv6 peer (a dual-stack socket) is judged as the IPv4 address it is.
 class AllowList {
