@@ -643,6 +643,66 @@ static void test_state_record_behind_a_link_is_not_read(void**) {
   REQUIRE(fx.local->log().find("session record not used") != std::string::npos, fx);
 }
 
+// One key holder opening sessions as fast as it can (and keeping them connected) only
+// evicts its own: another client's idle session outlives the flood.
+static int authenticated_from(const char* source_ip, uint16_t port, const SessionId& session,
+                              bool resume, ServerHello* reply) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  inet_pton(AF_INET, source_ip, &from.sin_addr);
+  sockaddr_storage to = harness::loopback(AF_INET, port);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
+      connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(sockaddr_in)) != 0) {
+    close(fd);
+    return -1;
+  }
+  PreSharedKey key = key_of(kKey);
+  Challenge challenge;
+  if (!read_challenge(fd, challenge)) {
+    close(fd);
+    return -1;
+  }
+  ClientHello h;
+  auto wire = hello_for(key, challenge, &h, &session, resume);
+  return finish_handshake(fd, key, h.mac, wire, reply);
+}
+
+static void test_session_flood_from_one_address_evicts_only_its_own(void**) {
+  TunnelFixture fx;
+  REQUIRE(fx.start_server({"--max-sessions", "12", "--max-sessions-per-client", "8",
+                           "--max-pending-handshakes-per-source", "64", "--workers", "1"}),
+          fx);
+  SessionId legit{};
+  legit[0] = 0x1E;
+  ServerHello reply;
+  int mine = -1;
+  REQUIRE(harness::eventually(
+              [&] { return (mine = authenticated_from("127.0.0.2", fx.server_port, legit, false,
+                                                      &reply)) >= 0; },
+              3000),
+          fx);
+  std::vector<int> flood;
+  std::random_device rd;
+  for (int i = 0; i < 30; ++i) {
+    SessionId id{};
+    for (auto& b : id) b = static_cast<uint8_t>(rd());
+    int fd = authenticated_from("127.0.0.1", fx.server_port, id, false, &reply);
+    if (fd >= 0) flood.push_back(fd);
+  }
+  REQUIRE(flood.size() == 30, fx);  // each got a session: the flood's own oldest made room
+  REQUIRE(harness::eventually([&] { return fx.server_counter("sessions_evicted") >= 22; }, 3000),
+          fx);
+  REQUIRE(fx.server_counter("sessions") <= 9, fx);
+  // The other client's session is still there: it resumes.
+  close(mine);
+  int again = authenticated_from("127.0.0.2", fx.server_port, legit, true, &reply);
+  REQUIRE(again >= 0, fx);
+  REQUIRE(reply.status == HelloStatus::resumed, fx);
+  close(again);
+  for (int fd : flood) close(fd);
+}
+
 int main(void) {
   harness::bound_sanitizer_quarantine();
   const struct CMUnitTest tests[] = {
@@ -662,6 +722,7 @@ int main(void) {
       cmocka_unit_test(test_peer_text_is_escaped_in_the_log),
       cmocka_unit_test(test_state_directory_others_may_write_is_refused),
       cmocka_unit_test(test_state_record_behind_a_link_is_not_read),
+      cmocka_unit_test(test_session_flood_from_one_address_evicts_only_its_own),
   };
   return cmocka_run_group_tests_name("hostile_peers", tests, nullptr, nullptr);
 }

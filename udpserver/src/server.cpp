@@ -185,6 +185,22 @@ void Server::accept_one(uv_stream_t* listener) {
   first.add_link(std::move(link));
 }
 
+bool Server::reserve_client_session(const std::string& source_key) {
+  if (config_.max_sessions_per_client == 0 || source_key.empty()) return true;
+  std::lock_guard<std::mutex> lock(client_sessions_mutex_);
+  uint64_t& n = client_sessions_[source_key];
+  if (n >= config_.max_sessions_per_client) return false;
+  n++;
+  return true;
+}
+
+void Server::release_client_session(const std::string& source_key) {
+  if (config_.max_sessions_per_client == 0 || source_key.empty()) return;
+  std::lock_guard<std::mutex> lock(client_sessions_mutex_);
+  auto it = client_sessions_.find(source_key);
+  if (it != client_sessions_.end() && --it->second == 0) client_sessions_.erase(it);
+}
+
 std::shared_ptr<ClientRate> Server::client_rate(const std::string& source_key) {
   if (!config_.client_packets_per_second && !config_.client_bytes_per_second) return nullptr;
   std::lock_guard<std::mutex> lock(client_rates_mutex_);

@@ -53,6 +53,10 @@ class Server : public runtime::InstanceHost<udpserver_callbacks, udpserver_stats
   void release_flows(uint64_t n) { flows_in_use_ -= n; }
   bool reserve_session() { return reserve(sessions_in_use_, config_.max_sessions); }
   void release_session() { sessions_in_use_--; }
+  // Sessions per client address (its source key), over every worker: false past
+  // --max-sessions-per-client.
+  bool reserve_client_session(const std::string& source_key);
+  void release_client_session(const std::string& source_key);
   // The rate limits shared by every session from one client address (nullptr when no client
   // limit is configured).
   std::shared_ptr<ClientRate> client_rate(const std::string& source_key);
@@ -116,6 +120,8 @@ class Server : public runtime::InstanceHost<udpserver_callbacks, udpserver_stats
   uint64_t client_rates_swept_ms_ = 0;
   std::mutex client_rates_mutex_;
   std::map<std::string, std::weak_ptr<ClientRate>> client_rates_;  // IP bytes → shared limits
+  std::mutex client_sessions_mutex_;
+  std::map<std::string, uint64_t> client_sessions_;  // source key → sessions
   std::mutex callback_mutex_;  // the application's log and session callbacks, one at a time
   std::atomic<bool> stopping_{false};
   bool draining_ = false;

@@ -59,6 +59,9 @@ struct ServerConfig {
   uint64_t client_packets_per_second = 0;
   uint64_t client_bytes_per_second = 0;
   uint64_t max_sessions = 1'024;
+  // Sessions from one client address (IPv6: its --ipv6-source-prefix); 0: no cap. Past it, the
+  // address's own least recent session makes room, never another client's.
+  uint64_t max_sessions_per_client = 64;
   // Event loops serving sessions, each on its own thread (0: one per core); the limits above
   // and below are totals over all of them. One with the tun2socks egress (its stack is
   // single-threaded) and on Windows.
@@ -101,7 +104,8 @@ struct ServerConfig {
 //   max_connections_per_session,
 //   flow_opens_per_second, session_packets_per_second, session_bytes_per_second,
 //   client_packets_per_second, client_bytes_per_second, amplification_ratio,
-//   amplification_allowance_bytes, amplification_window_ms, max_sessions, workers,
+//   amplification_allowance_bytes, amplification_window_ms, max_sessions,
+//   max_sessions_per_client, workers,
 //   max_pending_handshakes, max_pending_handshakes_per_source, ipv6_source_prefix,
 //   max_connections, max_total_flows,
 //   max_held_bytes_per_session, flow_setup_timeout_ms, max_clock_skew_ms, max_queued_bytes,

@@ -65,6 +65,7 @@ bool Session::take_open_token() {
 }
 
 Session::~Session() {
+  worker_.server().release_client_session(client_key_);
   worker_.stats().flows -= flows_.size();
   worker_.server().release_flows(flows_.size());
 }

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
 #include <vector>
 #include <memory>
 #include <mutex>
@@ -62,6 +63,9 @@ class Session {
   std::vector<ClientLink*> take_links();
   uint64_t detached_since_ms() const { return detached_since_ms_; }
   uint64_t last_active_ms() const { return last_active_ms_; }
+  // The client address it counts against (--max-sessions-per-client; "" for none).
+  const std::string& client_key() const { return client_key_; }
+  void set_client_key(std::string key) { client_key_ = std::move(key); }
 
   // Frames from the client (after the handshake), on the connection of `lane`.
   void on_frame(const protocol::Frame& frame, unsigned lane);
@@ -118,6 +122,7 @@ class Session {
   size_t held_bytes_ = 0;
   runtime::RateLimit up_, down_;        // this session's, each direction
   std::shared_ptr<ClientRate> client_;  // its address's (nullptr: no client limits)
+  std::string client_key_;
 };
 
 }  // namespace udptun::udpserver

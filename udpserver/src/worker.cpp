@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <future>
+#include <tuple>
 
 #include "client_link.hpp"
 #include "server.hpp"
@@ -261,7 +262,7 @@ protocol::ServerHello Worker::admit(ClientLink& link, const protocol::ClientHell
     stats_.sessions_resumed++;
   } else {
     if (it != sessions_.end()) remove_session(hello.session, "replaced by a new session");
-    session = new_session(hello.session);
+    session = new_session(hello.session, link.source_key());
     if (!session) return refuse(RefuseReason::server_full);
     reply.status = HelloStatus::new_session;
   }
@@ -273,13 +274,22 @@ protocol::ServerHello Worker::admit(ClientLink& link, const protocol::ClientHell
   return reply;
 }
 
-Session* Worker::new_session(const protocol::SessionId& id) {
-  // The cap is the server's; what is evicted to make room is this worker's least recent.
+Session* Worker::new_session(const protocol::SessionId& id, const std::string& source_key) {
+  // An address at its share makes room with its own sessions, never another client's.
+  if (!server_.reserve_client_session(source_key)) {
+    if (!evict_one_session(&source_key) || !server_.reserve_client_session(source_key))
+      return nullptr;
+  }
+  // The cap is the server's; what is evicted to make room is this worker's.
   if (!server_.reserve_session()) {
     evict_one_session();
-    if (!server_.reserve_session()) return nullptr;
+    if (!server_.reserve_session()) {
+      server_.release_client_session(source_key);
+      return nullptr;
+    }
   }
   auto s = std::make_unique<Session>(*this, id);
+  s->set_client_key(source_key);
   Session* raw = s.get();
   sessions_.emplace(id, std::move(s));
   stats_.sessions++;
@@ -288,23 +298,31 @@ Session* Worker::new_session(const protocol::SessionId& id) {
 }
 
 Session* Worker::adopt_session(const protocol::SessionId& id) {
-  return sessions_.count(id) ? nullptr : new_session(id);
+  // Handed over without a connection: its address is learnt when its client comes back.
+  return sessions_.count(id) ? nullptr : new_session(id, std::string());
 }
 
-// The least recently active session goes, preferring one without a connection.
-void Worker::evict_one_session() {
+// Which session goes: one without a connection first, then one of the address with the most
+// sessions here (a client over its share pays before the others), then the least recent.
+bool Worker::evict_one_session(const std::string* only_key) {
+  std::map<std::string, size_t> per_client;
+  for (auto& [id, s] : sessions_) per_client[s->client_key()]++;
   Session* victim = nullptr;
+  auto rank = [&](Session* s) {
+    return std::make_tuple(s->link() != nullptr, -static_cast<long long>(per_client[s->client_key()]),
+                           s->last_active_ms());
+  };
   for (auto& [id, s] : sessions_) {
-    bool better =
-        !victim || (!s->link() && victim->link()) ||
-        ((!s->link()) == (!victim->link()) && s->last_active_ms() < victim->last_active_ms());
-    if (better) victim = s.get();
+    if (only_key && s->client_key() != *only_key) continue;
+    if (!victim || rank(s.get()) < rank(victim)) victim = s.get();
   }
-  if (!victim) return;
+  if (!victim) return false;
   stats_.sessions_evicted++;
   for (ClientLink* l : victim->take_links())
     l->end(protocol::GoAwayReason::normal, "session evicted: server full");
-  remove_session(victim->id(), "evicted (server full)");
+  remove_session(victim->id(), only_key ? "evicted (its address opened too many sessions)"
+                                        : "evicted (server full)");
+  return true;
 }
 
 void Worker::remove_session(const protocol::SessionId& id, const char* why) {

@@ -127,8 +127,9 @@ class Worker {
   void shutdown();
 
  private:
-  Session* new_session(const protocol::SessionId& id);
-  void evict_one_session();
+  Session* new_session(const protocol::SessionId& id, const std::string& source_key);
+  // Evicts one session (of `only_key` when given): false when there was none to evict.
+  bool evict_one_session(const std::string* only_key = nullptr);
   void remove_session(const protocol::SessionId& id, const char* why);
   void report_session(Session& s, bool up);
   void bury_dead_links(bool all);

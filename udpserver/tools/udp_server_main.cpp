@@ -66,6 +66,9 @@ const std::vector<CommandLineOption> kOptions = udptun::runtime::with_carrier_op
      "(default 30000)"},
     {"--max-sessions", "max_sessions", Kind::integer, "N",
      "least recently used sessions are evicted past this (default 1024)"},
+    {"--max-sessions-per-client", "max_sessions_per_client", Kind::integer, "N",
+     "sessions from one client address; past it, that address's own least recent session "
+     "makes room (default 64; 0: no cap)"},
     {"--workers", "workers", Kind::integer, "N",
      "event loops serving sessions, one thread each (default 0: one per core)"},
     {"--max-pending-handshakes", "max_pending_handshakes", Kind::integer, "N",
