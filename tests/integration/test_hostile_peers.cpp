@@ -250,7 +250,9 @@ static void test_tls_alert_flood_is_cut_off(void**) {
   GoodClient good;
   harness::Certificate c = harness::make_certificate(good.fx.dir.path(), "udptun.test");
   if (c.pin.empty()) fail_msg("openssl could not make a certificate");
-  REQUIRE(good.start({"--tls-cert", c.cert, "--tls-key", c.key, "--max-queued-bytes", "65536"},
+  // Every attacker connection must reach the TLS layer: no handshake rate limit here.
+  REQUIRE(good.start({"--tls-cert", c.cert, "--tls-key", c.key, "--max-queued-bytes", "65536",
+                      "--handshakes-per-second-per-source", "0"},
                      {"--tls", "--tls-pin", c.pin}),
           good.fx);
   pid_t server = good.fx.server->pid();
@@ -671,7 +673,8 @@ static int authenticated_from(const char* source_ip, uint16_t port, const Sessio
 static void test_session_flood_from_one_address_evicts_only_its_own(void**) {
   TunnelFixture fx;
   REQUIRE(fx.start_server({"--max-sessions", "12", "--max-sessions-per-client", "8",
-                           "--max-pending-handshakes-per-source", "64", "--workers", "1"}),
+                           "--max-pending-handshakes-per-source", "64", "--workers", "1",
+                           "--handshakes-per-second-per-source", "0"}),
           fx);
   SessionId legit{};
   legit[0] = 0x1E;
@@ -703,6 +706,43 @@ static void test_session_flood_from_one_address_evicts_only_its_own(void**) {
   for (int fd : flood) close(fd);
 }
 
+// ClientHellos cost a key exchange and a signature each (TLS): one address opening
+// connections as fast as it can gets --handshakes-per-second-per-source of them through; the
+// rest are closed at accept, and a client from another address is served meanwhile.
+static void test_handshake_rate_per_source(void**) {
+  GoodClient good;
+  REQUIRE(good.start({"--handshakes-per-second-per-source", "10",
+                      "--max-pending-handshakes-per-source", "1000"},
+                     {}),
+          good.fx);
+  // The good client's own connection took a token; wait for the bucket to be full again.
+  usleep(1'100'000);
+  int challenged = 0, refused = 0;
+  auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 200; ++i) {
+    int fd = tcp_connect(good.fx.server_port);
+    if (fd < 0) continue;
+    Challenge challenge;
+    timeval tv{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (read_challenge(fd, challenge))
+      challenged++;
+    else
+      refused++;
+    close(fd);
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::printf("    200 connections in %.2f s from one address: %d challenged, %d closed at accept\n",
+              secs, challenged, refused);
+  // A burst of 10, then 10 per second.
+  REQUIRE(challenged >= 10 && challenged <= 10 + static_cast<int>(secs * 10) + 2, good.fx);
+  REQUIRE(refused > 100, good.fx);
+  REQUIRE(harness::eventually(
+              [&] { return good.fx.server_counter("connections_refused") >= refused; }, 3000),
+          good.fx);
+  REQUIRE(good.still_served("beside the handshake flood"), good.fx);
+}
+
 int main(void) {
   harness::bound_sanitizer_quarantine();
   const struct CMUnitTest tests[] = {
@@ -723,6 +763,7 @@ int main(void) {
       cmocka_unit_test(test_state_directory_others_may_write_is_refused),
       cmocka_unit_test(test_state_record_behind_a_link_is_not_read),
       cmocka_unit_test(test_session_flood_from_one_address_evicts_only_its_own),
+      cmocka_unit_test(test_handshake_rate_per_source),
   };
   return cmocka_run_group_tests_name("hostile_peers", tests, nullptr, nullptr);
 }

@@ -177,6 +177,7 @@ void Server::accept_one(uv_stream_t* listener) {
       return refuse("not in --allow-client");
   }
   if (open_connections_ >= max_connections_) return refuse("too many connections");
+  if (!first.admit_handshake(*link)) return refuse("new connections from this address too fast");
   if (!first.count_pending(*link))
     return refuse("too many unauthenticated connections from this address");
   if (first.pending_links() >= config_.max_pending_handshakes) first.drop_oldest_pending();

@@ -74,6 +74,8 @@ Result<ServerConfig> parse_server_config(const char* json) {
       r.get_uint("max_pending_handshakes_per_source", 1, 1'000'000,
                  c.max_pending_handshakes_per_source) &&
       r.get_uint("ipv6_source_prefix", 32, 128, c.ipv6_source_prefix) &&
+      r.get_uint("handshakes_per_second_per_source", 0, 1'000'000,
+                 c.handshakes_per_second_per_source) &&
       r.get_uint("max_sessions_per_client", 0, 10'000'000, c.max_sessions_per_client) &&
       r.get_uint("max_connections", 0, 10'000'000, c.max_connections) &&
       r.get_uint("max_total_flows", 0, 100'000'000, c.max_total_flows) &&

@@ -70,6 +70,9 @@ struct ServerConfig {
   // Unauthenticated connections from one IP address at once: past it, its new ones are
   // refused (and not someone else's pending ones dropped).
   uint64_t max_pending_handshakes_per_source = 8;
+  // New connections per second from one address (a burst of one second's worth): each costs
+  // a handshake (with TLS, a key exchange and a signature); 0: no limit.
+  uint64_t handshakes_per_second_per_source = 32;
   // Per-source limits count IPv6 peers by this prefix (one host usually holds a /64).
   uint64_t ipv6_source_prefix = 64;
   // Totals over every session, so one peer (or many) cannot exhaust the descriptors: 0 derives
@@ -107,6 +110,7 @@ struct ServerConfig {
 //   amplification_allowance_bytes, amplification_window_ms, max_sessions,
 //   max_sessions_per_client, workers,
 //   max_pending_handshakes, max_pending_handshakes_per_source, ipv6_source_prefix,
+//   handshakes_per_second_per_source,
 //   max_connections, max_total_flows,
 //   max_held_bytes_per_session, flow_setup_timeout_ms, max_clock_skew_ms, max_queued_bytes,
 //   stats_interval_ms, handover_socket: path, log_level: "error"|"warn"|"info"|"debug"

@@ -20,6 +20,8 @@ namespace {
 
 constexpr uint64_t kDeadLinkLingerMs = 5'000;
 constexpr uint64_t kOwnAddressesRefreshMs = 10'000;  // interfaces come and go (DHCP, VPNs)
+constexpr uint64_t kHandshakeRateIdleMs = 5'000;  // a full bucket again: forget the address
+constexpr size_t kMaxHandshakeSources = 100'000;
 
 void add_counters(udpserver_stats& sum, const udpserver_stats& part) {
   static_assert(sizeof(udpserver_stats) % sizeof(uint64_t) == 0, "counters only");
@@ -195,6 +197,22 @@ bool Worker::count_pending(ClientLink& link) {
   if (from_source >= config().max_pending_handshakes_per_source) return false;
   from_source++;
   link.pending_counted = true;
+  return true;
+}
+
+bool Worker::admit_handshake(const ClientLink& link) {
+  uint64_t rate = config().handshakes_per_second_per_source;
+  if (rate == 0) return true;
+  uint64_t now = loop_.now_ms();
+  // Bounded however many addresses come: past this many, the table starts afresh (a
+  // flood from that many addresses is one the global caps handle).
+  if (handshakes_by_source_.size() >= kMaxHandshakeSources) handshakes_by_source_.clear();
+  auto [it, fresh] = handshakes_by_source_.try_emplace(link.source_key(),
+                                                       HandshakeRate{runtime::TokenBucket(rate), now});
+  HandshakeRate& h = it->second;
+  h.used_ms = now;
+  if (!h.tokens.has(1, now)) return false;
+  h.tokens.take(1);
   return true;
 }
 
@@ -403,6 +421,9 @@ void Worker::sweep() {
     own_addresses_at_ms_ = now;
     policy_.set_own_addresses(TargetPolicy::interface_addresses());
   }
+  for (auto it = handshakes_by_source_.begin(); it != handshakes_by_source_.end();)
+    it = now - it->second.used_ms > kHandshakeRateIdleMs ? handshakes_by_source_.erase(it)
+                                                         : std::next(it);
   std::vector<ClientLink*> stale;
   for (auto& l : links_) {
     // A handshake has a deadline from accept: a byte now and then must not keep an

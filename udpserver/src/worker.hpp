@@ -24,6 +24,7 @@
 #include "udptun/runtime/log.hpp"
 #include "udptun/runtime/tcp_stream.hpp"
 #include "udptun/runtime/tls.hpp"
+#include "udptun/runtime/token_bucket.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 #include "udptun/udpserver.h"
 
@@ -104,6 +105,8 @@ class Worker {
   void handshake_over(ClientLink& link);
   // Counts a connection from `source_key` waiting for its handshake; false past the cap.
   bool count_pending(ClientLink& link);
+  // Takes a handshake token of the link's address (--handshakes-per-second-per-source).
+  bool admit_handshake(const ClientLink& link);
   size_t pending_links() const;
   void drop_oldest_pending();
 
@@ -163,6 +166,11 @@ class Worker {
   std::list<DeadLink> dead_links_;  // closing; freed once their last bytes are out
   std::map<protocol::SessionId, std::unique_ptr<Session>> sessions_;
   std::map<std::string, uint32_t> pending_by_source_;  // IP bytes → unauthenticated links
+  struct HandshakeRate {
+    runtime::TokenBucket tokens;
+    uint64_t used_ms;
+  };
+  std::map<std::string, HandshakeRate> handshakes_by_source_;  // swept when idle
   uint64_t own_addresses_at_ms_ = 0;
   bool draining_ = false;
   bool drained_reported_ = false;

@@ -75,6 +75,9 @@ const std::vector<CommandLineOption> kOptions = udptun::runtime::with_carrier_op
      "unauthenticated connections at once (default 256)"},
     {"--max-pending-handshakes-per-source", "max_pending_handshakes_per_source", Kind::integer, "N",
      "unauthenticated connections from one address at once (default 8)"},
+    {"--handshakes-per-second-per-source", "handshakes_per_second_per_source", Kind::integer, "N",
+     "new connections per second from one address (each costs a handshake; with TLS a key "
+     "exchange); more are closed at accept (default 32; 0: no limit)"},
     {"--ipv6-source-prefix", "ipv6_source_prefix", Kind::integer, "BITS",
      "per-source limits count IPv6 clients by this prefix: one host usually holds a whole /64 "
      "(32..128, default 64)"},
