@@ -9,12 +9,24 @@ void LaneChooser::set_lanes(unsigned count, bool sequenced) {
   sequenced_ = sequenced;
 }
 
-int LaneChooser::home_lane(uint32_t flow, uint32_t up) const {
-  int home = static_cast<int>(flow % lanes_);
-  if (up & (1u << home)) return home;
+int LaneChooser::first_up(uint32_t up) const {
   for (unsigned i = 0; i < lanes_; ++i)
     if (up & (1u << i)) return static_cast<int>(i);
   return 0;
+}
+
+void LaneChooser::quietest_pair(uint32_t up, int& first, int& second) const {
+  first = second = -1;
+  for (unsigned i = 1; i < lanes_; ++i) {
+    if (!(up & (1u << i))) continue;
+    int lane = static_cast<int>(i);
+    if (first < 0 || lane_bytes_[i] < lane_bytes_[first]) {
+      second = first;
+      first = lane;
+    } else if (second < 0 || lane_bytes_[i] < lane_bytes_[second]) {
+      second = lane;
+    }
+  }
 }
 
 void LaneChooser::count_lane(int lane, size_t bytes, uint64_t now_ms) {
@@ -27,16 +39,15 @@ void LaneChooser::count_lane(int lane, size_t bytes, uint64_t now_ms) {
 
 bool LaneChooser::is_small(const FlowRate& f) const {
   // Bytes per window → bits per second: × 8 × (1000 / kWindowMs).
-  uint64_t limit = config_.duplicate_below_bps * kWindowMs / 8'000;
+  uint64_t limit = config_.small_below_bps * kWindowMs / 8'000;
   return f.bytes_now <= limit && f.bytes_before <= limit;
 }
 
 LaneChooser::Choice LaneChooser::choose(uint32_t flow, size_t payload, uint64_t now_ms,
                                         uint32_t up) {
   Choice c;
-  c.lane = home_lane(flow, up);
-  if (lanes_ < 2 || !sequenced_ || config_.duplicate_below_bps == 0) return c;
-  count_lane(c.lane, payload, now_ms);
+  c.lane = first_up(up);
+  if (lanes_ < 2) return c;
   auto [it, fresh] = flows_.try_emplace(flow);
   FlowRate& f = it->second;
   if (fresh) f.first_ms = f.window_start_ms = now_ms;
@@ -47,33 +58,40 @@ LaneChooser::Choice LaneChooser::choose(uint32_t flow, size_t payload, uint64_t 
     f.window_start_ms = now_ms;
   }
   f.bytes_now += payload;
-  // Copied while the flow stays small (from its first datagram: a bulk flow's first window
-  // costs little), and only when a second lane is up. Only copies carry a sequence number:
-  // the numbers of a flow rise whenever it has them, which is all the receiver's window
-  // needs.
-  if (payload > config_.duplicate_max_payload || !is_small(f)) return c;
-  // The two quietest lanes up (ties: the flow's own first, then in order from it); while the
-  // flow is new, its own lane and the quietest other.
-  bool settled = now_ms - f.first_ms >= config_.settle_ms;
-  int best[2] = {-1, -1};
-  if (!settled) best[0] = c.lane;
-  for (unsigned step = settled ? 0 : 1; step < lanes_; ++step) {
-    int lane = static_cast<int>((static_cast<unsigned>(c.lane) + step) % lanes_);
-    if (!(up & (1u << lane))) continue;
-    if (settled && (best[0] < 0 || lane_bytes_[lane] < lane_bytes_[best[0]])) {
-      best[1] = best[0];
-      best[0] = lane;
-    } else if (best[1] < 0 || lane_bytes_[lane] < lane_bytes_[best[1]]) {
-      best[1] = lane;
-    }
+  if (!is_small(f)) {  // bulk: the first lane
+    count_lane(c.lane, payload, now_ms);
+    return c;
   }
-  if (best[1] < 0) return c;
-  // The copies are counted on their lanes, not on the flow's own.
-  lane_bytes_[c.lane] -= std::min<uint64_t>(lane_bytes_[c.lane], payload);
-  count_lane(best[0], payload, now_ms);
-  count_lane(best[1], payload, now_ms);
-  c.lane = best[0];
-  c.copy_lane = best[1];
+  int quiet, quieter_second;
+  quietest_pair(up, quiet, quieter_second);
+  bool settled = now_ms - f.first_ms >= config_.settle_ms;
+  bool copy = config_.copy_small && sequenced_ && payload <= config_.duplicate_max_payload;
+  if (!copy) {
+    // One lane: while new, the first (behind its OPEN_FLOW); then its own among the others.
+    if (settled && quiet >= 0) {
+      int own = static_cast<int>(1 + flow % (lanes_ - 1));
+      c.lane = (up & (1u << own)) ? own : quiet;
+    }
+    count_lane(c.lane, payload, now_ms);
+    return c;
+  }
+  // Two copies: while new, the first lane and the quietest other; then the two quietest
+  // others (the first lane only when there is no second one).
+  int a = c.lane, b = quiet;
+  if (settled && quiet >= 0) {
+    a = quiet;
+    b = quieter_second;
+    if (b < 0) b = first_up(up) != quiet ? first_up(up) : -1;
+  }
+  if (b < 0 || b == a) {
+    count_lane(a, payload, now_ms);
+    c.lane = a;
+    return c;
+  }
+  count_lane(a, payload, now_ms);
+  count_lane(b, payload, now_ms);
+  c.lane = a;
+  c.copy_lane = b;
   c.sequenced = true;
   c.seq = f.next_seq++;
   return c;

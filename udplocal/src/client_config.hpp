@@ -58,7 +58,7 @@ struct ClientConfig {
   uint64_t max_queued_bytes = 4u << 20;
   // TCP connections a session spreads over, when the server agrees ("lanes"): a lost segment
   // then holds only the flows of its connection, and small flows travel on two.
-  uint64_t connections = 1;
+  uint64_t connections = 4;
   runtime::CarrierConfig carrier;  // the per-flow queues and the carrier socket's options
   uint64_t stats_interval_ms = 1'000;
   // Where the session record lives (udp-local.state, mode 0600), so a restarted instance

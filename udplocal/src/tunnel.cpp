@@ -10,16 +10,11 @@ using protocol::ByteView;
 
 namespace {
 
-// The flow a control frame is about (0 for none: it goes on the first lane).
-uint32_t flow_of(const protocol::Frame& frame) {
-  if (auto* o = std::get_if<protocol::OpenFlow>(&frame)) return o->flow_id;
-  if (auto* c = std::get_if<protocol::CloseFlow>(&frame)) return c->flow_id;
-  return 0;
-}
-
 runtime::LaneChooser::Config chooser_config(const ClientConfig& c) {
   runtime::LaneChooser::Config l;
-  l.duplicate_below_bps = c.carrier.duplicate_below_kbps * 1000;
+  // Small flows are those copies are for; with copies off, still those below 256 kbit/s.
+  if (c.carrier.duplicate_below_kbps != 0) l.small_below_bps = c.carrier.duplicate_below_kbps * 1000;
+  l.copy_small = c.carrier.duplicate_below_kbps != 0;
   return l;
 }
 
@@ -190,13 +185,12 @@ void Tunnel::flush_queue() {
 
 void Tunnel::send_control(const protocol::Frame& frame) {
   if (!up()) return;
-  uint32_t flow = flow_of(frame);
   if (auto* c = std::get_if<protocol::CloseFlow>(&frame)) {
     chooser_.forget(c->flow_id);
     received_.erase(c->flow_id);
   }
-  // A flow's OPEN_FLOW travels ahead of its datagrams on the same connection.
-  lanes_[static_cast<size_t>(chooser_.home_lane(flow, lanes_up_))]->write_frame(frame);
+  // A flow's OPEN_FLOW travels ahead of its first datagrams on the same connection.
+  lanes_[static_cast<size_t>(chooser_.control_lane(lanes_up_))]->write_frame(frame);
 }
 
 size_t Tunnel::output_queued_bytes() const {

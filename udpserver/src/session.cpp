@@ -19,7 +19,9 @@ namespace {
 
 runtime::LaneChooser::Config chooser_config(const ServerConfig& c) {
   runtime::LaneChooser::Config l;
-  l.duplicate_below_bps = c.carrier.duplicate_below_kbps * 1000;
+  // Small flows are those copies are for; with copies off, still those below 256 kbit/s.
+  if (c.carrier.duplicate_below_kbps != 0) l.small_below_bps = c.carrier.duplicate_below_kbps * 1000;
+  l.copy_small = c.carrier.duplicate_below_kbps != 0;
   return l;
 }
 
@@ -139,8 +141,8 @@ void Session::agree_lanes(const protocol::Lanes& asked) {
   if (lanes_[0].link) lanes_[0].link->stream().write(ByteView(out), true);
 }
 
-void Session::write_control(uint32_t flow, const protocol::Frame& frame) {
-  ClientLink* l = lanes_[static_cast<size_t>(chooser_.home_lane(flow, lanes_up()))].link;
+void Session::write_control(const protocol::Frame& frame) {
+  ClientLink* l = lanes_[static_cast<size_t>(chooser_.control_lane(lanes_up()))].link;
   if (!l) l = link();
   if (!l) return;
   std::vector<uint8_t> out;
@@ -258,7 +260,7 @@ void Session::close_flow(uint32_t id, protocol::CloseReason reason, bool tell_cl
   chooser_.forget(id);
   worker_.stats().flows--;
   worker_.server().release_flows(1);
-  if (tell_client) write_control(id, protocol::CloseFlow{id, reason});
+  if (tell_client) write_control(protocol::CloseFlow{id, reason});
 }
 
 void Session::send_status(uint32_t id, FlowState state, const Address* bound) {
@@ -267,7 +269,7 @@ void Session::send_status(uint32_t id, FlowState state, const Address* bound) {
   st.state = state;
   st.has_bound = bound != nullptr;
   if (bound) st.bound = *bound;
-  write_control(id, st);
+  write_control(st);
 }
 
 void Session::flow_ready(ServerFlow& flow) {

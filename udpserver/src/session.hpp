@@ -99,8 +99,8 @@ class Session {
   void on_data(uint32_t flow_id, const protocol::Address* to, protocol::ByteView payload);
   void agree_lanes(const protocol::Lanes& asked);
   uint32_t lanes_up() const;
-  // A control frame about `flow`, on that flow's lane.
-  void write_control(uint32_t flow, const protocol::Frame& frame);
+  // A control frame, on the first lane up (as the client sends its own).
+  void write_control(const protocol::Frame& frame);
 
   Worker& worker_;
   protocol::SessionId id_;

@@ -1,13 +1,17 @@
-// Which of a session's connections ("lanes") a flow's datagram takes, and whether it takes
-// two. A flow lives on one lane (its id modulo the lane count, or the first lane up when
-// that one is not), so its datagrams stay in order and a loss on one connection holds only
-// the flows of that lane. A small flow — below `duplicate_below_bps`, measured over half a
-// second: games, calls, DNS — is sent on two lanes with a sequence number; the receiver keeps
-// the first copy, so a datagram waits for a retransmission only when both connections lost
-// a segment at once. The two are the lanes that carried the fewest bytes lately: a busy lane
-// loses segments more often (more of them) and its losses hold more behind them, so with
-// three lanes or more a game keeps off the lane of a bulk flow. The same at both ends (each
-// for what it sends).
+// Which of a session's connections ("lanes") a datagram takes, and whether it takes two.
+// Over TCP a lost segment holds every byte behind it on its connection for a round trip or
+// more, so flows are placed by what they need:
+// - bulk flows (at or above `small_below_bps`, measured over half-second windows) share the
+//   first lane: one per-flow scheduler keeps them fair to each other and one pacer keeps the
+//   path's queue short, as with a single connection;
+// - small flows (games, calls, DNS) keep off it, on the other lanes, so they never wait
+//   behind bulk data or a bulk flow's losses; with copies on, each datagram goes on the two
+//   of them that carried the fewest bytes lately, with a sequence number, and the receiver
+//   keeps the first copy: it waits for a retransmission only when both lost a segment.
+// A new flow's first half second goes on the first lane (behind its OPEN_FLOW, which takes
+// the first lane like every control frame; a copy elsewhere that overtakes it is dropped by
+// the peer). A lane that is down is replaced by the first one up. The same at both ends,
+// each for what it sends.
 #pragma once
 
 #include <cstddef>
@@ -19,11 +23,10 @@ namespace udptun::runtime {
 class LaneChooser {
  public:
   struct Config {
-    uint64_t duplicate_below_bps = 256'000;  // 0: never duplicate
-    size_t duplicate_max_payload = 16'384;   // larger datagrams are never copied
-    // A new flow's first copies keep one on the flow's own lane, behind its OPEN_FLOW (the
-    // peer drops a copy that overtakes it); after this, any two lanes.
-    uint64_t settle_ms = 500;
+    uint64_t small_below_bps = 256'000;     // a flow below this rate is small
+    bool copy_small = true;                 // send small flows' datagrams on two lanes
+    size_t duplicate_max_payload = 16'384;  // larger datagrams are never copied
+    uint64_t settle_ms = 500;               // a new flow's time on the first lane
   };
   struct Choice {
     int lane = 0;
@@ -41,8 +44,8 @@ class LaneChooser {
   unsigned lanes() const { return lanes_; }
   // `up`: bit i set while lane i can carry frames (bit 0 is the session's first connection).
   Choice choose(uint32_t flow, size_t payload, uint64_t now_ms, uint32_t up);
-  // Control frames of a flow (open, close, status) go where its datagrams go.
-  int home_lane(uint32_t flow, uint32_t up) const;
+  // Control frames (open, close, status, lanes) take the first lane up.
+  int control_lane(uint32_t up) const { return first_up(up); }
   void forget(uint32_t flow) { flows_.erase(flow); }
   size_t tracked() const { return flows_.size(); }
 
@@ -54,6 +57,9 @@ class LaneChooser {
     uint32_t next_seq = 0;
   };
   bool is_small(const FlowRate& f) const;
+  int first_up(uint32_t up) const;
+  // The two lanes after the first that carried the fewest bytes lately (-1: none up).
+  void quietest_pair(uint32_t up, int& first, int& second) const;
   void count_lane(int lane, size_t bytes, uint64_t now_ms);
 
   Config config_;
