@@ -50,7 +50,7 @@ LaneChooser::Choice LaneChooser::choose(uint32_t flow, size_t payload, uint64_t 
   if (lanes_ < 2) return c;
   auto [it, fresh] = flows_.try_emplace(flow);
   FlowRate& f = it->second;
-  if (fresh) f.first_ms = f.window_start_ms = now_ms;
+  if (fresh) f.window_start_ms = now_ms;
   if (now_ms - f.window_start_ms >= kWindowMs) {
     // A whole window without a datagram counts as an empty one.
     f.bytes_before = now_ms - f.window_start_ms >= 2 * kWindowMs ? 0 : f.bytes_now;
@@ -64,25 +64,30 @@ LaneChooser::Choice LaneChooser::choose(uint32_t flow, size_t payload, uint64_t 
   }
   int quiet, quieter_second;
   quietest_pair(up, quiet, quieter_second);
-  bool settled = now_ms - f.first_ms >= config_.settle_ms;
   bool copy = config_.copy_small && sequenced_ && payload <= config_.duplicate_max_payload;
   if (!copy) {
-    // One lane: while new, the first (behind its OPEN_FLOW); then its own among the others.
-    if (settled && quiet >= 0) {
+    // One lane of its own among the others.
+    if (quiet >= 0) {
       int own = static_cast<int>(1 + flow % (lanes_ - 1));
       c.lane = (up & (1u << own)) ? own : quiet;
     }
     count_lane(c.lane, payload, now_ms);
     return c;
   }
-  // Two copies: while new, the first lane and the quietest other; then the two quietest
-  // others (the first lane only when there is no second one).
-  int a = c.lane, b = quiet;
-  if (settled && quiet >= 0) {
-    a = quiet;
-    b = quieter_second;
-    if (b < 0) b = first_up(up) != quiet ? first_up(up) : -1;
+  // Two copies: the flow's pair while both are up and it is not older than a window; else
+  // the two quietest lanes after the first (the first lane only when there is no second).
+  bool pair_up = f.pair[0] >= 0 && f.pair[1] >= 0 && (up & (1u << f.pair[0])) &&
+                 (up & (1u << f.pair[1]));
+  if (!pair_up || now_ms - f.pair_ms >= kWindowMs) {
+    f.pair[0] = c.lane;
+    f.pair[1] = -1;
+    if (quiet >= 0) {
+      f.pair[0] = quiet;
+      f.pair[1] = quieter_second >= 0 ? quieter_second : c.lane;
+    }
+    f.pair_ms = now_ms;
   }
+  int a = f.pair[0], b = f.pair[1];
   if (b < 0 || b == a) {
     count_lane(a, payload, now_ms);
     c.lane = a;

@@ -224,7 +224,8 @@ static void test_tls_connection_moves_to_its_worker(void**) {
   UdpClient app;
   REQUIRE(fx.echo_eventually(app, "over TLS, on worker 1", 5000), fx);
   std::string log = fx.server->log();
-  REQUIRE(count_of(log, "connection handed to worker 1") == 1, fx);
+  // The session's first connection, and its added ones (--connections) as they join.
+  REQUIRE(count_of(log, "connection handed to worker 1") >= 1, fx);
   REQUIRE(count_of(log, "flows, worker 1)") == 1, fx);
   for (int i = 0; i < 20; ++i)
     REQUIRE(app.echo(fx.front(), "again " + std::to_string(i), 1000), fx);

@@ -189,7 +189,13 @@ void Tunnel::send_control(const protocol::Frame& frame) {
     chooser_.forget(c->flow_id);
     received_.erase(c->flow_id);
   }
-  // A flow's OPEN_FLOW travels ahead of its first datagrams on the same connection.
+  // A flow's OPEN_FLOW goes on every connection up, so its first datagrams come after it
+  // whichever they take (udp-server takes the first and lets the others pass).
+  if (std::holds_alternative<protocol::OpenFlow>(frame)) {
+    for (auto& lane : lanes_)
+      if (lane->up()) lane->write_frame(frame);
+    return;
+  }
   lanes_[static_cast<size_t>(chooser_.control_lane(lanes_up_))]->write_frame(frame);
 }
 

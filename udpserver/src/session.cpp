@@ -189,7 +189,16 @@ void Session::on_frame(const protocol::Frame& frame, unsigned lane) {
 }
 
 void Session::open_flow(const protocol::OpenFlow& open) {
+  uint64_t now = worker_.loop().now_ms();
+  // A client with several connections sends a new flow's OPEN_FLOW on each: the first one
+  // decides; the copies (within a second, same target) pass without a word, even when the
+  // first was refused.
+  for (const RecentRefusal& r : recent_refusals_)
+    if (r.flow_id == open.flow_id && r.target == open.target && now - r.at_ms < kOpenCopyMs) return;
   auto existing = flows_.find(open.flow_id);
+  if (existing != flows_.end() && existing->second->target() == open.target &&
+      lanes_agreed_ > 1 && now - existing->second->created_ms() < kOpenCopyMs)
+    return;
   if (existing != flows_.end() && existing->second->target() != open.target) {
     // The id names another flow now (a restarted client that lost its last flows reuses
     // ids the record did not know of): the old mapping ends, the new one starts clean.
@@ -214,6 +223,7 @@ void Session::open_flow(const protocol::OpenFlow& open) {
     // session, go on; this one is refused until some close.
     worker_.stats().flows_refused++;
     worker_.stats().flows_refused_full++;
+    remember_refusal(open.flow_id, open.target);
     send_status(open.flow_id, FlowState::flow_limit, nullptr);
     LOG_WARN_THROTTLED(worker_.log(), worker_.throttle(), "flows refused: server full",
                        worker_.loop().now_ms(), tag_, "flow %u refused: %llu flows in all",
@@ -224,6 +234,7 @@ void Session::open_flow(const protocol::OpenFlow& open) {
   if (!take_open_token()) {
     worker_.server().release_flows(1);
     worker_.stats().flows_refused++;
+    remember_refusal(open.flow_id, open.target);
     send_status(open.flow_id, FlowState::flow_limit, nullptr);
     LOG_DEBUG(worker_.log(), tag_, "flow %u refused: opening flows too fast", open.flow_id);
     return;
@@ -263,6 +274,12 @@ void Session::close_flow(uint32_t id, protocol::CloseReason reason, bool tell_cl
   if (tell_client) write_control(protocol::CloseFlow{id, reason});
 }
 
+void Session::remember_refusal(uint32_t id, const Address& target) {
+  if (lanes_agreed_ < 2) return;
+  recent_refusals_[next_refusal_++ % recent_refusals_.size()] = {id, target,
+                                                                 worker_.loop().now_ms()};
+}
+
 void Session::send_status(uint32_t id, FlowState state, const Address* bound) {
   protocol::FlowStatus st;
   st.flow_id = id;
@@ -286,6 +303,7 @@ void Session::flow_failed(ServerFlow& flow, FlowState state, const char* why) {
            protocol::format_address(flow.target()).c_str(), why);
   if (state == FlowState::target_forbidden) worker_.stats().drops_forbidden++;
   worker_.stats().flows_refused++;
+  remember_refusal(id, flow.target());
   send_status(id, state, nullptr);
   close_flow(id, protocol::CloseReason::refused, false);  // destroys `flow`
 }

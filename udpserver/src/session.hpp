@@ -97,6 +97,7 @@ class Session {
   bool take_open_token();
   void send_status(uint32_t id, protocol::FlowState state, const protocol::Address* bound);
   void on_data(uint32_t flow_id, const protocol::Address* to, protocol::ByteView payload);
+  void remember_refusal(uint32_t id, const protocol::Address& target);
   void agree_lanes(const protocol::Lanes& asked);
   uint32_t lanes_up() const;
   // A control frame, on the first lane up (as the client sends its own).
@@ -111,6 +112,15 @@ class Session {
   };
   std::array<Lane, protocol::kMaxLanes> lanes_;
   unsigned lanes_agreed_ = 1;
+  // With lanes, an OPEN_FLOW comes once per connection: the copies of one just decided pass.
+  static constexpr uint64_t kOpenCopyMs = 1'000;
+  struct RecentRefusal {
+    uint32_t flow_id = 0;
+    protocol::Address target;
+    uint64_t at_ms = 0;
+  };
+  std::array<RecentRefusal, 8> recent_refusals_{};
+  size_t next_refusal_ = 0;
   runtime::LaneChooser chooser_;
   static constexpr unsigned kSweepsPerPing = 4;  // sweeps are 250 ms apart
   unsigned sweeps_ = 0;

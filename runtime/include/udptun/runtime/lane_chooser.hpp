@@ -5,13 +5,17 @@
 //   first lane: one per-flow scheduler keeps them fair to each other and one pacer keeps the
 //   path's queue short, as with a single connection;
 // - small flows (games, calls, DNS) keep off it, on the other lanes, so they never wait
-//   behind bulk data or a bulk flow's losses; with copies on, each datagram goes on the two
-//   of them that carried the fewest bytes lately, with a sequence number, and the receiver
-//   keeps the first copy: it waits for a retransmission only when both lost a segment.
-// A new flow's first half second goes on the first lane (behind its OPEN_FLOW, which takes
-// the first lane like every control frame; a copy elsewhere that overtakes it is dropped by
-// the peer). A lane that is down is replaced by the first one up. The same at both ends,
-// each for what it sends.
+//   behind bulk data or a bulk flow's losses; with copies on, each datagram goes on two of
+//   them, with a sequence number, and the receiver keeps the first copy: it waits for a
+//   retransmission only when both lost a segment. A flow keeps its pair (the two that carried
+//   the fewest bytes when it was picked) for half a second at a time, so both carry every
+//   number: the first copies then arrive in order, and the later ones are all duplicates.
+// A new flow counts as small until it shows otherwise (a bulk flow's first 16 KB are copied,
+// which costs little): from its first datagram it never shares a connection with bulk data,
+// and it changes connections only if it turns out to be bulk. (udp-local sends a flow's
+// OPEN_FLOW on every lane up, so whichever lane its datagrams take, they come after it.) A
+// lane that is down is replaced by the first one up. The same at both ends, each for what it
+// sends.
 #pragma once
 
 #include <cstddef>
@@ -26,7 +30,6 @@ class LaneChooser {
     uint64_t small_below_bps = 256'000;     // a flow below this rate is small
     bool copy_small = true;                 // send small flows' datagrams on two lanes
     size_t duplicate_max_payload = 16'384;  // larger datagrams are never copied
-    uint64_t settle_ms = 500;               // a new flow's time on the first lane
   };
   struct Choice {
     int lane = 0;
@@ -44,17 +47,18 @@ class LaneChooser {
   unsigned lanes() const { return lanes_; }
   // `up`: bit i set while lane i can carry frames (bit 0 is the session's first connection).
   Choice choose(uint32_t flow, size_t payload, uint64_t now_ms, uint32_t up);
-  // Control frames (open, close, status, lanes) take the first lane up.
+  // Control frames (close, status, lanes) take the first lane up.
   int control_lane(uint32_t up) const { return first_up(up); }
   void forget(uint32_t flow) { flows_.erase(flow); }
   size_t tracked() const { return flows_.size(); }
 
  private:
   struct FlowRate {
-    uint64_t first_ms = 0;
     uint64_t window_start_ms = 0;
     uint64_t bytes_now = 0, bytes_before = 0;  // this window's, the last one's
     uint32_t next_seq = 0;
+    int pair[2] = {-1, -1};  // its two lanes while copied
+    uint64_t pair_ms = 0;    // when they were picked
   };
   bool is_small(const FlowRate& f) const;
   int first_up(uint32_t up) const;
