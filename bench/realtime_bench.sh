@@ -51,11 +51,12 @@ tunnel_up() {  # build, chain(0|1), udp-local args...
   shift 2
   stop_udptun
   BUILD=$build start_udp_server "$@"
+  # LOCAL_ARGS: udp-local's own (udp-server refuses options it does not have).
   if [ "$chain" = 1 ]; then
     start_chain
-    UDP_LOCAL_SERVER=127.0.0.1:7000 BUILD=$build start_udp_local "$@"
+    UDP_LOCAL_SERVER=127.0.0.1:7000 BUILD=$build start_udp_local "$@" ${LOCAL_ARGS:-}
   else
-    BUILD=$build start_udp_local "$@"
+    BUILD=$build start_udp_local "$@" ${LOCAL_ARGS:-}
   fi
   wait_tunnel || { echo "realtime_bench: the tunnel did not come up"; tail -n 5 "$work"/*.log; return 1; }
 }
@@ -103,8 +104,14 @@ done
 for p in auto on; do
   [[ " $cases " == *" chain "* ]] || break
   tunnel_up "$BUILD" 1 --pacing "$p" &&
-    run_case "chain upload" "udptun via ss+obfs, pacing $p" 127.0.0.1:6001 127.0.0.1:6002 30 up 1
+    run_case "chain upload" "udptun via ss+obfs, pacing $p" 127.0.0.1:6001 127.0.0.1:6002 30 up 1 &&
+    run_case "chain download" "udptun via ss+obfs, pacing $p" 127.0.0.1:6001 127.0.0.1:6002 30 down 1
 done
+# One connection per session (as before --connections): the game shares it with the bulk.
+if [[ " $cases " == *" chain "* ]]; then
+  LOCAL_ARGS="--connections 1" tunnel_up "$BUILD" 1 &&
+    run_case "chain upload" "udptun via ss+obfs, 1 connection" 127.0.0.1:6001 127.0.0.1:6002 30 up 1
+fi
 stop_udptun
 two_namespaces_cleanup
 trap - EXIT
