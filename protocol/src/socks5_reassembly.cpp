@@ -1,12 +1,20 @@
 #include "udptun/protocol/socks5_reassembly.hpp"
 
+#include <algorithm>
+
 namespace udptun::protocol::socks5 {
 
 void Reassembler::reset() {
   highest_ = 0;
   broken_ = false;
+  if (budget_) budget_->held -= std::min(budget_->held, buffer_.size());
   buffer_.clear();
   if (buffer_.capacity() > 4096) buffer_.shrink_to_fit();  // an idle association holds little
+}
+
+void Reassembler::release() {
+  whole_.clear();
+  whole_.shrink_to_fit();
 }
 
 Reassembler::Whole Reassembler::add(const UdpHeader& h, uint64_t now_ms) {
@@ -48,15 +56,19 @@ Reassembler::Whole Reassembler::add(const UdpHeader& h, uint64_t now_ms) {
     if (last) reset();
     return out;
   }
-  if (buffer_.size() + h.payload.size > max_bytes_) {
+  bool over_budget = budget_ && budget_->held + h.payload.size > budget_->limit;
+  if (buffer_.size() + h.payload.size > max_bytes_ || over_budget) {
     counters_.dropped++;
-    buffer_.clear();
+    if (budget_) budget_->held -= std::min(budget_->held, buffer_.size());
+    std::vector<uint8_t>().swap(buffer_);  // its memory too: a broken sequence holds nothing
     broken_ = true;  // what follows of it is dropped too, until it ends or another begins
     if (last) reset();
     return out;
   }
   buffer_.insert(buffer_.end(), h.payload.data, h.payload.data + h.payload.size);
+  if (budget_) budget_->held += h.payload.size;
   if (!last) return out;
+  if (budget_) budget_->held -= std::min(budget_->held, buffer_.size());
   whole_.swap(buffer_);
   counters_.reassembled++;
   out.complete = true;

@@ -25,6 +25,7 @@ Client::Client(ClientConfig config, runtime::EventLoop* host)
       tunnel_(loop_, log_, config_, stats_, *this),
       store_(config_.state_dir, log_) {
   log_.set_level(config_.log_level);
+  reassembly_budget_.limit = config_.socks5_reassembly_total_bytes;
   if (config_.in_process) in_process_ = std::make_unique<InProcessFront>(*this);
 }
 

@@ -34,6 +34,7 @@ class Client : public runtime::InstanceHost<udplocal_callbacks, udplocal_stats>,
   const ClientConfig& config() const { return config_; }
   udplocal_stats& stats() { return stats_; }
   protocol::socks5::ReassemblyCounters& reassembly() { return reassembly_; }
+  protocol::socks5::ReassemblyBudget& reassembly_budget() { return reassembly_budget_; }
   void submit(FlowOrigin* origin, const protocol::Address& source, const protocol::Address& target,
               protocol::ByteView payload);
   // The origin is going away: its flows close (and the server hears of it).
@@ -65,6 +66,7 @@ class Client : public runtime::InstanceHost<udplocal_callbacks, udplocal_stats>,
 
   ClientConfig config_;
   protocol::socks5::ReassemblyCounters reassembly_;
+  protocol::socks5::ReassemblyBudget reassembly_budget_;
   FlowTable flows_;
   Tunnel tunnel_;
   SessionStore store_;

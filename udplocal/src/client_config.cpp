@@ -65,6 +65,8 @@ Result<ClientConfig> parse_client_config(const char* json) {
       r.get_string("state_dir", c.state_dir) && r.get_ip_endpoint("metrics", c.metrics) &&
       r.get_uint("socks5_reassembly_timeout_ms", 5'000, 600'000, c.socks5_reassembly_timeout_ms) &&
       r.get_uint("socks5_reassembly_max_bytes", 512, 65'507, c.socks5_reassembly_max_bytes) &&
+      r.get_uint("socks5_reassembly_total_bytes", 65'507, 1u << 30,
+                 c.socks5_reassembly_total_bytes) &&
       r.get_uint("socks5_packets_per_second", 0, 1'000'000'000, c.socks5_packets_per_second) &&
       r.get_uint("socks5_bytes_per_second", 0, 1ull << 40, c.socks5_bytes_per_second) &&
       r.get_string("log_level", level) && runtime::read_carrier_config(r, c.carrier) &&

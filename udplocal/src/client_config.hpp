@@ -37,6 +37,8 @@ struct ClientConfig {
   // SOCKS5 UDP fragments (RFC 1928 §7): reassembled per association within this time and size.
   uint64_t socks5_reassembly_timeout_ms = 5'000;
   uint64_t socks5_reassembly_max_bytes = 65'507;
+  // Bytes of fragments held by every SOCKS5 association together.
+  uint64_t socks5_reassembly_total_bytes = 4u << 20;
   // Per SOCKS5 association, each direction: datagrams and bytes per second (0: no limit).
   uint64_t socks5_packets_per_second = 0;
   uint64_t socks5_bytes_per_second = 0;

@@ -15,7 +15,8 @@ UdpAssociation::UdpAssociation(Client& owner, const Address& client_ip, uint16_t
       peer_(client_ip),
       socket_(owner.loop(), *this),
       reassembler_(owner.config().socks5_reassembly_max_bytes,
-                   owner.config().socks5_reassembly_timeout_ms, owner.reassembly()),
+                   owner.config().socks5_reassembly_timeout_ms, owner.reassembly(),
+                   &owner.reassembly_budget()),
       up_(owner.config().socks5_packets_per_second, owner.config().socks5_bytes_per_second),
       down_(up_) {
   peer_.port = client_port;
@@ -31,7 +32,8 @@ int UdpAssociation::open(const Address& bind_ip) {
   at.port = 0;
   sockaddr_storage ss;
   protocol::address_to_sockaddr(at, &ss);
-  return socket_.open(reinterpret_cast<sockaddr*>(&ss), 1 << 20);
+  // 256 KiB: a few hundred datagrams of slack per association, however many there are.
+  return socket_.open(reinterpret_cast<sockaddr*>(&ss), 256 << 10);
 }
 
 bool UdpAssociation::bound(Address& out) const {
@@ -60,13 +62,15 @@ void UdpAssociation::on_datagram(ByteView payload, const struct sockaddr* from) 
     return;
   }
   if (peer_.port == 0) peer_.port = source->port;
-  auto whole = reassembler_.add(header.value, owner_.loop().now_ms());
-  if (!whole.complete) return;  // a fragment, held (or dropped, counted)
-  if (!up_.admit(whole.payload.size, owner_.loop().now_ms())) {
+  // Each fragment is a datagram the client sent: the limits apply before anything is held.
+  if (!up_.admit(header.value.payload.size, owner_.loop().now_ms())) {
     st.drops_rate_limited++;
     return;
   }
+  auto whole = reassembler_.add(header.value, owner_.loop().now_ms());
+  if (!whole.complete) return;  // a fragment, held (or dropped, counted)
   owner_.submit(this, *source, whole.address, whole.payload);
+  reassembler_.release();
 }
 
 void UdpAssociation::deliver(LocalFlow& flow, ByteView payload, const Address& source) {

@@ -66,6 +66,9 @@ const std::vector<CommandLineOption> kOptions = udptun::runtime::with_carrier_op
      "5000 as RFC 1928 asks)"},
     {"--socks5-reassembly-max-bytes", "socks5_reassembly_max_bytes", Kind::integer, "BYTES",
      "... and one larger than this (default 65507)"},
+    {"--socks5-reassembly-total-bytes", "socks5_reassembly_total_bytes", Kind::integer, "BYTES",
+     "... and all associations' pending fragments together; past it, fragments are dropped "
+     "(default 4194304)"},
     {"--socks5-packets-per-second", "socks5_packets_per_second", Kind::integer, "N",
      "datagrams per second per SOCKS5 association, each direction (default 0: no limit)"},
     {"--socks5-bytes-per-second", "socks5_bytes_per_second", Kind::integer, "BYTES",

@@ -3,7 +3,9 @@
 // sequence must arrive in order: a position lower than (or equal to) the highest seen starts
 // over (the RFC's rule), one that skips a position can never complete and ends the sequence.
 // The caller owns time: it passes its clock in, and calls expire() from a timer (the RFC's
-// reassembly timer, no less than 5 s). Bounded: a sequence larger than max_bytes is dropped.
+// reassembly timer, no less than 5 s). Bounded: a sequence larger than max_bytes is dropped,
+// and the bytes every reassembler sharing a ReassemblyBudget holds are capped together (a
+// thousand associations each with a sequence pending must not make a thousand of them).
 #pragma once
 
 #include <cstdint>
@@ -21,11 +23,21 @@ struct ReassemblyCounters {
   uint64_t dropped = 0;      // fragments dropped: over the byte cap, or of a broken sequence
 };
 
+// Bytes held by every reassembler that shares it (one event loop: no lock).
+struct ReassemblyBudget {
+  size_t limit = 4u << 20;
+  size_t held = 0;
+};
+
 class Reassembler {
  public:
   static constexpr uint64_t kMinTimeoutMs = 5'000;  // RFC 1928: no less than 5 seconds
-  Reassembler(size_t max_bytes, uint64_t timeout_ms, ReassemblyCounters& counters)
-      : max_bytes_(max_bytes), timeout_ms_(timeout_ms), counters_(counters) {}
+  Reassembler(size_t max_bytes, uint64_t timeout_ms, ReassemblyCounters& counters,
+              ReassemblyBudget* budget = nullptr)
+      : max_bytes_(max_bytes), timeout_ms_(timeout_ms), counters_(counters), budget_(budget) {}
+  ~Reassembler() { reset(); }
+  Reassembler(const Reassembler&) = delete;
+  Reassembler& operator=(const Reassembler&) = delete;
 
   struct Whole {
     bool complete = false;
@@ -34,6 +46,8 @@ class Reassembler {
   };
   // One datagram's header and payload: a whole datagram when it completes one (or was one).
   Whole add(const UdpHeader& header, uint64_t now_ms);
+  // The caller is done with the last whole datagram: its memory goes back.
+  void release();
   // The timer: a sequence older than the timeout is given up.
   void expire(uint64_t now_ms);
   bool pending() const { return highest_ != 0; }
@@ -45,6 +59,7 @@ class Reassembler {
   size_t max_bytes_;
   uint64_t timeout_ms_;
   ReassemblyCounters& counters_;
+  ReassemblyBudget* budget_;
   uint8_t highest_ = 0;  // 0: no sequence in progress
   bool broken_ = false;  // the sequence overflowed: its remaining fragments are dropped
   uint64_t started_ms_ = 0;
