@@ -157,9 +157,18 @@ Status receive_package(int socket_fd, std::string& body, std::vector<int>& fds, 
         fds.size() != before + std::min(kFdsPerMessage, fd_count - i))
       return fail("descriptors missing from the handover");
   }
-  body.assign(body_size, '\0');
-  if (body_size > 0 && !receive_all(socket_fd, body.data(), body_size, fds, fd_count, deadline))
-    return fail("handover record cut short");
+  // Grown as it arrives: a peer that announces a large record and sends little costs little.
+  body.clear();
+  while (body.size() < body_size) {
+    size_t at = body.size();
+    size_t n = std::min<size_t>(body_size - at, 64 * 1024);
+    body.resize(at + n);
+    if (!receive_all(socket_fd, body.data() + at, n, fds, fd_count, deadline)) {
+      body.clear();
+      body.shrink_to_fit();
+      return fail("handover record cut short");
+    }
+  }
   return Status::success();
 }
 

@@ -35,6 +35,14 @@ Result<int> HandoverPoint::connect_to_predecessor() const {
     if (e == ENOENT || e == ECONNREFUSED) return kNoPredecessor;
     return Status::failure("cannot reach the predecessor at " + path_ + ": " + std::strerror(e));
   }
+  ucred peer{};
+  socklen_t len = sizeof peer;
+  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0 ||
+      (peer.uid != geteuid() && peer.uid != 0)) {
+    ::close(fd);
+    return Status::failure("the process at " + path_ + " runs as another user (uid " +
+                           std::to_string(peer.uid) + "): nothing taken from it");
+  }
   return fd;
 }
 

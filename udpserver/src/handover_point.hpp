@@ -1,6 +1,7 @@
 // The Unix socket a running udp-server listens on for its successor (a planned restart:
-// upgrade, configuration reload), and the successor's side of it. Only a process of the same
-// user (or root) is answered: whoever takes the handover gets every session and socket.
+// upgrade, configuration reload), and the successor's side of it. Both ways, only a process
+// of the same user (or root) is dealt with: whoever takes the handover gets every session
+// and socket, and whatever a predecessor hands over is served as ours.
 #pragma once
 
 #include <uv.h>
@@ -23,7 +24,8 @@ class HandoverPoint {
 
   static constexpr int kNoPredecessor = -1;
   // The successor's side, before our loop runs: a connected descriptor to a predecessor, or
-  // kNoPredecessor when none listens there (a first start).
+  // kNoPredecessor when none listens there (a first start). A failure when the process there
+  // is another user's.
   Result<int> connect_to_predecessor() const;
   // Listens at the path (replacing a predecessor's socket file atomically).
   Status listen(Successor on_successor);

@@ -8,6 +8,8 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <optional>
+
 #include "client_link.hpp"
 #include "handover_point.hpp"
 #include "server.hpp"
@@ -21,13 +23,34 @@ namespace udptun::udpserver {
 
 namespace {
 constexpr int kTransferTimeoutMs = 10'000;
+// The predecessor's side blocks its loop while it hands over: a successor that does not read
+// or answer within this is given up, and the predecessor goes on serving.
+constexpr int kSuccessorTimeoutMs = 3'000;
 constexpr uint8_t kAck = 'A';
+
+// A listening TCP socket, and the address it is bound to (never what a record says).
+std::optional<protocol::Address> listening_address(int fd) {
+  int type = 0, accepting = 0;
+  socklen_t len = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) return {};
+  len = sizeof accepting;
+  if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) != 0 || !accepting) return {};
+  sockaddr_storage ss{};
+  socklen_t sl = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &sl) != 0) return {};
+  return protocol::address_from_sockaddr(reinterpret_cast<sockaddr*>(&ss));
+}
 }  // namespace
 
 Status Server::take_over() {
   handover_ = std::make_unique<HandoverPoint>(loop_, config_.handover_socket);
   auto connected = handover_->connect_to_predecessor();
-  if (!connected.ok()) return connected.status();
+  if (!connected.ok()) {
+    // Another user's process at our handover path: start afresh rather than serve what it
+    // would hand us (it could keep copies of our listeners).
+    LOG_ERROR(log_, "", "%s; starting without a handover", connected.message().c_str());
+    return Status::success();
+  }
   int fd = connected.value();
   if (fd == HandoverPoint::kNoPredecessor) return Status::success();  // a first start
   std::string text;
@@ -44,7 +67,8 @@ Status Server::take_over() {
   std::vector<bool> taken(fds.size(), false);
   for (const auto& l : record->listeners) {
     taken[l.fd_index] = true;
-    if (!adopt_listener(fds[l.fd_index], l.address)) close(fds[l.fd_index]);
+    auto bound = listening_address(fds[l.fd_index]);
+    if (!bound || !adopt_listener(fds[l.fd_index], *bound)) close(fds[l.fd_index]);
   }
   size_t sessions = 0, flows = 0;
   for (const auto& rs : record->sessions) {
@@ -111,6 +135,8 @@ void Server::hand_over(int fd) {
     return;
   }
   LOG_INFO(log_, "", "a successor is taking over");
+  // Nothing changes here until the successor confirms it holds everything: a successor that
+  // fails (or a peer that only pretends to be one) leaves us serving as before.
   protocol::HandoverRecord record;
   std::vector<int> fds;
   for (auto& l : listeners_) {
@@ -126,42 +152,38 @@ void Server::hand_over(int fd) {
     record.listeners.push_back({static_cast<uint32_t>(fds.size()), *address});
     fds.push_back(copy);
   }
-  // From here on we serve nobody: no new connections (they wait in the listen backlog for the
-  // successor), every client told to reconnect, and our flow sockets left to the successor.
-  listeners_.clear();
   for (auto& w : workers_) {
     Worker* worker = w.get();
-    if (!worker->run_and_wait([&] { worker->hand_over(record.sessions, fds); }))
+    if (!worker->run_and_wait([&] { worker->describe_sessions(record.sessions, fds); }))
       LOG_WARN(log_, "", "worker %zu is stopping: its sessions are not handed over",
                worker->index());
   }
   Status sent =
-      runtime::send_package(fd, protocol::encode_handover_record(record), fds, kTransferTimeoutMs);
+      runtime::send_package(fd, protocol::encode_handover_record(record), fds, kSuccessorTimeoutMs);
   uint8_t ack = 0;
   if (sent.ok()) {
     pollfd p{fd, POLLIN, 0};
-    bool confirmed = poll(&p, 1, kTransferTimeoutMs) == 1 && read(fd, &ack, 1) == 1 && ack == kAck;
+    bool confirmed = poll(&p, 1, kSuccessorTimeoutMs) == 1 && read(fd, &ack, 1) == 1 && ack == kAck;
     if (!confirmed) sent = Status::failure("the successor did not confirm");
   }
   for (int f : fds) close(f);
   close(fd);
   size_t flows = fds.size() - record.listeners.size();
-  if (sent.ok()) {
-    LOG_INFO(log_, "", "handed over %zu listeners, %zu sessions, %zu flows; stopping",
-             record.listeners.size(), record.sessions.size(), flows);
-  } else {
-    LOG_ERROR(log_, "", "the handover failed (%s); stopping anyway", sent.message().c_str());
+  if (!sent.ok()) {
+    LOG_ERROR(log_, "", "the handover failed (%s); serving on", sent.message().c_str());
+    return;
   }
+  LOG_INFO(log_, "", "handed over %zu listeners, %zu sessions, %zu flows; stopping",
+           record.listeners.size(), record.sessions.size(), flows);
+  // From here on we serve nobody: no new connections (they wait in the listen backlog for the
+  // successor), every client told to reconnect (as we stop), our flow sockets the successor's.
+  listeners_.clear();
   handed_over_ = true;
   loop_.request_stop();
 }
 
-void Worker::hand_over(std::vector<protocol::HandoverRecord::Session>& sessions,
-                       std::vector<int>& fds) {
-  std::vector<ClientLink*> open;
-  for (auto& l : links_) open.push_back(l.get());
-  for (ClientLink* l : open)
-    l->end(protocol::GoAwayReason::shutting_down, "server restarting: reconnect and resume");
+void Worker::describe_sessions(std::vector<protocol::HandoverRecord::Session>& sessions,
+                               std::vector<int>& fds) {
   for (auto& [id, s] : sessions_) {
     sessions.emplace_back();
     s->describe(sessions.back(), fds);
@@ -170,7 +192,10 @@ void Worker::hand_over(std::vector<protocol::HandoverRecord::Session>& sessions,
 
 // A flow the predecessor handed over, its socket adopted as it is.
 bool ServerFlow::adopt(int fd, const protocol::Address& target_ip, bool dns_only) {
-  if (!target_ip.is_ip() || protocol::address_to_sockaddr(target_ip, &target_sa_) == 0) {
+  int type = 0;
+  socklen_t len = sizeof type;
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_DGRAM ||
+      !target_ip.is_ip() || protocol::address_to_sockaddr(target_ip, &target_sa_) == 0) {
     close(fd);
     return false;
   }

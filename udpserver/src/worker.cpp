@@ -506,7 +506,9 @@ void Worker::shutdown() {
   // Tell every client why, then close: sessions go with the process.
   std::vector<ClientLink*> open;
   for (auto& l : links_) open.push_back(l.get());
-  for (ClientLink* l : open) l->end(protocol::GoAwayReason::shutting_down, "server shutting down");
+  const char* why = server_.handed_over() ? "server restarting: reconnect and resume"
+                                          : "server shutting down";
+  for (ClientLink* l : open) l->end(protocol::GoAwayReason::shutting_down, why);
   while (!sessions_.empty())
     remove_session(sessions_.begin()->first,
                    server_.handed_over() ? "handed over to the successor" : "server stopped");

@@ -120,9 +120,10 @@ class Worker {
   // Graceful stop: established clients asked to move, the others closed; the server hears
   // once this worker has no client left.
   void begin_drain();
-  // Planned restarts: every client told to reconnect, the sessions described (descriptors
-  // duplicated into `fds`), and adopting a handed-over session.
-  void hand_over(std::vector<protocol::HandoverRecord::Session>& sessions, std::vector<int>& fds);
+  // Planned restarts: the sessions described (descriptors duplicated into `fds`; nothing
+  // changes here), and adopting a handed-over session.
+  void describe_sessions(std::vector<protocol::HandoverRecord::Session>& sessions,
+                         std::vector<int>& fds);
   Session* adopt_session(const protocol::SessionId& id);
   // Refreshes the derived counters and publishes them; the Server reads them with counters().
   void publish();
