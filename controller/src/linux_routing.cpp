@@ -10,14 +10,52 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <ifaddrs.h>
+
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "routing_platform.hpp"
+#include "routing_request.hpp"
 
 namespace udptun::controller {
 
 namespace {
+
+// IPv4 routes of the main table as the kernel lists them (/proc/net/route).
+std::vector<ExistingRoute> ipv4_routes() {
+  std::vector<ExistingRoute> out;
+  FILE* f = std::fopen("/proc/net/route", "r");
+  if (!f) return out;
+  char line[512];
+  if (!std::fgets(line, sizeof line, f)) {  // the header
+    std::fclose(f);
+    return out;
+  }
+  while (std::fgets(line, sizeof line, f)) {
+    char dev[64];
+    unsigned dest, gateway, flags, refcnt, use, metric, mask;
+    if (std::sscanf(line, "%63s %x %x %x %u %u %u %x", dev, &dest, &gateway, &flags, &refcnt, &use,
+                    &metric, &mask) == 8)
+      out.push_back({ntohl(dest), ntohl(mask), dev});
+  }
+  std::fclose(f);
+  return out;
+}
+
+std::vector<ExistingAddress> ipv4_addresses() {
+  std::vector<ExistingAddress> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  for (ifaddrs* a = list; a; a = a->ifa_next) {
+    if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET) continue;
+    out.push_back({ntohl(reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr),
+                   a->ifa_name});
+  }
+  freeifaddrs(list);
+  return out;
+}
 
 // One rtnetlink request and its acknowledgement.
 class Netlink {
@@ -229,6 +267,12 @@ class LinuxRouting : public RoutingPlatform {
         return Status::failure("no IPv6 default route to keep the IPv6 proxy address " +
                                host_of(p) + " on");
     }
+
+    // The router address becomes ours: never one in use, nor a network routed elsewhere (a
+    // LAN, another VPN) that this would take over.
+    Status free = check_router_ip_free(req.router_ip, ipv4_routes(), ipv4_addresses(),
+                                       req.tun_name);
+    if (!free.ok()) return free;
 
     // The TUN: created persistent, so tun2socks can attach to it later. IFF_TUN_EXCL: a
     // device of that name that is not ours is refused, never taken over.

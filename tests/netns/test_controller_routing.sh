@@ -77,6 +77,12 @@ check "the TUN device is gone" bash -c "! ip netns exec $ns ip link show udptun0
 check "resetRouting again is harmless" [ "$(ask '{"action":"resetRouting"}')" = 0 ]
 check "a bad routerIp is refused" [ "$(ask '{"action":"configureRouting","parameters":{"proxyIp":"203.0.113.10","routerIp":"nope"}}')" = 1 ]
 check "and nothing changed" [ "$before" = "$(in_ns ip route show; in_ns ip -6 route show)" ]
+# The router address becomes an address of this machine (security round 2, finding 4): a
+# remote one, or one whose /24 is routed elsewhere (the uplink's network here), is refused.
+check "a public routerIp is refused" [ "$(ask '{"action":"configureRouting","parameters":{"proxyIp":"203.0.113.10","routerIp":"198.51.100.1"}}')" = 1 ]
+uplink_ip=$(in_ns ip -4 -o addr show dev "up$id" | awk '{print $4}' | cut -d/ -f1)
+check "a routerIp on the uplink's network is refused" [ "$(ask '{"action":"configureRouting","parameters":{"proxyIp":"203.0.113.10","routerIp":"'"${uplink_ip%.*}.77"'"}}')" = 1 ]
+check "and still nothing changed" [ "$before" = "$(in_ns ip route show; in_ns ip -6 route show)" ]
 
 # A client like the GUI ones: configureRouting with no newline, one reply, the socket kept
 # open; statusChanged arrives when the uplink goes down and up and when the default gateway

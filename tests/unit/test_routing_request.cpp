@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "route_journal.hpp"
@@ -81,6 +82,48 @@ static void test_bad_requests_name_the_parameter(void**) {
       R"({"proxyIp":"1.2.3.4","routerIp":"10.0.85.1","isAutoConnect":"yes"})", "isAutoConnect"));
   RoutingRequest req;
   assert_false(parse_routing_request(nullptr, req).ok());  // no parameters at all
+  // The router address becomes an address of this machine: a remote one is refused.
+  for (const char* ip : {"203.0.113.7", "8.8.8.8", "127.0.0.1", "169.254.1.1", "11.0.0.1",
+                         "172.32.0.1", "192.169.0.1"})
+    assert_true(refused_naming(
+        (std::string(R"({"proxyIp":"1.2.3.4","routerIp":")") + ip + "\"}").c_str(), "private"));
+  for (const char* ip : {"10.0.85.1", "172.16.0.1", "172.31.255.1", "192.168.7.1", "100.64.0.1",
+                         "198.18.0.1"}) {
+    RoutingRequest ok;
+    assert_string_equal(
+        parse((std::string(R"({"proxyIp":"1.2.3.4","routerIp":")") + ip + "\"}").c_str(), ok)
+            .c_str(),
+        "");
+  }
+  assert_true(refused_naming(
+      R"({"proxyIp":"1.2.3.4","routerIp":"10.0.85.1","routerIp6":"2001:db8::1"})", "fc00::/7"));
+}
+
+// The router address and its /24 against what the system has: never an address in use,
+// never a network routed elsewhere; ours (the TUN) and the default route do not count.
+static void test_router_ip_must_be_free(void**) {
+  udptun::protocol::Address router;
+  uint8_t ip[4] = {10, 0, 85, 1};
+  router = udptun::protocol::Address::ipv4(ip, 0);
+  std::vector<ExistingRoute> routes = {{0, 0, "eth0"},                       // default
+                                       {0x0A000000, 0xFFFFFF00u, "eth0"},    // 10.0.0.0/24
+                                       {0x0A005500, 0xFFFFFF00u, "udptun0"}};  // ours
+  std::vector<ExistingAddress> addresses = {{0x0A000002, "eth0"}, {0x0A005501, "udptun0"}};
+  assert_true(check_router_ip_free(router, routes, addresses, "udptun0").ok());
+  // Another device's /16 holds it; another device's /32 inside it; its address elsewhere.
+  auto with = [&](ExistingRoute r) {
+    auto more = routes;
+    more.push_back(r);
+    return check_router_ip_free(router, more, addresses, "udptun0");
+  };
+  assert_false(with({0x0A000000, 0xFFFF0000u, "lan0"}).ok());
+  assert_false(with({0x0A005509, 0xFFFFFFFFu, "wg0"}).ok());
+  assert_true(with({0x0A005600, 0xFFFFFF00u, "wg0"}).ok());  // the next /24: fine
+  auto taken = addresses;
+  taken.push_back({0x0A005501, "eth1"});
+  udptun::Status s = check_router_ip_free(router, routes, taken, "udptun0");
+  assert_false(s.ok());
+  assert_non_null(strstr(s.message().c_str(), "eth1"));
 }
 
 static void test_journal_round_trip_and_hostile_files(void**) {
@@ -132,6 +175,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_a_good_request),
       cmocka_unit_test(test_bad_requests_name_the_parameter),
+      cmocka_unit_test(test_router_ip_must_be_free),
       cmocka_unit_test(test_journal_round_trip_and_hostile_files),
   };
   return cmocka_run_group_tests_name("routing_request", tests, nullptr, nullptr);
