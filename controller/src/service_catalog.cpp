@@ -53,6 +53,43 @@ std::string builtin_config(const std::string& builtin, const cJSON* config, Laun
   return "";
 }
 
+// What a member of the socket group may not set on a built-in it starts: every option that
+// names a file, a directory or a socket. The service runs as the service user, which can
+// read and write what root's declared services use (their keys, state, handover sockets); a
+// member naming them would act with what it cannot read itself. These are root's to give
+// (declare the service), or the controller's (--state-dir, the descriptors).
+const std::set<std::string> kMemberForbiddenFlags = {
+    "--psk-file", "--tls-ca",          "--tls-cert", "--tls-key",
+    "--handover-socket", "--udp-local", "--config"};
+const std::set<std::string> kMemberForbiddenKeys = {
+    "psk_file",        "tls_ca_file",      "tls_cert_file", "tls_key_file",
+    "handover_socket", "udp_local_config", "state_dir"};
+
+std::string member_flag_refusal(const std::vector<std::string>& argv) {
+  for (const std::string& f : argv) {
+    std::string flag = f.substr(0, f.find('='));
+    if (kMemberForbiddenFlags.count(flag))
+      return flag + " names a file or socket: only root may give one (declare the service)";
+  }
+  return "";
+}
+
+// Anywhere in the object (tun2socks' "udp_local" object holds udp-local's keys).
+std::string member_key_refusal(const cJSON* config) {
+  const cJSON* k;
+  cJSON_ArrayForEach(k, config) {
+    if (k->string && kMemberForbiddenKeys.count(k->string))
+      return std::string("\"") + k->string +
+             "\" names a file, directory or socket: only root may give one (declare the "
+             "service)";
+    if (cJSON_IsObject(k)) {
+      std::string why = member_key_refusal(k);
+      if (!why.empty()) return why;
+    }
+  }
+  return "";
+}
+
 bool valid_device_name(const std::string& n) {
   return !n.empty() && n.size() < 16 &&
          n.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") ==
@@ -192,6 +229,8 @@ Status ServiceCatalog::plan_start(const cJSON* params, PeerRole role, LaunchPlan
     std::string why = config ? builtin_config(name, config, out)
                       : args ? builtin_flags(name, args, out)
                              : "";
+    if (why.empty() && role != PeerRole::admin)
+      why = config ? member_key_refusal(config) : member_flag_refusal(out.argv);
     if (!why.empty()) return Status::failure(why);
     if (!out.tun.empty() && !valid_device_name(out.tun))
       return Status::failure("\"tun\": not a valid device name");

@@ -88,6 +88,25 @@ check "the declared service runs as nobody, no supplementary groups" \
   grep -qE "^uid=$uid\(nobody\) gid=[0-9]+\([a-z]+\)( groups=[0-9]+\([a-z]+\))?$" "$work/out/declared.txt"
 check "it cannot be re-pointed at another command" contains \
   "$(ask_as "$uid" "$gid" "" '{"action":"start","parameters":{"name":"declared-writer","argv":["/bin/true"]}}')" "by name only"
+# What root's services use (keys, state directories, handover sockets) is not a member's to
+# name for a service it starts: that service would run as the same service user and reach
+# them (security round 2, finding 2).
+member_start() { local r; r=$(ask_as "$uid" "$gid" "" '{"action":"start","parameters":'"$1"'}'); echo "$r" >>"$work/member-replies.txt"; echo "$r"; }
+check "a member's tun2socks may not name udp-local's state directory" contains \
+  "$(member_start '{"name":"tun2socks","config":{"tun":"mtun0","udp":"udp-local","udp_local":{"server":"127.0.0.1:1","psk":"0123456789abcdef0123","state_dir":"'"$work"'/state/services/client"}}}')" \
+  "\"state_dir\" names a file"
+check "nor a key file" contains \
+  "$(member_start '{"name":"udp-local","config":{"server":"127.0.0.1:1","psk_file":"/etc/udptun/psk","forward":["127.0.0.1:0=127.0.0.1:9"]}}')" \
+  "\"psk_file\" names a file"
+check "nor, as flags, a key file" contains \
+  "$(member_start '{"name":"udp-local","args":["--server","127.0.0.1:1","--psk-file=/etc/udptun/psk"]}')" \
+  "--psk-file names a file"
+check "nor a handover socket" contains \
+  "$(member_start '{"name":"udp-server","args":["--listen","127.0.0.1:0","--handover-socket","'"$work"'/state/services/client/udp-local.state"]}')" \
+  "--handover-socket names a file"
+check "nor a configuration file of root's" contains \
+  "$(member_start '{"name":"udp-server","args":["--config","'"$work"'/controller.json"]}')" \
+  "--config names a file"
 # Even root's own ad hoc command runs as the service user, never as root.
 check "root's ad hoc argv is started" [ "$(code_of "$(ask_as 0 0 "" "${shell/member.txt/root.txt}")")" = 0 ]
 for _ in $(seq 30); do [ -s "$work/out/root.txt" ] && break; sleep 0.1; done
@@ -113,6 +132,6 @@ kill -0 "$bad" 2>/dev/null && kill -9 "$bad"   # still running: the check below 
 wait "$bad"; bad_rc=$?
 check "and the controller exits with 1" [ "$bad_rc" = 1 ]
 
-if [ $failures -ne 0 ]; then echo "---- controller log"; tail -20 "$work/controller.log"; fi
+if [ $failures -ne 0 ]; then echo "---- controller log"; tail -20 "$work/controller.log"; echo "---- replies"; cat "$work/member-replies.txt" 2>/dev/null; fi
 echo "$((checks - failures)) passed, $failures failed"
 [ $failures -eq 0 ]
