@@ -154,7 +154,8 @@ size_t FlowScheduler::dequeue(std::vector<uint8_t>& out, size_t budget, uint64_t
       continue;
     }
     const Frame& f = q.frames.front();
-    sojourn_.observe(static_cast<double>(now_us - std::min(now_us, f.enqueued_us)) / 1e6);
+    (shared_sojourn_ ? *shared_sojourn_ : sojourn_)
+        .observe(static_cast<double>(now_us - std::min(now_us, f.enqueued_us)) / 1e6);
     q.deficit -= f.size;
     taken += f.size;
     pop(q, &out);

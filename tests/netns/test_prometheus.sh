@@ -138,6 +138,11 @@ in_ns curl -s --max-time 2 http://127.0.0.1:9101/metrics >"$work/page.txt"
 check "a scrape has HELP and TYPE for its families" \
   bash -c "grep -q '^# TYPE udptun_datagrams_total counter$' '$work/page.txt' &&
            grep -q '^# HELP udptun_sessions ' '$work/page.txt'"
+check "udp-server's page has the reply queues' sojourn histogram and its own request counts" \
+  bash -c "grep -q '^# TYPE udptun_queue_sojourn_seconds histogram$' '$work/page.txt' &&
+           grep -q '^udptun_metrics_requests_total{outcome=\"answered\"} ' '$work/page.txt'"
+check "udp-local counts its connections (--connections 4)" \
+  wait_for 'udptun_connections_up{job="udp-local"}' "v == 4"
 
 if [ $failures -ne 0 ]; then
   for f in udp-server udp-local tun2socks controller prometheus udptunctl send; do

@@ -29,6 +29,7 @@ Tunnel::Tunnel(runtime::EventLoop& loop, runtime::Logger& log, const ClientConfi
       events_(events),
       chooser_(chooser_config(config)) {
   lanes_.push_back(std::make_unique<TunnelConnection>(loop_, log_, config_, stats_, *this, 0));
+  lanes_[0]->carrier().share_sojourn(&sojourn_);
   runtime::fill_secure_random(session_id_);
   std::snprintf(tag_, sizeof tag_, "s=%s", protocol::session_id_hex(session_id_, 4).c_str());
 }
@@ -53,6 +54,7 @@ std::unique_ptr<TunnelConnection> Tunnel::make_lane(unsigned lane) {
   auto c = std::make_unique<TunnelConnection>(loop_, log_, config_, stats_, *this, lane);
   if (protector_) c->set_protector(protector_);
   c->set_tls(tls_.get());
+  c->carrier().share_sojourn(&sojourn_);
   return c;
 }
 
@@ -203,12 +205,6 @@ size_t Tunnel::output_queued_bytes() const {
   size_t sum = 0;
   for (const auto& l : lanes_)
     sum += l->stream_queued_bytes() + l->carrier().scheduler().queued_bytes();
-  return sum;
-}
-
-runtime::Histogram Tunnel::queue_sojourn() const {
-  runtime::Histogram sum = lanes_[0]->carrier().scheduler().sojourn();
-  for (size_t i = 1; i < lanes_.size(); ++i) sum.add(lanes_[i]->carrier().scheduler().sojourn());
   return sum;
 }
 

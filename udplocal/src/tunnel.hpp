@@ -55,8 +55,8 @@ class Tunnel : public TunnelConnection::Events {
   const runtime::Histogram& rtt_histogram() const { return rtt_histogram_; }
   // Bytes waiting: in the TCP output queues and the per-flow queues.
   size_t output_queued_bytes() const;
-  // How long datagrams waited in the per-flow queues (seconds), every lane's.
-  runtime::Histogram queue_sojourn() const;
+  // How long datagrams waited in the per-flow queues (seconds), every lane's, ever.
+  const runtime::Histogram& queue_sojourn() const { return sojourn_; }
   uint64_t pacing_Bps() const;
   size_t held_bytes() const { return queued_bytes_; }
   // Before start: continue a session an earlier process had (its record was read back).
@@ -104,6 +104,7 @@ class Tunnel : public TunnelConnection::Events {
   std::vector<std::unique_ptr<TunnelConnection>> lanes_;
   uint32_t lanes_up_ = 0;  // bit i: lane i is up
   runtime::LaneChooser chooser_;
+  runtime::Histogram sojourn_ = runtime::FlowScheduler::new_sojourn_histogram();
   std::unordered_map<uint32_t, protocol::SequenceWindow> received_;  // copied flows, by id
 
   struct Queued {

@@ -17,6 +17,10 @@ std::string Server::render_metrics() {
            static_cast<double>(total));
   text.add("queued_bytes_max", runtime::MetricType::gauge,
            "The deepest one connection's output queue.", "", static_cast<double>(deepest));
+  text.add_histogram("queue_sojourn_seconds",
+                     "How long replies waited in the per-flow queues while a client's link was "
+                     "full.",
+                     "", now.sojourn);
   text.add("workers", runtime::MetricType::gauge, "Event loops serving sessions.", "",
            static_cast<double>(workers_.size()));
   if (egress_) {

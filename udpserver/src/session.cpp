@@ -82,6 +82,7 @@ void Session::attach(ClientLink* link, unsigned lane) {
     l.carrier = std::make_unique<runtime::CarrierQueue>(
         worker_.loop(), cfg.carrier.queue(cfg.max_queued_bytes), worker_.stats().drops_queue_aged,
         worker_.stats().drops_queue_full);
+    l.carrier->share_sojourn(&worker_.sojourn());
     // While replies wait, a PING each tick measures the delay they see (and acknowledges
     // what arrived); udp-local answers.
     l.carrier->set_prober([this, lane](uint64_t value) {

@@ -476,6 +476,7 @@ void Worker::check_drained() {
 void Worker::publish() {
   WorkerCounters c;
   c.stats = stats_;
+  c.sojourn = sojourn_;
   c.stats.log_lines_suppressed = throttle_.suppressed_total();
   c.stats.egress_reassembled = egress_reassembly_.reassembled;
   c.stats.egress_fragments_dropped =
@@ -518,6 +519,7 @@ void Worker::shutdown() {
 
 void sum_counters(WorkerCounters& sum, const WorkerCounters& part) {
   add_counters(sum.stats, part.stats);
+  sum.sojourn.add(part.sojourn);
   sum.queued_bytes += part.queued_bytes;
   sum.queued_bytes_max = std::max(sum.queued_bytes_max, part.queued_bytes_max);
 }

@@ -21,6 +21,7 @@
 #include "udptun/protocol/server_handover.hpp"
 #include "udptun/protocol/socks5_reassembly.hpp"
 #include "udptun/runtime/event_loop.hpp"
+#include "udptun/runtime/flow_scheduler.hpp"
 #include "udptun/runtime/log.hpp"
 #include "udptun/runtime/tcp_stream.hpp"
 #include "udptun/runtime/tls.hpp"
@@ -48,6 +49,8 @@ struct MovedLink {
 // What a worker publishes for the Server to sum (under its mutex).
 struct WorkerCounters {
   udpserver_stats stats{};
+  // How long replies waited in the per-flow queues toward the clients (seconds).
+  runtime::Histogram sojourn = runtime::FlowScheduler::new_sojourn_histogram();
   size_t queued_bytes = 0;      // replies waiting in its clients' TCP output queues
   size_t queued_bytes_max = 0;  // the deepest one
 };
@@ -72,6 +75,7 @@ class Worker {
   const TargetPolicy& policy() const { return policy_; }
   runtime::TlsContext* tls();
   udpserver_stats& stats() { return stats_; }
+  runtime::Histogram& sojourn() { return sojourn_; }
   protocol::socks5::ReassemblyCounters& egress_reassembly() { return egress_reassembly_; }
   Tun2socksEgress* tun2socks_egress();
   runtime::LogThrottle& throttle() { return throttle_; }
@@ -149,6 +153,7 @@ class Worker {
   runtime::Logger log_;
   TargetPolicy policy_;
   udpserver_stats stats_{};
+  runtime::Histogram sojourn_ = runtime::FlowScheduler::new_sojourn_histogram();  // sessions'
   protocol::socks5::ReassemblyCounters egress_reassembly_;
   runtime::LogThrottle throttle_;
 

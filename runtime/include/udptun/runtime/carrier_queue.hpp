@@ -57,6 +57,8 @@ class CarrierQueue : public TcpStream::Source {
   uint64_t in_flight() const { return sent_bytes_ - acked_bytes_; }
 
   const FlowScheduler& scheduler() const { return scheduler_; }
+  // Sojourn times go into `shared` (the owner's, outliving this queue).
+  void share_sojourn(Histogram* shared) { scheduler_.share_sojourn(shared); }
   uint64_t pacing_Bps() const { return pacing_Bps_; }
   // TcpStream::Source
   bool pending() const override { return !scheduler_.empty(); }

@@ -51,8 +51,13 @@ class FlowScheduler {
   size_t queued_bytes() const { return bytes_; }
   size_t active_flows() const { return new_flows_.size() + old_flows_.size(); }
   const Counters& counters() const { return counters_; }
-  // How long dequeued frames waited, in seconds.
-  const Histogram& sojourn() const { return sojourn_; }
+  // How long dequeued frames waited, in seconds (into `shared` instead of its own, when
+  // given: an owner of many schedulers keeps one histogram that outlives them).
+  const Histogram& sojourn() const { return shared_sojourn_ ? *shared_sojourn_ : sojourn_; }
+  void share_sojourn(Histogram* shared) { shared_sojourn_ = shared; }
+  static Histogram new_sojourn_histogram() {
+    return Histogram({0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1});
+  }
 
  private:
   struct Frame {
@@ -91,7 +96,8 @@ class FlowScheduler {
   std::list<uint32_t> new_flows_, old_flows_;
   size_t bytes_ = 0;
   Counters counters_;
-  Histogram sojourn_{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1}};
+  Histogram sojourn_ = new_sojourn_histogram();
+  Histogram* shared_sojourn_ = nullptr;
 };
 
 }  // namespace udptun::runtime
