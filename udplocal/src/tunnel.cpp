@@ -8,18 +8,6 @@ namespace udptun::udplocal {
 
 using protocol::ByteView;
 
-namespace {
-
-runtime::LaneChooser::Config chooser_config(const ClientConfig& c) {
-  runtime::LaneChooser::Config l;
-  // Small flows are those copies are for; with copies off, still those below 256 kbit/s.
-  if (c.carrier.duplicate_below_kbps != 0) l.small_below_bps = c.carrier.duplicate_below_kbps * 1000;
-  l.copy_small = c.carrier.duplicate_below_kbps != 0;
-  return l;
-}
-
-}  // namespace
-
 Tunnel::Tunnel(runtime::EventLoop& loop, runtime::Logger& log, const ClientConfig& config,
                udplocal_stats& stats, Events& events)
     : loop_(loop),
@@ -27,7 +15,7 @@ Tunnel::Tunnel(runtime::EventLoop& loop, runtime::Logger& log, const ClientConfi
       config_(config),
       stats_(stats),
       events_(events),
-      chooser_(chooser_config(config)) {
+      chooser_(config.carrier.lanes()) {
   lanes_.push_back(std::make_unique<TunnelConnection>(loop_, log_, config_, stats_, *this, 0));
   lanes_[0]->carrier().share_sojourn(&sojourn_);
   runtime::fill_secure_random(session_id_);

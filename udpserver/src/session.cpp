@@ -15,20 +15,8 @@ using protocol::Address;
 using protocol::ByteView;
 using protocol::FlowState;
 
-namespace {
-
-runtime::LaneChooser::Config chooser_config(const ServerConfig& c) {
-  runtime::LaneChooser::Config l;
-  // Small flows are those copies are for; with copies off, still those below 256 kbit/s.
-  if (c.carrier.duplicate_below_kbps != 0) l.small_below_bps = c.carrier.duplicate_below_kbps * 1000;
-  l.copy_small = c.carrier.duplicate_below_kbps != 0;
-  return l;
-}
-
-}  // namespace
-
 Session::Session(Worker& worker, const protocol::SessionId& id)
-    : worker_(worker), id_(id), chooser_(chooser_config(worker.config())) {
+    : worker_(worker), id_(id), chooser_(worker.config().carrier.lanes()) {
   std::snprintf(tag_, sizeof tag_, "s=%s", protocol::session_id_hex(id, 4).c_str());
   last_active_ms_ = worker.loop().now_ms();
   detached_since_ms_ = last_active_ms_;

@@ -11,6 +11,7 @@
 #include "udptun/runtime/carrier_queue.hpp"
 #include "udptun/runtime/command_line.hpp"
 #include "udptun/runtime/config_reader.hpp"
+#include "udptun/runtime/lane_chooser.hpp"
 #include "udptun/runtime/tcp_stream.hpp"
 
 namespace udptun::runtime {
@@ -43,6 +44,13 @@ struct CarrierConfig {
     c.pacing = pacing != "off";
     c.delay.target_us = queue_target_ms * 1000;
     return c;
+  }
+  LaneChooser::Config lanes() const {
+    LaneChooser::Config l;
+    // Small flows are those copies are for; with copies off, still those below 256 kbit/s.
+    if (duplicate_below_kbps != 0) l.small_below_bps = duplicate_below_kbps * 1000;
+    l.copy_small = duplicate_below_kbps != 0;
+    return l;
   }
   TcpStream::CarrierOptions socket() const {
     return {tcp_notsent_lowat, tcp_congestion, tcp_notsent_lowat > 0};
