@@ -60,7 +60,7 @@ const std::vector<CommandLineOption> kOptions = udptun::runtime::with_carrier_op
     {"--connections", "connections", Kind::integer, "N",
      "spread the session over N TCP connections when the server agrees (1..16): a lost "
      "segment holds only the flows of its connection, and small flows (see "
-     "--duplicate-below-kbps) are sent on two, the first copy kept (default 4)"},
+     "--duplicate-below-kbps) are sent on two, the first copy kept (default 4; Windows: 1)"},
     {"--socks5-reassembly-timeout-ms", "socks5_reassembly_timeout_ms", Kind::integer, "MS",
      "SOCKS5 UDP fragments: give up a sequence not whole within this (default 5000, at least "
      "5000 as RFC 1928 asks)"},
