@@ -274,9 +274,12 @@ void TunnelConnection::handle_handshake(ByteView& data) {
     if (lane_ == 0)
       LOG_ERROR(log_, tag_, "the server refused the session: %s",
                 protocol::refuse_reason_name(reply.reason));
-    else
+    else if (failed_attempts_ == 0)  // behind a balancer this repeats: said once
       LOG_INFO(log_, tag_, "the server refused an added connection: %s",
                protocol::refuse_reason_name(reply.reason));
+    else
+      LOG_DEBUG(log_, tag_, "the server refused an added connection: %s",
+                protocol::refuse_reason_name(reply.reason));
     // Behind a balancer an added lane may keep landing on a server without the session:
     // try again now and then, not at the reconnect pace.
     if (lane_ != 0 && reply.reason == protocol::RefuseReason::no_session) refused_join_ = true;
