@@ -50,8 +50,8 @@ std::vector<ExistingAddress> ipv4_addresses() {
   if (getifaddrs(&list) != 0) return out;
   for (ifaddrs* a = list; a; a = a->ifa_next) {
     if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET) continue;
-    out.push_back({ntohl(reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr),
-                   a->ifa_name});
+    out.push_back(
+        {ntohl(reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr), a->ifa_name});
   }
   freeifaddrs(list);
   return out;
@@ -270,8 +270,8 @@ class LinuxRouting : public RoutingPlatform {
 
     // The router address becomes ours: never one in use, nor a network routed elsewhere (a
     // LAN, another VPN) that this would take over.
-    Status free = check_router_ip_free(req.router_ip, ipv4_routes(), ipv4_addresses(),
-                                       req.tun_name);
+    Status free =
+        check_router_ip_free(req.router_ip, ipv4_routes(), ipv4_addresses(), req.tun_name);
     if (!free.ok()) return free;
 
     // The TUN: created persistent, so tun2socks can attach to it later. IFF_TUN_EXCL: a

@@ -14,7 +14,9 @@ uint32_t v4_of(const protocol::Address& a) {
 
 bool is_private_v4(const protocol::Address& a) {
   uint32_t ip = v4_of(a);
-  auto in = [&](uint32_t net, unsigned bits) { return (ip >> (32 - bits)) == (net >> (32 - bits)); };
+  auto in = [&](uint32_t net, unsigned bits) {
+    return (ip >> (32 - bits)) == (net >> (32 - bits));
+  };
   return in(0x0A000000, 8) || in(0xAC100000, 12) || in(0xC0A80000, 16) || in(0x64400000, 10) ||
          in(0xC6120000, 15);
 }

@@ -59,7 +59,7 @@ std::string builtin_config(const std::string& builtin, const cJSON* config, Laun
 // member naming them would act with what it cannot read itself. These are root's to give
 // (declare the service), or the controller's (--state-dir, the descriptors).
 const std::set<std::string> kMemberForbiddenFlags = {
-    "--psk-file", "--tls-ca",          "--tls-cert", "--tls-key",
+    "--psk-file",        "--tls-ca",    "--tls-cert", "--tls-key",
     "--handover-socket", "--udp-local", "--config"};
 const std::set<std::string> kMemberForbiddenKeys = {
     "psk_file",        "tls_ca_file",      "tls_cert_file", "tls_key_file",

@@ -177,8 +177,8 @@ size_t encode_data_prefix(uint8_t* out, uint32_t flow_id, const Address* address
   return n;
 }
 
-size_t encode_sequenced_prefix(uint8_t* out, uint32_t flow_id, uint32_t seq,
-                               const Address* address, size_t payload_size) {
+size_t encode_sequenced_prefix(uint8_t* out, uint32_t flow_id, uint32_t seq, const Address* address,
+                               size_t payload_size) {
   size_t n = kFrameHeaderSize;
   store_u32(out + n, flow_id);
   store_u32(out + n + 4, seq);

@@ -33,8 +33,8 @@ void write_client_signed(const ClientHello& h, uint8_t* out) {
   std::memcpy(out, kMagic.data(), 4);
   out[4] = h.version;
   out[5] = h.lane != 0 ? static_cast<uint8_t>(static_cast<uint8_t>(HelloFlag::join) | (h.lane << 4))
-          : h.resume ? static_cast<uint8_t>(HelloFlag::resume)
-                     : 0;
+           : h.resume  ? static_cast<uint8_t>(HelloFlag::resume)
+                       : 0;
   std::memcpy(out + 6, h.session.data(), 16);
   store_u64(out + 22, h.timestamp_ms);
   std::memcpy(out + 30, h.nonce.data(), 16);

@@ -76,8 +76,8 @@ LaneChooser::Choice LaneChooser::choose(uint32_t flow, size_t payload, uint64_t 
   }
   // Two copies: the flow's pair while both are up and it is not older than a window; else
   // the two quietest lanes after the first (the first lane only when there is no second).
-  bool pair_up = f.pair[0] >= 0 && f.pair[1] >= 0 && (up & (1u << f.pair[0])) &&
-                 (up & (1u << f.pair[1]));
+  bool pair_up =
+      f.pair[0] >= 0 && f.pair[1] >= 0 && (up & (1u << f.pair[0])) && (up & (1u << f.pair[1]));
   if (!pair_up || now_ms - f.pair_ms >= kWindowMs) {
     f.pair[0] = c.lane;
     f.pair[1] = -1;

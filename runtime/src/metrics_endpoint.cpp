@@ -178,9 +178,10 @@ std::string MetricsEndpoint::respond(const std::string& line) {
   scrapes_++;
   std::string body = render_();
   // The endpoint's own counters: a scrape that gets through shows how many did not.
-  body += "# HELP udptun_metrics_requests_total Requests to this endpoint: answered, refused "
-          "(malformed, too slow, no free slot), and idle connections closed to make room.\n"
-          "# TYPE udptun_metrics_requests_total counter\n";
+  body +=
+      "# HELP udptun_metrics_requests_total Requests to this endpoint: answered, refused "
+      "(malformed, too slow, no free slot), and idle connections closed to make room.\n"
+      "# TYPE udptun_metrics_requests_total counter\n";
   body += "udptun_metrics_requests_total{outcome=\"answered\"} " + std::to_string(scrapes_) + "\n";
   body += "udptun_metrics_requests_total{outcome=\"refused\"} " + std::to_string(refused_) + "\n";
   body += "udptun_metrics_requests_total{outcome=\"evicted\"} " + std::to_string(evicted_) + "\n";

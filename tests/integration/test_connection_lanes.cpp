@@ -24,8 +24,7 @@ static const char* kKey = "test key: correct horse battery staple\n";
 
 // Sends `count` distinct datagrams from each client, 20 ms apart (a small flow, long enough
 // for copies to start), then counts every reply: each must come back once.
-static void assert_each_reply_once(TunnelFixture& fx, std::vector<UdpClient*> clients,
-                                   int count) {
+static void assert_each_reply_once(TunnelFixture& fx, std::vector<UdpClient*> clients, int count) {
   std::vector<std::map<std::string, int>> seen(clients.size());
   auto drain = [&](int wait_ms) {
     for (size_t c = 0; c < clients.size(); ++c) {
@@ -183,8 +182,7 @@ static bool read_lanes(int fd, Lanes& out, int timeout_ms) {
     uint8_t buf[4096];
     ssize_t n = read(fd, buf, sizeof buf);
     if (n <= 0) return false;
-    if (decoder.feed(ByteView(buf, static_cast<size_t>(n)), sink) ==
-        FrameDecoder::Status::error)
+    if (decoder.feed(ByteView(buf, static_cast<size_t>(n)), sink) == FrameDecoder::Status::error)
       return false;
   }
   return sink.got;

@@ -5,12 +5,12 @@
 // flow cap, control bytes meant for the log. Each must cost only its own connection, within stated
 // bounds (memory, descriptors, log lines); a good client keeps being served throughout.
 #include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <sys/un.h>
-#include <sys/stat.h>
 #include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -684,8 +684,10 @@ static void test_session_flood_from_one_address_evicts_only_its_own(void**) {
   ServerHello reply;
   int mine = -1;
   REQUIRE(harness::eventually(
-              [&] { return (mine = authenticated_from("127.0.0.2", fx.server_port, legit, false,
-                                                      &reply)) >= 0; },
+              [&] {
+                return (mine = authenticated_from("127.0.0.2", fx.server_port, legit, false,
+                                                  &reply)) >= 0;
+              },
               3000),
           fx);
   std::vector<int> flood;
@@ -735,8 +737,9 @@ static void test_handshake_rate_per_source(void**) {
     close(fd);
   }
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::printf("    200 connections in %.2f s from one address: %d challenged, %d closed at accept\n",
-              secs, challenged, refused);
+  std::printf(
+      "    200 connections in %.2f s from one address: %d challenged, %d closed at accept\n", secs,
+      challenged, refused);
   // A burst of 10, then 10 per second.
   REQUIRE(challenged >= 10 && challenged <= 10 + static_cast<int>(secs * 10) + 2, good.fx);
   REQUIRE(refused > 100, good.fx);
@@ -796,9 +799,9 @@ static void test_handover_record_size_is_not_trusted(void**) {
   sockaddr_un sa{};
   sa.sun_family = AF_UNIX;
   std::snprintf(sa.sun_path, sizeof sa.sun_path, "%s", handover.c_str());
-  REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0 &&
-              listen(listener, 1) == 0,
-          fx);
+  REQUIRE(
+      bind(listener, reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0 && listen(listener, 1) == 0,
+      fx);
   std::thread liar([&] {
     int c = accept(listener, nullptr, nullptr);
     if (c < 0) return;
@@ -852,10 +855,10 @@ static void test_handover_from_another_user_is_refused(void**) {
   char r;
   REQUIRE(read(ready[0], &r, 1) == 1, fx);
   REQUIRE(fx.start_server({"--handover-socket", handover}), fx);
-  REQUIRE(harness::eventually(
-              [&] { return fx.server->log().find("runs as another user") != std::string::npos; },
-              3000),
-          fx);
+  REQUIRE(
+      harness::eventually(
+          [&] { return fx.server->log().find("runs as another user") != std::string::npos; }, 3000),
+      fx);
   kill(fake, SIGKILL);
   waitpid(fake, nullptr, 0);
   close(ready[0]);

@@ -4,8 +4,8 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <mutex>
 #include <vector>
 

@@ -41,7 +41,10 @@ static std::vector<Frame> sample_frames(const std::string& payload) {
   FlowStatus st{7, FlowState::open, true, v4(0, 0, 0, 0, 61000)};
   FlowStatus refused{9, FlowState::target_forbidden, false, {}};
   Extension ext{0x7E, 0x80, ByteView(reinterpret_cast<const uint8_t*>("future"), 6)};
-  SequencedData seq{7, 0xFFFFFFFE, false, {},
+  SequencedData seq{7,
+                    0xFFFFFFFE,
+                    false,
+                    {},
                     ByteView(reinterpret_cast<const uint8_t*>(payload.data()), payload.size())};
   SequencedData seq_from{7, 3, true, v4(192, 0, 2, 9, 3478),
                          ByteView(reinterpret_cast<const uint8_t*>("hi"), 2)};
@@ -84,8 +87,8 @@ static void test_exact_bytes_of_data_and_ping(void**) {
 // The extensions this build knows, byte by byte (docs/PROTOCOL.md §3).
 static void test_exact_bytes_of_lanes_and_sequenced_data(void**) {
   assert_true(encoded(Lanes{2, lane_feature::kSequenced}) == bytes({0x40, 0, 0, 0, 0, 2, 2, 1}));
-  SequencedData d{0x01020304, 0x0A0B0C0D, false, {},
-                  ByteView(reinterpret_cast<const uint8_t*>("ab"), 2)};
+  SequencedData d{
+      0x01020304, 0x0A0B0C0D, false, {}, ByteView(reinterpret_cast<const uint8_t*>("ab"), 2)};
   assert_true(encoded(d) ==
               bytes({0x41, 0x00, 0, 0, 0, 10, 1, 2, 3, 4, 0x0A, 0x0B, 0x0C, 0x0D, 'a', 'b'}));
   std::string payload(1200, 'g');

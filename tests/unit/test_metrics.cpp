@@ -6,8 +6,8 @@
 #include "udptun/protocol/socket_api.hpp"
 
 #include <atomic>
-#include <future>
 #include <chrono>
+#include <future>
 #include <string>
 #include <vector>
 

@@ -87,8 +87,8 @@ static void test_bad_requests_name_the_parameter(void**) {
                          "172.32.0.1", "192.169.0.1"})
     assert_true(refused_naming(
         (std::string(R"({"proxyIp":"1.2.3.4","routerIp":")") + ip + "\"}").c_str(), "private"));
-  for (const char* ip : {"10.0.85.1", "172.16.0.1", "172.31.255.1", "192.168.7.1", "100.64.0.1",
-                         "198.18.0.1"}) {
+  for (const char* ip :
+       {"10.0.85.1", "172.16.0.1", "172.31.255.1", "192.168.7.1", "100.64.0.1", "198.18.0.1"}) {
     RoutingRequest ok;
     assert_string_equal(
         parse((std::string(R"({"proxyIp":"1.2.3.4","routerIp":")") + ip + "\"}").c_str(), ok)
@@ -105,8 +105,8 @@ static void test_router_ip_must_be_free(void**) {
   udptun::protocol::Address router;
   uint8_t ip[4] = {10, 0, 85, 1};
   router = udptun::protocol::Address::ipv4(ip, 0);
-  std::vector<ExistingRoute> routes = {{0, 0, "eth0"},                       // default
-                                       {0x0A000000, 0xFFFFFF00u, "eth0"},    // 10.0.0.0/24
+  std::vector<ExistingRoute> routes = {{0, 0, "eth0"},                         // default
+                                       {0x0A000000, 0xFFFFFF00u, "eth0"},      // 10.0.0.0/24
                                        {0x0A005500, 0xFFFFFF00u, "udptun0"}};  // ours
   std::vector<ExistingAddress> addresses = {{0x0A000002, "eth0"}, {0x0A005501, "udptun0"}};
   assert_true(check_router_ip_free(router, routes, addresses, "udptun0").ok());

@@ -90,8 +90,9 @@ void Tunnel::agree_lanes(const protocol::Lanes& granted) {
   if (count < 2 || lanes_.size() > 1) return;  // asked once per connection
   bool sequenced = granted.features & protocol::lane_feature::kSequenced;
   chooser_.set_lanes(count, sequenced);
-  LOG_INFO(log_, tag_, "the server takes %u connections for this session (copies of small flows: %s)",
-           count, sequenced && config_.carrier.duplicate_below_kbps ? "on" : "off");
+  LOG_INFO(log_, tag_,
+           "the server takes %u connections for this session (copies of small flows: %s)", count,
+           sequenced && config_.carrier.duplicate_below_kbps ? "on" : "off");
   for (unsigned i = 1; i < count; ++i) {
     lanes_.push_back(make_lane(i));
     lanes_.back()->start(tag_);
@@ -139,12 +140,11 @@ bool Tunnel::send_data(uint32_t flow_id, ByteView payload, const protocol::Addre
   if (up()) {
     auto choice = chooser_.choose(flow_id, payload.size, loop_.now_ms(), lanes_up_);
     uint8_t prefix[protocol::kMaxSequencedPrefix];
-    size_t n = choice.sequenced
-                   ? protocol::encode_sequenced_prefix(prefix, flow_id, choice.seq, to, payload.size)
-                   : protocol::encode_data_prefix(prefix, flow_id, to, payload.size);
+    size_t n = choice.sequenced ? protocol::encode_sequenced_prefix(prefix, flow_id, choice.seq, to,
+                                                                    payload.size)
+                                : protocol::encode_data_prefix(prefix, flow_id, to, payload.size);
     // Drops are counted by the carriers.
-    lanes_[static_cast<size_t>(choice.lane)]->carrier().send(flow_id, ByteView(prefix, n),
-                                                             payload);
+    lanes_[static_cast<size_t>(choice.lane)]->carrier().send(flow_id, ByteView(prefix, n), payload);
     if (choice.copy_lane >= 0) {
       lanes_[static_cast<size_t>(choice.copy_lane)]->carrier().send(flow_id, ByteView(prefix, n),
                                                                     payload);

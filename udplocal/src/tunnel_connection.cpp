@@ -371,8 +371,8 @@ void TunnelConnection::link_failed(const char* why) {
   if (refused_join_) delay = std::max<uint64_t>(delay, kJoinRetryMs);
   refused_join_ = false;
   uv_timer_start(
-      retry_timer_.get(),
-      [](uv_timer_t* t) { static_cast<TunnelConnection*>(t->data)->attempt(); }, delay, 0);
+      retry_timer_.get(), [](uv_timer_t* t) { static_cast<TunnelConnection*>(t->data)->attempt(); },
+      delay, 0);
   events_.on_connection_down(*this, was_up);
 }
 

@@ -108,8 +108,8 @@ class TunnelConnection : public runtime::TcpStream::Events, public protocol::Fra
   std::unique_ptr<protocol::socks5::ClientHandshake> proxy_;
   std::vector<uint8_t> inbox_;  // handshake bytes not yet complete
   protocol::Mac hello_mac_{};
-  bool challenged_ = false;      // the server's challenge arrived and our hello is sent
-  bool carrier_warned_ = false;  // a carrier option the system refused was logged
+  bool challenged_ = false;                // the server's challenge arrived and our hello is sent
+  bool carrier_warned_ = false;            // a carrier option the system refused was logged
   const char* pending_failure_ = nullptr;  // set inside frame handling, acted on after it
   static constexpr uint64_t kJoinRetryMs = 10'000;
   bool refused_join_ = false;  // the server has no such session: retry slowly

@@ -52,9 +52,8 @@ int ClientLink::accept(uv_stream_t* listener) {
 
 void ClientLink::note_peer() {
   if (auto peer = stream_.peer_address())
-    source_key_ =
-        protocol::source_key(peer->ip.data(), peer->type == protocol::AddressType::ipv6,
-                             static_cast<unsigned>(worker_.config().ipv6_source_prefix));
+    source_key_ = protocol::source_key(peer->ip.data(), peer->type == protocol::AddressType::ipv6,
+                                       static_cast<unsigned>(worker_.config().ipv6_source_prefix));
 }
 
 void ClientLink::arrive(MovedLink&& moved) {

@@ -117,16 +117,16 @@ std::vector<ClientLink*> Session::take_links() {
 
 void Session::agree_lanes(const protocol::Lanes& asked) {
   const ServerConfig& cfg = worker_.config();
-  auto count = static_cast<unsigned>(
-      std::min<uint64_t>(asked.count, cfg.max_connections_per_session));
+  auto count =
+      static_cast<unsigned>(std::min<uint64_t>(asked.count, cfg.max_connections_per_session));
   bool sequenced = asked.features & protocol::lane_feature::kSequenced;
   lanes_agreed_ = count;
   chooser_.set_lanes(count, sequenced);
   LOG_DEBUG(worker_.log(), tag_, "%u connections agreed (%u asked)", count,
             static_cast<unsigned>(asked.count));
   std::vector<uint8_t> out;
-  protocol::append_frame(out, protocol::Lanes{static_cast<uint8_t>(count),
-                                              protocol::lane_feature::kSequenced});
+  protocol::append_frame(
+      out, protocol::Lanes{static_cast<uint8_t>(count), protocol::lane_feature::kSequenced});
   if (lanes_[0].link) lanes_[0].link->stream().write(ByteView(out), true);
 }
 
@@ -185,8 +185,8 @@ void Session::open_flow(const protocol::OpenFlow& open) {
   for (const RecentRefusal& r : recent_refusals_)
     if (r.flow_id == open.flow_id && r.target == open.target && now - r.at_ms < kOpenCopyMs) return;
   auto existing = flows_.find(open.flow_id);
-  if (existing != flows_.end() && existing->second->target() == open.target &&
-      lanes_agreed_ > 1 && now - existing->second->created_ms() < kOpenCopyMs)
+  if (existing != flows_.end() && existing->second->target() == open.target && lanes_agreed_ > 1 &&
+      now - existing->second->created_ms() < kOpenCopyMs)
     return;
   if (existing != flows_.end() && existing->second->target() != open.target) {
     // The id names another flow now (a restarted client that lost its last flows reuses
@@ -319,9 +319,10 @@ void Session::deliver(ServerFlow& flow, ByteView payload, const Address* source)
   }
   auto choice = chooser_.choose(flow.id(), payload.size, last_active_ms_, up);
   uint8_t prefix[protocol::kMaxSequencedPrefix];
-  size_t n = choice.sequenced ? protocol::encode_sequenced_prefix(prefix, flow.id(), choice.seq,
-                                                                 source, payload.size)
-                              : protocol::encode_data_prefix(prefix, flow.id(), source, payload.size);
+  size_t n =
+      choice.sequenced
+          ? protocol::encode_sequenced_prefix(prefix, flow.id(), choice.seq, source, payload.size)
+          : protocol::encode_data_prefix(prefix, flow.id(), source, payload.size);
   // Drops are counted by the carriers.
   lanes_[static_cast<size_t>(choice.lane)].carrier->send(flow.id(), ByteView(prefix, n), payload);
   if (choice.copy_lane >= 0) {

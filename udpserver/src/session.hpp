@@ -8,11 +8,11 @@
 
 #include <array>
 #include <cstdint>
-#include <string>
-#include <vector>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "server_flow.hpp"
 #include "udptun/protocol/frame.hpp"

@@ -20,7 +20,7 @@ namespace {
 
 constexpr uint64_t kDeadLinkLingerMs = 5'000;
 constexpr uint64_t kOwnAddressesRefreshMs = 10'000;  // interfaces come and go (DHCP, VPNs)
-constexpr uint64_t kHandshakeRateIdleMs = 5'000;  // a full bucket again: forget the address
+constexpr uint64_t kHandshakeRateIdleMs = 5'000;     // a full bucket again: forget the address
 constexpr size_t kMaxHandshakeSources = 100'000;
 
 void add_counters(udpserver_stats& sum, const udpserver_stats& part) {
@@ -207,8 +207,8 @@ bool Worker::admit_handshake(const ClientLink& link) {
   // Bounded however many addresses come: past this many, the table starts afresh (a
   // flood from that many addresses is one the global caps handle).
   if (handshakes_by_source_.size() >= kMaxHandshakeSources) handshakes_by_source_.clear();
-  auto [it, fresh] = handshakes_by_source_.try_emplace(link.source_key(),
-                                                       HandshakeRate{runtime::TokenBucket(rate), now});
+  auto [it, fresh] = handshakes_by_source_.try_emplace(
+      link.source_key(), HandshakeRate{runtime::TokenBucket(rate), now});
   HandshakeRate& h = it->second;
   h.used_ms = now;
   if (!h.tokens.has(1, now)) return false;
@@ -327,7 +327,8 @@ bool Worker::evict_one_session(const std::string* only_key) {
   for (auto& [id, s] : sessions_) per_client[s->client_key()]++;
   Session* victim = nullptr;
   auto rank = [&](Session* s) {
-    return std::make_tuple(s->link() != nullptr, -static_cast<long long>(per_client[s->client_key()]),
+    return std::make_tuple(s->link() != nullptr,
+                           -static_cast<long long>(per_client[s->client_key()]),
                            s->last_active_ms());
   };
   for (auto& [id, s] : sessions_) {
@@ -507,8 +508,8 @@ void Worker::shutdown() {
   // Tell every client why, then close: sessions go with the process.
   std::vector<ClientLink*> open;
   for (auto& l : links_) open.push_back(l.get());
-  const char* why = server_.handed_over() ? "server restarting: reconnect and resume"
-                                          : "server shutting down";
+  const char* why =
+      server_.handed_over() ? "server restarting: reconnect and resume" : "server shutting down";
   for (ClientLink* l : open) l->end(protocol::GoAwayReason::shutting_down, why);
   while (!sessions_.empty())
     remove_session(sessions_.begin()->first,

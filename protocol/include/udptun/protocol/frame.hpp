@@ -136,7 +136,7 @@ size_t encode_data_prefix(uint8_t* out, uint32_t flow_id, const Address* address
                           size_t payload_size);
 // The same for SEQUENCED_DATA (4 bytes more). Its payload is at most kMaxDatagram - 4 bytes.
 constexpr size_t kMaxSequencedPrefix = kMaxDataPrefix + 4;
-size_t encode_sequenced_prefix(uint8_t* out, uint32_t flow_id, uint32_t seq,
-                               const Address* address, size_t payload_size);
+size_t encode_sequenced_prefix(uint8_t* out, uint32_t flow_id, uint32_t seq, const Address* address,
+                               size_t payload_size);
 
 }  // namespace udptun::protocol

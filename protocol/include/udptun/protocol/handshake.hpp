@@ -77,7 +77,7 @@ enum class RefuseReason : uint8_t {
   replayed = 4,             // (version 1; a challenge makes replays fail as bad_mac now)
   server_full = 5,          // session cap reached and nothing could be evicted
   shutting_down = 6,
-  malformed = 7,  // flags or fields out of range
+  malformed = 7,   // flags or fields out of range
   no_session = 8,  // a JOIN for a session this server does not have (or with no such lane)
 };
 const char* refuse_reason_name(RefuseReason r);
