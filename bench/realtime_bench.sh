@@ -21,6 +21,8 @@
 # LOSS_CONNECTIONS: the connections per session tried in the loss cases ("1 2 2/nocopy 4", the
 # default; "/nocopy": with --duplicate-below-kbps 0).
 # REALTIME_CASES: which groups run ("link chain loss", the default: all).
+# HEV_SOCKS5_TUNNEL, HEV_SOCKS5_SERVER: hev-socks5-tunnel and hev-socks5-server, measured beside
+# udptun in the link cases (through its TUN, UDP in its SOCKS5 TCP connection).
 # OUT_DIR (optional): each case's game round trips over time (time_s rtt_ms, or "lost"), for
 # plots (bench/plot_realtime.sh draws them).
 set -uo pipefail
@@ -78,6 +80,43 @@ tun_up() {  # build
   sleep 1
 }
 
+# hev-socks5-tunnel (its TUN in the client namespace, UDP in its SOCKS5 TCP connection: "udp:
+# tcp") with hev-socks5-server beside the target, when HEV_SOCKS5_TUNNEL and HEV_SOCKS5_SERVER
+# name their programs (built outside udptun).
+hev_up() {
+  local tun=hv$id
+  stop_udptun
+  cat >"$work/hev-server.yml" <<YML
+main:
+  workers: 1
+  port: 1090
+  listen-address: '$server_ip'
+misc:
+  log-level: error
+YML
+  cat >"$work/hev-tunnel.yml" <<YML
+tunnel:
+  name: $tun
+  mtu: 1500
+  ipv4: 10.0.86.1
+socks5:
+  port: 1090
+  address: $server_ip
+  udp: 'tcp'
+misc:
+  log-level: error
+YML
+  bg_t "$HEV_SOCKS5_SERVER" "$work/hev-server.yml"
+  udptun_pids+=($!)
+  sleep 0.3
+  bg_c "$HEV_SOCKS5_TUNNEL" "$work/hev-tunnel.yml"
+  udptun_pids+=($!)
+  for _ in $(seq 50); do in_c ip link show "$tun" >/dev/null 2>&1 && break; sleep 0.1; done
+  in_c ip link set "$tun" up && in_c ip route add 192.0.2.1/32 dev "$tun" || return 1
+  sleep 0.5
+}
+have_hev() { [ -n "${HEV_SOCKS5_TUNNEL:-}" ] && [ -n "${HEV_SOCKS5_SERVER:-}" ]; }
+
 realtime_link udptun-rtb 10.211.0 20 || { echo "realtime_bench: cannot make the link"; exit 1; }
 sleep 0.3
 builds=("$BUILD")
@@ -94,6 +133,10 @@ for c in "upload:up:1" "download:down:1" "4 flows:up:4"; do
   done
   if [ "$case" != "4 flows" ]; then
     tun_up "$BUILD" && run_case "$case" "udptun through the TUN" 192.0.2.1:5001 192.0.2.1:5002 30 "$mode" 1
+    stop_udptun
+  fi
+  if have_hev; then
+    hev_up && run_case "$case" "hev-socks5-tunnel (TUN, UDP in TCP)" 192.0.2.1:5001 192.0.2.1:5002 30 "$mode" "$flows"
     stop_udptun
   fi
   if [ "$case" = upload ]; then
