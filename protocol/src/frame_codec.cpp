@@ -165,29 +165,36 @@ Parsed<Frame> decode_frame(ByteView in) {
   return p;
 }
 
-size_t encode_data_prefix(uint8_t* out, uint32_t flow_id, const Address* address,
-                          size_t payload_size) {
+namespace {
+
+// DATA and SEQUENCED_DATA share their layout: flow id, `seq` when sequenced, the address.
+size_t encode_datagram_prefix(uint8_t* out, FrameType type, uint32_t flow_id, const uint32_t* seq,
+                              const Address* address, size_t payload_size) {
   size_t n = kFrameHeaderSize;
   store_u32(out + n, flow_id);
   n += 4;
+  if (seq) {
+    store_u32(out + n, *seq);
+    n += 4;
+  }
   if (address) n += encode_address(*address, out + n);
-  out[0] = uint8_t(FrameType::data);
+  out[0] = uint8_t(type);
   out[1] = address ? frame_flag::kHasAddress : 0;
   store_u32(out + 2, static_cast<uint32_t>(n - kFrameHeaderSize + payload_size));
   return n;
 }
 
+}  // namespace
+
+size_t encode_data_prefix(uint8_t* out, uint32_t flow_id, const Address* address,
+                          size_t payload_size) {
+  return encode_datagram_prefix(out, FrameType::data, flow_id, nullptr, address, payload_size);
+}
+
 size_t encode_sequenced_prefix(uint8_t* out, uint32_t flow_id, uint32_t seq, const Address* address,
                                size_t payload_size) {
-  size_t n = kFrameHeaderSize;
-  store_u32(out + n, flow_id);
-  store_u32(out + n + 4, seq);
-  n += 8;
-  if (address) n += encode_address(*address, out + n);
-  out[0] = uint8_t(FrameType::sequenced_data);
-  out[1] = address ? frame_flag::kHasAddress : 0;
-  store_u32(out + 2, static_cast<uint32_t>(n - kFrameHeaderSize + payload_size));
-  return n;
+  return encode_datagram_prefix(out, FrameType::sequenced_data, flow_id, &seq, address,
+                                payload_size);
 }
 
 void append_frame(std::vector<uint8_t>& out, const Frame& f) {
