@@ -30,14 +30,27 @@ ClientLink::ClientLink(Worker& worker, uint64_t serial)
 
 int ClientLink::accept(uv_stream_t* listener) {
   int rc = stream_.accept_from(listener);
-  if (rc == 0) rc = stream_.start_reading();
   if (rc != 0) return rc;
   if (!stream_.carrier_error().empty())
     LOG_WARN_THROTTLED(worker_.log(), worker_.throttle(), "carrier option", worker_.loop().now_ms(),
                        tag_, "the connection runs without an option: %s",
                        stream_.carrier_error().c_str());
-  if (runtime::TlsContext* tls = worker_.tls()) stream_.start_tls(*tls);  // the challenge waits
   note_peer();
+  return 0;
+}
+
+int ClientLink::arrive_fresh(FreshLink&& fresh) {
+  pending_counted = fresh.pending_counted;
+  created_ms_ = last_heard_ms_ = fresh.created_ms;
+  int rc = stream_.adopt(std::move(fresh.connection));
+  if (rc == 0) note_peer();
+  return rc;
+}
+
+int ClientLink::greet() {
+  int rc = stream_.start_reading();
+  if (rc != 0) return rc;
+  if (runtime::TlsContext* tls = worker_.tls()) stream_.start_tls(*tls);  // the challenge waits
   // Our first bytes: a challenge this connection's hello must be bound to, so no hello
   // recorded anywhere else (another connection, before a restart, at another server with the
   // same key) is ever accepted here.

@@ -16,6 +16,7 @@ namespace udptun::udpserver {
 class Worker;
 class Session;
 struct MovedLink;
+struct FreshLink;
 
 class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink {
  public:
@@ -23,7 +24,13 @@ class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink
   ClientLink(const ClientLink&) = delete;
   ClientLink& operator=(const ClientLink&) = delete;
 
+  // Takes a connection from a listener; nothing is read or written until greet(), so the
+  // server can still refuse it.
   int accept(uv_stream_t* listener);
+  // Takes a connection another worker accepted, for its handshake here (then greet()).
+  int arrive_fresh(FreshLink&& fresh);
+  // Starts the handshake: reading, TLS, our challenge.
+  int greet();
   // A connection another worker took through its hello: adopted here, the hello decided here
   // (its session is this worker's), then the bytes that followed the hello.
   void arrive(MovedLink&& moved);
@@ -45,6 +52,8 @@ class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink
   const protocol::Challenge& challenge() const { return challenge_; }
   // The peer's IP address as a map key ("" if unknown); counted while it is unauthenticated.
   const std::string& source_key() const { return source_key_; }
+  // Counted against its address's unauthenticated connections and its worker's handshakes
+  // under way, until Worker::handshake_over.
   bool pending_counted = false;
 
   // Tells the client to move (GOAWAY) but keeps relaying until it closes: a drain.

@@ -60,6 +60,11 @@ Status Server::open() {
 }
 
 Status Server::open_workers() {
+  // Each worker holds its share of the unauthenticated connections (all on worker 0 when
+  // handshakes are not spread).
+  size_t running_handshakes = tls_ ? worker_count_ : 1;
+  pending_cap_per_worker_ =
+      std::max<uint64_t>(1, config_.max_pending_handshakes / running_handshakes);
   for (size_t i = 0; i < worker_count_; ++i)
     workers_.push_back(std::make_unique<Worker>(*this, i, i == 0 ? &loop_ : nullptr));
   LOG_INFO(log_, "", "%zu worker%s", worker_count_, worker_count_ == 1 ? "" : "s");
@@ -155,7 +160,8 @@ void Server::on_connection(uv_stream_t* listener, int status) {
   self->accept_one(listener);
 }
 
-// Every connection starts on worker 0, which runs its handshake.
+// Every connection is accepted on worker 0 (this loop) and checked here; its handshake runs
+// where handshake_worker() says.
 void Server::accept_one(uv_stream_t* listener) {
   Worker& first = *workers_[0];
   auto link = std::make_unique<ClientLink>(first, next_link_serial_++);
@@ -178,28 +184,31 @@ void Server::accept_one(uv_stream_t* listener) {
   }
   if (open_connections_ >= max_connections_) return refuse("too many connections");
   if (!first.admit_handshake(*link)) return refuse("new connections from this address too fast");
-  if (!first.count_pending(*link))
+  if (!pending_per_client_.take(link->source_key()))
     return refuse("too many unauthenticated connections from this address");
-  if (first.pending_links() >= config_.max_pending_handshakes) first.drop_oldest_pending();
+  link->pending_counted = true;
   open_connections_++;
-  LOG_DEBUG(log_, link->tag(), "connection from %s", link->stream().peer_name().c_str());
-  first.add_link(std::move(link));
+  Worker& runner = handshake_worker();
+  runner.expect_handshake();
+  LOG_DEBUG(log_, link->tag(), "connection from %s, handshake on worker %zu",
+            link->stream().peer_name().c_str(), runner.index());
+  if (&runner == &first) {
+    first.start_handshake(std::move(link));
+  } else {
+    runner.take_fresh_link(*link);
+  }
 }
 
-bool Server::reserve_client_session(const std::string& source_key) {
-  if (config_.max_sessions_per_client == 0 || source_key.empty()) return true;
-  std::lock_guard<std::mutex> lock(client_sessions_mutex_);
-  uint64_t& n = client_sessions_[source_key];
-  if (n >= config_.max_sessions_per_client) return false;
-  n++;
-  return true;
-}
-
-void Server::release_client_session(const std::string& source_key) {
-  if (config_.max_sessions_per_client == 0 || source_key.empty()) return;
-  std::lock_guard<std::mutex> lock(client_sessions_mutex_);
-  auto it = client_sessions_.find(source_key);
-  if (it != client_sessions_.end() && --it->second == 0) client_sessions_.erase(it);
+Worker& Server::handshake_worker() {
+  if (!tls_ || workers_.size() == 1) return *workers_[0];
+  // The least busy, searched from a rotating start so that equals take turns.
+  size_t n = workers_.size(), best = next_handshake_worker_ % n;
+  for (size_t k = 1; k < n; ++k) {
+    size_t i = (next_handshake_worker_ + k) % n;
+    if (workers_[i]->handshakes_under_way() < workers_[best]->handshakes_under_way()) best = i;
+  }
+  next_handshake_worker_ = best + 1;
+  return *workers_[best];
 }
 
 std::shared_ptr<ClientRate> Server::client_rate(const std::string& source_key) {

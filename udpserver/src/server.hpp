@@ -9,6 +9,7 @@
 #include <mutex>
 #include <vector>
 
+#include "per_source_count.hpp"
 #include "server_config.hpp"
 #include "udptun/protocol/handshake.hpp"
 #include "udptun/runtime/event_loop.hpp"
@@ -53,10 +54,11 @@ class Server : public runtime::InstanceHost<udpserver_callbacks, udpserver_stats
   void release_flows(uint64_t n) { flows_in_use_ -= n; }
   bool reserve_session() { return reserve(sessions_in_use_, config_.max_sessions); }
   void release_session() { sessions_in_use_--; }
-  // Sessions per client address (its source key), over every worker: false past
-  // --max-sessions-per-client.
-  bool reserve_client_session(const std::string& source_key);
-  void release_client_session(const std::string& source_key);
+  // Per client address (its source key), over every worker: sessions
+  // (--max-sessions-per-client) and connections not yet authenticated
+  // (--max-pending-handshakes-per-source).
+  PerSourceCount& sessions_per_client() { return sessions_per_client_; }
+  PerSourceCount& pending_per_client() { return pending_per_client_; }
   // The rate limits shared by every session from one client address (nullptr when no client
   // limit is configured).
   std::shared_ptr<ClientRate> client_rate(const std::string& source_key);
@@ -64,6 +66,8 @@ class Server : public runtime::InstanceHost<udpserver_callbacks, udpserver_stats
   runtime::Logger::Sink log_sink();
   void report_session(const std::string& id_hex, bool up);
   void connection_closed() { open_connections_--; }
+  // A worker's share of --max-pending-handshakes.
+  uint64_t pending_cap_per_worker() const { return pending_cap_per_worker_; }
   void worker_drained();
   bool stopping() const { return stopping_; }
   bool handed_over() const { return handed_over_; }
@@ -83,6 +87,10 @@ class Server : public runtime::InstanceHost<udpserver_callbacks, udpserver_stats
   void derive_limits();
   static void on_connection(uv_stream_t* listener, int status);
   void accept_one(uv_stream_t* listener);
+  // Where a new connection's handshake runs: with TLS (a key exchange and a signature each),
+  // the worker with the fewest handshakes under way; without, worker 0 (an HMAC is cheaper
+  // than moving the connection).
+  Worker& handshake_worker();
   void sweep() override;
   void refresh_derived_stats() override;
   std::string render_metrics() override;  // server_metrics.cpp
@@ -112,16 +120,18 @@ class Server : public runtime::InstanceHost<udpserver_callbacks, udpserver_stats
   std::unique_ptr<runtime::TlsContext> tls_;
   std::atomic<bool> handed_over_{false};
   uint64_t next_link_serial_ = 1;
+  size_t next_handshake_worker_ = 0;           // where the search for the least busy starts
   std::atomic<uint64_t> open_connections_{0};  // all workers'
   uint64_t max_connections_ = 0;
+  uint64_t pending_cap_per_worker_ = 1;
   uint64_t max_total_flows_ = 0;
   std::atomic<uint64_t> flows_in_use_{0};
   std::atomic<uint64_t> sessions_in_use_{0};
   uint64_t client_rates_swept_ms_ = 0;
   std::mutex client_rates_mutex_;
   std::map<std::string, std::weak_ptr<ClientRate>> client_rates_;  // IP bytes → shared limits
-  std::mutex client_sessions_mutex_;
-  std::map<std::string, uint64_t> client_sessions_;  // source key → sessions
+  PerSourceCount sessions_per_client_{config_.max_sessions_per_client};
+  PerSourceCount pending_per_client_{config_.max_pending_handshakes_per_source};
   std::mutex callback_mutex_;  // the application's log and session callbacks, one at a time
   std::atomic<bool> stopping_{false};
   bool draining_ = false;

@@ -23,6 +23,12 @@ std::string Server::render_metrics() {
                      "", now.sojourn);
   text.add("workers", runtime::MetricType::gauge, "Event loops serving sessions.", "",
            static_cast<double>(workers_.size()));
+  for (auto& w : workers_) {
+    text.add("worker_handshakes_total", runtime::MetricType::counter,
+             "Handshakes each worker ran (with TLS they go to the least busy worker).",
+             "worker=\"" + std::to_string(w->index()) + "\"",
+             static_cast<double>(w->counters().handshakes));
+  }
   if (egress_) {
     text.add("egress_tun2socks_dropped_total", runtime::MetricType::counter,
              "Datagrams the tun2socks egress dropped: refused on the way in, or replies lost to "

@@ -184,20 +184,61 @@ void Worker::move_link(ClientLink& link, Worker& owner, const protocol::ClientHe
     server_.connection_closed();
 }
 
+void Worker::start_handshake(std::unique_ptr<ClientLink> link) {
+  // Unauthenticated connections are the cheap attack: past this worker's share of
+  // --max-pending-handshakes, its oldest one goes.
+  if (handshakes_under_way_ > server_.pending_cap_per_worker()) drop_oldest_pending();
+  ClientLink* raw = link.get();
+  add_link(std::move(link));
+  handshakes_++;
+  int rc = draining_ ? UV_ECANCELED : raw->greet();
+  if (rc != 0)
+    raw->end(protocol::GoAwayReason::shutting_down,
+             rc == UV_ECANCELED ? "server draining" : uv_strerror(rc));
+}
+
+void Worker::take_fresh_link(ClientLink& link) {
+  auto fresh = std::make_shared<FreshLink>();
+  fresh->serial = link.serial();
+  fresh->created_ms = link.created_ms();
+  fresh->source_key = link.source_key();
+  auto connection = link.stream().detach();
+  if (connection.ok()) {
+    fresh->connection = std::move(connection).value();
+    fresh->pending_counted = std::exchange(link.pending_counted, false);
+    Worker* to = this;
+    // std::function copies its target: the move-only connection travels in a shared_ptr.
+    if (loop_.post([to, fresh] { to->receive_fresh_link(std::move(*fresh)); })) return;
+  }
+  // Not sent (this worker is stopping, or the socket could not be duplicated): the
+  // connection is closed with the FreshLink, its counts given back.
+  link.stream().close();
+  if (fresh->pending_counted || link.pending_counted) {
+    handshakes_under_way_--;
+    server_.pending_per_client().give_back(fresh->source_key);
+  }
+  server_.connection_closed();
+}
+
+void Worker::receive_fresh_link(FreshLink&& fresh) {
+  auto link = std::make_unique<ClientLink>(*this, fresh.serial);
+  int rc = link->arrive_fresh(std::move(fresh));
+  if (rc != 0) {
+    // Never added: its counts are given back here, as forget_link would.
+    handshake_over(*link);
+    link->stream().close();
+    server_.connection_closed();
+    return;
+  }
+  start_handshake(std::move(link));
+}
+
 void Worker::receive_link(MovedLink&& moved) {
   auto link = std::make_unique<ClientLink>(*this, moved.serial);
   ClientLink* raw = link.get();
   add_link(std::move(link));
   raw->arrive(std::move(moved));
   if (draining_) raw->ask_to_move(protocol::GoAwayReason::shutting_down, "server draining");
-}
-
-bool Worker::count_pending(ClientLink& link) {
-  uint32_t& from_source = pending_by_source_[link.source_key()];
-  if (from_source >= config().max_pending_handshakes_per_source) return false;
-  from_source++;
-  link.pending_counted = true;
-  return true;
 }
 
 bool Worker::admit_handshake(const ClientLink& link) {
@@ -214,11 +255,6 @@ bool Worker::admit_handshake(const ClientLink& link) {
   if (!h.tokens.has(1, now)) return false;
   h.tokens.take(1);
   return true;
-}
-
-size_t Worker::pending_links() const {
-  return static_cast<size_t>(
-      std::count_if(links_.begin(), links_.end(), [](const auto& l) { return !l->established(); }));
 }
 
 // Unauthenticated connections are the cheap attack: past the cap, the oldest one goes.
@@ -294,15 +330,15 @@ protocol::ServerHello Worker::admit(ClientLink& link, const protocol::ClientHell
 
 Session* Worker::new_session(const protocol::SessionId& id, const std::string& source_key) {
   // An address at its share makes room with its own sessions, never another client's.
-  if (!server_.reserve_client_session(source_key)) {
-    if (!evict_one_session(&source_key) || !server_.reserve_client_session(source_key))
-      return nullptr;
+  PerSourceCount& per_client = server_.sessions_per_client();
+  if (!per_client.take(source_key)) {
+    if (!evict_one_session(&source_key) || !per_client.take(source_key)) return nullptr;
   }
   // The cap is the server's; what is evicted to make room is this worker's.
   if (!server_.reserve_session()) {
     evict_one_session();
     if (!server_.reserve_session()) {
-      server_.release_client_session(source_key);
+      per_client.give_back(source_key);
       return nullptr;
     }
   }
@@ -377,8 +413,8 @@ void Worker::yield_until_next_turn(ClientLink& link) {
 void Worker::handshake_over(ClientLink& link) {
   if (!link.pending_counted) return;
   link.pending_counted = false;
-  auto it = pending_by_source_.find(link.source_key());
-  if (it != pending_by_source_.end() && --it->second == 0) pending_by_source_.erase(it);
+  handshakes_under_way_--;
+  server_.pending_per_client().give_back(link.source_key());
 }
 
 void Worker::forget_link(ClientLink& link, const char* reason) {
@@ -478,6 +514,7 @@ void Worker::publish() {
   WorkerCounters c;
   c.stats = stats_;
   c.sojourn = sojourn_;
+  c.handshakes = handshakes_;
   c.stats.log_lines_suppressed = throttle_.suppressed_total();
   c.stats.egress_reassembled = egress_reassembly_.reassembled;
   c.stats.egress_fragments_dropped =
@@ -522,6 +559,7 @@ void sum_counters(WorkerCounters& sum, const WorkerCounters& part) {
   add_counters(sum.stats, part.stats);
   sum.sojourn.add(part.sojourn);
   sum.queued_bytes += part.queued_bytes;
+  sum.handshakes += part.handshakes;
   sum.queued_bytes_max = std::max(sum.queued_bytes_max, part.queued_bytes_max);
 }
 

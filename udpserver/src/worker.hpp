@@ -7,6 +7,7 @@
 // by the Server.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <list>
 #include <map>
@@ -37,6 +38,15 @@ class Server;
 class Session;
 class Tun2socksEgress;
 
+// A connection just accepted by worker 0, on its way to the worker that runs its handshake.
+struct FreshLink {
+  runtime::TcpStream::Detached connection;
+  uint64_t serial = 0;
+  uint64_t created_ms = 0;
+  bool pending_counted = false;
+  std::string source_key;
+};
+
 // A connection on its way to the worker that owns its session.
 struct MovedLink {
   runtime::TcpStream::Detached connection;
@@ -53,6 +63,7 @@ struct WorkerCounters {
   runtime::Histogram sojourn = runtime::FlowScheduler::new_sojourn_histogram();
   size_t queued_bytes = 0;      // replies waiting in its clients' TCP output queues
   size_t queued_bytes_max = 0;  // the deepest one
+  uint64_t handshakes = 0;      // handshakes this worker ran (the others' are in their own)
 };
 
 void sum_counters(WorkerCounters& sum, const WorkerCounters& part);
@@ -91,8 +102,17 @@ class Worker {
   // the server anyway). false when the worker is stopping.
   bool run_and_wait(const std::function<void()>& fn);
 
-  // Connections (worker 0 accepts; the owner worker serves).
+  // Connections: worker 0 accepts; the handshake runs on the worker the Server chose (with
+  // TLS, the least busy one); the session's owner serves.
   void add_link(std::unique_ptr<ClientLink> link);
+  // Counts a handshake coming to this worker (from the accepting thread, before it is sent).
+  void expect_handshake() { handshakes_under_way_++; }
+  size_t handshakes_under_way() const { return handshakes_under_way_; }
+  // On this worker's thread: the accepted link's handshake starts here.
+  void start_handshake(std::unique_ptr<ClientLink> link);
+  // From worker 0's thread: a link worker 0 accepted goes to this worker for its handshake;
+  // `link` is left closed.
+  void take_fresh_link(ClientLink& link);
   // The worker that owns a session id.
   Worker& owner_of(const protocol::SessionId& id);
   // Sends `link` (just past its hello) to `owner`; it is forgotten here.
@@ -107,12 +127,8 @@ class Worker {
   void forget_link(ClientLink& link, const char* reason);
   // The link is no longer an unauthenticated one from its address.
   void handshake_over(ClientLink& link);
-  // Counts a connection from `source_key` waiting for its handshake; false past the cap.
-  bool count_pending(ClientLink& link);
   // Takes a handshake token of the link's address (--handshakes-per-second-per-source).
   bool admit_handshake(const ClientLink& link);
-  size_t pending_links() const;
-  void drop_oldest_pending();
 
   // Fairness: a link that used its share of this loop turn stops reading until the next
   // one, so one peer's flood of frames cannot starve every other connection.
@@ -144,6 +160,8 @@ class Worker {
   void release_link(ClientLink& link);
   void check_drained();
   void start_timer(runtime::UvHandle<uv_timer_t>& timer, uint64_t every_ms, uv_timer_cb fn);
+  void receive_fresh_link(FreshLink&& fresh);
+  void drop_oldest_pending();
 
   Server& server_;
   size_t index_;
@@ -171,7 +189,10 @@ class Worker {
   };
   std::list<DeadLink> dead_links_;  // closing; freed once their last bytes are out
   std::map<protocol::SessionId, std::unique_ptr<Session>> sessions_;
-  std::map<std::string, uint32_t> pending_by_source_;  // IP bytes → unauthenticated links
+  // Links between accept and their hello here (or on their way here): a relaxed count, read
+  // by the accepting thread to choose the least busy worker.
+  std::atomic<size_t> handshakes_under_way_{0};
+  uint64_t handshakes_ = 0;
   struct HandshakeRate {
     runtime::TokenBucket tokens;
     uint64_t used_ms;
