@@ -1,0 +1,97 @@
+// badvpn's udpgw protocol (docs/PROTOCOL.md §7.1): packets of a 2-byte little-endian length,
+// then flags, a connection id and an address, then one datagram. The codec parses and builds
+// packets; UdpgwTranslator turns a client's stream into udptun frames (one flow per
+// connection id) and udptun's replies back into packets.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "udptun/protocol/address.hpp"
+#include "udptun/protocol/frame_decoder.hpp"
+#include "udptun/protocol/parse_result.hpp"
+#include "udptun/protocol/stream_codec.hpp"
+
+namespace udptun::protocol::udpgw {
+
+namespace flag {
+constexpr uint8_t kKeepalive = 0x01;
+constexpr uint8_t kRebind = 0x02;
+constexpr uint8_t kDns = 0x04;
+constexpr uint8_t kIpv6 = 0x08;
+}  // namespace flag
+
+constexpr size_t kLengthSize = 2;
+constexpr size_t kHeaderSize = 3;  // flags, connection id
+constexpr size_t kMaxPacketBody = 65'535;
+
+struct Packet {
+  uint8_t flags = 0;
+  uint16_t conid = 0;
+  bool has_address = false;  // absent in keepalives
+  Address address;
+  ByteView payload;  // points into the parsed bytes
+};
+
+// One packet from the front of `in` (length included). A body too short for its header or
+// address is an error of that packet alone: `consumed` still covers it, so the caller can
+// skip it and go on, as badvpn does.
+Parsed<Packet> decode_packet(ByteView in);
+
+// Appends one packet (length included); false when it would exceed kMaxPacketBody or the
+// address is not an IP address.
+bool append_packet(std::vector<uint8_t>& out, uint8_t flags, uint16_t conid, const Address* address,
+                   ByteView payload);
+
+struct TranslatorCounters {
+  uint64_t packets_in = 0;
+  uint64_t keepalives = 0;
+  uint64_t malformed = 0;  // too short for their header or address
+  uint64_t oversize = 0;   // datagrams over kMaxDatagram
+  uint64_t evicted = 0;    // connection ids closed to make room for another
+  uint64_t rebinds = 0;    // ids re-opened (REBIND, or another address)
+  uint64_t orphans = 0;    // replies for a flow no id maps to any more
+};
+
+class UdpgwTranslator : public StreamCodec, private FrameSink {
+ public:
+  // `max_ids`: connection ids at once (the least recently used one goes past it); `dns`:
+  // where DNS-flagged datagrams go (none: to their own address).
+  UdpgwTranslator(size_t max_ids, std::optional<Address> dns);
+
+  bool decode(ByteView wire, std::vector<uint8_t>& frames) override;
+  bool encode(ByteView frames, std::vector<uint8_t>& wire) override;
+  const char* error() const override { return error_; }
+
+  const TranslatorCounters& counters() const { return counters_; }
+  size_t ids() const { return by_conid_.size(); }
+  size_t buffered() const { return partial_.size(); }
+
+ private:
+  struct Connection {
+    uint32_t flow_id;
+    Address address;  // as the client gave it: replies carry it
+    std::list<uint16_t>::iterator recent;
+  };
+  void on_packet(const Packet& p, std::vector<uint8_t>& frames);
+  void close_id(uint16_t conid, std::vector<uint8_t>& frames);
+  bool on_frame(const Frame& frame) override;
+  void forget_flow(uint32_t flow_id);
+
+  const size_t max_ids_;
+  const std::optional<Address> dns_;
+  std::vector<uint8_t> partial_;  // a packet split across reads (at most one)
+  std::unordered_map<uint16_t, Connection> by_conid_;
+  std::unordered_map<uint32_t, uint16_t> by_flow_;
+  std::list<uint16_t> recent_;  // most recent first
+  uint32_t next_flow_id_ = 1;
+  FrameDecoder replies_;
+  std::vector<uint8_t>* wire_ = nullptr;  // during encode()
+  TranslatorCounters counters_;
+  const char* error_ = nullptr;
+};
+
+}  // namespace udptun::protocol::udpgw
