@@ -52,6 +52,8 @@ const std::vector<MetricRule>& server_metric_rules() {
       {"duplicates_sent", "duplicates_total", "event=\"sent\"", MetricType::counter,
        "Replies of small flows sent on a second connection too, and second copies dropped."},
       {"duplicates_dropped", "duplicates_total", "event=\"dropped\"", MetricType::counter, ""},
+      {"udpgw_clients", "protocol_connections", "protocol=\"udpgw\"", MetricType::gauge,
+       "Client connections of other protocols now (each its own session)."},
   };
   return rules;
 }

@@ -78,7 +78,8 @@ Result<TcpStream::Detached> TcpStream::detach() {
   // libuv cannot let go of a socket: the new loop gets a duplicate, and closing this handle
   // takes the original out of our epoll set.
   uv_os_fd_t fd;
-  if (!tcp_ || inflight_ || connecting_ || close_when_flushed_ || uv_fileno(tcp_.base(), &fd) != 0)
+  if (!tcp_ || codec_ || inflight_ || connecting_ || close_when_flushed_ ||
+      uv_fileno(tcp_.base(), &fd) != 0)
     return Status::failure("the connection is busy or closed");
   Detached d;
   d.fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
@@ -207,6 +208,21 @@ void TcpStream::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
     }
     return;  // the handler may have destroyed us: touch nothing after it
   }
+  if (n > 0 && self->codec_) {
+    self->tls_plaintext_.clear();
+    if (!self->codec_->decode(
+            ByteView(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(n)),
+            self->tls_plaintext_)) {
+      self->fail(self->codec_->error());
+      return;
+    }
+    if (!self->tls_plaintext_.empty()) {
+      std::vector<uint8_t> frames;
+      frames.swap(self->tls_plaintext_);
+      self->events_.on_stream_data(ByteView(frames));
+    }
+    return;  // the handler may have destroyed us: touch nothing after it
+  }
   if (n > 0) {
     self->events_.on_stream_data(
         ByteView(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(n)));
@@ -270,7 +286,14 @@ void TcpStream::flush() {
     }
     queued_.clear();
   }
-  std::vector<uint8_t>& out = tls_ ? tls_records_ : queued_;
+  if (codec_ && !queued_.empty()) {
+    if (!codec_->encode(ByteView(queued_), tls_records_)) {
+      fail(codec_->error());
+      return;
+    }
+    queued_.clear();
+  }
+  std::vector<uint8_t>& out = tls_ || codec_ ? tls_records_ : queued_;
   if (!out.empty()) {
     write_buffer(out);
     return;
@@ -410,6 +433,10 @@ void TcpStream::close_flushing() {
       queued_.swap(tls_records_);
     else
       queued_.clear();
+    tls_records_.clear();
+  } else if (codec_) {
+    if (!queued_.empty()) codec_->encode(ByteView(queued_), tls_records_);
+    queued_.swap(tls_records_);
     tls_records_.clear();
   }
   if (tcp_ && !inflight_ && !connecting_ && !queued_.empty()) {

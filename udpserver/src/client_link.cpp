@@ -1,20 +1,24 @@
 #include "client_link.hpp"
 #include "udptun/runtime/secure_random.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include "server.hpp"
 #include "session.hpp"
 #include "udptun/protocol/cidr.hpp"
+#include "udptun/protocol/udpgw.hpp"
 #include "worker.hpp"
 
 namespace udptun::udpserver {
 
 using protocol::ByteView;
 
-ClientLink::ClientLink(Worker& worker, uint64_t serial)
+ClientLink::ClientLink(Worker& worker, uint64_t serial, Wire wire)
     : worker_(worker),
+      wire_(wire),
       stream_(worker.loop(), *this, worker.config().max_queued_bytes),
       serial_(serial),
       created_ms_(worker.loop().now_ms()),
@@ -47,7 +51,24 @@ int ClientLink::arrive_fresh(FreshLink&& fresh) {
   return rc;
 }
 
-int ClientLink::greet() {
+uint64_t ClientLink::silence_limit_ms() const {
+  // badvpn-tun2socks sends a keepalive every 10 s: udpgw clients get twice the timeout (20 s
+  // by default, what badvpn's own udpgw gives them).
+  uint64_t t = worker_.config().link_timeout_ms;
+  return wire_ == Wire::udpgw ? 2 * t : t;
+}
+
+int ClientLink::greet(const protocol::SessionId& session) {
+  if (wire_ == Wire::udpgw) {
+    const ServerConfig& cfg = worker_.config();
+    stream_.set_codec(std::make_unique<protocol::udpgw::UdpgwTranslator>(
+        static_cast<size_t>(cfg.udpgw_max_connections), worker_.server().udpgw_dns()));
+    int rc = stream_.start_reading();
+    if (rc != 0) return rc;
+    state_ = State::established;
+    worker_.open_session_for(*this, session);
+    return 0;
+  }
   int rc = stream_.start_reading();
   if (rc != 0) return rc;
   if (runtime::TlsContext* tls = worker_.tls()) stream_.start_tls(*tls);  // the challenge waits

@@ -18,9 +18,13 @@ class Session;
 struct MovedLink;
 struct FreshLink;
 
+// What a connection speaks: udptun's own protocol, or another one translated into udptun
+// frames by its stream's codec (docs/PROTOCOL.md §7).
+enum class Wire : uint8_t { udptun, udpgw };
+
 class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink {
  public:
-  ClientLink(Worker& worker, uint64_t serial);
+  ClientLink(Worker& worker, uint64_t serial, Wire wire = Wire::udptun);
   ClientLink(const ClientLink&) = delete;
   ClientLink& operator=(const ClientLink&) = delete;
 
@@ -29,8 +33,12 @@ class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink
   int accept(uv_stream_t* listener);
   // Takes a connection another worker accepted, for its handshake here (then greet()).
   int arrive_fresh(FreshLink&& fresh);
-  // Starts the handshake: reading, TLS, our challenge.
-  int greet();
+  // Starts the handshake: reading, TLS, our challenge. Another protocol has no handshake:
+  // the link opens its own session (`session`, this worker's) at once.
+  int greet(const protocol::SessionId& session = {});
+  Wire wire() const { return wire_; }
+  // How long the peer may stay silent before the link is closed.
+  uint64_t silence_limit_ms() const;
   // A connection another worker took through its hello: adopted here, the hello decided here
   // (its session is this worker's), then the bytes that followed the hello.
   void arrive(MovedLink&& moved);
@@ -77,6 +85,7 @@ class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink
   void answer_hello(protocol::ServerHello reply, const protocol::Mac& client_mac);
 
   Worker& worker_;
+  Wire wire_;
   runtime::TcpStream stream_;
   protocol::FrameDecoder decoder_;
   State state_ = State::handshaking;

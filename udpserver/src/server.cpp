@@ -6,8 +6,10 @@
 #include "client_link.hpp"
 #include "handover_point.hpp"
 #include "session.hpp"
+#include "system_resolver.hpp"
 #include "tun2socks_egress.hpp"
 #include "udptun/runtime/process_control.hpp"
+#include "udptun/runtime/secure_random.hpp"
 #include "udptun/runtime/tcp_listener.hpp"
 #include "worker.hpp"
 
@@ -26,6 +28,8 @@ Server::Server(ServerConfig config)
       config_(std::move(config)),
       key_(ByteView(config_.key)) {
   log_.set_level(config_.log_level);
+  if (!config_.udpgw_listen.empty())
+    udpgw_dns_ = config_.udpgw_dns ? config_.udpgw_dns : system_resolver();
   worker_count_ = config_.workers;
   if (worker_count_ == 0) {
 #ifdef _WIN32
@@ -136,35 +140,56 @@ void Server::derive_limits() {
 }
 
 Status Server::open_listeners() {
-  for (const auto& addr : config_.listen) {
-    bool adopted = false;
-    for (const auto& a : adopted_listeners_) {
-      if (a.type == addr.type && a.ip == addr.ip && (a.port == addr.port || addr.port == 0))
-        adopted = true;
-    }
-    if (adopted) continue;  // a predecessor's, already listening
-    runtime::UvHandle<uv_tcp_t> l;
-    auto bound = runtime::listen_tcp(loop_, this, addr, on_connection, l);
-    if (!bound.ok()) return bound.status();
-    std::string name = protocol::format_address(bound.value());
-    LOG_INFO(log_, "", "listening on %s", name.c_str());
-    if (cb_.started) cb_.started(user_, name.c_str());
-    listeners_.push_back(std::move(l));
+  for (const auto& addr : config_.listen)
+    if (Status s = open_listener(addr, Wire::udptun); !s.ok()) return s;
+  for (const auto& addr : config_.udpgw_listen)
+    if (Status s = open_listener(addr, Wire::udpgw); !s.ok()) return s;
+  return Status::success();
+}
+
+Status Server::open_listener(const protocol::Address& addr, Wire wire) {
+  for (const auto& a : adopted_listeners_) {
+    if (a.type == addr.type && a.ip == addr.ip && (a.port == addr.port || addr.port == 0))
+      return Status::success();  // a predecessor's, already listening
   }
+  runtime::UvHandle<uv_tcp_t> l;
+  auto bound = runtime::listen_tcp(loop_, this, addr,
+                                   wire == Wire::udpgw ? on_udpgw_connection : on_connection, l);
+  if (!bound.ok()) return bound.status();
+  std::string name = protocol::format_address(bound.value());
+  if (wire == Wire::udpgw) {
+    LOG_INFO(log_, "", "listening on %s for udpgw clients", name.c_str());
+    // udpgw has no key: anyone who reaches the port relays through us.
+    if (!addr.is_loopback() && config_.allow_clients.empty())
+      LOG_WARN(log_, "",
+               "the udpgw listener %s is not on loopback and --allow-client is not "
+               "set: anyone who reaches it can send UDP through this server",
+               name.c_str());
+  } else {
+    LOG_INFO(log_, "", "listening on %s", name.c_str());
+  }
+  if (cb_.started) cb_.started(user_, name.c_str());
+  listeners_.push_back(std::move(l));
   return Status::success();
 }
 
 void Server::on_connection(uv_stream_t* listener, int status) {
   auto* self = static_cast<Server*>(listener->data);
   if (!self || status != 0) return;
-  self->accept_one(listener);
+  self->accept_one(listener, Wire::udptun);
+}
+
+void Server::on_udpgw_connection(uv_stream_t* listener, int status) {
+  auto* self = static_cast<Server*>(listener->data);
+  if (!self || status != 0) return;
+  self->accept_one(listener, Wire::udpgw);
 }
 
 // Every connection is accepted on worker 0 (this loop) and checked here; its handshake runs
 // where handshake_worker() says.
-void Server::accept_one(uv_stream_t* listener) {
+void Server::accept_one(uv_stream_t* listener, Wire wire) {
   Worker& first = *workers_[0];
-  auto link = std::make_unique<ClientLink>(first, next_link_serial_++);
+  auto link = std::make_unique<ClientLink>(first, next_link_serial_++, wire);
   if (link->accept(listener) != 0) return;
   uint64_t now = loop_.now_ms();
   // Accepted only to be closed at once (the backlog drains; the peer learns): the descriptor
@@ -184,6 +209,20 @@ void Server::accept_one(uv_stream_t* listener) {
   }
   if (open_connections_ >= max_connections_) return refuse("too many connections");
   if (!first.admit_handshake(*link)) return refuse("new connections from this address too fast");
+  if (wire != Wire::udptun) {
+    // No handshake: the connection is a session of its own from the start, on the worker
+    // its (random) id belongs to. Per address, --max-sessions-per-client bounds them.
+    protocol::SessionId id;
+    runtime::fill_secure_random(id);
+    open_connections_++;
+    Worker& owner = worker_for(id);
+    LOG_DEBUG(log_, link->tag(), "udpgw connection from %s", link->stream().peer_name().c_str());
+    if (&owner == &first)
+      first.start_handshake(std::move(link), id);
+    else
+      owner.take_fresh_link(*link, id);
+    return;
+  }
   if (!pending_per_client_.take(link->source_key()))
     return refuse("too many unauthenticated connections from this address");
   link->pending_counted = true;

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "per_source_count.hpp"
@@ -44,6 +45,8 @@ class Server : public runtime::InstanceHost<udpserver_callbacks, udpserver_stats
   // The TLS carrier's context (nullptr: connections are plain TCP). Shared by the workers:
   // mbedTLS guards its random generator.
   runtime::TlsContext* tls() { return tls_.get(); }
+  // Where udpgw datagrams flagged DNS go: --udpgw-dns, or the system's resolver.
+  const std::optional<protocol::Address>& udpgw_dns() const { return udpgw_dns_; }
   // The "tun2socks" egress (nullptr with the other egresses; only with one worker).
   Tun2socksEgress* tun2socks_egress() { return egress_.get(); }
   Worker& worker_for(const protocol::SessionId& id);
@@ -86,7 +89,9 @@ class Server : public runtime::InstanceHost<udpserver_callbacks, udpserver_stats
   void listen_for_successor();
   void derive_limits();
   static void on_connection(uv_stream_t* listener, int status);
-  void accept_one(uv_stream_t* listener);
+  static void on_udpgw_connection(uv_stream_t* listener, int status);
+  Status open_listener(const protocol::Address& addr, Wire wire);
+  void accept_one(uv_stream_t* listener, Wire wire);
   // Where a new connection's handshake runs: with TLS (a key exchange and a signature each),
   // the worker with the fewest handshakes under way; without, worker 0 (an HMAC is cheaper
   // than moving the connection).
@@ -118,6 +123,7 @@ class Server : public runtime::InstanceHost<udpserver_callbacks, udpserver_stats
   std::vector<protocol::Address> adopted_listeners_;  // configured addresses a predecessor gave
   std::unique_ptr<HandoverPoint> handover_;
   std::unique_ptr<runtime::TlsContext> tls_;
+  std::optional<protocol::Address> udpgw_dns_;
   std::atomic<bool> handed_over_{false};
   uint64_t next_link_serial_ = 1;
   size_t next_handshake_worker_ = 0;           // where the search for the least busy starts

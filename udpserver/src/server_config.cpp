@@ -1,5 +1,7 @@
 #include "server_config.hpp"
 
+#include <tuple>
+
 #include "udptun/protocol/frame.hpp"
 #include "udptun/runtime/config_reader.hpp"
 
@@ -42,7 +44,7 @@ Status read_filtering(const std::string& filtering, ServerConfig& c) {
 Result<ServerConfig> parse_server_config(const char* json) {
   runtime::ConfigReader r(json);
   ServerConfig c;
-  std::vector<std::string> listen, allow, allow_clients;
+  std::vector<std::string> listen, udpgw_listen, allow, allow_clients;
   std::string psk_file, psk, level, egress, egress_socks5, filtering;
   constexpr uint64_t kDay = 86'400'000;
   bool ok =
@@ -85,7 +87,9 @@ Result<ServerConfig> parse_server_config(const char* json) {
       r.get_uint("max_queued_bytes", 65'536, 1u << 30, c.max_queued_bytes) &&
       r.get_uint("stats_interval_ms", 100, kDay, c.stats_interval_ms) &&
       r.get_string("handover_socket", c.handover_socket) &&
-      r.get_ip_endpoint("metrics", c.metrics) &&
+      r.get_ip_endpoint("metrics", c.metrics) && r.get_strings("udpgw_listen", udpgw_listen) &&
+      r.get_uint("udpgw_max_connections", 1, 65'536, c.udpgw_max_connections) &&
+      r.get_ip_endpoint("udpgw_dns", c.udpgw_dns) &&
       r.get_uint("drain_grace_ms", 0, 600'000, c.drain_grace_ms) &&
       r.get_string("tls_cert_file", c.tls_cert_file) &&
       r.get_string("tls_key_file", c.tls_key_file) && r.get_string("log_level", level) &&
@@ -93,16 +97,19 @@ Result<ServerConfig> parse_server_config(const char* json) {
   if (!ok) {
     return Status::failure(r.error());
   }
-  if (listen.empty()) {
+  if (listen.empty() && udpgw_listen.empty()) {
     return Status::failure("\"listen\" is required (e.g. \"127.0.0.1:7001\")");
   }
-  for (const auto& l : listen) {
-    auto t = protocol::parse_address_text(l);
-    if (!t.address || !t.address->is_ip()) {
-      return Status::failure("\"listen\": " + l + ": " +
-                             (t.error ? t.error : "must be an IP address, not a name"));
+  for (auto [key, texts, out] : {std::make_tuple("listen", &listen, &c.listen),
+                                 std::make_tuple("udpgw_listen", &udpgw_listen, &c.udpgw_listen)}) {
+    for (const auto& l : *texts) {
+      auto t = protocol::parse_address_text(l);
+      if (!t.address || !t.address->is_ip()) {
+        return Status::failure(std::string("\"") + key + "\": " + l + ": " +
+                               (t.error ? t.error : "must be an IP address, not a name"));
+      }
+      out->push_back(*t.address);
     }
-    c.listen.push_back(*t.address);
   }
   for (const auto& a : allow) {
     Cidr cidr;
@@ -123,9 +130,12 @@ Result<ServerConfig> parse_server_config(const char* json) {
 #ifdef _WIN32
   if (c.workers > 1) return Status::failure("\"workers\": one worker on Windows");
 #endif
-  auto key = runtime::read_pre_shared_key(psk_file, psk);
-  if (!key.ok()) return key.status();
-  c.key = std::move(key).value();
+  // udpgw has no key: a server with only udpgw listeners needs none.
+  if (!listen.empty() || !psk_file.empty() || !psk.empty()) {
+    auto key = runtime::read_pre_shared_key(psk_file, psk);
+    if (!key.ok()) return key.status();
+    c.key = std::move(key).value();
+  }
   if (Status e = runtime::read_log_level(level, c.log_level); !e.ok()) return e;
   return c;
 }

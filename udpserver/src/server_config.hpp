@@ -93,11 +93,17 @@ struct ServerConfig {
   // The built-in TLS carrier: every connection is TLS with this certificate and key (PEM).
   std::string tls_cert_file, tls_key_file;
   std::optional<protocol::Address> metrics;  // serve /metrics here
-  uint64_t drain_grace_ms = 10'000;          // udpserver_drain: how long clients get to move
+  // badvpn udpgw clients (docs/PROTOCOL.md §7.1): listeners, connection ids per client
+  // connection, and where DNS-flagged datagrams go (none: the system's resolver).
+  std::vector<protocol::Address> udpgw_listen;
+  uint64_t udpgw_max_connections = 256;
+  std::optional<protocol::Address> udpgw_dns;
+  uint64_t drain_grace_ms = 10'000;  // udpserver_drain: how long clients get to move
   runtime::LogLevel log_level = runtime::LogLevel::info;
 };
 
-// Keys (all optional but "listen" and one of "psk_file"/"psk"):
+// Keys (all optional but "listen" or "udpgw_listen", and with "listen" one of
+// "psk_file"/"psk"):
 //   listen: "ADDR:PORT" or [..]       psk_file: path      psk: the key itself (embedding)
 //   allow_targets: ["CIDR", ..]       allow_clients: ["CIDR", ..]       egress:
 //   "direct"|"socks5"|"tun2socks"  egress_socks5: "IP:PORT" nat_filtering:
@@ -113,7 +119,9 @@ struct ServerConfig {
 //   handshakes_per_second_per_source,
 //   max_connections, max_total_flows,
 //   max_held_bytes_per_session, flow_setup_timeout_ms, max_clock_skew_ms, max_queued_bytes,
-//   stats_interval_ms, handover_socket: path, log_level: "error"|"warn"|"info"|"debug"
+//   stats_interval_ms, handover_socket: path, metrics: "ADDR:PORT", drain_grace_ms,
+//   tls_cert_file, tls_key_file, udpgw_listen: "ADDR:PORT" or [..], udpgw_max_connections,
+//   udpgw_dns: "IP:PORT", log_level: "error"|"warn"|"info"|"debug"
 Result<ServerConfig> parse_server_config(const char* json);
 
 }  // namespace udptun::udpserver

@@ -96,18 +96,24 @@ Status Server::take_over() {
 }
 
 bool Server::adopt_listener(int fd, const protocol::Address& address) {
-  // Only listeners the configuration still names; a port 0 one matches by address.
-  bool wanted = false;
-  for (const auto& a : config_.listen) {
-    bool same_ip = a.type == address.type && a.ip == address.ip;
-    if (same_ip && (a.port == address.port || a.port == 0)) wanted = true;
+  // Only listeners the configuration still names, for what it names them (a udpgw listener
+  // stays one); a port 0 one matches by address, after the exact ones.
+  std::optional<Wire> wire;
+  for (bool exact : {true, false}) {
+    for (auto [list, kind] : {std::make_pair(&config_.listen, Wire::udptun),
+                              std::make_pair(&config_.udpgw_listen, Wire::udpgw)}) {
+      for (const auto& a : *list) {
+        bool same_ip = a.type == address.type && a.ip == address.ip;
+        if (!wire && same_ip && (exact ? a.port == address.port : a.port == 0)) wire = kind;
+      }
+    }
   }
-  if (!wanted) return false;
+  if (!wire) return false;
   runtime::UvHandle<uv_tcp_t> l;
   int rc = l.init(this, [&](uv_tcp_t* t) { return uv_tcp_init(loop_.get(), t); });
   if (rc == 0) rc = uv_tcp_open(l.get(), fd);
   if (rc != 0) return false;  // the descriptor is still the caller's
-  rc = uv_listen(l.stream(), 128, on_connection);
+  rc = uv_listen(l.stream(), 128, *wire == Wire::udpgw ? on_udpgw_connection : on_connection);
   if (rc != 0) {
     // The handle owns the descriptor now and closes it; the address is bound afresh.
     LOG_WARN(log_, "", "cannot adopt the listener on %s: %s",
@@ -185,6 +191,7 @@ void Server::hand_over(int fd) {
 void Worker::describe_sessions(std::vector<protocol::HandoverRecord::Session>& sessions,
                                std::vector<int>& fds) {
   for (auto& [id, s] : sessions_) {
+    if (!s->resumable()) continue;  // its client cannot resume it anywhere
     sessions.emplace_back();
     s->describe(sessions.back(), fds);
   }

@@ -81,8 +81,10 @@ void Session::attach(ClientLink* link, unsigned lane) {
     });
   }
   auto peer = link->stream().peer_address();
+  // Delay control needs udptun's PING/PONG, which other protocols do not carry.
   l.carrier->attach(&link->stream(),
-                    worker_.config().carrier.controls_delay(peer && peer->is_loopback()));
+                    link->wire() == Wire::udptun &&
+                        worker_.config().carrier.controls_delay(peer && peer->is_loopback()));
   if (lane == 0) {
     client_ = worker_.client_rate(link->source_key());
     // A first connection may come from a new udp-local process, which numbers its copies

@@ -65,6 +65,9 @@ class Session {
   uint64_t last_active_ms() const { return last_active_ms_; }
   // The client address it counts against (--max-sessions-per-client; "" for none).
   const std::string& client_key() const { return client_key_; }
+  // Another protocol's session (udpgw): it ends with its connection, and is not handed over.
+  bool resumable() const { return resumable_; }
+  void set_resumable(bool r) { resumable_ = r; }
   void set_client_key(std::string key) { client_key_ = std::move(key); }
 
   // Frames from the client (after the handshake), on the connection of `lane`.
@@ -133,6 +136,7 @@ class Session {
   runtime::RateLimit up_, down_;        // this session's, each direction
   std::shared_ptr<ClientRate> client_;  // its address's (nullptr: no client limits)
   std::string client_key_;
+  bool resumable_ = true;
 };
 
 }  // namespace udptun::udpserver

@@ -42,6 +42,15 @@ Worker::Worker(Server& server, size_t index, runtime::EventLoop* server_loop)
       loop_(server_loop ? *server_loop : *own_loop_) {
   const ServerConfig& cfg = server.config();
   for (const Cidr& c : cfg.allow_targets) policy_.allow(c);
+  // The resolver udpgw's DNS flag names is the operator's choice: reachable even when it is
+  // on loopback or a private address (systemd-resolved's 127.0.0.53).
+  if (const auto& dns = server.udpgw_dns()) {
+    Cidr exact;
+    exact.family = dns->type == protocol::AddressType::ipv6 ? AF_INET6 : AF_INET;
+    std::memcpy(exact.bytes, dns->ip.data(), exact.family == AF_INET6 ? 16 : 4);
+    exact.prefix = exact.family == AF_INET6 ? 128 : 32;
+    policy_.allow(exact);
+  }
   policy_.set_own_addresses(TargetPolicy::interface_addresses());
   log_.set_level(cfg.log_level);
   if (auto sink = server.log_sink()) log_.set_sink(std::move(sink));
@@ -184,21 +193,24 @@ void Worker::move_link(ClientLink& link, Worker& owner, const protocol::ClientHe
     server_.connection_closed();
 }
 
-void Worker::start_handshake(std::unique_ptr<ClientLink> link) {
+void Worker::start_handshake(std::unique_ptr<ClientLink> link, const protocol::SessionId& session) {
   // Unauthenticated connections are the cheap attack: past this worker's share of
   // --max-pending-handshakes, its oldest one goes.
-  if (handshakes_under_way_ > server_.pending_cap_per_worker()) drop_oldest_pending();
+  if (link->pending_counted && handshakes_under_way_ > server_.pending_cap_per_worker())
+    drop_oldest_pending();
   ClientLink* raw = link.get();
   add_link(std::move(link));
-  handshakes_++;
-  int rc = draining_ ? UV_ECANCELED : raw->greet();
+  if (raw->wire() == Wire::udptun) handshakes_++;
+  int rc = draining_ ? UV_ECANCELED : raw->greet(session);
   if (rc != 0)
     raw->end(protocol::GoAwayReason::shutting_down,
              rc == UV_ECANCELED ? "server draining" : uv_strerror(rc));
 }
 
-void Worker::take_fresh_link(ClientLink& link) {
+void Worker::take_fresh_link(ClientLink& link, const protocol::SessionId& session) {
   auto fresh = std::make_shared<FreshLink>();
+  fresh->wire = link.wire();
+  fresh->session = session;
   fresh->serial = link.serial();
   fresh->created_ms = link.created_ms();
   fresh->source_key = link.source_key();
@@ -214,6 +226,7 @@ void Worker::take_fresh_link(ClientLink& link) {
   // connection is closed with the FreshLink, its counts given back.
   link.stream().close();
   if (fresh->pending_counted || link.pending_counted) {
+    // (never true of another protocol's links: they have no handshake to count)
     handshakes_under_way_--;
     server_.pending_per_client().give_back(fresh->source_key);
   }
@@ -221,7 +234,8 @@ void Worker::take_fresh_link(ClientLink& link) {
 }
 
 void Worker::receive_fresh_link(FreshLink&& fresh) {
-  auto link = std::make_unique<ClientLink>(*this, fresh.serial);
+  auto link = std::make_unique<ClientLink>(*this, fresh.serial, fresh.wire);
+  protocol::SessionId session = fresh.session;
   int rc = link->arrive_fresh(std::move(fresh));
   if (rc != 0) {
     // Never added: its counts are given back here, as forget_link would.
@@ -230,7 +244,24 @@ void Worker::receive_fresh_link(FreshLink&& fresh) {
     server_.connection_closed();
     return;
   }
-  start_handshake(std::move(link));
+  start_handshake(std::move(link), session);
+}
+
+void Worker::open_session_for(ClientLink& link, const protocol::SessionId& id) {
+  Session* session = sessions_.count(id) ? nullptr : new_session(id, link.source_key());
+  if (!session) {
+    stats_.connections_refused++;
+    LOG_WARN_THROTTLED(log_, throttle_, "udpgw refused", loop_.now_ms(), link.tag(),
+                       "udpgw client %s refused: server full", link.stream().peer_name().c_str());
+    link.end(protocol::GoAwayReason::normal, "server full");
+    return;
+  }
+  session->set_resumable(false);
+  session->attach(&link, 0);
+  stats_.udpgw_clients++;
+  LOG_INFO(log_, session->tag(), "udpgw client from %s (%s, worker %zu)",
+           link.stream().peer_name().c_str(), link.tag(), index_);
+  report_session(*session, true);
 }
 
 void Worker::receive_link(MovedLink&& moved) {
@@ -387,6 +418,7 @@ void Worker::remove_session(const protocol::SessionId& id, const char* why) {
   for (ClientLink* l : s.take_links()) l->end(protocol::GoAwayReason::normal, why);
   LOG_INFO(log_, s.tag(), "session closed: %s", why);
   report_session(s, false);
+  if (!s.resumable()) stats_.udpgw_clients--;
   sessions_.erase(it);
   stats_.sessions--;
   server_.release_session();
@@ -424,7 +456,10 @@ void Worker::forget_link(ClientLink& link, const char* reason) {
   if (Session* s = link.session()) {
     unsigned lane = link.lane();
     s->detach(&link);
-    if (lane != 0) {
+    if (!s->resumable()) {
+      // Another protocol: nothing resumes it, its flows go with the connection.
+      remove_session(s->id(), "udpgw connection closed");
+    } else if (lane != 0) {
       LOG_DEBUG(log_, s->tag(), "connection %u (%s) lost: %s", lane, link.tag(), reason);
     } else {
       LOG_INFO(log_, s->tag(), "connection %s lost (%s); session kept for resume", link.tag(),
@@ -465,7 +500,7 @@ void Worker::sweep() {
   for (auto& l : links_) {
     // A handshake has a deadline from accept: a byte now and then must not keep an
     // unauthenticated peer (and what it makes us hold) alive.
-    bool stale_link = l->established() ? now - l->last_heard_ms() > cfg.link_timeout_ms
+    bool stale_link = l->established() ? now - l->last_heard_ms() > l->silence_limit_ms()
                                        : now - l->created_ms() > cfg.handshake_timeout_ms;
     if (stale_link) stale.push_back(l.get());
   }

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "client_link.hpp"
 #include "server_config.hpp"
 #include "target_policy.hpp"
 #include "udptun/protocol/handshake.hpp"
@@ -41,6 +42,8 @@ class Tun2socksEgress;
 // A connection just accepted by worker 0, on its way to the worker that runs its handshake.
 struct FreshLink {
   runtime::TcpStream::Detached connection;
+  Wire wire = Wire::udptun;
+  protocol::SessionId session{};  // another protocol's link: the session it opens here
   uint64_t serial = 0;
   uint64_t created_ms = 0;
   bool pending_counted = false;
@@ -109,10 +112,13 @@ class Worker {
   void expect_handshake() { handshakes_under_way_++; }
   size_t handshakes_under_way() const { return handshakes_under_way_; }
   // On this worker's thread: the accepted link's handshake starts here.
-  void start_handshake(std::unique_ptr<ClientLink> link);
+  void start_handshake(std::unique_ptr<ClientLink> link, const protocol::SessionId& session = {});
+  // A link of another protocol (no handshake) opens a session of its own, `id` (this
+  // worker's), which ends with it; the link is ended when there is no room.
+  void open_session_for(ClientLink& link, const protocol::SessionId& id);
   // From worker 0's thread: a link worker 0 accepted goes to this worker for its handshake;
   // `link` is left closed.
-  void take_fresh_link(ClientLink& link);
+  void take_fresh_link(ClientLink& link, const protocol::SessionId& session = {});
   // The worker that owns a session id.
   Worker& owner_of(const protocol::SessionId& id);
   // Sends `link` (just past its hello) to `owner`; it is forgotten here.

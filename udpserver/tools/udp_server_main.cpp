@@ -15,6 +15,15 @@ const std::vector<CommandLineOption> kOptions = udptun::runtime::with_carrier_op
     {"--listen", "listen", Kind::string_list, "ADDR:PORT",
      "accept udp-local connections here (repeatable; [::1]:7001 for IPv6)"},
     {"--psk-file", "psk_file", Kind::string, "FILE", "the pre-shared key (at least 16 bytes)"},
+    {"--udpgw-listen", "udpgw_listen", Kind::string_list, "ADDR:PORT",
+     "also accept badvpn udpgw clients here (repeatable; no key: keep it on loopback or "
+     "behind ssh -L, or use --allow-client)"},
+    {"--udpgw-max-connections", "udpgw_max_connections", Kind::integer, "N",
+     "udpgw connection ids per client connection; the least recently used goes past it "
+     "(default 256)"},
+    {"--udpgw-dns", "udpgw_dns", Kind::string, "IP:PORT",
+     "where udpgw datagrams flagged DNS go (default: the first nameserver of "
+     "/etc/resolv.conf)"},
     {"--allow-target", "allow_targets", Kind::string_list, "CIDR",
      "allow targets in an otherwise refused range, e.g. 127.0.0.0/8 (repeatable)"},
     {"--allow-client", "allow_clients", Kind::string_list, "CIDR",

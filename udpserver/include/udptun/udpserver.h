@@ -59,6 +59,8 @@ typedef struct udpserver_stats {
   uint64_t lanes_joined;       /* connections that joined a session as an added lane */
   uint64_t duplicates_sent;    /* replies of small flows sent on a second connection too */
   uint64_t duplicates_dropped; /* second copies from clients, dropped */
+  /* other protocols (udp-server --udpgw-listen) */
+  uint64_t udpgw_clients; /* badvpn udpgw client connections now (each its own session) */
 } udpserver_stats;
 
 typedef struct udpserver_callbacks {

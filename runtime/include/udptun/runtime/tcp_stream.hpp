@@ -16,6 +16,7 @@
 #include "udptun/protocol/address.hpp"
 #include "udptun/protocol/bytes.hpp"
 #include "udptun/protocol/status.hpp"
+#include "udptun/protocol/stream_codec.hpp"
 #include "udptun/runtime/socket_protector.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 
@@ -121,6 +122,11 @@ class TcpStream {
   // CONNECT): what is read arrives decrypted; what is written waits for the handshake, then
   // leaves encrypted, coalesced as before. A TLS failure closes the stream with its reason.
   void start_tls(TlsContext& context);
+  // From now on (before reading) the connection speaks another protocol that `codec`
+  // translates to and from udptun frames (udp-server's udpgw listener): what is read arrives
+  // as frames, what is written leaves translated. Not with TLS; such a stream is not detached.
+  void set_codec(std::unique_ptr<protocol::StreamCodec> codec) { codec_ = std::move(codec); }
+  protocol::StreamCodec* codec() const { return codec_.get(); }
 
   // Queues bytes. `essential` bytes (handshakes, control frames) bypass the cap; others are
   // refused with false when the queue is full.
@@ -191,8 +197,9 @@ class TcpStream {
   WriteRequest* inflight_ = nullptr;
   std::unique_ptr<TlsSession> tls_;
   SocketProtector protector_;
-  std::vector<uint8_t> tls_records_;    // TLS records waiting to be written
-  std::vector<uint8_t> tls_plaintext_;  // decrypted bytes, handed to on_stream_data
+  std::unique_ptr<protocol::StreamCodec> codec_;
+  std::vector<uint8_t> tls_records_;    // TLS records (or the codec's bytes) waiting to be written
+  std::vector<uint8_t> tls_plaintext_;  // decrypted (or decoded) bytes, for on_stream_data
 };
 
 }  // namespace udptun::runtime
