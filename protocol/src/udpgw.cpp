@@ -88,7 +88,7 @@ bool append_packet(std::vector<uint8_t>& out, uint8_t flags, uint16_t conid, con
 UdpgwTranslator::UdpgwTranslator(size_t max_ids, std::optional<Address> dns)
     : max_ids_(max_ids == 0 ? 1 : max_ids), dns_(std::move(dns)) {}
 
-bool UdpgwTranslator::decode(ByteView wire, std::vector<uint8_t>& frames) {
+bool UdpgwTranslator::decode(ByteView wire, std::vector<uint8_t>& frames, std::vector<uint8_t>&) {
   while (!wire.empty()) {
     if (partial_.empty()) {
       auto parsed = decode_packet(wire);

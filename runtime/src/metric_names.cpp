@@ -54,6 +54,7 @@ const std::vector<MetricRule>& server_metric_rules() {
       {"duplicates_dropped", "duplicates_total", "event=\"dropped\"", MetricType::counter, ""},
       {"udpgw_clients", "protocol_connections", "protocol=\"udpgw\"", MetricType::gauge,
        "Client connections of other protocols now (each its own session)."},
+      {"socks5_clients", "protocol_connections", "protocol=\"socks5\"", MetricType::gauge, ""},
   };
   return rules;
 }

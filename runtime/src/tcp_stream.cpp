@@ -210,11 +210,20 @@ void TcpStream::on_read(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   }
   if (n > 0 && self->codec_) {
     self->tls_plaintext_.clear();
-    if (!self->codec_->decode(
-            ByteView(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(n)),
-            self->tls_plaintext_)) {
-      self->fail(self->codec_->error());
+    // The codec's answers (a handshake's) go straight to the outgoing bytes, after what
+    // waits there: a codec stream has no TLS, that buffer is its wire.
+    size_t answered = self->tls_records_.size();
+    bool ok = self->codec_->decode(
+        ByteView(reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(n)),
+        self->tls_plaintext_, self->tls_records_);
+    if (!ok) {
+      self->close_flushing();  // a refusal's reply, if any, goes out first
+      self->fail(self->codec_ ? self->codec_->error() : "closed");
       return;
+    }
+    if (self->tls_records_.size() != answered) {
+      self->schedule_flush();
+      self->hold_if_owing_too_much();
     }
     if (!self->tls_plaintext_.empty()) {
       std::vector<uint8_t> frames;

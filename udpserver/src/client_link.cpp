@@ -9,6 +9,7 @@
 #include "server.hpp"
 #include "session.hpp"
 #include "udptun/protocol/cidr.hpp"
+#include "udptun/protocol/udp_over_socks5.hpp"
 #include "udptun/protocol/udpgw.hpp"
 #include "worker.hpp"
 
@@ -51,18 +52,44 @@ int ClientLink::arrive_fresh(FreshLink&& fresh) {
   return rc;
 }
 
+const char* wire_name(Wire w) {
+  switch (w) {
+    case Wire::udpgw:
+      return "udpgw";
+    case Wire::socks5:
+      return "socks5";
+    case Wire::udptun:
+      break;
+  }
+  return "udptun";
+}
+
 uint64_t ClientLink::silence_limit_ms() const {
-  // badvpn-tun2socks sends a keepalive every 10 s: udpgw clients get twice the timeout (20 s
-  // by default, what badvpn's own udpgw gives them).
   uint64_t t = worker_.config().link_timeout_ms;
-  return wire_ == Wire::udpgw ? 2 * t : t;
+  switch (wire_) {
+    case Wire::udpgw:
+      // badvpn-tun2socks sends a keepalive every 10 s: twice the timeout (20 s by default,
+      // what badvpn's own udpgw gives them).
+      return 2 * t;
+    case Wire::socks5:
+      // FWD UDP and UDP-over-TCP have no heartbeat: a client may stay silent as long as a flow
+      // may stay idle.
+      return std::max(worker_.config().flow_idle_timeout_ms, 2 * t);
+    case Wire::udptun:
+      break;
+  }
+  return t;
 }
 
 int ClientLink::greet(const protocol::SessionId& session) {
-  if (wire_ == Wire::udpgw) {
+  if (wire_ != Wire::udptun) {
     const ServerConfig& cfg = worker_.config();
-    stream_.set_codec(std::make_unique<protocol::udpgw::UdpgwTranslator>(
-        static_cast<size_t>(cfg.udpgw_max_connections), worker_.server().udpgw_dns()));
+    if (wire_ == Wire::udpgw)
+      stream_.set_codec(std::make_unique<protocol::udpgw::UdpgwTranslator>(
+          static_cast<size_t>(cfg.udpgw_max_connections), worker_.server().udpgw_dns()));
+    else
+      stream_.set_codec(std::make_unique<protocol::socks5::UdpOverSocks5Translator>(
+          cfg.socks5_listen_username, cfg.socks5_listen_password));
     int rc = stream_.start_reading();
     if (rc != 0) return rc;
     state_ = State::established;

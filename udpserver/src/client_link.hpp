@@ -20,7 +20,8 @@ struct FreshLink;
 
 // What a connection speaks: udptun's own protocol, or another one translated into udptun
 // frames by its stream's codec (docs/PROTOCOL.md §7).
-enum class Wire : uint8_t { udptun, udpgw };
+enum class Wire : uint8_t { udptun, udpgw, socks5 };
+const char* wire_name(Wire w);  // "udptun", "udpgw", "socks5"
 
 class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink {
  public:

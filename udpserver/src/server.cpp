@@ -144,6 +144,8 @@ Status Server::open_listeners() {
     if (Status s = open_listener(addr, Wire::udptun); !s.ok()) return s;
   for (const auto& addr : config_.udpgw_listen)
     if (Status s = open_listener(addr, Wire::udpgw); !s.ok()) return s;
+  for (const auto& addr : config_.socks5_listen)
+    if (Status s = open_listener(addr, Wire::socks5); !s.ok()) return s;
   return Status::success();
 }
 
@@ -153,18 +155,19 @@ Status Server::open_listener(const protocol::Address& addr, Wire wire) {
       return Status::success();  // a predecessor's, already listening
   }
   runtime::UvHandle<uv_tcp_t> l;
-  auto bound = runtime::listen_tcp(loop_, this, addr,
-                                   wire == Wire::udpgw ? on_udpgw_connection : on_connection, l);
+  auto bound = runtime::listen_tcp(loop_, this, addr, connection_callback(wire), l);
   if (!bound.ok()) return bound.status();
   std::string name = protocol::format_address(bound.value());
-  if (wire == Wire::udpgw) {
-    LOG_INFO(log_, "", "listening on %s for udpgw clients", name.c_str());
-    // udpgw has no key: anyone who reaches the port relays through us.
-    if (!addr.is_loopback() && config_.allow_clients.empty())
+  if (wire != Wire::udptun) {
+    LOG_INFO(log_, "", "listening on %s for %s clients", name.c_str(), wire_name(wire));
+    // No key: anyone who reaches the port relays through us, unless credentials (SOCKS5) or
+    // an allow-list say who may.
+    bool credentials = wire == Wire::socks5 && !config_.socks5_listen_username.empty();
+    if (!addr.is_loopback() && config_.allow_clients.empty() && !credentials)
       LOG_WARN(log_, "",
-               "the udpgw listener %s is not on loopback and --allow-client is not "
-               "set: anyone who reaches it can send UDP through this server",
-               name.c_str());
+               "the %s listener %s is not on loopback and has neither credentials nor "
+               "--allow-client: anyone who reaches it can send UDP through this server",
+               wire_name(wire), name.c_str());
   } else {
     LOG_INFO(log_, "", "listening on %s", name.c_str());
   }
@@ -173,16 +176,23 @@ Status Server::open_listener(const protocol::Address& addr, Wire wire) {
   return Status::success();
 }
 
+template <Wire W>
 void Server::on_connection(uv_stream_t* listener, int status) {
   auto* self = static_cast<Server*>(listener->data);
   if (!self || status != 0) return;
-  self->accept_one(listener, Wire::udptun);
+  self->accept_one(listener, W);
 }
 
-void Server::on_udpgw_connection(uv_stream_t* listener, int status) {
-  auto* self = static_cast<Server*>(listener->data);
-  if (!self || status != 0) return;
-  self->accept_one(listener, Wire::udpgw);
+uv_connection_cb Server::connection_callback(Wire wire) {
+  switch (wire) {
+    case Wire::udpgw:
+      return on_connection<Wire::udpgw>;
+    case Wire::socks5:
+      return on_connection<Wire::socks5>;
+    case Wire::udptun:
+      break;
+  }
+  return on_connection<Wire::udptun>;
 }
 
 // Every connection is accepted on worker 0 (this loop) and checked here; its handshake runs
@@ -216,7 +226,8 @@ void Server::accept_one(uv_stream_t* listener, Wire wire) {
     runtime::fill_secure_random(id);
     open_connections_++;
     Worker& owner = worker_for(id);
-    LOG_DEBUG(log_, link->tag(), "udpgw connection from %s", link->stream().peer_name().c_str());
+    LOG_DEBUG(log_, link->tag(), "%s connection from %s", wire_name(wire),
+              link->stream().peer_name().c_str());
     if (&owner == &first)
       first.start_handshake(std::move(link), id);
     else

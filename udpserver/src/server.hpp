@@ -88,8 +88,9 @@ class Server : public runtime::InstanceHost<udpserver_callbacks, udpserver_stats
   void hand_over(int fd);
   void listen_for_successor();
   void derive_limits();
+  template <Wire W>
   static void on_connection(uv_stream_t* listener, int status);
-  static void on_udpgw_connection(uv_stream_t* listener, int status);
+  static uv_connection_cb connection_callback(Wire wire);
   Status open_listener(const protocol::Address& addr, Wire wire);
   void accept_one(uv_stream_t* listener, Wire wire);
   // Where a new connection's handshake runs: with TLS (a key exchange and a signature each),

@@ -44,7 +44,7 @@ Status read_filtering(const std::string& filtering, ServerConfig& c) {
 Result<ServerConfig> parse_server_config(const char* json) {
   runtime::ConfigReader r(json);
   ServerConfig c;
-  std::vector<std::string> listen, udpgw_listen, allow, allow_clients;
+  std::vector<std::string> listen, udpgw_listen, socks5_listen, allow, allow_clients;
   std::string psk_file, psk, level, egress, egress_socks5, filtering;
   constexpr uint64_t kDay = 86'400'000;
   bool ok =
@@ -90,6 +90,9 @@ Result<ServerConfig> parse_server_config(const char* json) {
       r.get_ip_endpoint("metrics", c.metrics) && r.get_strings("udpgw_listen", udpgw_listen) &&
       r.get_uint("udpgw_max_connections", 1, 65'536, c.udpgw_max_connections) &&
       r.get_ip_endpoint("udpgw_dns", c.udpgw_dns) &&
+      r.get_strings("socks5_listen", socks5_listen) &&
+      r.get_string("socks5_listen_username", c.socks5_listen_username) &&
+      r.get_string("socks5_listen_password", c.socks5_listen_password) &&
       r.get_uint("drain_grace_ms", 0, 600'000, c.drain_grace_ms) &&
       r.get_string("tls_cert_file", c.tls_cert_file) &&
       r.get_string("tls_key_file", c.tls_key_file) && r.get_string("log_level", level) &&
@@ -97,11 +100,13 @@ Result<ServerConfig> parse_server_config(const char* json) {
   if (!ok) {
     return Status::failure(r.error());
   }
-  if (listen.empty() && udpgw_listen.empty()) {
+  if (listen.empty() && udpgw_listen.empty() && socks5_listen.empty()) {
     return Status::failure("\"listen\" is required (e.g. \"127.0.0.1:7001\")");
   }
-  for (auto [key, texts, out] : {std::make_tuple("listen", &listen, &c.listen),
-                                 std::make_tuple("udpgw_listen", &udpgw_listen, &c.udpgw_listen)}) {
+  for (auto [key, texts, out] :
+       {std::make_tuple("listen", &listen, &c.listen),
+        std::make_tuple("udpgw_listen", &udpgw_listen, &c.udpgw_listen),
+        std::make_tuple("socks5_listen", &socks5_listen, &c.socks5_listen)}) {
     for (const auto& l : *texts) {
       auto t = protocol::parse_address_text(l);
       if (!t.address || !t.address->is_ip()) {
@@ -118,6 +123,12 @@ Result<ServerConfig> parse_server_config(const char* json) {
     }
     c.allow_targets.push_back(cidr);
   }
+  if (c.socks5_listen_username.size() > 255 || c.socks5_listen_password.size() > 255 ||
+      c.socks5_listen_username.empty() != c.socks5_listen_password.empty()) {
+    return Status::failure(
+        "\"socks5_listen_username\" and \"socks5_listen_password\" go together (1..255 bytes "
+        "each)");
+  }
   if (c.tls_cert_file.empty() != c.tls_key_file.empty()) {
     return Status::failure("\"tls_cert_file\" and \"tls_key_file\" go together");
   }
@@ -130,7 +141,7 @@ Result<ServerConfig> parse_server_config(const char* json) {
 #ifdef _WIN32
   if (c.workers > 1) return Status::failure("\"workers\": one worker on Windows");
 #endif
-  // udpgw has no key: a server with only udpgw listeners needs none.
+  // udpgw and SOCKS5 clients use no key: a server with only their listeners needs none.
   if (!listen.empty() || !psk_file.empty() || !psk.empty()) {
     auto key = runtime::read_pre_shared_key(psk_file, psk);
     if (!key.ok()) return key.status();

@@ -98,6 +98,10 @@ struct ServerConfig {
   std::vector<protocol::Address> udpgw_listen;
   uint64_t udpgw_max_connections = 256;
   std::optional<protocol::Address> udpgw_dns;
+  // FWD UDP (hev-socks5) and UDP-over-TCP (sing-box) clients (§7.2, §7.3): listeners, and
+  // RFC 1929 credentials they must give (empty: none).
+  std::vector<protocol::Address> socks5_listen;
+  std::string socks5_listen_username, socks5_listen_password;
   uint64_t drain_grace_ms = 10'000;  // udpserver_drain: how long clients get to move
   runtime::LogLevel log_level = runtime::LogLevel::info;
 };
@@ -121,7 +125,8 @@ struct ServerConfig {
 //   max_held_bytes_per_session, flow_setup_timeout_ms, max_clock_skew_ms, max_queued_bytes,
 //   stats_interval_ms, handover_socket: path, metrics: "ADDR:PORT", drain_grace_ms,
 //   tls_cert_file, tls_key_file, udpgw_listen: "ADDR:PORT" or [..], udpgw_max_connections,
-//   udpgw_dns: "IP:PORT", log_level: "error"|"warn"|"info"|"debug"
+//   udpgw_dns: "IP:PORT", socks5_listen: "ADDR:PORT" or [..], socks5_listen_username,
+//   socks5_listen_password, log_level: "error"|"warn"|"info"|"debug"
 Result<ServerConfig> parse_server_config(const char* json);
 
 }  // namespace udptun::udpserver

@@ -101,7 +101,8 @@ bool Server::adopt_listener(int fd, const protocol::Address& address) {
   std::optional<Wire> wire;
   for (bool exact : {true, false}) {
     for (auto [list, kind] : {std::make_pair(&config_.listen, Wire::udptun),
-                              std::make_pair(&config_.udpgw_listen, Wire::udpgw)}) {
+                              std::make_pair(&config_.udpgw_listen, Wire::udpgw),
+                              std::make_pair(&config_.socks5_listen, Wire::socks5)}) {
       for (const auto& a : *list) {
         bool same_ip = a.type == address.type && a.ip == address.ip;
         if (!wire && same_ip && (exact ? a.port == address.port : a.port == 0)) wire = kind;
@@ -113,7 +114,7 @@ bool Server::adopt_listener(int fd, const protocol::Address& address) {
   int rc = l.init(this, [&](uv_tcp_t* t) { return uv_tcp_init(loop_.get(), t); });
   if (rc == 0) rc = uv_tcp_open(l.get(), fd);
   if (rc != 0) return false;  // the descriptor is still the caller's
-  rc = uv_listen(l.stream(), 128, *wire == Wire::udpgw ? on_udpgw_connection : on_connection);
+  rc = uv_listen(l.stream(), 128, connection_callback(*wire));
   if (rc != 0) {
     // The handle owns the descriptor now and closes it; the address is bound afresh.
     LOG_WARN(log_, "", "cannot adopt the listener on %s: %s",

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "client_link.hpp"
 #include "server_flow.hpp"
 #include "udptun/protocol/frame.hpp"
 #include "udptun/protocol/handshake.hpp"
@@ -65,9 +66,11 @@ class Session {
   uint64_t last_active_ms() const { return last_active_ms_; }
   // The client address it counts against (--max-sessions-per-client; "" for none).
   const std::string& client_key() const { return client_key_; }
-  // Another protocol's session (udpgw): it ends with its connection, and is not handed over.
-  bool resumable() const { return resumable_; }
-  void set_resumable(bool r) { resumable_ = r; }
+  // Another protocol's session (udpgw, SOCKS5): it ends with its connection, and is not
+  // handed over.
+  Wire wire() const { return wire_; }
+  void set_wire(Wire w) { wire_ = w; }
+  bool resumable() const { return wire_ == Wire::udptun; }
   void set_client_key(std::string key) { client_key_ = std::move(key); }
 
   // Frames from the client (after the handshake), on the connection of `lane`.
@@ -136,7 +139,7 @@ class Session {
   runtime::RateLimit up_, down_;        // this session's, each direction
   std::shared_ptr<ClientRate> client_;  // its address's (nullptr: no client limits)
   std::string client_key_;
-  bool resumable_ = true;
+  Wire wire_ = Wire::udptun;
 };
 
 }  // namespace udptun::udpserver

@@ -68,6 +68,7 @@ size_t udpserver_stats_json(const udpserver_stats* s, char* out, size_t cap) {
             .add("duplicates_sent", v.duplicates_sent)
             .add("duplicates_dropped", v.duplicates_dropped)
             .add("udpgw_clients", v.udpgw_clients)
+            .add("socks5_clients", v.socks5_clients)
             .add("drops_detached", v.drops_detached)
             .add("drops_forbidden", v.drops_forbidden)
             .add("drops_unknown_flow", v.drops_unknown_flow)

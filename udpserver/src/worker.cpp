@@ -247,19 +247,24 @@ void Worker::receive_fresh_link(FreshLink&& fresh) {
   start_handshake(std::move(link), session);
 }
 
+uint64_t& Worker::clients_of(Wire wire) {
+  return wire == Wire::socks5 ? stats_.socks5_clients : stats_.udpgw_clients;
+}
+
 void Worker::open_session_for(ClientLink& link, const protocol::SessionId& id) {
   Session* session = sessions_.count(id) ? nullptr : new_session(id, link.source_key());
   if (!session) {
     stats_.connections_refused++;
-    LOG_WARN_THROTTLED(log_, throttle_, "udpgw refused", loop_.now_ms(), link.tag(),
-                       "udpgw client %s refused: server full", link.stream().peer_name().c_str());
+    LOG_WARN_THROTTLED(log_, throttle_, "foreign client refused", loop_.now_ms(), link.tag(),
+                       "%s client %s refused: server full", wire_name(link.wire()),
+                       link.stream().peer_name().c_str());
     link.end(protocol::GoAwayReason::normal, "server full");
     return;
   }
-  session->set_resumable(false);
+  session->set_wire(link.wire());
   session->attach(&link, 0);
-  stats_.udpgw_clients++;
-  LOG_INFO(log_, session->tag(), "udpgw client from %s (%s, worker %zu)",
+  clients_of(link.wire())++;
+  LOG_INFO(log_, session->tag(), "%s client from %s (%s, worker %zu)", wire_name(link.wire()),
            link.stream().peer_name().c_str(), link.tag(), index_);
   report_session(*session, true);
 }
@@ -418,7 +423,7 @@ void Worker::remove_session(const protocol::SessionId& id, const char* why) {
   for (ClientLink* l : s.take_links()) l->end(protocol::GoAwayReason::normal, why);
   LOG_INFO(log_, s.tag(), "session closed: %s", why);
   report_session(s, false);
-  if (!s.resumable()) stats_.udpgw_clients--;
+  if (!s.resumable()) clients_of(s.wire())--;
   sessions_.erase(it);
   stats_.sessions--;
   server_.release_session();
@@ -458,7 +463,7 @@ void Worker::forget_link(ClientLink& link, const char* reason) {
     s->detach(&link);
     if (!s->resumable()) {
       // Another protocol: nothing resumes it, its flows go with the connection.
-      remove_session(s->id(), "udpgw connection closed");
+      remove_session(s->id(), reason);
     } else if (lane != 0) {
       LOG_DEBUG(log_, s->tag(), "connection %u (%s) lost: %s", lane, link.tag(), reason);
     } else {

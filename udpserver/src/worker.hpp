@@ -167,6 +167,8 @@ class Worker {
   void check_drained();
   void start_timer(runtime::UvHandle<uv_timer_t>& timer, uint64_t every_ms, uv_timer_cb fn);
   void receive_fresh_link(FreshLink&& fresh);
+  // The gauge of another protocol's client connections.
+  uint64_t& clients_of(Wire wire);
   void drop_oldest_pending();
 
   Server& server_;

@@ -21,6 +21,12 @@ const std::vector<CommandLineOption> kOptions = udptun::runtime::with_carrier_op
     {"--udpgw-max-connections", "udpgw_max_connections", Kind::integer, "N",
      "udpgw connection ids per client connection; the least recently used goes past it "
      "(default 256)"},
+    {"--socks5-listen", "socks5_listen", Kind::string_list, "ADDR:PORT",
+     "also accept hev-socks5 FWD UDP and sing-box UDP-over-TCP clients here (repeatable; "
+     "nothing else is served: not an open proxy)"},
+    {"--socks5-listen-username", "socks5_listen_username", Kind::string, "NAME",
+     "RFC 1929 credentials those clients must give ..."},
+    {"--socks5-listen-password", "socks5_listen_password", Kind::string, "PASSWORD", "..."},
     {"--udpgw-dns", "udpgw_dns", Kind::string, "IP:PORT",
      "where udpgw datagrams flagged DNS go (default: the first nameserver of "
      "/etc/resolv.conf)"},

@@ -60,7 +60,8 @@ typedef struct udpserver_stats {
   uint64_t duplicates_sent;    /* replies of small flows sent on a second connection too */
   uint64_t duplicates_dropped; /* second copies from clients, dropped */
   /* other protocols (udp-server --udpgw-listen) */
-  uint64_t udpgw_clients; /* badvpn udpgw client connections now (each its own session) */
+  uint64_t udpgw_clients;  /* badvpn udpgw client connections now (each its own session) */
+  uint64_t socks5_clients; /* FWD UDP / UDP-over-TCP client connections now (the same) */
 } udpserver_stats;
 
 typedef struct udpserver_callbacks {

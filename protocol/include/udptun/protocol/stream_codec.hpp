@@ -14,9 +14,11 @@ namespace udptun::protocol {
 class StreamCodec {
  public:
   virtual ~StreamCodec() = default;
-  // The peer's bytes (any split) → udptun frames appended to `frames`. false: the stream can
-  // never be valid again (error() says why).
-  virtual bool decode(ByteView wire, std::vector<uint8_t>& frames) = 0;
+  // The peer's bytes (any split) → udptun frames appended to `frames`, and bytes for the peer
+  // at once (a handshake's answers) appended to `answer`. false: the stream ends (error()
+  // says why) once `answer` is written (a refusal's reply).
+  virtual bool decode(ByteView wire, std::vector<uint8_t>& frames,
+                      std::vector<uint8_t>& answer) = 0;
   // udptun frames for the peer (any split) → its protocol's bytes appended to `wire`.
   virtual bool encode(ByteView frames, std::vector<uint8_t>& wire) = 0;
   virtual const char* error() const = 0;

@@ -62,7 +62,12 @@ class UdpgwTranslator : public StreamCodec, private FrameSink {
   // where DNS-flagged datagrams go (none: to their own address).
   UdpgwTranslator(size_t max_ids, std::optional<Address> dns);
 
-  bool decode(ByteView wire, std::vector<uint8_t>& frames) override;
+  bool decode(ByteView wire, std::vector<uint8_t>& frames, std::vector<uint8_t>& answer) override;
+  // Without a handshake there is never an answer.
+  bool decode(ByteView wire, std::vector<uint8_t>& frames) {
+    std::vector<uint8_t> none;
+    return decode(wire, frames, none);
+  }
   bool encode(ByteView frames, std::vector<uint8_t>& wire) override;
   const char* error() const override { return error_; }
 

@@ -1,0 +1,82 @@
+// Datagrams on a SOCKS5 connection's own stream (docs/PROTOCOL.md §7.2, §7.3), translated to
+// udptun frames for udp-server's --socks5-listen:
+// - hev-socks5's FWD UDP (command 0x05): each datagram is DATLEN (2, big-endian), HDRLEN
+//   (1: 3 + the address's size), a SOCKS5 address, the payload;
+// - sing-box's UDP-over-TCP, a CONNECT to sp.udp-over-tcp.arpa (v1) or sp.v2.udp-over-tcp.arpa
+//   (v2, which first sends a request: a "connect" byte and a SOCKS5 address): each datagram
+//   is an address (family 0 IPv4, 1 IPv6, 2 name) unless connected, LENGTH (2, big-endian),
+//   the payload.
+// Whatever the protocol, the connection is one flow: one socket at the server for every
+// destination (full cone, as hev-socks5-server and sing-box give), replies carrying their
+// source. Nothing else is served: other commands and CONNECT targets are refused.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "udptun/protocol/address.hpp"
+#include "udptun/protocol/frame_decoder.hpp"
+#include "udptun/protocol/stream_codec.hpp"
+
+namespace udptun::protocol::socks5 {
+
+constexpr uint8_t kCommandFwdUdp = 0x05;
+constexpr const char* kUotV1Name = "sp.udp-over-tcp.arpa";
+constexpr const char* kUotV2Name = "sp.v2.udp-over-tcp.arpa";
+
+struct UdpStreamCounters {
+  uint64_t datagrams_in = 0;
+  uint64_t oversize = 0;            // over kMaxDatagram: dropped
+  uint64_t other_name_dropped = 0;  // to a name other than the flow's first destination
+  uint64_t orphans = 0;             // replies of a flow no longer open
+};
+
+class UdpOverSocks5Translator : public StreamCodec, private FrameSink {
+ public:
+  enum class Mode : uint8_t { handshake, fwd_udp, uot_v1, uot_v2_request, uot_v2 };
+
+  // With a user name, RFC 1929 credentials are required (and only they are accepted).
+  UdpOverSocks5Translator(std::string user, std::string password);
+
+  bool decode(ByteView wire, std::vector<uint8_t>& frames, std::vector<uint8_t>& answer) override;
+  bool encode(ByteView frames, std::vector<uint8_t>& wire) override;
+  const char* error() const override { return error_; }
+
+  Mode mode() const { return mode_; }
+  const UdpStreamCounters& counters() const { return counters_; }
+  size_t buffered() const { return in_.size(); }
+
+ private:
+  enum class Step : uint8_t { greeting, credentials, request, done };
+  // One message from the front of `in`: its size, 0 for "need more", or give_up() (returns 0).
+  size_t take_one(ByteView in, std::vector<uint8_t>& frames, std::vector<uint8_t>& answer);
+  size_t take_greeting(ByteView in, std::vector<uint8_t>& answer);
+  size_t take_credentials(ByteView in, std::vector<uint8_t>& answer);
+  size_t take_request(ByteView in, std::vector<uint8_t>& answer);
+  size_t take_uot_request(ByteView in);
+  size_t take_datagram(ByteView in, std::vector<uint8_t>& frames);
+  void datagram(const Address& to, ByteView payload, std::vector<uint8_t>& frames);
+  size_t give_up(const char* why);
+  bool on_frame(const Frame& frame) override;
+  void write_datagram(const Address& from, ByteView payload);
+
+  std::string user_, password_;
+  Step step_ = Step::greeting;
+  Mode mode_ = Mode::handshake;
+  std::vector<uint8_t> in_;  // a message split across reads (bounded by one message)
+  bool flow_open_ = false;
+  uint32_t flow_id_ = 0;
+  Address target_;  // the flow's first destination (v2 connected: the only one)
+  FrameDecoder replies_;
+  std::vector<uint8_t>* wire_ = nullptr;  // during encode()
+  UdpStreamCounters counters_;
+  const char* error_ = nullptr;
+};
+
+// The UoT packet address: SOCKS5's with family bytes 0 (IPv4), 1 (IPv6), 2 (name).
+Parsed<Address> decode_uot_address(ByteView in);
+size_t encode_uot_address(const Address& a, uint8_t* out);  // out holds kMaxEncodedAddress
+
+}  // namespace udptun::protocol::socks5

@@ -1,0 +1,289 @@
+#include "udptun/protocol/udp_over_socks5.hpp"
+
+#include <cstring>
+
+#include "udptun/protocol/frame.hpp"
+#include "udptun/protocol/socks5.hpp"
+
+namespace udptun::protocol::socks5 {
+
+namespace {
+
+uint8_t uot_family(AddressType t) {
+  return t == AddressType::ipv4 ? 0 : t == AddressType::ipv6 ? 1 : 2;
+}
+
+void put_reply(std::vector<uint8_t>& answer, Reply r) {
+  ByteWriter w(answer);
+  ReplyMessage m;
+  m.reply = r;
+  uint8_t any[4] = {0, 0, 0, 0};
+  m.bound = Address::ipv4(any, 0);  // nothing to bind: the datagrams stay on this stream
+  encode_reply(w, m);
+}
+
+}  // namespace
+
+Parsed<Address> decode_uot_address(ByteView in) {
+  if (in.empty()) return Parsed<Address>::more();
+  uint8_t family = in[0];
+  if (family > 2) return Parsed<Address>::reject("unknown UDP-over-TCP address family");
+  // The same layout as SOCKS5's after the family byte: parsed as SOCKS5 with its ATYP.
+  std::array<uint8_t, kMaxEncodedAddress> copy;
+  size_t n = in.size < copy.size() ? in.size : copy.size();
+  std::memcpy(copy.data(), in.data, n);
+  copy[0] = static_cast<uint8_t>(family == 0   ? AddressType::ipv4
+                                 : family == 1 ? AddressType::ipv6
+                                               : AddressType::domain);
+  return decode_address(ByteView(copy.data(), n));
+}
+
+size_t encode_uot_address(const Address& a, uint8_t* out) {
+  size_t n = encode_address(a, out);
+  out[0] = uot_family(a.type);
+  return n;
+}
+
+UdpOverSocks5Translator::UdpOverSocks5Translator(std::string user, std::string password)
+    : user_(std::move(user)), password_(std::move(password)) {}
+
+size_t UdpOverSocks5Translator::give_up(const char* why) {
+  error_ = why;
+  return 0;
+}
+
+bool UdpOverSocks5Translator::decode(ByteView wire, std::vector<uint8_t>& frames,
+                                     std::vector<uint8_t>& answer) {
+  if (error_) return false;
+  // Messages whole in `wire` are taken where they are; only a split one is copied.
+  ByteView rest = wire;
+  if (!in_.empty()) {
+    in_.insert(in_.end(), wire.data, wire.data + wire.size);
+    rest = ByteView(in_);
+  }
+  size_t used = 0;
+  while (used < rest.size) {
+    size_t n = take_one(rest.after(used), frames, answer);
+    if (error_) return false;
+    if (n == 0) break;
+    used += n;
+  }
+  if (!in_.empty()) {
+    in_.erase(in_.begin(), in_.begin() + static_cast<long>(used));
+  } else if (used < rest.size) {
+    in_.assign(rest.data + used, rest.data + rest.size);
+  }
+  return true;
+}
+
+size_t UdpOverSocks5Translator::take_one(ByteView in, std::vector<uint8_t>& frames,
+                                         std::vector<uint8_t>& answer) {
+  switch (step_) {
+    case Step::greeting:
+      return take_greeting(in, answer);
+    case Step::credentials:
+      return take_credentials(in, answer);
+    case Step::request:
+      return take_request(in, answer);
+    case Step::done:
+      break;
+  }
+  if (mode_ == Mode::uot_v2_request) return take_uot_request(in);
+  return take_datagram(in, frames);
+}
+
+size_t UdpOverSocks5Translator::take_greeting(ByteView in, std::vector<uint8_t>& answer) {
+  auto g = decode_greeting(in);
+  if (g.need_more()) return 0;
+  if (g.failed()) return give_up(g.error);
+  uint8_t wanted = user_.empty() ? method::kNoAuth : method::kUserPass;
+  ByteWriter w(answer);
+  if (!g.value.offers(wanted)) {
+    encode_method_selection(w, MethodSelection{method::kNoAcceptable});
+    return give_up(user_.empty() ? "SOCKS5: the client offers no method without credentials"
+                              : "SOCKS5: the client offers no user/password method");
+  }
+  encode_method_selection(w, MethodSelection{wanted});
+  step_ = user_.empty() ? Step::request : Step::credentials;
+  return g.consumed;
+}
+
+size_t UdpOverSocks5Translator::take_credentials(ByteView in, std::vector<uint8_t>& answer) {
+  auto c = decode_user_pass_request(in);
+  if (c.need_more()) return 0;
+  if (c.failed()) return give_up(c.error);
+  bool ok = c.value.user_name() == user_ && c.value.password_text() == password_;
+  ByteWriter w(answer);
+  encode_user_pass_status(w, UserPassStatus{static_cast<uint8_t>(ok ? 0 : 1)});
+  if (!ok) return give_up("SOCKS5: wrong user name or password");
+  step_ = Step::request;
+  return c.consumed;
+}
+
+size_t UdpOverSocks5Translator::take_request(ByteView in, std::vector<uint8_t>& answer) {
+  // VER CMD RSV ADDRESS: parsed here, as FWD UDP (0x05) is no command of RFC 1928.
+  if (in.size < 3) return 0;
+  if (in[0] != kVersion) return give_up("not SOCKS5 (bad version byte)");
+  if (in[2] != 0) {
+    put_reply(answer, Reply::general_failure);
+    return give_up("SOCKS5: reserved byte is not zero");
+  }
+  auto a = decode_address(in.after(3));
+  if (a.need_more()) return 0;
+  if (a.failed()) {
+    put_reply(answer, Reply::address_type_not_supported);
+    return give_up(a.error);
+  }
+  uint8_t command = in[1];
+  std::string_view name = a.value.domain_name();
+  if (command == kCommandFwdUdp) {
+    mode_ = Mode::fwd_udp;
+  } else if (command == static_cast<uint8_t>(Command::connect) &&
+             a.value.type == AddressType::domain && name == kUotV1Name) {
+    mode_ = Mode::uot_v1;
+  } else if (command == static_cast<uint8_t>(Command::connect) &&
+             a.value.type == AddressType::domain && name == kUotV2Name) {
+    mode_ = Mode::uot_v2_request;
+  } else if (command == static_cast<uint8_t>(Command::connect)) {
+    put_reply(answer, Reply::not_allowed);  // not an open proxy
+    return give_up("SOCKS5: CONNECT is served only to the UDP-over-TCP names");
+  } else {
+    put_reply(answer, Reply::command_not_supported);
+    return give_up("SOCKS5: only FWD UDP and UDP-over-TCP are served");
+  }
+  put_reply(answer, Reply::succeeded);
+  step_ = Step::done;
+  return 3 + a.consumed;
+}
+
+size_t UdpOverSocks5Translator::take_uot_request(ByteView in) {
+  // IS_CONNECT (1 byte), then a SOCKS5 address.
+  if (in.empty()) return 0;
+  if (in[0] > 1) return give_up("UDP-over-TCP: bad request");
+  auto a = decode_address(in.after(1));
+  if (a.need_more()) return 0;
+  if (a.failed()) return give_up(a.error);
+  if (in[0] == 1) {
+    mode_ = Mode::uot_v2;
+    target_ = a.value;  // every datagram goes there, and comes back without an address
+  } else {
+    mode_ = Mode::uot_v1;  // the v1 framing from here on
+  }
+  return 1 + a.consumed;
+}
+
+size_t UdpOverSocks5Translator::take_datagram(ByteView in, std::vector<uint8_t>& frames) {
+  Address to;
+  size_t header = 0, length = 0;
+  if (mode_ == Mode::fwd_udp) {
+    // DATLEN (2, big-endian), HDRLEN (1), ADDRESS, DATA.
+    if (in.size < 3) return 0;
+    length = static_cast<size_t>(in[0]) << 8 | in[1];
+    header = in[2];
+    if (header < 3 + 1 + 4 + 2) return give_up("FWD UDP: header length too short");
+    auto a = decode_address(in.after(3));
+    if (a.need_more()) {
+      if (in.size >= header) return give_up("FWD UDP: header length does not match its address");
+      return 0;
+    }
+    if (a.failed()) return give_up(a.error);
+    if (3 + a.consumed != header) return give_up("FWD UDP: header length does not match its address");
+    to = a.value;
+  } else if (mode_ == Mode::uot_v2) {
+    to = target_;
+    if (in.size < 2) return 0;
+    length = static_cast<size_t>(in[0]) << 8 | in[1];
+    header = 2;
+  } else {
+    auto a = decode_uot_address(in);
+    if (a.need_more()) return 0;
+    if (a.failed()) return give_up(a.error);
+    if (in.size < a.consumed + 2) return 0;
+    length = static_cast<size_t>(in[a.consumed]) << 8 | in[a.consumed + 1];
+    header = a.consumed + 2;
+    to = a.value;
+  }
+  if (in.size < header + length) return 0;
+  datagram(to, ByteView(in.data + header, length), frames);
+  return header + length;
+}
+
+void UdpOverSocks5Translator::datagram(const Address& to, ByteView payload,
+                                       std::vector<uint8_t>& frames) {
+  counters_.datagrams_in++;
+  if (payload.size > kMaxDatagram) {
+    counters_.oversize++;
+    return;
+  }
+  if (!flow_open_) {
+    // The association's one flow (again after the server closed or refused it).
+    flow_open_ = true;
+    flow_id_++;
+    if (mode_ != Mode::uot_v2) target_ = to;
+    OpenFlow open;
+    open.flow_id = flow_id_;
+    open.target = target_;
+    append_frame(frames, open);
+  }
+  Data d;
+  d.flow_id = flow_id_;
+  if (to != target_) {
+    // Another destination through the same socket; a name the server would have to resolve
+    // for it is not supported (only the flow's first destination may be one).
+    if (!to.is_ip()) {
+      counters_.other_name_dropped++;
+      return;
+    }
+    d.has_address = true;
+    d.address = to;
+  }
+  d.payload = payload;
+  append_frame(frames, d);
+}
+
+bool UdpOverSocks5Translator::encode(ByteView frames, std::vector<uint8_t>& wire) {
+  wire_ = &wire;
+  auto status = replies_.feed(frames, *this);
+  wire_ = nullptr;
+  if (status == FrameDecoder::Status::error) {
+    error_ = replies_.error();
+    return false;
+  }
+  return true;
+}
+
+bool UdpOverSocks5Translator::on_frame(const Frame& frame) {
+  if (auto* d = std::get_if<Data>(&frame)) {
+    if (!flow_open_ || d->flow_id != flow_id_) {
+      counters_.orphans++;
+      return true;
+    }
+    write_datagram(d->has_address ? d->address : target_, d->payload);
+  } else if (auto* c = std::get_if<CloseFlow>(&frame)) {
+    if (c->flow_id == flow_id_) flow_open_ = false;  // the next datagram opens it again
+  } else if (auto* s = std::get_if<FlowStatus>(&frame)) {
+    if (s->flow_id == flow_id_ && s->state != FlowState::open) flow_open_ = false;
+  }
+  // PING, PONG, GOAWAY, LANES: nothing to say them with.
+  return true;
+}
+
+void UdpOverSocks5Translator::write_datagram(const Address& from, ByteView payload) {
+  uint8_t head[3 + kMaxEncodedAddress];
+  size_t n = 0;
+  if (mode_ == Mode::fwd_udp) {
+    size_t a = encode_address(from, head + 3);
+    head[0] = static_cast<uint8_t>(payload.size >> 8);
+    head[1] = static_cast<uint8_t>(payload.size);
+    head[2] = static_cast<uint8_t>(3 + a);
+    n = 3 + a;
+  } else {
+    if (mode_ != Mode::uot_v2) n = encode_uot_address(from, head);
+    head[n++] = static_cast<uint8_t>(payload.size >> 8);
+    head[n++] = static_cast<uint8_t>(payload.size);
+  }
+  wire_->insert(wire_->end(), head, head + n);
+  wire_->insert(wire_->end(), payload.data, payload.data + payload.size);
+}
+
+}  // namespace udptun::protocol::socks5
