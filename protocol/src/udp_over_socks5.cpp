@@ -101,7 +101,7 @@ size_t UdpOverSocks5Translator::take_greeting(ByteView in, std::vector<uint8_t>&
   if (!g.value.offers(wanted)) {
     encode_method_selection(w, MethodSelection{method::kNoAcceptable});
     return give_up(user_.empty() ? "SOCKS5: the client offers no method without credentials"
-                              : "SOCKS5: the client offers no user/password method");
+                                 : "SOCKS5: the client offers no user/password method");
   }
   encode_method_selection(w, MethodSelection{wanted});
   step_ = user_.empty() ? Step::request : Step::credentials;
@@ -187,7 +187,8 @@ size_t UdpOverSocks5Translator::take_datagram(ByteView in, std::vector<uint8_t>&
       return 0;
     }
     if (a.failed()) return give_up(a.error);
-    if (3 + a.consumed != header) return give_up("FWD UDP: header length does not match its address");
+    if (3 + a.consumed != header)
+      return give_up("FWD UDP: header length does not match its address");
     to = a.value;
   } else if (mode_ == Mode::uot_v2) {
     to = target_;

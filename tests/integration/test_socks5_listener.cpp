@@ -226,12 +226,45 @@ static void test_refusals_and_bad_framing(void**) {
   REQUIRE(l.fx.server->log().find("CONNECT is served only") != std::string::npos, l.fx);
 }
 
+// hev-socks5-tunnel opens a connection per app UDP socket: one address may hold many, opened
+// as fast as apps open sockets. They are not --max-sessions (which bounds udptun's resumable
+// sessions) nor rate-limited as handshakes; --max-connections-per-client bounds them.
+static void test_many_connections_from_one_address(void**) {
+  ListenerFixture l;
+  EchoServer target;
+  REQUIRE(l.start({"--max-sessions", "16", "--max-connections-per-client", "150"}), l.fx);
+  std::vector<std::unique_ptr<Peer>> peers;
+  std::string from, data;
+  for (int i = 0; i < 150; ++i) {
+    peers.push_back(std::make_unique<Peer>(l.port));
+    Peer& p = *peers.back();
+    REQUIRE(p.handshake(kFwdUdp), l.fx);
+    REQUIRE(p.put(fwd("127.0.0.1", target.port(), "flow " + std::to_string(i))), l.fx);
+    REQUIRE(read_fwd(p, from, data) && data == "flow " + std::to_string(i), l.fx);
+  }
+  // The 151st is closed at accept.
+  Peer over(l.port);
+  REQUIRE(over.closed_within(2000), l.fx);
+  REQUIRE(harness::eventually([&] { return l.fx.server_counter("socks5_clients") == 150; }, 3000),
+          l.fx);
+  // One goes, another may come.
+  peers.pop_back();
+  REQUIRE(harness::eventually(
+              [&] {
+                Peer again(l.port);
+                return again.handshake(kFwdUdp);
+              },
+              3000),
+          l.fx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fwd_udp_one_socket_for_every_destination),
       cmocka_unit_test(test_udp_over_tcp_v1_and_v2),
       cmocka_unit_test(test_credentials),
       cmocka_unit_test(test_refusals_and_bad_framing),
+      cmocka_unit_test(test_many_connections_from_one_address),
   };
   return cmocka_run_group_tests_name("socks5_listener", tests, nullptr, nullptr);
 }

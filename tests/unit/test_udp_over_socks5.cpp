@@ -238,6 +238,35 @@ static void test_refused_flow_reopens(void**) {
   assert_int_equal(std::get<OpenFlow>(frames_of(frames).all[0]).flow_id, 2);
 }
 
+// Recorded from hev-socks5-tunnel (heiher/hev-socks5-tunnel 1d33451, udp: 'tcp') talking to
+// udp-server's SOCKS5 listener, by bench/interop.sh with RECORD_DIR (socat -x), 2026-12-07:
+// the handshake both ways, a DNS query for interop.test and the answer udp-server sent.
+static void test_recorded_hev_exchange(void**) {
+  auto client =
+      bytes({0x05, 0x01, 0x00,                                            // greeting
+             0x05, 0x05, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // FWD UDP
+             0x00, 0x1e, 0x0a, 0x01, 0xc0, 0x00, 0x02, 0x01, 0x00, 0x35, 0x12, 0x34, 0x01, 0x00,
+             0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07, 0x69, 0x6e, 0x74, 0x65, 0x72,
+             0x6f, 0x70, 0x04, 0x74, 0x65, 0x73, 0x74, 0x00, 0x00, 0x01, 0x00, 0x01});
+  auto server_handshake = bytes({0x05, 0x00, 0x05, 0x00, 0x00, 0x01, 0, 0, 0, 0, 0, 0});
+  auto server_answer =
+      bytes({0x00, 0x2e, 0x0a, 0x01, 0xc0, 0x00, 0x02, 0x01, 0x00, 0x35, 0x12, 0x34, 0x85, 0x80,
+             0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x07, 0x69, 0x6e, 0x74, 0x65, 0x72,
+             0x6f, 0x70, 0x04, 0x74, 0x65, 0x73, 0x74, 0x00, 0x00, 0x01, 0x00, 0x01, 0xc0, 0x0c,
+             0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x0a, 0x01, 0x02, 0x03});
+  UdpOverSocks5Translator t("", "");
+  std::vector<uint8_t> frames, answer;
+  assert_true(t.decode(ByteView(client), frames, answer));
+  assert_true(answer == server_handshake);
+  Frames f = frames_of(frames);
+  assert_true(std::get<OpenFlow>(f.all[0]).target == v4(192, 0, 2, 1, 53));
+  assert_int_equal(f.payloads[1].size(), 0x1e);
+  std::vector<uint8_t> dns(server_answer.begin() + 10, server_answer.end()), reply, wire;
+  append_frame(reply, Data{1, false, {}, ByteView(dns)});
+  assert_true(t.encode(ByteView(reply), wire));
+  assert_true(wire == server_answer);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fwd_udp_handshake_and_datagrams),
@@ -246,6 +275,7 @@ int main(void) {
       cmocka_unit_test(test_bad_framing_ends_the_stream),
       cmocka_unit_test(test_any_split_gives_the_same_frames),
       cmocka_unit_test(test_refused_flow_reopens),
+      cmocka_unit_test(test_recorded_hev_exchange),
   };
   return cmocka_run_group_tests_name("udp_over_socks5", tests, nullptr, nullptr);
 }

@@ -249,6 +249,39 @@ static void test_oversize_datagram_dropped(void**) {
   assert_int_equal(t.counters().oversize, 1);
 }
 
+// Recorded from badvpn-tun2socks (ambrop72/badvpn 07268f0, --udpgw-transparent-dns) talking to
+// udp-server's udpgw listener, by bench/interop.sh with RECORD_DIR (socat -x), 2026-12-07: a
+// DNS query for interop.test from the client's first connection id (REBIND: the first datagram
+// of an id), the answer udp-server sent, and the client's keepalive 10 s later.
+static const std::vector<uint8_t> kRecordedQuery =
+    bytes({0x27, 0x00, 0x02, 0x00, 0x00, 0xc0, 0x00, 0x02, 0x01, 0x00, 0x35, 0x12, 0x34, 0x01,
+           0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07, 0x69, 0x6e, 0x74, 0x65,
+           0x72, 0x6f, 0x70, 0x04, 0x74, 0x65, 0x73, 0x74, 0x00, 0x00, 0x01, 0x00, 0x01});
+static const std::vector<uint8_t> kRecordedAnswer =
+    bytes({0x37, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x00, 0x02, 0x01, 0x00, 0x35, 0x12, 0x34, 0x85, 0x80,
+           0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x07, 0x69, 0x6e, 0x74, 0x65, 0x72, 0x6f,
+           0x70, 0x04, 0x74, 0x65, 0x73, 0x74, 0x00, 0x00, 0x01, 0x00, 0x01, 0xc0, 0x0c, 0x00, 0x01,
+           0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x0a, 0x01, 0x02, 0x03});
+static const std::vector<uint8_t> kRecordedKeepalive = bytes({0x03, 0x00, 0x01, 0x00, 0x00});
+
+static void test_recorded_badvpn_exchange(void**) {
+  UdpgwTranslator t(256, std::nullopt);
+  std::vector<uint8_t> in = kRecordedQuery, out;
+  test::append(in, kRecordedKeepalive);
+  assert_true(t.decode(ByteView(in), out));
+  Frames f = frames_of(out);
+  assert_int_equal(f.all.size(), 3);  // OPEN_FLOW, DATA, PING
+  OpenFlow open = std::get<OpenFlow>(f.all[0]);
+  assert_true(open.target == v4(192, 0, 2, 1, 53));
+  assert_int_equal(f.payloads[1].size(), 0x27 - 9);
+  assert_true(std::holds_alternative<Ping>(f.all[2]));
+  // The answer dnsmasq gave (its 46 bytes), as udp-server's frame: the recorded packet.
+  std::vector<uint8_t> dns(kRecordedAnswer.begin() + 11, kRecordedAnswer.end()), reply, wire;
+  append_frame(reply, Data{open.flow_id, false, {}, ByteView(dns)});
+  assert_true(t.encode(ByteView(reply), wire));
+  assert_true(wire == kRecordedAnswer);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_decodes_the_documented_example),
@@ -261,6 +294,7 @@ int main(void) {
       cmocka_unit_test(test_server_closing_a_flow_frees_its_id),
       cmocka_unit_test(test_any_split_gives_the_same_frames),
       cmocka_unit_test(test_oversize_datagram_dropped),
+      cmocka_unit_test(test_recorded_badvpn_exchange),
   };
   return cmocka_run_group_tests_name("udpgw", tests, nullptr, nullptr);
 }

@@ -46,6 +46,7 @@ int ClientLink::accept(uv_stream_t* listener) {
 
 int ClientLink::arrive_fresh(FreshLink&& fresh) {
   pending_counted = fresh.pending_counted;
+  connection_counted = fresh.connection_counted;
   created_ms_ = last_heard_ms_ = fresh.created_ms;
   int rc = stream_.adopt(std::move(fresh.connection));
   if (rc == 0) note_peer();

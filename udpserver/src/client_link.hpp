@@ -64,6 +64,9 @@ class ClientLink : public runtime::TcpStream::Events, public protocol::FrameSink
   // Counted against its address's unauthenticated connections and its worker's handshakes
   // under way, until Worker::handshake_over.
   bool pending_counted = false;
+  // Another protocol's link: counted against its address's connections until its session
+  // takes the count over (or the link ends first).
+  bool connection_counted = false;
 
   // Tells the client to move (GOAWAY) but keeps relaying until it closes: a drain.
   void ask_to_move(protocol::GoAwayReason reason, const char* why);

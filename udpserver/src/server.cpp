@@ -218,10 +218,13 @@ void Server::accept_one(uv_stream_t* listener, Wire wire) {
       return refuse("not in --allow-client");
   }
   if (open_connections_ >= max_connections_) return refuse("too many connections");
-  if (!first.admit_handshake(*link)) return refuse("new connections from this address too fast");
   if (wire != Wire::udptun) {
-    // No handshake: the connection is a session of its own from the start, on the worker
-    // its (random) id belongs to. Per address, --max-sessions-per-client bounds them.
+    // No handshake (nothing costly to rate-limit): the connection is a session of its own from
+    // the start, on the worker its (random) id belongs to; --max-connections-per-client and
+    // --max-connections bound them.
+    if (!connections_per_client_.take(link->source_key()))
+      return refuse("too many connections from this address");
+    link->connection_counted = true;
     protocol::SessionId id;
     runtime::fill_secure_random(id);
     open_connections_++;
@@ -234,6 +237,7 @@ void Server::accept_one(uv_stream_t* listener, Wire wire) {
       owner.take_fresh_link(*link, id);
     return;
   }
+  if (!first.admit_handshake(*link)) return refuse("new connections from this address too fast");
   if (!pending_per_client_.take(link->source_key()))
     return refuse("too many unauthenticated connections from this address");
   link->pending_counted = true;

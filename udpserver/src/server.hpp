@@ -62,6 +62,8 @@ class Server : public runtime::InstanceHost<udpserver_callbacks, udpserver_stats
   // (--max-pending-handshakes-per-source).
   PerSourceCount& sessions_per_client() { return sessions_per_client_; }
   PerSourceCount& pending_per_client() { return pending_per_client_; }
+  // Other protocols' connections per client address (--max-connections-per-client).
+  PerSourceCount& connections_per_client() { return connections_per_client_; }
   // The rate limits shared by every session from one client address (nullptr when no client
   // limit is configured).
   std::shared_ptr<ClientRate> client_rate(const std::string& source_key);
@@ -139,6 +141,7 @@ class Server : public runtime::InstanceHost<udpserver_callbacks, udpserver_stats
   std::map<std::string, std::weak_ptr<ClientRate>> client_rates_;  // IP bytes → shared limits
   PerSourceCount sessions_per_client_{config_.max_sessions_per_client};
   PerSourceCount pending_per_client_{config_.max_pending_handshakes_per_source};
+  PerSourceCount connections_per_client_{config_.max_connections_per_client};
   std::mutex callback_mutex_;  // the application's log and session callbacks, one at a time
   std::atomic<bool> stopping_{false};
   bool draining_ = false;

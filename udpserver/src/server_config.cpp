@@ -79,6 +79,7 @@ Result<ServerConfig> parse_server_config(const char* json) {
       r.get_uint("handshakes_per_second_per_source", 0, 1'000'000,
                  c.handshakes_per_second_per_source) &&
       r.get_uint("max_sessions_per_client", 0, 10'000'000, c.max_sessions_per_client) &&
+      r.get_uint("max_connections_per_client", 0, 10'000'000, c.max_connections_per_client) &&
       r.get_uint("max_connections", 0, 10'000'000, c.max_connections) &&
       r.get_uint("max_total_flows", 0, 100'000'000, c.max_total_flows) &&
       r.get_uint("max_held_bytes_per_session", 0, 1u << 30, c.max_held_bytes_per_session) &&

@@ -62,6 +62,10 @@ struct ServerConfig {
   // Sessions from one client address (IPv6: its --ipv6-source-prefix); 0: no cap. Past it, the
   // address's own least recent session makes room, never another client's.
   uint64_t max_sessions_per_client = 64;
+  // udpgw and SOCKS5-listener connections from one address (each a session of its own, not
+  // counted in max_sessions / max_sessions_per_client: hev-socks5-tunnel opens one per app
+  // UDP socket). 0: no cap.
+  uint64_t max_connections_per_client = 4'096;
   // Event loops serving sessions, each on its own thread (0: one per core); the limits above
   // and below are totals over all of them. One with the tun2socks egress (its stack is
   // single-threaded) and on Windows.
@@ -118,7 +122,7 @@ struct ServerConfig {
 //   flow_opens_per_second, session_packets_per_second, session_bytes_per_second,
 //   client_packets_per_second, client_bytes_per_second, amplification_ratio,
 //   amplification_allowance_bytes, amplification_window_ms, max_sessions,
-//   max_sessions_per_client, workers,
+//   max_sessions_per_client, max_connections_per_client, workers,
 //   max_pending_handshakes, max_pending_handshakes_per_source, ipv6_source_prefix,
 //   handshakes_per_second_per_source,
 //   max_connections, max_total_flows,

@@ -55,7 +55,9 @@ bool Session::take_open_token() {
 }
 
 Session::~Session() {
-  worker_.server().sessions_per_client().give_back(client_key_);
+  Server& server = worker_.server();
+  (resumable() ? server.sessions_per_client() : server.connections_per_client())
+      .give_back(client_key_);
   worker_.stats().flows -= flows_.size();
   worker_.server().release_flows(flows_.size());
 }

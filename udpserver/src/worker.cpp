@@ -162,6 +162,8 @@ void Worker::release_link(ClientLink& link) {
       std::find_if(links_.begin(), links_.end(), [&](const auto& l) { return l.get() == &link; });
   if (it == links_.end()) return;
   handshake_over(link);
+  if (std::exchange(link.connection_counted, false))
+    server_.connections_per_client().give_back(link.source_key());
   yielded_.erase(std::remove(yielded_.begin(), yielded_.end(), &link), yielded_.end());
   stats_.connections--;
   dead_links_.push_back({std::move(*it), loop_.now_ms()});
@@ -218,6 +220,7 @@ void Worker::take_fresh_link(ClientLink& link, const protocol::SessionId& sessio
   if (connection.ok()) {
     fresh->connection = std::move(connection).value();
     fresh->pending_counted = std::exchange(link.pending_counted, false);
+    fresh->connection_counted = std::exchange(link.connection_counted, false);
     Worker* to = this;
     // std::function copies its target: the move-only connection travels in a shared_ptr.
     if (loop_.post([to, fresh] { to->receive_fresh_link(std::move(*fresh)); })) return;
@@ -226,10 +229,11 @@ void Worker::take_fresh_link(ClientLink& link, const protocol::SessionId& sessio
   // connection is closed with the FreshLink, its counts given back.
   link.stream().close();
   if (fresh->pending_counted || link.pending_counted) {
-    // (never true of another protocol's links: they have no handshake to count)
     handshakes_under_way_--;
     server_.pending_per_client().give_back(fresh->source_key);
   }
+  if (fresh->connection_counted || link.connection_counted)
+    server_.connections_per_client().give_back(fresh->source_key);
   server_.connection_closed();
 }
 
@@ -240,6 +244,8 @@ void Worker::receive_fresh_link(FreshLink&& fresh) {
   if (rc != 0) {
     // Never added: its counts are given back here, as forget_link would.
     handshake_over(*link);
+    if (std::exchange(link->connection_counted, false))
+      server_.connections_per_client().give_back(link->source_key());
     link->stream().close();
     server_.connection_closed();
     return;
@@ -252,7 +258,21 @@ uint64_t& Worker::clients_of(Wire wire) {
 }
 
 void Worker::open_session_for(ClientLink& link, const protocol::SessionId& id) {
-  Session* session = sessions_.count(id) ? nullptr : new_session(id, link.source_key());
+  // Not one of the --max-sessions: the accepting thread counted it against the address's
+  // connections, which the session gives back when it goes.
+  Session* session = nullptr;
+  link.connection_counted = false;  // the session's now, or given back below
+  if (!sessions_.count(id)) {
+    auto s = std::make_unique<Session>(*this, id);
+    s->set_wire(link.wire());
+    s->set_client_key(link.source_key());
+    session = s.get();
+    sessions_.emplace(id, std::move(s));
+    stats_.sessions++;
+    stats_.sessions_opened++;
+  } else {
+    server_.connections_per_client().give_back(link.source_key());
+  }
   if (!session) {
     stats_.connections_refused++;
     LOG_WARN_THROTTLED(log_, throttle_, "foreign client refused", loop_.now_ms(), link.tag(),
@@ -261,7 +281,6 @@ void Worker::open_session_for(ClientLink& link, const protocol::SessionId& id) {
     link.end(protocol::GoAwayReason::normal, "server full");
     return;
   }
-  session->set_wire(link.wire());
   session->attach(&link, 0);
   clients_of(link.wire())++;
   LOG_INFO(log_, session->tag(), "%s client from %s (%s, worker %zu)", wire_name(link.wire()),
@@ -396,7 +415,8 @@ Session* Worker::adopt_session(const protocol::SessionId& id) {
 // sessions here (a client over its share pays before the others), then the least recent.
 bool Worker::evict_one_session(const std::string* only_key) {
   std::map<std::string, size_t> per_client;
-  for (auto& [id, s] : sessions_) per_client[s->client_key()]++;
+  for (auto& [id, s] : sessions_)
+    if (s->resumable()) per_client[s->client_key()]++;
   Session* victim = nullptr;
   auto rank = [&](Session* s) {
     return std::make_tuple(s->link() != nullptr,
@@ -404,6 +424,7 @@ bool Worker::evict_one_session(const std::string* only_key) {
                            s->last_active_ms());
   };
   for (auto& [id, s] : sessions_) {
+    if (!s->resumable()) continue;  // not counted in --max-sessions: its connection bounds it
     if (only_key && s->client_key() != *only_key) continue;
     if (!victim || rank(s.get()) < rank(victim)) victim = s.get();
   }
@@ -423,10 +444,11 @@ void Worker::remove_session(const protocol::SessionId& id, const char* why) {
   for (ClientLink* l : s.take_links()) l->end(protocol::GoAwayReason::normal, why);
   LOG_INFO(log_, s.tag(), "session closed: %s", why);
   report_session(s, false);
-  if (!s.resumable()) clients_of(s.wire())--;
+  bool counted = s.resumable();
+  if (!counted) clients_of(s.wire())--;
   sessions_.erase(it);
   stats_.sessions--;
-  server_.release_session();
+  if (counted) server_.release_session();
 }
 
 void Worker::report_session(Session& s, bool up) {

@@ -47,6 +47,7 @@ struct FreshLink {
   uint64_t serial = 0;
   uint64_t created_ms = 0;
   bool pending_counted = false;
+  bool connection_counted = false;
   std::string source_key;
 };
 

@@ -27,6 +27,9 @@ const std::vector<CommandLineOption> kOptions = udptun::runtime::with_carrier_op
     {"--socks5-listen-username", "socks5_listen_username", Kind::string, "NAME",
      "RFC 1929 credentials those clients must give ..."},
     {"--socks5-listen-password", "socks5_listen_password", Kind::string, "PASSWORD", "..."},
+    {"--max-connections-per-client", "max_connections_per_client", Kind::integer, "N",
+     "udpgw and SOCKS5-listener connections from one client address (default 4096; 0: no "
+     "cap)"},
     {"--udpgw-dns", "udpgw_dns", Kind::string, "IP:PORT",
      "where udpgw datagrams flagged DNS go (default: the first nameserver of "
      "/etc/resolv.conf)"},
