@@ -2,6 +2,7 @@
 # Real clients of the field's other UDP-over-TCP protocols against udp-server's listeners, each
 # beside the server it was written for, in the same run and the same two-namespace layout:
 #   badvpn-tun2socks --udpgw-remote-server-addr  → udp-server --udpgw-listen | badvpn-udpgw
+#   udp-local --server-protocol udpgw            → udp-server --udpgw-listen | badvpn-udpgw
 #   hev-socks5-tunnel (udp: 'tcp', FWD UDP)      → udp-server --socks5-listen | hev-socks5-server
 # For each pair: a DNS query (dnsmasq in the target namespace), 64-byte echo round trips at
 # 1,000/s (p50/p99), 512-byte datagrams at 50k/s (delivered), the server's memory for 1,000
@@ -38,7 +39,8 @@ start_danted "$veth" 1081  # badvpn-tun2socks' TCP, and its way to a udpgw serve
 
 udp_server_pid=
 start_udp_server() {
-  bg_t "$build/udpserver/udp-server" --udpgw-listen 127.0.0.1:7300 --socks5-listen "$veth:1090" \
+  bg_t "$build/udpserver/udp-server" --udpgw-listen 127.0.0.1:7300 --udpgw-listen "$veth:7303" \
+    --socks5-listen "$veth:1090" \
     --allow-client 10.204.0.0/30 --allow-client 127.0.0.0/8 --allow-target 192.0.2.0/24 --udpgw-dns 192.0.2.1:53 \
     --log-level warn
   udp_server_pid=${pids[-1]}
@@ -176,9 +178,29 @@ measure() {  # label, server pid
   printf '%-44s server memory for 1,000 flows %s\n' "$1" "$(flows_memory "$2")"
 }
 
+# udp-local --server-protocol udpgw: forwards 127.0.0.1:6001 → the echo, :6002 → the sink.
+local_udpgw() {  # label, udpgw server
+  bg_c "$build/udplocal/udp-local" --server "$2" --server-protocol udpgw \
+    --forward 127.0.0.1:6001=192.0.2.1:7777 --forward 127.0.0.1:6002=192.0.2.1:7778 \
+    --log-level warn
+  local pid=${pids[-1]}
+  sleep 0.5
+  printf '%-44s echo %s\n' "$1" "$(in_c "$build/bench/udp_ping" ping 127.0.0.1:6001 3000 1000 64)"
+  bg_t "$udpbench" recv -l 192.0.2.1:7778 -t $((secs + 4)) -I 2000
+  local recv_pid=${pids[-1]} sent got
+  sleep 0.3
+  sent=$(in_c "$udpbench" send -d 127.0.0.1:6002 -s 512 -t "$secs" -r 50000 | sed -n 's/.*sent=\([0-9]*\).*/\1/p')
+  wait "$recv_pid" 2>/dev/null
+  got=$(tail -n 1 "$work/udpbench.log" | sed -n 's/.*got=\([0-9]*\).*/\1/p')
+  printf '%-44s 50k/s x 512 B delivered %s of %s (%s%%)\n' "$1" "${got:-0}" "${sent:-0}" \
+    "$(python3 -c "print('%.1f' % (100.0 * ${got:-0} / max(1, ${sent:-0})))")"
+  kill "$pid"
+  wait "$pid" 2>/dev/null
+}
+
 if [ -n "${BADVPN_TUN2SOCKS:-}" ] && [ -n "${BADVPN_UDPGW:-}" ]; then
   start_udp_server || { echo "interop: udp-server did not start"; exit 1; }
-  bg_t "$BADVPN_UDPGW" --listen-addr 127.0.0.1:7301 --loglevel none
+  bg_t "$BADVPN_UDPGW" --listen-addr 127.0.0.1:7301 --listen-addr "$veth:7302" --loglevel none
   udpgw_pid=${pids[-1]}
   start_badvpn 127.0.0.1:7300
   measure "badvpn-tun2socks -> udp-server (udpgw)" "$udp_server_pid"
@@ -187,6 +209,9 @@ if [ -n "${BADVPN_TUN2SOCKS:-}" ] && [ -n "${BADVPN_UDPGW:-}" ]; then
   start_badvpn 127.0.0.1:7301
   measure "badvpn-tun2socks -> badvpn-udpgw" "$udpgw_pid"
   stop_client
+  # udp-local as the udpgw client (its forward front in the client namespace), to both.
+  local_udpgw "udp-local -> udp-server (udpgw)" "$veth:7303"
+  local_udpgw "udp-local -> badvpn-udpgw" "$veth:7302"
   if [ -n "${RECORD_DIR:-}" ]; then
     record_relay 7310 127.0.0.1:7300
     start_badvpn 127.0.0.1:7310

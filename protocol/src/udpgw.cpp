@@ -212,3 +212,129 @@ bool UdpgwTranslator::on_frame(const Frame& frame) {
 }
 
 }  // namespace udptun::protocol::udpgw
+
+namespace udptun::protocol::udpgw {
+
+UdpgwClientTranslator::UdpgwClientTranslator(size_t max_ids)
+    : max_ids_(max_ids == 0 ? 1 : (max_ids > 65'536 ? 65'536 : max_ids)) {}
+
+bool UdpgwClientTranslator::decode(ByteView wire, std::vector<uint8_t>& frames,
+                                   std::vector<uint8_t>&) {
+  auto deliver = [&](ByteView packet) {
+    auto parsed = decode_packet(packet);
+    if (!parsed.ok() || !parsed.value.has_address) return;  // a server's keepalive, or junk
+    auto it = by_conid_.find(parsed.value.conid);
+    if (it == by_conid_.end()) {
+      counters_.unknown_replies++;
+      return;
+    }
+    const Destination& d = it->second;
+    auto target = targets_.find(d.flow_id);
+    Data reply;
+    reply.flow_id = d.flow_id;
+    // The id's destination is where the reply is from, as far as udpgw tells.
+    reply.has_address = target == targets_.end() || target->second != d.address;
+    reply.address = d.address;
+    reply.payload = parsed.value.payload;
+    append_frame(frames, reply);
+  };
+  while (!wire.empty()) {
+    if (partial_.empty()) {
+      auto parsed = decode_packet(wire);
+      if (!parsed.need_more()) {
+        deliver(wire.first(parsed.consumed));
+        wire = wire.after(parsed.consumed);
+        continue;
+      }
+    }
+    size_t want = partial_.size() < kLengthSize
+                      ? kLengthSize - partial_.size()
+                      : kLengthSize + body_length(partial_.data()) - partial_.size();
+    size_t take = want < wire.size ? want : wire.size;
+    partial_.insert(partial_.end(), wire.data, wire.data + take);
+    wire = wire.after(take);
+    if (partial_.size() < kLengthSize ||
+        partial_.size() < kLengthSize + body_length(partial_.data()))
+      continue;
+    deliver(ByteView(partial_));
+    partial_.clear();
+  }
+  return true;
+}
+
+bool UdpgwClientTranslator::encode(ByteView frames, std::vector<uint8_t>& wire) {
+  wire_ = &wire;
+  auto status = frames_in_.feed(frames, *this);
+  wire_ = nullptr;
+  if (status == FrameDecoder::Status::error) {
+    error_ = frames_in_.error();
+    return false;
+  }
+  return true;
+}
+
+bool UdpgwClientTranslator::on_frame(const Frame& frame) {
+  if (auto* o = std::get_if<OpenFlow>(&frame)) {
+    targets_[o->flow_id] = o->target;
+  } else if (auto* d = std::get_if<Data>(&frame)) {
+    send(d->flow_id, d->has_address ? &d->address : nullptr, d->payload);
+  } else if (auto* q = std::get_if<SequencedData>(&frame)) {
+    send(q->flow_id, q->has_address ? &q->address : nullptr, q->payload);
+  } else if (auto* c = std::get_if<CloseFlow>(&frame)) {
+    targets_.erase(c->flow_id);
+    std::vector<uint16_t> ids;
+    for (const auto& [conid, dest] : by_conid_)
+      if (dest.flow_id == c->flow_id) ids.push_back(conid);
+    for (uint16_t id : ids) release_id(id);
+  } else if (std::holds_alternative<Ping>(frame)) {
+    const uint8_t keepalive[] = {0x03, 0x00, flag::kKeepalive, 0x00, 0x00};
+    wire_->insert(wire_->end(), keepalive, keepalive + sizeof keepalive);
+  }
+  // LANES, PONG, GOAWAY: nothing to say them with.
+  return true;
+}
+
+void UdpgwClientTranslator::release_id(uint16_t conid) {
+  auto it = by_conid_.find(conid);
+  if (it == by_conid_.end()) return;
+  recent_.erase(it->second.recent);
+  by_destination_.erase(key_of(it->second.flow_id, it->second.address));
+  by_conid_.erase(it);
+  free_ids_.push_back(conid);
+}
+
+void UdpgwClientTranslator::send(uint32_t flow_id, const Address* to, ByteView payload) {
+  auto target = targets_.find(flow_id);
+  if (target == targets_.end()) return;  // never opened, or closed
+  const Address& dest = to ? *to : target->second;
+  if (!dest.is_ip()) {
+    counters_.names_dropped++;
+    return;
+  }
+  uint16_t conid = 0;
+  uint8_t flags = 0;
+  auto known = by_destination_.find(key_of(flow_id, dest));
+  if (known != by_destination_.end()) {
+    conid = known->second;
+    recent_.splice(recent_.begin(), recent_, by_conid_.at(conid).recent);
+  } else {
+    if (!free_ids_.empty()) {
+      conid = free_ids_.back();
+      free_ids_.pop_back();
+    } else if (next_id_ < max_ids_) {
+      conid = static_cast<uint16_t>(next_id_++);
+    } else {
+      conid = recent_.back();  // the least recently used id goes to this destination
+      counters_.ids_reused++;
+      release_id(conid);
+      free_ids_.pop_back();
+    }
+    flags = flag::kRebind;  // a (re)used id: the server drops what it had for it
+    recent_.push_front(conid);
+    by_conid_[conid] = Destination{flow_id, dest, recent_.begin()};
+    by_destination_[key_of(flow_id, dest)] = conid;
+  }
+  append_packet(*wire_, flags, conid, &dest, payload);
+}
+
+}  // namespace udptun::protocol::udpgw

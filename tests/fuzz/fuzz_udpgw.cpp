@@ -1,7 +1,7 @@
 // badvpn udpgw: any byte stream through the translator, split in two at a point the input
 // chooses, then every frame it made fed back as the server's replies. Invariants: the split
 // does not change the frames, what it holds stays under one packet, the frames it makes
-// always decode, and the ids it tracks never exceed the cap.
+// always decode, and the ids it tracks never exceed the cap. Then udp-local's side, both ways.
 #include "fuzz_check.hpp"
 #include "udptun/protocol/frame_decoder.hpp"
 #include "udptun/protocol/udpgw.hpp"
@@ -38,5 +38,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // The frames as replies: whatever they are, encoding never fails on well-formed frames.
   std::vector<uint8_t> wire;
   FUZZ_CHECK(whole.encode(ByteView(a), wire));
+  // udp-local's side: the frames the server side made, as udp-local's own (ids bounded), and
+  // the same bytes as a server's packets.
+  UdpgwClientTranslator client(kIds);
+  std::vector<uint8_t> out, back, none;
+  FUZZ_CHECK(client.encode(ByteView(a), out));
+  FUZZ_CHECK(client.ids() <= kIds);
+  FUZZ_CHECK(client.decode(in, back, none));
+  FUZZ_CHECK(none.empty());
+  FrameDecoder d2;
+  FUZZ_CHECK(d2.feed(ByteView(back), frames) == FrameDecoder::Status::ok);
   return 0;
 }

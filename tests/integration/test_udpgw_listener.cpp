@@ -2,7 +2,8 @@
 // client written from the byte layout: echo over IPv4 and IPv6, 60 KB datagrams, ids that are
 // flows (and rebinding them), the LRU cap, the DNS flag, keepalives and the silence limit,
 // the target policy, and hostile input (short packets, oversize datagrams, unknown flags, a
-// packet cut off by a close). Each connection is a session that ends with it.
+// packet cut off by a close). Each connection is a session that ends with it. And udp-local
+// as a udpgw client (--server-protocol udpgw).
 #include <unistd.h>
 
 #include <chrono>
@@ -214,6 +215,45 @@ static void test_many_clients(void**) {
           u.fx);
 }
 
+// udp-local speaking udpgw (--server-protocol udpgw) to udp-server's udpgw listener: its
+// forward front served through it, and served again after udp-server is killed and started
+// anew (nothing resumes: the flow is re-made).
+static void test_udp_local_speaks_udpgw(void**) {
+  UdpgwFixture u;
+  EchoServer target;
+  REQUIRE(u.start(), u.fx);
+  std::string at = harness::endpoint(AF_INET, u.udpgw_port);
+  REQUIRE(u.fx.start_local(harness::endpoint(AF_INET, target.port()),
+                           {"--server-protocol", "udpgw"}, at),
+          u.fx);
+  harness::UdpClient app;
+  REQUIRE(u.fx.echo_eventually(app, "through udpgw", 5000), u.fx);
+  REQUIRE(harness::eventually([&] { return u.fx.server_counter("udpgw_clients") == 1; }, 3000),
+          u.fx);
+  u.fx.server->kill9();
+  REQUIRE(u.start(), u.fx);
+  REQUIRE(u.fx.echo_eventually(app, "after the server came back", 5000), u.fx);
+  REQUIRE(u.fx.local->log().find("tunnel up (udpgw)") != std::string::npos, u.fx);
+}
+
+// What udp-local cannot do with udpgw is refused at start, with the reason.
+static void test_udp_local_udpgw_refusals(void**) {
+  TunnelFixture fx;
+  EchoServer target;
+  REQUIRE(
+      fx.start_local(harness::endpoint(AF_INET, target.port()),
+                     {"--server-protocol", "udpgw", "--tls", "--tls-pin", std::string(64, 'a')}),
+      fx);
+  int code = fx.local->wait_exit(5000);
+  REQUIRE(code != 0 && code != -1, fx);
+  REQUIRE(fx.local->log().find("does not speak it") != std::string::npos, fx);
+  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port()), {"--server-protocol", "uot"}),
+          fx);
+  code = fx.local->wait_exit(5000);
+  REQUIRE(code != 0 && code != -1, fx);
+  REQUIRE(fx.local->log().find("not spoken by udp-local yet") != std::string::npos, fx);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_echo_over_ipv4_and_ipv6),
@@ -223,6 +263,8 @@ int main(void) {
       cmocka_unit_test(test_forbidden_targets_are_dropped),
       cmocka_unit_test(test_hostile_input),
       cmocka_unit_test(test_many_clients),
+      cmocka_unit_test(test_udp_local_speaks_udpgw),
+      cmocka_unit_test(test_udp_local_udpgw_refusals),
   };
   return cmocka_run_group_tests_name("udpgw_listener", tests, nullptr, nullptr);
 }

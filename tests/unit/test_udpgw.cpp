@@ -282,6 +282,87 @@ static void test_recorded_badvpn_exchange(void**) {
   assert_true(wire == kRecordedAnswer);
 }
 
+// udp-local's side: frames → packets (a REBIND on each id's first datagram, as badvpn-tun2socks
+// sends; an id per destination), packets → frames; checked against the byte layout and
+// against the server's translator.
+static void test_client_side_round_trip(void**) {
+  UdpgwClientTranslator client(256);
+  UdpgwTranslator server(256, std::nullopt);
+  std::vector<uint8_t> frames, wire;
+  auto hi = bytes("hi"), again = bytes("again"), other = bytes("other");
+  append_frame(frames, OpenFlow{7, v4(10, 0, 0, 1, 53), false, {}});
+  append_frame(frames, Data{7, false, {}, ByteView(hi)});
+  append_frame(frames, Data{7, false, {}, ByteView(again)});
+  append_frame(frames, Data{7, true, v4(10, 0, 0, 2, 53), ByteView(other)});
+  append_frame(frames, Ping{5});
+  assert_true(client.encode(ByteView(frames), wire));
+  // The first datagram, byte for byte: LEN 11, REBIND, id 0, 10.0.0.1:53, "hi".
+  auto first = bytes({0x0b, 0x00, 0x02, 0x00, 0x00, 0x0a, 0x00, 0x00, 0x01, 0x00, 0x35, 'h', 'i'});
+  assert_memory_equal(wire.data(), first.data(), first.size());
+  // Then "again" on id 0 without REBIND, "other" on id 1 with it, and a keepalive.
+  assert_int_equal(wire[first.size() + 2], 0x00);
+  auto keepalive = bytes({0x03, 0x00, 0x01, 0x00, 0x00});
+  assert_memory_equal(wire.data() + wire.size() - 5, keepalive.data(), 5);
+  assert_int_equal(client.ids(), 2);
+  // Through the server's translator: two flows there (udpgw binds an id to one address).
+  std::vector<uint8_t> at_server;
+  assert_true(server.decode(ByteView(wire), at_server));
+  Frames f = frames_of(at_server);
+  assert_int_equal(f.all.size(), 6);  // OPEN, DATA, DATA, OPEN, DATA, PING
+  uint32_t second_flow = std::get<OpenFlow>(f.all[3]).flow_id;
+  assert_true(f.payloads[2] == again && f.payloads[4] == other);
+  // A reply on the server's second flow comes back to flow 7, from 10.0.0.2:53.
+  std::vector<uint8_t> reply, back, frames_back;
+  auto yo = bytes("yo");
+  append_frame(reply, Data{second_flow, false, {}, ByteView(yo)});
+  assert_true(server.encode(ByteView(reply), back));
+  std::vector<uint8_t> none;
+  assert_true(client.decode(ByteView(back), frames_back, none));
+  Frames g = frames_of(frames_back);
+  assert_int_equal(g.all.size(), 1);
+  auto& d = std::get<Data>(g.all[0]);
+  assert_int_equal(d.flow_id, 7);
+  assert_true(d.has_address && d.address == v4(10, 0, 0, 2, 53));
+  assert_true(g.payloads[0] == yo);
+  // Closing the flow frees its ids for the next flows.
+  std::vector<uint8_t> close;
+  append_frame(close, CloseFlow{7, CloseReason::idle});
+  wire.clear();
+  assert_true(client.encode(ByteView(close), wire));
+  assert_int_equal(client.ids(), 0);
+}
+
+static void test_client_side_reuses_the_least_recent_id(void**) {
+  UdpgwClientTranslator client(2);
+  std::vector<uint8_t> frames, wire;
+  auto x = bytes("x");
+  for (uint32_t flow = 1; flow <= 3; ++flow) {
+    append_frame(frames, OpenFlow{flow, v4(10, 0, 0, static_cast<uint8_t>(flow), 9), false, {}});
+    append_frame(frames, Data{flow, false, {}, ByteView(x)});
+  }
+  assert_true(client.encode(ByteView(frames), wire));
+  assert_int_equal(client.counters().ids_reused, 1);
+  assert_int_equal(client.ids(), 2);
+  // The third flow took id 0 (flow 1's, the least recent), with REBIND.
+  size_t third = 2 * (2 + 3 + 6 + 1);
+  assert_int_equal(wire[third + 2], flag::kRebind);
+  assert_int_equal(wire[third + 3], 0);
+  // A reply for flow 1's old id now belongs to flow 3.
+  std::vector<uint8_t> reply, back, none;
+  Address a = v4(10, 0, 0, 3, 9);
+  append_packet(reply, 0, 0, &a, ByteView(x));
+  assert_true(client.decode(ByteView(reply), back, none));
+  assert_int_equal(std::get<Data>(frames_of(back).all[0]).flow_id, 3);
+  // A flow to a name cannot be carried.
+  std::vector<uint8_t> named;
+  append_frame(named, OpenFlow{9, *Address::from_domain("example.com", 53), false, {}});
+  append_frame(named, Data{9, false, {}, ByteView(x)});
+  wire.clear();
+  assert_true(client.encode(ByteView(named), wire));
+  assert_true(wire.empty());
+  assert_int_equal(client.counters().names_dropped, 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_decodes_the_documented_example),
@@ -295,6 +376,8 @@ int main(void) {
       cmocka_unit_test(test_any_split_gives_the_same_frames),
       cmocka_unit_test(test_oversize_datagram_dropped),
       cmocka_unit_test(test_recorded_badvpn_exchange),
+      cmocka_unit_test(test_client_side_round_trip),
+      cmocka_unit_test(test_client_side_reuses_the_least_recent_id),
   };
   return cmocka_run_group_tests_name("udpgw", tests, nullptr, nullptr);
 }

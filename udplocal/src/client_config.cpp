@@ -38,13 +38,16 @@ Result<ClientConfig> parse_client_config(const char* json) {
   ClientConfig c;
   std::string server, psk_file, psk, via, socks5, upstream, level;
   std::vector<std::string> forwards, allow_clients;
+  std::string server_protocol;
   constexpr uint64_t kDay = 86'400'000;
   bool ok =
-      r.get_string("server", server) && r.get_string("psk_file", psk_file) &&
-      r.get_string("psk", psk) && r.get_string("via_socks5", via) &&
-      r.get_strings("forward", forwards) && r.get_string("socks5", socks5) &&
-      r.get_strings("allow_clients", allow_clients) && r.get_bool("tls", c.tls) &&
-      r.get_string("tls_pin", c.tls_pin) && r.get_string("tls_ca_file", c.tls_ca_file) &&
+      r.get_string("server", server) && r.get_string("server_protocol", server_protocol) &&
+      r.get_uint("udpgw_max_connections", 1, 65'536, c.udpgw_max_connections) &&
+      r.get_string("psk_file", psk_file) && r.get_string("psk", psk) &&
+      r.get_string("via_socks5", via) && r.get_strings("forward", forwards) &&
+      r.get_string("socks5", socks5) && r.get_strings("allow_clients", allow_clients) &&
+      r.get_bool("tls", c.tls) && r.get_string("tls_pin", c.tls_pin) &&
+      r.get_string("tls_ca_file", c.tls_ca_file) &&
       r.get_string("tls_server_name", c.tls_server_name) &&
       r.get_string("socks5_username", c.socks5_username) &&
       r.get_string("socks5_password", c.socks5_password) &&
@@ -124,9 +127,25 @@ Result<ClientConfig> parse_client_config(const char* json) {
     return Status::failure(
         "nothing to serve: give at least one \"forward\" or \"socks5\" (or \"in_process\": true)");
   }
-  auto key = runtime::read_pre_shared_key(psk_file, psk);
-  if (!key.ok()) return key.status();
-  c.key = std::move(key).value();
+  if (server_protocol == "udpgw") {
+    c.server_protocol = ServerProtocol::udpgw;
+  } else if (server_protocol == "socks5-fwd-udp" || server_protocol == "uot") {
+    return Status::failure("\"server_protocol\": " + server_protocol +
+                           " is not spoken by udp-local yet (udp-server answers it: "
+                           "--socks5-listen); \"udptun\" or \"udpgw\"");
+  } else if (!server_protocol.empty() && server_protocol != "udptun") {
+    return Status::failure("\"server_protocol\" must be \"udptun\" or \"udpgw\"");
+  }
+  if (c.server_protocol == ServerProtocol::udpgw) {
+    // udpgw has no key, no TLS of its own and one connection: its carrier is ssh -L, a SOCKS5
+    // proxy (--via-socks5) or the network.
+    if (c.tls) return Status::failure("\"tls\" is udptun's: a udpgw server does not speak it");
+    c.connections = 1;
+  } else {
+    auto key = runtime::read_pre_shared_key(psk_file, psk);
+    if (!key.ok()) return key.status();
+    c.key = std::move(key).value();
+  }
   if (c.reconnect_max_ms < c.reconnect_min_ms) c.reconnect_max_ms = c.reconnect_min_ms;
   if (Status e = runtime::read_log_level(level, c.log_level); !e.ok()) return e;
   return c;

@@ -21,8 +21,14 @@ struct ForwardRule {
   protocol::Address target;  // IP or name (resolved by the server)
 };
 
+// What --server speaks: udptun's own protocol, or badvpn's udpgw (docs/PROTOCOL.md §7.1: no
+// key, no sessions, one connection, nothing resumes).
+enum class ServerProtocol { udptun, udpgw };
+
 struct ClientConfig {
   protocol::Address server;  // IP or name
+  ServerProtocol server_protocol = ServerProtocol::udptun;
+  uint64_t udpgw_max_connections = 256;  // connection ids at once (badvpn-udpgw keeps 256)
   std::vector<uint8_t> key;
   // The built-in TLS carrier: frames inside TLS to udp-server (its --tls-cert), the server
   // known by a certificate pin or a CA file.

@@ -1,5 +1,7 @@
 #include "tunnel_connection.hpp"
 
+#include "udptun/protocol/udpgw.hpp"
+
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -145,6 +147,13 @@ void TunnelConnection::on_stream_connected(int status) {
 }
 
 void TunnelConnection::begin_handshake() {
+  if (config_.server_protocol == ServerProtocol::udpgw) {
+    // No handshake: the stream translates our frames to udpgw packets and back from now on.
+    stream_->set_codec(std::make_unique<protocol::udpgw::UdpgwClientTranslator>(
+        static_cast<size_t>(config_.udpgw_max_connections)));
+    become_up(false);
+    return;
+  }
   // The server speaks first: our hello is bound to the challenge it sends (inside TLS when
   // it is on: the challenge arrives once the TLS handshake is done).
   state_ = State::handshaking;
@@ -286,7 +295,11 @@ void TunnelConnection::handle_handshake(ByteView& data) {
     refused("refused");
     return;
   }
-  bool resumed = reply.status == protocol::HelloStatus::resumed;
+  become_up(reply.status == protocol::HelloStatus::resumed);
+}
+
+void TunnelConnection::become_up(bool resumed) {
+  bool udpgw = config_.server_protocol == ServerProtocol::udpgw;
   inbox_.clear();
   state_ = State::up;
   backoff_.reset();
@@ -299,7 +312,10 @@ void TunnelConnection::handle_handshake(ByteView& data) {
       stats_.sessions_resumed++;
     else
       stats_.sessions_new++;
-    LOG_INFO(log_, tag_, "tunnel up (%s session) via %s", resumed ? "resumed" : "new",
+    LOG_INFO(log_, tag_, "tunnel up (%s) via %s",
+             udpgw     ? "udpgw"
+             : resumed ? "resumed session"
+                       : "new session",
              stream_->peer_name().c_str());
   } else {
     LOG_INFO(log_, tag_, "connection %u joined the session via %s", lane_,
@@ -308,8 +324,10 @@ void TunnelConnection::handle_handshake(ByteView& data) {
   // The delay control sees through our own socket to udp-server; a carrier on this machine
   // (ss-tunnel, a SOCKS5 proxy) has buffers of its own (CarrierConfig::pacing says more).
   auto peer = stream_->peer_address();
-  carrier_.attach(stream_.get(), config_.carrier.controls_delay(config_.has_via_socks5 ||
-                                                                (peer && peer->is_loopback())));
+  // udpgw answers no PING: no delay control there.
+  carrier_.attach(stream_.get(),
+                  !udpgw && config_.carrier.controls_delay(config_.has_via_socks5 ||
+                                                           (peer && peer->is_loopback())));
   events_.on_connection_up(*this, resumed);
 }
 
@@ -390,7 +408,9 @@ void TunnelConnection::tick() {
                 : "timed out");
       break;
     case State::up:
-      if (now - last_heard_ms_ > config_.heartbeat_timeout_ms) {
+      // A udpgw server never answers our keepalives: its link lives until TCP says otherwise.
+      if (config_.server_protocol == ServerProtocol::udptun &&
+          now - last_heard_ms_ > config_.heartbeat_timeout_ms) {
         link_failed("no heartbeat from the server");
         return;
       }

@@ -70,6 +70,7 @@ class TunnelConnection : public runtime::TcpStream::Events, public protocol::Fra
 
  private:
   enum class State { waiting, resolving, connecting, proxying, handshaking, up, stopped };
+  void become_up(bool resumed);
 
   // TcpStream::Events
   void on_stream_connected(int status) override;

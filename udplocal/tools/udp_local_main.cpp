@@ -14,6 +14,12 @@ namespace {
 const std::vector<CommandLineOption> kOptions = udptun::runtime::with_carrier_options({
     {"--server", "server", Kind::string, "HOST:PORT",
      "udp-server, or the TCP port forward (ss-tunnel) that reaches it"},
+    {"--server-protocol", "server_protocol", Kind::string, "NAME",
+     "what --server speaks: udptun (default) or udpgw (a badvpn-udpgw, e.g. through ssh -L; "
+     "no key, one connection, flows re-made after a link loss)"},
+    {"--udpgw-max-connections", "udpgw_max_connections", Kind::integer, "N",
+     "with udpgw: connection ids at once, the least recently used reused past it (default "
+     "256, what badvpn-udpgw keeps per client)"},
     {"--psk-file", "psk_file", Kind::string, "FILE",
      "the pre-shared key (at least 16 bytes), the same as the server's"},
     {"--tls", "tls", Kind::flag, "",

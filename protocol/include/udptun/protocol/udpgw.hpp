@@ -4,9 +4,12 @@
 // connection id) and udptun's replies back into packets.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <list>
+#include <map>
 #include <optional>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -96,6 +99,66 @@ class UdpgwTranslator : public StreamCodec, private FrameSink {
   FrameDecoder replies_;
   std::vector<uint8_t>* wire_ = nullptr;  // during encode()
   TranslatorCounters counters_;
+  const char* error_ = nullptr;
+};
+
+// The client's side, for udp-local --server-protocol udpgw: udp-local's frames become udpgw
+// packets for a badvpn-udpgw (or udp-server --udpgw-listen), its packets frames again. A flow
+// takes a connection id per destination (udpgw binds an id to one address): its first datagram
+// carries REBIND, as badvpn-tun2socks sends. Past `max_ids` (badvpn-udpgw keeps 256 per
+// client) the least recently used id is reused. PING becomes a keepalive; udpgw has no answer
+// to it, nor flow status, lanes or names (a flow to a name is dropped, counted).
+struct ClientCounters {
+  uint64_t ids_reused = 0;       // least recently used ids taken for another destination
+  uint64_t unknown_replies = 0;  // packets for an id no flow holds
+  uint64_t names_dropped = 0;    // datagrams of flows to a name: udpgw carries addresses only
+};
+
+class UdpgwClientTranslator : public StreamCodec, private FrameSink {
+ public:
+  explicit UdpgwClientTranslator(size_t max_ids);
+
+  bool decode(ByteView wire, std::vector<uint8_t>& frames, std::vector<uint8_t>& answer) override;
+  bool encode(ByteView frames, std::vector<uint8_t>& wire) override;
+  const char* error() const override { return error_; }
+
+  const ClientCounters& counters() const { return counters_; }
+  size_t ids() const { return by_conid_.size(); }
+
+ private:
+  struct Destination {
+    uint32_t flow_id;
+    Address address;
+    std::list<uint16_t>::iterator recent;
+  };
+  // (flow, destination IP and port) → id.
+  struct Key {
+    uint32_t flow_id;
+    uint8_t type;
+    std::array<uint8_t, 16> ip;
+    uint16_t port;
+    bool operator<(const Key& o) const {
+      return std::tie(flow_id, type, ip, port) < std::tie(o.flow_id, o.type, o.ip, o.port);
+    }
+  };
+  static Key key_of(uint32_t flow_id, const Address& a) {
+    return Key{flow_id, static_cast<uint8_t>(a.type), a.ip, a.port};
+  }
+  bool on_frame(const Frame& frame) override;
+  void send(uint32_t flow_id, const Address* to, ByteView payload);
+  void release_id(uint16_t conid);
+
+  const size_t max_ids_;
+  std::unordered_map<uint32_t, Address> targets_;       // flow → its target
+  std::unordered_map<uint16_t, Destination> by_conid_;  // id → (flow, destination)
+  std::map<Key, uint16_t> by_destination_;
+  std::list<uint16_t> recent_;      // ids, most recent first
+  std::vector<uint16_t> free_ids_;  // released, for reuse first
+  uint32_t next_id_ = 0;            // ids never used yet: next_id_..
+  std::vector<uint8_t> partial_;    // a packet split across reads
+  FrameDecoder frames_in_;
+  std::vector<uint8_t>* wire_ = nullptr;  // during encode()
+  ClientCounters counters_;
   const char* error_ = nullptr;
 };
 
