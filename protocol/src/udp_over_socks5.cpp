@@ -288,3 +288,196 @@ void UdpOverSocks5Translator::write_datagram(const Address& from, ByteView paylo
 }
 
 }  // namespace udptun::protocol::socks5
+
+namespace udptun::protocol::socks5 {
+
+UdpOverSocks5ClientTranslator::UdpOverSocks5ClientTranslator(Kind kind, std::string user,
+                                                             std::string password)
+    : kind_(kind), user_(std::move(user)), password_(std::move(password)) {}
+
+size_t UdpOverSocks5ClientTranslator::give_up(const char* why) {
+  error_ = why;
+  return 0;
+}
+
+void UdpOverSocks5ClientTranslator::start(std::vector<uint8_t>& wire) {
+  ByteWriter w(wire);
+  Greeting g;
+  g.method_count = 1;
+  g.methods[0] = user_.empty() ? method::kNoAuth : method::kUserPass;
+  encode_greeting(w, g);
+}
+
+void UdpOverSocks5ClientTranslator::write_request(std::vector<uint8_t>& out) {
+  ByteWriter w(out);
+  if (kind_ == Kind::fwd_udp) {
+    // VER CMD=0x05 RSV, then 0.0.0.0:0 (hev-socks5-tunnel sends the same).
+    const uint8_t request[] = {kVersion, kCommandFwdUdp, 0, 1, 0, 0, 0, 0, 0, 0};
+    w.bytes(request, sizeof request);
+    return;
+  }
+  Request r;
+  r.command = Command::connect;
+  r.destination = *Address::from_domain(kUotV2Name, 0);
+  encode_request(w, r);
+}
+
+bool UdpOverSocks5ClientTranslator::decode(ByteView wire, std::vector<uint8_t>& frames,
+                                           std::vector<uint8_t>& answer) {
+  if (error_) return false;
+  ByteView rest = wire;
+  if (!in_.empty()) {
+    in_.insert(in_.end(), wire.data, wire.data + wire.size);
+    rest = ByteView(in_);
+  }
+  size_t used = 0;
+  while (used < rest.size) {
+    size_t n = take_one(rest.after(used), frames, answer);
+    if (error_) return false;
+    if (n == 0) break;
+    used += n;
+  }
+  if (!in_.empty())
+    in_.erase(in_.begin(), in_.begin() + static_cast<long>(used));
+  else if (used < rest.size)
+    in_.assign(rest.data + used, rest.data + rest.size);
+  return true;
+}
+
+size_t UdpOverSocks5ClientTranslator::take_one(ByteView in, std::vector<uint8_t>& frames,
+                                               std::vector<uint8_t>& answer) {
+  switch (step_) {
+    case Step::method: {
+      auto m = decode_method_selection(in);
+      if (m.need_more()) return 0;
+      if (m.failed()) return give_up(m.error);
+      uint8_t wanted = user_.empty() ? method::kNoAuth : method::kUserPass;
+      if (m.value.method != wanted)
+        return give_up(user_.empty() ? "SOCKS5: the server wants credentials"
+                                     : "SOCKS5: the server refuses user/password");
+      ByteWriter w(answer);
+      if (user_.empty()) {
+        write_request(answer);
+        step_ = Step::reply;
+      } else {
+        encode_user_pass_request(w, user_, password_);
+        step_ = Step::credentials;
+      }
+      return m.consumed;
+    }
+    case Step::credentials: {
+      auto s = decode_user_pass_status(in);
+      if (s.need_more()) return 0;
+      if (s.failed()) return give_up(s.error);
+      if (s.value.status != 0) return give_up("SOCKS5: the server refused our credentials");
+      write_request(answer);
+      step_ = Step::reply;
+      return s.consumed;
+    }
+    case Step::reply: {
+      auto r = decode_reply(in);
+      if (r.need_more()) return 0;
+      if (r.failed()) return give_up(r.error);
+      if (r.value.reply != Reply::succeeded)
+        return give_up(kind_ == Kind::fwd_udp ? "SOCKS5: the server refused FWD UDP"
+                                              : "SOCKS5: the server refused UDP-over-TCP");
+      if (kind_ == Kind::uot) {
+        // Version 2, not connected: IS_CONNECT 0 and an address (not used), then datagrams
+        // each with its address.
+        const uint8_t request[] = {0, 1, 0, 0, 0, 0, 0, 0};
+        answer.insert(answer.end(), request, request + sizeof request);
+      }
+      step_ = Step::datagrams;
+      answer.insert(answer.end(), held_.begin(), held_.end());
+      held_.clear();
+      held_.shrink_to_fit();
+      return r.consumed;
+    }
+    case Step::datagrams:
+      break;
+  }
+  // A reply: FWD UDP (DATLEN HDRLEN ADDRESS DATA) or UoT (ADDRESS LENGTH DATA).
+  Address from;
+  size_t header = 0, length = 0;
+  if (kind_ == Kind::fwd_udp) {
+    if (in.size < 3) return 0;
+    length = static_cast<size_t>(in[0]) << 8 | in[1];
+    header = in[2];
+    auto a = decode_address(in.after(3));
+    if (a.need_more())
+      return in.size >= header && header >= 3 ? give_up("FWD UDP: bad header length") : 0;
+    if (a.failed()) return give_up(a.error);
+    if (3 + a.consumed != header) return give_up("FWD UDP: bad header length");
+    from = a.value;
+  } else {
+    auto a = decode_uot_address(in);
+    if (a.need_more()) return 0;
+    if (a.failed()) return give_up(a.error);
+    if (in.size < a.consumed + 2) return 0;
+    length = static_cast<size_t>(in[a.consumed]) << 8 | in[a.consumed + 1];
+    header = a.consumed + 2;
+    from = a.value;
+  }
+  if (in.size < header + length) return 0;
+  if (has_flow_) {
+    Data d;
+    d.flow_id = flow_id_;
+    d.has_address = from != target_;
+    d.address = from;
+    d.payload = ByteView(in.data + header, length);
+    append_frame(frames, d);
+  }
+  return header + length;
+}
+
+bool UdpOverSocks5ClientTranslator::encode(ByteView frames, std::vector<uint8_t>& wire) {
+  wire_ = &wire;
+  auto status = frames_in_.feed(frames, *this);
+  wire_ = nullptr;
+  if (status == FrameDecoder::Status::error) {
+    error_ = frames_in_.error();
+    return false;
+  }
+  return true;
+}
+
+bool UdpOverSocks5ClientTranslator::on_frame(const Frame& frame) {
+  if (auto* o = std::get_if<OpenFlow>(&frame)) {
+    has_flow_ = true;
+    flow_id_ = o->flow_id;
+    target_ = o->target;
+    return true;
+  }
+  const Data* d = std::get_if<Data>(&frame);
+  if (!d || !has_flow_ || d->flow_id != flow_id_) return true;  // PING, CLOSE_FLOW, LANES…
+  const Address& to = d->has_address ? d->address : target_;
+  if (step_ == Step::datagrams) {
+    write_datagram(*wire_, to, d->payload);
+  } else if (held_.size() + d->payload.size <= kMaxHeldBytes) {
+    write_datagram(held_, to, d->payload);
+  } else {
+    dropped_++;
+  }
+  return true;
+}
+
+void UdpOverSocks5ClientTranslator::write_datagram(std::vector<uint8_t>& out, const Address& to,
+                                                   ByteView payload) {
+  uint8_t head[3 + kMaxEncodedAddress];
+  size_t n = 0;
+  if (kind_ == Kind::fwd_udp) {
+    size_t a = encode_address(to, head + 3);
+    head[0] = static_cast<uint8_t>(payload.size >> 8);
+    head[1] = static_cast<uint8_t>(payload.size);
+    head[2] = static_cast<uint8_t>(3 + a);
+    n = 3 + a;
+  } else {
+    n = encode_uot_address(to, head);
+    head[n++] = static_cast<uint8_t>(payload.size >> 8);
+    head[n++] = static_cast<uint8_t>(payload.size);
+  }
+  out.insert(out.end(), head, head + n);
+  out.insert(out.end(), payload.data, payload.data + payload.size);
+}
+
+}  // namespace udptun::protocol::socks5

@@ -164,6 +164,13 @@ void TcpStream::on_alloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
   *buf = self->loop_.recv_buffer();
 }
 
+void TcpStream::set_codec(std::unique_ptr<protocol::StreamCodec> codec) {
+  codec_ = std::move(codec);
+  size_t before = tls_records_.size();
+  codec_->start(tls_records_);
+  if (tls_records_.size() != before) schedule_flush();
+}
+
 void TcpStream::start_tls(TlsContext& context) {
   tls_ = std::make_unique<TlsSession>(context);
   std::string error;

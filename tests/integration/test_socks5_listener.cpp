@@ -2,7 +2,8 @@
 // clients written from the byte layouts: hev-socks5's FWD UDP and sing-box's UDP-over-TCP
 // (v1, v2 connected). One socket per connection whatever the destinations, replies with
 // their source, 60 KB datagrams, credentials, refusals (not an open proxy), a stream that
-// breaks its framing, and every session gone with its connection.
+// breaks its framing, and every session gone with its connection. And udp-local as their
+// client (--server-protocol socks5-fwd-udp | uot).
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -258,6 +259,33 @@ static void test_many_connections_from_one_address(void**) {
           l.fx);
 }
 
+// udp-local speaking FWD UDP and UDP-over-TCP (--server-protocol socks5-fwd-udp | uot) to
+// udp-server's SOCKS5 listener, with credentials: a connection per flow (two apps, two
+// connections), and served again after udp-server is killed and started anew.
+static void test_udp_local_speaks_them(void**) {
+  for (const char* protocol : {"socks5-fwd-udp", "uot"}) {
+    ListenerFixture l;
+    EchoServer target;
+    REQUIRE(l.start({"--socks5-listen-username", "gamer", "--socks5-listen-password", "s3cret"}),
+            l.fx);
+    REQUIRE(l.fx.start_local(harness::endpoint(AF_INET, target.port()),
+                             {"--server-protocol", protocol, "--server-username", "gamer",
+                              "--server-password", "s3cret"},
+                             harness::endpoint(AF_INET, l.port)),
+            l.fx);
+    harness::UdpClient one, two;
+    REQUIRE(l.fx.echo_eventually(one, std::string("first app, ") + protocol, 5000), l.fx);
+    REQUIRE(l.fx.echo_eventually(two, std::string("second app, ") + protocol, 5000), l.fx);
+    REQUIRE(harness::eventually([&] { return l.fx.server_counter("socks5_clients") == 2; }, 3000),
+            l.fx);
+    l.fx.server->kill9();
+    REQUIRE(l.start({"--socks5-listen-username", "gamer", "--socks5-listen-password", "s3cret"}),
+            l.fx);
+    REQUIRE(l.fx.echo_eventually(one, "after the server came back", 5000), l.fx);
+    std::printf("    %s: two apps, two connections; served again after a kill -9\n", protocol);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fwd_udp_one_socket_for_every_destination),
@@ -265,6 +293,7 @@ int main(void) {
       cmocka_unit_test(test_credentials),
       cmocka_unit_test(test_refusals_and_bad_framing),
       cmocka_unit_test(test_many_connections_from_one_address),
+      cmocka_unit_test(test_udp_local_speaks_them),
   };
   return cmocka_run_group_tests_name("socks5_listener", tests, nullptr, nullptr);
 }

@@ -247,11 +247,13 @@ static void test_udp_local_udpgw_refusals(void**) {
   int code = fx.local->wait_exit(5000);
   REQUIRE(code != 0 && code != -1, fx);
   REQUIRE(fx.local->log().find("does not speak it") != std::string::npos, fx);
-  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port()), {"--server-protocol", "uot"}),
+  REQUIRE(fx.start_local(
+              harness::endpoint(AF_INET, target.port()),
+              {"--server-protocol", "udpgw", "--server-username", "u", "--server-password", "p"}),
           fx);
   code = fx.local->wait_exit(5000);
   REQUIRE(code != 0 && code != -1, fx);
-  REQUIRE(fx.local->log().find("not spoken by udp-local yet") != std::string::npos, fx);
+  REQUIRE(fx.local->log().find("is for") != std::string::npos, fx);
 }
 
 int main(void) {

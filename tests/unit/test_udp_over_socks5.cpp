@@ -267,6 +267,50 @@ static void test_recorded_hev_exchange(void**) {
   assert_true(wire == server_answer);
 }
 
+// udp-local's side against the server's: the handshake (with credentials), datagrams written
+// before the server accepted (held, then sent), replies with their source; both framings.
+static void test_client_side_against_the_server_side(void**) {
+  using Kind = UdpOverSocks5ClientTranslator::Kind;
+  for (Kind kind : {Kind::fwd_udp, Kind::uot}) {
+    UdpOverSocks5ClientTranslator client(kind, "gamer", "s3cret");
+    UdpOverSocks5Translator server("gamer", "s3cret");
+    std::vector<uint8_t> to_server, to_client, frames_at_server, frames_at_client, unused;
+    client.start(to_server);
+    std::vector<uint8_t> mine;
+    auto early = bytes("early");
+    append_frame(mine, OpenFlow{4, v4(10, 0, 0, 1, 53), false, {}});
+    append_frame(mine, Data{4, false, {}, ByteView(early)});
+    assert_true(client.encode(ByteView(mine), to_server));  // held: not accepted yet
+    // The conversation, until neither side has anything to say.
+    for (int round = 0; round < 6; ++round) {
+      std::vector<uint8_t> a, b;
+      assert_true(server.decode(ByteView(to_server), frames_at_server, a));
+      to_server.clear();
+      assert_true(client.decode(ByteView(a), frames_at_client, b));
+      to_server = b;
+    }
+    assert_true(client.established());
+    assert_true(server.mode() == (kind == Kind::fwd_udp ? UdpOverSocks5Translator::Mode::fwd_udp
+                                                        : UdpOverSocks5Translator::Mode::uot_v1));
+    Frames f = frames_of(frames_at_server);
+    assert_int_equal(f.all.size(), 2);
+    assert_true(std::get<OpenFlow>(f.all[0]).target == v4(10, 0, 0, 1, 53));
+    assert_string_equal(f.payloads[1].c_str(), "early");
+    // A reply from another source comes back to flow 4 with that source.
+    std::vector<uint8_t> reply, wire;
+    auto yo = bytes("yo");
+    append_frame(reply, Data{1, true, v4(10, 0, 0, 9, 99), ByteView(yo)});
+    assert_true(server.encode(ByteView(reply), wire));
+    frames_at_client.clear();
+    assert_true(client.decode(ByteView(wire), frames_at_client, unused));
+    Frames g = frames_of(frames_at_client);
+    auto& d = std::get<Data>(g.all[0]);
+    assert_int_equal(d.flow_id, 4);
+    assert_true(d.has_address && d.address == v4(10, 0, 0, 9, 99));
+    assert_string_equal(g.payloads[0].c_str(), "yo");
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fwd_udp_handshake_and_datagrams),
@@ -276,6 +320,7 @@ int main(void) {
       cmocka_unit_test(test_any_split_gives_the_same_frames),
       cmocka_unit_test(test_refused_flow_reopens),
       cmocka_unit_test(test_recorded_hev_exchange),
+      cmocka_unit_test(test_client_side_against_the_server_side),
   };
   return cmocka_run_group_tests_name("udp_over_socks5", tests, nullptr, nullptr);
 }

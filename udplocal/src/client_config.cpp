@@ -43,11 +43,12 @@ Result<ClientConfig> parse_client_config(const char* json) {
   bool ok =
       r.get_string("server", server) && r.get_string("server_protocol", server_protocol) &&
       r.get_uint("udpgw_max_connections", 1, 65'536, c.udpgw_max_connections) &&
-      r.get_string("psk_file", psk_file) && r.get_string("psk", psk) &&
-      r.get_string("via_socks5", via) && r.get_strings("forward", forwards) &&
-      r.get_string("socks5", socks5) && r.get_strings("allow_clients", allow_clients) &&
-      r.get_bool("tls", c.tls) && r.get_string("tls_pin", c.tls_pin) &&
-      r.get_string("tls_ca_file", c.tls_ca_file) &&
+      r.get_string("server_username", c.server_username) &&
+      r.get_string("server_password", c.server_password) && r.get_string("psk_file", psk_file) &&
+      r.get_string("psk", psk) && r.get_string("via_socks5", via) &&
+      r.get_strings("forward", forwards) && r.get_string("socks5", socks5) &&
+      r.get_strings("allow_clients", allow_clients) && r.get_bool("tls", c.tls) &&
+      r.get_string("tls_pin", c.tls_pin) && r.get_string("tls_ca_file", c.tls_ca_file) &&
       r.get_string("tls_server_name", c.tls_server_name) &&
       r.get_string("socks5_username", c.socks5_username) &&
       r.get_string("socks5_password", c.socks5_password) &&
@@ -129,17 +130,24 @@ Result<ClientConfig> parse_client_config(const char* json) {
   }
   if (server_protocol == "udpgw") {
     c.server_protocol = ServerProtocol::udpgw;
-  } else if (server_protocol == "socks5-fwd-udp" || server_protocol == "uot") {
-    return Status::failure("\"server_protocol\": " + server_protocol +
-                           " is not spoken by udp-local yet (udp-server answers it: "
-                           "--socks5-listen); \"udptun\" or \"udpgw\"");
+  } else if (server_protocol == "socks5-fwd-udp") {
+    c.server_protocol = ServerProtocol::socks5_fwd_udp;
+  } else if (server_protocol == "uot") {
+    c.server_protocol = ServerProtocol::uot;
   } else if (!server_protocol.empty() && server_protocol != "udptun") {
-    return Status::failure("\"server_protocol\" must be \"udptun\" or \"udpgw\"");
+    return Status::failure(
+        "\"server_protocol\" must be \"udptun\", \"udpgw\", \"socks5-fwd-udp\" or \"uot\"");
   }
-  if (c.server_protocol == ServerProtocol::udpgw) {
-    // udpgw has no key, no TLS of its own and one connection: its carrier is ssh -L, a SOCKS5
-    // proxy (--via-socks5) or the network.
-    if (c.tls) return Status::failure("\"tls\" is udptun's: a udpgw server does not speak it");
+  if (c.server_username.size() > 255 || c.server_password.size() > 255 ||
+      c.server_username.empty() != c.server_password.empty())
+    return Status::failure(
+        "\"server_username\" and \"server_password\" go together, up to 255 bytes each");
+  if (!c.server_username.empty() && !c.per_flow_connections())
+    return Status::failure("\"server_username\" is for \"server_protocol\" socks5-fwd-udp or uot");
+  if (c.server_protocol != ServerProtocol::udptun) {
+    // Other protocols have no key, no TLS of their own and no lanes: their carrier is ssh -L,
+    // a SOCKS5 proxy (--via-socks5) or the network.
+    if (c.tls) return Status::failure("\"tls\" is udptun's: that server does not speak it");
     c.connections = 1;
   } else {
     auto key = runtime::read_pre_shared_key(psk_file, psk);

@@ -23,12 +23,19 @@ struct ForwardRule {
 
 // What --server speaks: udptun's own protocol, or badvpn's udpgw (docs/PROTOCOL.md §7.1: no
 // key, no sessions, one connection, nothing resumes).
-enum class ServerProtocol { udptun, udpgw };
+// socks5-fwd-udp (hev-socks5) and uot (sing-box UDP-over-TCP, v2) take a connection per flow
+// (§7.2, §7.3), with RFC 1929 credentials when the server wants them.
+enum class ServerProtocol { udptun, udpgw, socks5_fwd_udp, uot };
 
 struct ClientConfig {
   protocol::Address server;  // IP or name
   ServerProtocol server_protocol = ServerProtocol::udptun;
-  uint64_t udpgw_max_connections = 256;  // connection ids at once (badvpn-udpgw keeps 256)
+  uint64_t udpgw_max_connections = 256;          // connection ids at once (badvpn-udpgw keeps 256)
+  std::string server_username, server_password;  // socks5-fwd-udp, uot: empty for none
+  bool per_flow_connections() const {
+    return server_protocol == ServerProtocol::socks5_fwd_udp ||
+           server_protocol == ServerProtocol::uot;
+  }
   std::vector<uint8_t> key;
   // The built-in TLS carrier: frames inside TLS to udp-server (its --tls-cert), the server
   // known by a certificate pin or a CA file.

@@ -20,6 +20,10 @@ Tunnel::Tunnel(runtime::EventLoop& loop, runtime::Logger& log, const ClientConfi
   lanes_[0]->carrier().share_sojourn(&sojourn_);
   runtime::fill_secure_random(session_id_);
   std::snprintf(tag_, sizeof tag_, "s=%s", protocol::session_id_hex(session_id_, 4).c_str());
+  if (config.per_flow_connections())
+    per_flow_ = std::make_unique<FlowConnections>(
+        loop_, log_, config_, stats_, session_id_,
+        [this](const protocol::Frame& frame) { events_.on_tunnel_frame(frame); });
 }
 
 void Tunnel::resume_session(const protocol::SessionId& id) {
@@ -47,12 +51,23 @@ std::unique_ptr<TunnelConnection> Tunnel::make_lane(unsigned lane) {
 }
 
 void Tunnel::start() {
+  if (per_flow_) {
+    // Nothing to connect before a flow: each flow brings its connection.
+    if (protector_) per_flow_->set_protector(protector_);
+    stats_.link_up = 1;
+    LOG_INFO(log_, tag_, "a connection per flow to %s (%s)",
+             protocol::format_address(config_.server).c_str(),
+             config_.server_protocol == ServerProtocol::uot ? "UDP-over-TCP" : "FWD UDP");
+    events_.on_tunnel_up(false);
+    return;
+  }
   if (protector_) lanes_[0]->set_protector(protector_);
   lanes_[0]->set_tls(tls_.get());
   lanes_[0]->start(tag_);
 }
 
 void Tunnel::stop() {
+  if (per_flow_) per_flow_->stop();
   stop_added_lanes();
   lanes_[0]->stop(protocol::GoAwayReason::shutting_down, "");
   lanes_up_ = 0;
@@ -137,6 +152,7 @@ void Tunnel::on_round_trip(uint64_t us) {
 }
 
 bool Tunnel::send_data(uint32_t flow_id, ByteView payload, const protocol::Address* to) {
+  if (per_flow_) return per_flow_->send(flow_id, payload, to);
   if (up()) {
     auto choice = chooser_.choose(flow_id, payload.size, loop_.now_ms(), lanes_up_);
     uint8_t prefix[protocol::kMaxSequencedPrefix];
@@ -174,6 +190,11 @@ void Tunnel::flush_queue() {
 }
 
 void Tunnel::send_control(const protocol::Frame& frame) {
+  if (per_flow_) {
+    if (auto* o = std::get_if<protocol::OpenFlow>(&frame)) per_flow_->open(*o, tag_);
+    if (auto* c = std::get_if<protocol::CloseFlow>(&frame)) per_flow_->close(c->flow_id);
+    return;
+  }
   if (!up()) return;
   if (auto* c = std::get_if<protocol::CloseFlow>(&frame)) {
     chooser_.forget(c->flow_id);
@@ -193,6 +214,7 @@ size_t Tunnel::output_queued_bytes() const {
   size_t sum = 0;
   for (const auto& l : lanes_)
     sum += l->stream_queued_bytes() + l->carrier().scheduler().queued_bytes();
+  if (per_flow_) sum += per_flow_->queued_bytes();
   return sum;
 }
 

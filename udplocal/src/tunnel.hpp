@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "client_config.hpp"
+#include "flow_connections.hpp"
 #include "tunnel_connection.hpp"
 #include "udptun/protocol/frame.hpp"
 #include "udptun/protocol/handshake.hpp"
@@ -115,6 +116,8 @@ class Tunnel : public TunnelConnection::Events {
   };
   std::deque<Queued> queue_;
   size_t queued_bytes_ = 0;
+  // --server-protocol socks5-fwd-udp | uot: a connection per flow instead of the lanes.
+  std::unique_ptr<FlowConnections> per_flow_;
 };
 
 }  // namespace udptun::udplocal

@@ -1,5 +1,6 @@
 #include "tunnel_connection.hpp"
 
+#include "udptun/protocol/udp_over_socks5.hpp"
 #include "udptun/protocol/udpgw.hpp"
 
 #include <cstdio>
@@ -147,10 +148,18 @@ void TunnelConnection::on_stream_connected(int status) {
 }
 
 void TunnelConnection::begin_handshake() {
-  if (config_.server_protocol == ServerProtocol::udpgw) {
-    // No handshake: the stream translates our frames to udpgw packets and back from now on.
-    stream_->set_codec(std::make_unique<protocol::udpgw::UdpgwClientTranslator>(
-        static_cast<size_t>(config_.udpgw_max_connections)));
+  if (config_.server_protocol != ServerProtocol::udptun) {
+    // No handshake of ours: the stream translates our frames to the server's protocol and
+    // back from now on (a SOCKS5 one does its own handshake inside, holding our datagrams).
+    if (config_.server_protocol == ServerProtocol::udpgw) {
+      stream_->set_codec(std::make_unique<protocol::udpgw::UdpgwClientTranslator>(
+          static_cast<size_t>(config_.udpgw_max_connections)));
+    } else {
+      using Kind = protocol::socks5::UdpOverSocks5ClientTranslator::Kind;
+      stream_->set_codec(std::make_unique<protocol::socks5::UdpOverSocks5ClientTranslator>(
+          config_.server_protocol == ServerProtocol::uot ? Kind::uot : Kind::fwd_udp,
+          config_.server_username, config_.server_password));
+    }
     become_up(false);
     return;
   }
@@ -299,23 +308,26 @@ void TunnelConnection::handle_handshake(ByteView& data) {
 }
 
 void TunnelConnection::become_up(bool resumed) {
-  bool udpgw = config_.server_protocol == ServerProtocol::udpgw;
+  bool ours = config_.server_protocol == ServerProtocol::udptun;
   inbox_.clear();
   state_ = State::up;
   backoff_.reset();
   failed_attempts_ = 0;
   decoder_ = std::make_unique<protocol::FrameDecoder>();
   last_heard_ms_ = loop_.now_ms();
-  if (lane_ == 0) {
+  if (config_.per_flow_connections()) {
+    // One of many (a connection per flow): the tunnel itself is up from the start.
+    LOG_DEBUG(log_, tag_, "flow connection up via %s", stream_->peer_name().c_str());
+  } else if (lane_ == 0) {
     stats_.link_up = 1;
     if (resumed)
       stats_.sessions_resumed++;
     else
       stats_.sessions_new++;
     LOG_INFO(log_, tag_, "tunnel up (%s) via %s",
-             udpgw     ? "udpgw"
-             : resumed ? "resumed session"
-                       : "new session",
+             config_.server_protocol == ServerProtocol::udpgw ? "udpgw"
+             : resumed                                        ? "resumed session"
+                                                              : "new session",
              stream_->peer_name().c_str());
   } else {
     LOG_INFO(log_, tag_, "connection %u joined the session via %s", lane_,
@@ -324,10 +336,10 @@ void TunnelConnection::become_up(bool resumed) {
   // The delay control sees through our own socket to udp-server; a carrier on this machine
   // (ss-tunnel, a SOCKS5 proxy) has buffers of its own (CarrierConfig::pacing says more).
   auto peer = stream_->peer_address();
-  // udpgw answers no PING: no delay control there.
+  // Other protocols answer no PING: no delay control there.
   carrier_.attach(stream_.get(),
-                  !udpgw && config_.carrier.controls_delay(config_.has_via_socks5 ||
-                                                           (peer && peer->is_loopback())));
+                  ours && config_.carrier.controls_delay(config_.has_via_socks5 ||
+                                                         (peer && peer->is_loopback())));
   events_.on_connection_up(*this, resumed);
 }
 

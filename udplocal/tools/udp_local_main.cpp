@@ -15,8 +15,12 @@ const std::vector<CommandLineOption> kOptions = udptun::runtime::with_carrier_op
     {"--server", "server", Kind::string, "HOST:PORT",
      "udp-server, or the TCP port forward (ss-tunnel) that reaches it"},
     {"--server-protocol", "server_protocol", Kind::string, "NAME",
-     "what --server speaks: udptun (default) or udpgw (a badvpn-udpgw, e.g. through ssh -L; "
-     "no key, one connection, flows re-made after a link loss)"},
+     "what --server speaks: udptun (default), udpgw (a badvpn-udpgw, e.g. through ssh -L), "
+     "socks5-fwd-udp (hev-socks5-server) or uot (sing-box UDP-over-TCP); the others have no "
+     "key and no resume"},
+    {"--server-username", "server_username", Kind::string, "NAME",
+     "RFC 1929 credentials for a socks5-fwd-udp or uot server ..."},
+    {"--server-password", "server_password", Kind::string, "PASSWORD", "..."},
     {"--udpgw-max-connections", "udpgw_max_connections", Kind::integer, "N",
      "with udpgw: connection ids at once, the least recently used reused past it (default "
      "256, what badvpn-udpgw keeps per client)"},

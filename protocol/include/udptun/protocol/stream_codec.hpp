@@ -14,6 +14,8 @@ namespace udptun::protocol {
 class StreamCodec {
  public:
   virtual ~StreamCodec() = default;
+  // Bytes for the peer as soon as the codec takes the stream (a client's greeting).
+  virtual void start(std::vector<uint8_t>& wire) { (void)wire; }
   // The peer's bytes (any split) → udptun frames appended to `frames`, and bytes for the peer
   // at once (a handshake's answers) appended to `answer`. false: the stream ends (error()
   // says why) once `answer` is written (a refusal's reply).

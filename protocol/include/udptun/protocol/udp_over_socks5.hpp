@@ -75,6 +75,48 @@ class UdpOverSocks5Translator : public StreamCodec, private FrameSink {
   const char* error_ = nullptr;
 };
 
+// The client's side, for udp-local --server-protocol socks5-fwd-udp | uot: one connection per
+// flow (what these protocols are: a stream is one UDP socket). The greeting (no
+// authentication, or RFC 1929 with a user name), the request (FWD UDP; or CONNECT to
+// sp.v2.udp-over-tcp.arpa and a not-connected request), then the flow's datagrams both ways.
+// Datagrams written before the server accepted wait (up to kMaxHeldBytes, then dropped).
+class UdpOverSocks5ClientTranslator : public StreamCodec, private FrameSink {
+ public:
+  enum class Kind : uint8_t { fwd_udp, uot };
+  static constexpr size_t kMaxHeldBytes = 256 * 1024;
+
+  UdpOverSocks5ClientTranslator(Kind kind, std::string user, std::string password);
+
+  void start(std::vector<uint8_t>& wire) override;
+  bool decode(ByteView wire, std::vector<uint8_t>& frames, std::vector<uint8_t>& answer) override;
+  bool encode(ByteView frames, std::vector<uint8_t>& wire) override;
+  const char* error() const override { return error_; }
+
+  bool established() const { return step_ == Step::datagrams; }
+  uint64_t dropped() const { return dropped_; }
+
+ private:
+  enum class Step : uint8_t { method, credentials, reply, datagrams };
+  bool on_frame(const Frame& frame) override;
+  size_t take_one(ByteView in, std::vector<uint8_t>& frames, std::vector<uint8_t>& answer);
+  size_t give_up(const char* why);
+  void write_request(std::vector<uint8_t>& out);
+  void write_datagram(std::vector<uint8_t>& out, const Address& to, ByteView payload);
+
+  Kind kind_;
+  std::string user_, password_;
+  Step step_ = Step::method;
+  std::vector<uint8_t> in_;    // a message split across reads
+  std::vector<uint8_t> held_;  // datagrams (encoded) waiting for the server to accept
+  bool has_flow_ = false;
+  uint32_t flow_id_ = 0;
+  Address target_;
+  FrameDecoder frames_in_;
+  std::vector<uint8_t>* wire_ = nullptr;  // during encode()
+  uint64_t dropped_ = 0;
+  const char* error_ = nullptr;
+};
+
 // The UoT packet address: SOCKS5's with family bytes 0 (IPv4), 1 (IPv6), 2 (name).
 Parsed<Address> decode_uot_address(ByteView in);
 size_t encode_uot_address(const Address& a, uint8_t* out);  // out holds kMaxEncodedAddress

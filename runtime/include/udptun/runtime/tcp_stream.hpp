@@ -125,7 +125,7 @@ class TcpStream {
   // From now on (before reading) the connection speaks another protocol that `codec`
   // translates to and from udptun frames (udp-server's udpgw listener): what is read arrives
   // as frames, what is written leaves translated. Not with TLS; such a stream is not detached.
-  void set_codec(std::unique_ptr<protocol::StreamCodec> codec) { codec_ = std::move(codec); }
+  void set_codec(std::unique_ptr<protocol::StreamCodec> codec);
   protocol::StreamCodec* codec() const { return codec_.get(); }
 
   // Queues bytes. `essential` bytes (handshakes, control frames) bypass the cap; others are
