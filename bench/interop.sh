@@ -3,6 +3,7 @@
 # beside the server it was written for, in the same run and the same two-namespace layout:
 #   badvpn-tun2socks --udpgw-remote-server-addr  → udp-server --udpgw-listen | badvpn-udpgw
 #   udp-local --server-protocol udpgw            → udp-server --udpgw-listen | badvpn-udpgw
+#   udp-local --server-protocol socks5-fwd-udp   → udp-server --socks5-listen | hev-socks5-server
 #   hev-socks5-tunnel (udp: 'tcp', FWD UDP)      → udp-server --socks5-listen | hev-socks5-server
 # For each pair: a DNS query (dnsmasq in the target namespace), 64-byte echo round trips at
 # 1,000/s (p50/p99), 512-byte datagrams at 50k/s (delivered), the server's memory for 1,000
@@ -178,9 +179,9 @@ measure() {  # label, server pid
   printf '%-44s server memory for 1,000 flows %s\n' "$1" "$(flows_memory "$2")"
 }
 
-# udp-local --server-protocol udpgw: forwards 127.0.0.1:6001 → the echo, :6002 → the sink.
-local_udpgw() {  # label, udpgw server
-  bg_c "$build/udplocal/udp-local" --server "$2" --server-protocol udpgw \
+# udp-local --server-protocol PROTOCOL: forwards 127.0.0.1:6001 → the echo, :6002 → the sink.
+local_client() {  # label, server, protocol
+  bg_c "$build/udplocal/udp-local" --server "$2" --server-protocol "$3" \
     --forward 127.0.0.1:6001=192.0.2.1:7777 --forward 127.0.0.1:6002=192.0.2.1:7778 \
     --log-level warn
   local pid=${pids[-1]}
@@ -210,8 +211,8 @@ if [ -n "${BADVPN_TUN2SOCKS:-}" ] && [ -n "${BADVPN_UDPGW:-}" ]; then
   measure "badvpn-tun2socks -> badvpn-udpgw" "$udpgw_pid"
   stop_client
   # udp-local as the udpgw client (its forward front in the client namespace), to both.
-  local_udpgw "udp-local -> udp-server (udpgw)" "$veth:7303"
-  local_udpgw "udp-local -> badvpn-udpgw" "$veth:7302"
+  local_client "udp-local -> udp-server (udpgw)" "$veth:7303" udpgw
+  local_client "udp-local -> badvpn-udpgw" "$veth:7302" udpgw
   if [ -n "${RECORD_DIR:-}" ]; then
     record_relay 7310 127.0.0.1:7300
     start_badvpn 127.0.0.1:7310
@@ -243,6 +244,8 @@ YML
   start_hev 1091
   measure "hev-socks5-tunnel -> hev-socks5-server" "$hev_server_pid"
   stop_client
+  local_client "udp-local -> udp-server (FWD UDP)" "$veth:1090" socks5-fwd-udp
+  local_client "udp-local -> hev-socks5-server" "$veth:1091" socks5-fwd-udp
   if [ -n "${RECORD_DIR:-}" ]; then
     : >"$work/socat.log"
     record_relay 1092 "$veth:1090"
