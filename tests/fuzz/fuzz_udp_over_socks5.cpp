@@ -35,5 +35,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(d.feed(ByteView(a), sink) == FrameDecoder::Status::ok);
   std::vector<uint8_t> wire;
   FUZZ_CHECK(whole.encode(ByteView(a), wire));
+  // udp-local's side: the same bytes as a server's answers and replies, split the same way.
+  using Kind = UdpOverSocks5ClientTranslator::Kind;
+  Kind kind = (data[0] & 2) ? Kind::uot : Kind::fwd_udp;
+  UdpOverSocks5ClientTranslator c1(kind, user, password), c2(kind, user, password);
+  std::vector<uint8_t> greeting, f1, f2, w1, w2;
+  c1.start(greeting);
+  FUZZ_CHECK(!greeting.empty());
+  bool ok1 = c1.decode(in, f1, w1);
+  bool ok2 = c2.decode(in.first(split), f2, w2);
+  if (ok2) ok2 = c2.decode(in.after(split), f2, w2);
+  FUZZ_CHECK(ok1 == ok2 && f1 == f2 && w1 == w2);
+  FrameDecoder d2;
+  FUZZ_CHECK(d2.feed(ByteView(f1), sink) == FrameDecoder::Status::ok);
   return 0;
 }

@@ -558,7 +558,8 @@ void Worker::begin_drain() {
   std::vector<ClientLink*> open;
   for (auto& l : links_) open.push_back(l.get());
   for (ClientLink* l : open) {
-    if (l->established())
+    // Other protocols cannot be asked to move: their clients reconnect when closed.
+    if (l->established() && l->wire() == Wire::udptun)
       l->ask_to_move(protocol::GoAwayReason::shutting_down, "server draining: reconnect");
     else
       l->end(protocol::GoAwayReason::shutting_down, "server draining");
