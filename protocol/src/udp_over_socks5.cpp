@@ -55,25 +55,10 @@ size_t UdpOverSocks5Translator::give_up(const char* why) {
 bool UdpOverSocks5Translator::decode(ByteView wire, std::vector<uint8_t>& frames,
                                      std::vector<uint8_t>& answer) {
   if (error_) return false;
-  // Messages whole in `wire` are taken where they are; only a split one is copied.
-  ByteView rest = wire;
-  if (!in_.empty()) {
-    in_.insert(in_.end(), wire.data, wire.data + wire.size);
-    rest = ByteView(in_);
-  }
-  size_t used = 0;
-  while (used < rest.size) {
-    size_t n = take_one(rest.after(used), frames, answer);
-    if (error_) return false;
-    if (n == 0) break;
-    used += n;
-  }
-  if (!in_.empty()) {
-    in_.erase(in_.begin(), in_.begin() + static_cast<long>(used));
-  } else if (used < rest.size) {
-    in_.assign(rest.data + used, rest.data + rest.size);
-  }
-  return true;
+  return in_.feed(wire, [&](ByteView in) -> size_t {
+    size_t n = take_one(in, frames, answer);
+    return error_ ? MessageStream::kStop : n;
+  });
 }
 
 size_t UdpOverSocks5Translator::take_one(ByteView in, std::vector<uint8_t>& frames,
@@ -242,49 +227,42 @@ void UdpOverSocks5Translator::datagram(const Address& to, ByteView payload,
   append_frame(frames, d);
 }
 
-bool UdpOverSocks5Translator::encode(ByteView frames, std::vector<uint8_t>& wire) {
-  wire_ = &wire;
-  auto status = replies_.feed(frames, *this);
-  wire_ = nullptr;
-  if (status == FrameDecoder::Status::error) {
-    error_ = replies_.error();
-    return false;
-  }
-  return true;
-}
-
-bool UdpOverSocks5Translator::on_frame(const Frame& frame) {
+void UdpOverSocks5Translator::translate(const Frame& frame, std::vector<uint8_t>& wire) {
   if (auto* d = std::get_if<Data>(&frame)) {
     if (!flow_open_ || d->flow_id != flow_id_) {
       counters_.orphans++;
-      return true;
+      return;
     }
-    write_datagram(d->has_address ? d->address : target_, d->payload);
+    const Address& from = d->has_address ? d->address : target_;
+    if (mode_ == Mode::fwd_udp)
+      append_fwd_udp_datagram(wire, from, d->payload);
+    else
+      append_uot_datagram(wire, mode_ == Mode::uot_v2 ? nullptr : &from, d->payload);
   } else if (auto* c = std::get_if<CloseFlow>(&frame)) {
     if (c->flow_id == flow_id_) flow_open_ = false;  // the next datagram opens it again
-  } else if (auto* s = std::get_if<FlowStatus>(&frame)) {
-    if (s->flow_id == flow_id_ && s->state != FlowState::open) flow_open_ = false;
+  } else if (auto* st = std::get_if<FlowStatus>(&frame)) {
+    if (st->flow_id == flow_id_ && st->state != FlowState::open) flow_open_ = false;
   }
   // PING, PONG, GOAWAY, LANES: nothing to say them with.
-  return true;
 }
 
-void UdpOverSocks5Translator::write_datagram(const Address& from, ByteView payload) {
+void append_fwd_udp_datagram(std::vector<uint8_t>& out, const Address& address, ByteView payload) {
   uint8_t head[3 + kMaxEncodedAddress];
-  size_t n = 0;
-  if (mode_ == Mode::fwd_udp) {
-    size_t a = encode_address(from, head + 3);
-    head[0] = static_cast<uint8_t>(payload.size >> 8);
-    head[1] = static_cast<uint8_t>(payload.size);
-    head[2] = static_cast<uint8_t>(3 + a);
-    n = 3 + a;
-  } else {
-    if (mode_ != Mode::uot_v2) n = encode_uot_address(from, head);
-    head[n++] = static_cast<uint8_t>(payload.size >> 8);
-    head[n++] = static_cast<uint8_t>(payload.size);
-  }
-  wire_->insert(wire_->end(), head, head + n);
-  wire_->insert(wire_->end(), payload.data, payload.data + payload.size);
+  size_t a = encode_address(address, head + 3);
+  head[0] = static_cast<uint8_t>(payload.size >> 8);
+  head[1] = static_cast<uint8_t>(payload.size);
+  head[2] = static_cast<uint8_t>(3 + a);
+  out.insert(out.end(), head, head + 3 + a);
+  out.insert(out.end(), payload.data, payload.data + payload.size);
+}
+
+void append_uot_datagram(std::vector<uint8_t>& out, const Address* address, ByteView payload) {
+  uint8_t head[kMaxEncodedAddress + 2];
+  size_t n = address ? encode_uot_address(*address, head) : 0;
+  head[n++] = static_cast<uint8_t>(payload.size >> 8);
+  head[n++] = static_cast<uint8_t>(payload.size);
+  out.insert(out.end(), head, head + n);
+  out.insert(out.end(), payload.data, payload.data + payload.size);
 }
 
 }  // namespace udptun::protocol::socks5
@@ -325,23 +303,10 @@ void UdpOverSocks5ClientTranslator::write_request(std::vector<uint8_t>& out) {
 bool UdpOverSocks5ClientTranslator::decode(ByteView wire, std::vector<uint8_t>& frames,
                                            std::vector<uint8_t>& answer) {
   if (error_) return false;
-  ByteView rest = wire;
-  if (!in_.empty()) {
-    in_.insert(in_.end(), wire.data, wire.data + wire.size);
-    rest = ByteView(in_);
-  }
-  size_t used = 0;
-  while (used < rest.size) {
-    size_t n = take_one(rest.after(used), frames, answer);
-    if (error_) return false;
-    if (n == 0) break;
-    used += n;
-  }
-  if (!in_.empty())
-    in_.erase(in_.begin(), in_.begin() + static_cast<long>(used));
-  else if (used < rest.size)
-    in_.assign(rest.data + used, rest.data + rest.size);
-  return true;
+  return in_.feed(wire, [&](ByteView in) -> size_t {
+    size_t n = take_one(in, frames, answer);
+    return error_ ? MessageStream::kStop : n;
+  });
 }
 
 size_t UdpOverSocks5ClientTranslator::take_one(ByteView in, std::vector<uint8_t>& frames,
@@ -430,54 +395,28 @@ size_t UdpOverSocks5ClientTranslator::take_one(ByteView in, std::vector<uint8_t>
   return header + length;
 }
 
-bool UdpOverSocks5ClientTranslator::encode(ByteView frames, std::vector<uint8_t>& wire) {
-  wire_ = &wire;
-  auto status = frames_in_.feed(frames, *this);
-  wire_ = nullptr;
-  if (status == FrameDecoder::Status::error) {
-    error_ = frames_in_.error();
-    return false;
-  }
-  return true;
-}
-
-bool UdpOverSocks5ClientTranslator::on_frame(const Frame& frame) {
+void UdpOverSocks5ClientTranslator::translate(const Frame& frame, std::vector<uint8_t>& wire) {
   if (auto* o = std::get_if<OpenFlow>(&frame)) {
     has_flow_ = true;
     flow_id_ = o->flow_id;
     target_ = o->target;
-    return true;
+    return;
   }
   const Data* d = std::get_if<Data>(&frame);
-  if (!d || !has_flow_ || d->flow_id != flow_id_) return true;  // PING, CLOSE_FLOW, LANES…
+  if (!d || !has_flow_ || d->flow_id != flow_id_) return;  // PING, CLOSE_FLOW, LANES…
   const Address& to = d->has_address ? d->address : target_;
-  if (step_ == Step::datagrams) {
-    write_datagram(*wire_, to, d->payload);
-  } else if (held_.size() + d->payload.size <= kMaxHeldBytes) {
-    write_datagram(held_, to, d->payload);
-  } else {
-    dropped_++;
+  std::vector<uint8_t>* out = &wire;
+  if (step_ != Step::datagrams) {
+    if (held_.size() + d->payload.size > kMaxHeldBytes) {
+      dropped_++;
+      return;
+    }
+    out = &held_;
   }
-  return true;
-}
-
-void UdpOverSocks5ClientTranslator::write_datagram(std::vector<uint8_t>& out, const Address& to,
-                                                   ByteView payload) {
-  uint8_t head[3 + kMaxEncodedAddress];
-  size_t n = 0;
-  if (kind_ == Kind::fwd_udp) {
-    size_t a = encode_address(to, head + 3);
-    head[0] = static_cast<uint8_t>(payload.size >> 8);
-    head[1] = static_cast<uint8_t>(payload.size);
-    head[2] = static_cast<uint8_t>(3 + a);
-    n = 3 + a;
-  } else {
-    n = encode_uot_address(to, head);
-    head[n++] = static_cast<uint8_t>(payload.size >> 8);
-    head[n++] = static_cast<uint8_t>(payload.size);
-  }
-  out.insert(out.end(), head, head + n);
-  out.insert(out.end(), payload.data, payload.data + payload.size);
+  if (kind_ == Kind::fwd_udp)
+    append_fwd_udp_datagram(*out, to, d->payload);
+  else
+    append_uot_datagram(*out, &to, d->payload);
 }
 
 }  // namespace udptun::protocol::socks5

@@ -89,35 +89,16 @@ UdpgwTranslator::UdpgwTranslator(size_t max_ids, std::optional<Address> dns)
     : max_ids_(max_ids == 0 ? 1 : max_ids), dns_(std::move(dns)) {}
 
 bool UdpgwTranslator::decode(ByteView wire, std::vector<uint8_t>& frames, std::vector<uint8_t>&) {
-  while (!wire.empty()) {
-    if (partial_.empty()) {
-      auto parsed = decode_packet(wire);
-      if (!parsed.need_more()) {
-        if (parsed.ok())
-          on_packet(parsed.value, frames);
-        else
-          counters_.malformed++;
-        wire = wire.after(parsed.consumed);
-        continue;
-      }
-    }
-    // A packet split across reads: held (at most one, under 64 KiB) until it is whole.
-    size_t want = partial_.size() < kLengthSize
-                      ? kLengthSize - partial_.size()
-                      : kLengthSize + body_length(partial_.data()) - partial_.size();
-    size_t take = want < wire.size ? want : wire.size;
-    partial_.insert(partial_.end(), wire.data, wire.data + take);
-    wire = wire.after(take);
-    if (partial_.size() < kLengthSize) continue;
-    if (partial_.size() < kLengthSize + body_length(partial_.data())) continue;
-    auto parsed = decode_packet(ByteView(partial_));
+  // A bad packet is skipped (badvpn does the same): the stream never fails here.
+  return in_.feed(wire, [&](ByteView in) -> size_t {
+    auto parsed = decode_packet(in);
+    if (parsed.need_more()) return 0;
     if (parsed.ok())
       on_packet(parsed.value, frames);
     else
       counters_.malformed++;
-    partial_.clear();
-  }
-  return true;
+    return parsed.consumed;
+  });
 }
 
 void UdpgwTranslator::on_packet(const Packet& p, std::vector<uint8_t>& frames) {
@@ -181,34 +162,22 @@ void UdpgwTranslator::forget_flow(uint32_t flow_id) {
   by_flow_.erase(f);
 }
 
-bool UdpgwTranslator::encode(ByteView frames, std::vector<uint8_t>& wire) {
-  wire_ = &wire;
-  auto status = replies_.feed(frames, *this);
-  wire_ = nullptr;
-  if (status == FrameDecoder::Status::error) {
-    error_ = replies_.error();
-    return false;
-  }
-  return true;
-}
-
-bool UdpgwTranslator::on_frame(const Frame& frame) {
+void UdpgwTranslator::translate(const Frame& frame, std::vector<uint8_t>& wire) {
   if (auto* d = std::get_if<Data>(&frame)) {
     auto f = by_flow_.find(d->flow_id);
     if (f == by_flow_.end()) {
       counters_.orphans++;
-      return true;
+      return;
     }
     const Connection& c = by_conid_.at(f->second);
     // The client's own address, whatever the reply's source: udpgw has no other way to say.
-    append_packet(*wire_, 0, f->second, &c.address, d->payload);
+    append_packet(wire, 0, f->second, &c.address, d->payload);
   } else if (auto* c = std::get_if<CloseFlow>(&frame)) {
     forget_flow(c->flow_id);  // closed by the server (idle, evicted): the next datagram re-opens
   } else if (auto* s = std::get_if<FlowStatus>(&frame)) {
     if (s->state != FlowState::open) forget_flow(s->flow_id);  // refused: the next one retries
   }
   // PING, PONG, GOAWAY, LANES: udpgw has nothing to say them with.
-  return true;
 }
 
 }  // namespace udptun::protocol::udpgw
@@ -220,66 +189,38 @@ UdpgwClientTranslator::UdpgwClientTranslator(size_t max_ids)
 
 bool UdpgwClientTranslator::decode(ByteView wire, std::vector<uint8_t>& frames,
                                    std::vector<uint8_t>&) {
-  auto deliver = [&](ByteView packet) {
-    auto parsed = decode_packet(packet);
-    if (!parsed.ok() || !parsed.value.has_address) return;  // a server's keepalive, or junk
-    auto it = by_conid_.find(parsed.value.conid);
-    if (it == by_conid_.end()) {
-      counters_.unknown_replies++;
-      return;
-    }
-    const Destination& d = it->second;
-    auto target = targets_.find(d.flow_id);
-    Data reply;
-    reply.flow_id = d.flow_id;
-    // The id's destination is where the reply is from, as far as udpgw tells.
-    reply.has_address = target == targets_.end() || target->second != d.address;
-    reply.address = d.address;
-    reply.payload = parsed.value.payload;
-    append_frame(frames, reply);
-  };
-  while (!wire.empty()) {
-    if (partial_.empty()) {
-      auto parsed = decode_packet(wire);
-      if (!parsed.need_more()) {
-        deliver(wire.first(parsed.consumed));
-        wire = wire.after(parsed.consumed);
-        continue;
-      }
-    }
-    size_t want = partial_.size() < kLengthSize
-                      ? kLengthSize - partial_.size()
-                      : kLengthSize + body_length(partial_.data()) - partial_.size();
-    size_t take = want < wire.size ? want : wire.size;
-    partial_.insert(partial_.end(), wire.data, wire.data + take);
-    wire = wire.after(take);
-    if (partial_.size() < kLengthSize ||
-        partial_.size() < kLengthSize + body_length(partial_.data()))
-      continue;
-    deliver(ByteView(partial_));
-    partial_.clear();
-  }
-  return true;
+  return in_.feed(wire, [&](ByteView in) -> size_t {
+    auto parsed = decode_packet(in);
+    if (parsed.need_more()) return 0;
+    if (parsed.ok() && parsed.value.has_address) reply(parsed.value, frames);
+    return parsed.consumed;  // a server's keepalive, or junk: skipped
+  });
 }
 
-bool UdpgwClientTranslator::encode(ByteView frames, std::vector<uint8_t>& wire) {
-  wire_ = &wire;
-  auto status = frames_in_.feed(frames, *this);
-  wire_ = nullptr;
-  if (status == FrameDecoder::Status::error) {
-    error_ = frames_in_.error();
-    return false;
+void UdpgwClientTranslator::reply(const Packet& packet, std::vector<uint8_t>& frames) {
+  auto it = by_conid_.find(packet.conid);
+  if (it == by_conid_.end()) {
+    counters_.unknown_replies++;
+    return;
   }
-  return true;
+  const Destination& d = it->second;
+  auto target = targets_.find(d.flow_id);
+  Data r;
+  r.flow_id = d.flow_id;
+  // The id's destination is where the reply is from, as far as udpgw tells.
+  r.has_address = target == targets_.end() || target->second != d.address;
+  r.address = d.address;
+  r.payload = packet.payload;
+  append_frame(frames, r);
 }
 
-bool UdpgwClientTranslator::on_frame(const Frame& frame) {
+void UdpgwClientTranslator::translate(const Frame& frame, std::vector<uint8_t>& wire) {
   if (auto* o = std::get_if<OpenFlow>(&frame)) {
     targets_[o->flow_id] = o->target;
   } else if (auto* d = std::get_if<Data>(&frame)) {
-    send(d->flow_id, d->has_address ? &d->address : nullptr, d->payload);
+    send(d->flow_id, d->has_address ? &d->address : nullptr, d->payload, wire);
   } else if (auto* q = std::get_if<SequencedData>(&frame)) {
-    send(q->flow_id, q->has_address ? &q->address : nullptr, q->payload);
+    send(q->flow_id, q->has_address ? &q->address : nullptr, q->payload, wire);
   } else if (auto* c = std::get_if<CloseFlow>(&frame)) {
     targets_.erase(c->flow_id);
     std::vector<uint16_t> ids;
@@ -288,10 +229,9 @@ bool UdpgwClientTranslator::on_frame(const Frame& frame) {
     for (uint16_t id : ids) release_id(id);
   } else if (std::holds_alternative<Ping>(frame)) {
     const uint8_t keepalive[] = {0x03, 0x00, flag::kKeepalive, 0x00, 0x00};
-    wire_->insert(wire_->end(), keepalive, keepalive + sizeof keepalive);
+    wire.insert(wire.end(), keepalive, keepalive + sizeof keepalive);
   }
   // LANES, PONG, GOAWAY: nothing to say them with.
-  return true;
 }
 
 void UdpgwClientTranslator::release_id(uint16_t conid) {
@@ -303,7 +243,8 @@ void UdpgwClientTranslator::release_id(uint16_t conid) {
   free_ids_.push_back(conid);
 }
 
-void UdpgwClientTranslator::send(uint32_t flow_id, const Address* to, ByteView payload) {
+void UdpgwClientTranslator::send(uint32_t flow_id, const Address* to, ByteView payload,
+                                 std::vector<uint8_t>& wire) {
   auto target = targets_.find(flow_id);
   if (target == targets_.end()) return;  // never opened, or closed
   const Address& dest = to ? *to : target->second;
@@ -334,7 +275,7 @@ void UdpgwClientTranslator::send(uint32_t flow_id, const Address* to, ByteView p
     by_conid_[conid] = Destination{flow_id, dest, recent_.begin()};
     by_destination_[key_of(flow_id, dest)] = conid;
   }
-  append_packet(*wire_, flags, conid, &dest, payload);
+  append_packet(wire, flags, conid, &dest, payload);
 }
 
 }  // namespace udptun::protocol::udpgw

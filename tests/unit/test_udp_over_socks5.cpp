@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cmocka_support.hpp"
+#include "frame_collector.hpp"
 #include "udptun/protocol/frame.hpp"
 #include "udptun/protocol/frame_decoder.hpp"
 #include "udptun/protocol/udp_over_socks5.hpp"
@@ -17,24 +18,8 @@ static Address v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port) {
   return Address::ipv4(ip, port);
 }
 
-struct Frames : FrameSink {
-  std::vector<Frame> all;
-  std::vector<std::string> payloads;
-  bool on_frame(const Frame& f) override {
-    all.push_back(f);
-    auto* d = std::get_if<Data>(&f);
-    payloads.emplace_back(
-        d ? std::string(reinterpret_cast<const char*>(d->payload.data), d->payload.size) : "");
-    return true;
-  }
-};
-
-static Frames frames_of(const std::vector<uint8_t>& wire) {
-  Frames f;
-  FrameDecoder d;
-  assert_true(d.feed(ByteView(wire), f) == FrameDecoder::Status::ok);
-  return f;
-}
+using test::Frames;
+using test::frames_of;
 
 static const std::vector<uint8_t> kGreeting = bytes({0x05, 0x01, 0x00});  // no auth
 static const std::vector<uint8_t> kFwdRequest =
@@ -68,7 +53,7 @@ static void test_fwd_udp_handshake_and_datagrams(void**) {
   OpenFlow open = std::get<OpenFlow>(f.all[0]);
   assert_true(open.target == v4(10, 0, 0, 1, 53));
   assert_false(std::get<Data>(f.all[1]).has_address);
-  assert_string_equal(f.payloads[1].c_str(), "hi");
+  assert_string_equal(f.text(1).c_str(), "hi");
   // To another destination: the same flow, with its address.
   auto other = kFwdDatagram;
   other[7] = 0x02;  // 10.0.0.2
@@ -98,7 +83,7 @@ static void test_uot_v1_and_v2(void**) {
     assert_true(t.mode() == UdpOverSocks5Translator::Mode::uot_v1);
     Frames f = frames_of(frames);
     assert_true(std::get<OpenFlow>(f.all[0]).target == v4(10, 0, 0, 1, 53));
-    assert_string_equal(f.payloads[1].c_str(), "hi");
+    assert_string_equal(f.text(1).c_str(), "hi");
     std::vector<uint8_t> reply, wire;
     uint8_t ip6[16] = {0x20, 0x01, 0x0d, 0xb8};
     ip6[15] = 7;
@@ -120,7 +105,7 @@ static void test_uot_v1_and_v2(void**) {
     assert_true(t.mode() == UdpOverSocks5Translator::Mode::uot_v2);
     Frames f = frames_of(frames);
     assert_true(std::get<OpenFlow>(f.all[0]).target == v4(10, 0, 0, 9, 7));
-    assert_string_equal(f.payloads[1].c_str(), "abc");
+    assert_string_equal(f.text(1).c_str(), "abc");
     std::vector<uint8_t> reply, wire;
     auto ok = bytes("ok");
     append_frame(reply, Data{1, false, {}, ByteView(ok)});
@@ -135,7 +120,7 @@ static void test_uot_v1_and_v2(void**) {
     test::append(in, kUotDatagram);
     assert_true(u.decode(ByteView(in), frames, answer));
     assert_true(u.mode() == UdpOverSocks5Translator::Mode::uot_v1);
-    assert_string_equal(frames_of(frames).payloads[1].c_str(), "hi");
+    assert_string_equal(frames_of(frames).text(1).c_str(), "hi");
   }
 }
 
@@ -195,7 +180,7 @@ static void test_bad_framing_ends_the_stream(void**) {
   frames.clear();
   assert_true(u.decode(ByteView(in), frames, answer));
   assert_int_equal(u.counters().oversize, 1);
-  assert_string_equal(frames_of(frames).payloads[1].c_str(), "hi");
+  assert_string_equal(frames_of(frames).text(1).c_str(), "hi");
 }
 
 static void test_any_split_gives_the_same_frames(void**) {
@@ -295,7 +280,7 @@ static void test_client_side_against_the_server_side(void**) {
     Frames f = frames_of(frames_at_server);
     assert_int_equal(f.all.size(), 2);
     assert_true(std::get<OpenFlow>(f.all[0]).target == v4(10, 0, 0, 1, 53));
-    assert_string_equal(f.payloads[1].c_str(), "early");
+    assert_string_equal(f.text(1).c_str(), "early");
     // A reply from another source comes back to flow 4 with that source.
     std::vector<uint8_t> reply, wire;
     auto yo = bytes("yo");
@@ -307,7 +292,7 @@ static void test_client_side_against_the_server_side(void**) {
     auto& d = std::get<Data>(g.all[0]);
     assert_int_equal(d.flow_id, 4);
     assert_true(d.has_address && d.address == v4(10, 0, 0, 9, 99));
-    assert_string_equal(g.payloads[0].c_str(), "yo");
+    assert_string_equal(g.text(0).c_str(), "yo");
   }
 }
 

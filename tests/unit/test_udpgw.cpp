@@ -3,6 +3,7 @@
 #include <string>
 
 #include "cmocka_support.hpp"
+#include "frame_collector.hpp"
 #include "udptun/protocol/frame.hpp"
 #include "udptun/protocol/frame_decoder.hpp"
 #include "udptun/protocol/udpgw.hpp"
@@ -16,26 +17,8 @@ static Address v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port) {
   return Address::ipv4(ip, port);
 }
 
-// What a translator emitted, frame by frame.
-struct Frames : FrameSink {
-  std::vector<Frame> all;
-  std::vector<std::vector<uint8_t>> payloads;  // copies: a Frame's views die with the call
-  bool on_frame(const Frame& f) override {
-    all.push_back(f);
-    if (auto* d = std::get_if<Data>(&f))
-      payloads.emplace_back(d->payload.data, d->payload.data + d->payload.size);
-    else
-      payloads.emplace_back();
-    return true;
-  }
-};
-
-static Frames frames_of(const std::vector<uint8_t>& wire) {
-  Frames f;
-  FrameDecoder d;
-  assert_true(d.feed(ByteView(wire), f) == FrameDecoder::Status::ok);
-  return f;
-}
+using test::Frames;
+using test::frames_of;
 
 // The example of docs/PROTOCOL.md: a datagram "hi" on id 5 to 10.0.0.1:53.
 static const std::vector<uint8_t> kExample = bytes({

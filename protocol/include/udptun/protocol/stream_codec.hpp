@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "udptun/protocol/bytes.hpp"
+#include "udptun/protocol/frame.hpp"
+#include "udptun/protocol/frame_decoder.hpp"
 
 namespace udptun::protocol {
 
@@ -24,6 +26,56 @@ class StreamCodec {
   // udptun frames for the peer (any split) → its protocol's bytes appended to `wire`.
   virtual bool encode(ByteView frames, std::vector<uint8_t>& wire) = 0;
   virtual const char* error() const = 0;
+};
+
+// A codec whose encode() takes our frames one whole frame at a time (translate()).
+class FrameTranslator : public StreamCodec, private FrameSink {
+ public:
+  bool encode(ByteView frames, std::vector<uint8_t>& wire) final;
+  const char* error() const final { return error_; }
+
+ protected:
+  // One of our frames for the peer: its translation, if it has one, appended to `wire`.
+  virtual void translate(const Frame& frame, std::vector<uint8_t>& wire) = 0;
+  const char* error_ = nullptr;  // set: the stream failed
+
+ private:
+  bool on_frame(const Frame& frame) final;
+  FrameDecoder frames_;
+  std::vector<uint8_t>* wire_ = nullptr;  // during encode()
+};
+
+// Cuts a byte stream into messages split anywhere: whole ones are taken where they lie, only
+// a split one is copied (one message at most is held).
+class MessageStream {
+ public:
+  static constexpr size_t kStop = static_cast<size_t>(-1);
+  // `take(bytes)` returns the size of the message at the front of `bytes` once it is whole
+  // (having handled it), 0 for "need more", or kStop to end the stream: feed() is false then.
+  template <class Take>
+  bool feed(ByteView wire, Take&& take) {
+    ByteView rest = wire;
+    if (!held_.empty()) {
+      held_.insert(held_.end(), wire.data, wire.data + wire.size);
+      rest = ByteView(held_);
+    }
+    size_t used = 0;
+    while (used < rest.size) {
+      size_t n = take(rest.after(used));
+      if (n == kStop) return false;
+      if (n == 0) break;
+      used += n;
+    }
+    if (!held_.empty())
+      held_.erase(held_.begin(), held_.begin() + static_cast<long>(used));
+    else if (used < rest.size)
+      held_.assign(rest.data + used, rest.data + rest.size);
+    return true;
+  }
+  size_t held() const { return held_.size(); }
+
+ private:
+  std::vector<uint8_t> held_;
 };
 
 }  // namespace udptun::protocol

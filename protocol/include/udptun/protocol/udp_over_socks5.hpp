@@ -1,11 +1,11 @@
 // Datagrams on a SOCKS5 connection's own stream (docs/PROTOCOL.md §7.2, §7.3), translated to
 // udptun frames for udp-server's --socks5-listen:
 // - hev-socks5's FWD UDP (command 0x05): each datagram is DATLEN (2, big-endian), HDRLEN
-//   (1: 3 + the address's size), a SOCKS5 address, the payload;
+// (1: 3 + the address's size), a SOCKS5 address, the payload;
 // - sing-box's UDP-over-TCP, a CONNECT to sp.udp-over-tcp.arpa (v1) or sp.v2.udp-over-tcp.arpa
-//   (v2, which first sends a request: a "connect" byte and a SOCKS5 address): each datagram
-//   is an address (family 0 IPv4, 1 IPv6, 2 name) unless connected, LENGTH (2, big-endian),
-//   the payload.
+// (v2, which first sends a request: a "connect" byte and a SOCKS5 address): each datagram
+// is an address (family 0 IPv4, 1 IPv6, 2 name) unless connected, LENGTH (2, big-endian),
+// the payload.
 // Whatever the protocol, the connection is one flow: one socket at the server for every
 // destination (full cone, as hev-socks5-server and sing-box give), replies carrying their
 // source. Nothing else is served: other commands and CONNECT targets are refused.
@@ -17,7 +17,6 @@
 #include <vector>
 
 #include "udptun/protocol/address.hpp"
-#include "udptun/protocol/frame_decoder.hpp"
 #include "udptun/protocol/stream_codec.hpp"
 
 namespace udptun::protocol::socks5 {
@@ -33,7 +32,7 @@ struct UdpStreamCounters {
   uint64_t orphans = 0;             // replies of a flow no longer open
 };
 
-class UdpOverSocks5Translator : public StreamCodec, private FrameSink {
+class UdpOverSocks5Translator : public FrameTranslator {
  public:
   enum class Mode : uint8_t { handshake, fwd_udp, uot_v1, uot_v2_request, uot_v2 };
 
@@ -41,12 +40,10 @@ class UdpOverSocks5Translator : public StreamCodec, private FrameSink {
   UdpOverSocks5Translator(std::string user, std::string password);
 
   bool decode(ByteView wire, std::vector<uint8_t>& frames, std::vector<uint8_t>& answer) override;
-  bool encode(ByteView frames, std::vector<uint8_t>& wire) override;
-  const char* error() const override { return error_; }
 
   Mode mode() const { return mode_; }
   const UdpStreamCounters& counters() const { return counters_; }
-  size_t buffered() const { return in_.size(); }
+  size_t buffered() const { return in_.held(); }
 
  private:
   enum class Step : uint8_t { greeting, credentials, request, done };
@@ -59,20 +56,16 @@ class UdpOverSocks5Translator : public StreamCodec, private FrameSink {
   size_t take_datagram(ByteView in, std::vector<uint8_t>& frames);
   void datagram(const Address& to, ByteView payload, std::vector<uint8_t>& frames);
   size_t give_up(const char* why);
-  bool on_frame(const Frame& frame) override;
-  void write_datagram(const Address& from, ByteView payload);
+  void translate(const Frame& frame, std::vector<uint8_t>& wire) override;
 
   std::string user_, password_;
   Step step_ = Step::greeting;
   Mode mode_ = Mode::handshake;
-  std::vector<uint8_t> in_;  // a message split across reads (bounded by one message)
+  MessageStream in_;
   bool flow_open_ = false;
   uint32_t flow_id_ = 0;
   Address target_;  // the flow's first destination (v2 connected: the only one)
-  FrameDecoder replies_;
-  std::vector<uint8_t>* wire_ = nullptr;  // during encode()
   UdpStreamCounters counters_;
-  const char* error_ = nullptr;
 };
 
 // The client's side, for udp-local --server-protocol socks5-fwd-udp | uot: one connection per
@@ -80,7 +73,7 @@ class UdpOverSocks5Translator : public StreamCodec, private FrameSink {
 // authentication, or RFC 1929 with a user name), the request (FWD UDP; or CONNECT to
 // sp.v2.udp-over-tcp.arpa and a not-connected request), then the flow's datagrams both ways.
 // Datagrams written before the server accepted wait (up to kMaxHeldBytes, then dropped).
-class UdpOverSocks5ClientTranslator : public StreamCodec, private FrameSink {
+class UdpOverSocks5ClientTranslator : public FrameTranslator {
  public:
   enum class Kind : uint8_t { fwd_udp, uot };
   static constexpr size_t kMaxHeldBytes = 256 * 1024;
@@ -89,33 +82,32 @@ class UdpOverSocks5ClientTranslator : public StreamCodec, private FrameSink {
 
   void start(std::vector<uint8_t>& wire) override;
   bool decode(ByteView wire, std::vector<uint8_t>& frames, std::vector<uint8_t>& answer) override;
-  bool encode(ByteView frames, std::vector<uint8_t>& wire) override;
-  const char* error() const override { return error_; }
 
   bool established() const { return step_ == Step::datagrams; }
   uint64_t dropped() const { return dropped_; }
 
  private:
   enum class Step : uint8_t { method, credentials, reply, datagrams };
-  bool on_frame(const Frame& frame) override;
+  void translate(const Frame& frame, std::vector<uint8_t>& wire) override;
   size_t take_one(ByteView in, std::vector<uint8_t>& frames, std::vector<uint8_t>& answer);
   size_t give_up(const char* why);
   void write_request(std::vector<uint8_t>& out);
-  void write_datagram(std::vector<uint8_t>& out, const Address& to, ByteView payload);
 
   Kind kind_;
   std::string user_, password_;
   Step step_ = Step::method;
-  std::vector<uint8_t> in_;    // a message split across reads
+  MessageStream in_;
   std::vector<uint8_t> held_;  // datagrams (encoded) waiting for the server to accept
   bool has_flow_ = false;
   uint32_t flow_id_ = 0;
   Address target_;
-  FrameDecoder frames_in_;
-  std::vector<uint8_t>* wire_ = nullptr;  // during encode()
   uint64_t dropped_ = 0;
-  const char* error_ = nullptr;
 };
+
+// One datagram in FWD UDP framing (DATLEN HDRLEN ADDRESS DATA) or UoT's (ADDRESS LENGTH DATA;
+// no address when connected), appended to `out`: both sides write them alike.
+void append_fwd_udp_datagram(std::vector<uint8_t>& out, const Address& address, ByteView payload);
+void append_uot_datagram(std::vector<uint8_t>& out, const Address* address, ByteView payload);
 
 // The UoT packet address: SOCKS5's with family bytes 0 (IPv4), 1 (IPv6), 2 (name).
 Parsed<Address> decode_uot_address(ByteView in);

@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "udptun/protocol/address.hpp"
-#include "udptun/protocol/frame_decoder.hpp"
 #include "udptun/protocol/parse_result.hpp"
 #include "udptun/protocol/stream_codec.hpp"
 
@@ -59,7 +58,7 @@ struct TranslatorCounters {
   uint64_t orphans = 0;    // replies for a flow no id maps to any more
 };
 
-class UdpgwTranslator : public StreamCodec, private FrameSink {
+class UdpgwTranslator : public FrameTranslator {
  public:
   // `max_ids`: connection ids at once (the least recently used one goes past it); `dns`:
   // where DNS-flagged datagrams go (none: to their own address).
@@ -71,12 +70,10 @@ class UdpgwTranslator : public StreamCodec, private FrameSink {
     std::vector<uint8_t> none;
     return decode(wire, frames, none);
   }
-  bool encode(ByteView frames, std::vector<uint8_t>& wire) override;
-  const char* error() const override { return error_; }
 
   const TranslatorCounters& counters() const { return counters_; }
   size_t ids() const { return by_conid_.size(); }
-  size_t buffered() const { return partial_.size(); }
+  size_t buffered() const { return in_.held(); }
 
  private:
   struct Connection {
@@ -86,20 +83,17 @@ class UdpgwTranslator : public StreamCodec, private FrameSink {
   };
   void on_packet(const Packet& p, std::vector<uint8_t>& frames);
   void close_id(uint16_t conid, std::vector<uint8_t>& frames);
-  bool on_frame(const Frame& frame) override;
+  void translate(const Frame& frame, std::vector<uint8_t>& wire) override;
   void forget_flow(uint32_t flow_id);
 
   const size_t max_ids_;
   const std::optional<Address> dns_;
-  std::vector<uint8_t> partial_;  // a packet split across reads (at most one)
+  MessageStream in_;
   std::unordered_map<uint16_t, Connection> by_conid_;
   std::unordered_map<uint32_t, uint16_t> by_flow_;
   std::list<uint16_t> recent_;  // most recent first
   uint32_t next_flow_id_ = 1;
-  FrameDecoder replies_;
-  std::vector<uint8_t>* wire_ = nullptr;  // during encode()
   TranslatorCounters counters_;
-  const char* error_ = nullptr;
 };
 
 // The client's side, for udp-local --server-protocol udpgw: udp-local's frames become udpgw
@@ -114,13 +108,11 @@ struct ClientCounters {
   uint64_t names_dropped = 0;    // datagrams of flows to a name: udpgw carries addresses only
 };
 
-class UdpgwClientTranslator : public StreamCodec, private FrameSink {
+class UdpgwClientTranslator : public FrameTranslator {
  public:
   explicit UdpgwClientTranslator(size_t max_ids);
 
   bool decode(ByteView wire, std::vector<uint8_t>& frames, std::vector<uint8_t>& answer) override;
-  bool encode(ByteView frames, std::vector<uint8_t>& wire) override;
-  const char* error() const override { return error_; }
 
   const ClientCounters& counters() const { return counters_; }
   size_t ids() const { return by_conid_.size(); }
@@ -144,8 +136,9 @@ class UdpgwClientTranslator : public StreamCodec, private FrameSink {
   static Key key_of(uint32_t flow_id, const Address& a) {
     return Key{flow_id, static_cast<uint8_t>(a.type), a.ip, a.port};
   }
-  bool on_frame(const Frame& frame) override;
-  void send(uint32_t flow_id, const Address* to, ByteView payload);
+  void translate(const Frame& frame, std::vector<uint8_t>& wire) override;
+  void reply(const Packet& packet, std::vector<uint8_t>& frames);
+  void send(uint32_t flow_id, const Address* to, ByteView payload, std::vector<uint8_t>& wire);
   void release_id(uint16_t conid);
 
   const size_t max_ids_;
@@ -155,11 +148,8 @@ class UdpgwClientTranslator : public StreamCodec, private FrameSink {
   std::list<uint16_t> recent_;      // ids, most recent first
   std::vector<uint16_t> free_ids_;  // released, for reuse first
   uint32_t next_id_ = 0;            // ids never used yet: next_id_..
-  std::vector<uint8_t> partial_;    // a packet split across reads
-  FrameDecoder frames_in_;
-  std::vector<uint8_t>* wire_ = nullptr;  // during encode()
+  MessageStream in_;
   ClientCounters counters_;
-  const char* error_ = nullptr;
 };
 
 }  // namespace udptun::protocol::udpgw

@@ -1,0 +1,21 @@
+#include "udptun/protocol/stream_codec.hpp"
+
+namespace udptun::protocol {
+
+bool FrameTranslator::encode(ByteView frames, std::vector<uint8_t>& wire) {
+  wire_ = &wire;
+  auto status = frames_.feed(frames, *this);
+  wire_ = nullptr;
+  if (status == FrameDecoder::Status::error) {
+    error_ = frames_.error();
+    return false;
+  }
+  return true;
+}
+
+bool FrameTranslator::on_frame(const Frame& frame) {
+  translate(frame, *wire_);
+  return true;
+}
+
+}  // namespace udptun::protocol
