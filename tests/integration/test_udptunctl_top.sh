@@ -35,9 +35,18 @@ head -c 32 /dev/urandom | base64 >"$work/psk"
 chmod 0644 "$work/psk"
 python3 "$src/tests/netns/tools/udp_echo.py" 127.0.0.1 "$p_echo" >/dev/null 2>&1 &
 pids+=($!)
-"$build/udpserver/udp-server" --listen "127.0.0.1:$p_server" --psk-file "$work/psk" \
-  --allow-target 127.0.0.0/8 >"$work/server.log" 2>&1 &
-pids+=($!)
+# A port picked free may be taken by a test running beside this one before udp-server binds
+# it: then another.
+for _ in 1 2 3 4 5; do
+  "$build/udpserver/udp-server" --listen "127.0.0.1:$p_server" --psk-file "$work/psk" \
+    --allow-target 127.0.0.0/8 >"$work/server.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 30); do grep -q "listening on" "$work/server.log" && break; sleep 0.1; done
+  if kill -0 "$server_pid" 2>/dev/null && grep -q "listening on" "$work/server.log"; then break; fi
+  wait "$server_pid" 2>/dev/null
+  p_server=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+done
+pids+=("$server_pid")
 cat >"$work/controller.json" <<JSON
 {"services": {"udp-local": {"builtin": "udp-local", "autostart": true, "args":
   ["--server", "127.0.0.1:$p_server", "--psk-file", "$work/psk",
