@@ -28,6 +28,18 @@ bool parse_u32(std::string_view s, uint32_t& out) {
   return true;
 }
 
+bool parse_header(std::string_view line, std::string_view name, uint32_t major, uint32_t& minor) {
+  auto w = split_words(line);
+  if (w.size() != 2 || w[0] != name) return false;
+  std::string_view version = w[1];
+  size_t dot = version.find('.');
+  uint32_t got_major = 0;
+  minor = 0;
+  if (dot == std::string_view::npos) return parse_u32(version, got_major) && got_major == major;
+  return parse_u32(version.substr(0, dot), got_major) && got_major == major &&
+         parse_u32(version.substr(dot + 1), minor);
+}
+
 static int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;

@@ -5,8 +5,12 @@
 namespace udptun::protocol {
 
 namespace {
+// Written as version 1 (= 1.0); read: any 1.x (see docs/PROTOCOL.md, "Records across
+// versions").
 constexpr std::string_view kHeader = "udptun-server-handover 1";
-}
+constexpr std::string_view kName = "udptun-server-handover";
+constexpr uint32_t kMajor = 1, kMinor = 0;
+}  // namespace
 
 std::string encode_handover_record(const HandoverRecord& r) {
   std::string out(kHeader);
@@ -30,6 +34,7 @@ Result<HandoverRecord> decode_handover_record(std::string_view text, size_t desc
   HandoverRecord r;
   std::vector<bool> used(descriptors, false);
   size_t line_no = 0, pos = 0;
+  bool newer = false;  // a newer minor: its added lines and words are skipped
   auto fail = [&](const char* why) {
     return Status::failure("line " + std::to_string(line_no) + ": " + why);
   };
@@ -45,22 +50,26 @@ Result<HandoverRecord> decode_handover_record(std::string_view text, size_t desc
     pos = end + 1;
     ++line_no;
     if (line_no == 1) {
-      if (line != kHeader) return fail("not a udp-server handover of this version");
+      uint32_t minor = 0;
+      if (!record_text::parse_header(line, kName, kMajor, minor))
+        return fail("not a udp-server handover of this version");
+      newer = minor > kMinor;
       continue;
     }
     auto w = record_text::split_words(line);
-    if (w.size() == 3 && w[0] == "listener") {
+    using record_text::fits;
+    if (!w.empty() && w[0] == "listener" && fits(w, 3, newer)) {
       HandoverRecord::Listener l;
       auto a = parse_address_text(w[2]);
       if (!take_fd(w[1], l.fd_index)) return fail("bad listener descriptor");
       if (!a.address || !a.address->is_ip()) return fail("bad listener address");
       l.address = *a.address;
       r.listeners.push_back(l);
-    } else if (w.size() == 2 && w[0] == "session") {
+    } else if (!w.empty() && w[0] == "session" && fits(w, 2, newer)) {
       HandoverRecord::Session s;
       if (!record_text::parse_session_id(w[1], s.id)) return fail("bad session id");
       r.sessions.push_back(std::move(s));
-    } else if (w.size() == 6 && w[0] == "flow") {
+    } else if (!w.empty() && w[0] == "flow" && fits(w, 6, newer)) {
       if (r.sessions.empty()) return fail("a flow before any session");
       HandoverRecord::Flow f;
       if (!record_text::parse_u32(w[1], f.id) || f.id == 0) return fail("bad flow id");
@@ -77,7 +86,7 @@ Result<HandoverRecord> decode_handover_record(std::string_view text, size_t desc
         if (other.id == f.id) return fail("a flow id twice in one session");
       }
       r.sessions.back().flows.push_back(f);
-    } else {
+    } else if (!newer) {
       return fail("unknown line");
     }
   }

@@ -8,7 +8,10 @@ namespace udptun::protocol {
 
 namespace {
 
+// Written as version 1 (= 1.0); read: any 1.x (docs/PROTOCOL.md, "Records across versions").
 constexpr std::string_view kRecordHeader = "udptun-local-state 1";
+constexpr std::string_view kName = "udptun-local-state";
+constexpr uint32_t kMajor = 1, kMinor = 0;
 
 bool valid_origin(std::string_view o) {
   if (o.empty() || o.size() > 300) return false;
@@ -39,6 +42,7 @@ Result<SessionRecord> decode_session_record(std::string_view text) {
   SessionRecord r;
   bool have_session = false, have_next = false;
   size_t line_no = 0, pos = 0;
+  bool newer = false;  // a newer minor: its added lines and words are skipped
   auto fail = [&](const char* why) {
     return Status::failure("line " + std::to_string(line_no) + ": " + why);
   };
@@ -49,19 +53,23 @@ Result<SessionRecord> decode_session_record(std::string_view text) {
     pos = end + 1;
     ++line_no;
     if (line_no == 1) {
-      if (line != kRecordHeader) return fail("not a udp-local state file of this version");
+      uint32_t minor = 0;
+      if (!record_text::parse_header(line, kName, kMajor, minor))
+        return fail("not a udp-local state file of this version");
+      newer = minor > kMinor;
       continue;
     }
     auto w = record_text::split_words(line);
-    if (w.size() == 2 && w[0] == "session") {
+    using record_text::fits;
+    if (!w.empty() && w[0] == "session" && fits(w, 2, newer)) {
       if (have_session || !record_text::parse_session_id(w[1], r.session))
         return fail("bad session line");
       have_session = true;
-    } else if (w.size() == 2 && w[0] == "next-flow") {
+    } else if (!w.empty() && w[0] == "next-flow" && fits(w, 2, newer)) {
       if (have_next || !record_text::parse_u32(w[1], r.next_flow_id) || r.next_flow_id == 0)
         return fail("bad next-flow line");
       have_next = true;
-    } else if (w.size() == 5 && w[0] == "flow") {
+    } else if (!w.empty() && w[0] == "flow" && fits(w, 5, newer)) {
       if (r.flows.size() >= kMaxRecordedFlows) return fail("too many flows");
       SessionRecord::Flow f;
       if (!record_text::parse_u32(w[1], f.id) || f.id == 0) return fail("bad flow id");
@@ -74,7 +82,7 @@ Result<SessionRecord> decode_session_record(std::string_view text) {
       f.source = *source.address;
       f.target = *target.address;
       r.flows.push_back(std::move(f));
-    } else {
+    } else if (!newer) {
       return fail("unknown line");
     }
   }
