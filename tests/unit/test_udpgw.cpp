@@ -102,7 +102,7 @@ static void test_an_id_is_a_flow_until_rebound(void**) {
   assert_true(t.decode(ByteView(kExample), out));  // the same id and address: the same flow
   Frames f = frames_of(out);
   assert_int_equal(f.all.size(), 3);
-  auto& open = std::get<OpenFlow>(f.all[0]);
+  OpenFlow open = std::get<OpenFlow>(f.all[0]);
   assert_true(open.target == v4(10, 0, 0, 1, 53));
   assert_int_equal(std::get<Data>(f.all[1]).flow_id, open.flow_id);
   assert_int_equal(std::get<Data>(f.all[2]).flow_id, open.flow_id);
@@ -154,7 +154,7 @@ static void test_dns_flag_goes_to_the_resolver_and_replies_keep_the_address(void
   std::vector<uint8_t> out;
   t.decode(ByteView(datagram(9, flag::kDns)), out);
   Frames f = frames_of(out);
-  auto& open = std::get<OpenFlow>(f.all[0]);
+  OpenFlow open = std::get<OpenFlow>(f.all[0]);
   assert_true(open.target == resolver);
   // The reply, even from the resolver (another source than the client's address): sent back
   // as from the address the client gave.
