@@ -34,6 +34,7 @@ class HostedInstance final : public InProcessInstance {
     Callbacks cb{};
     cb.error = [](void* user, const char* message) {
       std::string why = message && *message ? message : "fatal error";
+      // Refused only once the controller closed the mailbox (stopping the instance anyway).
       (void)static_cast<HostedInstance*>(user)->died_.post([&](FatalNote& note) {
         note.message = why;
         return 0;

@@ -284,7 +284,8 @@ class LinuxRouting : public RoutingPlatform {
       int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
       if (fd < 0)
         return Status::failure(std::string("cannot open /dev/net/tun: ") + std::strerror(errno));
-      ifr.ifr_flags = IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL;
+      // ifr_flags is a short; IFF_TUN_EXCL is its top bit.
+      ifr.ifr_flags = static_cast<short>(IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL);
       std::strncpy(ifr.ifr_name, req.tun_name.c_str(), IFNAMSIZ - 1);
       if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0) {
         int e = errno;
@@ -298,12 +299,21 @@ class LinuxRouting : public RoutingPlatform {
     state.tun_created = true;
     checkpoint(state);
     int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0)
+      return Status::failure("cannot configure " + req.tun_name + ": " + std::strerror(errno));
     ifr = ifreq{};
     std::strncpy(ifr.ifr_name, req.tun_name.c_str(), IFNAMSIZ - 1);
     ifr.ifr_mtu = static_cast<int>(req.mtu);
-    ioctl(sock, SIOCSIFMTU, &ifr);
-    ifr.ifr_qlen = 4096;  // the default 500 overflows in an app's UDP bursts
-    ioctl(sock, SIOCSIFTXQLEN, &ifr);
+    if (ioctl(sock, SIOCSIFMTU, &ifr) != 0) {
+      int e = errno;
+      close(sock);
+      return Status::failure("cannot give " + req.tun_name + " the MTU " + std::to_string(req.mtu) +
+                             ": " + std::strerror(e));
+    }
+    // The default 500 overflows in an app's UDP bursts; a device that keeps it still works,
+    // so a refusal (a restricted namespace) is not an error.
+    ifr.ifr_qlen = 4096;
+    (void)ioctl(sock, SIOCSIFTXQLEN, &ifr);
     auto* sin = reinterpret_cast<sockaddr_in*>(&ifr.ifr_addr);
     sin->sin_family = AF_INET;
     std::memcpy(&sin->sin_addr, req.router_ip.ip.data(), 4);
@@ -400,7 +410,7 @@ class LinuxRouting : public RoutingPlatform {
       std::strncpy(q.ifr_name, name.c_str(), IFNAMSIZ - 1);
       q.ifr_qlen = 4096;  // the default 500 overflows in an app's UDP bursts
       if (sock >= 0) {
-        ioctl(sock, SIOCSIFTXQLEN, &q);
+        (void)ioctl(sock, SIOCSIFTXQLEN, &q);  // not fatal: see configure()
         close(sock);
       }
     }

@@ -1,7 +1,9 @@
 #include "udptun/runtime/event_loop.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <string>
 
 #include "udptun/runtime/udp_socket.hpp"
 
@@ -55,14 +57,43 @@ EventLoop::~EventLoop() {
   join();
   close_stop_handle();
   // Close whatever an owner failed to close, so the loop can be closed and nothing leaks.
+  // The loop's own handles aside, each is a bug of its owner (its memory is lost, its
+  // callbacks may reach a dead object): counted and named, and fatal in debug builds, as
+  // libuv asserts its own invariants.
+  struct Leaks {
+    EventLoop* self = nullptr;
+    size_t count = 0;
+    std::string types;
+  } leaks;
+  leaks.self = this;
   uv_walk(
       &loop_,
-      [](uv_handle_t* h, void*) {
-        if (!uv_is_closing(h)) uv_close(h, nullptr);
+      [](uv_handle_t* h, void* arg) {
+        auto* l = static_cast<Leaks*>(arg);
+        if (uv_is_closing(h)) return;
+        if (!l->self->owns(h)) {
+          l->count++;
+          if (l->types.size() < 200) (l->types += " ") += uv_handle_type_name(h->type);
+        }
+        uv_close(h, nullptr);
       },
-      nullptr);
+      &leaks);
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
+  if (leaks.count > 0) {
+    std::fprintf(stderr, "udptun: an event loop closed %zu handle(s) its owners left open:%s\n",
+                 leaks.count, leaks.types.c_str());
+#ifndef NDEBUG
+    std::abort();
+#endif
+  }
+}
+
+bool EventLoop::owns(const uv_handle_t* h) const {
+  return h == reinterpret_cast<const uv_handle_t*>(&stop_async_) ||
+         h == reinterpret_cast<const uv_handle_t*>(&flush_check_) ||
+         h == reinterpret_cast<const uv_handle_t*>(&flush_pending_) ||
+         h == reinterpret_cast<const uv_handle_t*>(&flush_pending_over_);
 }
 
 void EventLoop::on_async(uv_async_t* a) {

@@ -117,7 +117,8 @@ bool Tun2socksEgress::send(const Address& endpoint, const Address& dst, ByteView
 }
 
 void Tun2socksEgress::on_packet_out(void* user, const uint8_t* packet, size_t len) {
-  // A refusal (full) is counted by the mailbox: dropped() adds it.
+  // A refusal (full) is counted by the mailbox (dropped() adds it): the packet is dropped,
+  // as a full queue toward the server drops any.
   (void)static_cast<Tun2socksEgress*>(user)->inbox_.post([&](Inbox& pending) {
     if (pending.packets.size() >= kMaxQueuedPackets) return -EAGAIN;
     pending.packets.emplace_back(packet, packet + len);
@@ -127,6 +128,7 @@ void Tun2socksEgress::on_packet_out(void* user, const uint8_t* packet, size_t le
 
 void Tun2socksEgress::on_error(void* user, const char* message) {
   std::string why = message ? message : "fatal error";
+  // Refused only while the server closes the mailbox (stopping): the error no longer matters.
   (void)static_cast<Tun2socksEgress*>(user)->inbox_.post([&](Inbox& pending) {
     pending.error = why;
     return 0;

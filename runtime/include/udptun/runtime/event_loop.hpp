@@ -55,6 +55,8 @@ class EventLoop {
   static void on_async(uv_async_t* a);
   void close_stop_handle();
 
+  // One of the loop's own handles (not an owner's).
+  bool owns(const uv_handle_t* h) const;
   uv_loop_t loop_;
   uv_async_t stop_async_;
   std::mutex stop_mutex_;  // orders request_stop against closing stop_async_

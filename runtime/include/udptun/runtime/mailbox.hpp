@@ -1,6 +1,8 @@
 // Items handed from any thread to one loop's thread, written once for every such hand-off (an
-// embedding app's packets into tun2socks, an in-process udp-local's replies back to tun2socks,
-// datagrams submitted to an in-process udp-local, the egress tun2socks' packets to udp-server).
+// embedding app's packets into tun2socks, datagrams submitted to an in-process udp-local, the
+// egress tun2socks' packets to udp-server, an in-process service's fatal error to the
+// controller). An in-process udp-local's replies to tun2socks take no mailbox: it is a guest
+// on tun2socks' own loop.
 //
 // Producers append to a batch under a mutex and wake the loop only when the batch was empty, so
 // a burst costs one wake-up; the loop swaps the batch with an empty one and handles it outside
