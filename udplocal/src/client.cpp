@@ -1,3 +1,9 @@
+// A datagram's path, app → target (docs/ARCHITECTURE.md, "A datagram's path"):
+//   1. a front (forward socket, SOCKS5 association, in-process submit) receives it;
+//   2. here, Client::submit: the FlowTable names its flow (a new one is announced: OPEN_FLOW);
+//   3. Tunnel::send_data frames it onto a connection (tunnel.cpp);
+//   4. udp-server: ClientLink → Session → ServerFlow → the target.
+// And back: ServerFlow → Session → the link → here, on_tunnel_frame → the flow's origin.
 #include "client.hpp"
 
 #include <cstdio>

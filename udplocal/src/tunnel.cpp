@@ -1,3 +1,8 @@
+// A datagram's path, app → target: a front → Client::submit (client.cpp) → here,
+// Tunnel::send_data: framed (DATA, or SEQUENCED_DATA copied on two lanes) into the chosen
+// connection's CarrierQueue (tunnel_connection.cpp; or a connection per flow,
+// flow_connections.cpp) → TCP → udp-server's ClientLink. Replies arrive here first
+// (on_connection_frame: copies dropped) and go on to Client::on_tunnel_frame.
 #include "tunnel.hpp"
 
 #include <cstdio>

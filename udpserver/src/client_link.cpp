@@ -1,3 +1,7 @@
+// A datagram's path, client → target: udp-local's Tunnel → TCP → here, ClientLink: the
+// handshake, then frames decoded (FrameDecoder) and handed to the Session (session.cpp) →
+// ServerFlow (server_flow.cpp) → the target. Replies leave through the Session's
+// CarrierQueue into this link's TcpStream.
 #include "client_link.hpp"
 #include "udptun/runtime/secure_random.hpp"
 

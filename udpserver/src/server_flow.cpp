@@ -1,3 +1,7 @@
+// A datagram's path, client → target: ClientLink → Session::on_frame (session.cpp) → here,
+// ServerFlow::send: target policy, amplification bookkeeping → its UDP socket (or the SOCKS5 /
+// tun2socks egress) → the target. And back: the socket → here, on_datagram: filtering mode,
+// amplification guard → Session::deliver → the client's link.
 #include "server_flow.hpp"
 
 #include "udptun/protocol/socket_api.hpp"

@@ -1,3 +1,7 @@
+// A datagram's path, client → target: ClientLink (client_link.cpp) decodes the frame → here,
+// Session::on_frame: rate limits, flows opened and closed, copies dropped → ServerFlow::send
+// (server_flow.cpp) → the target. And back: ServerFlow → here, Session::deliver: rate limits,
+// the lane chosen → the lane's CarrierQueue → its ClientLink → TCP → udp-local.
 #include "session.hpp"
 
 #include <algorithm>

@@ -1,3 +1,8 @@
+// Where a connection's datagrams are handled: Server::accept_one (server.cpp) takes the
+// connection on worker 0; its handshake runs on a worker (the least busy with TLS); after the
+// hello the link moves to the worker that owns its session (here, move_link/receive_link),
+// whose loop then runs every step of its datagrams' path: ClientLink → Session → ServerFlow
+// and back, without crossing a thread.
 #include "worker.hpp"
 
 #include <algorithm>
