@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "udptun/runtime/thread_check.hpp"
 #include "udptun/runtime/udp_socket.hpp"
 
 namespace udptun::runtime {
@@ -140,7 +141,19 @@ void EventLoop::run(std::function<void()> on_stop) {
     std::lock_guard<std::mutex> lock(stop_mutex_);
     if (stop_handle_open_) uv_async_send(&stop_async_);
   }
+  runner_ = std::this_thread::get_id();
+  running_.store(true, std::memory_order_release);
   uv_run(&loop_, UV_RUN_DEFAULT);
+  running_.store(false, std::memory_order_release);
+}
+
+bool EventLoop::on_loop_thread() const {
+  return !running_.load(std::memory_order_acquire) || runner_ == std::this_thread::get_id();
+}
+
+void wrong_thread(const char* file, int line) {
+  std::fprintf(stderr, "udptun: %s:%d: a loop's handle touched from another thread\n", file, line);
+  std::abort();
 }
 
 int EventLoop::start_thread(std::function<void()> body) {

@@ -1,5 +1,7 @@
 #include "udptun/runtime/tcp_stream.hpp"
 
+#include "udptun/runtime/thread_check.hpp"
+
 #ifndef _WIN32
 #include <fcntl.h>
 #include <unistd.h>
@@ -253,6 +255,7 @@ void TcpStream::fail(const char* reason) {
 }
 
 bool TcpStream::write(ByteView bytes, bool essential) {
+  UDPTUN_ASSERT_LOOP_THREAD(loop_);
   if (!tcp_ || close_when_flushed_) return false;
   if (!essential && queued_bytes() + bytes.size > max_queued_) return false;
   queued_.insert(queued_.end(), bytes.data, bytes.data + bytes.size);
@@ -262,6 +265,7 @@ bool TcpStream::write(ByteView bytes, bool essential) {
 }
 
 bool TcpStream::write(ByteView prefix, ByteView payload) {
+  UDPTUN_ASSERT_LOOP_THREAD(loop_);
   if (!tcp_ || close_when_flushed_) return false;
   if (queued_bytes() + prefix.size + payload.size > max_queued_) return false;
   queued_.insert(queued_.end(), prefix.data, prefix.data + prefix.size);
@@ -425,6 +429,7 @@ void TcpStream::close_after_flush() {
 }
 
 void TcpStream::close() {
+  UDPTUN_ASSERT_LOOP_THREAD(loop_);
   if (inflight_) {
     inflight_->owner = nullptr;
     inflight_ = nullptr;

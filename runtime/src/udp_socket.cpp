@@ -1,5 +1,7 @@
 #include "udptun/runtime/udp_socket.hpp"
 
+#include "udptun/runtime/thread_check.hpp"
+
 #include "udptun/protocol/socket_api.hpp"
 
 #include <cerrno>
@@ -49,6 +51,7 @@ void UdpSocket::on_recv(uv_udp_t* u, ssize_t n, const uv_buf_t* buf, const struc
 }
 
 int UdpSocket::send(protocol::ByteView payload, const struct sockaddr* to) {
+  UDPTUN_ASSERT_LOOP_THREAD(loop_);
   if (!udp_) return UV_EBADF;
   uv_buf_t b = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(payload.data)),
                            static_cast<unsigned>(payload.size));
@@ -72,6 +75,7 @@ UdpSocket::~UdpSocket() {
 }
 
 void UdpSocket::close() {
+  UDPTUN_ASSERT_LOOP_THREAD(loop_);
   if (scheduled_) {
     loop_.cancel_flush(this);
     scheduled_ = false;
@@ -83,6 +87,7 @@ void UdpSocket::close() {
 
 void UdpSocket::queue(protocol::ByteView header, protocol::ByteView payload,
                       const struct sockaddr* to) {
+  UDPTUN_ASSERT_LOOP_THREAD(loop_);
   if (!udp_) {
     events_.on_send_dropped(1);
     return;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include "udptun/protocol/socket_api.hpp"
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -186,6 +187,26 @@ static void test_event_loop_reports_handles_left_open(void**) {
 #endif
 }
 
+// Which thread may touch a loop's handles (UDPTUN_ASSERT_LOOP_THREAD in debug builds): any
+// while the loop does not run, then only the thread running it.
+static void test_loop_thread_is_known(void**) {
+  EventLoop loop;
+  assert_true(loop.on_loop_thread());  // not running: set-up
+  std::atomic<int> inside{-1}, outside{-1};
+  assert_int_equal(loop.start_thread([&] {
+    assert_true(loop.post([&] { inside = loop.on_loop_thread() ? 1 : 0; }));
+    loop.run([] {});
+  }),
+                   0);
+  for (int i = 0; i < 200 && inside < 0; ++i) usleep(5'000);
+  outside = loop.on_loop_thread() ? 1 : 0;
+  loop.request_stop();
+  loop.join();
+  assert_int_equal(inside.load(), 1);
+  assert_int_equal(outside.load(), 0);  // this thread, while another runs it
+  assert_true(loop.on_loop_thread());   // stopped: tear-down
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rate_limit),
@@ -193,6 +214,7 @@ int main(void) {
       cmocka_unit_test(test_descriptor_passing),
       cmocka_unit_test(test_tls_sessions_in_memory),
       cmocka_unit_test(test_event_loop_reports_handles_left_open),
+      cmocka_unit_test(test_loop_thread_is_known),
   };
   return cmocka_run_group_tests_name("runtime", tests, nullptr, nullptr);
 }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 namespace udptun::runtime {
@@ -25,6 +26,9 @@ class EventLoop {
   // Runs the loop on this thread. `on_stop` runs on the loop thread when stop is requested:
   // it must close every handle it owns; run returns once nothing is left open.
   void run(std::function<void()> on_stop);
+  // The calling thread may touch this loop's handles: it runs the loop, or the loop does not
+  // run (UDPTUN_ASSERT_LOOP_THREAD, thread_check.hpp).
+  bool on_loop_thread() const;
   // The same on a new thread; join() waits for it.
   int start_thread(std::function<void()> body);
   void join();
@@ -58,6 +62,8 @@ class EventLoop {
   // One of the loop's own handles (not an owner's).
   bool owns(const uv_handle_t* h) const;
   uv_loop_t loop_;
+  std::atomic<bool> running_{false};
+  std::thread::id runner_;  // written before running_ is set
   uv_async_t stop_async_;
   std::mutex stop_mutex_;  // orders request_stop against closing stop_async_
   bool stop_handle_open_ = false;
