@@ -58,9 +58,7 @@ Result<ClientConfig> parse_client_config(const char* json) {
       r.get_uint("connect_timeout_ms", 100, 600'000, c.connect_timeout_ms) &&
       r.get_uint("reconnect_min_ms", 1, 600'000, c.reconnect_min_ms) &&
       r.get_uint("reconnect_max_ms", 1, 3'600'000, c.reconnect_max_ms) &&
-      r.get_uint("flow_idle_timeout_ms", 100, kDay, c.flow_idle_timeout_ms) &&
-      r.get_uint("dns_idle_timeout_ms", 100, kDay, c.dns_idle_timeout_ms) &&
-      r.get_uint("max_flows", 1, 10'000'000, c.max_flows) &&
+      runtime::read_flow_idle_config(r, c) && r.get_uint("max_flows", 1, 10'000'000, c.max_flows) &&
       r.get_uint("link_down_queue_datagrams", 0, 1'000'000, c.link_down_queue_datagrams) &&
       r.get_uint("link_down_queue_bytes", 0, 1u << 30, c.link_down_queue_bytes) &&
       r.get_uint("max_queued_bytes", 65'536, 1u << 30, c.max_queued_bytes) &&

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "udptun/runtime/carrier_config.hpp"
+#include "udptun/runtime/flow_idle_config.hpp"
 
 #include "udptun/protocol/status.hpp"
 
@@ -27,7 +28,8 @@ struct ForwardRule {
 // (§7.2, §7.3), with RFC 1929 credentials when the server wants them.
 enum class ServerProtocol { udptun, udpgw, socks5_fwd_udp, uot };
 
-struct ClientConfig {
+// The flow idle timeouts (flow_idle_timeout_ms, dns_idle_timeout_ms) are the base's.
+struct ClientConfig : runtime::FlowIdleConfig {
   protocol::Address server;  // IP or name
   ServerProtocol server_protocol = ServerProtocol::udptun;
   uint64_t udpgw_max_connections = 256;          // connection ids at once (badvpn-udpgw keeps 256)
@@ -65,8 +67,6 @@ struct ClientConfig {
   uint64_t connect_timeout_ms = 5'000;
   uint64_t reconnect_min_ms = 50;
   uint64_t reconnect_max_ms = 1'000;
-  uint64_t flow_idle_timeout_ms = 120'000;
-  uint64_t dns_idle_timeout_ms = 15'000;
   uint64_t max_flows = 100'000;
   uint64_t link_down_queue_datagrams = 256;
   uint64_t link_down_queue_bytes = 1u << 20;

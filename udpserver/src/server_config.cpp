@@ -54,8 +54,7 @@ Result<ServerConfig> parse_server_config(const char* json) {
       r.get_string("egress_socks5", egress_socks5) && r.get_string("nat_filtering", filtering) &&
       r.get_string("egress_socks5_username", c.egress_socks5_username) &&
       r.get_string("egress_socks5_password", c.egress_socks5_password) &&
-      r.get_uint("flow_idle_timeout_ms", 100, kDay, c.flow_idle_timeout_ms) &&
-      r.get_uint("dns_idle_timeout_ms", 100, kDay, c.dns_idle_timeout_ms) &&
+      runtime::read_flow_idle_config(r, c) &&
       r.get_uint("session_grace_ms", 0, kDay, c.session_grace_ms) &&
       r.get_uint("link_timeout_ms", 500, kDay, c.link_timeout_ms) &&
       r.get_uint("handshake_timeout_ms", 100, 600'000, c.handshake_timeout_ms) &&

@@ -1,6 +1,8 @@
 // udp-server's configuration: what the JSON (and so every command-line flag) may say.
 #pragma once
 
+#include "udptun/runtime/flow_idle_config.hpp"
+
 #include "udptun/runtime/carrier_config.hpp"
 
 #include "udptun/protocol/status.hpp"
@@ -16,7 +18,8 @@
 
 namespace udptun::udpserver {
 
-struct ServerConfig {
+// The flow idle timeouts (flow_idle_timeout_ms, dns_idle_timeout_ms) are the base's.
+struct ServerConfig : runtime::FlowIdleConfig {
   std::vector<protocol::Address> listen;  // TCP listen addresses (IP literals)
   std::vector<uint8_t> key;               // the pre-shared key
   std::vector<Cidr> allow_targets;        // opens otherwise refused target ranges
@@ -41,8 +44,6 @@ struct ServerConfig {
   uint64_t amplification_ratio = 3;
   uint64_t amplification_allowance_bytes = 32 * 1024;
   uint64_t amplification_window_ms = 30'000;
-  uint64_t flow_idle_timeout_ms = 120'000;
-  uint64_t dns_idle_timeout_ms = 15'000;  // flows to port 53
   uint64_t session_grace_ms = 120'000;  // a session without connection waits this long for a resume
   uint64_t link_timeout_ms = 10'000;    // nothing heard from a client connection this long: closed
   uint64_t handshake_timeout_ms = 10'000;

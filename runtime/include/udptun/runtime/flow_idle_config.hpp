@@ -1,0 +1,25 @@
+// How long a flow may stay idle, the same options for udp-local and udp-server (each closes
+// its side of an idle flow): declared once, the JSON keys, their bounds and the command-line
+// options that set them.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "udptun/runtime/command_line.hpp"
+#include "udptun/runtime/config_reader.hpp"
+
+namespace udptun::runtime {
+
+struct FlowIdleConfig {
+  uint64_t flow_idle_timeout_ms = 120'000;
+  uint64_t dns_idle_timeout_ms = 15'000;  // flows that only ever spoke to port 53
+};
+
+// Reads "flow_idle_timeout_ms" and "dns_idle_timeout_ms" (100 ms .. a day); false with the
+// reader's error.
+bool read_flow_idle_config(ConfigReader& reader, FlowIdleConfig& out);
+// `options` followed by --flow-idle-timeout-ms and --dns-idle-timeout-ms.
+std::vector<CommandLineOption> with_flow_idle_options(std::vector<CommandLineOption> options);
+
+}  // namespace udptun::runtime
