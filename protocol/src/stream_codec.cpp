@@ -2,6 +2,15 @@
 
 namespace udptun::protocol {
 
+bool FrameTranslator::decode(ByteView wire, std::vector<uint8_t>& frames,
+                             std::vector<uint8_t>& answer) {
+  if (error_) return false;
+  return in_.feed(wire, [&](ByteView in) -> size_t {
+    size_t n = take_one(in, frames, answer);
+    return error_ ? MessageStream::kStop : n;
+  });
+}
+
 bool FrameTranslator::encode(ByteView frames, std::vector<uint8_t>& wire) {
   wire_ = &wire;
   auto status = frames_.feed(frames, *this);

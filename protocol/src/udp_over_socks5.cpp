@@ -44,21 +44,47 @@ size_t encode_uot_address(const Address& a, uint8_t* out) {
   return n;
 }
 
+Parsed<DatagramHeader> decode_fwd_udp_header(ByteView in) {
+  using P = Parsed<DatagramHeader>;
+  // DATLEN (2, big-endian), HDRLEN (1), ADDRESS.
+  if (in.size < 3) return P::more();
+  DatagramHeader h;
+  h.length = static_cast<size_t>(in[0]) << 8 | in[1];
+  size_t header = in[2];
+  if (header < 3 + 1 + 4 + 2) return P::reject("FWD UDP: header length too short");
+  auto a = decode_address(in.after(3));
+  if (a.need_more())
+    return in.size >= header ? P::reject("FWD UDP: header length does not match its address")
+                             : P::more();
+  if (a.failed()) return P::from(a);
+  if (3 + a.consumed != header)
+    return P::reject("FWD UDP: header length does not match its address");
+  h.address = a.value;
+  return P::done(h, header);
+}
+
+Parsed<DatagramHeader> decode_uot_header(ByteView in, bool with_address) {
+  using P = Parsed<DatagramHeader>;
+  // ADDRESS (unless connected), LENGTH (2, big-endian).
+  DatagramHeader h;
+  size_t at = 0;
+  if (with_address) {
+    auto a = decode_uot_address(in);
+    if (!a.ok()) return P::from(a);
+    h.address = a.value;
+    at = a.consumed;
+  }
+  if (in.size < at + 2) return P::more();
+  h.length = static_cast<size_t>(in[at]) << 8 | in[at + 1];
+  return P::done(h, at + 2);
+}
+
 UdpOverSocks5Translator::UdpOverSocks5Translator(std::string user, std::string password)
     : user_(std::move(user)), password_(std::move(password)) {}
 
 size_t UdpOverSocks5Translator::give_up(const char* why) {
   error_ = why;
   return 0;
-}
-
-bool UdpOverSocks5Translator::decode(ByteView wire, std::vector<uint8_t>& frames,
-                                     std::vector<uint8_t>& answer) {
-  if (error_) return false;
-  return in_.feed(wire, [&](ByteView in) -> size_t {
-    size_t n = take_one(in, frames, answer);
-    return error_ ? MessageStream::kStop : n;
-  });
 }
 
 size_t UdpOverSocks5Translator::take_one(ByteView in, std::vector<uint8_t>& frames,
@@ -158,40 +184,13 @@ size_t UdpOverSocks5Translator::take_uot_request(ByteView in) {
 }
 
 size_t UdpOverSocks5Translator::take_datagram(ByteView in, std::vector<uint8_t>& frames) {
-  Address to;
-  size_t header = 0, length = 0;
-  if (mode_ == Mode::fwd_udp) {
-    // DATLEN (2, big-endian), HDRLEN (1), ADDRESS, DATA.
-    if (in.size < 3) return 0;
-    length = static_cast<size_t>(in[0]) << 8 | in[1];
-    header = in[2];
-    if (header < 3 + 1 + 4 + 2) return give_up("FWD UDP: header length too short");
-    auto a = decode_address(in.after(3));
-    if (a.need_more()) {
-      if (in.size >= header) return give_up("FWD UDP: header length does not match its address");
-      return 0;
-    }
-    if (a.failed()) return give_up(a.error);
-    if (3 + a.consumed != header)
-      return give_up("FWD UDP: header length does not match its address");
-    to = a.value;
-  } else if (mode_ == Mode::uot_v2) {
-    to = target_;
-    if (in.size < 2) return 0;
-    length = static_cast<size_t>(in[0]) << 8 | in[1];
-    header = 2;
-  } else {
-    auto a = decode_uot_address(in);
-    if (a.need_more()) return 0;
-    if (a.failed()) return give_up(a.error);
-    if (in.size < a.consumed + 2) return 0;
-    length = static_cast<size_t>(in[a.consumed]) << 8 | in[a.consumed + 1];
-    header = a.consumed + 2;
-    to = a.value;
-  }
-  if (in.size < header + length) return 0;
-  datagram(to, ByteView(in.data + header, length), frames);
-  return header + length;
+  auto h = mode_ == Mode::fwd_udp ? decode_fwd_udp_header(in)
+                                  : decode_uot_header(in, mode_ != Mode::uot_v2);
+  if (h.failed()) return give_up(h.error);
+  if (h.need_more() || in.size < h.consumed + h.value.length) return 0;
+  datagram(mode_ == Mode::uot_v2 ? target_ : h.value.address,
+           ByteView(in.data + h.consumed, h.value.length), frames);
+  return h.consumed + h.value.length;
 }
 
 void UdpOverSocks5Translator::datagram(const Address& to, ByteView payload,
@@ -300,15 +299,6 @@ void UdpOverSocks5ClientTranslator::write_request(std::vector<uint8_t>& out) {
   encode_request(w, r);
 }
 
-bool UdpOverSocks5ClientTranslator::decode(ByteView wire, std::vector<uint8_t>& frames,
-                                           std::vector<uint8_t>& answer) {
-  if (error_) return false;
-  return in_.feed(wire, [&](ByteView in) -> size_t {
-    size_t n = take_one(in, frames, answer);
-    return error_ ? MessageStream::kStop : n;
-  });
-}
-
 size_t UdpOverSocks5ClientTranslator::take_one(ByteView in, std::vector<uint8_t>& frames,
                                                std::vector<uint8_t>& answer) {
   switch (step_) {
@@ -362,28 +352,11 @@ size_t UdpOverSocks5ClientTranslator::take_one(ByteView in, std::vector<uint8_t>
       break;
   }
   // A reply: FWD UDP (DATLEN HDRLEN ADDRESS DATA) or UoT (ADDRESS LENGTH DATA).
-  Address from;
-  size_t header = 0, length = 0;
-  if (kind_ == Kind::fwd_udp) {
-    if (in.size < 3) return 0;
-    length = static_cast<size_t>(in[0]) << 8 | in[1];
-    header = in[2];
-    auto a = decode_address(in.after(3));
-    if (a.need_more())
-      return in.size >= header && header >= 3 ? give_up("FWD UDP: bad header length") : 0;
-    if (a.failed()) return give_up(a.error);
-    if (3 + a.consumed != header) return give_up("FWD UDP: bad header length");
-    from = a.value;
-  } else {
-    auto a = decode_uot_address(in);
-    if (a.need_more()) return 0;
-    if (a.failed()) return give_up(a.error);
-    if (in.size < a.consumed + 2) return 0;
-    length = static_cast<size_t>(in[a.consumed]) << 8 | in[a.consumed + 1];
-    header = a.consumed + 2;
-    from = a.value;
-  }
-  if (in.size < header + length) return 0;
+  auto h = kind_ == Kind::fwd_udp ? decode_fwd_udp_header(in) : decode_uot_header(in, true);
+  if (h.failed()) return give_up(h.error);
+  if (h.need_more() || in.size < h.consumed + h.value.length) return 0;
+  const Address& from = h.value.address;
+  size_t header = h.consumed, length = h.value.length;
   if (has_flow_) {
     Data d;
     d.flow_id = flow_id_;

@@ -88,17 +88,14 @@ bool append_packet(std::vector<uint8_t>& out, uint8_t flags, uint16_t conid, con
 UdpgwTranslator::UdpgwTranslator(size_t max_ids, std::optional<Address> dns)
     : max_ids_(max_ids == 0 ? 1 : max_ids), dns_(std::move(dns)) {}
 
-bool UdpgwTranslator::decode(ByteView wire, std::vector<uint8_t>& frames, std::vector<uint8_t>&) {
-  // A bad packet is skipped (badvpn does the same): the stream never fails here.
-  return in_.feed(wire, [&](ByteView in) -> size_t {
-    auto parsed = decode_packet(in);
-    if (parsed.need_more()) return 0;
-    if (parsed.ok())
-      on_packet(parsed.value, frames);
-    else
-      counters_.malformed++;
-    return parsed.consumed;
-  });
+size_t UdpgwTranslator::take_one(ByteView in, std::vector<uint8_t>& frames, std::vector<uint8_t>&) {
+  auto parsed = decode_packet(in);
+  if (parsed.need_more()) return 0;
+  if (parsed.ok())
+    on_packet(parsed.value, frames);
+  else
+    counters_.malformed++;
+  return parsed.consumed;
 }
 
 void UdpgwTranslator::on_packet(const Packet& p, std::vector<uint8_t>& frames) {
@@ -187,14 +184,12 @@ namespace udptun::protocol::udpgw {
 UdpgwClientTranslator::UdpgwClientTranslator(size_t max_ids)
     : max_ids_(max_ids == 0 ? 1 : (max_ids > 65'536 ? 65'536 : max_ids)) {}
 
-bool UdpgwClientTranslator::decode(ByteView wire, std::vector<uint8_t>& frames,
-                                   std::vector<uint8_t>&) {
-  return in_.feed(wire, [&](ByteView in) -> size_t {
-    auto parsed = decode_packet(in);
-    if (parsed.need_more()) return 0;
-    if (parsed.ok() && parsed.value.has_address) reply(parsed.value, frames);
-    return parsed.consumed;  // a server's keepalive, or junk: skipped
-  });
+size_t UdpgwClientTranslator::take_one(ByteView in, std::vector<uint8_t>& frames,
+                                       std::vector<uint8_t>&) {
+  auto parsed = decode_packet(in);
+  if (parsed.need_more()) return 0;
+  if (parsed.ok() && parsed.value.has_address) reply(parsed.value, frames);
+  return parsed.consumed;
 }
 
 void UdpgwClientTranslator::reply(const Packet& packet, std::vector<uint8_t>& frames) {

@@ -420,7 +420,8 @@ void TunnelConnection::tick() {
                 : "timed out");
       break;
     case State::up:
-      // A udpgw server never answers our keepalives: its link lives until TCP says otherwise.
+      // Other protocols' servers never answer our heartbeats (udpgw keepalives, or nothing):
+      // their links live until TCP says otherwise.
       if (config_.server_protocol == ServerProtocol::udptun &&
           now - last_heard_ms_ > config_.heartbeat_timeout_ms) {
         link_failed("no heartbeat from the server");

@@ -218,39 +218,32 @@ void Server::accept_one(uv_stream_t* listener, Wire wire) {
       return refuse("not in --allow-client");
   }
   if (open_connections_ >= max_connections_) return refuse("too many connections");
-  if (wire != Wire::udptun) {
+  Worker* runner = nullptr;
+  protocol::SessionId id{};  // another protocol's: the session the connection opens
+  if (wire == Wire::udptun) {
+    if (!first.admit_handshake(*link)) return refuse("new connections from this address too fast");
+    if (!pending_per_client_.take(link->source_key()))
+      return refuse("too many unauthenticated connections from this address");
+    link->pending_counted = true;
+    runner = &handshake_worker();
+    runner->expect_handshake();
+  } else {
     // No handshake (nothing costly to rate-limit): the connection is a session of its own from
     // the start, on the worker its (random) id belongs to; --max-connections-per-client and
     // --max-connections bound them.
     if (!connections_per_client_.take(link->source_key()))
       return refuse("too many connections from this address");
     link->connection_counted = true;
-    protocol::SessionId id;
     runtime::fill_secure_random(id);
-    open_connections_++;
-    Worker& owner = worker_for(id);
-    LOG_DEBUG(log_, link->tag(), "%s connection from %s", wire_name(wire),
-              link->stream().peer_name().c_str());
-    if (&owner == &first)
-      first.start_handshake(std::move(link), id);
-    else
-      owner.take_fresh_link(*link, id);
-    return;
+    runner = &worker_for(id);
   }
-  if (!first.admit_handshake(*link)) return refuse("new connections from this address too fast");
-  if (!pending_per_client_.take(link->source_key()))
-    return refuse("too many unauthenticated connections from this address");
-  link->pending_counted = true;
   open_connections_++;
-  Worker& runner = handshake_worker();
-  runner.expect_handshake();
-  LOG_DEBUG(log_, link->tag(), "connection from %s, handshake on worker %zu",
-            link->stream().peer_name().c_str(), runner.index());
-  if (&runner == &first) {
-    first.start_handshake(std::move(link));
-  } else {
-    runner.take_fresh_link(*link);
-  }
+  LOG_DEBUG(log_, link->tag(), "%s connection from %s, on worker %zu", wire_name(wire),
+            link->stream().peer_name().c_str(), runner->index());
+  if (runner == &first)
+    first.start_handshake(std::move(link), id);
+  else
+    runner->take_fresh_link(*link, id);
 }
 
 Worker& Server::handshake_worker() {

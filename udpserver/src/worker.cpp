@@ -264,28 +264,15 @@ uint64_t& Worker::clients_of(Wire wire) {
 
 void Worker::open_session_for(ClientLink& link, const protocol::SessionId& id) {
   // Not one of the --max-sessions: the accepting thread counted it against the address's
-  // connections, which the session gives back when it goes.
-  Session* session = nullptr;
-  link.connection_counted = false;  // the session's now, or given back below
-  if (!sessions_.count(id)) {
-    auto s = std::make_unique<Session>(*this, id);
-    s->set_wire(link.wire());
-    s->set_client_key(link.source_key());
-    session = s.get();
-    sessions_.emplace(id, std::move(s));
-    stats_.sessions++;
-    stats_.sessions_opened++;
-  } else {
+  // connections, a count the session takes over (and gives back when it goes).
+  link.connection_counted = false;
+  if (sessions_.count(id)) {  // 128 random bits drawn twice
     server_.connections_per_client().give_back(link.source_key());
-  }
-  if (!session) {
     stats_.connections_refused++;
-    LOG_WARN_THROTTLED(log_, throttle_, "foreign client refused", loop_.now_ms(), link.tag(),
-                       "%s client %s refused: server full", wire_name(link.wire()),
-                       link.stream().peer_name().c_str());
-    link.end(protocol::GoAwayReason::normal, "server full");
+    link.end(protocol::GoAwayReason::normal, "session id in use");
     return;
   }
+  Session* session = emplace_session(id, link.source_key(), link.wire());
   session->attach(&link, 0);
   clients_of(link.wire())++;
   LOG_INFO(log_, session->tag(), "%s client from %s (%s, worker %zu)", wire_name(link.wire()),
@@ -402,8 +389,14 @@ Session* Worker::new_session(const protocol::SessionId& id, const std::string& s
       return nullptr;
     }
   }
+  return emplace_session(id, source_key, Wire::udptun);
+}
+
+Session* Worker::emplace_session(const protocol::SessionId& id, const std::string& source_key,
+                                 Wire wire) {
   auto s = std::make_unique<Session>(*this, id);
   s->set_client_key(source_key);
+  s->set_wire(wire);
   Session* raw = s.get();
   sessions_.emplace(id, std::move(s));
   stats_.sessions++;

@@ -159,6 +159,8 @@ class Worker {
 
  private:
   Session* new_session(const protocol::SessionId& id, const std::string& source_key);
+  // The session made and kept here, no cap consulted (the callers took their counts).
+  Session* emplace_session(const protocol::SessionId& id, const std::string& source_key, Wire wire);
   // Evicts one session (of `only_key` when given): false when there was none to evict.
   bool evict_one_session(const std::string* only_key = nullptr);
   void remove_session(const protocol::SessionId& id, const char* why);

@@ -28,23 +28,6 @@ class StreamCodec {
   virtual const char* error() const = 0;
 };
 
-// A codec whose encode() takes our frames one whole frame at a time (translate()).
-class FrameTranslator : public StreamCodec, private FrameSink {
- public:
-  bool encode(ByteView frames, std::vector<uint8_t>& wire) final;
-  const char* error() const final { return error_; }
-
- protected:
-  // One of our frames for the peer: its translation, if it has one, appended to `wire`.
-  virtual void translate(const Frame& frame, std::vector<uint8_t>& wire) = 0;
-  const char* error_ = nullptr;  // set: the stream failed
-
- private:
-  bool on_frame(const Frame& frame) final;
-  FrameDecoder frames_;
-  std::vector<uint8_t>* wire_ = nullptr;  // during encode()
-};
-
 // Cuts a byte stream into messages split anywhere: whole ones are taken where they lie, only
 // a split one is copied (one message at most is held).
 class MessageStream {
@@ -76,6 +59,32 @@ class MessageStream {
 
  private:
   std::vector<uint8_t> held_;
+};
+
+// A codec made of two halves taken one unit at a time: the peer's messages (take_one(), cut
+// from its stream however it is split) and our frames (translate()).
+class FrameTranslator : public StreamCodec, private FrameSink {
+ public:
+  bool decode(ByteView wire, std::vector<uint8_t>& frames, std::vector<uint8_t>& answer) final;
+  bool encode(ByteView frames, std::vector<uint8_t>& wire) final;
+  const char* error() const final { return error_; }
+  // Bytes of a message split across reads, held until it is whole.
+  size_t buffered() const { return in_.held(); }
+
+ protected:
+  // The peer's message at the front of `in`: its size once it is whole (having appended its
+  // frames, and any answer for the peer), 0 for "need more". Setting error_ ends the stream.
+  virtual size_t take_one(ByteView in, std::vector<uint8_t>& frames,
+                          std::vector<uint8_t>& answer) = 0;
+  // One of our frames for the peer: its translation, if it has one, appended to `wire`.
+  virtual void translate(const Frame& frame, std::vector<uint8_t>& wire) = 0;
+  const char* error_ = nullptr;  // set: the stream failed
+
+ private:
+  bool on_frame(const Frame& frame) final;
+  MessageStream in_;
+  FrameDecoder frames_;
+  std::vector<uint8_t>* wire_ = nullptr;  // during encode()
 };
 
 }  // namespace udptun::protocol

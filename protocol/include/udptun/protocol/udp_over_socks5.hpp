@@ -39,16 +39,13 @@ class UdpOverSocks5Translator : public FrameTranslator {
   // With a user name, RFC 1929 credentials are required (and only they are accepted).
   UdpOverSocks5Translator(std::string user, std::string password);
 
-  bool decode(ByteView wire, std::vector<uint8_t>& frames, std::vector<uint8_t>& answer) override;
-
   Mode mode() const { return mode_; }
   const UdpStreamCounters& counters() const { return counters_; }
-  size_t buffered() const { return in_.held(); }
 
  private:
   enum class Step : uint8_t { greeting, credentials, request, done };
   // One message from the front of `in`: its size, 0 for "need more", or give_up() (returns 0).
-  size_t take_one(ByteView in, std::vector<uint8_t>& frames, std::vector<uint8_t>& answer);
+  size_t take_one(ByteView in, std::vector<uint8_t>& frames, std::vector<uint8_t>& answer) override;
   size_t take_greeting(ByteView in, std::vector<uint8_t>& answer);
   size_t take_credentials(ByteView in, std::vector<uint8_t>& answer);
   size_t take_request(ByteView in, std::vector<uint8_t>& answer);
@@ -61,7 +58,6 @@ class UdpOverSocks5Translator : public FrameTranslator {
   std::string user_, password_;
   Step step_ = Step::greeting;
   Mode mode_ = Mode::handshake;
-  MessageStream in_;
   bool flow_open_ = false;
   uint32_t flow_id_ = 0;
   Address target_;  // the flow's first destination (v2 connected: the only one)
@@ -81,7 +77,6 @@ class UdpOverSocks5ClientTranslator : public FrameTranslator {
   UdpOverSocks5ClientTranslator(Kind kind, std::string user, std::string password);
 
   void start(std::vector<uint8_t>& wire) override;
-  bool decode(ByteView wire, std::vector<uint8_t>& frames, std::vector<uint8_t>& answer) override;
 
   bool established() const { return step_ == Step::datagrams; }
   uint64_t dropped() const { return dropped_; }
@@ -89,20 +84,28 @@ class UdpOverSocks5ClientTranslator : public FrameTranslator {
  private:
   enum class Step : uint8_t { method, credentials, reply, datagrams };
   void translate(const Frame& frame, std::vector<uint8_t>& wire) override;
-  size_t take_one(ByteView in, std::vector<uint8_t>& frames, std::vector<uint8_t>& answer);
+  size_t take_one(ByteView in, std::vector<uint8_t>& frames, std::vector<uint8_t>& answer) override;
   size_t give_up(const char* why);
   void write_request(std::vector<uint8_t>& out);
 
   Kind kind_;
   std::string user_, password_;
   Step step_ = Step::method;
-  MessageStream in_;
   std::vector<uint8_t> held_;  // datagrams (encoded) waiting for the server to accept
   bool has_flow_ = false;
   uint32_t flow_id_ = 0;
   Address target_;
   uint64_t dropped_ = 0;
 };
+
+// A datagram's header, either framing, as both sides read it: its size is the parse's
+// `consumed`, the payload's `length` follows.
+struct DatagramHeader {
+  size_t length = 0;
+  Address address;  // none when UoT is connected
+};
+Parsed<DatagramHeader> decode_fwd_udp_header(ByteView in);
+Parsed<DatagramHeader> decode_uot_header(ByteView in, bool with_address);
 
 // One datagram in FWD UDP framing (DATLEN HDRLEN ADDRESS DATA) or UoT's (ADDRESS LENGTH DATA;
 // no address when connected), appended to `out`: both sides write them alike.

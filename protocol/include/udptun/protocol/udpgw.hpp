@@ -64,7 +64,7 @@ class UdpgwTranslator : public FrameTranslator {
   // where DNS-flagged datagrams go (none: to their own address).
   UdpgwTranslator(size_t max_ids, std::optional<Address> dns);
 
-  bool decode(ByteView wire, std::vector<uint8_t>& frames, std::vector<uint8_t>& answer) override;
+  using FrameTranslator::decode;
   // Without a handshake there is never an answer.
   bool decode(ByteView wire, std::vector<uint8_t>& frames) {
     std::vector<uint8_t> none;
@@ -73,7 +73,6 @@ class UdpgwTranslator : public FrameTranslator {
 
   const TranslatorCounters& counters() const { return counters_; }
   size_t ids() const { return by_conid_.size(); }
-  size_t buffered() const { return in_.held(); }
 
  private:
   struct Connection {
@@ -81,6 +80,8 @@ class UdpgwTranslator : public FrameTranslator {
     Address address;  // as the client gave it: replies carry it
     std::list<uint16_t>::iterator recent;
   };
+  // A bad packet is skipped (badvpn does the same): the stream never fails here.
+  size_t take_one(ByteView in, std::vector<uint8_t>& frames, std::vector<uint8_t>&) override;
   void on_packet(const Packet& p, std::vector<uint8_t>& frames);
   void close_id(uint16_t conid, std::vector<uint8_t>& frames);
   void translate(const Frame& frame, std::vector<uint8_t>& wire) override;
@@ -88,7 +89,6 @@ class UdpgwTranslator : public FrameTranslator {
 
   const size_t max_ids_;
   const std::optional<Address> dns_;
-  MessageStream in_;
   std::unordered_map<uint16_t, Connection> by_conid_;
   std::unordered_map<uint32_t, uint16_t> by_flow_;
   std::list<uint16_t> recent_;  // most recent first
@@ -112,8 +112,6 @@ class UdpgwClientTranslator : public FrameTranslator {
  public:
   explicit UdpgwClientTranslator(size_t max_ids);
 
-  bool decode(ByteView wire, std::vector<uint8_t>& frames, std::vector<uint8_t>& answer) override;
-
   const ClientCounters& counters() const { return counters_; }
   size_t ids() const { return by_conid_.size(); }
 
@@ -136,6 +134,8 @@ class UdpgwClientTranslator : public FrameTranslator {
   static Key key_of(uint32_t flow_id, const Address& a) {
     return Key{flow_id, static_cast<uint8_t>(a.type), a.ip, a.port};
   }
+  // A server's keepalive, or junk, is skipped.
+  size_t take_one(ByteView in, std::vector<uint8_t>& frames, std::vector<uint8_t>&) override;
   void translate(const Frame& frame, std::vector<uint8_t>& wire) override;
   void reply(const Packet& packet, std::vector<uint8_t>& frames);
   void send(uint32_t flow_id, const Address* to, ByteView payload, std::vector<uint8_t>& wire);
@@ -148,7 +148,6 @@ class UdpgwClientTranslator : public FrameTranslator {
   std::list<uint16_t> recent_;      // ids, most recent first
   std::vector<uint16_t> free_ids_;  // released, for reuse first
   uint32_t next_id_ = 0;            // ids never used yet: next_id_..
-  MessageStream in_;
   ClientCounters counters_;
 };
 
