@@ -87,7 +87,7 @@ static void test_handover_record_size_is_not_trusted(void**) {
     sleep(2);
     close(c);
   });
-  REQUIRE(fx.start_server({"--handover-socket", handover}), fx);
+  REQUIRE(fx.launch_server({"--handover-socket", handover}), fx);
   usleep(1'000'000);
   long peak = peak_rss_kib(fx.server->pid());
   liar.join();

@@ -37,6 +37,28 @@ struct TunnelFixture {
   }
 
   bool start_server(std::vector<std::string> extra = {}) {
+    // A port picked free may be taken by a test running beside this one before udp-server
+    // binds it: then udp-server says so and exits, and it starts again on another.
+    for (int attempt = 0;; ++attempt) {
+      if (!launch_server(extra)) return false;
+      bool lost = false;
+      harness::eventually(
+          [&] {
+            std::string log = server->log();
+            if (log.find("listening on") != std::string::npos) return true;
+            if (server->running()) return false;
+            lost = log.find("address already in use") != std::string::npos;
+            return true;
+          },
+          5000);
+      if (!lost || attempt == 4) return true;
+      server_port = harness::free_port(AF_INET, SOCK_STREAM);
+    }
+  }
+
+  // Only starts the process (start_server also waits for it to listen): for a server that is
+  // not meant to.
+  bool launch_server(const std::vector<std::string>& extra = {}) {
     std::vector<std::string> args = {"--listen",       harness::endpoint(AF_INET, server_port),
                                      "--psk-file",     key_path,
                                      "--allow-target", "127.0.0.0/8",
