@@ -13,7 +13,9 @@
 #include <optional>
 #include <set>
 #include <string>
+
 #include <vector>
+#include "udptun/runtime/option_table.hpp"
 
 #include "route_journal.hpp"
 #include "routing_platform.hpp"
@@ -52,6 +54,9 @@ struct ControllerConfig {
   // the controller has stopped by then.
   std::function<void(const std::string& why)> on_fatal;
 };
+
+// Every key proxy_controller_new's JSON may have (controller_options.cpp).
+const runtime::OptionList<ControllerConfig>& controller_options();
 
 class ControlConnection;
 

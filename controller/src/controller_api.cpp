@@ -21,29 +21,9 @@ udptun::Result<udptun::controller::ControllerConfig> parse_config(const char* js
   using udptun::Status;
   udptun::controller::ControllerConfig c;
   udptun::runtime::ConfigReader r(json && *json ? json : "{}");
-  std::string level;
-  uint64_t request_bytes = c.max_request_bytes, output_bytes = c.max_output_bytes,
-           connections = c.max_connections, services = c.max_services;
-  std::string user;
-  bool ok = r.ok() && r.get_string("socket", c.socket_path) &&
-            r.get_string("socket_group", c.socket_group) &&
-            r.get_string("state_dir", c.state_dir) && r.get_string("bin_dir", c.bin_dir) &&
-            r.get_uint("max_quick_restarts", 0, 1000, c.max_quick_restarts) &&
-            r.get_uint("max_request_bytes", 1024, 16u << 20, request_bytes) &&
-            r.get_uint("max_output_bytes", 64u << 10, 256u << 20, output_bytes) &&
-            r.get_uint("max_connections", 1, 100000, connections) &&
-            r.get_uint("max_services", 1, 10000, services) && r.get_string("service_user", user) &&
-            r.get_object("services", c.services_json) && r.get_string("log_level", level) &&
-            r.get_ip_endpoint("metrics", c.metrics) && r.no_unknown_keys();
-  if (!ok) return Status::failure(r.error());
-  c.max_request_bytes = request_bytes;
-  c.max_output_bytes = output_bytes;
-  c.max_connections = connections;
-  c.max_services = services;
-  if (!user.empty()) {
-    c.service_user = user;
-    c.service_user_is_default = false;
-  }
+  if (!r.ok() || !udptun::runtime::read_options(udptun::controller::controller_options(), r, c) ||
+      !r.no_unknown_keys())
+    return Status::failure(r.error());
   // Declarations are checked now, so a typo is a clear error at start, not a surprise later.
   udptun::controller::ServiceCatalog catalog;
   cJSON* declared = cJSON_Parse(c.services_json.empty() ? "{}" : c.services_json.c_str());
@@ -52,7 +32,6 @@ udptun::Result<udptun::controller::ControllerConfig> parse_config(const char* js
   if (!loaded.ok()) return loaded;
   if (c.socket_path.empty() || c.state_dir.empty())
     return Status::failure("\"socket\" and \"state_dir\" must not be empty");
-  if (Status e = udptun::runtime::read_log_level(level, c.log_level); !e.ok()) return e;
   return c;
 }
 

@@ -242,6 +242,112 @@ std::string errno_text(int negative_errno) {
   return std::strerror(-negative_errno);
 }
 
+// The TUN: created persistent, so tun2socks can attach to it later. IFF_TUN_EXCL: a device of
+// that name that is not ours is refused, never taken over.
+Status create_tun(const RoutingRequest& req) {
+  ifreq ifr{};
+  if (!(req.reuse_tun && index_of(req.tun_name))) {
+    if (index_of(req.tun_name))
+      return Status::failure("a device named " + req.tun_name +
+                             " exists already and is not ours: choose " + "another \"tunName\"");
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+      return Status::failure(std::string("cannot open /dev/net/tun: ") + std::strerror(errno));
+    // ifr_flags is a short; IFF_TUN_EXCL is its top bit.
+    ifr.ifr_flags = static_cast<short>(IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL);
+    std::strncpy(ifr.ifr_name, req.tun_name.c_str(), IFNAMSIZ - 1);
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0) {
+      int e = errno;
+      close(fd);
+      return Status::failure("cannot create TUN device " + req.tun_name + ": " + std::strerror(e));
+    }
+    close(fd);
+  }
+  return Status::success();
+}
+
+// Its MTU, queue length, IPv4 address and netmask, and up.
+Status bring_up(const RoutingRequest& req) {
+  ifreq ifr{};
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0)
+    return Status::failure("cannot configure " + req.tun_name + ": " + std::strerror(errno));
+  std::strncpy(ifr.ifr_name, req.tun_name.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_mtu = static_cast<int>(req.mtu);
+  if (ioctl(sock, SIOCSIFMTU, &ifr) != 0) {
+    int e = errno;
+    close(sock);
+    return Status::failure("cannot give " + req.tun_name + " the MTU " + std::to_string(req.mtu) +
+                           ": " + std::strerror(e));
+  }
+  // The default 500 overflows in an app's UDP bursts; a device that keeps it still works,
+  // so a refusal (a restricted namespace) is not an error.
+  ifr.ifr_qlen = 4096;
+  (void)ioctl(sock, SIOCSIFTXQLEN, &ifr);
+  auto* sin = reinterpret_cast<sockaddr_in*>(&ifr.ifr_addr);
+  sin->sin_family = AF_INET;
+  std::memcpy(&sin->sin_addr, req.router_ip.ip.data(), 4);
+  int rc = ioctl(sock, SIOCSIFADDR, &ifr);
+  sin->sin_addr.s_addr = htonl(0xFFFFFF00);
+  if (rc == 0) rc = ioctl(sock, SIOCSIFNETMASK, &ifr);
+  if (rc == 0) rc = ioctl(sock, SIOCGIFFLAGS, &ifr);
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (rc == 0) rc = ioctl(sock, SIOCSIFFLAGS, &ifr);
+  int e = errno;
+  close(sock);
+  if (rc != 0) return Status::failure("cannot set up " + req.tun_name + ": " + std::strerror(e));
+  return Status::success();
+}
+
+// The default routes found before ours: the proxy's addresses stay on them.
+struct Uplinks {
+  std::string gateway;
+  int oif;
+  std::string gateway6;
+  int oif6;
+};
+
+// The proxy stays on the old path (a guard against loops first, then a host route), so that
+// everything else can go to the TUN: two /1 routes win over the default route without
+// replacing it, and nothing of the user's is lost.
+Status keep_proxies_on_uplink(Netlink& nl, const RoutingRequest& req, const Uplinks& old,
+                              RoutingState& state, const RoutingPlatform::Checkpoint& checkpoint) {
+  for (const auto& p : req.proxy_ips) {
+    std::string dst = host_of(p);
+    int g = proxy_guard(nl, true, dst);
+    if (g != 0 && g != -EEXIST)
+      return Status::failure("cannot guard " + dst + ": " + errno_text(g));
+    if (g == 0) {
+      state.proxy_guards.push_back(dst);
+      checkpoint(state);
+    }
+  }
+  for (const auto& p : req.proxy_ips) {
+    std::string dst = host_of(p);
+    bool v6 = p.type == protocol::AddressType::ipv6;
+    int r = v6 ? route(nl, true, dst, 128, old.gateway6, old.oif6)
+               : route(nl, true, dst, 32, old.gateway, old.oif);
+    if (r != 0 && r != -EEXIST)
+      return Status::failure("cannot route " + dst + " via the old gateway: " + errno_text(r));
+    if (r == 0) {
+      state.proxy_routes.push_back(dst);
+      checkpoint(state);
+    }
+  }
+  return Status::success();
+}
+
+template <size_t N>
+Status split_default(Netlink& nl, const char* const (&halves)[N], int tun_index) {
+  for (const char* half : halves) {
+    int r = route(nl, true, half, 1, "", tun_index);
+    if (r != 0 && r != -EEXIST)
+      return Status::failure(std::string("cannot route ") + half +
+                             "/1 into the TUN: " + errno_text(r));
+  }
+  return Status::success();
+}
+
 }  // namespace
 
 class LinuxRouting : public RoutingPlatform {
@@ -274,58 +380,11 @@ class LinuxRouting : public RoutingPlatform {
         check_router_ip_free(req.router_ip, ipv4_routes(), ipv4_addresses(), req.tun_name);
     if (!free.ok()) return free;
 
-    // The TUN: created persistent, so tun2socks can attach to it later. IFF_TUN_EXCL: a
-    // device of that name that is not ours is refused, never taken over.
-    ifreq ifr{};
-    if (!(req.reuse_tun && index_of(req.tun_name))) {
-      if (index_of(req.tun_name))
-        return Status::failure("a device named " + req.tun_name +
-                               " exists already and is not ours: choose " + "another \"tunName\"");
-      int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-      if (fd < 0)
-        return Status::failure(std::string("cannot open /dev/net/tun: ") + std::strerror(errno));
-      // ifr_flags is a short; IFF_TUN_EXCL is its top bit.
-      ifr.ifr_flags = static_cast<short>(IFF_TUN | IFF_NO_PI | IFF_TUN_EXCL);
-      std::strncpy(ifr.ifr_name, req.tun_name.c_str(), IFNAMSIZ - 1);
-      if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0) {
-        int e = errno;
-        close(fd);
-        return Status::failure("cannot create TUN device " + req.tun_name + ": " +
-                               std::strerror(e));
-      }
-      close(fd);
-    }
+    if (Status made = create_tun(req); !made.ok()) return made;
     state.tun_name = req.tun_name;
     state.tun_created = true;
     checkpoint(state);
-    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (sock < 0)
-      return Status::failure("cannot configure " + req.tun_name + ": " + std::strerror(errno));
-    ifr = ifreq{};
-    std::strncpy(ifr.ifr_name, req.tun_name.c_str(), IFNAMSIZ - 1);
-    ifr.ifr_mtu = static_cast<int>(req.mtu);
-    if (ioctl(sock, SIOCSIFMTU, &ifr) != 0) {
-      int e = errno;
-      close(sock);
-      return Status::failure("cannot give " + req.tun_name + " the MTU " + std::to_string(req.mtu) +
-                             ": " + std::strerror(e));
-    }
-    // The default 500 overflows in an app's UDP bursts; a device that keeps it still works,
-    // so a refusal (a restricted namespace) is not an error.
-    ifr.ifr_qlen = 4096;
-    (void)ioctl(sock, SIOCSIFTXQLEN, &ifr);
-    auto* sin = reinterpret_cast<sockaddr_in*>(&ifr.ifr_addr);
-    sin->sin_family = AF_INET;
-    std::memcpy(&sin->sin_addr, req.router_ip.ip.data(), 4);
-    int rc = ioctl(sock, SIOCSIFADDR, &ifr);
-    sin->sin_addr.s_addr = htonl(0xFFFFFF00);
-    if (rc == 0) rc = ioctl(sock, SIOCSIFNETMASK, &ifr);
-    if (rc == 0) rc = ioctl(sock, SIOCGIFFLAGS, &ifr);
-    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
-    if (rc == 0) rc = ioctl(sock, SIOCSIFFLAGS, &ifr);
-    int e = errno;
-    close(sock);
-    if (rc != 0) return Status::failure("cannot set up " + req.tun_name + ": " + std::strerror(e));
+    if (Status up = bring_up(req); !up.ok()) return up;
     int tun_index = index_of(req.tun_name);
     if (wants6) {
       int r = add_address6(nl, tun_index, req.router_ip6, 64);
@@ -336,45 +395,14 @@ class LinuxRouting : public RoutingPlatform {
       state.gateway6_dev = name_of(old_oif6);
     }
 
-    // The proxy stays on the old path, then everything else goes to the TUN (two /1 routes
-    // win over the default route without replacing it, so nothing of the user's is lost).
-    for (const auto& p : req.proxy_ips) {
-      std::string dst = host_of(p);
-      int g = proxy_guard(nl, true, dst);
-      if (g != 0 && g != -EEXIST)
-        return Status::failure("cannot guard " + dst + ": " + errno_text(g));
-      if (g == 0) {
-        state.proxy_guards.push_back(dst);
-        checkpoint(state);
-      }
-    }
-    for (const auto& p : req.proxy_ips) {
-      std::string dst = host_of(p);
-      bool v6 = p.type == protocol::AddressType::ipv6;
-      int r = v6 ? route(nl, true, dst, 128, gateway6, old_oif6)
-                 : route(nl, true, dst, 32, state.gateway, old_oif);
-      if (r != 0 && r != -EEXIST)
-        return Status::failure("cannot route " + dst + " via the old gateway: " + errno_text(r));
-      if (r == 0) {
-        state.proxy_routes.push_back(dst);
-        checkpoint(state);
-      }
-    }
-    for (const char* half : kHalves4) {
-      int r = route(nl, true, half, 1, "", tun_index);
-      if (r != 0 && r != -EEXIST)
-        return Status::failure(std::string("cannot route ") + half +
-                               "/1 into the TUN: " + errno_text(r));
-    }
+    Uplinks old{state.gateway, old_oif, gateway6, old_oif6};
+    if (Status kept = keep_proxies_on_uplink(nl, req, old, state, checkpoint); !kept.ok())
+      return kept;
+    if (Status split = split_default(nl, kHalves4, tun_index); !split.ok()) return split;
     state.split_default = true;
     checkpoint(state);
     if (wants6) {
-      for (const char* half : kHalves6) {
-        int r = route(nl, true, half, 1, "", tun_index);
-        if (r != 0 && r != -EEXIST)
-          return Status::failure(std::string("cannot route ") + half +
-                                 "/1 into the TUN: " + errno_text(r));
-      }
+      if (Status split = split_default(nl, kHalves6, tun_index); !split.ok()) return split;
       state.split_default6 = true;
       checkpoint(state);
     }

@@ -2,6 +2,10 @@
 
 #include <set>
 
+#include "udptun/tun2socks_options.hpp"
+#include "udptun/udplocal_options.hpp"
+#include "udptun/udpserver_options.hpp"
+
 namespace udptun::controller {
 
 namespace {
@@ -58,17 +62,31 @@ std::string builtin_config(const std::string& builtin, const cJSON* config, Laun
 // read and write what root's declared services use (their keys, state, handover sockets); a
 // member naming them would act with what it cannot read itself. These are root's to give
 // (declare the service), or the controller's (--state-dir, the descriptors).
-const std::set<std::string> kMemberForbiddenFlags = {
-    "--psk-file",        "--tls-ca",    "--tls-cert", "--tls-key",
-    "--handover-socket", "--udp-local", "--config"};
-const std::set<std::string> kMemberForbiddenKeys = {
-    "psk_file",        "tls_ca_file",      "tls_cert_file", "tls_key_file",
-    "handover_socket", "udp_local_config", "state_dir"};
+struct PathOptions {
+  std::set<std::string> flags{"--config"}, keys;
+};
+
+// Taken from the built-ins' option tables (names_path), so a new option that names a path is
+// refused to members the day it is added.
+const PathOptions& path_options() {
+  static const PathOptions paths = [] {
+    PathOptions p;
+    for (const auto& table : {udplocal::describe_options(), udpserver::describe_options(),
+                              tun2socks::describe_options()})
+      for (const runtime::CommandLineOption& o : table) {
+        if (!o.names_path) continue;
+        if (!o.flag.empty()) p.flags.insert(o.flag);
+        p.keys.insert(o.key);
+      }
+    return p;
+  }();
+  return paths;
+}
 
 std::string member_flag_refusal(const std::vector<std::string>& argv) {
   for (const std::string& f : argv) {
     std::string flag = f.substr(0, f.find('='));
-    if (kMemberForbiddenFlags.count(flag))
+    if (path_options().flags.count(flag))
       return flag + " names a file or socket: only root may give one (declare the service)";
   }
   return "";
@@ -78,7 +96,7 @@ std::string member_flag_refusal(const std::vector<std::string>& argv) {
 std::string member_key_refusal(const cJSON* config) {
   const cJSON* k;
   cJSON_ArrayForEach(k, config) {
-    if (k->string && kMemberForbiddenKeys.count(k->string))
+    if (k->string && path_options().keys.count(k->string))
       return std::string("\"") + k->string +
              "\" names a file, directory or socket: only root may give one (declare the "
              "service)";

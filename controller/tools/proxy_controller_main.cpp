@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "udptun/controller.h"
+#include "udptun/controller_options.hpp"
 #include "udptun/runtime/command_line.hpp"
 #include "udptun/runtime/process_control.hpp"
 #include "udptun/runtime/program_manual.hpp"
@@ -17,21 +18,12 @@ namespace {
 using udptun::runtime::CommandLineOption;
 using Kind = CommandLineOption::Kind;
 
-const std::vector<CommandLineOption> kOptions = {
-    {"--socket", "socket", Kind::string, "PATH",
-     "the control socket, also given as SOCKET_PATH (default " PROXY_CONTROLLER_DEFAULT_SOCKET ")"},
-    {"-d", "log_level", Kind::preset, "debug", "log at debug level"},
-    {"--socket-group", "socket_group", Kind::string, "GROUP",
-     "make the socket 0660 for this group (default 0600: root only)"},
-    {"--state-dir", "state_dir", Kind::string, "DIR",
-     "where the route journal and the services' state are kept (default /var/lib/udptun)"},
-    {"--service-user", "service_user", Kind::string, "USER",
-     "services run as USER (default udptun, else nobody; never root)"},
-    {"--log-level", "log_level", Kind::string, "LEVEL", "error, warn, info (default) or debug"},
-    {"--metrics", "metrics", Kind::string, "ADDR:PORT",
-     "serve Prometheus metrics at http://ADDR:PORT/metrics: every service's state, restarts "
-     "and counters, labelled service=\"NAME\""},
-};
+// The library's options, and -d, which the ProxyController it replaces took.
+std::vector<CommandLineOption> options() {
+  std::vector<CommandLineOption> all = udptun::controller::describe_options();
+  all.insert(all.begin() + 1, {"-d", "log_level", Kind::preset, "debug", "log at debug level"});
+  return all;
+}
 
 udptun::runtime::ProgramManual manual() {
   udptun::runtime::ProgramManual m;
@@ -46,7 +38,7 @@ udptun::runtime::ProgramManual manual() {
       "It runs as root; the services it starts never do. Which programs may run, with which "
       "arguments and as whom, is root's decision alone: the configuration file must belong to "
       "root and be writable by root only. Clients start and stop declared services by name.";
-  m.options = kOptions;
+  m.options = options();
   m.general_options = udptun::runtime::general_command_line_options();
   m.general_options[0].text =
       "the controller's JSON configuration, e.g. /etc/udptun/controller.json: the services "
@@ -87,7 +79,7 @@ int main(int argc, char** argv) {
   udptun::runtime::CommandLineSyntax syntax;
   syntax.positional_key = "socket";
   syntax.config_file_limits.owner_only_writable = true;  // it says what runs as whom
-  auto command_line = udptun::runtime::build_config_from_args(argc, argv, kOptions, syntax);
+  auto command_line = udptun::runtime::build_config_from_args(argc, argv, options(), syntax);
   if (!command_line.ok()) {
     std::fprintf(stderr, "proxy-controller: %s\n", command_line.message().c_str());
     return 2;

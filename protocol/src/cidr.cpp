@@ -54,6 +54,13 @@ Status AllowList::parse(const std::vector<std::string>& texts) {
   return Status::success();
 }
 
+Status AllowList::add(const std::string& text) {
+  Cidr c;
+  if (!Cidr::parse(text, c)) return Status::failure(text + " is not an address or CIDR range");
+  ranges_.push_back(c);
+  return Status::success();
+}
+
 bool AllowList::permits(const struct sockaddr* peer) const {
   if (ranges_.empty()) return true;
   int family = peer->sa_family;

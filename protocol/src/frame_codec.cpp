@@ -43,101 +43,129 @@ bool read_address(ByteReader& r, Address& out, const char*& why, uint8_t& code) 
   return true;
 }
 
-P decode_body(uint8_t type, uint8_t flags, ByteView body) {
-  ByteReader r(body);
+P decode_open_flow(uint8_t flags, ByteReader& r) {
   const char* why = nullptr;
   uint8_t code = 0;
-  auto no_flags = [&] { return flags == 0; };
-  auto fully_read = [&] { return r.remaining() == 0; };
+  if (flags & ~frame_flag::kHasSource) return P::reject("unknown OPEN_FLOW flags");
+  OpenFlow f;
+  if (!r.u32(f.flow_id)) return P::reject("OPEN_FLOW too short");
+  if (!read_address(r, f.target, why, code)) return P::reject(why, code);
+  f.has_source = flags & frame_flag::kHasSource;
+  if (f.has_source && !read_address(r, f.source, why, code)) return P::reject(why, code);
+  if (f.has_source && f.source.type == AddressType::domain) {
+    return P::reject("OPEN_FLOW source must be an IP address");
+  }
+  if (r.remaining() != 0) return P::reject("OPEN_FLOW has trailing bytes");
+  return P::done(f, 0);
+}
+
+P decode_data(uint8_t flags, ByteReader& r) {
+  const char* why = nullptr;
+  uint8_t code = 0;
+  if (flags & ~frame_flag::kHasAddress) return P::reject("unknown DATA flags");
+  Data d;
+  if (!r.u32(d.flow_id)) return P::reject("DATA too short");
+  d.has_address = flags & frame_flag::kHasAddress;
+  if (d.has_address && !read_address(r, d.address, why, code)) return P::reject(why, code);
+  d.payload = r.rest();
+  if (d.payload.size > kMaxDatagram) return P::reject("DATA payload larger than a datagram");
+  return P::done(d, 0);
+}
+
+P decode_close_flow(uint8_t flags, ByteReader& r) {
+  CloseFlow c;
+  uint8_t reason;
+  if (flags != 0) return P::reject("unknown CLOSE_FLOW flags");
+  if (!r.u32(c.flow_id) || !r.u8(reason) || r.remaining() != 0) {
+    return P::reject("CLOSE_FLOW must be 5 bytes");
+  }
+  if (reason > uint8_t(CloseReason::refused)) return P::reject("unknown CLOSE_FLOW reason");
+  c.reason = static_cast<CloseReason>(reason);
+  return P::done(c, 0);
+}
+
+P decode_ping_pong(uint8_t type, uint8_t flags, ByteReader& r) {
+  uint64_t v;
+  if (flags != 0) return P::reject("unknown PING/PONG flags");
+  if (!r.u64(v) || r.remaining() != 0) return P::reject("PING/PONG must be 8 bytes");
+  if (type == uint8_t(FrameType::ping)) return P::done(Ping{v}, 0);
+  return P::done(Pong{v}, 0);
+}
+
+P decode_goaway(uint8_t flags, ByteReader& r) {
+  GoAway g;
+  uint8_t reason;
+  if (flags != 0) return P::reject("unknown GOAWAY flags");
+  if (!r.u8(reason)) return P::reject("GOAWAY too short");
+  if (reason > uint8_t(GoAwayReason::replaced)) return P::reject("unknown GOAWAY reason");
+  g.reason = static_cast<GoAwayReason>(reason);
+  g.message = r.rest();
+  if (g.message.size > kMaxGoAwayMessage) return P::reject("GOAWAY message too long");
+  return P::done(g, 0);
+}
+
+P decode_flow_status(uint8_t flags, ByteReader& r) {
+  const char* why = nullptr;
+  uint8_t code = 0;
+  if (flags & ~frame_flag::kHasAddress) return P::reject("unknown FLOW_STATUS flags");
+  FlowStatus s;
+  uint8_t state;
+  if (!r.u32(s.flow_id) || !r.u8(state)) return P::reject("FLOW_STATUS too short");
+  if (state > uint8_t(FlowState::socket_error)) return P::reject("unknown FLOW_STATUS state");
+  s.state = static_cast<FlowState>(state);
+  s.has_bound = flags & frame_flag::kHasAddress;
+  if (s.has_bound && !read_address(r, s.bound, why, code)) return P::reject(why, code);
+  if (s.has_bound && s.bound.type == AddressType::domain) {
+    return P::reject("FLOW_STATUS bound address must be an IP address");
+  }
+  if (r.remaining() != 0) return P::reject("FLOW_STATUS has trailing bytes");
+  return P::done(s, 0);
+}
+
+// Extensions we know: a peer that sends one claims to speak it, so a malformed one is
+// an error like any other frame's.
+P decode_lanes(uint8_t flags, ByteReader& r) {
+  Lanes l;
+  if (flags != 0) return P::reject("unknown LANES flags");
+  if (!r.u8(l.count) || !r.u8(l.features) || r.remaining() != 0)
+    return P::reject("LANES must be 2 bytes");
+  if (l.count == 0 || l.count > kMaxLanes) return P::reject("LANES count out of range");
+  return P::done(l, 0);
+}
+
+P decode_sequenced_data(uint8_t flags, ByteReader& r) {
+  const char* why = nullptr;
+  uint8_t code = 0;
+  if (flags & ~frame_flag::kHasAddress) return P::reject("unknown SEQUENCED_DATA flags");
+  SequencedData d;
+  if (!r.u32(d.flow_id) || !r.u32(d.seq)) return P::reject("SEQUENCED_DATA too short");
+  d.has_address = flags & frame_flag::kHasAddress;
+  if (d.has_address && !read_address(r, d.address, why, code)) return P::reject(why, code);
+  d.payload = r.rest();
+  if (d.payload.size > kMaxDatagram) return P::reject("DATA payload larger than a datagram");
+  return P::done(d, 0);
+}
+
+P decode_body(uint8_t type, uint8_t flags, ByteView body) {
+  ByteReader r(body);
   switch (static_cast<FrameType>(type)) {
-    case FrameType::open_flow: {
-      if (flags & ~frame_flag::kHasSource) return P::reject("unknown OPEN_FLOW flags");
-      OpenFlow f;
-      if (!r.u32(f.flow_id)) return P::reject("OPEN_FLOW too short");
-      if (!read_address(r, f.target, why, code)) return P::reject(why, code);
-      f.has_source = flags & frame_flag::kHasSource;
-      if (f.has_source && !read_address(r, f.source, why, code)) return P::reject(why, code);
-      if (f.has_source && f.source.type == AddressType::domain) {
-        return P::reject("OPEN_FLOW source must be an IP address");
-      }
-      if (!fully_read()) return P::reject("OPEN_FLOW has trailing bytes");
-      return P::done(f, 0);
-    }
-    case FrameType::data: {
-      if (flags & ~frame_flag::kHasAddress) return P::reject("unknown DATA flags");
-      Data d;
-      if (!r.u32(d.flow_id)) return P::reject("DATA too short");
-      d.has_address = flags & frame_flag::kHasAddress;
-      if (d.has_address && !read_address(r, d.address, why, code)) return P::reject(why, code);
-      d.payload = r.rest();
-      if (d.payload.size > kMaxDatagram) return P::reject("DATA payload larger than a datagram");
-      return P::done(d, 0);
-    }
-    case FrameType::close_flow: {
-      CloseFlow c;
-      uint8_t reason;
-      if (!no_flags()) return P::reject("unknown CLOSE_FLOW flags");
-      if (!r.u32(c.flow_id) || !r.u8(reason) || !fully_read()) {
-        return P::reject("CLOSE_FLOW must be 5 bytes");
-      }
-      if (reason > uint8_t(CloseReason::refused)) return P::reject("unknown CLOSE_FLOW reason");
-      c.reason = static_cast<CloseReason>(reason);
-      return P::done(c, 0);
-    }
+    case FrameType::open_flow:
+      return decode_open_flow(flags, r);
+    case FrameType::data:
+      return decode_data(flags, r);
+    case FrameType::close_flow:
+      return decode_close_flow(flags, r);
     case FrameType::ping:
-    case FrameType::pong: {
-      uint64_t v;
-      if (!no_flags()) return P::reject("unknown PING/PONG flags");
-      if (!r.u64(v) || !fully_read()) return P::reject("PING/PONG must be 8 bytes");
-      if (type == uint8_t(FrameType::ping)) return P::done(Ping{v}, 0);
-      return P::done(Pong{v}, 0);
-    }
-    case FrameType::goaway: {
-      GoAway g;
-      uint8_t reason;
-      if (!no_flags()) return P::reject("unknown GOAWAY flags");
-      if (!r.u8(reason)) return P::reject("GOAWAY too short");
-      if (reason > uint8_t(GoAwayReason::replaced)) return P::reject("unknown GOAWAY reason");
-      g.reason = static_cast<GoAwayReason>(reason);
-      g.message = r.rest();
-      if (g.message.size > kMaxGoAwayMessage) return P::reject("GOAWAY message too long");
-      return P::done(g, 0);
-    }
-    case FrameType::flow_status: {
-      if (flags & ~frame_flag::kHasAddress) return P::reject("unknown FLOW_STATUS flags");
-      FlowStatus s;
-      uint8_t state;
-      if (!r.u32(s.flow_id) || !r.u8(state)) return P::reject("FLOW_STATUS too short");
-      if (state > uint8_t(FlowState::socket_error)) return P::reject("unknown FLOW_STATUS state");
-      s.state = static_cast<FlowState>(state);
-      s.has_bound = flags & frame_flag::kHasAddress;
-      if (s.has_bound && !read_address(r, s.bound, why, code)) return P::reject(why, code);
-      if (s.has_bound && s.bound.type == AddressType::domain) {
-        return P::reject("FLOW_STATUS bound address must be an IP address");
-      }
-      if (!fully_read()) return P::reject("FLOW_STATUS has trailing bytes");
-      return P::done(s, 0);
-    }
-    // Extensions we know: a peer that sends one claims to speak it, so a malformed one is
-    // an error like any other frame's.
-    case FrameType::lanes: {
-      Lanes l;
-      if (!no_flags()) return P::reject("unknown LANES flags");
-      if (!r.u8(l.count) || !r.u8(l.features) || !fully_read())
-        return P::reject("LANES must be 2 bytes");
-      if (l.count == 0 || l.count > kMaxLanes) return P::reject("LANES count out of range");
-      return P::done(l, 0);
-    }
-    case FrameType::sequenced_data: {
-      if (flags & ~frame_flag::kHasAddress) return P::reject("unknown SEQUENCED_DATA flags");
-      SequencedData d;
-      if (!r.u32(d.flow_id) || !r.u32(d.seq)) return P::reject("SEQUENCED_DATA too short");
-      d.has_address = flags & frame_flag::kHasAddress;
-      if (d.has_address && !read_address(r, d.address, why, code)) return P::reject(why, code);
-      d.payload = r.rest();
-      if (d.payload.size > kMaxDatagram) return P::reject("DATA payload larger than a datagram");
-      return P::done(d, 0);
-    }
+    case FrameType::pong:
+      return decode_ping_pong(type, flags, r);
+    case FrameType::goaway:
+      return decode_goaway(flags, r);
+    case FrameType::flow_status:
+      return decode_flow_status(flags, r);
+    case FrameType::lanes:
+      return decode_lanes(flags, r);
+    case FrameType::sequenced_data:
+      return decode_sequenced_data(flags, r);
   }
   if (type >= kFirstExtensionType) return P::done(Extension{type, flags, body}, 0);
   return P::reject("reserved frame type");

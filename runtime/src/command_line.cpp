@@ -6,129 +6,140 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <memory>
 
 namespace udptun::runtime {
 
 namespace {
+
 struct JsonDeleter {
   void operator()(cJSON* j) const { cJSON_Delete(j); }
 };
+using Json = std::unique_ptr<cJSON, JsonDeleter>;
+
+// --config FILE, wherever it stands (so flags always override the file): its object, or an
+// empty one.
+Result<Json> read_config_file(int argc, char** argv, const CommandLineSyntax& syntax) {
+  Json config(cJSON_CreateObject());
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--config") != 0) continue;
+    if (i + 1 >= argc) return Status::failure("--config needs a FILE");
+    auto text = read_small_file(argv[i + 1], syntax.config_file_limits);
+    if (!text.ok()) return text.status();
+    config.reset(cJSON_Parse(text->c_str()));
+    if (!config || !cJSON_IsObject(config.get()))
+      return Status::failure(std::string(argv[i + 1]) + ": not a JSON object");
+  }
+  return config;
+}
+
+Result<unsigned long long> parse_count(const std::string& flag, const char* value) {
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long v = std::strtoull(value, &end, 10);
+  if (errno || !end || *end || *value == '-' || *value == '\0')
+    return Status::failure(flag + ": not a non-negative integer: " + value);
+  return v;
+}
+
+void replace(cJSON* config, const std::string& key, cJSON* item) {
+  cJSON_DeleteItemFromObjectCaseSensitive(config, key.c_str());
+  cJSON_AddItemToObject(config, key.c_str(), item);
+}
+
+// The key's array, made from what the file had there (one string becomes its first element).
+cJSON* list_of(cJSON* config, const std::string& key) {
+  cJSON* list = cJSON_GetObjectItemCaseSensitive(config, key.c_str());
+  if (cJSON_IsArray(list)) return list;
+  cJSON* arr = cJSON_CreateArray();
+  if (cJSON_IsString(list)) {  // in its place: the file's order is kept
+    cJSON_AddItemToArray(arr, cJSON_CreateString(list->valuestring));
+    cJSON_ReplaceItemInObjectCaseSensitive(config, key.c_str(), arr);
+  } else {
+    replace(config, key, arr);
+  }
+  return arr;
+}
+
+// Sets what one flag says; `value` is null for the kinds that take none.
+Status apply(cJSON* config, const CommandLineOption& opt, const char* value) {
+  using Kind = CommandLineOption::Kind;
+  switch (opt.kind) {
+    case Kind::flag:
+    case Kind::clear_flag:
+      replace(config, opt.key, cJSON_CreateBool(opt.kind == Kind::flag));
+      return Status::success();
+    case Kind::preset:
+      replace(config, opt.key, cJSON_CreateString(opt.value_name.c_str()));
+      return Status::success();
+    case Kind::string:
+      replace(config, opt.key, cJSON_CreateString(value));
+      return Status::success();
+    case Kind::string_list:
+      cJSON_AddItemToArray(list_of(config, opt.key), cJSON_CreateString(value));
+      return Status::success();
+    case Kind::integer:
+    case Kind::integer_list: {
+      auto v = parse_count(opt.flag, value);
+      if (!v.ok()) return v.status();
+      cJSON* n = cJSON_CreateNumber(static_cast<double>(v.value()));
+      if (opt.kind == Kind::integer)
+        replace(config, opt.key, n);
+      else
+        cJSON_AddItemToArray(list_of(config, opt.key), n);
+      return Status::success();
+    }
+    case Kind::json_only:
+      break;
+  }
+  return Status::failure(opt.flag + " cannot be given on the command line");
+}
+
+bool takes_value(CommandLineOption::Kind kind) {
+  using Kind = CommandLineOption::Kind;
+  return kind == Kind::string || kind == Kind::string_list || kind == Kind::integer ||
+         kind == Kind::integer_list;
+}
+
+const CommandLineOption* find_option(const std::vector<CommandLineOption>& options,
+                                     const std::string& arg) {
+  const CommandLineOption* found = nullptr;
+  for (const auto& o : options)
+    if (!o.flag.empty() && arg == o.flag) found = &o;
+  return found;
+}
+
 }  // namespace
 
 Result<CommandLine> build_config_from_args(int argc, char** argv,
                                            const std::vector<CommandLineOption>& options,
                                            const CommandLineSyntax& syntax) {
-  std::unique_ptr<cJSON, JsonDeleter> config(cJSON_CreateObject());
-  // --config first, wherever it stands, so flags always override the file.
+  auto config = read_config_file(argc, argv, syntax);
+  if (!config.ok()) return config.status();
+  cJSON* root = config->get();
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--config") != 0) continue;
-    if (i + 1 >= argc) {
-      return Status::failure("--config needs a FILE");
-    }
-    auto text = read_small_file(argv[i + 1], syntax.config_file_limits);
-    if (!text.ok()) return text.status();
-    config.reset(cJSON_Parse(text->c_str()));
-    if (!config || !cJSON_IsObject(config.get())) {
-      return Status::failure(std::string(argv[i + 1]) + ": not a JSON object");
-    }
-  }
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--help" || arg == "-h") {
-      return CommandLine{CommandLineRequest::help, ""};
-    }
-    if (arg == "--version") {
-      return CommandLine{CommandLineRequest::version, ""};
-    }
-    if (arg == "--manpage") {
-      return CommandLine{CommandLineRequest::manpage, ""};
-    }
+    const std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") return CommandLine{CommandLineRequest::help, ""};
+    if (arg == "--version") return CommandLine{CommandLineRequest::version, ""};
+    if (arg == "--manpage") return CommandLine{CommandLineRequest::manpage, ""};
     if (arg == "--config") {
       ++i;
       continue;
     }
-    const CommandLineOption* opt = nullptr;
-    for (const auto& o : options) {
-      if (arg == o.flag) opt = &o;
-    }
+    const CommandLineOption* opt = find_option(options, arg);
     if (!opt && syntax.positional_key && !arg.empty() && arg[0] != '-') {
-      cJSON_DeleteItemFromObjectCaseSensitive(config.get(), syntax.positional_key);
-      cJSON_AddStringToObject(config.get(), syntax.positional_key, arg.c_str());
+      replace(root, syntax.positional_key, cJSON_CreateString(arg.c_str()));
       continue;
     }
-    if (!opt) {
-      return Status::failure("unknown option " + arg + " (see --help)");
+    if (!opt) return Status::failure("unknown option " + arg + " (see --help)");
+    const char* value = nullptr;
+    if (takes_value(opt->kind)) {
+      if (i + 1 >= argc) return Status::failure(arg + " needs a value (" + opt->value_name + ")");
+      value = argv[++i];
     }
-    if (opt->kind == CommandLineOption::Kind::flag ||
-        opt->kind == CommandLineOption::Kind::clear_flag) {
-      cJSON_DeleteItemFromObjectCaseSensitive(config.get(), opt->key);
-      cJSON_AddBoolToObject(config.get(), opt->key, opt->kind == CommandLineOption::Kind::flag);
-      continue;
-    }
-    if (opt->kind == CommandLineOption::Kind::preset) {
-      cJSON_DeleteItemFromObjectCaseSensitive(config.get(), opt->key);
-      cJSON_AddStringToObject(config.get(), opt->key, opt->value_name);
-      continue;
-    }
-    if (i + 1 >= argc) {
-      return Status::failure(arg + " needs a value (" + opt->value_name + ")");
-    }
-    const char* value = argv[++i];
-    switch (opt->kind) {
-      case CommandLineOption::Kind::string:
-        cJSON_DeleteItemFromObjectCaseSensitive(config.get(), opt->key);
-        cJSON_AddStringToObject(config.get(), opt->key, value);
-        break;
-      case CommandLineOption::Kind::string_list: {
-        cJSON* list = cJSON_GetObjectItemCaseSensitive(config.get(), opt->key);
-        if (list && cJSON_IsString(list)) {
-          cJSON* arr = cJSON_CreateArray();
-          cJSON_AddItemToArray(arr, cJSON_CreateString(list->valuestring));
-          cJSON_ReplaceItemInObjectCaseSensitive(config.get(), opt->key, arr);
-          list = arr;
-        } else if (!list || !cJSON_IsArray(list)) {
-          cJSON_DeleteItemFromObjectCaseSensitive(config.get(), opt->key);
-          list = cJSON_AddArrayToObject(config.get(), opt->key);
-        }
-        cJSON_AddItemToArray(list, cJSON_CreateString(value));
-        break;
-      }
-      case CommandLineOption::Kind::integer_list: {
-        char* end = nullptr;
-        errno = 0;
-        unsigned long long v = std::strtoull(value, &end, 10);
-        if (errno || !end || *end || *value == '-' || *value == '\0') {
-          return Status::failure(arg + ": not a non-negative integer: " + value);
-        }
-        cJSON* list = cJSON_GetObjectItemCaseSensitive(config.get(), opt->key);
-        if (!list || !cJSON_IsArray(list)) {
-          cJSON_DeleteItemFromObjectCaseSensitive(config.get(), opt->key);
-          list = cJSON_AddArrayToObject(config.get(), opt->key);
-        }
-        cJSON_AddItemToArray(list, cJSON_CreateNumber(static_cast<double>(v)));
-        break;
-      }
-      case CommandLineOption::Kind::integer: {
-        char* end = nullptr;
-        errno = 0;
-        unsigned long long v = std::strtoull(value, &end, 10);
-        if (errno || !end || *end || *value == '-' || *value == '\0') {
-          return Status::failure(arg + ": not a non-negative integer: " + value);
-        }
-        cJSON_DeleteItemFromObjectCaseSensitive(config.get(), opt->key);
-        cJSON_AddNumberToObject(config.get(), opt->key, static_cast<double>(v));
-        break;
-      }
-      case CommandLineOption::Kind::flag:
-      case CommandLineOption::Kind::clear_flag:
-      case CommandLineOption::Kind::preset:
-        break;
-    }
+    if (Status s = apply(root, *opt, value); !s.ok()) return s;
   }
-  char* text = cJSON_PrintUnformatted(config.get());
+  char* text = cJSON_PrintUnformatted(root);
   CommandLine out{CommandLineRequest::run, text ? text : "{}"};
   cJSON_free(text);
   return out;

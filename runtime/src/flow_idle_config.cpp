@@ -2,18 +2,17 @@
 
 namespace udptun::runtime {
 
-bool read_flow_idle_config(ConfigReader& r, FlowIdleConfig& out) {
+const OptionList<FlowIdleConfig>& flow_idle_options() {
   constexpr uint64_t kDay = 86'400'000;
-  return r.get_uint("flow_idle_timeout_ms", 100, kDay, out.flow_idle_timeout_ms) &&
-         r.get_uint("dns_idle_timeout_ms", 100, kDay, out.dns_idle_timeout_ms);
-}
-
-std::vector<CommandLineOption> with_flow_idle_options(std::vector<CommandLineOption> options) {
-  using Kind = CommandLineOption::Kind;
-  options.insert(options.end(), {{"--flow-idle-timeout-ms", "flow_idle_timeout_ms", Kind::integer,
-                                  "MS", "close a flow idle this long (default 120000)"},
-                                 {"--dns-idle-timeout-ms", "dns_idle_timeout_ms", Kind::integer,
-                                  "MS", "the same for flows to port 53 (default 15000)"}});
+  // Made on first use: the daemons' tables are built from it, maybe before this file's statics.
+  static const OptionList<FlowIdleConfig> options = {
+      {"--flow-idle-timeout-ms", "flow_idle_timeout_ms", "MS",
+       number(&FlowIdleConfig::flow_idle_timeout_ms, 100, kDay),
+       "close a flow (and its socket) idle this long"},
+      {"--dns-idle-timeout-ms", "dns_idle_timeout_ms", "MS",
+       number(&FlowIdleConfig::dns_idle_timeout_ms, 100, kDay),
+       "the same for flows that only ever sent to port 53"},
+  };
   return options;
 }
 

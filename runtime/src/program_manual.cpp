@@ -2,6 +2,8 @@
 
 #include <cctype>
 
+#include "udptun/runtime/option_reference.hpp"
+
 #ifndef UDPTUN_VERSION
 #error "UDPTUN_VERSION comes from the project's version in CMakeLists.txt"
 #endif
@@ -14,8 +16,8 @@ constexpr size_t kTermColumn = 34;
 
 std::string option_term(const CommandLineOption& o) {
   std::string term = o.flag;
-  if (o.kind != CommandLineOption::Kind::preset && o.value_name && *o.value_name)
-    term += std::string(" ") + o.value_name;
+  if (o.kind != CommandLineOption::Kind::preset && !o.value_name.empty())
+    term += " " + o.value_name;
   return term;
 }
 
@@ -135,8 +137,10 @@ std::string usage_text(const ProgramManual& m) {
     for (const ManualEntry& e : section.entries) append_help_row(s, e.term, e.text);
   }
   if (!m.options.empty() || !m.general_options.empty()) s += "\noptions:\n";
-  for (const CommandLineOption& o : m.options)
-    append_help_row(s, option_term(o), std::string(o.help) + "  [json: \"" + o.key + "\"]");
+  for (const CommandLineOption& o : m.options) {
+    if (o.flag.empty()) continue;  // a JSON key only: CONFIG.md and the man page have it
+    append_help_row(s, option_term(o), help_line(o) + "  [json: \"" + o.key + "\"]");
+  }
   for (const ManualEntry& e : m.general_options) append_help_row(s, e.term, e.text);
   return s;
 }
@@ -150,7 +154,7 @@ std::string manual_page(const ProgramManual& m) {
   append_roff_paragraphs(s, m.description);
   if (!m.options.empty() || !m.general_options.empty()) s += ".SH OPTIONS\n";
   for (const CommandLineOption& o : m.options) {
-    append_roff_entry(s, option_term(o), o.help);
+    append_roff_entry(s, o.flag.empty() ? "(JSON only)" : option_term(o), manual_text(o));
     s += ".br\nJSON configuration key: \\fB" + roff_escape(o.key) + "\\fR\n";
   }
   for (const ManualEntry& e : m.general_options) append_roff_entry(s, e.term, e.text);

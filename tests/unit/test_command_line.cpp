@@ -182,8 +182,7 @@ static void test_man_page_is_roff_from_the_same_table(void**) {
   assert_true(contains(page, ".TP\n\\fB\\-d\\fR\nlog at debug level"));
   for (const auto& o : kOptions) {
     std::string flag;
-    for (const char* c = o.flag; *c; ++c)
-      flag += *c == '-' ? std::string("\\-") : std::string(1, *c);
+    for (char c : o.flag) flag += c == '-' ? std::string("\\-") : std::string(1, c);
     assert_true(contains(page, "\\fB" + flag + "\\fR"));
   }
   // A line starting with a dot is text, not a request; an example keeps its lines.

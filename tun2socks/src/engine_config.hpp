@@ -10,6 +10,7 @@
 
 #include "udptun/protocol/address.hpp"
 #include "udptun/runtime/log.hpp"
+#include "udptun/runtime/option_table.hpp"
 
 namespace udptun::tun2socks {
 
@@ -27,6 +28,8 @@ struct EngineConfig {
   bool has_udp_socks5 = false;
   protocol::Address udp_socks5;  // "udp": "socks5": UDP ASSOCIATE here (default: socks5)
   std::string udp_local_config;  // JSON for the in-process udp-local ("in_process" is set)
+  // What the configuration gives for it (a file, an object) and its state directory.
+  std::string udp_local_file, udp_local_object, state_dir;
   std::vector<uint16_t> drop_udp_ports;
   bool answer_ping = true;  // ICMP/ICMPv6 echo to any address is answered by the stack itself
   uint64_t max_tcp_connections = 4096;
@@ -36,12 +39,8 @@ struct EngineConfig {
   std::optional<protocol::Address> metrics;  // serve /metrics here
 };
 
-// Keys: "tun": NAME | "tun_fd": N | "device": "callbacks"; "mtu"; "socks5": "HOST:PORT"
-// (an IP); "socks5_username"/"socks5_password"; "udp": "off" | "udp-local" | "socks5";
-// "udp_socks5": "IP:PORT" (for "socks5"; default: the "socks5" server);
-// "udp_local": { udp-local configuration } or "udp_local_config": FILE; "drop_udp_ports":
-// [443]; "answer_ping": true; "max_tcp_connections"; "tcp_connect_timeout_ms"; "stats_interval_ms";
-// "log_level"; "metrics": "IP:PORT".
+// Every key parse_engine_config reads (engine_options.cpp).
+const runtime::OptionList<EngineConfig>& engine_options();
 Result<EngineConfig> parse_engine_config(const char* json);
 
 }  // namespace udptun::tun2socks

@@ -3,6 +3,7 @@
 
 #include "udptun/runtime/carrier_config.hpp"
 #include "udptun/runtime/flow_idle_config.hpp"
+#include "udptun/runtime/option_table.hpp"
 
 #include "udptun/protocol/status.hpp"
 
@@ -38,7 +39,8 @@ struct ClientConfig : runtime::FlowIdleConfig {
     return server_protocol == ServerProtocol::socks5_fwd_udp ||
            server_protocol == ServerProtocol::uot;
   }
-  std::vector<uint8_t> key;
+  std::vector<uint8_t> key;  // from psk_file or psk, which the configuration names
+  std::string psk_file, psk;
   // The built-in TLS carrier: frames inside TLS to udp-server (its --tls-cert), the server
   // known by a certificate pin or a CA file.
   bool tls = false;
@@ -90,5 +92,7 @@ struct ClientConfig : runtime::FlowIdleConfig {
 };
 
 Result<ClientConfig> parse_client_config(const char* json);
+// Every key parse_client_config reads (client_options.cpp).
+const runtime::OptionList<ClientConfig>& client_options();
 
 }  // namespace udptun::udplocal

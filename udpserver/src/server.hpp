@@ -36,8 +36,8 @@ class Server : public runtime::InstanceHost<udpserver_callbacks, udpserver_stats
   ~Server() override;
 
   // Thread-safe: stop accepting, ask every client to move (GOAWAY), stop once they all left
-  // or config().drain_grace_ms passed. false when the instance is stopping already.
-  bool drain();
+  // or config().drain_grace_ms passed. A failure when the instance is stopping already.
+  Status drain();
 
   // For workers (any worker's thread unless said otherwise).
   const ServerConfig& config() const { return config_; }
@@ -86,7 +86,8 @@ class Server : public runtime::InstanceHost<udpserver_callbacks, udpserver_stats
   // Planned restarts (server_handover.cpp): take a predecessor's listeners and sessions
   // before ours open; hand ours to a successor, then stop.
   Status take_over();
-  bool adopt_listener(int fd, const protocol::Address& address);
+  // Takes `fd` whatever happens; a failure says why it does not listen here.
+  Status adopt_listener(int fd, const protocol::Address& address);
   void hand_over(int fd);
   void listen_for_successor();
   void derive_limits();

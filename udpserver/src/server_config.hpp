@@ -2,6 +2,7 @@
 #pragma once
 
 #include "udptun/runtime/flow_idle_config.hpp"
+#include "udptun/runtime/option_table.hpp"
 
 #include "udptun/runtime/carrier_config.hpp"
 
@@ -21,9 +22,10 @@ namespace udptun::udpserver {
 // The flow idle timeouts (flow_idle_timeout_ms, dns_idle_timeout_ms) are the base's.
 struct ServerConfig : runtime::FlowIdleConfig {
   std::vector<protocol::Address> listen;  // TCP listen addresses (IP literals)
-  std::vector<uint8_t> key;               // the pre-shared key
-  std::vector<Cidr> allow_targets;        // opens otherwise refused target ranges
-  protocol::AllowList allow_clients;      // TCP peers that may connect (empty: any)
+  std::vector<uint8_t> key;               // the pre-shared key, from psk_file or psk
+  std::string psk_file, psk;
+  std::vector<Cidr> allow_targets;    // opens otherwise refused target ranges
+  protocol::AllowList allow_clients;  // TCP peers that may connect (empty: any)
   // How datagrams leave for their targets: our own sockets (one per flow); each flow through
   // its own UDP ASSOCIATE at a SOCKS5 server (e.g. `ss-local -U` beside a TCP ss-local: the
   // server's egress goes through shadowsocks again); or as IP packets through an in-process
@@ -133,5 +135,7 @@ struct ServerConfig : runtime::FlowIdleConfig {
 //   udpgw_dns: "IP:PORT", socks5_listen: "ADDR:PORT" or [..], socks5_listen_username,
 //   socks5_listen_password, log_level: "error"|"warn"|"info"|"debug"
 Result<ServerConfig> parse_server_config(const char* json);
+// Every key parse_server_config reads (server_options.cpp).
+const runtime::OptionList<ServerConfig>& server_options();
 
 }  // namespace udptun::udpserver

@@ -6,8 +6,10 @@
 
 namespace udptun::udpserver {
 
-bool Server::drain() {
-  return loop_.post([this] { begin_drain(); });
+Status Server::drain() {
+  if (!loop_.post([this] { begin_drain(); }))
+    return Status::failure("udp-server is stopping already: nothing to drain");
+  return Status::success();
 }
 
 void Server::begin_drain() {

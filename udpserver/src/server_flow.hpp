@@ -57,8 +57,8 @@ class ServerFlow : public runtime::UdpSocket::Events,
   // The server-side address targets see (valid once ready).
   bool bound_address(protocol::Address& out) const;
   // A flow a predecessor process handed over: its socket, and the address its target
-  // resolved to. false (the descriptor closed) when it cannot be used.
-  bool adopt(int fd, const protocol::Address& target_ip, bool dns_only);
+  // resolved to. A failure (the descriptor closed) says why it cannot be used.
+  Status adopt(int fd, const protocol::Address& target_ip, bool dns_only);
   // The socket to hand to a successor (-1: this flow cannot be handed over — its egress is
   // a SOCKS5 association or the tun2socks stack, or it is not ready).
   int handover_fd() const { return via_socks5_ || via_tun2socks_ ? -1 : socket_.fd(); }

@@ -68,7 +68,9 @@ Status Server::take_over() {
   for (const auto& l : record->listeners) {
     taken[l.fd_index] = true;
     auto bound = listening_address(fds[l.fd_index]);
-    if (!bound || !adopt_listener(fds[l.fd_index], *bound)) close(fds[l.fd_index]);
+    Status adopted = bound ? adopt_listener(fds[l.fd_index], *bound)
+                           : (close(fds[l.fd_index]), Status::failure("not a listening socket"));
+    if (!adopted.ok()) LOG_WARN(log_, "", "a listener handed over: %s", adopted.message().c_str());
   }
   size_t sessions = 0, flows = 0;
   for (const auto& rs : record->sessions) {
@@ -80,7 +82,11 @@ Status Server::take_over() {
         close(fds[rf.fd_index]);
         continue;
       }
-      if (s->adopt_flow(rf, fds[rf.fd_index])) flows++;
+      Status adopted = s->adopt_flow(rf, fds[rf.fd_index]);
+      if (adopted.ok())
+        flows++;
+      else  // the client re-announces it on resume: it is made afresh then
+        LOG_DEBUG(log_, "", "flow %u not taken over: %s", rf.id, adopted.message().c_str());
     }
     if (s) sessions++;
   }
@@ -95,9 +101,10 @@ Status Server::take_over() {
   return Status::success();
 }
 
-bool Server::adopt_listener(int fd, const protocol::Address& address) {
-  // Only listeners the configuration still names, for what it names them (a udpgw listener
-  // stays one); a port 0 one matches by address, after the exact ones.
+Status Server::adopt_listener(int fd, const protocol::Address& address) {
+  // It takes the descriptor, whatever happens. Only listeners the configuration still names, for
+  // what it names them (a udpgw listener stays one); a port 0 one matches by address, after the
+  // exact ones.
   std::optional<Wire> wire;
   for (bool exact : {true, false}) {
     for (auto [list, kind] : {std::make_pair(&config_.listen, Wire::udptun),
@@ -109,24 +116,28 @@ bool Server::adopt_listener(int fd, const protocol::Address& address) {
       }
     }
   }
-  if (!wire) return false;
+  const std::string name = protocol::format_address(address);
+  if (!wire) {
+    close(fd);
+    return Status::failure(name + ": the configuration no longer names it");
+  }
   runtime::UvHandle<uv_tcp_t> l;
   int rc = l.init(this, [&](uv_tcp_t* t) { return uv_tcp_init(loop_.get(), t); });
   if (rc == 0) rc = uv_tcp_open(l.get(), fd);
-  if (rc != 0) return false;  // the descriptor is still the caller's
+  if (rc != 0) {
+    close(fd);  // not the handle's yet
+    return Status::failure(name + ": " + uv_strerror(rc));
+  }
   rc = uv_listen(l.stream(), 128, connection_callback(*wire));
   if (rc != 0) {
-    // The handle owns the descriptor now and closes it; the address is bound afresh.
-    LOG_WARN(log_, "", "cannot adopt the listener on %s: %s",
-             protocol::format_address(address).c_str(), uv_strerror(rc));
-    return true;
+    // The handle owns the descriptor now and closes it.
+    return Status::failure(name + ": cannot listen: " + uv_strerror(rc));
   }
-  std::string name = protocol::format_address(address);
   LOG_INFO(log_, "", "listening on %s (taken over)", name.c_str());
   if (cb_.started) cb_.started(user_, name.c_str());
   listeners_.push_back(std::move(l));
   adopted_listeners_.push_back(address);
-  return true;
+  return Status::success();
 }
 
 void Server::listen_for_successor() {
@@ -199,34 +210,42 @@ void Worker::describe_sessions(std::vector<protocol::HandoverRecord::Session>& s
 }
 
 // A flow the predecessor handed over, its socket adopted as it is.
-bool ServerFlow::adopt(int fd, const protocol::Address& target_ip, bool dns_only) {
+Status ServerFlow::adopt(int fd, const protocol::Address& target_ip, bool dns_only) {
   int type = 0;
   socklen_t len = sizeof type;
-  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_DGRAM ||
-      !target_ip.is_ip() || protocol::address_to_sockaddr(target_ip, &target_sa_) == 0) {
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_DGRAM) {
     close(fd);
-    return false;
+    return Status::failure("its descriptor is not a UDP socket");
   }
-  if (socket_.adopt(fd) != 0) return false;  // closed it
+  if (!target_ip.is_ip() || protocol::address_to_sockaddr(target_ip, &target_sa_) == 0) {
+    close(fd);
+    return Status::failure("its target is not an IP address");
+  }
+  if (int rc = socket_.adopt(fd); rc != 0)  // closed it
+    return Status::failure(std::string("its socket: ") + uv_strerror(rc));
   target_ip_ = target_ip;
   dns_only_ = dns_only;
   ready_reported_ = true;  // the client re-announces it on resume and hears "open" then
-  return true;
+  return Status::success();
 }
 
-bool Session::adopt_flow(const protocol::HandoverRecord::Flow& rf, int fd) {
-  if (flows_.count(rf.id) || !worker_.server().reserve_flow()) {
+Status Session::adopt_flow(const protocol::HandoverRecord::Flow& rf, int fd) {
+  if (flows_.count(rf.id)) {
     close(fd);
-    return false;
+    return Status::failure("the record names it twice");
+  }
+  if (!worker_.server().reserve_flow()) {
+    close(fd);
+    return Status::failure("--max-total-flows reached");
   }
   auto flow = std::make_unique<ServerFlow>(*this, rf.id, rf.target);
-  if (!flow->adopt(fd, rf.target_ip, rf.dns_only)) {
+  if (Status adopted = flow->adopt(fd, rf.target_ip, rf.dns_only); !adopted.ok()) {
     worker_.server().release_flows(1);
-    return false;
+    return adopted;
   }
   flows_.emplace(rf.id, std::move(flow));
   worker_.stats().flows++;
-  return true;
+  return Status::success();
 }
 
 // A session's flows as the successor needs them, each with a duplicate of its socket.

@@ -11,8 +11,8 @@ Status Server::take_over() {
   return Status::failure("--handover-socket is not supported on Windows");
 }
 
-bool Server::adopt_listener(int, const protocol::Address&) {
-  return false;
+Status Server::adopt_listener(int, const protocol::Address&) {
+  return Status::failure("--handover-socket is not supported on Windows");
 }
 
 void Server::hand_over(int) {}

@@ -94,7 +94,8 @@ class Session {
   // Planned restarts: what this session hands over (descriptors duplicated into `fds`), and
   // taking a handed-over flow.
   void describe(protocol::HandoverRecord::Session& out, std::vector<int>& fds) const;
-  bool adopt_flow(const protocol::HandoverRecord::Flow& flow, int fd);
+  // Takes `fd` whatever happens; a failure says why the flow is not kept.
+  Status adopt_flow(const protocol::HandoverRecord::Flow& flow, int fd);
 
  private:
   void open_flow(const protocol::OpenFlow& open);

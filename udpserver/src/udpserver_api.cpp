@@ -32,7 +32,7 @@ void udpserver_stop(udpserver_t* s) {
 
 int udpserver_drain(udpserver_t* s) {
   if (!s) return -1;
-  return s->instance->drain() ? 0 : -1;
+  return s->instance->drain().ok() ? 0 : -1;
 }
 
 void udpserver_get_stats(udpserver_t* s, udpserver_stats* out) {

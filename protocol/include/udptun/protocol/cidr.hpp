@@ -34,6 +34,8 @@ class AllowList {
  public:
   // A failure names the bad entry and changes nothing.
   Status parse(const std::vector<std::string>& texts);
+  // One more range ("10.0.0.0/8", "2001:db8::1"); a failure names it and changes nothing.
+  Status add(const std::string& text);
   bool empty() const { return ranges_.empty(); }
   bool permits(const struct sockaddr* peer) const;
 

@@ -9,9 +9,8 @@
 #include <vector>
 
 #include "udptun/runtime/carrier_queue.hpp"
-#include "udptun/runtime/command_line.hpp"
-#include "udptun/runtime/config_reader.hpp"
 #include "udptun/runtime/lane_chooser.hpp"
+#include "udptun/runtime/option_table.hpp"
 #include "udptun/runtime/tcp_stream.hpp"
 
 namespace udptun::runtime {
@@ -57,10 +56,9 @@ struct CarrierConfig {
   }
 };
 
-// Reads the keys above ("queue_target_ms", "queue_interval_ms", "tcp_notsent_lowat",
-// "tcp_congestion", "pacing"); false with the reader's error.
-bool read_carrier_config(ConfigReader& reader, CarrierConfig& out);
-// `options` followed by the command-line options for those keys.
-std::vector<CommandLineOption> with_carrier_options(std::vector<CommandLineOption> options);
+// The keys above, their flags and documentation.
+const OptionList<CarrierConfig>& carrier_options();
+// What no one key can check alone: the target below the interval.
+Status check_carrier_config(const CarrierConfig& config);
 
 }  // namespace udptun::runtime

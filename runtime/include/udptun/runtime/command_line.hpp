@@ -12,15 +12,33 @@
 
 namespace udptun::runtime {
 
+// One option as the command line, --help, the man page and docs/CONFIG.md show it. The
+// libraries' options come from their OptionTable (option_table.hpp), which fills every field;
+// a program's own (proxy-controller's, udptunctl's) may give just the first five.
 struct CommandLineOption {
   // flag sets the key to true, clear_flag to false, preset to the string in value_name
-  // (proxy-controller's -d: "log_level": "debug").
-  enum class Kind { string, string_list, integer, integer_list, flag, clear_flag, preset };
-  const char* flag;  // "--listen"
-  const char* key;   // "listen"
+  // (proxy-controller's -d: "log_level": "debug"); json_only has no flag at all.
+  enum class Kind {
+    string,
+    string_list,
+    integer,
+    integer_list,
+    flag,
+    clear_flag,
+    preset,
+    json_only
+  };
+  std::string flag;  // "--listen" (empty for json_only)
+  std::string key;   // "listen"
   Kind kind;
-  const char* value_name;  // "ADDR:PORT" (empty for flags)
-  const char* help;
+  std::string value_name;  // "ADDR:PORT" (empty for flags)
+  std::string help;        // --help's line, without the default
+  std::string doc = {};    // CONFIG.md's and the man page's text (markdown), when more than help
+  std::string default_value = {};  // "1000", "none", "from the descriptor limit"
+  std::string values = {};         // what it takes: "1..16", "auto, on, off"
+  // It names a file, a directory or a socket: only root may give it to a service
+  // proxy-controller starts (a member of the socket group may not).
+  bool names_path = false;
 };
 
 struct CommandLineSyntax {

@@ -23,7 +23,7 @@ struct DaemonSpec {
   const char* program;                            // "udp-server", for messages
   const char* purpose;                            // the man page's NAME line
   const char* summary;                            // the first lines of --help
-  const std::vector<CommandLineOption>* options;  // the daemon's own; the common ones follow
+  const std::vector<CommandLineOption>* options;  // the library's (describe_options())
   // SIGHUP starts a successor (this program, the same arguments) that takes the instance
   // over; this process exits once the instance stopped. Otherwise SIGHUP stops, like SIGTERM.
   bool hup_starts_successor = false;
@@ -34,16 +34,10 @@ struct DaemonSpec {
 // Taken by run_daemon itself, never passed to the library.
 inline constexpr const char* kStatsFdKey = "stats_fd";
 
-// Options every daemon has, with the same JSON keys in every configuration.
+// The library's options, and --stats-fd, which run_daemon takes itself.
 inline std::vector<CommandLineOption> with_common_options(
     const std::vector<CommandLineOption>& own) {
   std::vector<CommandLineOption> all = own;
-  all.push_back({"--metrics", "metrics", CommandLineOption::Kind::string, "ADDR:PORT",
-                 "serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9101)"});
-  all.push_back({"--stats-interval-ms", "stats_interval_ms", CommandLineOption::Kind::integer, "MS",
-                 "how often counters are published (default 1000)"});
-  all.push_back({"--log-level", "log_level", CommandLineOption::Kind::string, "LEVEL",
-                 "error, warn, info (default) or debug"});
   all.push_back({"--stats-fd", kStatsFdKey, CommandLineOption::Kind::integer, "FD",
                  "write each stats snapshot as one JSON line to this descriptor (the channel "
                  "proxy-controller reads)"});

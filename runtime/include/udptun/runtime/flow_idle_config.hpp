@@ -4,10 +4,8 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
-#include "udptun/runtime/command_line.hpp"
-#include "udptun/runtime/config_reader.hpp"
+#include "udptun/runtime/option_table.hpp"
 
 namespace udptun::runtime {
 
@@ -16,10 +14,7 @@ struct FlowIdleConfig {
   uint64_t dns_idle_timeout_ms = 15'000;  // flows that only ever spoke to port 53
 };
 
-// Reads "flow_idle_timeout_ms" and "dns_idle_timeout_ms" (100 ms .. a day); false with the
-// reader's error.
-bool read_flow_idle_config(ConfigReader& reader, FlowIdleConfig& out);
-// `options` followed by --flow-idle-timeout-ms and --dns-idle-timeout-ms.
-std::vector<CommandLineOption> with_flow_idle_options(std::vector<CommandLineOption> options);
+// "flow_idle_timeout_ms" and "dns_idle_timeout_ms" (100 ms .. a day).
+const OptionList<FlowIdleConfig>& flow_idle_options();
 
 }  // namespace udptun::runtime
