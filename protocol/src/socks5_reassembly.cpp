@@ -78,11 +78,11 @@ Reassembler::Whole Reassembler::add(const UdpHeader& h, uint64_t now_ms) {
   return out;
 }
 
-void Reassembler::expire(uint64_t now_ms) {
-  if (highest_ != 0 && now_ms - started_ms_ >= timeout_ms_) {
-    counters_.timed_out++;
-    reset();
-  }
+bool Reassembler::expire(uint64_t now_ms) {
+  if (highest_ == 0 || now_ms - started_ms_ < timeout_ms_) return false;
+  counters_.timed_out++;
+  reset();
+  return true;
 }
 
 }  // namespace udptun::protocol::socks5

@@ -552,6 +552,20 @@ double last_counter(const std::string& stats_path, const std::string& name) {
   return std::strtod(last.c_str() + at + key.size(), nullptr);
 }
 
+size_t snapshots(const std::string& stats_path) {
+  std::ifstream in(stats_path);
+  std::string line;
+  size_t n = 0;
+  while (std::getline(in, line))
+    if (!line.empty() && line.back() == '}') n++;
+  return n;
+}
+
+bool fresh_snapshots(const std::string& stats_path, size_t count, int timeout_ms) {
+  size_t now = snapshots(stats_path);
+  return eventually([&] { return snapshots(stats_path) >= now + count; }, timeout_ms);
+}
+
 std::vector<pid_t> processes_with(const std::string& needle) {
   std::vector<pid_t> out;
   if (DIR* d = opendir("/proc")) {

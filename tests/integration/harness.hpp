@@ -166,6 +166,11 @@ void bound_sanitizer_quarantine();
 
 // The value of "name" in the last complete JSON line of a stats file (-1 if none yet).
 double last_counter(const std::string& stats_path, const std::string& name);
+// How many snapshots the daemon has written there.
+size_t snapshots(const std::string& stats_path);
+// Waits (at most timeout_ms) until `count` more snapshots than now were written: a counter read
+// after that includes everything the daemon had done when this was called.
+bool fresh_snapshots(const std::string& stats_path, size_t count = 2, int timeout_ms = 3000);
 
 // Live processes whose command line holds `needle` (not this one).
 std::vector<pid_t> processes_with(const std::string& needle);

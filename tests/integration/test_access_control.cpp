@@ -8,7 +8,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "../unit/cmocka_support.hpp"
 #include "socks5_test_client.hpp"
@@ -59,7 +62,8 @@ static void test_forward_front_serves_only_allowed_apps(void**) {
   for (int i = 0; i < 20; ++i) stranger.send_to(fx.front(), "stranger", 8);
   REQUIRE(!stranger.echo(fx.front(), "stranger", 500), fx);
   REQUIRE(allowed.echo(fx.front(), "still served", 2000), fx);
-  usleep(100'000);
+  REQUIRE(harness::eventually([&] { return fx.local_counter("drops_not_allowed") >= 20; }, 3000),
+          fx);
   REQUIRE(target.received() == before + 1, fx);  // only the allowed app's datagram
 }
 
@@ -94,17 +98,48 @@ static uint64_t most_since_burst() {
   return 100 + static_cast<uint64_t>(100 * s) + 2;
 }
 
-// Sends `count` datagrams of `size` bytes at once (no pacing: the bucket's burst is what
-// passes) and returns how many the target got.
+// Below a limit: `count` datagrams of `size` bytes sent at once all reach the target (waits
+// for them, at most 3 s), and no more.
+static bool all_pass(EchoServer& target, UdpClient& app, const sockaddr_storage& to, int count,
+                     size_t size) {
+  uint64_t before = target.received();
+  std::string payload(size, 'r');
+  for (int i = 0; i < count; ++i) app.send_to(to, payload.data(), payload.size());
+  return harness::eventually([&] { return target.received() - before >= uint64_t(count); }, 3000) &&
+         target.received() - before == uint64_t(count);
+}
+
+// Above a limit: sends `count` datagrams at once (no pacing: the bucket's burst is what
+// passes), waits until each is accounted for — at the target, or in the limiter's counter
+// `dropped` (at most 3 s) — and returns how many reached the target.
 static uint64_t burst_through(EchoServer& target, UdpClient& app, const sockaddr_storage& to,
-                              int count, size_t size) {
+                              int count, size_t size, const std::function<bool()>& counters_current,
+                              const std::function<double()>& dropped) {
+  if (!counters_current()) return 0;
+  double dropped_before = std::max(0.0, dropped());
   uint64_t before = target.received();
   g_burst_start = std::chrono::steady_clock::now();
   std::string payload(size, 'r');
   for (int i = 0; i < count; ++i) app.send_to(to, payload.data(), payload.size());
-  usleep(500'000);
+  harness::eventually(
+      [&] {
+        return target.received() - before + static_cast<uint64_t>(dropped() - dropped_before) >=
+               uint64_t(count);
+      },
+      3000);
   return target.received() - before;
 }
+
+// A session of its own beside the fixture's (its buckets full): its front, once it echoes.
+struct AnotherSession {
+  uint16_t port = harness::free_port(AF_INET, SOCK_DGRAM);
+  std::unique_ptr<harness::Process> local;
+  bool start(TunnelFixture& fx, EchoServer& target, UdpClient& app) {
+    local = fx.start_another_local(port, harness::endpoint(AF_INET, target.port()));
+    return local && harness::eventually([&] { return app.echo(front(), "another", 200); }, 5000);
+  }
+  sockaddr_storage front() const { return harness::loopback(AF_INET, port); }
+};
 
 static void test_session_packet_rate_both_directions(void**) {
   EchoServer target;
@@ -113,16 +148,19 @@ static void test_session_packet_rate_both_directions(void**) {
   REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
   UdpClient app;
   REQUIRE(fx.echo_eventually(app, "up", 5000), fx);
-  sleep(1);  // a full bucket
-  // Below: 50 at once all pass, and their 50 echoes all come back.
-  REQUIRE(burst_through(target, app, fx.front(), 50, 100) == 50, fx);
+  // Below (the bucket starts full): 50 at once all pass, and their 50 echoes all come back.
+  REQUIRE(all_pass(target, app, fx.front(), 50, 100), fx);
   int back = 0;
   char buf[256];
-  while (app.receive(buf, sizeof buf, 200) > 0) back++;
+  while (back < 50 && app.receive(buf, sizeof buf, 1000) > 0) back++;
   REQUIRE(back == 50, fx);
-  sleep(1);
-  // Above: 400 at once, 100 a second: about one bucket passes, the rest is counted.
-  uint64_t passed = burst_through(target, app, fx.front(), 400, 100);
+  // Above, on a session of its own: 400 at once, 100 a second: about one bucket passes, the
+  // rest is counted.
+  AnotherSession other;
+  REQUIRE(other.start(fx, target, app), fx);
+  uint64_t passed = burst_through(
+      target, app, other.front(), 400, 100, [&] { return fx.server_counters_current(); },
+      [&] { return fx.server_counter("drops_rate_limited_up"); });
   std::fprintf(stderr, "    400 sent at once, %llu passed\n",
                static_cast<unsigned long long>(passed));
   REQUIRE(passed >= 90 && passed <= most_since_burst(), fx);
@@ -139,21 +177,33 @@ static void test_session_packet_rate_toward_the_client(void**) {
   REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
   UdpClient app;
   REQUIRE(fx.echo_eventually(app, "up", 5000), fx);
-  auto drain = [&] {
+  // Replies until `expected` are accounted for: received here, or dropped by the limiter
+  // (3 s at most); then whatever else already arrived.
+  char buf[256];
+  auto replies = [&](int expected, double dropped_before) {
     int n = 0;
-    char buf[256];
-    while (app.receive(buf, sizeof buf, 300) > 0) n++;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (n + fx.server_counter("drops_rate_limited_down") - dropped_before < expected &&
+           std::chrono::steady_clock::now() < deadline)
+      if (app.receive(buf, sizeof buf, 100) > 0) n++;
+    while (app.receive(buf, sizeof buf, 0) > 0) n++;
     return n;
   };
-  sleep(1);
-  drain();
+  REQUIRE(fx.server_counters_current(), fx);
+  while (app.receive(buf, sizeof buf, 0) > 0) {  // the first echo's second reply
+  }
   std::string p(100, 'd');
   for (int i = 0; i < 40; ++i) app.send_to(fx.front(), p.data(), p.size());
-  REQUIRE(drain() == 80, fx);  // below: every reply
-  sleep(1);
+  REQUIRE(replies(80, fx.server_counter("drops_rate_limited_down")) == 80, fx);  // below: all
+  AnotherSession other;
+  REQUIRE(other.start(fx, target, app), fx);
+  REQUIRE(fx.server_counters_current(), fx);
+  while (app.receive(buf, sizeof buf, 0) > 0) {  // the other session's first echo
+  }
+  double dropped_before = fx.server_counter("drops_rate_limited_down");
   g_burst_start = std::chrono::steady_clock::now();
-  for (int i = 0; i < 100; ++i) app.send_to(fx.front(), p.data(), p.size());
-  int got = drain();
+  for (int i = 0; i < 100; ++i) app.send_to(other.front(), p.data(), p.size());
+  int got = replies(200, dropped_before);
   std::fprintf(stderr, "    200 replies at once, %d reached the app\n", got);
   REQUIRE(got >= 90 && static_cast<uint64_t>(got) <= most_since_burst(), fx);
   REQUIRE(
@@ -168,60 +218,62 @@ static void test_session_byte_rate(void**) {
   REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
   UdpClient app;
   REQUIRE(fx.echo_eventually(app, "up", 5000), fx);
-  sleep(1);
-  REQUIRE(burst_through(target, app, fx.front(), 50, 1'200) == 50, fx);  // 60,000 bytes
-  sleep(1);
-  uint64_t passed = burst_through(target, app, fx.front(), 300, 1'200);  // 360,000 bytes
+  REQUIRE(all_pass(target, app, fx.front(), 50, 1'200), fx);  // 60,000 bytes
+  AnotherSession other;
+  REQUIRE(other.start(fx, target, app), fx);
+  uint64_t passed = burst_through(
+      target, app, other.front(), 300, 1'200, [&] { return fx.server_counters_current(); },
+      [&] { return fx.server_counter("drops_rate_limited_up"); });  // 360,000 bytes
   std::fprintf(stderr, "    300 x 1,200 bytes sent at once, %llu passed\n",
                static_cast<unsigned long long>(passed));
   REQUIRE(passed >= 90 && passed <= most_since_burst(), fx);  // 120,000 B/s: 100 of them
 }
 
 // Each limit is set to 100 datagrams' worth a second: 100 datagrams, or 120,000 bytes of
-// 1,200-byte ones.
+// 1,200-byte ones. One bucket for the address: what the sessions used before the burst is
+// missing from it (a bucket refills, never empties by itself), so at least 100 minus that
+// passes, and never more than one bucket and its refill.
 static void client_rate_shared_by_its_sessions(const char* flag, const char* value, size_t size) {
   EchoServer target;
   TunnelFixture fx;
   REQUIRE(fx.start_server({flag, value}), fx);
   REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
-  // A second udp-local (another session) from the same address, with its own forward.
-  uint16_t second_port = harness::free_port(AF_INET, SOCK_DGRAM);
-  harness::Process second(
-      harness::udp_local_bin(),
-      {"--server", harness::endpoint(AF_INET, fx.server_port), "--psk-file", fx.key_path,
-       "--forward",
-       harness::endpoint(AF_INET, second_port) + "=" + harness::endpoint(AF_INET, target.port())},
-      fx.dir.path() + "/local-second.log");
-  REQUIRE(second.start(), fx);
   UdpClient app;
   REQUIRE(fx.echo_eventually(app, "first", 5000), fx);
-  REQUIRE(
-      harness::eventually(
-          [&] { return app.echo(harness::loopback(AF_INET, second_port), "second", 200); }, 5000),
-      fx);
-  sleep(1);
-  // Below, together: 40 + 40.
+  AnotherSession second;  // another session from the same address, with its own forward
+  REQUIRE(second.start(fx, target, app), fx);
+  // Below, together: 20 + 20.
   uint64_t before = target.received();
   std::string p(size, 'c');
-  for (int i = 0; i < 40; ++i) {
+  for (int i = 0; i < 20; ++i) {
     app.send_to(fx.front(), p.data(), p.size());
-    app.send_to(harness::loopback(AF_INET, second_port), p.data(), p.size());
+    app.send_to(second.front(), p.data(), p.size());
   }
-  usleep(500'000);
-  REQUIRE(target.received() - before == 80, fx);
-  sleep(1);
+  REQUIRE(harness::eventually([&] { return target.received() - before >= 40; }, 3000), fx);
+  REQUIRE(target.received() - before == 40, fx);
   // Above, together: 200 + 200 against one bucket of 100.
+  REQUIRE(fx.server_counters_current(), fx);
+  const char* counter = "drops_rate_limited_up";
+  double dropped_before = fx.server_counter(counter);
+  const uint64_t used = target.received();  // every datagram that passed took from the bucket
   before = target.received();
   g_burst_start = std::chrono::steady_clock::now();
   for (int i = 0; i < 200; ++i) {
     app.send_to(fx.front(), p.data(), p.size());
-    app.send_to(harness::loopback(AF_INET, second_port), p.data(), p.size());
+    app.send_to(second.front(), p.data(), p.size());
   }
-  usleep(500'000);
+  harness::eventually(
+      [&] {
+        return target.received() - before +
+                   static_cast<uint64_t>(fx.server_counter(counter) - dropped_before) >=
+               400;
+      },
+      3000);
   uint64_t passed = target.received() - before;
-  std::fprintf(stderr, "    %s: 2 x 200 sent at once by two sessions, %llu passed\n", flag,
-               static_cast<unsigned long long>(passed));
-  REQUIRE(passed >= 90 && passed <= most_since_burst(), fx);
+  std::fprintf(stderr, "    %s: 2 x 200 sent at once by two sessions, %llu passed (%llu used)\n",
+               flag, static_cast<unsigned long long>(passed),
+               static_cast<unsigned long long>(used));
+  REQUIRE(passed + used >= 98 && passed <= most_since_burst(), fx);
 }
 
 static void test_client_packet_rate_shared_by_its_sessions(void**) {
@@ -230,6 +282,25 @@ static void test_client_packet_rate_shared_by_its_sessions(void**) {
 
 static void test_client_byte_rate_shared_by_its_sessions(void**) {
   client_rate_shared_by_its_sessions("--client-bytes-per-second", "120000", 1'200);
+}
+
+// A UDP ASSOCIATE through udp-local's SOCKS5 front: its relay address, once a datagram made it
+// to the target and back.
+static bool associate(Socks5TestClient& c, uint16_t socks_port, UdpClient& app,
+                      const std::vector<uint8_t>& d, sockaddr_storage& relay_out) {
+  if (!c.connect_to(socks_port) || c.greet({0x00}) != 0x00) return false;
+  sockaddr_in relay{};
+  uint8_t any[4] = {0, 0, 0, 0};
+  if (c.request(0x03, any, 0, &relay) != 0x00) return false;
+  relay_out = sockaddr_storage{};
+  std::memcpy(&relay_out, &relay, sizeof relay);
+  return harness::eventually(
+      [&] {
+        app.send_to(relay_out, d.data(), d.size());
+        char buf[2048];
+        return app.receive(buf, sizeof buf, 200) > 0;
+      },
+      5000);
 }
 
 static void socks5_association_rate(const char* flag, const char* value, size_t size) {
@@ -241,34 +312,32 @@ static void socks5_association_rate(const char* flag, const char* value, size_t 
                          {"--socks5", harness::endpoint(AF_INET, socks_port), flag, value}),
           fx);
   REQUIRE(socks5_front_up(socks_port), fx);
-  Socks5TestClient c;
-  REQUIRE(c.connect_to(socks_port) && c.greet({0x00}) == 0x00, fx);
-  sockaddr_in relay{};
-  uint8_t any[4] = {0, 0, 0, 0};
-  REQUIRE(c.request(0x03, any, 0, &relay) == 0x00, fx);
-  sockaddr_storage to{};
-  std::memcpy(&to, &relay, sizeof relay);
   uint8_t lo[4] = {127, 0, 0, 1};
   auto d = socks5_udp_datagram(lo, target.port(), std::string(size, 's'));
   UdpClient app;
-  REQUIRE(harness::eventually(
-              [&] {
-                app.send_to(to, d.data(), d.size());
-                char buf[512];
-                return app.receive(buf, sizeof buf, 200) > 0;
-              },
-              5000),
-          fx);
-  sleep(1);
+  Socks5TestClient first;
+  sockaddr_storage to{};
+  REQUIRE(associate(first, socks_port, app, d, to), fx);
   uint64_t before = target.received();
   for (int i = 0; i < 50; ++i) app.send_to(to, d.data(), d.size());
-  usleep(500'000);
+  REQUIRE(harness::eventually([&] { return target.received() - before >= 50; }, 3000), fx);
   REQUIRE(target.received() - before == 50, fx);
-  sleep(1);
+  // Above, through an association of its own (its buckets full).
+  UdpClient app2;
+  Socks5TestClient second;
+  REQUIRE(associate(second, socks_port, app2, d, to), fx);
+  REQUIRE(fx.local_counters_current(), fx);
+  double dropped_before = fx.local_counter("drops_rate_limited");
   before = target.received();
   g_burst_start = std::chrono::steady_clock::now();
-  for (int i = 0; i < 400; ++i) app.send_to(to, d.data(), d.size());
-  usleep(500'000);
+  for (int i = 0; i < 400; ++i) app2.send_to(to, d.data(), d.size());
+  harness::eventually(
+      [&] {
+        return target.received() - before +
+                   static_cast<uint64_t>(fx.local_counter("drops_rate_limited") - dropped_before) >=
+               400;
+      },
+      3000);
   uint64_t passed = target.received() - before;
   std::fprintf(stderr, "    %s: 400 sent at once through SOCKS5, %llu passed\n", flag,
                static_cast<unsigned long long>(passed));
@@ -364,13 +433,13 @@ static void test_amplification_guard(void**) {
           fx);
   // It talks again after the replies: the flow is confirmed and the next flood passes — the
   // guard drops none of it (a loaded machine may still lose a few on the way).
-  usleep(300'000);  // the counter's next snapshot
+  REQUIRE(fx.server_counters_current(), fx);
   double guarded = fx.server_counter("drops_amplification");
   victim.send_to(fx.front(), ask.data(), ask.size());
   got = 0;
   while (victim.receive(buf, sizeof buf, 500) > 0) got++;
   REQUIRE(got >= 80, fx);
-  usleep(300'000);
+  REQUIRE(fx.server_counters_current(), fx);
   REQUIRE(fx.server_counter("drops_amplification") == guarded, fx);
 }
 

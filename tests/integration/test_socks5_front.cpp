@@ -19,9 +19,13 @@ struct Socks5Fixture : TunnelFixture {
     std::vector<std::string> args = {
         "--server", harness::endpoint(AF_INET, server_port), "--psk-file",  key_path,
         "--socks5", harness::endpoint(AF_INET, socks_port),  "--log-level", "debug"};
+    if (!harness::daemons_are_windows())  // counters for local_counter()
+      args.insert(args.end(), {"--stats-fd", "3", "--stats-interval-ms", "100"});
     args.insert(args.end(), extra.begin(), extra.end());
     local = std::make_unique<harness::Process>(harness::udp_local_bin(), args,
                                                dir.path() + "/local.log");
+    local_stats = dir.path() + "/local.stats";
+    local->set_fd3_path(local_stats);
     if (!local->start()) return false;
     return socks5_front_up(socks_port);
   }
@@ -226,11 +230,11 @@ static void test_foreign_datagrams_dropped(void**) {
   REQUIRE(udp_round_trip(udp, relay, socks5_udp_datagram(kLoopback, target.port(), "legit"),
                          "legit") != 0,
           fx);
-  usleep(100'000);
+  REQUIRE(fx.local_counter_reaches("drops_socks5_foreign", 5, 3000), fx);
   // Only the legitimate datagrams reached the target.
   uint64_t before = target.received();
   for (int i = 0; i < 5; ++i) stranger.send_to(to, d.data(), d.size());
-  usleep(200'000);
+  REQUIRE(fx.local_counter_reaches("drops_socks5_foreign", 10, 3000), fx);
   REQUIRE(target.received() == before, fx);
 }
 
@@ -300,7 +304,7 @@ static void test_fragments_reassembled(void**) {
     if (k % 16 == 15) usleep(1'000);  // a real sender paces; loopback buffers are finite
   }
   REQUIRE(f.reply(5000) == big, fx);
-  usleep(200'000);
+  // Whatever came before the big one reached the target before it (one flow, in order).
   REQUIRE(target.received() == before + 4, fx);  // abcdef, ghij, alone, the big one
 }
 
@@ -327,11 +331,16 @@ static void test_fragments_timer_and_byte_cap(void**) {
   // last one arriving after it completes nothing.
   f.send(target.port(), "late", 1);
   f.send(target.port(), "r", 2);
-  sleep(7);  // the timer, plus the front's 1 s sweep
+  // The timer, plus the front's 1 s sweep.
+  REQUIRE(
+      harness::eventually(
+          [&] { return fx.local->log().find("a sequence not whole in time") != std::string::npos; },
+          8000),
+      fx);
   f.send(target.port(), "!", 0x83);
   f.send(target.port(), "after", 0);
   REQUIRE(f.reply(3000) == "after", fx);
-  usleep(200'000);
+  // "!" came before "after" on the same flow: had it completed something, that came first.
   REQUIRE(target.received() == before + 2, fx);  // "smaller" and "after"
 }
 
@@ -350,13 +359,16 @@ static void test_association_dies_with_control_connection(void**) {
                            "alive") != 0,
             fx);
   }  // the control connection closes here
-  usleep(200'000);
+  REQUIRE(harness::eventually(
+              [&] { return fx.local->log().find("SOCKS5 connection ends") != std::string::npos; },
+              3000),
+          fx);
   uint64_t before = target.received();
   sockaddr_storage to{};
   std::memcpy(&to, &relay, sizeof relay);
   auto d = socks5_udp_datagram(kLoopback, target.port(), "after close");
   for (int i = 0; i < 5; ++i) udp.send_to(to, d.data(), d.size());
-  usleep(300'000);
+  REQUIRE(fx.local_counters_current() && fx.server_counters_current(), fx);
   REQUIRE(target.received() == before, fx);
 }
 
@@ -385,7 +397,7 @@ static void test_pending_fragments_share_one_budget(void**) {
     senders.push_back(std::move(f));
   }
   REQUIRE(senders.size() == 200, fx);
-  usleep(300'000);
+  REQUIRE(fx.local_counters_current(), fx);  // it has read them
   long rss_after = harness::resident_kib(fx.local->pid());
   std::printf("    200 associations x 60 KB pending: udp-local RSS %ld -> %ld KiB\n", rss_before,
               rss_after);

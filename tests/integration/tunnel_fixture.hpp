@@ -2,9 +2,11 @@
 // in a temporary directory, and helpers to (re)start and kill them.
 #pragma once
 
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "harness.hpp"
@@ -119,11 +121,40 @@ struct TunnelFixture {
     return harness::last_counter(local_stats, name);
   }
 
+  // Waits for two more snapshots of the daemon's counters, so the next read includes what it
+  // had done by now (the stats interval is 100 ms). The Windows daemons under Wine publish no
+  // counters (no descriptor 3): there it gives them the 300 ms the tests waited before.
+  bool server_counters_current() const { return counters_current(server_stats); }
+  bool local_counters_current() const { return counters_current(local_stats); }
+  // Waits (at most timeout_ms) until udp-local's counter reaches `value`; under Wine, as above.
+  bool local_counter_reaches(const std::string& name, double value, int timeout_ms) const {
+    if (harness::daemons_are_windows()) return counters_current(local_stats);
+    return harness::eventually([&] { return local_counter(name) >= value; }, timeout_ms);
+  }
+
+  // Another udp-local: a session of its own (its rate buckets full), fronting `port` for
+  // `target`.
+  std::unique_ptr<harness::Process> start_another_local(uint16_t port, const std::string& target) {
+    auto p = std::make_unique<harness::Process>(
+        harness::udp_local_bin(),
+        std::vector<std::string>{"--server", harness::endpoint(AF_INET, server_port), "--psk-file",
+                                 key_path, "--forward",
+                                 harness::endpoint(AF_INET, port) + "=" + target},
+        dir.path() + "/local-another-" + std::to_string(local_starts++) + ".log");
+    return p->start() ? std::move(p) : nullptr;
+  }
+
   sockaddr_storage front() const { return harness::loopback(AF_INET, local_port); }
 
   // Echoes through the front until one succeeds (the tunnel may still be coming up).
   bool echo_eventually(harness::UdpClient& c, const std::string& msg, int timeout_ms) {
     return harness::eventually([&] { return c.echo(front(), msg, 200); }, timeout_ms);
+  }
+
+  static bool counters_current(const std::string& stats) {
+    if (!harness::daemons_are_windows()) return harness::fresh_snapshots(stats);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    return true;
   }
 
   void dump_logs() const {

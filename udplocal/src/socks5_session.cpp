@@ -53,7 +53,8 @@ int Socks5Session::accept(uv_stream_t* listener) {
 }
 
 void Socks5Session::expire_fragments(uint64_t now_ms) {
-  if (association_) association_->expire_fragments(now_ms);
+  if (association_ && association_->expire_fragments(now_ms))
+    LOG_DEBUG(client_.log(), tag_, "SOCKS5 fragments: a sequence not whole in time, given up");
 }
 
 bool Socks5Session::idle_in_negotiation(uint64_t now_ms, uint64_t limit_ms) const {

@@ -21,7 +21,8 @@ class UdpAssociation : public runtime::UdpSocket::Events, public FlowOrigin {
   int open(const protocol::Address& bind_ip);
   bool bound(protocol::Address& out) const;
   // The reassembly timer (from the front's sweep).
-  void expire_fragments(uint64_t now_ms) { reassembler_.expire(now_ms); }
+  // true when a sequence was given up.
+  bool expire_fragments(uint64_t now_ms) { return reassembler_.expire(now_ms); }
 
   void deliver(LocalFlow& flow, protocol::ByteView payload,
                const protocol::Address& source) override;

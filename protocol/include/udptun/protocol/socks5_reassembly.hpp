@@ -48,8 +48,8 @@ class Reassembler {
   Whole add(const UdpHeader& header, uint64_t now_ms);
   // The caller is done with the last whole datagram: its memory goes back.
   void release();
-  // The timer: a sequence older than the timeout is given up.
-  void expire(uint64_t now_ms);
+  // The timer: a sequence older than the timeout is given up (true when one was).
+  bool expire(uint64_t now_ms);
   bool pending() const { return highest_ != 0; }
   size_t held_bytes() const { return buffer_.size(); }
 
