@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -164,7 +165,9 @@ int Process::wait_exit(int ms) {
   if (pid_ <= 0) return -1;
   int status = 0;
   for (int waited = 0; waited < ms; waited += 10) {
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    rusage usage{};
+    if (wait4(pid_, &status, WNOHANG, &usage) == pid_) {
+      peak_rss_kib_at_exit_ = usage.ru_maxrss;  // KiB on Linux
       orphaned_group_ = pid_;  // still tracked: the exit handler kills what is left of it
       pid_ = -1;
       return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -51,6 +51,8 @@ class Process {
   // group running (a successor it started); the group dies with this object. Returns the
   // exit status, or -1 if it did not exit in time.
   int wait_exit(int ms);
+  // After wait_exit reaped it: the most memory it ever held (KiB), from the kernel.
+  long peak_rss_kib_at_exit() const { return peak_rss_kib_at_exit_; }
   pid_t pid() const { return pid_; }
   std::string log() const;
 
@@ -61,6 +63,7 @@ class Process {
   std::string fd3_path_;
   pid_t pid_ = -1;
   pid_t orphaned_group_ = -1;  // the group of a process reaped by wait_exit
+  long peak_rss_kib_at_exit_ = -1;
 };
 
 sockaddr_storage loopback(int family, uint16_t port);

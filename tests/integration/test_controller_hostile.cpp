@@ -269,8 +269,18 @@ static void test_kill9_then_restart_runs_each_service_once(void**) {
   std::printf("    after kill -9 and a restart: each service running once after %.2f s\n", s);
   assert_true(each_once);
   assert_true(harness::eventually(flowing, 5000));
-  // Still exactly one of each a moment later (nothing else restarts them twice).
-  usleep(300'000);
+  // Each started once (the controller counts no restart), and still exactly one of each.
+  {
+    Client status_client(c.socket);
+    cJSON* st = status_client.ask(R"({"action":"status"})");
+    assert_non_null(st);
+    for (const char* name : {"udp-server", "udp-local", "marker"}) {
+      cJSON* one = service(st, name);
+      assert_non_null(one);
+      assert_int_equal(cJSON_GetObjectItem(one, "restarts")->valueint, 0);
+    }
+    cJSON_Delete(st);
+  }
   assert_int_equal(count(server_needle), 1);
   assert_int_equal(count(local_needle), 1);
   assert_int_equal(count(sleep_needle), 1);
@@ -278,7 +288,14 @@ static void test_kill9_then_restart_runs_each_service_once(void**) {
   assert_int_equal(c.proc.terminate(8000), 0);
   assert_true(harness::eventually([&] { return count(sleep_needle) == 0; }, 3000));
   assert_true(c.start());
-  usleep(500'000);
+  // It answers once it has read its journal: the service is stopped, and stays so.
+  Client after(c.socket);
+  cJSON* st = after.ask(R"({"action":"status"})");
+  assert_non_null(st);
+  cJSON* marker_service = service(st, "marker");
+  assert_true(marker_service == nullptr ||
+              std::string(cJSON_GetObjectItem(marker_service, "state")->valuestring) == "stopped");
+  cJSON_Delete(st);
   assert_int_equal(count(sleep_needle), 0);
 }
 

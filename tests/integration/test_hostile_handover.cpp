@@ -39,17 +39,6 @@ static int unix_connect(const std::string& path) {
   return fd;
 }
 
-static long peak_rss_kib(pid_t pid) {
-  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r");
-  if (!f) return -1;
-  char line[256];
-  long kib = -1;
-  while (std::fgets(line, sizeof line, f))
-    if (std::strncmp(line, "VmHWM:", 6) == 0) kib = std::atol(line + 6);
-  std::fclose(f);
-  return kib;
-}
-
 // A same-user peer that connects to the handover socket and never reads: the server goes on
 // serving its clients (before: it dropped every one, blocked 10 s and exited).
 static void test_handover_peer_that_never_reads_changes_nothing(void**) {
@@ -59,7 +48,10 @@ static void test_handover_peer_that_never_reads_changes_nothing(void**) {
   int fd = -1;
   REQUIRE(harness::eventually([&] { return (fd = unix_connect(handover)) >= 0; }, 3000), good.fx);
   double resumed = good.fx.server_counter("sessions_resumed");
-  sleep(4);  // past the server's 3 s for a successor
+  // Past the server's 3 s for a successor, it says so and serves on.
+  REQUIRE(harness::eventually(
+              [&] { return good.fx.server->log().find("serving on") != std::string::npos; }, 8000),
+          good.fx);
   REQUIRE(good.fx.server->running(), good.fx);
   REQUIRE(good.still_served("after a successor that never read"), good.fx);
   REQUIRE(good.fx.server_counter("sessions_resumed") == resumed, good.fx);  // nobody was moved
@@ -84,18 +76,16 @@ static void test_handover_record_size_is_not_trusted(void**) {
     if (c < 0) return;
     uint8_t header[8] = {0x0C, 0x80, 0, 0, 0, 0, 0, 0};  // 200 MiB of record, no descriptors
     (void)!write(c, header, sizeof header);
-    sleep(2);
-    close(c);
+    close(c);  // and nothing more
   });
   REQUIRE(fx.launch_server({"--handover-socket", handover}), fx);
-  usleep(1'000'000);
-  long peak = peak_rss_kib(fx.server->pid());
+  int code = fx.server->wait_exit(5000);
   liar.join();
   close(listener);
+  REQUIRE(code != 0 && code != -1, fx);
+  long peak = fx.server->peak_rss_kib_at_exit();
   std::printf("    a predecessor announcing 200 MiB: the successor's peak RSS %ld KiB\n", peak);
   REQUIRE(peak > 0 && peak < 64 * 1024 + harness::sanitizer_slack_kib(), fx);
-  int code = fx.server->wait_exit(5000);
-  REQUIRE(code != 0 && code != -1, fx);
   REQUIRE(fx.server->log().find("cut short") != std::string::npos, fx);
 }
 
@@ -125,7 +115,9 @@ static void test_handover_from_another_user_is_refused(void**) {
     chmod(handover.c_str(), 0666);
     (void)!write(ready[1], "r", 1);
     int c = accept(l, nullptr, nullptr);
-    sleep(3);  // would hand over a listener it keeps a copy of
+    // It would hand over a listener it keeps a copy of; the test kills it (10 s at most).
+    alarm(10);
+    pause();
     close(c);
     _exit(0);
   }
