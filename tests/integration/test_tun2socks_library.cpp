@@ -46,14 +46,20 @@ static tun2socks_callbacks packet_callbacks() {
 struct Server {
   udpserver_t* s = nullptr;
   std::atomic<int> port{0};
+  std::atomic<uint64_t> snapshots{0}, connections{0};  // from its stats, every 100 ms
   Server() {
     char err[256];
     std::string json = std::string(R"({"listen":"127.0.0.1:0","psk":")") + kKey +
-                       R"(","allow_targets":["127.0.0.0/8","::1"]})";
+                       R"(","allow_targets":["127.0.0.0/8","::1"],"stats_interval_ms":100})";
     s = udpserver_new(json.c_str(), err, sizeof err);
     udpserver_callbacks cb{};
     cb.started = [](void* u, const char* a) {
       static_cast<Server*>(u)->port = std::atoi(std::strrchr(a, ':') + 1);
+    };
+    cb.stats = [](void* u, const udpserver_stats* st) {
+      auto* self = static_cast<Server*>(u);
+      self->connections = st->connections;
+      self->snapshots++;
     };
     cb.log = [](void*, int, const char*) {};
     udpserver_start(s, &cb, this);
@@ -62,6 +68,11 @@ struct Server {
   ~Server() {
     udpserver_stop(s);
     udpserver_free(s);
+  }
+  // Its connections all closed, as a snapshot taken after this call says (3 s at most).
+  bool connections_closed() {
+    uint64_t from = snapshots;
+    return harness::eventually([&] { return snapshots >= from + 2 && connections == 0; }, 3000);
   }
 };
 
@@ -175,7 +186,7 @@ static void test_start_stop_100_times(void**) {
     tun2socks_free(t);
   };
   for (int i = 0; i < 3; ++i) cycle();
-  usleep(300'000);  // let the server finish closing the warm-up connections
+  assert_true(server.connections_closed());  // the warm-up clients' connections
   int fds = harness::count_open_fds();
   long rss = harness::resident_kib();
   for (int i = 0; i < 100; ++i) cycle();

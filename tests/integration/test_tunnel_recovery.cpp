@@ -188,8 +188,10 @@ static void test_long_outage_then_back(void**) {
   REQUIRE(fx.echo_eventually(client, "before", 5000), fx);
   uint16_t port_before = target.last_source_port();
   relay.set_blocked(true);
+  int seen = relay.connections_seen();
   relay.cut();
-  sleep(2);  // udp-local keeps retrying with backoff meanwhile
+  // udp-local keeps retrying, with backoff, through several refused attempts (the outage).
+  REQUIRE(harness::eventually([&] { return relay.connections_seen() >= seen + 4; }, 10000), fx);
   relay.set_blocked(false);
   auto back = std::chrono::steady_clock::now();
   REQUIRE(fx.echo_eventually(client, "after the outage", 10000), fx);
@@ -205,7 +207,11 @@ static void test_idle_flows_expire_and_come_back(void**) {
   UdpClient client;
   REQUIRE(fx.echo_eventually(client, "before idle", 5000), fx);
   uint16_t first_port = target.last_source_port();
-  usleep(1'200'000);  // the server closes the idle flow and tells udp-local
+  // The server closes the idle flow and tells udp-local.
+  REQUIRE(
+      harness::eventually(
+          [&] { return fx.local->log().find("closed by the server") != std::string::npos; }, 5000),
+      fx);
   REQUIRE(client.echo(fx.front(), "after idle", 2000), fx);
   // A new flow, so a new socket: the old binding was really released.
   REQUIRE(target.last_source_port() != first_port, fx);

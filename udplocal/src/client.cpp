@@ -272,6 +272,8 @@ void Client::on_tunnel_frame(const protocol::Frame& frame) {
              protocol::format_address(flow->target).c_str(), static_cast<unsigned>(s->state));
   } else if (auto* c = std::get_if<protocol::CloseFlow>(&frame)) {
     // The server closed it (idle there, or evicted): forget it; new datagrams make a new one.
+    LOG_DEBUG(log_, tunnel_.tag(), "flow %u closed by the server (reason %u)", c->flow_id,
+              static_cast<unsigned>(c->reason));
     close_flow(c->flow_id, false);
   }
 }
