@@ -23,8 +23,8 @@ constexpr uint64_t kClientRatesSweepMs = 10'000;
 
 }  // namespace
 
-Server::Server(ServerConfig config)
-    : InstanceHost({kSweepIntervalMs, config.stats_interval_ms, config.metrics}),
+Server::Server(ServerConfig config, runtime::EventLoop* host)
+    : InstanceHost({kSweepIntervalMs, config.stats_interval_ms, config.metrics}, host),
       config_(std::move(config)),
       key_(ByteView(config_.key)) {
   log_.set_level(config_.log_level);

@@ -32,7 +32,10 @@ class Server : public runtime::InstanceHost<udpserver_callbacks, udpserver_stats
  public:
   static constexpr uint64_t kSweepIntervalMs = 250;
 
-  explicit Server(ServerConfig config);
+  // With a `host` loop the server is a guest on it (runtime::InstanceHost): it opens, runs
+  // and stops on that loop's thread, worker 0 beside the host's own handles; the middle-layer
+  // tests drive it so, turn by turn.
+  explicit Server(ServerConfig config, runtime::EventLoop* host = nullptr);
   ~Server() override;
 
   // Thread-safe: stop accepting, ask every client to move (GOAWAY), stop once they all left
