@@ -42,8 +42,9 @@ static void test_server_refuses_clients_outside_its_allow_list(void**) {
     REQUIRE(fx.server_counter("sessions_opened") == 0, fx);
   }
   TunnelFixture fx;
-  REQUIRE(fx.start_server({"--allow-client", "192.0.2.0/24", "--allow-client", "127.0.0.1"}), fx);
-  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
+  REQUIRE(fx.start_tunnel_to(target.port(),
+                             {"--allow-client", "192.0.2.0/24", "--allow-client", "127.0.0.1"}),
+          fx);
   UdpClient app;
   REQUIRE(fx.echo_eventually(app, "allowed", 5000), fx);
 }
@@ -144,8 +145,7 @@ struct AnotherSession {
 static void test_session_packet_rate_both_directions(void**) {
   EchoServer target;
   TunnelFixture fx;
-  REQUIRE(fx.start_server({"--session-packets-per-second", "100"}), fx);
-  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
+  REQUIRE(fx.start_tunnel_to(target.port(), {"--session-packets-per-second", "100"}), fx);
   UdpClient app;
   REQUIRE(fx.echo_eventually(app, "up", 5000), fx);
   // Below (the bucket starts full): 50 at once all pass, and their 50 echoes all come back.
@@ -173,8 +173,7 @@ static void test_session_packet_rate_both_directions(void**) {
 static void test_session_packet_rate_toward_the_client(void**) {
   EchoServer target(AF_INET, true);
   TunnelFixture fx;
-  REQUIRE(fx.start_server({"--session-packets-per-second", "100"}), fx);
-  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
+  REQUIRE(fx.start_tunnel_to(target.port(), {"--session-packets-per-second", "100"}), fx);
   UdpClient app;
   REQUIRE(fx.echo_eventually(app, "up", 5000), fx);
   // Replies until `expected` are accounted for: received here, or dropped by the limiter
@@ -214,8 +213,7 @@ static void test_session_packet_rate_toward_the_client(void**) {
 static void test_session_byte_rate(void**) {
   EchoServer target;
   TunnelFixture fx;
-  REQUIRE(fx.start_server({"--session-bytes-per-second", "120000"}), fx);
-  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
+  REQUIRE(fx.start_tunnel_to(target.port(), {"--session-bytes-per-second", "120000"}), fx);
   UdpClient app;
   REQUIRE(fx.echo_eventually(app, "up", 5000), fx);
   REQUIRE(all_pass(target, app, fx.front(), 50, 1'200), fx);  // 60,000 bytes
@@ -236,8 +234,7 @@ static void test_session_byte_rate(void**) {
 static void client_rate_shared_by_its_sessions(const char* flag, const char* value, size_t size) {
   EchoServer target;
   TunnelFixture fx;
-  REQUIRE(fx.start_server({flag, value}), fx);
-  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
+  REQUIRE(fx.start_tunnel_to(target.port(), {flag, value}), fx);
   UdpClient app;
   REQUIRE(fx.echo_eventually(app, "first", 5000), fx);
   AnotherSession second;  // another session from the same address, with its own forward

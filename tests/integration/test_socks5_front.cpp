@@ -59,6 +59,43 @@ static uint16_t udp_round_trip(UdpClient& udp, const sockaddr_in& relay,
   return got;
 }
 
+// A UDP ASSOCIATE on the front: its control connection, the app's UDP socket and the relay
+// address; datagrams (or fragments) sent through it, replies read back.
+struct Association {
+  Socks5TestClient control;
+  UdpClient udp;
+  sockaddr_in relay{};
+  sockaddr_storage to{};
+  bool open(uint16_t socks_port) {
+    if (!control.connect_to(socks_port) || control.greet({0x00}) != 0x00) return false;
+    uint8_t any[4] = {0, 0, 0, 0};
+    if (control.request(0x03, any, 0, &relay) != 0x00) return false;
+    std::memcpy(&to, &relay, sizeof relay);
+    return true;
+  }
+  // Associated, and a whole datagram echoed through the tunnel (which may still be coming up),
+  // its replies read: what follows starts from a clean slate.
+  bool ready(uint16_t socks_port, uint16_t target_port) {
+    if (!open(socks_port) ||
+        udp_round_trip(udp, relay, socks5_udp_datagram(kLoopback, target_port, "up"), "up") == 0)
+      return false;
+    while (!reply(100).empty()) {
+    }
+    return true;
+  }
+  void send(uint16_t port, const std::string& piece, uint8_t frag) {
+    auto d = socks5_udp_datagram(kLoopback, port, piece, frag);
+    udp.send_to(to, d.data(), d.size());
+  }
+  // The next reply's payload within timeout_ms ("" if none).
+  std::string reply(int timeout_ms) {
+    std::vector<uint8_t> buf(70'000);
+    ssize_t n = udp.receive(buf.data(), buf.size(), timeout_ms);
+    if (n < 10) return "";
+    return std::string(reinterpret_cast<char*>(buf.data()) + 10, static_cast<size_t>(n) - 10);
+  }
+};
+
 static void test_udp_associate_round_trip(void**) {
   EchoServer target;
   Socks5Fixture fx;
@@ -79,12 +116,10 @@ static void test_udp_associate_domain_destination(void**) {
   EchoServer target;
   Socks5Fixture fx;
   REQUIRE(fx.start(), fx);
-  Socks5TestClient c;
-  REQUIRE(c.connect_to(fx.socks_port) && c.greet({0x00}) == 0x00, fx);
-  UdpClient udp;
-  sockaddr_in relay;
-  uint8_t any[4] = {0, 0, 0, 0};
-  REQUIRE(c.request(0x03, any, 0, &relay) == 0x00, fx);
+  Association a;
+  REQUIRE(a.open(fx.socks_port), fx);
+  UdpClient& udp = a.udp;
+  const sockaddr_in& relay = a.relay;
   std::string name = "localhost";
   std::vector<uint8_t> d = {0, 0, 0, 0x03, static_cast<uint8_t>(name.size())};
   for (char ch : name) d.push_back(static_cast<uint8_t>(ch));
@@ -99,12 +134,10 @@ static void test_udp_associate_ipv6_destination(void**) {
   EchoServer target(AF_INET6);
   Socks5Fixture fx;
   REQUIRE(fx.start(), fx);
-  Socks5TestClient c;
-  REQUIRE(c.connect_to(fx.socks_port) && c.greet({0x00}) == 0x00, fx);
-  UdpClient udp;
-  sockaddr_in relay;
-  uint8_t any[4] = {0, 0, 0, 0};
-  REQUIRE(c.request(0x03, any, 0, &relay) == 0x00, fx);
+  Association a;
+  REQUIRE(a.open(fx.socks_port), fx);
+  UdpClient& udp = a.udp;
+  const sockaddr_in& relay = a.relay;
   // RSV RSV FRAG ATYP=4 ::1 PORT DATA; the reply comes back with an IPv6 header too.
   std::vector<uint8_t> d = {0, 0, 0, 0x04};
   for (int i = 0; i < 15; ++i) d.push_back(0);
@@ -131,12 +164,10 @@ static void test_full_cone_reply_from_second_port(void**) {
   EchoServer target(AF_INET, /*also_reply_from_second_port=*/true);
   Socks5Fixture fx;
   REQUIRE(fx.start(), fx);
-  Socks5TestClient c;
-  REQUIRE(c.connect_to(fx.socks_port) && c.greet({0x00}) == 0x00, fx);
-  UdpClient udp;
-  sockaddr_in relay;
-  uint8_t any[4] = {0, 0, 0, 0};
-  REQUIRE(c.request(0x03, any, 0, &relay) == 0x00, fx);
+  Association a;
+  REQUIRE(a.open(fx.socks_port), fx);
+  UdpClient& udp = a.udp;
+  const sockaddr_in& relay = a.relay;
   auto d = socks5_udp_datagram(kLoopback, target.port(), "cone");
   // The copy the target sent from its other port arrives, labelled with that port.
   uint16_t from = udp_round_trip(udp, relay, d, "second:cone");
@@ -241,43 +272,12 @@ static void test_foreign_datagrams_dropped(void**) {
 // RFC 1928 §7 fragments, reassembled on the front: what reaches the target (and so what the
 // echo sends back, whole) is exactly the reassembled datagram, and nothing of sequences that
 // were abandoned, timed out or too large.
-struct FragmentSender {
-  Socks5TestClient control;
-  UdpClient udp;
-  sockaddr_in relay{};
-  sockaddr_storage to{};
-  bool open(uint16_t socks_port) {
-    if (!control.connect_to(socks_port) || control.greet({0x00}) != 0x00) return false;
-    uint8_t any[4] = {0, 0, 0, 0};
-    if (control.request(0x03, any, 0, &relay) != 0x00) return false;
-    std::memcpy(&to, &relay, sizeof relay);
-    return true;
-  }
-  void send(uint16_t port, const std::string& piece, uint8_t frag) {
-    auto d = socks5_udp_datagram(kLoopback, port, piece, frag);
-    udp.send_to(to, d.data(), d.size());
-  }
-  // The next reply's payload within timeout_ms ("" if none).
-  std::string reply(int timeout_ms) {
-    std::vector<uint8_t> buf(70'000);
-    ssize_t n = udp.receive(buf.data(), buf.size(), timeout_ms);
-    if (n < 10) return "";
-    return std::string(reinterpret_cast<char*>(buf.data()) + 10, static_cast<size_t>(n) - 10);
-  }
-};
-
 static void test_fragments_reassembled(void**) {
   EchoServer target;
   Socks5Fixture fx;
   REQUIRE(fx.start(), fx);
-  FragmentSender f;
-  REQUIRE(f.open(fx.socks_port), fx);
-  // The tunnel may still be coming up: a whole datagram first.
-  REQUIRE(udp_round_trip(f.udp, f.relay, socks5_udp_datagram(kLoopback, target.port(), "up"),
-                         "up") != 0,
-          fx);
-  while (!f.reply(100).empty()) {
-  }
+  Association f;
+  REQUIRE(f.ready(fx.socks_port, target.port()), fx);
   uint64_t before = target.received();
   // In order.
   f.send(target.port(), "ab", 1);
@@ -312,13 +312,8 @@ static void test_fragments_timer_and_byte_cap(void**) {
   EchoServer target;
   Socks5Fixture fx;
   REQUIRE(fx.start({"--socks5-reassembly-max-bytes", "1000"}), fx);
-  FragmentSender f;
-  REQUIRE(f.open(fx.socks_port), fx);
-  REQUIRE(udp_round_trip(f.udp, f.relay, socks5_udp_datagram(kLoopback, target.port(), "up"),
-                         "up") != 0,
-          fx);
-  while (!f.reply(100).empty()) {
-  }
+  Association f;
+  REQUIRE(f.ready(fx.socks_port, target.port()), fx);
   uint64_t before = target.received();
   // Past the byte cap: 600 + 600 > 1,000, dropped; the next sequence is fine.
   std::string chunk(600, 'z');
@@ -385,10 +380,10 @@ static void test_pending_fragments_share_one_budget(void**) {
   Socks5Fixture fx;
   REQUIRE(fx.start({"--socks5-reassembly-total-bytes", "2097152"}), fx);
   long rss_before = harness::resident_kib(fx.local->pid());
-  std::vector<std::unique_ptr<FragmentSender>> senders;
+  std::vector<std::unique_ptr<Association>> senders;
   const std::string piece(1'000, 'f');
   for (int a = 0; a < 200; ++a) {
-    auto f = std::make_unique<FragmentSender>();
+    auto f = std::make_unique<Association>();
     if (!f->open(fx.socks_port)) break;
     for (uint8_t k = 1; k <= 60; ++k) {  // 60 KB, never the last fragment
       f->send(target.port(), piece, k);

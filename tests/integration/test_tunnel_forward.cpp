@@ -13,8 +13,7 @@ using harness::UdpClient;
 static void test_datagrams_both_ways_ipv4(void**) {
   EchoServer target(AF_INET);
   TunnelFixture fx;
-  REQUIRE(fx.start_server(), fx);
-  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
+  REQUIRE(fx.start_tunnel_to(target.port()), fx);
   UdpClient client;
   REQUIRE(fx.echo_eventually(client, "first", 5000), fx);
   for (int i = 0; i < 100; ++i) {
@@ -68,8 +67,7 @@ static void test_domain_target_resolved_by_server(void**) {
 static void test_largest_datagram(void**) {
   EchoServer target(AF_INET);
   TunnelFixture fx;
-  REQUIRE(fx.start_server(), fx);
-  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
+  REQUIRE(fx.start_tunnel_to(target.port()), fx);
   UdpClient client;
   REQUIRE(fx.echo_eventually(client, "warm up", 5000), fx);
   std::string big(65507, '\0');
@@ -102,8 +100,7 @@ static void test_refused_target_never_reached(void**) {
 static void test_many_sources_are_separate_flows(void**) {
   EchoServer target(AF_INET);
   TunnelFixture fx;
-  REQUIRE(fx.start_server(), fx);
-  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
+  REQUIRE(fx.start_tunnel_to(target.port()), fx);
   {
     UdpClient first;
     REQUIRE(fx.echo_eventually(first, "warm up", 5000), fx);

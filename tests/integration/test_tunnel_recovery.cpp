@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <memory>
 
 #include "../unit/cmocka_support.hpp"
 #include "tunnel_fixture.hpp"
@@ -21,8 +22,7 @@ static long long ms_since(std::chrono::steady_clock::time_point t) {
 static void test_server_killed_and_restarted_traffic_resumes(void**) {
   EchoServer target;
   TunnelFixture fx;
-  REQUIRE(fx.start_server(), fx);
-  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
+  REQUIRE(fx.start_tunnel_to(target.port()), fx);
   UdpClient client;
   REQUIRE(fx.echo_eventually(client, "before", 5000), fx);
   fx.server->kill9();
@@ -37,8 +37,7 @@ static void test_server_killed_and_restarted_traffic_resumes(void**) {
 static void test_local_killed_and_restarted_traffic_resumes(void**) {
   EchoServer target;
   TunnelFixture fx;
-  REQUIRE(fx.start_server(), fx);
-  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
+  REQUIRE(fx.start_tunnel_to(target.port()), fx);
   UdpClient client;
   REQUIRE(fx.echo_eventually(client, "before", 5000), fx);
   fx.local->kill9();
@@ -99,8 +98,7 @@ static void test_server_planned_restart_keeps_session_and_source_port(void**) {
   EchoServer target;
   TunnelFixture fx;
   std::string handover = fx.dir.path() + "/handover.sock";
-  REQUIRE(fx.start_server({"--handover-socket", handover}), fx);
-  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
+  REQUIRE(fx.start_tunnel_to(target.port(), {"--handover-socket", handover}), fx);
   UdpClient client;
   REQUIRE(fx.echo_eventually(client, "before", 5000), fx);
   uint16_t port_before = target.last_source_port();
@@ -128,8 +126,7 @@ static void test_server_planned_restart_keeps_session_and_source_port(void**) {
 static void test_orphaned_session_is_reaped(void**) {
   EchoServer target;
   TunnelFixture fx;
-  REQUIRE(fx.start_server({"--session-grace-ms", "300"}), fx);
-  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
+  REQUIRE(fx.start_tunnel_to(target.port(), {"--session-grace-ms", "300"}), fx);
   UdpClient client;
   REQUIRE(fx.echo_eventually(client, "before", 5000), fx);
   uint16_t old_port = target.last_source_port();
@@ -154,14 +151,25 @@ static void test_orphaned_session_is_reaped(void**) {
   REQUIRE(closed, fx);
 }
 
-static void test_link_cut_session_resumes_with_same_source_port(void**) {
+// udp-server, and udp-local reaching it through a relay the test can cut or block.
+struct RelayedTunnel {
   EchoServer target;
   TunnelFixture fx;
-  REQUIRE(fx.start_server(), fx);
-  harness::CuttableRelay relay(fx.server_port);
-  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port()), {},
-                         harness::endpoint(AF_INET, relay.port())),
-          fx);
+  std::unique_ptr<harness::CuttableRelay> relay;
+  bool start() {
+    if (!fx.start_server()) return false;
+    relay = std::make_unique<harness::CuttableRelay>(fx.server_port);
+    return fx.start_local(harness::endpoint(AF_INET, target.port()), {},
+                          harness::endpoint(AF_INET, relay->port()));
+  }
+};
+
+static void test_link_cut_session_resumes_with_same_source_port(void**) {
+  RelayedTunnel t;
+  REQUIRE(t.start(), t.fx);
+  EchoServer& target = t.target;
+  TunnelFixture& fx = t.fx;
+  harness::CuttableRelay& relay = *t.relay;
   UdpClient client;
   REQUIRE(fx.echo_eventually(client, "before the cut", 5000), fx);
   uint16_t port_before = target.last_source_port();
@@ -177,13 +185,11 @@ static void test_link_cut_session_resumes_with_same_source_port(void**) {
 }
 
 static void test_long_outage_then_back(void**) {
-  EchoServer target;
-  TunnelFixture fx;
-  REQUIRE(fx.start_server(), fx);
-  harness::CuttableRelay relay(fx.server_port);
-  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port()), {},
-                         harness::endpoint(AF_INET, relay.port())),
-          fx);
+  RelayedTunnel t;
+  REQUIRE(t.start(), t.fx);
+  EchoServer& target = t.target;
+  TunnelFixture& fx = t.fx;
+  harness::CuttableRelay& relay = *t.relay;
   UdpClient client;
   REQUIRE(fx.echo_eventually(client, "before", 5000), fx);
   uint16_t port_before = target.last_source_port();
@@ -202,8 +208,7 @@ static void test_long_outage_then_back(void**) {
 static void test_idle_flows_expire_and_come_back(void**) {
   EchoServer target;
   TunnelFixture fx;
-  REQUIRE(fx.start_server({"--flow-idle-timeout-ms", "300"}), fx);
-  REQUIRE(fx.start_local(harness::endpoint(AF_INET, target.port())), fx);
+  REQUIRE(fx.start_tunnel_to(target.port(), {"--flow-idle-timeout-ms", "300"}), fx);
   UdpClient client;
   REQUIRE(fx.echo_eventually(client, "before idle", 5000), fx);
   uint16_t first_port = target.last_source_port();

@@ -58,6 +58,12 @@ struct TunnelFixture {
     }
   }
 
+  // The usual pair: udp-server, and udp-local forwarding local_port to the target on this port.
+  bool start_tunnel_to(uint16_t target_port, std::vector<std::string> server_extra = {}) {
+    return start_server(std::move(server_extra)) &&
+           start_local(harness::endpoint(AF_INET, target_port));
+  }
+
   // Only starts the process (start_server also waits for it to listen): for a server that is
   // not meant to.
   bool launch_server(const std::vector<std::string>& extra = {}) {

@@ -113,27 +113,7 @@ struct ServerConfig : runtime::FlowIdleConfig {
   runtime::LogLevel log_level = runtime::LogLevel::info;
 };
 
-// Keys (all optional but "listen" or "udpgw_listen", and with "listen" one of
-// "psk_file"/"psk"):
-//   listen: "ADDR:PORT" or [..]       psk_file: path      psk: the key itself (embedding)
-//   allow_targets: ["CIDR", ..]       allow_clients: ["CIDR", ..]       egress:
-//   "direct"|"socks5"|"tun2socks"  egress_socks5: "IP:PORT" nat_filtering:
-//   "endpoint-independent"|"address-dependent"| "address-and-port-dependent",
-//   egress_socks5_username, egress_socks5_password, flow_idle_timeout_ms, dns_idle_timeout_ms,
-//   session_grace_ms, link_timeout_ms, handshake_timeout_ms, max_flows_per_session,
-//   max_connections_per_session,
-//   flow_opens_per_second, session_packets_per_second, session_bytes_per_second,
-//   client_packets_per_second, client_bytes_per_second, amplification_ratio,
-//   amplification_allowance_bytes, amplification_window_ms, max_sessions,
-//   max_sessions_per_client, max_connections_per_client, workers,
-//   max_pending_handshakes, max_pending_handshakes_per_source, ipv6_source_prefix,
-//   handshakes_per_second_per_source,
-//   max_connections, max_total_flows,
-//   max_held_bytes_per_session, flow_setup_timeout_ms, max_clock_skew_ms, max_queued_bytes,
-//   stats_interval_ms, handover_socket: path, metrics: "ADDR:PORT", drain_grace_ms,
-//   tls_cert_file, tls_key_file, udpgw_listen: "ADDR:PORT" or [..], udpgw_max_connections,
-//   udpgw_dns: "IP:PORT", socks5_listen: "ADDR:PORT" or [..], socks5_listen_username,
-//   socks5_listen_password, log_level: "error"|"warn"|"info"|"debug"
+// Every key, its bounds and what it means: server_options.cpp (docs/CONFIG.md is made from it).
 Result<ServerConfig> parse_server_config(const char* json);
 // Every key parse_server_config reads (server_options.cpp).
 const runtime::OptionList<ServerConfig>& server_options();
