@@ -90,7 +90,7 @@ struct ClientUnderTest {
                        R"(=127.0.0.1:9","connections":1,"reconnect_min_ms":10,)"
                        R"("reconnect_max_ms":50,"stats_interval_ms":100})";
     char err[256];
-    client = udplocal::new_guest(json.c_str(), loop, err, sizeof err);
+    client = udptun::udplocal::new_guest(json.c_str(), loop, err, sizeof err);
     if (!client) std::fprintf(stderr, "%s\n", err);
     udplocal_callbacks cb{};
     cb.log = [](void*, int, const char*) {};

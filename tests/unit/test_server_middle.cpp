@@ -32,7 +32,7 @@ constexpr char kKey[] = "middle layer test key, 32 bytes.";
 
 struct ServerUnderTest {
   runtime::EventLoop loop;
-  std::unique_ptr<udpserver::Server> server;
+  std::unique_ptr<udptun::udpserver::Server> server;
   std::atomic<int> port{0};
   std::mutex log_mutex;
   std::string log;  // every line, from every worker
@@ -42,9 +42,9 @@ struct ServerUnderTest {
                        R"(","allow_targets":["127.0.0.0/8"],"stats_interval_ms":100,)"
                        R"("log_level":"debug","workers":)" +
                        std::to_string(workers) + "}";
-    auto config = udpserver::parse_server_config(json.c_str());
+    auto config = udptun::udpserver::parse_server_config(json.c_str());
     if (!config.ok()) return false;
-    server = std::make_unique<udpserver::Server>(std::move(config).value(), &loop);
+    server = std::make_unique<udptun::udpserver::Server>(std::move(config).value(), &loop);
     udpserver_callbacks cb{};
     cb.started = [](void* u, const char* address) {
       static_cast<ServerUnderTest*>(u)->port = std::atoi(std::strrchr(address, ':') + 1);
