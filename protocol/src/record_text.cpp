@@ -66,4 +66,29 @@ std::string format_session_id(const SessionId& id) {
   return out;
 }
 
+bool LineReader::next(std::vector<std::string_view>& words) {
+  while (error_.empty() && pos_ < text_.size()) {
+    size_t end = text_.find('\n', pos_);
+    ++line_no_;
+    if (end == std::string_view::npos) {
+      error_ = fail("no newline at the end (a torn write?)").message();
+      return false;
+    }
+    std::string_view line = text_.substr(pos_, end - pos_);
+    pos_ = end + 1;
+    if (line_no_ == 1) {
+      uint32_t minor = 0;
+      if (!parse_header(line, name_, major_, minor)) {
+        error_ = fail(std::string("not a ") + what_ + " of this version").message();
+        return false;
+      }
+      newer_ = minor > minor_;
+      continue;
+    }
+    words = split_words(line);
+    return true;
+  }
+  return false;
+}
+
 }  // namespace udptun::protocol::record_text

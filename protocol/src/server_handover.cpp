@@ -33,43 +33,27 @@ Result<HandoverRecord> decode_handover_record(std::string_view text, size_t desc
     return Status::failure("larger than a handover can be");
   HandoverRecord r;
   std::vector<bool> used(descriptors, false);
-  size_t line_no = 0, pos = 0;
-  bool newer = false;  // a newer minor: its added lines and words are skipped
-  auto fail = [&](const char* why) {
-    return Status::failure("line " + std::to_string(line_no) + ": " + why);
-  };
+  record_text::LineReader lines(text, kName, kMajor, kMinor, "udp-server handover");
+  auto fail = [&](const char* why) { return lines.fail(why); };
   auto take_fd = [&](std::string_view word, uint32_t& index) {
     if (!record_text::parse_u32(word, index) || index >= descriptors || used[index]) return false;
     used[index] = true;
     return true;
   };
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) return fail("no newline at the end");
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    if (line_no == 1) {
-      uint32_t minor = 0;
-      if (!record_text::parse_header(line, kName, kMajor, minor))
-        return fail("not a udp-server handover of this version");
-      newer = minor > kMinor;
-      continue;
-    }
-    auto w = record_text::split_words(line);
-    using record_text::fits;
-    if (!w.empty() && w[0] == "listener" && fits(w, 3, newer)) {
+  std::vector<std::string_view> w;
+  while (lines.next(w)) {
+    if (lines.known(w, "listener", 3)) {
       HandoverRecord::Listener l;
       auto a = parse_address_text(w[2]);
       if (!take_fd(w[1], l.fd_index)) return fail("bad listener descriptor");
       if (!a.address || !a.address->is_ip()) return fail("bad listener address");
       l.address = *a.address;
       r.listeners.push_back(l);
-    } else if (!w.empty() && w[0] == "session" && fits(w, 2, newer)) {
+    } else if (lines.known(w, "session", 2)) {
       HandoverRecord::Session s;
       if (!record_text::parse_session_id(w[1], s.id)) return fail("bad session id");
       r.sessions.push_back(std::move(s));
-    } else if (!w.empty() && w[0] == "flow" && fits(w, 6, newer)) {
+    } else if (lines.known(w, "flow", 6)) {
       if (r.sessions.empty()) return fail("a flow before any session");
       HandoverRecord::Flow f;
       if (!record_text::parse_u32(w[1], f.id) || f.id == 0) return fail("bad flow id");
@@ -86,11 +70,12 @@ Result<HandoverRecord> decode_handover_record(std::string_view text, size_t desc
         if (other.id == f.id) return fail("a flow id twice in one session");
       }
       r.sessions.back().flows.push_back(f);
-    } else if (!newer) {
+    } else if (!lines.newer()) {
       return fail("unknown line");
     }
   }
-  if (line_no == 0) return fail("empty");
+  if (!lines.error().empty()) return Status::failure(lines.error());
+  if (lines.empty()) return fail("empty");
   return r;
 }
 

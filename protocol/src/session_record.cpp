@@ -41,35 +41,19 @@ Result<SessionRecord> decode_session_record(std::string_view text) {
     return Status::failure("larger than a session record can be");
   SessionRecord r;
   bool have_session = false, have_next = false;
-  size_t line_no = 0, pos = 0;
-  bool newer = false;  // a newer minor: its added lines and words are skipped
-  auto fail = [&](const char* why) {
-    return Status::failure("line " + std::to_string(line_no) + ": " + why);
-  };
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) return fail("no newline at the end (a torn write?)");
-    std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
-    ++line_no;
-    if (line_no == 1) {
-      uint32_t minor = 0;
-      if (!record_text::parse_header(line, kName, kMajor, minor))
-        return fail("not a udp-local state file of this version");
-      newer = minor > kMinor;
-      continue;
-    }
-    auto w = record_text::split_words(line);
-    using record_text::fits;
-    if (!w.empty() && w[0] == "session" && fits(w, 2, newer)) {
+  record_text::LineReader lines(text, kName, kMajor, kMinor, "udp-local state file");
+  auto fail = [&](const char* why) { return lines.fail(why); };
+  std::vector<std::string_view> w;
+  while (lines.next(w)) {
+    if (lines.known(w, "session", 2)) {
       if (have_session || !record_text::parse_session_id(w[1], r.session))
         return fail("bad session line");
       have_session = true;
-    } else if (!w.empty() && w[0] == "next-flow" && fits(w, 2, newer)) {
+    } else if (lines.known(w, "next-flow", 2)) {
       if (have_next || !record_text::parse_u32(w[1], r.next_flow_id) || r.next_flow_id == 0)
         return fail("bad next-flow line");
       have_next = true;
-    } else if (!w.empty() && w[0] == "flow" && fits(w, 5, newer)) {
+    } else if (lines.known(w, "flow", 5)) {
       if (r.flows.size() >= kMaxRecordedFlows) return fail("too many flows");
       SessionRecord::Flow f;
       if (!record_text::parse_u32(w[1], f.id) || f.id == 0) return fail("bad flow id");
@@ -82,11 +66,12 @@ Result<SessionRecord> decode_session_record(std::string_view text) {
       f.source = *source.address;
       f.target = *target.address;
       r.flows.push_back(std::move(f));
-    } else if (!newer) {
+    } else if (!lines.newer()) {
       return fail("unknown line");
     }
   }
-  if (line_no == 0) return fail("empty");
+  if (!lines.error().empty()) return Status::failure(lines.error());
+  if (lines.empty()) return fail("empty");
   if (!have_session || !have_next) return fail("no session or next-flow line");
   return r;
 }
