@@ -20,6 +20,7 @@
 #include "udptun/runtime/backoff.hpp"
 #include "udptun/runtime/descriptor_passing.hpp"
 #include "udptun/runtime/event_loop.hpp"
+#include "udptun/runtime/mailbox.hpp"
 #include "udptun/runtime/tls.hpp"
 #include "udptun/runtime/token_bucket.hpp"
 
@@ -207,6 +208,44 @@ static void test_loop_thread_is_known(void**) {
   assert_true(loop.on_loop_thread());   // stopped: tear-down
 }
 
+// A mailbox closed from another thread while its loop runs: debug builds abort and say where
+// (release builds leave the check out: there the test has nothing to see).
+static void test_mailbox_checks_its_thread(void**) {
+#ifdef NDEBUG
+  harness::report_skip("thread checks are debug builds' (the ASan tests run them)");
+  skip();
+#else
+  int err[2];
+  assert_int_equal(pipe(err), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    dup2(err[1], 2);
+    EventLoop loop;
+    Mailbox<std::vector<int> > box;
+    std::atomic<bool> running{false};
+    loop.start_thread([&] {
+      box.open(loop, [](std::vector<int>&) {});
+      loop.post([&] { running = true; });
+      loop.run([&] { box.close(); });
+    });
+    for (int i = 0; i < 400 && !running; ++i) usleep(5'000);
+    box.close();  // not the loop's thread: aborts here
+    _exit(0);
+  }
+  close(err[1]);
+  std::string said;
+  char buf[512];
+  ssize_t n;
+  while ((n = read(err[0], buf, sizeof buf)) > 0) said.append(buf, static_cast<size_t>(n));
+  close(err[0]);
+  int status = 0;
+  assert_int_equal(waitpid(child, &status, 0), child);
+  assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+  assert_non_null(std::strstr(said.c_str(), "mailbox.hpp"));
+  assert_non_null(std::strstr(said.c_str(), "touched from another thread"));
+#endif
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_rate_limit),
@@ -215,6 +254,7 @@ int main(void) {
       cmocka_unit_test(test_tls_sessions_in_memory),
       cmocka_unit_test(test_event_loop_reports_handles_left_open),
       cmocka_unit_test(test_loop_thread_is_known),
+      cmocka_unit_test(test_mailbox_checks_its_thread),
   };
   return cmocka_run_group_tests_name("runtime", tests, nullptr, nullptr);
 }

@@ -27,6 +27,7 @@
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/log.hpp"
 #include "udptun/runtime/metrics_endpoint.hpp"
+#include "udptun/runtime/thread_check.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 
 namespace udptun::runtime {
@@ -47,16 +48,21 @@ class InstanceHost {
   // Thread-safe, any number of times. A guest (see below) stops at once: call it on the host
   // loop's thread.
   void stop() {
-    if (guest())
+    if (guest()) {
+      UDPTUN_ASSERT_LOOP_THREAD(loop_);
       detach();
-    else
+    } else {
       loop_.request_stop();
+    }
   }
   // Runs on a new thread; returns 0 or a libuv error. A guest opens on the host loop instead
   // (on its thread) and returns 0, or -1 when it could not (reported through `error`).
   int start(const Callbacks* cb, void* user) {
     adopt(cb, user);
-    if (guest()) return attach();
+    if (guest()) {
+      UDPTUN_ASSERT_LOOP_THREAD(loop_);
+      return attach();
+    }
     return loop_.start_thread([this] { run(nullptr, user_); });
   }
   // Runs on the caller's thread until stopped: 0 after a clean stop, -1 when it could not open

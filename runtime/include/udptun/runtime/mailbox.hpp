@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "udptun/runtime/event_loop.hpp"
+#include "udptun/runtime/thread_check.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 
 namespace udptun::runtime {
@@ -38,6 +39,8 @@ class Mailbox {
 
   // On the loop's thread: `handler` gets each batch there. 0 or a libuv error.
   int open(EventLoop& loop, Handler handler) {
+    UDPTUN_ASSERT_LOOP_THREAD(loop);
+    loop_ = &loop;
     handler_ = std::move(handler);
     int rc = wake_.init(this, [&](uv_async_t* a) { return uv_async_init(loop.get(), a, on_wake); });
     if (rc == 0) {
@@ -48,6 +51,7 @@ class Mailbox {
   }
   // On the loop's thread: drops what is queued; posts fail with -EPIPE from now on.
   void close() {
+    if (loop_) UDPTUN_ASSERT_LOOP_THREAD(*loop_);
     std::lock_guard<std::mutex> lock(mutex_);
     open_ = false;
     pending_.clear();
@@ -85,7 +89,8 @@ class Mailbox {
   std::mutex mutex_;  // guards open_, pending_ and the async handle against close()
   bool open_ = false;
   Batch pending_;
-  Batch taken_;  // loop thread only
+  Batch taken_;                // loop thread only
+  EventLoop* loop_ = nullptr;  // the one it was opened on (debug builds check the thread)
   Handler handler_;
   UvHandle<uv_async_t> wake_;
   std::atomic<uint64_t> dropped_{0};
