@@ -108,8 +108,10 @@ void Controller::fail_to_start(const Status& why) {
 
 Status Controller::open_metrics() {
   if (!config_.metrics) return Status::success();
-  auto metrics = runtime::MetricsEndpoint::open(loop_, log_, *config_.metrics,
-                                                [this] { return render_metrics(); });
+  runtime::MetricsEndpoint::Limits limits;
+  limits.allowed = config_.metrics_allow;
+  auto metrics = runtime::MetricsEndpoint::open(
+      loop_, log_, *config_.metrics, [this] { return render_metrics(); }, std::move(limits));
   if (!metrics.ok()) return metrics.status();
   metrics_ = std::move(metrics).value();
   return Status::success();

@@ -15,7 +15,6 @@
 #include <string>
 
 #include <vector>
-#include "udptun/runtime/option_table.hpp"
 
 #include "route_journal.hpp"
 #include "routing_platform.hpp"
@@ -26,6 +25,7 @@
 #include "udptun/runtime/event_loop.hpp"
 #include "udptun/runtime/log.hpp"
 #include "udptun/runtime/metrics_endpoint.hpp"
+#include "udptun/runtime/option_table.hpp"
 #include "udptun/runtime/uv_handle.hpp"
 
 namespace udptun::controller {
@@ -50,6 +50,7 @@ struct ControllerConfig {
   std::string services_json;
   runtime::LogLevel log_level = runtime::LogLevel::info;
   std::optional<protocol::Address> metrics;  // serve /metrics here
+  protocol::AllowList metrics_allow;         // ... to scrapers at these addresses (empty: any)
   // Called (on the controller's thread) when it cannot run, e.g. the socket cannot be bound;
   // the controller has stopped by then.
   std::function<void(const std::string& why)> on_fatal;

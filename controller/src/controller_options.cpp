@@ -50,6 +50,11 @@ const OptionList<C> kControllerOptions = {
      "serve Prometheus metrics at `http://ADDR:PORT/metrics`: every service's state, restarts "
      "and counters, labelled `service=\"NAME\"` (see [Metrics](#metrics))",
      "off"},
+    {"--metrics-allow", "metrics_allow", "CIDR", cidr_list(&C::metrics_allow),
+     "answer only scrapers at these addresses",
+     "answer only scrapers at these addresses (e.g. the Prometheus server's); others are closed "
+     "at accept, unanswered, and counted (`outcome=\"refused\"`). The page is not "
+     "authenticated: off loopback, give this or firewall the port"},
 };
 
 }  // namespace

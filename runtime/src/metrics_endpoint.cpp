@@ -2,6 +2,8 @@
 
 #include "udptun/runtime/tcp_listener.hpp"
 
+#include "udptun/protocol/socket_api.hpp"
+
 #include <algorithm>
 #include <cstring>
 
@@ -32,6 +34,12 @@ class MetricsEndpoint::Scraper : public TcpStream::Events {
   }
 
   void close_now() { stream_.close(); }
+  bool allowed(const protocol::AllowList& list) const {
+    auto peer = stream_.peer_address();
+    sockaddr_storage ss{};
+    return peer && protocol::address_to_sockaddr(*peer, &ss) != 0 &&
+           list.permits(reinterpret_cast<const sockaddr*>(&ss));
+  }
   bool answered() const { return answered_; }
 
   void on_stream_data(protocol::ByteView data) override {
@@ -90,8 +98,9 @@ Status MetricsEndpoint::listen(const protocol::Address& address) {
 
 Result<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::open(EventLoop& loop, Logger& log,
                                                                const protocol::Address& address,
-                                                               Render render) {
-  auto endpoint = std::make_unique<MetricsEndpoint>(loop, log, std::move(render));
+                                                               Render render, Limits limits) {
+  auto endpoint =
+      std::make_unique<MetricsEndpoint>(loop, log, std::move(render), std::move(limits));
   Status listening = endpoint->listen(address);
   if (!listening.ok()) return listening;
   return endpoint;
@@ -107,6 +116,11 @@ void MetricsEndpoint::on_connection(uv_stream_t* listener, int status) {
   if (!self || status != 0) return;
   auto scraper = std::make_unique<Scraper>(*self);
   if (scraper->accept(listener) != 0) return;
+  if (!self->limits_.allowed.empty() && !scraper->allowed(self->limits_.allowed)) {
+    self->refuse("a scraper outside --metrics-allow");
+    scraper->close_now();
+    return;
+  }
   if (self->scrapers_.size() >= self->limits_.max_scrapers && !self->evict_oldest_waiting()) {
     self->refuse("every slot busy");  // accepted only to be closed: the backlog drains
     scraper->close_now();
@@ -138,7 +152,7 @@ void MetricsEndpoint::report(const char* why) {
   reported_ms_ = now;
   LOG_WARN(log_, "",
            "metrics: %s; %llu requests refused and %llu idle connections closed since the start "
-           "(bind --metrics to loopback, or firewall it, if strangers reach it)",
+           "(bind --metrics to loopback, name scrapers with --metrics-allow, or firewall it)",
            why, static_cast<unsigned long long>(refused_),
            static_cast<unsigned long long>(evicted_));
 }
@@ -180,7 +194,8 @@ std::string MetricsEndpoint::respond(const std::string& line) {
   // The endpoint's own counters: a scrape that gets through shows how many did not.
   body +=
       "# HELP udptun_metrics_requests_total Requests to this endpoint: answered, refused "
-      "(malformed, too slow, no free slot), and idle connections closed to make room.\n"
+      "(malformed, too slow, no free slot, outside --metrics-allow), and idle connections closed "
+      "to make room.\n"
       "# TYPE udptun_metrics_requests_total counter\n";
   body += "udptun_metrics_requests_total{outcome=\"answered\"} " + std::to_string(scrapes_) + "\n";
   body += "udptun_metrics_requests_total{outcome=\"refused\"} " + std::to_string(refused_) + "\n";

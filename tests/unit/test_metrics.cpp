@@ -74,8 +74,14 @@ class ServedEndpoint {
   uint64_t scrapes_ = 0, refused_ = 0;
 };
 
-int connect_to(uint16_t port) {
+int connect_to(uint16_t port, const char* from = nullptr) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (from) {  // another loopback address, as another host would be
+    sockaddr_in me{};
+    me.sin_family = AF_INET;
+    inet_pton(AF_INET, from, &me.sin_addr);
+    assert_int_equal(bind(fd, reinterpret_cast<sockaddr*>(&me), sizeof me), 0);
+  }
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
@@ -234,6 +240,26 @@ static void test_idle_connections_cannot_lock_scrapers_out(void**) {
   assert_int_equal(served.scrapes(), 3);
 }
 
+// --metrics-allow: a scraper from elsewhere is closed at accept, unanswered, and counted; the
+// named one is served.
+static void test_only_allowed_scrapers_are_answered(void**) {
+  MetricsEndpoint::Limits limits;
+  assert_true(limits.allowed.add("127.0.0.2/32").ok());
+  ServedEndpoint served(limits);
+  int stranger = connect_to(served.port());  // from 127.0.0.1
+  const std::string request = "GET /metrics HTTP/1.1\r\n\r\n";
+  send(stranger, request.data(), request.size(), MSG_NOSIGNAL);
+  assert_true(read_all(stranger).empty());
+  close(stranger);
+  int allowed = connect_to(served.port(), "127.0.0.2");
+  send(allowed, request.data(), request.size(), MSG_NOSIGNAL);
+  assert_true(contains(read_all(allowed), "200 OK"));
+  close(allowed);
+  served.stop();
+  assert_int_equal(served.scrapes(), 1);
+  assert_int_equal(served.refused(), 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_families_have_help_and_type_once),
@@ -242,6 +268,7 @@ int main(void) {
       cmocka_unit_test(test_endpoint_answers_get_metrics_and_nothing_else),
       cmocka_unit_test(test_hostile_scrapers_are_cut_off),
       cmocka_unit_test(test_idle_connections_cannot_lock_scrapers_out),
+      cmocka_unit_test(test_only_allowed_scrapers_are_answered),
   };
   return cmocka_run_group_tests_name("metrics", tests, nullptr, nullptr);
 }

@@ -30,6 +30,7 @@ struct Whole {
   udptun::protocol::AllowList allowed;
   Part part;
   std::optional<udptun::protocol::Address> metrics;
+  udptun::protocol::AllowList metrics_allow;
   uint64_t stats_interval_ms = 1000;
   LogLevel log_level = LogLevel::info;
 };

@@ -184,7 +184,7 @@ struct Heard {
 class ProbeInstance : public InstanceHost<Callbacks, Counters> {
  public:
   explicit ProbeInstance(bool open_fails, EventLoop* host = nullptr)
-      : InstanceHost({/*sweep_interval_ms=*/5, /*stats_interval_ms=*/5, std::nullopt}, host),
+      : InstanceHost({/*sweep_interval_ms=*/5, /*stats_interval_ms=*/5, std::nullopt, {}}, host),
         open_fails_(open_fails) {}
   ~ProbeInstance() override { stop_and_join(); }
   std::atomic<int> shutdowns{0}, running{0};

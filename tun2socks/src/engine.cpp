@@ -24,7 +24,8 @@ uint16_t port_of(const struct sockaddr* sa) {
 }  // namespace
 
 Engine::Engine(EngineConfig config)
-    : InstanceHost({kSweepIntervalMs, config.stats_interval_ms, config.metrics}),
+    : InstanceHost(
+          {kSweepIntervalMs, config.stats_interval_ms, config.metrics, config.metrics_allow}),
       config_(std::move(config)) {
   log_.set_level(config_.log_level);
 }

@@ -37,6 +37,7 @@ struct EngineConfig {
   uint64_t stats_interval_ms = 1'000;
   runtime::LogLevel log_level = runtime::LogLevel::info;
   std::optional<protocol::Address> metrics;  // serve /metrics here
+  protocol::AllowList metrics_allow;         // ... to scrapers at these addresses (empty: any)
 };
 
 // Every key parse_engine_config reads (engine_options.cpp).

@@ -25,7 +25,8 @@ constexpr uint64_t kRefusedHoldMs = 5'000;  // a refused flow drops datagrams th
 }  // namespace
 
 Client::Client(ClientConfig config, runtime::EventLoop* host)
-    : InstanceHost({kSweepIntervalMs, config.stats_interval_ms, config.metrics}, host),
+    : InstanceHost(
+          {kSweepIntervalMs, config.stats_interval_ms, config.metrics, config.metrics_allow}, host),
       config_(std::move(config)),
       flows_(config_.max_flows),
       tunnel_(loop_, log_, config_, stats_, *this),

@@ -88,6 +88,7 @@ struct ClientConfig : runtime::FlowIdleConfig {
   // resumes its server session and flows; empty: the session lives as long as the process.
   std::string state_dir;
   std::optional<protocol::Address> metrics;  // serve /metrics here
+  protocol::AllowList metrics_allow;         // ... to scrapers at these addresses (empty: any)
   runtime::LogLevel log_level = runtime::LogLevel::info;
 };
 

@@ -24,7 +24,8 @@ constexpr uint64_t kClientRatesSweepMs = 10'000;
 }  // namespace
 
 Server::Server(ServerConfig config, runtime::EventLoop* host)
-    : InstanceHost({kSweepIntervalMs, config.stats_interval_ms, config.metrics}, host),
+    : InstanceHost(
+          {kSweepIntervalMs, config.stats_interval_ms, config.metrics, config.metrics_allow}, host),
       config_(std::move(config)),
       key_(ByteView(config_.key)) {
   log_.set_level(config_.log_level);

@@ -100,6 +100,7 @@ struct ServerConfig : runtime::FlowIdleConfig {
   // The built-in TLS carrier: every connection is TLS with this certificate and key (PEM).
   std::string tls_cert_file, tls_key_file;
   std::optional<protocol::Address> metrics;  // serve /metrics here
+  protocol::AllowList metrics_allow;         // ... to scrapers at these addresses (empty: any)
   // badvpn udpgw clients (docs/PROTOCOL.md §7.1): listeners, connection ids per client
   // connection, and where DNS-flagged datagrams go (none: the system's resolver).
   std::vector<protocol::Address> udpgw_listen;

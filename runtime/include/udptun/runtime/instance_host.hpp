@@ -37,6 +37,7 @@ struct InstanceSchedule {
   uint64_t sweep_interval_ms = 1'000;
   uint64_t stats_interval_ms = 1'000;
   std::optional<protocol::Address> metrics;  // serve /metrics here
+  protocol::AllowList metrics_allow;         // to scrapers at these addresses (empty: any)
 };
 
 template <class Callbacks, class Stats>
@@ -190,8 +191,10 @@ class InstanceHost {
   }
   Status open_metrics() {
     if (!schedule_.metrics) return Status::success();
-    auto metrics =
-        MetricsEndpoint::open(loop_, log_, *schedule_.metrics, [this] { return render_metrics(); });
+    MetricsEndpoint::Limits limits;
+    limits.allowed = schedule_.metrics_allow;
+    auto metrics = MetricsEndpoint::open(
+        loop_, log_, *schedule_.metrics, [this] { return render_metrics(); }, std::move(limits));
     if (!metrics.ok()) return metrics.status();
     metrics_ = std::move(metrics).value();
     return Status::success();

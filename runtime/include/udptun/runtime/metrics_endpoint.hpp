@@ -15,6 +15,7 @@
 #include <string>
 
 #include "udptun/protocol/address.hpp"
+#include "udptun/protocol/cidr.hpp"
 #include "udptun/protocol/status.hpp"
 #include "udptun/runtime/tcp_stream.hpp"
 #include "udptun/runtime/uv_handle.hpp"
@@ -28,6 +29,9 @@ struct MetricsEndpointLimits {
   size_t max_scrapers = 16;
   size_t max_request_bytes = 4096;
   uint64_t deadline_ms = 5000;  // from accept to the answer written
+  // Scrapers at these addresses only (--metrics-allow; empty: any that can connect); others
+  // are closed at accept, unanswered, and counted as refused.
+  protocol::AllowList allowed;
 };
 
 class MetricsEndpoint {
@@ -49,7 +53,7 @@ class MetricsEndpoint {
   // Made and listening on `address`, or why not ("metrics: cannot listen on ...").
   static Result<std::unique_ptr<MetricsEndpoint>> open(EventLoop& loop, Logger& log,
                                                        const protocol::Address& address,
-                                                       Render render);
+                                                       Render render, Limits limits = {});
 
   uint64_t scrapes() const { return scrapes_; }  // answered 200
   uint64_t refused() const { return refused_; }  // over the cap, malformed, timed out

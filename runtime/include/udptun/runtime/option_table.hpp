@@ -253,13 +253,19 @@ std::vector<CommandLineOption> describe(const OptionList<C>& options) {
   return out;
 }
 
-// "metrics", "stats_interval_ms", "log_level": every daemon's, the same members in each.
+// "metrics", "metrics_allow", "stats_interval_ms", "log_level": every daemon's, the same members
+// in each.
 template <class C>
 OptionList<C> common_options() {
   return {
       {"--metrics", "metrics", "ADDR:PORT", endpoint(&C::metrics),
        "serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9101)",
        "serve Prometheus metrics at `http://ADDR:PORT/metrics` (see [Metrics](#metrics))", "off"},
+      {"--metrics-allow", "metrics_allow", "CIDR", cidr_list(&C::metrics_allow),
+       "answer only scrapers at these addresses",
+       "answer only scrapers at these addresses (e.g. the Prometheus server's); others are "
+       "closed at accept, unanswered, and counted (`outcome=\"refused\"`). The page is not "
+       "authenticated: off loopback, give this or firewall the port"},
       {"--stats-interval-ms", "stats_interval_ms", "MS",
        number(&C::stats_interval_ms, 100, 86'400'000), "how often counters are published"},
       {"--log-level", "log_level", "LEVEL", log_level(&C::log_level), "error, warn, info or debug"},
