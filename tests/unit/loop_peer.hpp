@@ -142,6 +142,7 @@ struct ReceivedFrame {
   uint8_t state_or_reason = 0;  // FLOW_STATUS state, CLOSE_FLOW reason
   protocol::Address target;     // OPEN_FLOW's
   std::string payload;          // DATA's
+  uint64_t value = 0;           // PING's, PONG's
 };
 
 // The next whole frame in `peer`'s input (taken out of it); false when none is whole yet.
@@ -166,10 +167,12 @@ inline bool next_frame(StreamPeer& peer, ReceivedFrame& out) {
     out.type = protocol::FrameType::close_flow;
     out.flow_id = c->flow_id;
     out.state_or_reason = static_cast<uint8_t>(c->reason);
-  } else if (std::holds_alternative<protocol::Ping>(parsed.value)) {
+  } else if (auto* ping = std::get_if<protocol::Ping>(&parsed.value)) {
     out.type = protocol::FrameType::ping;
-  } else if (std::holds_alternative<protocol::Pong>(parsed.value)) {
+    out.value = ping->value;
+  } else if (auto* pong = std::get_if<protocol::Pong>(&parsed.value)) {
     out.type = protocol::FrameType::pong;
+    out.value = pong->value;
   } else {
     out.type = protocol::FrameType::goaway;
   }

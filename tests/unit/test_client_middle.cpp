@@ -83,12 +83,14 @@ struct ClientUnderTest {
   udplocal_t* client = nullptr;
   uint16_t front_port = 0;
 
-  bool start(uint16_t server_port) {
+  // `extra`: more keys of the JSON configuration.
+  bool start(uint16_t server_port, const std::string& extra = "") {
     front_port = udptun::test::free_udp_port();
     std::string json = R"({"server":"127.0.0.1:)" + std::to_string(server_port) + R"(","psk":")" +
                        kKey + R"(","forward":"127.0.0.1:)" + std::to_string(front_port) +
                        R"(=127.0.0.1:9","connections":1,"reconnect_min_ms":10,)"
-                       R"("reconnect_max_ms":50,"stats_interval_ms":100})";
+                       R"("reconnect_max_ms":50,"stats_interval_ms":100)" +
+                       extra + "}";
     char err[256];
     client = udptun::udplocal::new_guest(json.c_str(), loop, err, sizeof err);
     if (!client) std::fprintf(stderr, "%s\n", err);
@@ -166,12 +168,59 @@ void test_lost_link_resumes_the_session(void**) {
   }));
 }
 
+// The server refuses a flow (FLOW_STATUS): udp-local counts it and holds that target off; the
+// server closes another (CLOSE_FLOW): udp-local forgets it, and the app's next datagram opens
+// a new flow with a new id.
+void test_refused_and_closed_flows(void**) {
+  FakeServer server;
+  ClientUnderTest c;
+  assert_true(c.start(server.port()));
+  assert_true(server.accept_and_answer(c.loop, HelloStatus::new_session));
+  DatagramPeer app;
+  assert_true(app.send_to(c.front_port, "one"));
+  ReceivedFrame open, reopened;
+  assert_true(run_until(
+      c.loop, [&] { return next_frame_of(server.connection, FrameType::open_flow, open); }));
+  FlowStatus refused;
+  refused.flow_id = open.flow_id;
+  refused.state = FlowState::target_forbidden;
+  assert_true(server.send(refused));
+  assert_true(run_until(c.loop, [&] { return c.stats().flows_refused == 1; }));
+  // Closed by the server (idle there): forgotten here, so the next datagram opens anew.
+  assert_true(server.send(CloseFlow{open.flow_id, CloseReason::idle}));
+  assert_true(run_until(c.loop, [&] { return c.stats().flows == 0; }));
+  assert_true(app.send_to(c.front_port, "two"));
+  assert_true(run_until(
+      c.loop, [&] { return next_frame_of(server.connection, FrameType::open_flow, reopened); }));
+  assert_int_not_equal(reopened.flow_id, open.flow_id);
+}
+
+// Heartbeats: udp-local pings, a PONG gives it a round trip; a server that stops answering is
+// left after --heartbeat-timeout-ms and a new connection made.
+void test_heartbeats_and_a_silent_server(void**) {
+  FakeServer server;
+  ClientUnderTest c;
+  assert_true(c.start(server.port(), R"(,"heartbeat_interval_ms":50,"heartbeat_timeout_ms":300)"));
+  assert_true(server.accept_and_answer(c.loop, HelloStatus::new_session));
+  ReceivedFrame ping;
+  assert_true(
+      run_until(c.loop, [&] { return next_frame_of(server.connection, FrameType::ping, ping); }));
+  assert_true(server.send(Pong{ping.value}));
+  assert_true(run_until(c.loop, [&] { return c.stats().rtt_us > 0; }));
+  // Silent from now on: udp-local gives the link up and connects again, resuming.
+  assert_true(server.accept_and_answer(c.loop, HelloStatus::resumed));
+  assert_true(server.hello.resume);
+  assert_true(run_until(c.loop, [&] { return c.stats().link_losses == 1; }));
+}
+
 }  // namespace
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_datagrams_in_frames_out),
       cmocka_unit_test(test_lost_link_resumes_the_session),
+      cmocka_unit_test(test_refused_and_closed_flows),
+      cmocka_unit_test(test_heartbeats_and_a_silent_server),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

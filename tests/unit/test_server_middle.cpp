@@ -37,11 +37,12 @@ struct ServerUnderTest {
   std::mutex log_mutex;
   std::string log;  // every line, from every worker
 
-  bool start(int workers = 1) {
+  // `extra`: more keys of the JSON configuration (",\"flow_idle_timeout_ms\":300").
+  bool start(int workers = 1, const std::string& extra = "") {
     std::string json = std::string(R"({"listen":"127.0.0.1:0","psk":")") + kKey +
                        R"(","allow_targets":["127.0.0.0/8"],"stats_interval_ms":100,)"
                        R"("log_level":"debug","workers":)" +
-                       std::to_string(workers) + "}";
+                       std::to_string(workers) + extra + "}";
     auto config = udptun::udpserver::parse_server_config(json.c_str());
     if (!config.ok()) return false;
     server = std::make_unique<udptun::udpserver::Server>(std::move(config).value(), &loop);
@@ -212,6 +213,55 @@ void test_connection_handed_to_the_owning_worker(void**) {
   assert_int_equal(s.log.find("handed to worker"), s.log.rfind("handed to worker"));
 }
 
+// A target the policy refuses (a private address) gets FLOW_STATUS target_forbidden, its data
+// goes nowhere, and the session goes on: the next flow opens.
+void test_forbidden_target_is_refused_with_a_status(void**) {
+  ServerUnderTest s;
+  assert_true(s.start());
+  StreamPeer client;
+  assert_true(s.handshake(client, session_id(5), false) == HelloStatus::new_session);
+  std::vector<uint8_t> out;
+  OpenFlow open;
+  open.flow_id = 9;
+  open.target = udptun::test::address_of("10.1.2.3:53");
+  append_frame(out, open);
+  append_frame(out, Data{9, false, {}, udptun::test::view_of("to a private address")});
+  assert_true(client.write(out));
+  ReceivedFrame status;
+  assert_true(
+      run_until(s.loop, [&] { return next_frame_of(client, FrameType::flow_status, status); }));
+  assert_int_equal(status.flow_id, 9);
+  assert_int_equal(status.state_or_reason, static_cast<uint8_t>(FlowState::target_forbidden));
+  DatagramPeer target;
+  assert_true(client.write(open_and_send(10, target.port(), "allowed")));
+  DatagramPeer::Datagram d;
+  assert_true(run_until(s.loop, [&] { return target.receive(d); }));
+  assert_string_equal(d.payload.c_str(), "allowed");
+  assert_true(s.stats_say([](const udpserver_stats& st) {
+    return st.flows == 1 && st.drops_forbidden >= 1 && st.datagrams_to_targets == 1;
+  }));
+}
+
+// A flow quiet past --flow-idle-timeout-ms is closed by the session's sweep, and the client
+// told (CLOSE_FLOW idle).
+void test_idle_flow_is_closed_and_the_client_told(void**) {
+  ServerUnderTest s;
+  assert_true(s.start(1, R"(,"flow_idle_timeout_ms":300)"));
+  DatagramPeer target;
+  StreamPeer client;
+  assert_true(s.handshake(client, session_id(6), false) == HelloStatus::new_session);
+  assert_true(client.write(open_and_send(4, target.port(), "once")));
+  DatagramPeer::Datagram d;
+  assert_true(run_until(s.loop, [&] { return target.receive(d); }));
+  ReceivedFrame closed;
+  assert_true(
+      run_until(s.loop, [&] { return next_frame_of(client, FrameType::close_flow, closed); }));
+  assert_int_equal(closed.flow_id, 4);
+  assert_int_equal(closed.state_or_reason, static_cast<uint8_t>(CloseReason::idle));
+  assert_true(s.stats_say(
+      [](const udpserver_stats& st) { return st.flows == 0 && st.flows_closed_idle == 1; }));
+}
+
 }  // namespace
 
 int main(void) {
@@ -219,6 +269,8 @@ int main(void) {
       cmocka_unit_test(test_frames_in_datagrams_out),
       cmocka_unit_test(test_session_outlives_its_connection),
       cmocka_unit_test(test_connection_handed_to_the_owning_worker),
+      cmocka_unit_test(test_forbidden_target_is_refused_with_a_status),
+      cmocka_unit_test(test_idle_flow_is_closed_and_the_client_told),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
