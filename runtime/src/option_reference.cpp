@@ -67,9 +67,12 @@ std::string plain_text(const std::string& markdown) {
 std::string help_line(const CommandLineOption& o) {
   std::string line = o.help;
   if (repeatable(o.kind)) line += " (repeatable)";
-  // A default worth a word: not "none", "false", "required" or "one device required".
+  // A default worth a word: not a switch's (its help says what it changes), not "none" or
+  // "required".
   const std::string& d = o.default_value;
-  if (!d.empty() && d != "none" && d != "false" && d.find("required") == std::string::npos)
+  const bool is_switch =
+      o.kind == CommandLineOption::Kind::flag || o.kind == CommandLineOption::Kind::clear_flag;
+  if (!is_switch && !d.empty() && d != "none" && d.find("required") == std::string::npos)
     line += " (default " + plain_text(d) + ")";
   return line;
 }
