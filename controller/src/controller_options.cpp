@@ -43,18 +43,14 @@ const OptionList<C> kControllerOptions = {
      "control connections at once"},
     {nullptr, "max_services", "", number(&C::max_services, 1, 10'000),
      "services known at once; past it the oldest stopped one that was not declared goes"},
-    {"--log-level", "log_level", "LEVEL", log_level(&C::log_level), "error, warn, info or debug"},
+    log_level_option<C>(),
     {"--metrics", "metrics", "ADDR:PORT", endpoint(&C::metrics),
      "serve Prometheus metrics at http://ADDR:PORT/metrics: every service's state, restarts and "
      "counters, labelled service=\"NAME\"",
      "serve Prometheus metrics at `http://ADDR:PORT/metrics`: every service's state, restarts "
      "and counters, labelled `service=\"NAME\"` (see [Metrics](#metrics))",
      "off"},
-    {"--metrics-allow", "metrics_allow", "CIDR", cidr_list(&C::metrics_allow),
-     "answer only scrapers at these addresses",
-     "answer only scrapers at these addresses (e.g. the Prometheus server's); others are closed "
-     "at accept, unanswered, and counted (`outcome=\"refused\"`). The page is not "
-     "authenticated: off loopback, give this or firewall the port"},
+    metrics_allow_option<C>(),
 };
 
 }  // namespace

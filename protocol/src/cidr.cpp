@@ -61,6 +61,12 @@ Status AllowList::add(const std::string& text) {
   return Status::success();
 }
 
+bool AllowList::permits(const Address& peer) const {
+  if (ranges_.empty()) return true;
+  sockaddr_storage ss{};
+  return address_to_sockaddr(peer, &ss) != 0 && permits(reinterpret_cast<const sockaddr*>(&ss));
+}
+
 bool AllowList::permits(const struct sockaddr* peer) const {
   if (ranges_.empty()) return true;
   int family = peer->sa_family;

@@ -59,17 +59,23 @@ P decode_open_flow(uint8_t flags, ByteReader& r) {
   return P::done(f, 0);
 }
 
-P decode_data(uint8_t flags, ByteReader& r) {
+// DATA's and SEQUENCED_DATA's end: the address (when flagged) and the payload.
+template <class D>
+P finish_datagram(uint8_t flags, ByteReader& r, D d) {
   const char* why = nullptr;
   uint8_t code = 0;
-  if (flags & ~frame_flag::kHasAddress) return P::reject("unknown DATA flags");
-  Data d;
-  if (!r.u32(d.flow_id)) return P::reject("DATA too short");
   d.has_address = flags & frame_flag::kHasAddress;
   if (d.has_address && !read_address(r, d.address, why, code)) return P::reject(why, code);
   d.payload = r.rest();
   if (d.payload.size > kMaxDatagram) return P::reject("DATA payload larger than a datagram");
   return P::done(d, 0);
+}
+
+P decode_data(uint8_t flags, ByteReader& r) {
+  if (flags & ~frame_flag::kHasAddress) return P::reject("unknown DATA flags");
+  Data d;
+  if (!r.u32(d.flow_id)) return P::reject("DATA too short");
+  return finish_datagram(flags, r, d);
 }
 
 P decode_close_flow(uint8_t flags, ByteReader& r) {
@@ -134,16 +140,10 @@ P decode_lanes(uint8_t flags, ByteReader& r) {
 }
 
 P decode_sequenced_data(uint8_t flags, ByteReader& r) {
-  const char* why = nullptr;
-  uint8_t code = 0;
   if (flags & ~frame_flag::kHasAddress) return P::reject("unknown SEQUENCED_DATA flags");
   SequencedData d;
   if (!r.u32(d.flow_id) || !r.u32(d.seq)) return P::reject("SEQUENCED_DATA too short");
-  d.has_address = flags & frame_flag::kHasAddress;
-  if (d.has_address && !read_address(r, d.address, why, code)) return P::reject(why, code);
-  d.payload = r.rest();
-  if (d.payload.size > kMaxDatagram) return P::reject("DATA payload larger than a datagram");
-  return P::done(d, 0);
+  return finish_datagram(flags, r, d);
 }
 
 P decode_body(uint8_t type, uint8_t flags, ByteView body) {

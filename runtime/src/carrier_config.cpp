@@ -28,9 +28,7 @@ const OptionList<CarrierConfig>& carrier_options() {
        "it is scheduled; 0: the kernel's default (its whole send buffer, seconds on a slow "
        "link)"},
       {"--pacing", "pacing", "MODE",
-       choice(&C::pacing,
-              std::vector<std::pair<const char*, std::string>>{
-                  {"auto", "auto"}, {"on", "on"}, {"off", "off"}}),
+       choice(&C::pacing, {{"auto", "auto"}, {"on", "on"}, {"off", "off"}}),
        "keep the path's queue near --queue-target-ms by pacing the carrier when the tunnel's "
        "round trip rises (auto: on unless the peer is on loopback, such as ss-tunnel)",
        "`on`: pace the carrier and bound what is in flight end to end (what was sent before the "

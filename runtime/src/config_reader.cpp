@@ -41,15 +41,21 @@ bool ConfigReader::get_string(const char* key, std::string& out) {
   return true;
 }
 
+Result<protocol::Address> parse_endpoint(const std::string& text, bool ip_only) {
+  auto parsed = protocol::parse_address_text(text);
+  if (!parsed.address) return Status::failure(text + ": " + parsed.error);
+  if (ip_only && !parsed.address->is_ip())
+    return Status::failure(text + ": must be an IP address, not a name");
+  return *parsed.address;
+}
+
 bool ConfigReader::get_ip_endpoint(const char* key, std::optional<protocol::Address>& out) {
   std::string text;
   if (!get_string(key, text)) return false;
   if (!has(key)) return true;
-  auto parsed = protocol::parse_address_text(text);
-  if (!parsed.address || !parsed.address->is_ip())
-    return fail(std::string("\"") + key + "\": " + text + ": " +
-                (parsed.error ? parsed.error : "must be an IP address and port, not a name"));
-  out = *parsed.address;
+  auto parsed = parse_endpoint(text, true);
+  if (!parsed.ok()) return fail(std::string("\"") + key + "\": " + parsed.message());
+  out = parsed.value();
   return true;
 }
 

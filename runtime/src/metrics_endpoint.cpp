@@ -2,8 +2,6 @@
 
 #include "udptun/runtime/tcp_listener.hpp"
 
-#include "udptun/protocol/socket_api.hpp"
-
 #include <algorithm>
 #include <cstring>
 
@@ -36,9 +34,7 @@ class MetricsEndpoint::Scraper : public TcpStream::Events {
   void close_now() { stream_.close(); }
   bool allowed(const protocol::AllowList& list) const {
     auto peer = stream_.peer_address();
-    sockaddr_storage ss{};
-    return peer && protocol::address_to_sockaddr(*peer, &ss) != 0 &&
-           list.permits(reinterpret_cast<const sockaddr*>(&ss));
+    return peer && list.permits(*peer);
   }
   bool answered() const { return answered_; }
 

@@ -9,6 +9,10 @@ bool repeatable(CommandLineOption::Kind kind) {
          kind == CommandLineOption::Kind::integer_list;
 }
 
+bool is_switch(CommandLineOption::Kind kind) {
+  return kind == CommandLineOption::Kind::flag || kind == CommandLineOption::Kind::clear_flag;
+}
+
 std::string flag_cell(const CommandLineOption& o) {
   if (o.flag.empty()) return "—";
   std::string cell = "`" + o.flag;
@@ -70,9 +74,7 @@ std::string help_line(const CommandLineOption& o) {
   // A default worth a word: not a switch's (its help says what it changes), not "none" or
   // "required".
   const std::string& d = o.default_value;
-  const bool is_switch =
-      o.kind == CommandLineOption::Kind::flag || o.kind == CommandLineOption::Kind::clear_flag;
-  if (!is_switch && !d.empty() && d != "none" && d.find("required") == std::string::npos)
+  if (!is_switch(o.kind) && !d.empty() && d != "none" && d.find("required") == std::string::npos)
     line += " (default " + plain_text(d) + ")";
   return line;
 }
@@ -80,9 +82,7 @@ std::string help_line(const CommandLineOption& o) {
 std::string manual_text(const CommandLineOption& o) {
   std::string text = plain_text(o.doc.empty() ? o.help : o.doc);
   if (!o.default_value.empty()) text += "\nDefault: " + plain_text(o.default_value) + ".";
-  if (!o.values.empty() && o.kind != CommandLineOption::Kind::flag &&
-      o.kind != CommandLineOption::Kind::clear_flag)
-    text += " Values: " + plain_text(o.values) + ".";
+  if (!o.values.empty() && !is_switch(o.kind)) text += " Values: " + plain_text(o.values) + ".";
   return text;
 }
 

@@ -99,36 +99,55 @@ static uint64_t most_since_burst() {
   return 100 + static_cast<uint64_t>(100 * s) + 2;
 }
 
-// Below a limit: `count` datagrams of `size` bytes sent at once all reach the target (waits
-// for them, at most 3 s), and no more.
-static bool all_pass(EchoServer& target, UdpClient& app, const sockaddr_storage& to, int count,
-                     size_t size) {
+// Below a limit: the `count` datagrams `send` sends at once all reach the target (waits for
+// them, at most 3 s), and no more.
+static bool all_arrive(EchoServer& target, uint64_t count, const std::function<void()>& send) {
   uint64_t before = target.received();
-  std::string payload(size, 'r');
-  for (int i = 0; i < count; ++i) app.send_to(to, payload.data(), payload.size());
-  return harness::eventually([&] { return target.received() - before >= uint64_t(count); }, 3000) &&
-         target.received() - before == uint64_t(count);
+  send();
+  return harness::eventually([&] { return target.received() - before >= count; }, 3000) &&
+         target.received() - before == count;
 }
 
-// Above a limit: sends `count` datagrams at once (no pacing: the bucket's burst is what
-// passes), waits until each is accounted for — at the target, or in the limiter's counter
+// Above a limit: `send` sends `count` datagrams at once (no pacing: the bucket's burst is what
+// passes); waits until each is accounted for — at the target, or in the limiter's counter
 // `dropped` (at most 3 s) — and returns how many reached the target.
-static uint64_t burst_through(EchoServer& target, UdpClient& app, const sockaddr_storage& to,
-                              int count, size_t size, const std::function<bool()>& counters_current,
-                              const std::function<double()>& dropped) {
+static uint64_t burst_arrivals(EchoServer& target, uint64_t count,
+                               const std::function<void()>& send,
+                               const std::function<bool()>& counters_current,
+                               const std::function<double()>& dropped) {
   if (!counters_current()) return 0;
   double dropped_before = std::max(0.0, dropped());
   uint64_t before = target.received();
   g_burst_start = std::chrono::steady_clock::now();
-  std::string payload(size, 'r');
-  for (int i = 0; i < count; ++i) app.send_to(to, payload.data(), payload.size());
+  send();
   harness::eventually(
       [&] {
         return target.received() - before + static_cast<uint64_t>(dropped() - dropped_before) >=
-               uint64_t(count);
+               count;
       },
       3000);
   return target.received() - before;
+}
+
+// `count` datagrams of `size` bytes to `to`, at once.
+static std::function<void()> datagrams(UdpClient& app, const sockaddr_storage& to, int count,
+                                       size_t size) {
+  return [&app, to, count, size] {
+    std::string payload(size, 'r');
+    for (int i = 0; i < count; ++i) app.send_to(to, payload.data(), payload.size());
+  };
+}
+
+static bool all_pass(EchoServer& target, UdpClient& app, const sockaddr_storage& to, int count,
+                     size_t size) {
+  return all_arrive(target, uint64_t(count), datagrams(app, to, count, size));
+}
+
+static uint64_t burst_through(EchoServer& target, UdpClient& app, const sockaddr_storage& to,
+                              int count, size_t size, const std::function<bool()>& counters_current,
+                              const std::function<double()>& dropped) {
+  return burst_arrivals(target, uint64_t(count), datagrams(app, to, count, size), counters_current,
+                        dropped);
 }
 
 // A session of its own beside the fixture's (its buckets full): its front, once it echoes.
@@ -239,34 +258,21 @@ static void client_rate_shared_by_its_sessions(const char* flag, const char* val
   REQUIRE(fx.echo_eventually(app, "first", 5000), fx);
   AnotherSession second;  // another session from the same address, with its own forward
   REQUIRE(second.start(fx, target, app), fx);
-  // Below, together: 20 + 20.
-  uint64_t before = target.received();
   std::string p(size, 'c');
-  for (int i = 0; i < 20; ++i) {
-    app.send_to(fx.front(), p.data(), p.size());
-    app.send_to(second.front(), p.data(), p.size());
-  }
-  REQUIRE(harness::eventually([&] { return target.received() - before >= 40; }, 3000), fx);
-  REQUIRE(target.received() - before == 40, fx);
+  auto both = [&](int each) {
+    return [&, each] {
+      for (int i = 0; i < each; ++i) {
+        app.send_to(fx.front(), p.data(), p.size());
+        app.send_to(second.front(), p.data(), p.size());
+      }
+    };
+  };
+  REQUIRE(all_arrive(target, 40, both(20)), fx);  // below, together: 20 + 20
   // Above, together: 200 + 200 against one bucket of 100.
-  REQUIRE(fx.server_counters_current(), fx);
-  const char* counter = "drops_rate_limited_up";
-  double dropped_before = fx.server_counter(counter);
   const uint64_t used = target.received();  // every datagram that passed took from the bucket
-  before = target.received();
-  g_burst_start = std::chrono::steady_clock::now();
-  for (int i = 0; i < 200; ++i) {
-    app.send_to(fx.front(), p.data(), p.size());
-    app.send_to(second.front(), p.data(), p.size());
-  }
-  harness::eventually(
-      [&] {
-        return target.received() - before +
-                   static_cast<uint64_t>(fx.server_counter(counter) - dropped_before) >=
-               400;
-      },
-      3000);
-  uint64_t passed = target.received() - before;
+  uint64_t passed = burst_arrivals(
+      target, 400, both(200), [&] { return fx.server_counters_current(); },
+      [&] { return fx.server_counter("drops_rate_limited_up"); });
   std::fprintf(stderr, "    %s: 2 x 200 sent at once by two sessions, %llu passed (%llu used)\n",
                flag, static_cast<unsigned long long>(passed),
                static_cast<unsigned long long>(used));
@@ -315,27 +321,19 @@ static void socks5_association_rate(const char* flag, const char* value, size_t 
   Socks5TestClient first;
   sockaddr_storage to{};
   REQUIRE(associate(first, socks_port, app, d, to), fx);
-  uint64_t before = target.received();
-  for (int i = 0; i < 50; ++i) app.send_to(to, d.data(), d.size());
-  REQUIRE(harness::eventually([&] { return target.received() - before >= 50; }, 3000), fx);
-  REQUIRE(target.received() - before == 50, fx);
+  auto send = [&](UdpClient& from, int count) {
+    return [&from, &to, &d, count] {
+      for (int i = 0; i < count; ++i) from.send_to(to, d.data(), d.size());
+    };
+  };
+  REQUIRE(all_arrive(target, 50, send(app, 50)), fx);
   // Above, through an association of its own (its buckets full).
   UdpClient app2;
   Socks5TestClient second;
   REQUIRE(associate(second, socks_port, app2, d, to), fx);
-  REQUIRE(fx.local_counters_current(), fx);
-  double dropped_before = fx.local_counter("drops_rate_limited");
-  before = target.received();
-  g_burst_start = std::chrono::steady_clock::now();
-  for (int i = 0; i < 400; ++i) app2.send_to(to, d.data(), d.size());
-  harness::eventually(
-      [&] {
-        return target.received() - before +
-                   static_cast<uint64_t>(fx.local_counter("drops_rate_limited") - dropped_before) >=
-               400;
-      },
-      3000);
-  uint64_t passed = target.received() - before;
+  uint64_t passed = burst_arrivals(
+      target, 400, send(app2, 400), [&] { return fx.local_counters_current(); },
+      [&] { return fx.local_counter("drops_rate_limited"); });
   std::fprintf(stderr, "    %s: 400 sent at once through SOCKS5, %llu passed\n", flag,
                static_cast<unsigned long long>(passed));
   REQUIRE(passed >= 90 && passed <= most_since_burst(), fx);

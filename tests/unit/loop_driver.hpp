@@ -26,4 +26,10 @@ inline bool run_until(runtime::EventLoop& loop, const std::function<bool()>& don
   return ok;
 }
 
+// After a component under test stopped: a few turns, so the handles it closed finish closing
+// before the loop goes (the loop would count them as left open).
+inline void finish_closes(runtime::EventLoop& loop) {
+  for (int i = 0; i < 10; ++i) uv_run(loop.get(), UV_RUN_NOWAIT);
+}
+
 }  // namespace udptun::test

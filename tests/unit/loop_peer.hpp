@@ -18,6 +18,7 @@
 
 #include "udptun/protocol/address.hpp"
 #include "udptun/protocol/frame.hpp"
+#include "udptun/protocol/handshake.hpp"
 
 namespace udptun::test {
 
@@ -38,6 +39,13 @@ inline uint16_t port_of(int fd) {
 
 inline void set_nonblocking(int fd) {
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+// The key both ends of a loop-driven test share (as the JSON "psk" and for the codecs).
+inline constexpr char kTestKey[] = "middle layer test key, 32 bytes.";
+inline protocol::PreSharedKey test_key() {
+  return protocol::PreSharedKey{
+      protocol::ByteView(reinterpret_cast<const uint8_t*>(kTestKey), sizeof kTestKey - 1)};
 }
 
 // A UDP port free on loopback now.

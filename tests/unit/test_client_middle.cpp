@@ -25,8 +25,6 @@ using udptun::test::StreamPeer;
 
 namespace {
 
-constexpr char kKey[] = "middle layer test key, 32 bytes.";
-
 // The test's udp-server: a listener, the connection udp-local made, and the hello it sent.
 struct FakeServer {
   int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -39,9 +37,6 @@ struct FakeServer {
   }
   ~FakeServer() { ::close(listener); }
   uint16_t port() const { return udptun::test::port_of(listener); }
-  PreSharedKey key() const {
-    return PreSharedKey{ByteView(reinterpret_cast<const uint8_t*>(kKey), sizeof kKey - 1)};
-  }
 
   // Accepts udp-local's next connection and answers its hello with `status`.
   bool accept_and_answer(runtime::EventLoop& loop, HelloStatus status) {
@@ -60,7 +55,8 @@ struct FakeServer {
     uint8_t wire[kClientHelloSize];
     connection.take(wire, sizeof wire);
     auto parsed = decode_client_hello(ByteView(wire, sizeof wire));
-    if (!parsed.ok() || !verify_client_hello(key(), challenge.challenge, parsed.value))
+    if (!parsed.ok() ||
+        !verify_client_hello(udptun::test::test_key(), challenge.challenge, parsed.value))
       return false;
     hello = parsed.value;
     ServerHello reply;
@@ -68,7 +64,7 @@ struct FakeServer {
     reply.session = hello.session;
     for (auto& b : reply.nonce) b = static_cast<uint8_t>(rd());
     std::array<uint8_t, kServerHelloSize> answer;
-    encode_server_hello(key(), hello.mac, reply, answer);
+    encode_server_hello(udptun::test::test_key(), hello.mac, reply, answer);
     return connection.write(answer.data(), answer.size());
   }
   bool send(const Frame& frame) {
@@ -87,7 +83,8 @@ struct ClientUnderTest {
   bool start(uint16_t server_port, const std::string& extra = "") {
     front_port = udptun::test::free_udp_port();
     std::string json = R"({"server":"127.0.0.1:)" + std::to_string(server_port) + R"(","psk":")" +
-                       kKey + R"(","forward":"127.0.0.1:)" + std::to_string(front_port) +
+                       udptun::test::kTestKey + R"(","forward":"127.0.0.1:)" +
+                       std::to_string(front_port) +
                        R"(=127.0.0.1:9","connections":1,"reconnect_min_ms":10,)"
                        R"("reconnect_max_ms":50,"stats_interval_ms":100)" +
                        extra + "}";
@@ -103,7 +100,7 @@ struct ClientUnderTest {
       udplocal_stop(client);  // a guest stops on this thread
       udplocal_free(client);
     }
-    for (int i = 0; i < 10; ++i) uv_run(loop.get(), UV_RUN_NOWAIT);
+    udptun::test::finish_closes(loop);
   }
   udplocal_stats stats() {
     udplocal_stats s{};

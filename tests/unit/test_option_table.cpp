@@ -46,9 +46,7 @@ OptionList<Whole> whole_options() {
       {"--name", "name", "NAME", text(&Whole::name), "what it is called", "its `name`"},
       {"--on", "on", "", switch_on(&Whole::on), "turn it on"},
       {"--mode", "mode", "MODE",
-       choice(&Whole::mode, std::vector<std::pair<const char*, Mode>>{{"fast", Mode::fast},
-                                                                      {"careful", Mode::careful}}),
-       "how it goes"},
+       choice(&Whole::mode, {{"fast", Mode::fast}, {"careful", Mode::careful}}), "how it goes"},
       {"--word", "words", "WORD", parsed_list<Whole>([](const std::string& t, Whole& w) {
          if (t.empty()) return udptun::Status::failure("an empty word");
          w.words.push_back(t);

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -156,35 +157,45 @@ static void test_tls_sessions_in_memory(void**) {
   assert_non_null(std::strstr(no_cert.message().c_str(), "none.pem"));
 }
 
-// An owner that leaves a libuv handle open when its loop goes: the loop closes it, says so on
-// stderr, and in a debug build (the ASan tests') aborts, so such a leak fails the tests that
-// caused it. Run in a child: the abort is what is tested.
-static void test_event_loop_reports_handles_left_open(void**) {
+// Runs `body` in a child process (then exits it with 0): how the child ended, and what it wrote
+// to stderr. What is tested here is often an abort.
+struct ChildOutcome {
+  int status = 0;
+  std::string said;
+};
+static ChildOutcome in_child(const std::function<void()>& body) {
   int err[2];
   assert_int_equal(pipe(err), 0);
   pid_t child = fork();
   if (child == 0) {
     dup2(err[1], 2);
-    {
-      EventLoop loop;
-      auto* timer = new uv_timer_t;  // freed by nobody: the leak under test
-      uv_timer_init(loop.get(), timer);
-    }
+    body();
     _exit(0);
   }
   close(err[1]);
-  std::string said;
+  ChildOutcome out;
   char buf[512];
   ssize_t n;
-  while ((n = read(err[0], buf, sizeof buf)) > 0) said.append(buf, static_cast<size_t>(n));
+  while ((n = read(err[0], buf, sizeof buf)) > 0) out.said.append(buf, static_cast<size_t>(n));
   close(err[0]);
-  int status = 0;
-  assert_int_equal(waitpid(child, &status, 0), child);
-  assert_non_null(std::strstr(said.c_str(), "1 handle(s) its owners left open: timer"));
+  assert_int_equal(waitpid(child, &out.status, 0), child);
+  return out;
+}
+
+// An owner that leaves a libuv handle open when its loop goes: the loop closes it, says so on
+// stderr, and in a debug build (the ASan tests') aborts, so such a leak fails the tests that
+// caused it. Run in a child: the abort is what is tested.
+static void test_event_loop_reports_handles_left_open(void**) {
+  ChildOutcome child = in_child([] {
+    EventLoop loop;
+    auto* timer = new uv_timer_t;  // freed by nobody: the leak under test
+    uv_timer_init(loop.get(), timer);
+  });
+  assert_non_null(std::strstr(child.said.c_str(), "1 handle(s) its owners left open: timer"));
 #ifdef NDEBUG
-  assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  assert_true(WIFEXITED(child.status) && WEXITSTATUS(child.status) == 0);
 #else
-  assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+  assert_true(WIFSIGNALED(child.status) && WTERMSIG(child.status) == SIGABRT);
 #endif
 }
 
@@ -215,11 +226,7 @@ static void test_mailbox_checks_its_thread(void**) {
   harness::report_skip("thread checks are debug builds' (the ASan tests run them)");
   skip();
 #else
-  int err[2];
-  assert_int_equal(pipe(err), 0);
-  pid_t child = fork();
-  if (child == 0) {
-    dup2(err[1], 2);
+  ChildOutcome child = in_child([] {
     EventLoop loop;
     Mailbox<std::vector<int> > box;
     std::atomic<bool> running{false};
@@ -230,19 +237,10 @@ static void test_mailbox_checks_its_thread(void**) {
     });
     for (int i = 0; i < 400 && !running; ++i) usleep(5'000);
     box.close();  // not the loop's thread: aborts here
-    _exit(0);
-  }
-  close(err[1]);
-  std::string said;
-  char buf[512];
-  ssize_t n;
-  while ((n = read(err[0], buf, sizeof buf)) > 0) said.append(buf, static_cast<size_t>(n));
-  close(err[0]);
-  int status = 0;
-  assert_int_equal(waitpid(child, &status, 0), child);
-  assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
-  assert_non_null(std::strstr(said.c_str(), "mailbox.hpp"));
-  assert_non_null(std::strstr(said.c_str(), "touched from another thread"));
+  });
+  assert_true(WIFSIGNALED(child.status) && WTERMSIG(child.status) == SIGABRT);
+  assert_non_null(std::strstr(child.said.c_str(), "mailbox.hpp"));
+  assert_non_null(std::strstr(child.said.c_str(), "touched from another thread"));
 #endif
 }
 

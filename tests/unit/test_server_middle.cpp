@@ -28,8 +28,6 @@ using udptun::test::StreamPeer;
 
 namespace {
 
-constexpr char kKey[] = "middle layer test key, 32 bytes.";
-
 struct ServerUnderTest {
   runtime::EventLoop loop;
   std::unique_ptr<udptun::udpserver::Server> server;
@@ -39,7 +37,7 @@ struct ServerUnderTest {
 
   // `extra`: more keys of the JSON configuration (",\"flow_idle_timeout_ms\":300").
   bool start(int workers = 1, const std::string& extra = "") {
-    std::string json = std::string(R"({"listen":"127.0.0.1:0","psk":")") + kKey +
+    std::string json = std::string(R"({"listen":"127.0.0.1:0","psk":")") + udptun::test::kTestKey +
                        R"(","allow_targets":["127.0.0.0/8"],"stats_interval_ms":100,)"
                        R"("log_level":"debug","workers":)" +
                        std::to_string(workers) + extra + "}";
@@ -59,7 +57,7 @@ struct ServerUnderTest {
   }
   ~ServerUnderTest() {
     server.reset();  // stops on this thread (a guest), closing its handles
-    for (int i = 0; i < 10; ++i) uv_run(loop.get(), UV_RUN_NOWAIT);
+    udptun::test::finish_closes(loop);
   }
   udpserver_stats stats() {
     udpserver_stats s{};
@@ -78,7 +76,7 @@ struct ServerUnderTest {
   // The handshake of udp-local, turn by turn: the status of the server's verified reply
   // (refused when anything went wrong).
   HelloStatus handshake(StreamPeer& c, const SessionId& session, bool resume) {
-    PreSharedKey key{ByteView(reinterpret_cast<const uint8_t*>(kKey), sizeof kKey - 1)};
+    PreSharedKey key = udptun::test::test_key();
     if (!c.connect_to(static_cast<uint16_t>(port.load())) ||
         !run_until(loop, [&] { return c.has(kServerChallengeSize); }))
       return HelloStatus::refused;

@@ -13,10 +13,9 @@ using namespace runtime;  // the field kinds: number, text, parsed, ...
 
 TextParser<C> ip_endpoint(protocol::Address C::*member, bool C::*given = nullptr) {
   return [member, given](const std::string& t, C& c) {
-    auto a = protocol::parse_address_text(t);
-    if (!a.address || !a.address->is_ip())
-      return Status::failure(t + ": " + (a.error ? a.error : "must be an IP address"));
-    c.*member = *a.address;
+    auto a = parse_endpoint(t, true);
+    if (!a.ok()) return a.status();
+    c.*member = a.value();
     if (given) c.*given = true;
     return Status::success();
   };
@@ -48,9 +47,7 @@ const OptionList<C> kDeviceOptions = {
      "use this already open TUN fd (from a parent, Android VpnService)",
      "use an already open TUN fd (a parent process, Android's VpnService)"},
     {nullptr, "device", "",
-     choice(&C::device,
-            std::vector<std::pair<const char*, DeviceKind>>{{"tun", DeviceKind::tun_name},
-                                                            {"callbacks", DeviceKind::callbacks}}),
+     choice(&C::device, {{"tun", DeviceKind::tun_name}, {"callbacks", DeviceKind::callbacks}}),
      "`callbacks`: no device: packets go out through the `packet_out` callback and come in "
      "through `tun2socks_packet_in` (iOS NEPacketTunnelFlow style); `tun`: `tun` or `tun_fd`"},
     {"--mtu", "mtu", "BYTES", number(&C::mtu, 576, 65'535), "the TUN device's MTU (9000 is faster)",
@@ -70,9 +67,9 @@ const OptionList<C> kProxyOptions = {
     {"--socks5-password", "socks5_password", "PASSWORD", text(&C::socks5_password),
      "password for the SOCKS5 server", "… and the password"},
     {"--udp", "udp", "MODE",
-     choice(&C::udp, std::vector<std::pair<const char*, UdpMode>>{{"off", UdpMode::off},
-                                                                  {"udp-local", UdpMode::udp_local},
-                                                                  {"socks5", UdpMode::socks5}}),
+     choice(
+         &C::udp,
+         {{"off", UdpMode::off}, {"udp-local", UdpMode::udp_local}, {"socks5", UdpMode::socks5}}),
      "off, udp-local (the in-process udp-local) or socks5 (UDP ASSOCIATE)",
      "`off`, `udp-local` (an in-process udp-local: no sockets between them) or `socks5` (UDP "
      "ASSOCIATE); without it, `--udp-local` or `--udp-socks5` picks the mode"},

@@ -14,11 +14,9 @@ using runtime::OptionList;
 using namespace runtime;  // the field kinds: number, text, parsed, ...
 
 Status parse_endpoint(const std::string& text, bool ip_only, protocol::Address& out) {
-  auto t = protocol::parse_address_text(text);
-  if (!t.address) return Status::failure(text + ": " + t.error);
-  if (ip_only && !t.address->is_ip()) return Status::failure(text + ": must be an IP address");
-  out = *t.address;
-  return Status::success();
+  auto parsed = runtime::parse_endpoint(text, ip_only);
+  if (parsed.ok()) out = parsed.value();
+  return parsed.status();
 }
 
 // "LISTEN_ADDR:PORT=TARGET_HOST:PORT".
@@ -43,12 +41,10 @@ const OptionList<C> kServerOptions = {
      "each connect",
      "required"},
     {"--server-protocol", "server_protocol", "NAME",
-     choice(&C::server_protocol,
-            std::vector<std::pair<const char*, ServerProtocol>>{
-                {"udptun", ServerProtocol::udptun},
-                {"udpgw", ServerProtocol::udpgw},
-                {"socks5-fwd-udp", ServerProtocol::socks5_fwd_udp},
-                {"uot", ServerProtocol::uot}}),
+     choice(&C::server_protocol, {{"udptun", ServerProtocol::udptun},
+                                  {"udpgw", ServerProtocol::udpgw},
+                                  {"socks5-fwd-udp", ServerProtocol::socks5_fwd_udp},
+                                  {"uot", ServerProtocol::uot}}),
      "what --server speaks: udptun, udpgw (a badvpn-udpgw, e.g. through ssh -L), "
      "socks5-fwd-udp (hev-socks5-server) or uot (sing-box UDP-over-TCP); the others have no "
      "key and no resume",

@@ -53,9 +53,7 @@ void Socks5Front::on_connection(uv_stream_t* listener, int status) {
   if (session->accept(listener) != 0) return;
   if (!self->client_.config().allow_clients.empty()) {
     auto peer = session->peer_address();
-    sockaddr_storage ss{};
-    if (!peer || !protocol::address_to_sockaddr(*peer, &ss) ||
-        !self->client_.config().allow_clients.permits(reinterpret_cast<sockaddr*>(&ss))) {
+    if (!peer || !self->client_.config().allow_clients.permits(*peer)) {
       self->client_.stats().drops_not_allowed++;
       return;  // destroyed here: the connection closes
     }

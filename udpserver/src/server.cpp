@@ -213,10 +213,7 @@ void Server::accept_one(uv_stream_t* listener, Wire wire) {
   };
   if (!config_.allow_clients.empty()) {
     auto peer = link->stream().peer_address();
-    sockaddr_storage ss{};
-    if (!peer || !protocol::address_to_sockaddr(*peer, &ss) ||
-        !config_.allow_clients.permits(reinterpret_cast<sockaddr*>(&ss)))
-      return refuse("not in --allow-client");
+    if (!peer || !config_.allow_clients.permits(*peer)) return refuse("not in --allow-client");
   }
   if (open_connections_ >= max_connections_) return refuse("too many connections");
   Worker* runner = nullptr;

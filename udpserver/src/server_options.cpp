@@ -18,10 +18,9 @@ constexpr uint64_t kDay = 86'400'000;
 // An address to listen on: an IP literal, never a name.
 TextParser<C> listen_address(std::vector<protocol::Address> C::*member) {
   return [member](const std::string& t, C& c) {
-    auto a = protocol::parse_address_text(t);
-    if (!a.address || !a.address->is_ip())
-      return Status::failure(t + ": " + (a.error ? a.error : "must be an IP address, not a name"));
-    (c.*member).push_back(*a.address);
+    auto a = parse_endpoint(t, true);
+    if (!a.ok()) return a.status();
+    (c.*member).push_back(a.value());
     return Status::success();
   };
 }
@@ -34,10 +33,10 @@ Status add_target_range(const std::string& t, C& c) {
 }
 
 Status parse_egress_socks5(const std::string& t, C& c) {
-  auto a = protocol::parse_address_text(t);
-  if (!a.address || !a.address->is_ip() || a.address->port == 0)
+  auto a = parse_endpoint(t, true);
+  if (!a.ok() || a.value().port == 0)
     return Status::failure(t + ": must be IP:PORT (e.g. ss-local -U)");
-  c.egress_socks5 = *a.address;
+  c.egress_socks5 = a.value();
   return Status::success();
 }
 
@@ -121,10 +120,9 @@ const OptionList<C> kEgressOptions = {
      "`127.0.0.0/8`"},
     {"--nat-filtering", "nat_filtering", "MODE",
      choice(&C::filtering,
-            std::vector<std::pair<const char*, C::Filtering>>{
-                {"endpoint-independent", C::Filtering::endpoint_independent},
-                {"address-dependent", C::Filtering::address_dependent},
-                {"address-and-port-dependent", C::Filtering::address_and_port_dependent}}),
+            {{"endpoint-independent", C::Filtering::endpoint_independent},
+             {"address-dependent", C::Filtering::address_dependent},
+             {"address-and-port-dependent", C::Filtering::address_and_port_dependent}}),
      "who may send to a flow: endpoint-independent (anyone, full cone), address-dependent or "
      "address-and-port-dependent (only those it sent to)",
      "which senders reach a flow's mapping (RFC 4787 §5): `endpoint-independent` (anyone: full "
@@ -133,11 +131,9 @@ const OptionList<C> kEgressOptions = {
      "datagrams are counted as `drops_filtered`. Mapping is always endpoint-independent: one "
      "socket per app source"},
     {"--egress", "egress", "MODE",
-     choice(&C::egress,
-            std::vector<std::pair<const char*, C::Egress>>{
-                {"direct", C::Egress::direct},
-                {"socks5", C::Egress::socks5},
-                {"tun2socks", C::Egress::tun2socks}}),
+     choice(&C::egress, {{"direct", C::Egress::direct},
+                         {"socks5", C::Egress::socks5},
+                         {"tun2socks", C::Egress::tun2socks}}),
      "direct (our own sockets), socks5 (each flow through a UDP ASSOCIATE) or tun2socks (IP "
      "packets through an in-process tun2socks, its UDP via SOCKS5)",
      "how datagrams leave: `direct` (one socket per flow), `socks5` (each flow through its own UDP "

@@ -2,6 +2,7 @@
 // target policy and the client allow-lists (--allow-client) of udp-server and udp-local.
 #pragma once
 
+#include "udptun/protocol/address.hpp"
 #include "udptun/protocol/status.hpp"
 
 #include <cstdint>
@@ -38,6 +39,8 @@ class AllowList {
   Status add(const std::string& text);
   bool empty() const { return ranges_.empty(); }
   bool permits(const struct sockaddr* peer) const;
+  // The same for a connection's peer as TcpStream gives it (an IP address).
+  bool permits(const Address& peer) const;
 
  private:
   std::vector<Cidr> ranges_;

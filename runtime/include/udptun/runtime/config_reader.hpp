@@ -55,6 +55,10 @@ class ConfigReader {
 // works). Errors say which file and why.
 Result<std::vector<uint8_t>> read_key_file(const std::string& path);
 // The key of a configuration that has "psk_file" and "psk" (at most one, at least 16 bytes).
+// "IP:PORT" ("[::1]:9100"), or with `ip_only` false also "name:PORT": the address, or why not
+// (the text, then what is wrong with it).
+Result<protocol::Address> parse_endpoint(const std::string& text, bool ip_only);
+
 Result<std::vector<uint8_t>> read_pre_shared_key(const std::string& psk_file,
                                                  const std::string& psk);
 // "log_level" (empty: `out` unchanged).

@@ -107,9 +107,10 @@ OptionField<C> object(std::string C::*member) {
 template <class C, class T>
 OptionField<C> choice(T C::*member, std::vector<std::pair<const char*, T>> names) {
   std::string values, preset;
+  const T initial = C{}.*member;
   for (const auto& [name, value] : names) {
     values += (values.empty() ? "" : ", ") + std::string(name);
-    if (value == C{}.*member) preset = std::string("`") + name + "`";
+    if (value == initial) preset = std::string("`") + name + "`";
   }
   return {CommandLineOption::Kind::string,
           [member, names](ConfigReader& r, const char* key, C& c) {
@@ -134,10 +135,10 @@ OptionField<C> choice(T C::*member, std::vector<std::pair<const char*, T>> names
 
 template <class C>
 OptionField<C> log_level(LogLevel C::*member) {
-  return choice(member, std::vector<std::pair<const char*, LogLevel>>{{"error", LogLevel::error},
-                                                                      {"warn", LogLevel::warn},
-                                                                      {"info", LogLevel::info},
-                                                                      {"debug", LogLevel::debug}});
+  return choice(member, {{"error", LogLevel::error},
+                         {"warn", LogLevel::warn},
+                         {"info", LogLevel::info},
+                         {"debug", LogLevel::debug}});
 }
 
 template <class C>
@@ -253,22 +254,37 @@ std::vector<CommandLineOption> describe(const OptionList<C>& options) {
   return out;
 }
 
-// "metrics", "metrics_allow", "stats_interval_ms", "log_level": every daemon's, the same members
-// in each.
+// Who may read /metrics ("metrics_allow") and how much is logged ("log_level"): every daemon's,
+// proxy-controller's too, the same members in each.
+template <class C>
+Option<C> metrics_allow_option() {
+  return {"--metrics-allow",
+          "metrics_allow",
+          "CIDR",
+          cidr_list(&C::metrics_allow),
+          "answer only scrapers at these addresses",
+          "answer only scrapers at these addresses (e.g. the Prometheus server's); others are "
+          "closed at accept, unanswered, and counted (`outcome=\"refused\"`). The page is not "
+          "authenticated: off loopback, give this or firewall the port"};
+}
+template <class C>
+Option<C> log_level_option() {
+  return {"--log-level", "log_level", "LEVEL", log_level(&C::log_level),
+          "error, warn, info or debug"};
+}
+
+// "metrics", "metrics_allow", "stats_interval_ms", "log_level": the library daemons', the same
+// members in each.
 template <class C>
 OptionList<C> common_options() {
   return {
       {"--metrics", "metrics", "ADDR:PORT", endpoint(&C::metrics),
        "serve Prometheus metrics at http://ADDR:PORT/metrics (e.g. 127.0.0.1:9101)",
        "serve Prometheus metrics at `http://ADDR:PORT/metrics` (see [Metrics](#metrics))", "off"},
-      {"--metrics-allow", "metrics_allow", "CIDR", cidr_list(&C::metrics_allow),
-       "answer only scrapers at these addresses",
-       "answer only scrapers at these addresses (e.g. the Prometheus server's); others are "
-       "closed at accept, unanswered, and counted (`outcome=\"refused\"`). The page is not "
-       "authenticated: off loopback, give this or firewall the port"},
+      metrics_allow_option<C>(),
       {"--stats-interval-ms", "stats_interval_ms", "MS",
        number(&C::stats_interval_ms, 100, 86'400'000), "how often counters are published"},
-      {"--log-level", "log_level", "LEVEL", log_level(&C::log_level), "error, warn, info or debug"},
+      log_level_option<C>(),
   };
 }
 
